@@ -1,0 +1,32 @@
+import type { CleanupReport } from "../engine/registry/stale-cleanup.js";
+import type { StatusReport } from "../engine/tunnel/status-report.js";
+
+export function formatStatus(report: StatusReport): string {
+  const lines: string[] = [];
+  for (const p of report.profiles) {
+    lines.push(`Profile ${p.profile}: ${p.error ? `error: ${p.error}` : `host ${p.host}, node IP ${p.nodeIp ?? "-"}`}`);
+    for (const r of p.routes) {
+      lines.push(`  ${r.state.padEnd(8)} ${r.cidr} -> ${r.gateway} (${r.kind})${r.conflict ? `  ${r.conflict.message}` : ""}`);
+    }
+    if (p.probe) lines.push(`  probe ${p.probe.target}: ${p.probe.ok ? `reachable in ${p.probe.latencyMs} ms` : `unreachable (${p.probe.error})`}`);
+    if (p.podCidrError) lines.push(`  pod CIDRs unknown: ${p.podCidrError}`);
+  }
+  lines.push(`Registry ${report.registryPath}: ${report.tunnels.length === 0 ? "no tunnels" : ""}`.trimEnd());
+  for (const t of report.tunnels) {
+    lines.push(`  ${t.profile} pid ${t.pid} (${t.writer}) ${t.alive ? "running" : "dead: run `mktunnel cleanup`"}`);
+    for (const r of t.routes) lines.push(`    ${r.destination} -> ${r.gateway}${r.inKernel ? "" : " (not in routing table)"}`);
+  }
+  if (report.conflicts.length > 0) lines.push(`Conflicts: ${report.conflicts.length}`);
+  return lines.join("\n");
+}
+
+export function formatCleanup(report: CleanupReport): string {
+  const lines: string[] = [];
+  for (const r of report.removed) {
+    lines.push(`removed ${r.destination} -> ${r.gateway} of ${r.profile} (pid ${r.pid}, ${r.writer})${r.routeRemoved ? "" : " [route was already gone]"}`);
+  }
+  for (const f of report.failures) lines.push(`FAILED ${f.destination} -> ${f.gateway} of ${f.profile} (pid ${f.pid}): ${f.error}`);
+  if (lines.length === 0) lines.push("no stale tunnels");
+  if (report.skippedAlive > 0) lines.push(`${report.skippedAlive} route(s) of running tunnels left alone`);
+  return lines.join("\n");
+}

@@ -1,0 +1,131 @@
+#!/usr/bin/env node
+import { createInterface } from "node:readline/promises";
+import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
+import { type Cidr, parseCidr } from "../shared/cidr.js";
+import { assertProfileName } from "../shared/profile-name.js";
+import { activeProfile } from "../engine/cluster/profile-config.js";
+import { createEngine, type EngineOptions } from "../engine/engine.js";
+import { resetRegistry } from "../engine/registry/registry-file.js";
+import { cleanupStaleTunnels } from "../engine/registry/stale-cleanup.js";
+import { buildStatusReport } from "../engine/tunnel/status-report.js";
+import { CliError, oneLine, requireRoot } from "./cli-errors.js";
+import { formatCleanup, formatStatus } from "./format-status.js";
+import { runStart } from "./start-command.js";
+
+function collectProfile(value: string, previous: string[] = []): string[] {
+  try {
+    return [...previous, assertProfileName(value)];
+  } catch (error) {
+    throw new InvalidArgumentError(oneLine(error));
+  }
+}
+
+function parsePool(value: string, previous: Cidr[] = []): Cidr[] {
+  try {
+    return [...previous, parseCidr(value)];
+  } catch (error) {
+    throw new InvalidArgumentError(oneLine(error));
+  }
+}
+
+function parseInterval(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 50) throw new InvalidArgumentError(`poll interval "${value}" must be a whole number of milliseconds, at least 50`);
+  return n;
+}
+
+function engineOptions(globals: { minikube?: string }): EngineOptions {
+  return globals.minikube ? { minikubeBinary: globals.minikube } : {};
+}
+
+async function profilesOrActive(profiles: string[] | undefined, miniPath: string): Promise<string[]> {
+  if (profiles && profiles.length > 0) return profiles;
+  return [assertProfileName(await activeProfile(miniPath))];
+}
+
+export function buildProgram(): Command {
+  const program = new Command("mktunnel")
+    .description("Route a minikube cluster's service, pod and LoadBalancer networks to this machine")
+    .option("--minikube <path>", "minikube binary to run (default: minikube on PATH)")
+    .exitOverride()
+    .configureOutput({ outputError: (text, write) => write(`mktunnel: ${text.replace(/^error: /, "").trim()}\n`) });
+
+  program
+    .command("start")
+    .description("add routes for the profile and keep them in step with the cluster until SIGINT/SIGTERM")
+    .option("-p, --profile <name>", "minikube profile (repeat for several; default: the active profile)", collectProfile)
+    .addOption(new Option("--lb-mode <mode>", "LoadBalancer IPs: the Service's ClusterIP, or an IP from --lb-pool").choices(["clusterip", "pool"]).default("clusterip"))
+    .option("--lb-pool <cidr>", "LoadBalancer pool network, routed too (repeatable)", parsePool)
+    .option("--json", "print one JSON object per line instead of text")
+    .addOption(new Option("--poll-interval <ms>", "how often to re-check the cluster").argParser(parseInterval).default(5000).hideHelp())
+    .action(async (opts: { profile?: string[]; lbMode: string; lbPool?: Cidr[]; json?: boolean; pollInterval: number }) => {
+      requireRoot("mktunnel start");
+      if (opts.lbMode === "pool" && !opts.lbPool?.length) throw new CliError("--lb-mode pool needs --lb-pool <cidr>", 2);
+      const engine = await createEngine(engineOptions(program.opts()));
+      await engine.registry.readJson();
+      const profiles = await profilesOrActive(opts.profile, engine.miniPath);
+      await runStart(engine, { profiles, lbPool: opts.lbPool ?? [], json: opts.json === true, pollIntervalMs: opts.pollInterval });
+    });
+
+  program
+    .command("status")
+    .description("show tunnels, routes with their state, and conflicts")
+    .option("-p, --profile <name>", "minikube profile (repeatable; default: the active profile)", collectProfile)
+    .option("--lb-pool <cidr>", "also report this LoadBalancer pool network", parsePool)
+    .option("--json", "print JSON")
+    .option("--no-probe", "skip the TCP probe of the kubernetes Service")
+    .action(async (opts: { profile?: string[]; lbPool?: Cidr[]; json?: boolean; probe: boolean }) => {
+      const engine = await createEngine(engineOptions(program.opts()));
+      const profiles = await profilesOrActive(opts.profile, engine.miniPath);
+      const report = await buildStatusReport(engine, profiles, { ...(opts.lbPool ? { lbPool: opts.lbPool } : {}), probe: opts.probe });
+      process.stdout.write(opts.json ? `${JSON.stringify(report, null, 2)}\n` : `${formatStatus(report)}\n`);
+    });
+
+  program
+    .command("cleanup")
+    .description("remove the routes and registry entries of tunnels whose process is gone (ours or minikube's)")
+    .option("--json", "print JSON")
+    .action(async (opts: { json?: boolean }) => {
+      requireRoot("mktunnel cleanup");
+      const engine = await createEngine({ ...engineOptions(program.opts()), podCidrSource: null });
+      const report = await cleanupStaleTunnels(engine.table, engine.registry);
+      process.stdout.write(opts.json ? `${JSON.stringify(report, null, 2)}\n` : `${formatCleanup(report)}\n`);
+      if (report.failures.length > 0) throw new CliError(`cleanup could not remove ${report.failures.length} route(s); see above`, 1);
+    });
+
+  const registry = program.command("registry").description("maintain MINIPATH/tunnels.json");
+  registry
+    .command("reset")
+    .description("move an unreadable tunnels.json aside (kept as a backup) and start an empty one")
+    .option("-y, --yes", "do not ask for confirmation")
+    .action(async (opts: { yes?: boolean }) => {
+      const engine = await createEngine({ ...engineOptions(program.opts()), podCidrSource: null });
+      if (!opts.yes) {
+        if (!process.stdin.isTTY) throw new CliError("registry reset needs --yes when not run on a terminal", 2);
+        const rl = createInterface({ input: process.stdin, output: process.stdout });
+        const answer = await rl.question(`Move ${engine.registry.path} aside and start an empty registry? [y/N] `);
+        rl.close();
+        if (!/^y(es)?$/i.test(answer.trim())) throw new CliError("registry reset cancelled", 1);
+      }
+      const backup = await resetRegistry(engine.registry);
+      process.stdout.write(backup ? `kept the unreadable registry as ${backup}; ${engine.registry.path} is now empty\n` : `${engine.registry.path} is readable; nothing to reset\n`);
+    });
+
+  return program;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  try {
+    await buildProgram().parseAsync(argv);
+    return 0;
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      return error.exitCode === 0 ? 0 : 2;
+    }
+    process.stderr.write(`mktunnel: ${oneLine(error)}\n`);
+    return error instanceof CliError ? error.exitCode : 1;
+  }
+}
+
+const code = await main(process.argv);
+process.exitCode = code;

@@ -1,0 +1,103 @@
+import { readFile, readdir } from "node:fs/promises";
+import { join } from "node:path";
+import { z } from "zod";
+import { isValidIp, parseCidr } from "../../shared/cidr.js";
+import { isValidProfileName } from "../../shared/profile-name.js";
+import { profileConfigPath } from "./minipath.js";
+
+/** The fields of minikube's ClusterConfig that the tunnel uses; the rest is ignored. */
+const clusterConfigSchema = z.looseObject({
+  Name: z.string(),
+  Driver: z.string().optional(),
+  KubernetesConfig: z
+    .looseObject({
+      ServiceCIDR: z.string().optional(),
+      DNSDomain: z.string().optional(),
+      LoadBalancerStartIP: z.string().optional(),
+      LoadBalancerEndIP: z.string().optional(),
+    })
+    .optional(),
+  Nodes: z.array(z.looseObject({ IP: z.string().optional(), ControlPlane: z.boolean().optional() })).nullish(),
+});
+
+export interface ProfileConfig {
+  readonly name: string;
+  readonly driver: string;
+  readonly serviceCidr: string;
+  readonly dnsDomain: string;
+  readonly loadBalancerRange?: { readonly start: string; readonly end: string };
+  readonly controlPlaneIp?: string;
+}
+
+export class ProfileConfigError extends Error {
+  constructor(readonly path: string, detail: string) {
+    super(`profile config ${path}: ${detail}`);
+    this.name = "ProfileConfigError";
+  }
+}
+
+export const DEFAULT_SERVICE_CIDR = "10.96.0.0/12";
+export const DEFAULT_DNS_DOMAIN = "cluster.local";
+
+export async function readProfileConfig(miniPath: string, profile: string): Promise<ProfileConfig> {
+  const path = profileConfigPath(miniPath, profile);
+  let text: string;
+  try {
+    text = await readFile(path, "utf8");
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === "ENOENT") throw new ProfileConfigError(path, `profile "${profile}" does not exist (no such file)`);
+    throw new ProfileConfigError(path, (error as Error).message);
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (error) {
+    throw new ProfileConfigError(path, `not valid JSON (${(error as Error).message})`);
+  }
+  const parsed = clusterConfigSchema.safeParse(json);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new ProfileConfigError(path, `unexpected shape at ${issue?.path.join(".") || "top level"}: ${issue?.message ?? "invalid"}`);
+  }
+  const k8s = parsed.data.KubernetesConfig ?? {};
+  const serviceCidr = k8s.ServiceCIDR?.trim() || DEFAULT_SERVICE_CIDR;
+  try {
+    parseCidr(serviceCidr);
+  } catch (error) {
+    throw new ProfileConfigError(path, `KubernetesConfig.ServiceCIDR: ${(error as Error).message}`);
+  }
+  const start = k8s.LoadBalancerStartIP?.trim();
+  const end = k8s.LoadBalancerEndIP?.trim();
+  const controlPlane = (parsed.data.Nodes ?? []).find((n) => n.ControlPlane) ?? parsed.data.Nodes?.[0];
+  const nodeIp = controlPlane?.IP?.trim();
+  return {
+    name: parsed.data.Name,
+    driver: parsed.data.Driver ?? "",
+    serviceCidr,
+    dnsDomain: k8s.DNSDomain?.trim() || DEFAULT_DNS_DOMAIN,
+    ...(start && end && isValidIp(start) && isValidIp(end) ? { loadBalancerRange: { start, end } } : {}),
+    ...(nodeIp && isValidIp(nodeIp) ? { controlPlaneIp: nodeIp } : {}),
+  };
+}
+
+/** Profiles present on disk; used when minikube itself is unavailable. */
+export async function listProfileNames(miniPath: string): Promise<string[]> {
+  try {
+    const names = await readdir(join(miniPath, "profiles"));
+    return names.filter(isValidProfileName).sort();
+  } catch {
+    return [];
+  }
+}
+
+/** `minikube profile <name>` stores the active profile in MINIPATH/config/config.json. */
+export async function activeProfile(miniPath: string, env: NodeJS.ProcessEnv = process.env): Promise<string> {
+  if (env.MINIKUBE_PROFILE) return env.MINIKUBE_PROFILE;
+  try {
+    const config = JSON.parse(await readFile(join(miniPath, "config", "config.json"), "utf8")) as { profile?: unknown };
+    if (typeof config.profile === "string" && config.profile !== "") return config.profile;
+  } catch {
+    // No config, or an unreadable one: minikube falls back to its default too.
+  }
+  return "minikube";
+}

@@ -1,0 +1,31 @@
+import { ClusterInspector } from "./cluster/cluster-inspector.js";
+import { MinikubeCli } from "./cluster/minikube-cli.js";
+import { registryPath, resolveMiniPath } from "./cluster/minipath.js";
+import { KubernetesPodCidrSource, type PodCidrSource } from "./cluster/node-pod-cidrs.js";
+import { currentProcessIdentity } from "./registry/process-liveness.js";
+import { RegistryFile } from "./registry/registry-file.js";
+import { RouteRegistrar } from "./registry/route-transaction.js";
+import { routeTableFor } from "./routes/platform-route-table.js";
+import type { RouteTable } from "./routes/route-table.js";
+import { TunnelManager } from "./tunnel/tunnel-manager.js";
+
+export interface EngineOptions {
+  readonly env?: NodeJS.ProcessEnv;
+  readonly minikubeBinary?: string;
+  readonly routeTable?: RouteTable;
+  readonly podCidrSource?: PodCidrSource | null;
+}
+
+/** Wires the engine's parts for one process; the CLI, the helper and the app all start here. */
+export async function createEngine(options: EngineOptions = {}) {
+  const miniPath = resolveMiniPath(options.env ?? process.env);
+  const registry = new RegistryFile(registryPath(miniPath));
+  const table = options.routeTable ?? routeTableFor();
+  const minikube = new MinikubeCli(options.minikubeBinary ?? "minikube");
+  const inspector = new ClusterInspector(miniPath, minikube, options.podCidrSource === undefined ? new KubernetesPodCidrSource() : options.podCidrSource);
+  const registrar = new RouteRegistrar(table, registry, await currentProcessIdentity());
+  const manager = new TunnelManager(inspector, registrar);
+  return { miniPath, registry, table, minikube, inspector, registrar, manager };
+}
+
+export type Engine = Awaited<ReturnType<typeof createEngine>>;

@@ -1,0 +1,86 @@
+import { type Cidr, type IpFamily, parseCidr } from "../../shared/cidr.js";
+import type { KernelRoute } from "../../shared/routes.js";
+import { type CommandRunner, execFileRunner } from "./command-runner.js";
+import { type RouteTable, RouteCommandError, assertSameFamily, changeAndVerify } from "./route-table.js";
+
+/**
+ * netstat abbreviates IPv4 destinations: trailing zero octets are dropped and
+ * the mask is left out when it is the octet count times eight, so `127` is
+ * 127.0.0.0/8, `192.168.43` is 192.168.43.0/24 and `10.96/12` is 10.96.0.0/12.
+ * A four-octet destination without a mask is a host route.
+ */
+export function expandNetstatDestination(text: string, family: IpFamily): Cidr {
+  if (text === "default") return parseCidr(family === 4 ? "0.0.0.0/0" : "::/0");
+  const [addrPart = "", prefixPart] = text.split("/");
+  if (family === 6) {
+    const addr = addrPart.replace(/%[^/]*$/, "");
+    return parseCidr(prefixPart === undefined ? addr : `${addr}/${prefixPart}`, { allowHostBits: true });
+  }
+  const octets = addrPart.split(".");
+  if (octets.length < 1 || octets.length > 4 || octets.some((o) => !/^\d{1,3}$/.test(o))) {
+    throw new Error(`unrecognised netstat destination "${text}"`);
+  }
+  const prefix = prefixPart !== undefined ? Number(prefixPart) : octets.length * 8;
+  while (octets.length < 4) octets.push("0");
+  return parseCidr(`${octets.join(".")}/${prefix}`, { allowHostBits: true });
+}
+
+/** Parses `netstat -nr -f inet` or `netstat -nr -f inet6`. */
+export function parseNetstatRoutes(stdout: string, family: IpFamily): KernelRoute[] {
+  const routes: KernelRoute[] = [];
+  let columns: string[] | null = null;
+  for (const line of stdout.split(/\r?\n/)) {
+    const fields = line.trim().split(/\s+/).filter((f) => f !== "");
+    if (fields.length === 0) continue;
+    if (fields[0] === "Destination") {
+      columns = fields;
+      continue;
+    }
+    if (columns === null || fields.length < 3) continue;
+    if (fields[0]?.endsWith(":")) {
+      columns = null;
+      continue;
+    }
+    const netifIndex = columns.indexOf("Netif");
+    const [dest = "", gateway = "", flags = ""] = fields;
+    const netif = netifIndex >= 0 ? (fields[netifIndex] ?? null) : null;
+    routes.push({
+      destination: expandNetstatDestination(dest, family),
+      gateway: gateway.startsWith("link#") || gateway.includes(":") || /^[\d.]+$/.test(gateway) ? stripZone(gateway) : gateway,
+      interface: netif,
+      ...(flags.includes("R") && flags.includes("B") ? { type: "blackhole" } : {}),
+    });
+  }
+  return routes;
+}
+
+function stripZone(gateway: string): string {
+  return gateway.replace(/%.*$/, "");
+}
+
+export class DarwinRouteTable implements RouteTable {
+  constructor(private readonly runner: CommandRunner = execFileRunner) {}
+
+  async list(family: IpFamily): Promise<KernelRoute[]> {
+    const result = await this.runner.run("netstat", ["-nr", "-f", family === 4 ? "inet" : "inet6"]);
+    if (result.exitCode !== 0) throw new RouteCommandError("list", `IPv${family} table`, result.stderr.trim());
+    return parseNetstatRoutes(result.stdout, family);
+  }
+
+  async add(destination: Cidr, gateway: string): Promise<void> {
+    assertSameFamily(destination, gateway);
+    await changeAndVerify(this, this.runner, "add", destination, gateway, [
+      "route", "-n", "add", ...inet6Flag(destination), destination.text, gateway,
+    ]);
+  }
+
+  async remove(destination: Cidr, gateway: string): Promise<void> {
+    await changeAndVerify(this, this.runner, "remove", destination, gateway, [
+      "route", "-n", "delete", ...inet6Flag(destination), destination.text, gateway,
+    ]);
+  }
+}
+
+function inet6Flag(destination: Cidr): string[] {
+  return destination.family === 6 ? ["-inet6"] : [];
+}

@@ -1,0 +1,95 @@
+import { type Cidr, type IpFamily, netmaskToPrefix, parseCidr, prefixToNetmask } from "../../shared/cidr.js";
+import type { KernelRoute } from "../../shared/routes.js";
+import { type CommandRunner, execFileRunner } from "./command-runner.js";
+import { type RouteTable, RouteCommandError, assertSameFamily, changeAndVerify } from "./route-table.js";
+
+const IPV4 = String.raw`\d{1,3}(?:\.\d{1,3}){3}`;
+/** Destination, netmask, gateway (an address or a localised "On-link"), interface, metric. */
+const IPV4_ROW = new RegExp(String.raw`^\s*(${IPV4})\s+(${IPV4})\s+(.+?)\s+(${IPV4})\s+(\d+)\s*$`);
+/** Interface index, metric, destination, and the gateway, which Windows wraps to the next line when long. */
+const IPV6_ROW = /^\s*(\d+)\s+(\d+)\s+([0-9a-fA-F:.]+\/\d+)(?:\s+(\S.*?))?\s*$/;
+const SEPARATOR = /^=+$/;
+
+function gatewayOrOnLink(text: string): string | null {
+  const trimmed = text.trim();
+  return /^[0-9a-fA-F:.]+$/.test(trimmed) && (trimmed.includes(".") || trimmed.includes(":")) ? trimmed.replace(/%.*$/, "") : null;
+}
+
+/**
+ * Parses `route print -4` / `route print -6`. Headings and "On-link" are
+ * localised, so rows are recognised by shape, and only the first block of the
+ * table (Active Routes) is read: the Persistent Routes block lists routes that
+ * may not be in the kernel.
+ */
+export function parseRoutePrint(stdout: string, family: IpFamily): KernelRoute[] {
+  const lines = stdout.split(/\r?\n/);
+  const routes: KernelRoute[] = [];
+  let inActiveBlock = false;
+  let activeBlockDone = false;
+  let pendingV6: { ifIndex: string; destination: string } | null = null;
+  for (const raw of lines) {
+    const line = raw.trimEnd();
+    if (SEPARATOR.test(line.trim())) {
+      if (inActiveBlock && routes.length > 0) activeBlockDone = true;
+      inActiveBlock = false;
+      continue;
+    }
+    if (activeBlockDone) break;
+    if (family === 4) {
+      const m = IPV4_ROW.exec(line);
+      if (!m) continue;
+      inActiveBlock = true;
+      const [, dest = "", mask = "", gw = "", iface = ""] = m;
+      routes.push({
+        destination: parseCidr(`${dest}/${netmaskToPrefix(mask)}`, { allowHostBits: true }),
+        gateway: gatewayOrOnLink(gw),
+        interface: iface,
+      });
+      continue;
+    }
+    if (pendingV6 && /^\s{10,}\S/.test(line)) {
+      routes.push(v6Route(pendingV6, line.trim()));
+      pendingV6 = null;
+      continue;
+    }
+    const m = IPV6_ROW.exec(line);
+    if (!m) continue;
+    inActiveBlock = true;
+    const [, ifIndex = "", , destination = "", gw] = m;
+    if (gw === undefined) pendingV6 = { ifIndex, destination };
+    else routes.push(v6Route({ ifIndex, destination }, gw));
+  }
+  return routes;
+}
+
+function v6Route(row: { ifIndex: string; destination: string }, gateway: string): KernelRoute {
+  return {
+    destination: parseCidr(row.destination, { allowHostBits: true }),
+    gateway: gatewayOrOnLink(gateway),
+    interface: `if ${row.ifIndex}`,
+  };
+}
+
+export class WindowsRouteTable implements RouteTable {
+  constructor(private readonly runner: CommandRunner = execFileRunner) {}
+
+  async list(family: IpFamily): Promise<KernelRoute[]> {
+    const result = await this.runner.run("route", ["print", family === 4 ? "-4" : "-6"]);
+    if (result.exitCode !== 0) throw new RouteCommandError("list", `IPv${family} table`, result.stderr.trim());
+    return parseRoutePrint(result.stdout, family);
+  }
+
+  async add(destination: Cidr, gateway: string): Promise<void> {
+    assertSameFamily(destination, gateway);
+    await changeAndVerify(this, this.runner, "add", destination, gateway, ["route", ...windowsRouteArgs("ADD", destination, gateway)]);
+  }
+
+  async remove(destination: Cidr, gateway: string): Promise<void> {
+    await changeAndVerify(this, this.runner, "remove", destination, gateway, ["route", ...windowsRouteArgs("DELETE", destination, gateway)]);
+  }
+}
+
+export function windowsRouteArgs(verb: "ADD" | "DELETE", destination: Cidr, gateway: string): string[] {
+  if (destination.family === 4) return [verb, destination.address, "MASK", prefixToNetmask(destination.prefix), gateway];
+  return ["-6", verb, destination.text, gateway];
+}

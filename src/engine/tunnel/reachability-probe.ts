@@ -1,0 +1,27 @@
+import { Socket } from "node:net";
+
+export interface ProbeResult {
+  readonly target: string;
+  readonly ok: boolean;
+  readonly latencyMs?: number;
+  readonly error?: string;
+  readonly checkedAt: string;
+}
+
+/** TCP connect through the route, to the `kubernetes` Service (first address of the service CIDR) on 443. */
+export function probeTcp(host: string, port: number, timeoutMs = 1500): Promise<ProbeResult> {
+  const started = performance.now();
+  const target = host.includes(":") ? `[${host}]:${port}` : `${host}:${port}`;
+  return new Promise((resolve) => {
+    const socket = new Socket();
+    const finish = (error?: string) => {
+      socket.destroy();
+      const checkedAt = new Date().toISOString();
+      resolve(error === undefined ? { target, ok: true, latencyMs: Math.round((performance.now() - started) * 10) / 10, checkedAt } : { target, ok: false, error, checkedAt });
+    };
+    socket.setTimeout(timeoutMs, () => finish(`no answer within ${timeoutMs} ms`));
+    socket.once("connect", () => finish());
+    socket.once("error", (error: NodeJS.ErrnoException) => finish(error.code ?? error.message));
+    socket.connect(port, host);
+  });
+}

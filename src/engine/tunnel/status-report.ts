@@ -1,0 +1,80 @@
+import { addressAt, type Cidr } from "../../shared/cidr.js";
+import type { RouteConflict, RouteState } from "../../shared/routes.js";
+import { OWNER_ID } from "../../shared/tunnel-entry.js";
+import type { CidrKind, ClusterInspector } from "../cluster/cluster-inspector.js";
+import { evaluateRoute } from "../routes/conflicts.js";
+import { type RouteTable, findRoute } from "../routes/route-table.js";
+import type { RegistryFile } from "../registry/registry-file.js";
+import { registryViews } from "../registry/route-transaction.js";
+import { type ProbeResult, probeTcp } from "./reachability-probe.js";
+
+export interface RegisteredTunnel {
+  readonly profile: string;
+  readonly pid: number;
+  readonly alive: boolean;
+  readonly writer: "minikube-tunnel" | "minikube";
+  readonly routes: { readonly destination: string; readonly gateway: string; readonly inKernel: boolean }[];
+}
+
+export interface ProfileStatus {
+  readonly profile: string;
+  readonly host: string | null;
+  readonly nodeIp: string | null;
+  readonly routes: { readonly cidr: string; readonly kind: CidrKind; readonly gateway: string; readonly state: RouteState; readonly conflict?: RouteConflict }[];
+  readonly probe: ProbeResult | null;
+  readonly error?: string;
+  readonly podCidrError?: string;
+}
+
+export interface StatusReport {
+  readonly registryPath: string;
+  readonly tunnels: RegisteredTunnel[];
+  readonly profiles: ProfileStatus[];
+  readonly conflicts: RouteConflict[];
+}
+
+/**
+ * Status worked out from the system itself (registry, kernel table, minikube),
+ * so any process can ask it, not only the one running the tunnel.
+ */
+export async function buildStatusReport(
+  deps: { registry: RegistryFile; table: RouteTable; inspector: ClusterInspector },
+  profiles: readonly string[],
+  options: { lbPool?: readonly Cidr[]; probe?: boolean } = {},
+): Promise<StatusReport> {
+  const json = await deps.registry.readJson();
+  const views = await registryViews(json);
+  const kernel = { 4: await deps.table.list(4), 6: await deps.table.list(6) };
+  const tunnels = new Map<string, RegisteredTunnel>();
+  for (const { entry, alive } of views) {
+    const key = `${entry.profile}\u0000${entry.pid}`;
+    const tunnel = tunnels.get(key) ?? { profile: entry.profile, pid: entry.pid, alive, writer: entry.owner === OWNER_ID ? "minikube-tunnel" : "minikube", routes: [] };
+    tunnel.routes.push({ destination: entry.destination.text, gateway: entry.gateway, inKernel: findRoute(kernel[entry.destination.family], entry.destination, entry.gateway) !== undefined });
+    tunnels.set(key, tunnel);
+  }
+  const profileStatuses: ProfileStatus[] = [];
+  for (const profile of profiles) {
+    try {
+      const view = await deps.inspector.inspect(profile, options.lbPool ? { lbPool: options.lbPool } : {});
+      const routes: ProfileStatus["routes"][number][] = [];
+      for (const { cidr, kind } of view.cidrs) {
+        const gateway = view.nodeIp ?? "";
+        const owned = views.find((v) => v.alive && v.entry.profile === profile && v.entry.destination.text === cidr.text && v.entry.gateway === gateway);
+        if (owned) {
+          const inKernel = findRoute(kernel[cidr.family], cidr, gateway) !== undefined;
+          routes.push({ cidr: cidr.text, kind, gateway, state: inKernel ? "active" : "error" });
+          continue;
+        }
+        const verdict = evaluateRoute(cidr, gateway, kernel[cidr.family], views, { profile, pid: -1 });
+        routes.push(verdict.kind === "conflict" ? { cidr: cidr.text, kind, gateway, state: "conflict", conflict: verdict.conflict } : { cidr: cidr.text, kind, gateway, state: "pending" });
+      }
+      const serviceActive = routes.some((r) => r.kind === "service" && r.state === "active");
+      const probe = serviceActive && options.probe !== false ? await probeTcp(addressAt(view.serviceCidr, 1n), 443) : null;
+      profileStatuses.push({ profile, host: view.host, nodeIp: view.nodeIp, routes, probe, ...(view.podCidrError ? { podCidrError: view.podCidrError } : {}) });
+    } catch (error) {
+      profileStatuses.push({ profile, host: null, nodeIp: null, routes: [], probe: null, error: (error as Error).message });
+    }
+  }
+  const conflicts = profileStatuses.flatMap((p) => p.routes.flatMap((r) => (r.conflict ? [r.conflict] : [])));
+  return { registryPath: deps.registry.path, tunnels: [...tunnels.values()], profiles: profileStatuses, conflicts };
+}

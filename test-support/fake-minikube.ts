@@ -1,0 +1,107 @@
+import { chmod, mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { delimiter, join } from "node:path";
+
+/**
+ * A stand-in for the minikube binary (DESIGN §7): answers `status -o json`,
+ * `ip` and `profile list -o json` from files the test writes, with minikube's
+ * exit codes (status exits 7 when the host is stopped, and still prints JSON).
+ */
+const SCRIPT = `#!/bin/sh
+state="$FAKE_MINIKUBE_STATE"
+cmd="$1"; shift
+profile=minikube
+while [ $# -gt 0 ]; do
+  case "$1" in
+    -p|--profile) profile="$2"; shift 2 ;;
+    --profile=*) profile="\${1#--profile=}"; shift ;;
+    *) shift ;;
+  esac
+done
+echo "$cmd $profile" >> "$state/calls.log"
+host=$(cat "$state/$profile.host" 2>/dev/null || echo Nonexistent)
+case "$cmd" in
+  status)
+    if [ -f "$state/$profile.status-raw" ]; then cat "$state/$profile.status-raw"; exit 0; fi
+    if [ "$host" = Running ]; then k=Running; else k=Stopped; fi
+    printf '{"Name":"%s","Host":"%s","Kubelet":"%s","APIServer":"%s","Kubeconfig":"Configured","Worker":false}\\n' "$profile" "$host" "$k" "$k"
+    [ "$host" = Running ] || exit 7 ;;
+  ip)
+    if [ "$host" != Running ]; then echo "X Exiting due to GUEST_STATUS: state: host is not running" >&2; exit 80; fi
+    cat "$state/$profile.ip" ;;
+  profile)
+    echo '{"invalid":[],"valid":[]}' ;;
+  *) echo "fake minikube: unsupported command $cmd" >&2; exit 64 ;;
+esac
+`;
+
+export interface FakeProfile {
+  readonly name: string;
+  readonly nodeIp: string;
+  readonly serviceCidr?: string;
+  readonly host?: string;
+  readonly extraConfig?: Record<string, unknown>;
+}
+
+export class FakeMinikube {
+  private constructor(
+    readonly root: string,
+    readonly miniPath: string,
+    readonly binDir: string,
+    readonly stateDir: string,
+  ) {}
+
+  static async create(): Promise<FakeMinikube> {
+    const root = await mkdtemp(join(tmpdir(), "mkt-fake-"));
+    const fake = new FakeMinikube(root, join(root, ".minikube"), join(root, "bin"), join(root, "state"));
+    await mkdir(fake.miniPath, { recursive: true });
+    await mkdir(fake.binDir);
+    await mkdir(fake.stateDir);
+    await writeFile(join(fake.binDir, "minikube"), SCRIPT);
+    await chmod(join(fake.binDir, "minikube"), 0o755);
+    return fake;
+  }
+
+  async addProfile(profile: FakeProfile): Promise<void> {
+    const dir = join(this.miniPath, "profiles", profile.name);
+    await mkdir(dir, { recursive: true });
+    const config = {
+      Name: profile.name,
+      Driver: "docker",
+      KubernetesConfig: { KubernetesVersion: "v1.34.0", ClusterName: profile.name, ServiceCIDR: profile.serviceCidr ?? "10.96.0.0/12", DNSDomain: "cluster.local" },
+      Nodes: [{ Name: "", IP: profile.nodeIp, Port: 8443, ControlPlane: true, Worker: true }],
+      ...profile.extraConfig,
+    };
+    await writeFile(join(dir, "config.json"), JSON.stringify(config, null, 2));
+    await this.setHost(profile.name, profile.host ?? "Running");
+    await this.setIp(profile.name, profile.nodeIp);
+  }
+
+  async setHost(profile: string, host: string): Promise<void> {
+    await writeFile(join(this.stateDir, `${profile}.host`), host);
+  }
+
+  async setIp(profile: string, ip: string): Promise<void> {
+    await writeFile(join(this.stateDir, `${profile}.ip`), `${ip}\n`);
+  }
+
+  get registryPath(): string {
+    return join(this.miniPath, "tunnels.json");
+  }
+
+  /** Environment for a process that should see this fake: MINIKUBE_HOME, PATH, and no kubeconfig. */
+  env(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+    return {
+      ...process.env,
+      MINIKUBE_HOME: this.root,
+      PATH: `${this.binDir}${delimiter}${process.env.PATH ?? ""}`,
+      FAKE_MINIKUBE_STATE: this.stateDir,
+      KUBECONFIG: join(this.root, "no-kubeconfig"),
+      ...extra,
+    };
+  }
+
+  async destroy(): Promise<void> {
+    await rm(this.root, { recursive: true, force: true });
+  }
+}
