@@ -87,7 +87,7 @@ export class NetnsLab {
 
   /** A TCP server in the node namespace that answers "ok" on connect. */
   async startTcpServer(address: string, port: number): Promise<void> {
-    const script = `require("net").createServer((s) => s.end("ok")).listen(${port}, ${JSON.stringify(address)}, () => console.log("listening"))`;
+    const script = `require("net").createServer((s) => { s.on("error", () => {}); s.end("ok"); }).listen(${port}, ${JSON.stringify(address)}, () => console.log("listening"))`;
     const child = spawn("ip", ["netns", "exec", this.node, process.execPath, "-e", script], { stdio: ["ignore", "pipe", "inherit"] });
     this.children.push(child);
     await new Promise<void>((resolve, reject) => {

@@ -122,7 +122,6 @@ export class ProfileTunnel extends EventEmitter {
         .catch(() => undefined)
         .finally(() => this.schedule());
     }, delay);
-    this.timer.unref?.();
   }
 
   private async reconcile(first: boolean): Promise<void> {

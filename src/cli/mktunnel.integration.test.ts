@@ -1,0 +1,165 @@
+import { readFile, writeFile } from "node:fs/promises";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { FakeMinikube } from "../../test-support/fake-minikube.js";
+import { labUnavailableReason, NetnsLab } from "../../test-support/netns-lab.js";
+import { runCli, StartedTunnel } from "../../test-support/cli-process.js";
+
+const skip = labUnavailableReason();
+if (skip) console.log(`skipped: mktunnel on the real kernel: ${skip}`);
+
+type RouteJson = { cidr: string; state: string; conflict?: { existing: { destination: string; interface: string } } };
+type StateEvent = { profile: string; phase: string; routes: RouteJson[]; probe: { ok: boolean } | null };
+
+describe.skipIf(skip !== null)("mktunnel in network namespaces, with a fake minikube", () => {
+  let lab: NetnsLab;
+  let fake: FakeMinikube;
+  let tunnel: StartedTunnel | null = null;
+  const started: StartedTunnel[] = [];
+
+  beforeEach(async () => {
+    lab = await NetnsLab.create();
+    fake = await FakeMinikube.create();
+    await fake.addProfile({ name: "minikube", nodeIp: lab.nodeIp });
+    await lab.addServiceAddress("10.96.0.1");
+    await lab.startTcpServer("10.96.0.1", 443);
+  });
+
+  afterEach(async () => {
+    for (const t of started) t.child.kill("SIGKILL");
+    started.length = 0;
+    tunnel = null;
+    await lab.destroy();
+    await fake.destroy();
+  });
+
+  const start = (...args: string[]) => {
+    const t = StartedTunnel.start(lab.host, ["--poll-interval", "200", ...args], fake.env());
+    started.push(t);
+    return t;
+  };
+  const cli = (...args: string[]) => runCli(lab.host, args, fake.env());
+  const activeState = (t: StartedTunnel, cidr = "10.96.0.0/12") =>
+    t.waitFor((e) => e.event === "state" && (e as unknown as StateEvent).routes.some((r) => r.cidr === cidr && r.state === "active"), 15_000, `${cidr} active`);
+
+  it("start makes 10.96.0.1 in the node reachable from the host; SIGTERM removes route and entry and exits 0", async () => {
+    expect(await lab.connectFromHost("10.96.0.1", 443)).not.toBe("ok");
+    tunnel = start();
+    await tunnel.ready();
+    expect(await lab.hostRoutes()).toContain("10.96.0.0/12 via 192.168.49.2 dev mkt0");
+    expect(await lab.connectFromHost("10.96.0.1", 443)).toBe("ok");
+    const registry = JSON.parse(await readFile(fake.registryPath, "utf8"));
+    expect(registry).toEqual([expect.objectContaining({ MachineName: "minikube", Pid: tunnel.child.pid, Route: expect.objectContaining({ Gateway: "192.168.49.2", DestCIDR: { IP: "10.96.0.0", Mask: "//AAAA==" } }) })]);
+    const state = (await tunnel.waitFor((e) => e.event === "state" && (e as unknown as StateEvent).probe !== null)) as unknown as StateEvent;
+    expect(state.probe?.ok).toBe(true);
+
+    const status = await cli("status", "--json");
+    expect(status.code).toBe(0);
+    const report = JSON.parse(status.stdout);
+    expect(report.profiles[0].routes).toEqual([expect.objectContaining({ cidr: "10.96.0.0/12", state: "active", kind: "service" })]);
+    expect(report.profiles[0].probe.ok).toBe(true);
+    expect(report.tunnels[0]).toMatchObject({ profile: "minikube", alive: true, writer: "minikube-tunnel" });
+
+    expect(await tunnel.stop("SIGTERM")).toBe(0);
+    expect(await lab.hostRoutes()).not.toContain("10.96.0.0/12");
+    expect(JSON.parse(await readFile(fake.registryPath, "utf8"))).toEqual([]);
+    expect(await lab.connectFromHost("10.96.0.1", 443)).not.toBe("ok");
+  });
+
+  it("SIGINT stops cleanly too", async () => {
+    tunnel = start();
+    await tunnel.ready();
+    expect(await tunnel.stop("SIGINT")).toBe(0);
+    expect(await lab.hostRoutes()).not.toContain("10.96.0.0/12");
+  });
+
+  it("a planted overlapping route is a conflict: nothing added, nothing removed, reported in status --json, and start keeps running", async () => {
+    await lab.addHostRoute("10.96.0.0/16", "dev", "mkt0");
+    const before = await lab.hostRoutes();
+    tunnel = start();
+    await tunnel.ready();
+    await tunnel.waitFor((e) => e.event === "log" && String(e.message).startsWith("conflict:"));
+    expect(await lab.hostRoutes()).toBe(before);
+    const report = JSON.parse((await cli("status", "--json")).stdout);
+    expect(report.conflicts).toEqual([expect.objectContaining({ requested: "10.96.0.0/12", existing: { destination: "10.96.0.0/16", gateway: null, interface: "mkt0" } })]);
+    expect(report.profiles[0].routes[0].state).toBe("conflict");
+    expect(tunnel.child.exitCode).toBeNull();
+    expect(await tunnel.stop()).toBe(0);
+    expect(await lab.hostRoutes()).toContain("10.96.0.0/16 dev mkt0");
+  });
+
+  it("kill -9 of start leaves a stale tunnel that cleanup removes, along with a minikube-written entry", async () => {
+    tunnel = start();
+    await tunnel.ready();
+    tunnel.child.kill("SIGKILL");
+    await tunnel.exited;
+    expect(await lab.hostRoutes()).toContain("10.96.0.0/12 via 192.168.49.2");
+    // minikube's own registry entry, exactly as it writes it, for a tunnel that also died.
+    await lab.addHostRoute("10.244.0.0/24", "via", "192.168.49.2");
+    const entries = JSON.parse(await readFile(fake.registryPath, "utf8"));
+    entries.push(JSON.parse(`{"Route":{"Gateway":"192.168.49.2","DestCIDR":{"IP":"10.244.0.0","Mask":"////AA=="},"ClusterDomain":"cluster.local","ClusterDNSIP":"10.96.0.10"},"MachineName":"minikube","Pid":${2 ** 22 + 7}}`));
+    await writeFile(fake.registryPath, JSON.stringify(entries));
+    const status = JSON.parse((await cli("status", "--json", "--no-probe")).stdout);
+    expect(status.tunnels.map((t: { alive: boolean }) => t.alive)).toEqual([false, false]);
+
+    const result = await cli("cleanup", "--json");
+    expect(result.code).toBe(0);
+    const report = JSON.parse(result.stdout);
+    expect(report.removed.map((r: { destination: string; writer: string }) => `${r.destination} ${r.writer}`)).toEqual(["10.96.0.0/12 minikube-tunnel", "10.244.0.0/24 minikube"]);
+    expect(await lab.hostRoutes()).not.toMatch(/10\.96\.0\.0|10\.244\.0\.0/);
+    expect(JSON.parse(await readFile(fake.registryPath, "utf8"))).toEqual([]);
+  });
+
+  it("follows the node: stopped → routes removed and waiting; running again → routes back; IP change → routes move; Unknown → kept", async () => {
+    await lab.addNodeAddress("192.168.49.3");
+    tunnel = start();
+    await tunnel.ready();
+    await activeState(tunnel);
+
+    await fake.setHost("minikube", "Unknown");
+    await tunnel.nextState((e) => (e as unknown as StateEvent).phase === "retrying");
+    expect(await lab.hostRoutes()).toContain("10.96.0.0/12 via 192.168.49.2");
+
+    await fake.setHost("minikube", "Stopped");
+    await tunnel.nextState((e) => (e as unknown as StateEvent).phase === "waiting-for-node");
+    expect(await lab.hostRoutes()).not.toContain("10.96.0.0/12");
+    expect(JSON.parse(await readFile(fake.registryPath, "utf8"))).toEqual([]);
+    expect(tunnel.child.exitCode).toBeNull();
+
+    await fake.setHost("minikube", "Running");
+    await tunnel.nextState((e) => (e as unknown as StateEvent).phase === "active");
+    expect(await lab.hostRoutes()).toContain("10.96.0.0/12 via 192.168.49.2");
+
+    await fake.setIp("minikube", "192.168.49.3");
+    await tunnel.waitFor((e) => e.event === "log" && String(e.message).includes("changed from 192.168.49.2 to 192.168.49.3"));
+    await tunnel.nextState((e) => (e as unknown as StateEvent).phase === "active");
+    const routes = await lab.hostRoutes();
+    expect(routes).toContain("10.96.0.0/12 via 192.168.49.3");
+    expect(routes).not.toContain("via 192.168.49.2");
+    expect(JSON.parse(await readFile(fake.registryPath, "utf8")).map((e: { Route: { Gateway: string } }) => e.Route.Gateway)).toEqual(["192.168.49.3"]);
+    expect(await tunnel.stop()).toBe(0);
+    expect(await lab.hostRoutes()).not.toContain("10.96.0.0/12");
+  });
+
+  it("two profiles at once: the overlapping service CIDR of the second is a conflict naming the first", async () => {
+    await lab.addNodeAddress("192.168.49.3");
+    await fake.addProfile({ name: "second", nodeIp: "192.168.49.3" });
+    await fake.addProfile({ name: "third", nodeIp: "192.168.49.3", serviceCidr: "10.112.0.0/12" });
+    tunnel = start("--profile", "minikube", "--profile", "second", "--profile", "third");
+    await tunnel.ready();
+    await tunnel.waitFor((e) => e.event === "log" && e.profile === "second" && String(e.message).includes('registered to profile "minikube"'));
+    const routes = await lab.hostRoutes();
+    expect(routes).toContain("10.96.0.0/12 via 192.168.49.2");
+    expect(routes).toContain("10.112.0.0/12 via 192.168.49.3");
+    expect(await tunnel.stop()).toBe(0);
+    expect(await lab.hostRoutes()).not.toMatch(/10\.(96|112)\.0\.0/);
+  });
+
+  it("routes the LoadBalancer pool given with --lb-pool", async () => {
+    tunnel = start("--lb-mode", "pool", "--lb-pool", "172.30.0.0/24");
+    await tunnel.ready();
+    await activeState(tunnel, "172.30.0.0/24");
+    expect(await lab.hostRoutes()).toContain("172.30.0.0/24 via 192.168.49.2");
+    expect(await tunnel.stop()).toBe(0);
+    expect(await lab.hostRoutes()).not.toContain("172.30.0.0/24");
+  });
+});

@@ -1,0 +1,94 @@
+import { readFile, writeFile, mkdir } from "node:fs/promises";
+import { join } from "node:path";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { FakeMinikube } from "../../../test-support/fake-minikube.js";
+import { execFileRunner, type CommandRunner } from "../routes/command-runner.js";
+import { ClusterInspector } from "./cluster-inspector.js";
+import { MinikubeCli } from "./minikube-cli.js";
+import { activeProfile, readProfileConfig } from "./profile-config.js";
+
+let fake: FakeMinikube;
+/** Runs the fake minikube with its environment, as a child process would see it. */
+let runner: CommandRunner;
+
+beforeEach(async () => {
+  fake = await FakeMinikube.create();
+  const env = fake.env();
+  runner = { run: (file, args) => execFileRunner.run("env", [`PATH=${env.PATH}`, `FAKE_MINIKUBE_STATE=${env.FAKE_MINIKUBE_STATE}`, file, ...args]) };
+});
+afterEach(() => fake.destroy());
+
+describe("profile config", () => {
+  it("reads the fields the tunnel needs, with minikube's defaults", async () => {
+    await fake.addProfile({ name: "minikube", nodeIp: "192.168.49.2", extraConfig: { KubernetesConfig: { LoadBalancerStartIP: "10.96.200.1", LoadBalancerEndIP: "10.96.200.50" } } });
+    const config = await readProfileConfig(fake.miniPath, "minikube");
+    expect(config).toMatchObject({ name: "minikube", serviceCidr: "10.96.0.0/12", dnsDomain: "cluster.local", controlPlaneIp: "192.168.49.2", loadBalancerRange: { start: "10.96.200.1", end: "10.96.200.50" } });
+  });
+
+  it("names the file and the problem for malformed JSON, and leaves it alone", async () => {
+    const dir = join(fake.miniPath, "profiles", "broken");
+    await mkdir(dir, { recursive: true });
+    await writeFile(join(dir, "config.json"), '{"Name": "broken", ');
+    await expect(readProfileConfig(fake.miniPath, "broken")).rejects.toThrow(`profile config ${join(dir, "config.json")}: not valid JSON`);
+    expect(await readFile(join(dir, "config.json"), "utf8")).toBe('{"Name": "broken", ');
+  });
+
+  it("rejects an invalid service CIDR by field name", async () => {
+    await fake.addProfile({ name: "bad", nodeIp: "192.168.49.2", serviceCidr: "10.96.0.0/40" });
+    await expect(readProfileConfig(fake.miniPath, "bad")).rejects.toThrow("KubernetesConfig.ServiceCIDR: invalid CIDR");
+  });
+
+  it("says which profile is missing", async () => {
+    await expect(readProfileConfig(fake.miniPath, "nope")).rejects.toThrow('profile "nope" does not exist');
+  });
+
+  it("finds the active profile from minikube's config, else minikube", async () => {
+    expect(await activeProfile(fake.miniPath, {})).toBe("minikube");
+    await mkdir(join(fake.miniPath, "config"), { recursive: true });
+    await writeFile(join(fake.miniPath, "config", "config.json"), '{"profile":"dev"}');
+    expect(await activeProfile(fake.miniPath, {})).toBe("dev");
+    expect(await activeProfile(fake.miniPath, { MINIKUBE_PROFILE: "env" })).toBe("env");
+  });
+});
+
+describe("minikube commands", () => {
+  it("reads status JSON even though minikube exits non-zero for a stopped host", async () => {
+    await fake.addProfile({ name: "minikube", nodeIp: "192.168.49.2", host: "Stopped" });
+    const cli = new MinikubeCli("minikube", runner);
+    expect((await cli.status("minikube")).host).toBe("Stopped");
+    await fake.setHost("minikube", "Running");
+    expect(await cli.status("minikube")).toMatchObject({ host: "Running", apiServer: "Running" });
+    expect(await cli.ip("minikube")).toBe("192.168.49.2");
+  });
+
+  it("picks the control plane from a multi-node status array", async () => {
+    await fake.addProfile({ name: "multi", nodeIp: "192.168.58.2" });
+    await writeFile(join(fake.stateDir, "multi.status-raw"), '[{"Name":"multi","Host":"Running"},{"Name":"multi-m02","Host":"Stopped"}]');
+    expect((await new MinikubeCli("minikube", runner).status("multi")).host).toBe("Running");
+  });
+
+  it("explains a missing minikube binary", async () => {
+    const cli = new MinikubeCli("minikube-definitely-missing");
+    await expect(cli.status("minikube")).rejects.toThrow('minikube was not found (looked for "minikube-definitely-missing" on PATH)');
+  });
+
+  it("inspects a running profile into the CIDRs to route, and a stopped one into none", async () => {
+    await fake.addProfile({ name: "minikube", nodeIp: "192.168.49.2" });
+    const pods = { podCidrs: async () => ["10.244.0.0/24", "10.244.1.0/24", "10.100.0.0/24"] };
+    const inspector = new ClusterInspector(fake.miniPath, new MinikubeCli("minikube", runner), pods);
+    const view = await inspector.inspect("minikube");
+    // 10.100.0.0/24 lies inside the service CIDR and is reached through that route already.
+    expect(view.cidrs.map((c) => `${c.kind}:${c.cidr.text}`)).toEqual(["service:10.96.0.0/12", "pod:10.244.0.0/24", "pod:10.244.1.0/24"]);
+    expect(view.clusterDnsIp).toBe("10.96.0.10");
+    await fake.setHost("minikube", "Stopped");
+    expect((await inspector.inspect("minikube")).cidrs).toEqual([]);
+  });
+
+  it("keeps going without pod CIDRs when the API cannot be asked, and says why", async () => {
+    await fake.addProfile({ name: "minikube", nodeIp: "192.168.49.2" });
+    const inspector = new ClusterInspector(fake.miniPath, new MinikubeCli("minikube", runner), { podCidrs: async () => { throw new Error("connect ECONNREFUSED"); } });
+    const view = await inspector.inspect("minikube");
+    expect(view.cidrs).toHaveLength(1);
+    expect(view.podCidrError).toBe("connect ECONNREFUSED");
+  });
+});
