@@ -189,3 +189,36 @@ export function addressAt(cidr: Cidr, offset: bigint): string {
   }
   return fromBytes(bytes).toString();
 }
+
+export function ipToBigInt(address: string): bigint {
+  return ipaddr.parse(address).toByteArray().reduce((n, b) => (n << 8n) | BigInt(b), 0n);
+}
+
+export function bigIntToIp(value: bigint, family: IpFamily): string {
+  const bytes: number[] = [];
+  let v = value;
+  for (let i = 0; i < bitLength(family) / 8; i++) {
+    bytes.unshift(Number(v & 0xffn));
+    v >>= 8n;
+  }
+  return fromBytes(bytes).toString();
+}
+
+/** The fewest CIDRs that cover exactly the addresses start..end (inclusive). */
+export function rangeToCidrs(start: string, end: string): Cidr[] {
+  if (!isValidIp(start) || !isValidIp(end)) throw new InvalidCidrError(`${start}-${end}`, "range ends must be IP addresses");
+  const family = ipFamily(start);
+  if (ipFamily(end) !== family) throw new InvalidCidrError(`${start}-${end}`, "range ends are different IP families");
+  const bits = bitLength(family);
+  let low = ipToBigInt(start);
+  const high = ipToBigInt(end);
+  if (low > high) throw new InvalidCidrError(`${start}-${end}`, "range start is after its end");
+  const result: Cidr[] = [];
+  while (low <= high) {
+    let size = 0;
+    while (size < bits && (low & ((1n << BigInt(size + 1)) - 1n)) === 0n && low + (1n << BigInt(size + 1)) - 1n <= high) size++;
+    result.push(cidrFromAddressAndPrefix(bigIntToIp(low, family), bits - size));
+    low += 1n << BigInt(size);
+  }
+  return result;
+}

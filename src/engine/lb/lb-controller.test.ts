@@ -1,0 +1,164 @@
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { KubeSim } from "../../../test-support/kube-sim/kube-sim.js";
+import { clientFor, eventually, ingressOf, lbService } from "../../../test-support/kube-sim/sim-client.js";
+import type { KubeHttp } from "../kube/kube-http.js";
+import { IpPool } from "./ip-pool.js";
+import { LoadBalancerController, type LbControllerOptions } from "./lb-controller.js";
+import { ASSIGNED_ANNOTATION, WANTED_IPS_ANNOTATION } from "./lb-service.js";
+
+let sim: KubeSim;
+let client: KubeHttp;
+const controllers: LoadBalancerController[] = [];
+
+beforeEach(async () => {
+  sim = await KubeSim.start({ bookmarkIntervalMs: 200 });
+  client = await clientFor(sim);
+});
+afterEach(async () => {
+  for (const c of controllers.splice(0)) await c.stop().catch(() => undefined);
+  await sim.stop();
+});
+
+async function startController(options: LbControllerOptions): Promise<LoadBalancerController> {
+  const controller = new LoadBalancerController(client, options);
+  controllers.push(controller);
+  await controller.start();
+  return controller;
+}
+
+const svc = (name: string, namespace = "default") => sim.store.get("services", namespace, name);
+const eventsFor = (name: string) => sim.store.list("events", "default").items.filter((e) => e.involvedObject.name === name).map((e) => e.reason as string);
+
+describe("ClusterIP mode (default)", () => {
+  it("assigns the ClusterIP with ipMode VIP and records it; type change and delete release without further writes", async () => {
+    const controller = await startController({ mode: "clusterip" });
+    const created = sim.store.create("services", "default", lbService("web"));
+    await eventually(() => ingressOf(sim, "web").length === 1, 3000, "ingress");
+    expect(svc("web").status.loadBalancer.ingress).toEqual([{ ip: created.spec.clusterIP, ipMode: "VIP" }]);
+    expect(svc("web").metadata.annotations[ASSIGNED_ANNOTATION]).toBe(created.spec.clusterIP);
+    await eventually(() => eventsFor("web").includes("IPAllocated"), 3000, "IPAllocated event");
+
+    const current = svc("web");
+    sim.store.update("services", "default", "web", { ...current, spec: { ...current.spec, type: "ClusterIP" } }, null);
+    await controller.idle();
+    const writes = controller.stats().writes;
+    expect(svc("web").status.loadBalancer).toEqual({});
+    sim.store.delete("services", "default", "web");
+    await new Promise((r) => setTimeout(r, 200));
+    await controller.idle();
+    expect(controller.stats().writes).toBe(writes);
+  });
+
+  it("gives a dual-stack Service one ingress per clusterIPs family", async () => {
+    await startController({ mode: "clusterip" });
+    sim.store.create("services", "default", lbService("dual", { spec: { clusterIP: "10.96.5.5", clusterIPs: ["10.96.5.5"] } }));
+    const stored = svc("dual");
+    sim.store.update("services", "default", "dual", { ...stored, spec: { ...stored.spec, clusterIPs: ["10.96.5.5", "fd00:10:96::5"], ipFamilies: ["IPv4", "IPv6"], ipFamilyPolicy: "PreferDualStack" } }, null);
+    await eventually(() => ingressOf(sim, "dual").length === 2, 3000, "two ingress entries");
+    expect(svc("dual").status.loadBalancer.ingress).toEqual([{ ip: "10.96.5.5", ipMode: "VIP" }, { ip: "fd00:10:96::5", ipMode: "VIP" }]);
+  });
+
+  it("leaves alone a Service whose ingress another controller set, and one with another loadBalancerClass", async () => {
+    sim.store.create("services", "default", lbService("theirs"));
+    const theirs = svc("theirs");
+    sim.store.update("services", "default", "theirs", { ...theirs, status: { loadBalancer: { ingress: [{ ip: "203.0.113.9" }] } } }, "status");
+    sim.store.create("services", "default", lbService("classy", { spec: { loadBalancerClass: "example.com/other" } }));
+    const controller = await startController({ mode: "clusterip", className: "minikube-tunnel.io/lb" });
+    sim.store.create("services", "default", lbService("ours-class", { spec: { loadBalancerClass: "minikube-tunnel.io/lb" } }));
+    await eventually(() => ingressOf(sim, "ours-class").length === 1, 3000);
+    await controller.idle();
+    expect(ingressOf(sim, "theirs")).toEqual(["203.0.113.9"]);
+    expect(ingressOf(sim, "classy")).toEqual([]);
+    expect(controller.services().find((s) => s.name === "theirs")?.owner).toBe("other");
+  });
+
+  it("on stop removes only the ingress it set, and only if unchanged", async () => {
+    const controller = await startController({ mode: "clusterip" });
+    sim.store.create("services", "default", lbService("a"));
+    sim.store.create("services", "default", lbService("b"));
+    await eventually(() => ingressOf(sim, "a").length === 1 && ingressOf(sim, "b").length === 1, 3000);
+    const b = svc("b");
+    sim.store.update("services", "default", "b", { ...b, status: { loadBalancer: { ingress: [{ ip: "198.51.100.7" }] } } }, "status");
+    await controller.idle();
+    await controller.stop();
+    expect(ingressOf(sim, "a")).toEqual([]);
+    expect(svc("a").metadata.annotations?.[ASSIGNED_ANNOTATION]).toBeUndefined();
+    expect(ingressOf(sim, "b")).toEqual(["198.51.100.7"]);
+  });
+});
+
+describe("pool mode", () => {
+  it("allocates from the pool, honours loadBalancerIP and the wanted-IPs annotation, and reports bad requests as events", async () => {
+    await startController({ mode: "pool", pool: new IpPool(["172.30.0.0/24"]) });
+    sim.store.create("services", "default", lbService("auto"));
+    sim.store.create("services", "default", lbService("fixed", { spec: { loadBalancerIP: "172.30.0.77" } }));
+    sim.store.create("services", "default", lbService("annotated", { annotations: { [WANTED_IPS_ANNOTATION]: "172.30.0.88" } }));
+    sim.store.create("services", "default", lbService("outside", { spec: { loadBalancerIP: "10.0.0.1" } }));
+    sim.store.create("services", "default", lbService("clash", { spec: { loadBalancerIP: "172.30.0.77" } }));
+    await eventually(() => ingressOf(sim, "auto").length === 1 && ingressOf(sim, "fixed").length === 1 && ingressOf(sim, "annotated").length === 1, 3000);
+    expect(ingressOf(sim, "auto")).toEqual(["172.30.0.1"]);
+    expect(ingressOf(sim, "fixed")).toEqual(["172.30.0.77"]);
+    expect(ingressOf(sim, "annotated")).toEqual(["172.30.0.88"]);
+    await eventually(() => eventsFor("outside").includes("AllocationFailed") && eventsFor("clash").includes("AllocationFailed"), 3000, "AllocationFailed events");
+    expect(ingressOf(sim, "outside")).toEqual([]);
+    expect(ingressOf(sim, "clash")).toEqual([]);
+  });
+
+  it("exhaustion leaves a Service pending with AllocationFailed, and a released IP is then assigned to it", async () => {
+    const controller = await startController({ mode: "pool", pool: new IpPool(["172.30.0.10-172.30.0.11"]) });
+    for (const name of ["one", "two", "three"]) sim.store.create("services", "default", lbService(name));
+    await eventually(() => ingressOf(sim, "one").length + ingressOf(sim, "two").length === 2, 3000);
+    await eventually(() => eventsFor("three").includes("AllocationFailed"), 3000, "AllocationFailed");
+    expect(controller.services().find((s) => s.name === "three")?.pending).toMatch(/no free address/);
+    const freed = ingressOf(sim, "one")[0];
+    const one = svc("one");
+    sim.store.update("services", "default", "one", { ...one, spec: { ...one.spec, type: "ClusterIP" } }, null);
+    await eventually(() => ingressOf(sim, "three").length === 1, 3000, "three assigned");
+    expect(ingressOf(sim, "three")).toEqual([freed]);
+    expect(eventsFor("one")).toContain("IPReleased");
+  });
+
+  it("after a restart with 50 pool IPs assigned, new Services never get a duplicate", async () => {
+    const first = await startController({ mode: "pool", pool: new IpPool(["172.30.0.0/24"]), releaseOnStop: false });
+    for (let i = 0; i < 50; i++) sim.store.create("services", "default", lbService(`s${i}`));
+    await eventually(() => sim.store.list("services", "default").items.filter((s) => s.status.loadBalancer.ingress?.length).length === 50, 5000);
+    await first.stop();
+    controllers.splice(controllers.indexOf(first), 1);
+    // Delete one in the middle so a naive allocator would restart from the bottom and hand out .1 again.
+    sim.store.delete("services", "default", "s0");
+    await startController({ mode: "pool", pool: new IpPool(["172.30.0.0/24"]) });
+    for (let i = 50; i < 70; i++) sim.store.create("services", "default", lbService(`s${i}`));
+    await eventually(() => sim.store.list("services", "default").items.filter((s) => s.status.loadBalancer.ingress?.length).length === 69, 5000);
+    const ips = sim.store.list("services", "default").items.map((s) => s.status.loadBalancer.ingress[0].ip);
+    expect(new Set(ips).size).toBe(69);
+  });
+});
+
+describe("robustness", () => {
+  it("with dropped watches, 410s, 30% 409 and 10% 500, 200 Services converge within 5 s of the faults stopping, without duplicates", async () => {
+    const controller = await startController({ mode: "pool", pool: new IpPool(["172.30.0.0/23"]), emitEvents: false });
+    Object.assign(sim.faults, { conflictRate: 0.3, errorRate: 0.1 });
+    const dropper = setInterval(() => sim.dropWatches(), 1000);
+    const expirer = setInterval(() => {
+      sim.store.compact();
+      sim.expireWatches();
+    }, 700);
+    for (let i = 0; i < 200; i++) {
+      try {
+        sim.store.create("services", "default", lbService(`f${i}`));
+      } catch {
+        i--;
+      }
+      if (i % 50 === 0) await new Promise((r) => setTimeout(r, 300));
+    }
+    await new Promise((r) => setTimeout(r, 1500));
+    clearInterval(dropper);
+    clearInterval(expirer);
+    Object.assign(sim.faults, { conflictRate: 0, errorRate: 0 });
+    const took = await eventually(() => sim.store.list("services", "default").items.filter((s) => s.status.loadBalancer.ingress?.length === 1).length === 200, 5000, "200 assigned");
+    const ips = sim.store.list("services", "default").items.map((s) => s.status.loadBalancer.ingress[0].ip);
+    expect(new Set(ips).size).toBe(200);
+    expect(took).toBeLessThan(5000);
+    expect(controller.stats().lists).toBeGreaterThan(1);
+  }, 30_000);
+});

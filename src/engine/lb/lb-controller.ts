@@ -1,0 +1,268 @@
+import { EventEmitter } from "node:events";
+import { ipFamily } from "../../shared/cidr.js";
+import { KubeApiError, type KubeHttp } from "../kube/kube-http.js";
+import { jitteredBackoff } from "./backoff.js";
+import type { IpPool } from "./ip-pool.js";
+import { EventRecorder } from "./event-recorder.js";
+import { ASSIGNED_ANNOTATION, type IngressEntry, type LbService, clusterIpIngress, inScope, ingressMatches, ownership, requestedIps, serviceKey, toLbService } from "./lb-service.js";
+import { ServiceInformer } from "./service-informer.js";
+import { WorkQueue } from "./work-queue.js";
+
+export type LbMode = "clusterip" | "pool";
+
+export interface LbControllerOptions {
+  readonly mode: LbMode;
+  readonly pool?: IpPool;
+  /** Our loadBalancerClass; Services with another class are left to their controller. */
+  readonly className?: string | null;
+  /** On stop, remove the ingress we set (only if unchanged). On by default. */
+  readonly releaseOnStop?: boolean;
+  readonly concurrency?: number;
+  readonly emitEvents?: boolean;
+}
+
+export interface ManagedService {
+  readonly namespace: string;
+  readonly name: string;
+  readonly ports: LbService["ports"];
+  readonly ingress: readonly IngressEntry[];
+  readonly owner: "minikube-tunnel" | "other" | "none";
+  readonly pending?: string;
+}
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type Json = Record<string, any>;
+
+/**
+ * Gives LoadBalancer Services an external IP (DESIGN §5): the ClusterIP by
+ * default, or an address from a pool. Watch-driven; writes only the status
+ * subresource, with the resourceVersion as a precondition; never touches an
+ * ingress it did not set.
+ */
+export class LoadBalancerController extends EventEmitter {
+  private readonly cache = new Map<string, LbService>();
+  private readonly pending = new Map<string, string>();
+  private readonly informer: ServiceInformer;
+  private readonly queue: WorkQueue;
+  private readonly events: EventRecorder;
+  private readonly className: string | null;
+  private stopping = false;
+  writes = 0;
+
+  constructor(
+    private readonly client: KubeHttp,
+    private readonly options: LbControllerOptions,
+  ) {
+    super();
+    if (options.mode === "pool" && !options.pool) throw new Error("pool mode needs a pool");
+    this.className = options.className ?? null;
+    this.events = new EventRecorder(client, options.emitEvents !== false);
+    this.queue = new WorkQueue((key) => this.reconcile(key), options.concurrency ?? 16);
+    this.informer = new ServiceInformer(client, {
+      onList: (objects) => this.onList(objects),
+      onEvent: (type, object) => this.onEvent(type, object),
+      onError: (error, wait) => this.emit("log", `Kubernetes API: ${(error as Error).message}; retrying in ${wait} ms`),
+    });
+  }
+
+  /** Starts watching; resolves once the first list has been processed, or after `syncTimeoutMs` while the API is unreachable. */
+  async start(syncTimeoutMs = 10_000): Promise<void> {
+    this.informer.start();
+    await Promise.race([this.informer.firstSync.then(() => this.queue.idle()), new Promise((r) => setTimeout(r, syncTimeoutMs).unref())]);
+  }
+
+  /** Waits until every queued Service has been handled. */
+  idle(): Promise<void> {
+    return this.queue.idle();
+  }
+
+  async stop(): Promise<void> {
+    this.stopping = true;
+    await this.informer.stop();
+    await this.queue.drain();
+    if (this.options.releaseOnStop !== false) await this.releaseAll();
+    await this.events.flush();
+  }
+
+  services(): ManagedService[] {
+    return [...this.cache.values()]
+      .filter((s) => s.type === "LoadBalancer")
+      .map((s) => {
+        const own = ownership(s);
+        const pending = this.pending.get(s.key);
+        return { namespace: s.namespace, name: s.name, ports: s.ports, ingress: s.ingress, owner: own === "ours" ? "minikube-tunnel" : own === "foreign" ? "other" : "none", ...(pending ? { pending } : {}) };
+      });
+  }
+
+  stats() {
+    return { lists: this.informer.lists, watches: this.informer.watches, writes: this.writes, events: this.events.sent, cached: this.cache.size };
+  }
+
+  private onList(objects: Json[]): void {
+    const seen = new Set<string>();
+    const fresh = objects.map(toLbService);
+    // Rebuild pool allocations from what we already set before assigning anything new, so no IP is handed out twice.
+    if (this.options.pool) for (const s of fresh) if (inScope(s, this.className) && ownership(s) === "ours") for (const ip of s.assigned ?? []) this.options.pool.claim(ip, s.key);
+    for (const s of fresh) {
+      seen.add(s.key);
+      this.cache.set(s.key, s);
+      this.queue.add(s.key);
+    }
+    for (const key of [...this.cache.keys()]) {
+      if (!seen.has(key)) {
+        this.cache.delete(key);
+        this.queue.add(key);
+      }
+    }
+  }
+
+  private onEvent(type: "ADDED" | "MODIFIED" | "DELETED", object: Json): void {
+    const service = toLbService(object);
+    if (type === "DELETED") this.cache.delete(service.key);
+    else {
+      const before = this.cache.get(service.key);
+      if (before && Number(before.resourceVersion) >= Number(service.resourceVersion)) return;
+      this.cache.set(service.key, service);
+    }
+    this.queue.add(service.key);
+  }
+
+  private async reconcile(key: string): Promise<void> {
+    if (this.stopping) return;
+    const service = this.cache.get(key);
+    if (!service || !inScope(service, this.className)) {
+      this.pending.delete(key);
+      const freed = this.options.pool?.release(key) ?? 0;
+      if (service && freed > 0) this.events.record(service, "Normal", "IPReleased", `released pool address(es); the Service is no longer ours to serve (type ${service.type})`);
+      if (freed > 0) this.retryPending();
+      return;
+    }
+    const own = ownership(service);
+    if (own === "foreign") {
+      this.pending.delete(key);
+      if ((this.options.pool?.release(key) ?? 0) > 0) this.retryPending();
+      return;
+    }
+    const desired = this.options.mode === "pool" ? this.poolIngress(service) : clusterIpIngress(service);
+    if (desired === null || desired.length === 0) return;
+    if (ingressMatches(service, desired)) return;
+    await this.write(service, desired);
+  }
+
+  /** Pool mode: requested addresses if given (and valid), else the next free one; null leaves the Service pending. */
+  private poolIngress(service: LbService): IngressEntry[] | null {
+    const pool = this.options.pool!;
+    const requested = requestedIps(service);
+    const held = pool.allocated(service.key);
+    if (requested.length > 0) {
+      if (held.length > 0 && held.some((ip) => !requested.includes(ip))) pool.release(service.key);
+      for (const ip of requested) {
+        const result = pool.claim(ip, service.key);
+        if (result !== "ok") {
+          pool.release(service.key);
+          const why = result === "outside-pool" ? `requested IP ${ip} is outside the pool ${pool.spec.join(", ")}` : `requested IP ${ip} is already assigned to ${pool.ownerOf(ip)}`;
+          return this.markPending(service, why);
+        }
+      }
+      this.pending.delete(service.key);
+      return requested.map((ip) => ({ ip, ipMode: "VIP" }));
+    }
+    if (held.length > 0) return held.map((ip) => ({ ip, ipMode: "VIP" }));
+    const family = service.clusterIPs[0] ? ipFamily(service.clusterIPs[0]) : undefined;
+    const ip = pool.allocate(service.key, family) ?? pool.allocate(service.key);
+    if (ip === null) return this.markPending(service, `no free address in pool ${pool.spec.join(", ")}`);
+    this.pending.delete(service.key);
+    return [{ ip, ipMode: "VIP" }];
+  }
+
+  private markPending(service: LbService, why: string): null {
+    if (this.pending.get(service.key) !== why) this.events.record(service, "Warning", "AllocationFailed", why);
+    this.pending.set(service.key, why);
+    return null;
+  }
+
+  private retryPending(): void {
+    for (const key of this.pending.keys()) this.queue.add(key);
+  }
+
+  private statusPath(service: LbService): string {
+    return `/api/v1/namespaces/${encodeURIComponent(service.namespace)}/services/${encodeURIComponent(service.name)}/status`;
+  }
+
+  /** One merge patch of the status subresource, with resourceVersion as a precondition; 409 → read again and retry. */
+  private async write(service: LbService, desired: IngressEntry[]): Promise<void> {
+    const body = {
+      metadata: { resourceVersion: service.resourceVersion, annotations: { [ASSIGNED_ANNOTATION]: desired.map((d) => d.ip).join(",") } },
+      status: { loadBalancer: { ingress: desired } },
+    };
+    try {
+      this.writes++;
+      const { body: updated } = await this.client.call<Json>("PATCH", this.statusPath(service), body, "application/merge-patch+json");
+      this.accept(updated);
+      this.events.record(service, "Normal", "IPAllocated", `assigned ${desired.map((d) => d.ip).join(", ")} (${this.options.mode} mode)`);
+      this.emit("assigned", service.key, desired);
+    } catch (error) {
+      await this.handleWriteError(service, error);
+    }
+  }
+
+  private accept(object: Json): void {
+    const next = toLbService(object);
+    const cached = this.cache.get(next.key);
+    if (!cached || Number(cached.resourceVersion) <= Number(next.resourceVersion)) this.cache.set(next.key, next);
+  }
+
+  private async handleWriteError(service: LbService, error: unknown): Promise<void> {
+    if (error instanceof KubeApiError && error.status === 409) {
+      try {
+        const { body } = await this.client.call<Json>("GET", `/api/v1/namespaces/${encodeURIComponent(service.namespace)}/services/${encodeURIComponent(service.name)}`);
+        this.accept(body);
+      } catch (getError) {
+        if (getError instanceof KubeApiError && getError.status === 404) {
+          this.cache.delete(service.key);
+        }
+      }
+      this.queue.add(service.key);
+      return;
+    }
+    if (error instanceof KubeApiError && error.status === 404) {
+      this.cache.delete(service.key);
+      this.queue.add(service.key);
+      return;
+    }
+    if (error instanceof KubeApiError && error.status === 422) {
+      this.markPending(service, `the API server refused the status: ${error.message}`);
+      return;
+    }
+    this.queue.addAfter(service.key, jitteredBackoff(this.queue.failures(service.key)));
+  }
+
+  /** Stop: take back only what we set and is still as we set it; a changed object (409) is re-read and re-judged. */
+  private async releaseAll(): Promise<void> {
+    const ours = [...this.cache.values()].filter((s) => ownership(s) === "ours");
+    await Promise.all(ours.map((s) => this.release(s)));
+  }
+
+  private async release(service: LbService, attempt = 0): Promise<void> {
+    const body = { metadata: { resourceVersion: service.resourceVersion, annotations: { [ASSIGNED_ANNOTATION]: null } }, status: { loadBalancer: { ingress: null } } };
+    try {
+      this.writes++;
+      await this.client.call("PATCH", this.statusPath(service), body, "application/merge-patch+json");
+      this.options.pool?.release(service.key);
+    } catch (error) {
+      if (!(error instanceof KubeApiError) || error.status !== 409 || attempt >= 3) {
+        this.emit("log", `could not release ${service.key}: ${(error as Error).message}`);
+        return;
+      }
+      try {
+        const { body: fresh } = await this.client.call<Json>("GET", `/api/v1/namespaces/${encodeURIComponent(service.namespace)}/services/${encodeURIComponent(service.name)}`);
+        const current = toLbService(fresh);
+        if (ownership(current) === "ours") await this.release(current, attempt + 1);
+      } catch {
+        // Gone or unreadable: nothing of ours left to release.
+      }
+    }
+  }
+}
+
+export { serviceKey };
