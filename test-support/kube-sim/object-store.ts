@@ -2,7 +2,7 @@ import { randomUUID } from "node:crypto";
 import { applyServiceCreate, applyServiceStatusUpdate, applyServiceUpdate, type ServiceAllocator } from "./service-rules.js";
 
 // Kubernetes objects are open-ended JSON; the simulator handles them as such.
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
+ 
 export type KubeObject = Record<string, any>;
 
 export class ApiError extends Error {

@@ -1,0 +1,78 @@
+import { execFile, spawn } from "node:child_process";
+import { writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { promisify } from "node:util";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { KubeSim } from "./kube-sim.js";
+
+const run = promisify(execFile);
+
+/** If kubectl refuses something here, the simulator is wrong, not kubectl. */
+describe("the real kubectl drives the simulator", () => {
+  let sim: KubeSim;
+  const kubectl = (...args: string[]) => run("kubectl", ["--kubeconfig", sim.kubeconfig, ...args], { timeout: 20_000 });
+
+  beforeAll(async () => {
+    sim = await KubeSim.start({ bookmarkIntervalMs: 300 });
+  });
+  afterAll(() => sim.stop());
+
+  it("uses the minikube-style context named after the profile, over HTTPS with a client certificate", async () => {
+    const { stdout } = await kubectl("config", "current-context");
+    expect(stdout.trim()).toBe("minikube");
+    const { stdout: version } = await kubectl("version", "-o", "json");
+    expect(JSON.parse(version).serverVersion.gitVersion).toMatch(/^v1\.34/);
+  });
+
+  it("create -f, get -A -o json, patch --subresource=status, get -w sees it, delete", async () => {
+    const manifest = join(sim.certs.dir, "service.yaml");
+    await writeFile(manifest, "apiVersion: v1\nkind: Service\nmetadata:\n  name: web\n  namespace: default\nspec:\n  type: LoadBalancer\n  selector:\n    app: web\n  ports:\n  - name: http\n    port: 80\n    targetPort: 8080\n");
+    expect((await kubectl("create", "-f", manifest)).stdout.trim()).toBe("service/web created");
+
+    const list = JSON.parse((await kubectl("get", "svc", "-A", "-o", "json")).stdout);
+    const web = list.items.find((s: { metadata: { name: string } }) => s.metadata.name === "web");
+    expect(web.spec.clusterIP).toMatch(/^10\.9[6-9]\.|^10\.1[01][0-9]\./);
+    expect(web.spec.ports[0]).toMatchObject({ port: 80, protocol: "TCP", nodePort: expect.any(Number) });
+
+    const watcher = spawn("kubectl", ["--kubeconfig", sim.kubeconfig, "get", "svc", "web", "-w", "-o", "json"], { stdio: ["ignore", "pipe", "pipe"] });
+    let watched = "";
+    watcher.stdout.on("data", (c: Buffer) => (watched += c.toString()));
+    await new Promise((r) => setTimeout(r, 1500));
+
+    const patch = JSON.stringify({ status: { loadBalancer: { ingress: [{ ip: web.spec.clusterIP, ipMode: "VIP" }] } } });
+    expect((await kubectl("patch", "svc", "web", "--subresource=status", "--type=merge", "-p", patch)).stdout.trim()).toBe("service/web patched");
+    const deadline = Date.now() + 10_000;
+    while (!watched.includes('"ipMode": "VIP"') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    watcher.kill();
+    expect(watched).toContain('"ipMode": "VIP"');
+
+    const after = JSON.parse((await kubectl("get", "svc", "web", "-o", "json")).stdout);
+    expect(after.status.loadBalancer.ingress).toEqual([{ ip: web.spec.clusterIP, ipMode: "VIP" }]);
+
+    // A strategic merge patch of the spec keeps the status, as the main resource must.
+    await kubectl("patch", "svc", "web", "-p", JSON.stringify({ spec: { ports: [{ port: 80, targetPort: 9090 }] } }));
+    const patched = JSON.parse((await kubectl("get", "svc", "web", "-o", "json")).stdout);
+    expect(patched.spec.ports).toEqual([expect.objectContaining({ name: "http", port: 80, targetPort: 9090 })]);
+    expect(patched.status.loadBalancer.ingress).toHaveLength(1);
+
+    expect((await kubectl("delete", "svc", "web")).stdout.trim()).toBe('service "web" deleted');
+    await expect(kubectl("get", "svc", "web")).rejects.toThrow(/NotFound|not found/);
+  }, 60_000);
+
+  it("returns kubectl-readable errors: 404 and 422", async () => {
+    await expect(kubectl("get", "svc", "missing")).rejects.toThrow('services "missing" not found');
+    const manifest = join(sim.certs.dir, "bad.yaml");
+    await writeFile(manifest, "apiVersion: v1\nkind: Service\nmetadata:\n  name: Bad_Name\nspec:\n  ports:\n  - port: 80\n");
+    await expect(kubectl("create", "-f", manifest)).rejects.toThrow(/is invalid/);
+  });
+
+  it("refuses a client certificate from another CA", async () => {
+    const { request } = await import("node:https");
+    const status = await new Promise<string>((resolve) => {
+      const req = request(`${sim.url}/api/v1/services`, { ca: sim.certs.caCert, cert: sim.certs.strangerCert, key: sim.certs.strangerKey }, (res) => resolve(String(res.statusCode)));
+      req.on("error", (e) => resolve((e as NodeJS.ErrnoException).code ?? e.message));
+      req.end();
+    });
+    expect(status).not.toBe("200");
+  });
+});
