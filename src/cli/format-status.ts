@@ -10,6 +10,12 @@ export function formatStatus(report: StatusReport): string {
     }
     if (p.probe) lines.push(`  probe ${p.probe.target}: ${p.probe.ok ? `reachable in ${p.probe.latencyMs} ms` : `unreachable (${p.probe.error})`}`);
     if (p.podCidrError) lines.push(`  pod CIDRs unknown: ${p.podCidrError}`);
+    for (const svc of p.services ?? []) {
+      const ips = svc.ingress.map((i) => i.ip ?? i.hostname).join(", ") || "<pending>";
+      const ports = svc.ports.map((port) => `${port.port}/${port.protocol}`).join(",");
+      lines.push(`  service ${svc.namespace}/${svc.name}  ${ips}  ${ports}  (${svc.owner === "minikube-tunnel" ? "ours" : svc.owner === "other" ? "set by another controller" : "no external IP"})`);
+    }
+    if (p.servicesError) lines.push(`  services unknown: ${p.servicesError}`);
   }
   lines.push(`Registry ${report.registryPath}: ${report.tunnels.length === 0 ? "no tunnels" : ""}`.trimEnd());
   for (const t of report.tunnels) {

@@ -1,11 +1,14 @@
 #!/usr/bin/env node
 import { createInterface } from "node:readline/promises";
 import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
-import { type Cidr, parseCidr } from "../shared/cidr.js";
 import { assertProfileName } from "../shared/profile-name.js";
 import { activeProfile } from "../engine/cluster/profile-config.js";
 import { createEngine, type EngineOptions } from "../engine/engine.js";
 import { resetRegistry } from "../engine/registry/registry-file.js";
+import { IpPool } from "../engine/lb/ip-pool.js";
+import { listLoadBalancerServices } from "../engine/lb/lb-listing.js";
+import { kubeConfigForProfile } from "../engine/kube/kube-config.js";
+import { KubeHttp } from "../engine/kube/kube-http.js";
 import { cleanupStaleTunnels } from "../engine/registry/stale-cleanup.js";
 import { buildStatusReport } from "../engine/tunnel/status-report.js";
 import { CliError, oneLine, requireRoot } from "./cli-errors.js";
@@ -20,9 +23,10 @@ function collectProfile(value: string, previous: string[] = []): string[] {
   }
 }
 
-function parsePool(value: string, previous: Cidr[] = []): Cidr[] {
+function parsePool(value: string, previous: string[] = []): string[] {
   try {
-    return [...previous, parseCidr(value)];
+    new IpPool([value]).cidrs();
+    return [...previous, value];
   } catch (error) {
     throw new InvalidArgumentError(oneLine(error));
   }
@@ -55,29 +59,38 @@ export function buildProgram(): Command {
     .description("add routes for the profile and keep them in step with the cluster until SIGINT/SIGTERM")
     .option("-p, --profile <name>", "minikube profile (repeat for several; default: the active profile)", collectProfile)
     .addOption(new Option("--lb-mode <mode>", "LoadBalancer IPs: the Service's ClusterIP, or an IP from --lb-pool").choices(["clusterip", "pool"]).default("clusterip"))
-    .option("--lb-pool <cidr>", "LoadBalancer pool network, routed too (repeatable)", parsePool)
+    .option("--lb-pool <cidr|start-end>", "LoadBalancer pool (repeatable; default: the profile's LoadBalancerStartIP-EndIP); routed too", parsePool)
+    .option("--lb-class <class>", "loadBalancerClass to serve besides Services without one")
+    .option("--no-lb", "do not run the LoadBalancer controller")
+    .option("--keep-lb-ips", "leave assigned external IPs in place on stop")
     .option("--json", "print one JSON object per line instead of text")
     .addOption(new Option("--poll-interval <ms>", "how often to re-check the cluster").argParser(parseInterval).default(5000).hideHelp())
-    .action(async (opts: { profile?: string[]; lbMode: string; lbPool?: Cidr[]; json?: boolean; pollInterval: number }) => {
+    .action(async (opts: { profile?: string[]; lbMode: "clusterip" | "pool"; lbPool?: string[]; lbClass?: string; lb: boolean; keepLbIps?: boolean; json?: boolean; pollInterval: number }) => {
       requireRoot("mktunnel start");
-      if (opts.lbMode === "pool" && !opts.lbPool?.length) throw new CliError("--lb-mode pool needs --lb-pool <cidr>", 2);
       const engine = await createEngine(engineOptions(program.opts()));
       await engine.registry.readJson();
       const profiles = await profilesOrActive(opts.profile, engine.miniPath);
-      await runStart(engine, { profiles, lbPool: opts.lbPool ?? [], json: opts.json === true, pollIntervalMs: opts.pollInterval });
+      await runStart(engine, {
+        profiles,
+        json: opts.json === true,
+        pollIntervalMs: opts.pollInterval,
+        lb: { enabled: opts.lb, mode: opts.lbMode, pool: opts.lbPool ?? [], className: opts.lbClass ?? null, releaseOnStop: opts.keepLbIps !== true },
+      });
     });
 
   program
     .command("status")
     .description("show tunnels, routes with their state, and conflicts")
     .option("-p, --profile <name>", "minikube profile (repeatable; default: the active profile)", collectProfile)
-    .option("--lb-pool <cidr>", "also report this LoadBalancer pool network", parsePool)
+    .option("--lb-pool <cidr|start-end>", "also report this LoadBalancer pool's routes", parsePool)
     .option("--json", "print JSON")
     .option("--no-probe", "skip the TCP probe of the kubernetes Service")
-    .action(async (opts: { profile?: string[]; lbPool?: Cidr[]; json?: boolean; probe: boolean }) => {
+    .action(async (opts: { profile?: string[]; lbPool?: string[]; json?: boolean; probe: boolean }) => {
       const engine = await createEngine(engineOptions(program.opts()));
       const profiles = await profilesOrActive(opts.profile, engine.miniPath);
-      const report = await buildStatusReport(engine, profiles, { ...(opts.lbPool ? { lbPool: opts.lbPool } : {}), probe: opts.probe });
+      const lbPool = opts.lbPool ? new IpPool(opts.lbPool).cidrs() : undefined;
+      const services = async (profile: string) => listLoadBalancerServices(await KubeHttp.fromKubeConfig(kubeConfigForProfile(profile), { timeoutMs: 3000 }));
+      const report = await buildStatusReport(engine, profiles, { ...(lbPool ? { lbPool } : {}), probe: opts.probe, services });
       process.stdout.write(opts.json ? `${JSON.stringify(report, null, 2)}\n` : `${formatStatus(report)}\n`);
     });
 

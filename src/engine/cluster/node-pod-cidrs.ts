@@ -1,18 +1,9 @@
-import { CoreV1Api, KubeConfig } from "@kubernetes/client-node";
+import { CoreV1Api, type KubeConfig } from "@kubernetes/client-node";
+import { kubeConfigForProfile } from "../kube/kube-config.js";
 
 /** Where pod CIDRs come from; the Kubernetes implementation reads Node objects. */
 export interface PodCidrSource {
   podCidrs(profile: string): Promise<string[]>;
-}
-
-export function kubeConfigForProfile(profile: string): KubeConfig {
-  const config = new KubeConfig();
-  config.loadFromDefault();
-  if (!config.getContextObject(profile)) {
-    throw new Error(`kubeconfig has no context named "${profile}" (minikube names the context after the profile)`);
-  }
-  config.setCurrentContext(profile);
-  return config;
 }
 
 function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {

@@ -30,15 +30,16 @@ export class KubeHttp {
   private constructor(
     private readonly server: URL,
     private readonly options: RequestOptions,
+    private readonly timeoutMs: number,
   ) {}
 
-  static async fromKubeConfig(config: KubeConfig, maxSockets = 32): Promise<KubeHttp> {
+  static async fromKubeConfig(config: KubeConfig, { maxSockets = 32, timeoutMs = 15_000 } = {}): Promise<KubeHttp> {
     const cluster = config.getCurrentCluster();
     if (!cluster) throw new Error(`kubeconfig context "${config.getCurrentContext()}" has no cluster`);
     const options: RequestOptions = {};
     await config.applyToHTTPSOptions(options);
     options.agent = new Agent({ keepAlive: true, maxSockets, ca: options.ca, cert: options.cert, key: options.key, rejectUnauthorized: options.rejectUnauthorized });
-    return new KubeHttp(new URL(cluster.server), options);
+    return new KubeHttp(new URL(cluster.server), options, timeoutMs);
   }
 
   private open(method: string, path: string, headers: Record<string, string>, signal?: AbortSignal) {
@@ -50,6 +51,7 @@ export class KubeHttp {
     const payload = body === undefined ? undefined : JSON.stringify(body);
     return new Promise((resolve, reject) => {
       const req = this.open(method, path, payload === undefined ? {} : { "Content-Type": contentType, "Content-Length": String(Buffer.byteLength(payload)) });
+      req.setTimeout(this.timeoutMs, () => req.destroy(new Error(`${method} ${path}: no answer within ${this.timeoutMs} ms`)));
       req.on("response", (res) => {
         const chunks: Buffer[] = [];
         res.on("data", (c: Buffer) => chunks.push(c));

@@ -6,6 +6,7 @@ import { evaluateRoute } from "../routes/conflicts.js";
 import { type RouteTable, findRoute } from "../routes/route-table.js";
 import type { RegistryFile } from "../registry/registry-file.js";
 import { registryViews } from "../registry/route-transaction.js";
+import type { ManagedService } from "../lb/lb-controller.js";
 import { type ProbeResult, probeTcp } from "./reachability-probe.js";
 
 export interface RegisteredTunnel {
@@ -24,6 +25,9 @@ export interface ProfileStatus {
   readonly probe: ProbeResult | null;
   readonly error?: string;
   readonly podCidrError?: string;
+  /** LoadBalancer Services and their external IPs, when the API could be asked. */
+  readonly services?: ManagedService[];
+  readonly servicesError?: string;
 }
 
 export interface StatusReport {
@@ -40,7 +44,7 @@ export interface StatusReport {
 export async function buildStatusReport(
   deps: { registry: RegistryFile; table: RouteTable; inspector: ClusterInspector },
   profiles: readonly string[],
-  options: { lbPool?: readonly Cidr[]; probe?: boolean } = {},
+  options: { lbPool?: readonly Cidr[]; probe?: boolean; services?: (profile: string) => Promise<ManagedService[]> } = {},
 ): Promise<StatusReport> {
   const json = await deps.registry.readJson();
   const views = await registryViews(json);
@@ -70,7 +74,14 @@ export async function buildStatusReport(
       }
       const serviceActive = routes.some((r) => r.kind === "service" && r.state === "active");
       const probe = serviceActive && options.probe !== false ? await probeTcp(addressAt(view.serviceCidr, 1n), 443) : null;
-      profileStatuses.push({ profile, host: view.host, nodeIp: view.nodeIp, routes, probe, ...(view.podCidrError ? { podCidrError: view.podCidrError } : {}) });
+      let services: { services?: ManagedService[]; servicesError?: string } = {};
+      if (options.services && view.host === "Running") {
+        services = await options.services(profile).then(
+          (list) => ({ services: list }),
+          (error: unknown) => ({ servicesError: (error as Error).message }),
+        );
+      }
+      profileStatuses.push({ profile, host: view.host, nodeIp: view.nodeIp, routes, probe, ...(view.podCidrError ? { podCidrError: view.podCidrError } : {}), ...services });
     } catch (error) {
       profileStatuses.push({ profile, host: null, nodeIp: null, routes: [], probe: null, error: (error as Error).message });
     }
