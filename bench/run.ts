@@ -1,21 +1,35 @@
 import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { labUnavailableReason } from "../test-support/netns-lab.js";
+import { benchBulk, benchP1 } from "./lb-bench.js";
 import { benchRoutes } from "./route-bench.js";
 
+const only = process.argv[2];
 const outDir = join(import.meta.dirname, "results");
 await mkdir(outDir, { recursive: true });
-const results: Record<string, unknown> = { date: new Date().toISOString(), node: process.version };
+const results: Record<string, unknown> = { date: new Date().toISOString(), node: process.version, cores: (await import("node:os")).cpus().length };
 
-const skip = labUnavailableReason();
-if (skip) {
-  console.log(`route benchmark skipped: ${skip}`);
-} else {
-  const routes = await benchRoutes();
-  results.routes = routes;
-  console.log(`routes: ${routes.routes} routes, start → routes in kernel ${routes.startToRoutesMs} ms vs ${routes.bareIpRouteAddMs} ms of bare ip route add (×${routes.ratio}); stop ${routes.stopMs} ms vs ${routes.bareIpRouteDelMs} ms bare del (×${routes.stopRatio}); cleanup of a dead tunnel ${routes.cleanupMs} ms`);
+if (!only || only === "routes") {
+  const skip = labUnavailableReason();
+  if (skip) console.log(`route benchmark skipped: ${skip}`);
+  else {
+    const routes = await benchRoutes();
+    results.routes = routes;
+    console.log(`routes: ${routes.routes} routes, start → routes in kernel ${routes.startToRoutesMs} ms vs ${routes.bareIpRouteAddMs} ms of bare ip route add (×${routes.ratio}); stop ${routes.stopMs} ms vs ${routes.bareIpRouteDelMs} ms bare del (×${routes.stopRatio}); cleanup of a dead tunnel ${routes.cleanupMs} ms`);
+  }
 }
 
-const file = join(outDir, "latest.json");
+if (!only || only === "lb") {
+  const p1 = await benchP1(300);
+  results.p1 = p1;
+  console.log(`P1: create → watcher sees ingress, ${p1.servicesPresent} Services present: controller p50 ${p1.controller.p50} ms / p99 ${p1.controller.p99} ms; bare client p50 ${p1.bare.p50} ms / p99 ${p1.bare.p99} ms (p99 ×${p1.p99Ratio})`);
+  const bare = await benchBulk(10_000, 5, "bare");
+  const controller = await benchBulk(10_000, 30, "controller");
+  results.p2p5 = { controller, bare };
+  console.log(`P2: 10,000 created in ${controller.createMs} ms; all assigned after ${controller.allAssignedMs} ms (bare client ${bare.allAssignedMs} ms, creation ${bare.createMs} ms); status writes/Service ${controller.statusWritesPerService}, events/Service ${controller.eventWritesPerService}; idle requests/min ${controller.idleRequestsPerMinute}`);
+  console.log(`P5: controller RSS ${controller.rssBaselineMb} MB → ${controller.rssWith10kMb} MB with 10,000 Services (+${controller.rssOverBaselineMb} MB); idle CPU ${controller.idleCpuPercent}% over ${controller.idleWindowSeconds} s`);
+}
+
+const file = join(outDir, only ? `latest-${only}.json` : "latest.json");
 await writeFile(file, `${JSON.stringify(results, null, 2)}\n`);
 console.log(`written to ${file}`);

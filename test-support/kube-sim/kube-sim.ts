@@ -194,6 +194,10 @@ export class KubeSim {
         return this.send(res, 200, apiGroupList());
       case "/api/v1":
         return this.send(res, 200, coreResourceList());
+      case "/kubesim/counts":
+        // Test-support endpoint, not part of the Kubernetes API: lets a benchmark in another process read and reset counters.
+        if (method === "POST") this.resetCounts();
+        return this.send(res, 200, this.counts);
       case "/openapi/v3":
         return this.send(res, 200, openApiV3Root());
       case "/openapi/v3/api/v1":

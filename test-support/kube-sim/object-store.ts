@@ -108,7 +108,8 @@ export class ObjectStore {
   private record(plural: string, type: WatchEventType, object: KubeObject): void {
     const event: StoredEvent = { rv: Number(object.metadata.resourceVersion), plural, type, object: clone(object) };
     this.history.push(event);
-    if (this.history.length > this.historyLimit) this.history.splice(0, this.history.length - this.historyLimit);
+    // Trim in batches so a long history costs amortised O(1) per change.
+    if (this.history.length > this.historyLimit * 1.25) this.history.splice(0, this.history.length - this.historyLimit);
     for (const listener of this.listeners) listener(event);
   }
 

@@ -33,6 +33,7 @@ export class ServiceAllocator {
   }
 
   allocatePort(): number {
+    if (this.usedPorts.size >= 32767 - 30000 + 1) throw new ApiError(422, "Invalid", "spec.ports.nodePort: Internal error: failed to allocate a nodePort: range is full");
     while (this.usedPorts.has(this.nextPort)) this.nextPort = this.nextPort >= 32767 ? 30000 : this.nextPort + 1;
     this.usedPorts.add(this.nextPort);
     return this.nextPort;
@@ -62,6 +63,7 @@ function validatePorts(service: KubeObject): void {
 
 function allocateNodePorts(service: KubeObject, allocator: ServiceAllocator): void {
   if (service.spec.type !== "NodePort" && service.spec.type !== "LoadBalancer") return;
+  if (service.spec.type === "LoadBalancer" && service.spec.allocateLoadBalancerNodePorts === false) return;
   for (const port of service.spec.ports ?? []) port.nodePort ??= allocator.allocatePort();
 }
 

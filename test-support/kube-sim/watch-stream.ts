@@ -69,7 +69,10 @@ export class WatchStream {
     const object = event.object;
     if (this.params.namespace !== null && object.metadata.namespace !== this.params.namespace) return;
     if (!this.params.matches(object)) return;
-    this.write({ type: event.type, object });
+    // One serialisation per change, shared by every watcher.
+    const cached = event as StoredEvent & { line?: string };
+    cached.line ??= `${JSON.stringify({ type: event.type, object })}\n`;
+    if (!this.closed) this.res.write(cached.line);
   }
 
   private write(event: unknown): void {

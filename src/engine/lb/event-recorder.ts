@@ -4,11 +4,19 @@ import type { LbService } from "./lb-service.js";
 
 const COMPONENT = "minikube-tunnel";
 
-/** core/v1 Events on the Service, CamelCase reasons; sending never blocks or fails reconciliation. */
+/**
+ * core/v1 Events on the Service, CamelCase reasons. Sending never blocks or
+ * fails reconciliation: a few at a time, behind status writes, and like
+ * client-go's broadcaster the backlog is bounded, dropping the oldest.
+ */
 export class EventRecorder {
   private readonly inFlight = new Set<Promise<void>>();
+  private readonly backlog: { namespace: string; body: unknown }[] = [];
+  private readonly maxInFlight = 4;
+  private readonly maxBacklog = 1000;
   sent = 0;
   failed = 0;
+  dropped = 0;
 
   constructor(
     private readonly client: KubeHttp,
@@ -31,19 +39,34 @@ export class EventRecorder {
       lastTimestamp: now,
       count: 1,
     };
-    const sending = this.client
-      .call("POST", `/api/v1/namespaces/${encodeURIComponent(service.namespace)}/events`, event)
-      .then(() => {
-        this.sent++;
-      })
-      .catch(() => {
-        this.failed++;
-      })
-      .finally(() => this.inFlight.delete(sending));
-    this.inFlight.add(sending);
+    this.backlog.push({ namespace: service.namespace, body: event });
+    if (this.backlog.length > this.maxBacklog) {
+      this.backlog.shift();
+      this.dropped++;
+    }
+    this.pump();
+  }
+
+  private pump(): void {
+    while (this.inFlight.size < this.maxInFlight && this.backlog.length > 0) {
+      const next = this.backlog.shift()!;
+      const sending: Promise<void> = this.client
+        .call("POST", `/api/v1/namespaces/${encodeURIComponent(next.namespace)}/events`, next.body)
+        .then(() => {
+          this.sent++;
+        })
+        .catch(() => {
+          this.failed++;
+        })
+        .finally(() => {
+          this.inFlight.delete(sending);
+          this.pump();
+        });
+      this.inFlight.add(sending);
+    }
   }
 
   async flush(): Promise<void> {
-    await Promise.all([...this.inFlight]);
+    while (this.inFlight.size > 0) await Promise.all([...this.inFlight]);
   }
 }

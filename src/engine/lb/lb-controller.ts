@@ -57,7 +57,7 @@ export class LoadBalancerController extends EventEmitter {
     if (options.mode === "pool" && !options.pool) throw new Error("pool mode needs a pool");
     this.className = options.className ?? null;
     this.events = new EventRecorder(client, options.emitEvents !== false);
-    this.queue = new WorkQueue((key) => this.reconcile(key), options.concurrency ?? 16);
+    this.queue = new WorkQueue((key) => this.reconcile(key), options.concurrency ?? 64);
     this.informer = new ServiceInformer(client, {
       onList: (objects) => this.onList(objects),
       onEvent: (type, object) => this.onEvent(type, object),
@@ -95,7 +95,7 @@ export class LoadBalancerController extends EventEmitter {
   }
 
   stats() {
-    return { lists: this.informer.lists, watches: this.informer.watches, writes: this.writes, events: this.events.sent, cached: this.cache.size };
+    return { lists: this.informer.lists, watches: this.informer.watches, writes: this.writes, events: this.events.sent, eventsDropped: this.events.dropped, cached: this.cache.size };
   }
 
   private onList(objects: Json[]): void {

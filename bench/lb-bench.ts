@@ -1,0 +1,152 @@
+import { type ChildProcess, spawn } from "node:child_process";
+import { readFile } from "node:fs/promises";
+import { join } from "node:path";
+import { createInterface } from "node:readline";
+import { KubeConfig } from "@kubernetes/client-node";
+import { KubeHttp } from "../src/engine/kube/kube-http.js";
+
+const here = import.meta.dirname;
+const tsx = (script: string, args: string[]) => spawn(process.execPath, ["--import", "tsx", script, ...args], { stdio: ["ignore", "pipe", "inherit"] });
+const firstLine = (child: ChildProcess) => new Promise<string>((resolve) => createInterface({ input: child.stdout! }).once("line", resolve));
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const percentile = (xs: number[], p: number) => {
+  const sorted = [...xs].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? NaN;
+};
+const r1 = (x: number) => Math.round(x * 10) / 10;
+
+async function procStat(pid: number): Promise<{ rssMb: number; cpuTicks: number }> {
+  const status = await readFile(`/proc/${pid}/status`, "utf8");
+  const rssKb = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0);
+  const stat = await readFile(`/proc/${pid}/stat`, "utf8");
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  return { rssMb: rssKb / 1024, cpuTicks: Number(fields[11]) + Number(fields[12]) };
+}
+
+/** NodePorts are not allocated: a real cluster has only 2,768 of them, fewer than the 10,000 Services of P2. */
+function service(name: string) {
+  return { metadata: { name, namespace: "default" }, spec: { type: "LoadBalancer", allocateLoadBalancerNodePorts: false, selector: { app: name }, ports: [{ port: 80 }] } };
+}
+
+/** Watches every Service and records when each first shows an ingress. */
+class Observer {
+  readonly seen = new Map<string, number>();
+  private readonly abort = new AbortController();
+  private waiters = new Map<string, () => void>();
+  constructor(private readonly client: KubeHttp) {}
+  async start(): Promise<void> {
+    const { body } = await this.client.call<{ metadata: { resourceVersion: string } }>("GET", "/api/v1/services");
+    void this.client
+      .watch(`/api/v1/services?watch=1&resourceVersion=${body.metadata.resourceVersion}`, (event) => {
+        const svc = event.object as any;
+        if (!svc.status?.loadBalancer?.ingress?.length || this.seen.has(svc.metadata.name)) return;
+        this.seen.set(svc.metadata.name, performance.now());
+        this.waiters.get(svc.metadata.name)?.();
+      }, this.abort.signal)
+      .catch(() => undefined);
+  }
+  waitFor(name: string): Promise<void> {
+    if (this.seen.has(name)) return Promise.resolve();
+    return new Promise((resolve) => this.waiters.set(name, resolve));
+  }
+  stop(): void {
+    this.abort.abort();
+  }
+}
+
+async function createMany(client: KubeHttp, names: string[], concurrency = 32): Promise<void> {
+  let next = 0;
+  await Promise.all(Array.from({ length: concurrency }, async () => {
+    while (next < names.length) {
+      const name = names[next++]!;
+      await client.call("POST", "/api/v1/namespaces/default/services", service(name));
+    }
+  }));
+}
+
+async function withSim<T>(work: (kubeconfig: string, client: KubeHttp) => Promise<T>): Promise<T> {
+  const sim = tsx(join(here, "../test-support/kube-sim/serve.ts"), ["minikube"]);
+  try {
+    const kubeconfig = await firstLine(sim);
+    const config = new KubeConfig();
+    config.loadFromFile(kubeconfig);
+    return await work(kubeconfig, await KubeHttp.fromKubeConfig(config, { maxSockets: 64 }));
+  } finally {
+    sim.kill("SIGTERM");
+  }
+}
+
+async function latency(kubeconfig: string, client: KubeHttp, script: string, prefix: string, samples: number) {
+  const proc = tsx(script, [kubeconfig]);
+  await firstLine(proc);
+  const observer = new Observer(client);
+  await observer.start();
+  const latencies: number[] = [];
+  for (let i = 0; i < samples; i++) {
+    const name = `${prefix}-${i}`;
+    const t0 = performance.now();
+    await client.call("POST", "/api/v1/namespaces/default/services", service(name));
+    await observer.waitFor(name);
+    latencies.push((observer.seen.get(name) ?? NaN) - t0);
+  }
+  observer.stop();
+  proc.kill("SIGTERM");
+  await new Promise((r) => proc.once("exit", r));
+  return { p50: r1(percentile(latencies, 50)), p99: r1(percentile(latencies, 99)) };
+}
+
+/** P1: create → a separate watcher sees the ingress, with 1,000 Services present, against a bare watch→PATCH client. */
+export async function benchP1(samples = 300) {
+  return withSim(async (kubeconfig, client) => {
+    await createMany(client, Array.from({ length: 1000 }, (_, i) => `pre-${i}`));
+    const controller = await latency(kubeconfig, client, join(here, "lb-controller-proc.ts"), "ctl", samples);
+    const bare = await latency(kubeconfig, client, join(here, "bare-client-proc.ts"), "bare", samples);
+    return { servicesPresent: 1000, samples, controller, bare, p99Ratio: Math.round((controller.p99 / bare.p99) * 100) / 100, p50Ratio: Math.round((controller.p50 / bare.p50) * 100) / 100 };
+  });
+}
+
+/** P2 and P5: 10,000 Services in bulk; time to all assigned, writes per Service, idle requests, RSS and idle CPU. */
+export async function benchBulk(count = 10_000, idleSeconds = 20, who: "controller" | "controller-no-events" | "bare" = "controller") {
+  return withSim(async (kubeconfig, client) => {
+    const proc = who === "bare" ? tsx(join(here, "bare-client-proc.ts"), [kubeconfig]) : tsx(join(here, "lb-controller-proc.ts"), [kubeconfig, who === "controller" ? "events" : "no-events"]);
+    await firstLine(proc);
+    await sleep(1000);
+    const baseline = await procStat(proc.pid!);
+    const observer = new Observer(client);
+    await observer.start();
+    await client.call("POST", "/kubesim/counts");
+    const t0 = performance.now();
+    const names = Array.from({ length: count }, (_, i) => `bulk-${i}`);
+    await createMany(client, names);
+    const created = performance.now() - t0;
+    for (const name of names) await observer.waitFor(name);
+    const allAssigned = Math.max(...observer.seen.values()) - t0;
+    const { body: counts } = await client.call<any>("GET", "/kubesim/counts");
+    const statusWrites = counts.byVerb.patch ?? 0;
+    const eventWrites = (counts.byVerb.post ?? 0) - count;
+    await sleep(3000);
+    const loaded = await procStat(proc.pid!);
+    await client.call("POST", "/kubesim/counts");
+    await sleep(idleSeconds * 1000);
+    const idle = await procStat(proc.pid!);
+    const { body: idleCounts } = await client.call<any>("GET", "/kubesim/counts");
+    observer.stop();
+    proc.kill("SIGTERM");
+    const ticksPerSecond = 100;
+    return {
+      who,
+      services: count,
+      createMs: Math.round(created),
+      allAssignedMs: Math.round(allAssigned),
+      statusWritesPerService: Math.round((statusWrites / count) * 1000) / 1000,
+      eventWritesPerService: Math.round((eventWrites / count) * 1000) / 1000,
+      idleWindowSeconds: idleSeconds,
+      // The observer's own watch is the one request the sim counts for it; everything else is the controller's.
+      idleRequestsPerMinute: Math.round(((idleCounts.total as number) / idleSeconds) * 60 * 10) / 10,
+      rssBaselineMb: r1(baseline.rssMb),
+      rssWith10kMb: r1(loaded.rssMb),
+      rssOverBaselineMb: r1(loaded.rssMb - baseline.rssMb),
+      idleCpuPercent: r1(((idle.cpuTicks - loaded.cpuTicks) / ticksPerSecond / idleSeconds) * 100),
+    };
+  });
+}
