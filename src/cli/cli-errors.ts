@@ -14,9 +14,6 @@ export function oneLine(error: unknown): string {
   return message.replace(/\s*\n\s*/g, " ").trim();
 }
 
-export function requireRoot(action: string): void {
-  if (process.platform === "win32") return;
-  if (process.getuid?.() !== 0) {
-    throw new CliError(`${action} changes the routing table and needs root: run it with sudo`, 1);
-  }
+export function isRoot(): boolean {
+  return process.platform === "win32" || process.getuid?.() === 0;
 }

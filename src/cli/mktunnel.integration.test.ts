@@ -154,6 +154,27 @@ describe.skipIf(skip !== null)("mktunnel in network namespaces, with a fake mini
     expect(await lab.hostRoutes()).not.toMatch(/10\.(96|112)\.0\.0/);
   });
 
+  it("--helper: routes go through the privileged helper, and a kill -9 of mktunnel makes the helper remove them", async () => {
+    const { mkdtemp, chmod, rm } = await import("node:fs/promises");
+    const runtimeDir = await mkdtemp("/tmp/mkt-run-");
+    await chmod(runtimeDir, 0o755);
+    try {
+      tunnel = StartedTunnel.start(lab.host, ["--poll-interval", "200", "--helper"], fake.env({ MKTUNNEL_RUNTIME_DIR: runtimeDir }));
+      started.push(tunnel);
+      await tunnel.ready();
+      expect(await lab.hostRoutes()).toContain("10.96.0.0/12 via 192.168.49.2");
+      const [entry] = JSON.parse(await readFile(fake.registryPath, "utf8"));
+      expect(entry.Pid).not.toBe(tunnel.child.pid); // the helper owns the route
+      expect(await readFile(`${fake.miniPath}/logs/mktunnel-helper.log`, "utf8")).toContain("add 10.96.0.0/12 via 192.168.49.2 (minikube)");
+      tunnel.child.kill("SIGKILL");
+      const deadline = Date.now() + 2000;
+      while ((await lab.hostRoutes()).includes("10.96.0.0/12") && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+      expect(await lab.hostRoutes()).not.toContain("10.96.0.0/12");
+    } finally {
+      await rm(runtimeDir, { recursive: true, force: true });
+    }
+  });
+
   it("routes the LoadBalancer pool given with --lb-pool", async () => {
     tunnel = start("--lb-mode", "pool", "--lb-pool", "172.30.0.0/24");
     await tunnel.ready();

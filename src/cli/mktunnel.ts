@@ -11,7 +11,8 @@ import { kubeConfigForProfile } from "../engine/kube/kube-config.js";
 import { KubeHttp } from "../engine/kube/kube-http.js";
 import { cleanupStaleTunnels } from "../engine/registry/stale-cleanup.js";
 import { buildStatusReport } from "../engine/tunnel/status-report.js";
-import { CliError, oneLine, requireRoot } from "./cli-errors.js";
+import { CliError, isRoot, oneLine } from "./cli-errors.js";
+import { launchHelperForCli } from "./helper-launch.js";
 import { formatCleanup, formatStatus } from "./format-status.js";
 import { runStart } from "./start-command.js";
 
@@ -64,18 +65,24 @@ export function buildProgram(): Command {
     .option("--no-lb", "do not run the LoadBalancer controller")
     .option("--keep-lb-ips", "leave assigned external IPs in place on stop")
     .option("--json", "print one JSON object per line instead of text")
+    .option("--helper", "change routes through the privileged helper even when already root")
     .addOption(new Option("--poll-interval <ms>", "how often to re-check the cluster").argParser(parseInterval).default(5000).hideHelp())
-    .action(async (opts: { profile?: string[]; lbMode: "clusterip" | "pool"; lbPool?: string[]; lbClass?: string; lb: boolean; keepLbIps?: boolean; json?: boolean; pollInterval: number }) => {
-      requireRoot("mktunnel start");
-      const engine = await createEngine(engineOptions(program.opts()));
-      await engine.registry.readJson();
-      const profiles = await profilesOrActive(opts.profile, engine.miniPath);
-      await runStart(engine, {
+    .action(async (opts: { profile?: string[]; lbMode: "clusterip" | "pool"; lbPool?: string[]; lbClass?: string; lb: boolean; keepLbIps?: boolean; json?: boolean; helper?: boolean; pollInterval: number }) => {
+      const probe = await createEngine(engineOptions(program.opts()));
+      await probe.registry.readJson();
+      const profiles = await profilesOrActive(opts.profile, probe.miniPath);
+      const helper = opts.helper || !isRoot() ? await launchHelperForCli(probe.miniPath, probe.registry.path) : undefined;
+      const engine = helper ? await createEngine({ ...engineOptions(program.opts()), routeService: helper }) : probe;
+      try {
+        await runStart(engine, {
         profiles,
         json: opts.json === true,
         pollIntervalMs: opts.pollInterval,
         lb: { enabled: opts.lb, mode: opts.lbMode, pool: opts.lbPool ?? [], className: opts.lbClass ?? null, releaseOnStop: opts.keepLbIps !== true },
-      });
+        });
+      } finally {
+        await helper?.close();
+      }
     });
 
   program
@@ -98,10 +105,19 @@ export function buildProgram(): Command {
     .command("cleanup")
     .description("remove the routes and registry entries of tunnels whose process is gone (ours or minikube's)")
     .option("--json", "print JSON")
-    .action(async (opts: { json?: boolean }) => {
-      requireRoot("mktunnel cleanup");
+    .option("--helper", "clean up through the privileged helper even when already root")
+    .action(async (opts: { json?: boolean; helper?: boolean }) => {
       const engine = await createEngine({ ...engineOptions(program.opts()), podCidrSource: null });
-      const report = await cleanupStaleTunnels(engine.table, engine.registry);
+      await engine.registry.readJson();
+      let report;
+      if (opts.helper || !isRoot()) {
+        const helper = await launchHelperForCli(engine.miniPath, engine.registry.path);
+        try {
+          report = await helper.cleanup();
+        } finally {
+          await helper.close();
+        }
+      } else report = await cleanupStaleTunnels(engine.table, engine.registry);
       process.stdout.write(opts.json ? `${JSON.stringify(report, null, 2)}\n` : `${formatCleanup(report)}\n`);
       if (report.failures.length > 0) throw new CliError(`cleanup could not remove ${report.failures.length} route(s); see above`, 1);
     });

@@ -5,6 +5,7 @@ import { KubernetesPodCidrSource, type PodCidrSource } from "./cluster/node-pod-
 import { currentProcessIdentity } from "./registry/process-liveness.js";
 import { RegistryFile } from "./registry/registry-file.js";
 import { RouteRegistrar } from "./registry/route-transaction.js";
+import type { RouteService } from "./registry/route-service.js";
 import { routeTableFor } from "./routes/platform-route-table.js";
 import type { RouteTable } from "./routes/route-table.js";
 import { TunnelManager } from "./tunnel/tunnel-manager.js";
@@ -14,6 +15,8 @@ export interface EngineOptions {
   readonly minikubeBinary?: string;
   readonly routeTable?: RouteTable;
   readonly podCidrSource?: PodCidrSource | null;
+  /** Route changes through the privileged helper instead of in this process. */
+  readonly routeService?: RouteService;
 }
 
 /** Wires the engine's parts for one process; the CLI, the helper and the app all start here. */
@@ -24,7 +27,7 @@ export async function createEngine(options: EngineOptions = {}) {
   const minikube = new MinikubeCli(options.minikubeBinary ?? "minikube");
   const inspector = new ClusterInspector(miniPath, minikube, options.podCidrSource === undefined ? new KubernetesPodCidrSource() : options.podCidrSource);
   const registrar = new RouteRegistrar(table, registry, await currentProcessIdentity());
-  const manager = new TunnelManager(inspector, registrar);
+  const manager = new TunnelManager(inspector, options.routeService ?? registrar);
   return { miniPath, registry, table, minikube, inspector, registrar, manager };
 }
 

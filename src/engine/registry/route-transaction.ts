@@ -5,6 +5,7 @@ import { type RegistryView, evaluateRoute } from "../routes/conflicts.js";
 import { type RouteTable, findRoute } from "../routes/route-table.js";
 import { type ProcessIdentity, isTunnelProcessAlive } from "./process-liveness.js";
 import type { RegistryFile } from "./registry-file.js";
+import type { RouteService } from "./route-service.js";
 
 export interface RouteRequest {
   readonly destination: Cidr;
@@ -39,12 +40,15 @@ export async function registryViews(entries: readonly TunnelEntryJson[]): Promis
  * transaction"): each change happens under the registry lock, and if the second
  * half fails the first half is undone.
  */
-export class RouteRegistrar {
+export class RouteRegistrar implements RouteService {
   constructor(
     private readonly table: RouteTable,
     private readonly registry: RegistryFile,
     private readonly self: ProcessIdentity,
   ) {}
+
+  /** In-process changes need no declaration: the caller is already trusted. */
+  async declare(): Promise<void> {}
 
   add(request: RouteRequest): Promise<AddOutcome> {
     let routeAdded = false;
@@ -106,10 +110,10 @@ export class RouteRegistrar {
       });
   }
 
-  /** Our registered routes (this process) for a profile. */
-  async ownRoutes(profile: string): Promise<{ destination: Cidr; gateway: string }[]> {
+  /** Every route this process registered, for every profile. */
+  async ownRoutes(): Promise<{ destination: Cidr; gateway: string; profile: string }[]> {
     const entries = await this.registry.read();
-    return entries.filter((e) => e.profile === profile && e.pid === this.self.pid).map((e) => ({ destination: e.destination, gateway: e.gateway }));
+    return entries.filter((e) => e.pid === this.self.pid).map((e) => ({ destination: e.destination, gateway: e.gateway, profile: e.profile }));
   }
 
   private entryFor(request: RouteRequest): TunnelEntryJson {

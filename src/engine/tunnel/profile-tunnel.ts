@@ -3,7 +3,7 @@ import { type Cidr, addressAt, parseCidr } from "../../shared/cidr.js";
 import type { RouteConflict, RouteState } from "../../shared/routes.js";
 import type { CidrKind, ClusterInspector, ClusterView } from "../cluster/cluster-inspector.js";
 import type { HostState } from "../cluster/minikube-cli.js";
-import type { RouteRegistrar } from "../registry/route-transaction.js";
+import type { RouteService } from "../registry/route-service.js";
 import { type ProbeResult, probeTcp } from "./reachability-probe.js";
 
 export type TunnelPhase = "starting" | "active" | "waiting-for-node" | "retrying" | "stopping" | "stopped";
@@ -60,7 +60,7 @@ export class ProfileTunnel extends EventEmitter {
 
   constructor(
     private readonly inspector: ClusterInspector,
-    private readonly registrar: RouteRegistrar,
+    private readonly registrar: RouteService,
     private readonly options: ProfileTunnelOptions,
   ) {
     super();
@@ -176,6 +176,7 @@ export class ProfileTunnel extends EventEmitter {
       if (!wanted.has(text)) this.routes.delete(text);
     }
     this.activeGateway = gateway;
+    await this.registrar.declare(this.profile, gateway, view.cidrs.map((c) => c.cidr), view.config.dnsDomain, view.clusterDnsIp);
     for (const { cidr, kind } of view.cidrs) {
       const before = this.routes.get(cidr.text);
       if (before?.state === "active") continue;

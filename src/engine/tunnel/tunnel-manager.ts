@@ -1,6 +1,6 @@
 import { EventEmitter } from "node:events";
 import type { ClusterInspector } from "../cluster/cluster-inspector.js";
-import type { RouteRegistrar } from "../registry/route-transaction.js";
+import type { RouteService } from "../registry/route-service.js";
 import { ProfileTunnel, type ProfileTunnelOptions, type TunnelSnapshot } from "./profile-tunnel.js";
 
 /** Several profiles at once; CIDR overlap between them surfaces as conflicts from the registrar. */
@@ -9,7 +9,7 @@ export class TunnelManager extends EventEmitter {
 
   constructor(
     private readonly inspector: ClusterInspector,
-    private readonly registrar: RouteRegistrar,
+    private readonly registrar: RouteService,
   ) {
     super();
   }

@@ -1,0 +1,99 @@
+import { spawn } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { HelperClient, HelperError } from "./helper-client.js";
+
+export const APP_NAME = "Minikube Tunnel";
+
+export interface HelperLaunch {
+  /** The runtime that runs the helper script (Node ≥ 22, or Electron with ELECTRON_RUN_AS_NODE). */
+  readonly runtime: string;
+  /** Arguments before the script, such as `--import tsx` when running from source. */
+  readonly runtimeArgs: readonly string[];
+  readonly script: string;
+  readonly runtimeDir: string;
+  readonly logFile: string;
+  readonly registry: string;
+}
+
+export type ElevationMode = "direct" | "sudo" | "gui";
+
+export function defaultRuntimeDir(platform: NodeJS.Platform = process.platform): string {
+  return platform === "darwin" ? "/var/run/minikube-tunnel" : "/run/minikube-tunnel";
+}
+
+/** The helper's command line; the secret is never on it, only the path of a file that holds it. */
+export function helperArgv(launch: HelperLaunch, secretFile: string): string[] {
+  return [launch.runtime, ...launch.runtimeArgs, launch.script, "--daemonize", "--secret-file", secretFile, "--runtime-dir", launch.runtimeDir, "--log-file", launch.logFile, "--registry", launch.registry];
+}
+
+/** POSIX single-quoting: sudo-prompt takes one command string, which its shell re-parses. */
+export function shellQuote(argv: readonly string[]): string {
+  return argv.map((arg) => (/^[A-Za-z0-9_\-./=:@%+]+$/.test(arg) ? arg : `'${arg.replace(/'/g, `'\\''`)}'`)).join(" ");
+}
+
+/** Turns sudo-prompt's and sudo's failures into sentences a user can act on. */
+export function explainElevationFailure(error: Error, logTail: string): HelperError {
+  const message = error.message;
+  if (/did not grant permission|Request dismissed|incorrect password attempts|a password is required/i.test(message)) {
+    return new HelperError(`${APP_NAME} needs administrator rights to change routes, and the request was declined`);
+  }
+  if (/No polkit authentication agent|No authentication agent found/i.test(message)) {
+    return new HelperError("no polkit authentication agent is running to ask for the password; start one (for example your desktop's) or run `sudo mktunnel start`");
+  }
+  if (/Unable to find pkexec or kdesudo/i.test(message)) {
+    return new HelperError("neither pkexec nor kdesudo is installed, so the password cannot be asked for; install polkit (pkexec) or run `sudo mktunnel start`");
+  }
+  return new HelperError(`the privileged helper failed to start: ${message}${logTail ? `; its log ends with: ${logTail}` : ""}`);
+}
+
+async function logTail(path: string, lines = 5): Promise<string> {
+  try {
+    return (await readFile(path, "utf8")).trim().split("\n").slice(-lines).join(" | ");
+  } catch {
+    return "";
+  }
+}
+
+function runElevated(mode: ElevationMode, argv: string[]): Promise<void> {
+  if (mode === "gui") {
+    return import("@vscode/sudo-prompt").then(
+      (sudoPrompt) =>
+        new Promise<void>((resolve, reject) => {
+          sudoPrompt.exec(shellQuote(argv), { name: APP_NAME }, (error) => (error ? reject(error) : resolve()));
+        }),
+    );
+  }
+  const [file, args] = mode === "sudo" ? ["sudo", ["--prompt", `[${APP_NAME}] password for %u, to change routes: `, "--", ...argv]] : [argv[0]!, argv.slice(1)];
+  return new Promise((resolve, reject) => {
+    const child = spawn(file, args, { stdio: ["inherit", "ignore", "pipe"] });
+    let stderr = "";
+    child.stderr?.on("data", (c: Buffer) => (stderr += c.toString()));
+    child.on("error", reject);
+    child.on("exit", (code) => (code === 0 ? resolve() : reject(new Error(stderr.trim() || `exit code ${code}`))));
+  });
+}
+
+/**
+ * Starts the helper once (one password prompt) and connects to it. The secret
+ * goes through a 0600 file in a 0700 directory of the user's; the helper reads
+ * it, deletes it, and serves only that file's owner.
+ */
+export async function startHelper(launch: HelperLaunch, mode: ElevationMode, uid = process.getuid?.() ?? 0): Promise<HelperClient> {
+  const secret = randomBytes(32).toString("hex");
+  const dir = await mkdtemp(join(tmpdir(), "mktunnel-"));
+  const secretFile = join(dir, "secret");
+  await writeFile(secretFile, secret, { mode: 0o600 });
+  try {
+    await runElevated(mode, helperArgv(launch, secretFile));
+  } catch (error) {
+    throw explainElevationFailure(error as Error, await logTail(launch.logFile));
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+  const client = await HelperClient.connect(join(launch.runtimeDir, `helper-${uid}.sock`), secret);
+  await client.call({ op: "ping" });
+  return client;
+}

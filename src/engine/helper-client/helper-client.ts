@@ -1,0 +1,104 @@
+import { type Socket, connect } from "node:net";
+import { createInterface } from "node:readline";
+import type { Cidr } from "../../shared/cidr.js";
+import type { HelperCall, HelperResponse } from "../../shared/helper-protocol.js";
+import type { CleanupReport } from "../registry/stale-cleanup.js";
+import type { RouteService } from "../registry/route-service.js";
+import type { AddOutcome, RouteRequest } from "../registry/route-transaction.js";
+
+export class HelperError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "HelperError";
+  }
+}
+
+/**
+ * The user side of the helper channel. It has the same interface as the
+ * in-process registrar, so the tunnel does not know which one it drives.
+ * Closing it (or this process dying) makes the helper remove its routes.
+ */
+export class HelperClient implements RouteService {
+  private nextId = 1;
+  private readonly pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
+  private closed = false;
+
+  private constructor(
+    private readonly socket: Socket,
+    private readonly secret: string,
+  ) {
+    createInterface({ input: socket }).on("line", (line) => this.onLine(line));
+    socket.on("close", () => {
+      this.closed = true;
+      for (const { reject } of this.pending.values()) reject(new HelperError("the privileged helper closed the connection"));
+      this.pending.clear();
+    });
+    socket.on("error", () => undefined);
+  }
+
+  static connect(socketPath: string, secret: string, timeoutMs = 5000): Promise<HelperClient> {
+    return new Promise((resolve, reject) => {
+      const socket = connect(socketPath);
+      const timer = setTimeout(() => {
+        socket.destroy();
+        reject(new HelperError(`no answer from the helper at ${socketPath} within ${timeoutMs} ms`));
+      }, timeoutMs);
+      socket.once("connect", () => {
+        clearTimeout(timer);
+        resolve(new HelperClient(socket, secret));
+      });
+      socket.once("error", (error) => {
+        clearTimeout(timer);
+        reject(new HelperError(`cannot connect to the helper at ${socketPath}: ${error.message}`));
+      });
+    });
+  }
+
+  private onLine(line: string): void {
+    let response: HelperResponse;
+    try {
+      response = JSON.parse(line) as HelperResponse;
+    } catch {
+      return;
+    }
+    if (response.id === null) return;
+    const waiter = this.pending.get(response.id);
+    if (!waiter) return;
+    this.pending.delete(response.id);
+    if (response.ok) waiter.resolve(response.result);
+    else waiter.reject(new HelperError(`helper refused: ${response.error}`));
+  }
+
+  call<T>(request: HelperCall): Promise<T> {
+    if (this.closed) return Promise.reject(new HelperError("the privileged helper is not connected"));
+    const id = this.nextId++;
+    return new Promise<T>((resolve, reject) => {
+      this.pending.set(id, { resolve: resolve as (v: unknown) => void, reject });
+      this.socket.write(`${JSON.stringify({ ...request, id, secret: this.secret })}\n`);
+    });
+  }
+
+  async declare(profile: string, nodeIp: string, cidrs: readonly Cidr[], clusterDomain: string, clusterDnsIp: string): Promise<void> {
+    await this.call({ op: "declare", profile, nodeIp, cidrs: cidrs.map((c) => c.text), clusterDomain, clusterDnsIp });
+  }
+
+  add(request: RouteRequest): Promise<AddOutcome> {
+    return this.call({ op: "add", profile: request.profile, cidr: request.destination.text, gateway: request.gateway });
+  }
+
+  remove(destination: Cidr, gateway: string, profile: string): Promise<"removed" | "not-registered"> {
+    return this.call({ op: "remove", profile, cidr: destination.text, gateway });
+  }
+
+  cleanup(): Promise<CleanupReport> {
+    return this.call({ op: "cleanup" });
+  }
+
+  close(): Promise<void> {
+    return new Promise((resolve) => {
+      if (this.closed) return resolve();
+      this.socket.once("close", () => resolve());
+      this.socket.end();
+    });
+  }
+}

@@ -1,0 +1,204 @@
+import { timingSafeEqual } from "node:crypto";
+import { chmod, chown, rm } from "node:fs/promises";
+import { type Server, type Socket, createServer } from "node:net";
+import { parseCidr } from "../shared/cidr.js";
+import { type HelperRequest, type HelperResponse, MAX_REQUEST_BYTES, helperRequestSchema } from "../shared/helper-protocol.js";
+import type { RouteTable } from "../engine/routes/route-table.js";
+import type { RegistryFile } from "../engine/registry/registry-file.js";
+import type { RouteRegistrar } from "../engine/registry/route-transaction.js";
+import { cleanupStaleTunnels } from "../engine/registry/stale-cleanup.js";
+import { type Declaration, PolicyError, checkDeclaredCidr, checkGateway } from "./request-policy.js";
+
+export interface HelperServerOptions {
+  readonly socketPath: string;
+  readonly uid: number;
+  readonly gid: number;
+  readonly secret: string;
+  readonly registrar: RouteRegistrar;
+  readonly table: RouteTable;
+  readonly registry: RegistryFile;
+  readonly log: (line: string) => void;
+}
+
+/**
+ * The root side of DESIGN §6: one authenticated client at a time over a Unix
+ * socket only the user can open. It changes routes only within what the client
+ * declared, removes only routes it registered, and when its client goes away it
+ * removes everything it added and exits.
+ */
+export class HelperServer {
+  private server: Server | null = null;
+  private client: Socket | null = null;
+  private readonly declarations = new Map<string, Declaration>();
+  private shuttingDown: Promise<void> | null = null;
+
+  constructor(
+    private readonly options: HelperServerOptions,
+    private readonly onExit: () => void,
+  ) {}
+
+  async listen(): Promise<void> {
+    await rm(this.options.socketPath, { force: true });
+    this.server = createServer((socket) => this.accept(socket));
+    // Created owner-only from the start; chowned to the user before anyone is told it exists.
+    const oldMask = process.umask(0o177);
+    try {
+      await new Promise<void>((resolve, reject) => {
+        this.server!.once("error", reject);
+        this.server!.listen(this.options.socketPath, resolve);
+      });
+    } finally {
+      process.umask(oldMask);
+    }
+    await chown(this.options.socketPath, this.options.uid, this.options.gid);
+    await chmod(this.options.socketPath, 0o600);
+    this.options.log(`listening on ${this.options.socketPath} for uid ${this.options.uid}`);
+  }
+
+  private accept(socket: Socket): void {
+    if (this.client !== null || this.shuttingDown) {
+      this.options.log("refused a second connection: the helper serves one client");
+      socket.end(`${JSON.stringify({ id: null, ok: false, error: "the helper already has a client" })}\n`);
+      return;
+    }
+    this.client = socket;
+    this.options.log("client connected");
+    let buffer = "";
+    let discarding = false;
+    let queue: Promise<void> = Promise.resolve();
+    socket.setEncoding("utf8");
+    socket.on("data", (chunk: string) => {
+      buffer += chunk;
+      for (;;) {
+        const newline = buffer.indexOf("\n");
+        if (newline === -1) {
+          if (buffer.length > MAX_REQUEST_BYTES) {
+            if (!discarding) this.reply(socket, { id: null, ok: false, error: `request larger than ${MAX_REQUEST_BYTES} bytes` });
+            discarding = true;
+            buffer = "";
+          }
+          return;
+        }
+        const line = buffer.slice(0, newline);
+        buffer = buffer.slice(newline + 1);
+        if (discarding) {
+          discarding = false;
+          continue;
+        }
+        queue = queue.then(() => this.handleLine(socket, line));
+      }
+    });
+    socket.on("error", () => undefined);
+    socket.on("close", () => {
+      this.options.log("client disconnected: removing its routes");
+      void queue.then(() => this.shutdown());
+    });
+  }
+
+  private reply(socket: Socket, response: HelperResponse): void {
+    if (!socket.destroyed) socket.write(`${JSON.stringify(response)}\n`);
+  }
+
+  private async handleLine(socket: Socket, line: string): Promise<void> {
+    if (line.length > MAX_REQUEST_BYTES) return this.reply(socket, { id: null, ok: false, error: `request larger than ${MAX_REQUEST_BYTES} bytes` });
+    let json: unknown;
+    try {
+      json = JSON.parse(line);
+    } catch {
+      this.options.log("refused: malformed JSON");
+      return this.reply(socket, { id: null, ok: false, error: "malformed JSON" });
+    }
+    const id = typeof (json as { id?: unknown })?.id === "number" ? (json as { id: number }).id : null;
+    if (!this.secretMatches((json as { secret?: unknown })?.secret)) {
+      this.options.log("refused: missing or wrong secret");
+      return this.reply(socket, { id, ok: false, error: "not authorised" });
+    }
+    const parsed = helperRequestSchema.safeParse(json);
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0];
+      const error = `invalid request: ${issue?.path.join(".") || "request"}: ${issue?.message ?? "invalid"}`;
+      this.options.log(`refused: ${error}`);
+      return this.reply(socket, { id, ok: false, error });
+    }
+    const request = parsed.data;
+    try {
+      const result = await this.perform(request);
+      this.options.log(`${describe(request)} → ${JSON.stringify(result)}`);
+      this.reply(socket, { id: request.id, ok: true, result });
+    } catch (error) {
+      const message = (error as Error).message;
+      this.options.log(`${describe(request)} → refused: ${message}`);
+      this.reply(socket, { id: request.id, ok: false, error: message });
+    }
+  }
+
+  private secretMatches(candidate: unknown): boolean {
+    if (typeof candidate !== "string" || candidate.length !== this.options.secret.length) return false;
+    return timingSafeEqual(Buffer.from(candidate), Buffer.from(this.options.secret));
+  }
+
+  private async perform(request: HelperRequest): Promise<unknown> {
+    switch (request.op) {
+      case "ping":
+        return "pong";
+      case "declare": {
+        checkGateway(request.nodeIp);
+        const cidrs = new Set(request.cidrs.map((c) => checkDeclaredCidr(c).text));
+        this.declarations.set(request.profile, { nodeIp: request.nodeIp, cidrs, clusterDomain: request.clusterDomain, clusterDnsIp: request.clusterDnsIp });
+        return "declared";
+      }
+      case "add": {
+        const declaration = this.allowed(request.profile, request.cidr, request.gateway);
+        return this.options.registrar.add({ destination: parseCidr(request.cidr), gateway: request.gateway, profile: request.profile, clusterDomain: declaration.clusterDomain, clusterDnsIp: declaration.clusterDnsIp });
+      }
+      case "remove": {
+        // Only an entry this helper registered is ever removed; the registrar checks the registry.
+        const result = await this.options.registrar.remove(parseCidr(request.cidr), request.gateway, request.profile);
+        if (result === "not-registered") throw new PolicyError(`${request.cidr} via ${request.gateway} is not a route this helper registered; refusing to remove it`);
+        return result;
+      }
+      case "cleanup":
+        return cleanupStaleTunnels(this.options.table, this.options.registry);
+    }
+  }
+
+  private allowed(profile: string, cidrText: string, gateway: string): Declaration {
+    const declaration = this.declarations.get(profile);
+    if (!declaration) throw new PolicyError(`profile "${profile}" was not declared`);
+    const cidr = parseCidr(cidrText).text;
+    if (!declaration.cidrs.has(cidr)) throw new PolicyError(`${cidr} was not declared for profile "${profile}"`);
+    if (gateway !== declaration.nodeIp) throw new PolicyError(`gateway ${gateway} is not the node IP ${declaration.nodeIp} of profile "${profile}"`);
+    return declaration;
+  }
+
+  /** Removes every route this helper added, then stops; also the answer to SIGTERM. */
+  shutdown(): Promise<void> {
+    this.shuttingDown ??= (async () => {
+      for (const route of await this.options.registrar.ownRoutes().catch(() => [])) {
+        try {
+          await this.options.registrar.remove(route.destination, route.gateway, route.profile);
+          this.options.log(`removed ${route.destination.text} via ${route.gateway} (${route.profile})`);
+        } catch (error) {
+          this.options.log(`could not remove ${route.destination.text} via ${route.gateway}: ${(error as Error).message}`);
+        }
+      }
+      this.server?.close();
+      await rm(this.options.socketPath, { force: true });
+      this.options.log("stopped");
+      this.onExit();
+    })();
+    return this.shuttingDown;
+  }
+}
+
+function describe(request: HelperRequest): string {
+  switch (request.op) {
+    case "declare":
+      return `declare ${request.profile} node ${request.nodeIp} cidrs ${request.cidrs.join(",")}`;
+    case "add":
+    case "remove":
+      return `${request.op} ${request.cidr} via ${request.gateway} (${request.profile})`;
+    default:
+      return request.op;
+  }
+}

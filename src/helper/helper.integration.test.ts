@@ -1,0 +1,183 @@
+import { spawn } from "node:child_process";
+import { readFile } from "node:fs/promises";
+import { connect } from "node:net";
+import { join } from "node:path";
+import { createInterface } from "node:readline";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { helperFiles, startHelperIn, TestUser } from "../../test-support/helper-lab.js";
+import { labUnavailableReason, NetnsLab } from "../../test-support/netns-lab.js";
+
+const skip = labUnavailableReason();
+if (skip) console.log(`skipped: privileged helper tests: ${skip}`);
+
+const ROOT = join(import.meta.dirname, "..", "..");
+
+/** A raw line-protocol connection, so the tests can send anything at all. */
+async function rawConnection(socketPath: string) {
+  const socket = connect(socketPath);
+  await new Promise<void>((resolve, reject) => {
+    socket.once("connect", resolve);
+    socket.once("error", reject);
+  });
+  const lines: string[] = [];
+  const waiters: ((line: string) => void)[] = [];
+  createInterface({ input: socket }).on("line", (line) => {
+    const waiter = waiters.shift();
+    if (waiter) waiter(line);
+    else lines.push(line);
+  });
+  const next = () => new Promise<Record<string, any>>((resolve) => {
+    const take = (line: string) => resolve(JSON.parse(line));
+    const queued = lines.shift();
+    if (queued !== undefined) take(queued);
+    else waiters.push(take);
+  });
+  return {
+    socket,
+    async send(payload: string): Promise<Record<string, any>> {
+      socket.write(`${payload}\n`);
+      return next();
+    },
+  };
+}
+
+async function waitUntil(check: () => Promise<boolean>, timeoutMs: number): Promise<number> {
+  const started = performance.now();
+  while (!(await check())) {
+    if (performance.now() - started > timeoutMs) throw new Error(`not within ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  return performance.now() - started;
+}
+
+describe.skipIf(skip !== null)("privileged helper (a real root process in a network namespace)", () => {
+  let lab: NetnsLab;
+  let user: TestUser;
+  let files: Awaited<ReturnType<typeof helperFiles>>;
+
+  beforeEach(async () => {
+    lab = await NetnsLab.create();
+    user = await TestUser.create();
+    files = await helperFiles(user);
+    await startHelperIn(lab.host, files);
+  });
+
+  afterEach(async () => {
+    await lab.destroy();
+    await user.destroy();
+    await files.cleanup();
+  });
+
+  it("serves its user over a 0600 socket in a root-owned directory, and deletes the secret file", async () => {
+    const { stat, access } = await import("node:fs/promises");
+    const socket = await stat(files.socketPath);
+    expect(socket.uid).toBe(user.uid);
+    expect(socket.mode & 0o777).toBe(0o600);
+    const dir = await stat(files.runtimeDir);
+    expect(dir.uid).toBe(0);
+    await expect(access(files.secretFile)).rejects.toThrow();
+    const log = await stat(files.logFile);
+    expect(log.uid).toBe(user.uid);
+  });
+
+  it("a client (as the user) adds routes; kill -9 of the client removes routes and entries within 1 s", async () => {
+    const [file, args] = user.as(process.execPath, "--import", "tsx", join(ROOT, "test-support", "helper-client-proc.ts"), files.socketPath, files.secret, lab.nodeIp, "10.96.0.0/12", "10.244.0.0/24");
+    const client = spawn(file, args, { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] });
+    let stderr = "";
+    client.stderr.on("data", (c: Buffer) => (stderr += c.toString()));
+    const first = await new Promise<string>((resolve, reject) => {
+      createInterface({ input: client.stdout }).once("line", resolve);
+      client.once("exit", (code) => reject(new Error(`client exited ${code}: ${stderr}`)));
+    });
+    expect(JSON.parse(first).outcomes).toEqual([{ kind: "added" }, { kind: "added" }]);
+    expect(await lab.hostRoutes()).toContain("10.96.0.0/12 via 192.168.49.2");
+    const registry = JSON.parse(await readFile(files.registry, "utf8"));
+    expect(registry).toHaveLength(2);
+    expect((await (await import("node:fs/promises")).stat(files.registry)).uid).toBe(user.uid);
+
+    client.kill("SIGKILL");
+    const routesGone = async () => !/10\.96\.0\.0\/12|10\.244\.0\.0\/24/.test(await lab.hostRoutes());
+    const entriesGone = async () => JSON.parse(await readFile(files.registry, "utf8")).length === 0;
+    const took = await waitUntil(async () => (await routesGone()) && (await entriesGone()), 1000);
+    console.log(`[helper] routes and entries gone ${Math.round(took)} ms after kill -9 of the client`);
+    await waitUntil(async () => !(await import("node:fs").then((fs) => fs.existsSync(files.socketPath))), 1000);
+    expect(await readFile(files.logFile, "utf8")).toMatch(/client disconnected[\s\S]*removed 10\.96\.0\.0\/12/);
+  });
+
+  it("another local user cannot connect", async () => {
+    const probe = `require("net").connect(${JSON.stringify(files.socketPath)}).on("connect",()=>{console.log("CONNECTED");process.exit(0)}).on("error",(e)=>{console.log(e.code);process.exit(0)})`;
+    const [file, args] = ["setpriv", ["--reuid=65534", "--regid=65534", "--clear-groups", process.execPath, "-e", probe]];
+    const out = await new Promise<string>((resolve) => {
+      const child = spawn(file, args, { stdio: ["ignore", "pipe", "inherit"] });
+      let text = "";
+      child.stdout.on("data", (c: Buffer) => (text += c.toString()));
+      child.on("exit", () => resolve(text.trim()));
+    });
+    expect(out).toBe("EACCES");
+  });
+
+  it("refuses at least 30 hostile requests, leaving routes and registry unchanged", async () => {
+    await lab.addHostRoute("10.50.0.0/16", "via", lab.nodeIp); // the user's own route, not in the registry
+    const conn = await rawConnection(files.socketPath);
+    const auth = (o: Record<string, unknown>) => JSON.stringify({ id: 1, secret: files.secret, ...o });
+    expect((await conn.send(auth({ op: "declare", profile: "minikube", nodeIp: lab.nodeIp, cidrs: ["10.96.0.0/12"], clusterDomain: "cluster.local", clusterDnsIp: "10.96.0.10" }))).ok).toBe(true);
+    const routesBefore = await lab.hostRoutes();
+    const routes6Before = await lab.hostRoutes(6);
+    const metas = ["; reboot", "$(id)", "`id`", "| cat /etc/shadow", "&& true", "\nadd", "../../etc", "10.96.0.0/12\n0.0.0.0/0"];
+    const hostile: [string, string][] = [
+      ["no secret", JSON.stringify({ id: 1, op: "ping" })],
+      ["wrong secret", JSON.stringify({ id: 1, secret: "0".repeat(64), op: "add", profile: "minikube", cidr: "10.96.0.0/12", gateway: lab.nodeIp })],
+      ["short secret", JSON.stringify({ id: 1, secret: files.secret.slice(0, 10), op: "ping" })],
+      ["secret as a number", JSON.stringify({ id: 1, secret: 12345, op: "ping" })],
+      ["undeclared CIDR", auth({ op: "add", profile: "minikube", cidr: "10.200.0.0/16", gateway: lab.nodeIp })],
+      ["gateway not the node IP", auth({ op: "add", profile: "minikube", cidr: "10.96.0.0/12", gateway: "192.168.49.1" })],
+      ["undeclared profile", auth({ op: "add", profile: "other", cidr: "10.96.0.0/12", gateway: lab.nodeIp })],
+      ["declare 0.0.0.0/0", auth({ op: "declare", profile: "evil", nodeIp: lab.nodeIp, cidrs: ["0.0.0.0/0"], clusterDomain: "cluster.local", clusterDnsIp: "" })],
+      ["declare default", auth({ op: "declare", profile: "evil", nodeIp: lab.nodeIp, cidrs: ["default"], clusterDomain: "cluster.local", clusterDnsIp: "" })],
+      ["declare ::/0", auth({ op: "declare", profile: "evil", nodeIp: "fd00:49::2", cidrs: ["::/0"], clusterDomain: "cluster.local", clusterDnsIp: "" })],
+      ["declare a blanket /4", auth({ op: "declare", profile: "evil", nodeIp: lab.nodeIp, cidrs: ["0.0.0.0/4"], clusterDomain: "cluster.local", clusterDnsIp: "" })],
+      ["declare loopback", auth({ op: "declare", profile: "evil", nodeIp: lab.nodeIp, cidrs: ["127.0.0.0/8"], clusterDomain: "cluster.local", clusterDnsIp: "" })],
+      ["declare link-local", auth({ op: "declare", profile: "evil", nodeIp: lab.nodeIp, cidrs: ["169.254.0.0/16"], clusterDomain: "cluster.local", clusterDnsIp: "" })],
+      ["loopback gateway", auth({ op: "declare", profile: "evil", nodeIp: "127.0.0.1", cidrs: ["10.1.0.0/16"], clusterDomain: "cluster.local", clusterDnsIp: "" })],
+      ["add 0.0.0.0/0", auth({ op: "add", profile: "minikube", cidr: "0.0.0.0/0", gateway: lab.nodeIp })],
+      ["remove a route not in the registry", auth({ op: "remove", profile: "minikube", cidr: "10.50.0.0/16", gateway: lab.nodeIp })],
+      ["path in profile name", auth({ op: "add", profile: "../../etc", cidr: "10.96.0.0/12", gateway: lab.nodeIp })],
+      ["slash in profile name", auth({ op: "declare", profile: "a/b", nodeIp: lab.nodeIp, cidrs: ["10.96.0.0/12"], clusterDomain: "cluster.local", clusterDnsIp: "" })],
+      ["unknown op", auth({ op: "exec", command: "id" })],
+      ["extra field", auth({ op: "ping", shell: true })],
+      ["malformed JSON", "{not json"],
+      ["JSON array", "[1,2,3]"],
+      ["JSON null", "null"],
+      ["oversized request", auth({ op: "ping", pad: "x".repeat(70_000) })],
+      ...metas.map((m): [string, string] => [`metacharacters in cidr: ${JSON.stringify(m)}`, auth({ op: "add", profile: "minikube", cidr: `10.96.0.0/12${m}`, gateway: lab.nodeIp })]),
+      ...metas.map((m): [string, string] => [`metacharacters in gateway: ${JSON.stringify(m)}`, auth({ op: "add", profile: "minikube", cidr: "10.96.0.0/12", gateway: `${lab.nodeIp}${m}` })]),
+      ...metas.map((m): [string, string] => [`metacharacters in profile: ${JSON.stringify(m)}`, auth({ op: "add", profile: `minikube${m}`, cidr: "10.96.0.0/12", gateway: lab.nodeIp })]),
+      ...metas.map((m): [string, string] => [`metacharacters in domain: ${JSON.stringify(m)}`, auth({ op: "declare", profile: "minikube", nodeIp: lab.nodeIp, cidrs: ["10.96.0.0/12"], clusterDomain: `cluster.local${m}`, clusterDnsIp: "" })]),
+    ];
+    expect(hostile.length).toBeGreaterThanOrEqual(30);
+    for (const [what, payload] of hostile) {
+      const response = await conn.send(payload);
+      expect(response.ok, what).toBe(false);
+      expect(typeof response.error, what).toBe("string");
+    }
+    expect(await lab.hostRoutes()).toBe(routesBefore);
+    expect(await lab.hostRoutes(6)).toBe(routes6Before);
+    await expect(readFile(files.registry, "utf8")).rejects.toThrow(); // never written
+    // The channel still works for a proper request after all that.
+    expect(await conn.send(auth({ op: "add", profile: "minikube", cidr: "10.96.0.0/12", gateway: lab.nodeIp }))).toMatchObject({ ok: true, result: { kind: "added" } });
+    expect(await conn.send(auth({ op: "remove", profile: "minikube", cidr: "10.96.0.0/12", gateway: lab.nodeIp }))).toMatchObject({ ok: true, result: "removed" });
+    expect(await lab.hostRoutes()).toContain("10.50.0.0/16 via 192.168.49.2");
+    conn.socket.end();
+    await waitUntil(async () => !(await import("node:fs").then((fs) => fs.existsSync(files.socketPath))), 2000);
+    expect(await lab.hostRoutes()).toContain("10.50.0.0/16 via 192.168.49.2");
+  });
+
+  it("refuses a second client while the first is connected", async () => {
+    const first = await rawConnection(files.socketPath);
+    expect((await first.send(JSON.stringify({ id: 1, secret: files.secret, op: "ping" }))).result).toBe("pong");
+    const second = await rawConnection(files.socketPath);
+    const refusal = await new Promise<string>((resolve) => second.socket.once("data", (d) => resolve(d.toString())));
+    expect(JSON.parse(refusal)).toMatchObject({ ok: false, error: "the helper already has a client" });
+    first.socket.end();
+  });
+});

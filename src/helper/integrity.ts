@@ -1,0 +1,40 @@
+import { existsSync, statSync } from "node:fs";
+import { dirname, join, resolve } from "node:path";
+
+/**
+ * Code that runs as root must not be changeable by an unprivileged user, or
+ * elevating it hands root to whoever can write it. Every file and directory
+ * from the runtime and the helper script up to the root must be owned by root
+ * and not writable by group or others. A source checkout (a `.git` above the
+ * script) is a developer's own machine and only warns; see docs/security.md.
+ */
+export function writablePaths(paths: readonly string[]): string[] {
+  const problems: string[] = [];
+  const seen = new Set<string>();
+  for (const start of paths) {
+    let current = resolve(start);
+    for (;;) {
+      if (!seen.has(current)) {
+        seen.add(current);
+        const info = statSync(current);
+        const stickyDir = info.isDirectory() && (info.mode & 0o1000) !== 0;
+        if (info.uid !== 0) problems.push(`${current} is owned by uid ${info.uid}`);
+        else if ((info.mode & 0o022) !== 0 && !stickyDir) problems.push(`${current} is writable by group or others`);
+      }
+      const parent = dirname(current);
+      if (parent === current) break;
+      current = parent;
+    }
+  }
+  return problems;
+}
+
+export function isSourceCheckout(script: string): boolean {
+  let current = dirname(resolve(script));
+  for (;;) {
+    if (existsSync(join(current, ".git"))) return true;
+    const parent = dirname(current);
+    if (parent === current) return false;
+    current = parent;
+  }
+}

@@ -1,0 +1,23 @@
+import { lstat, readFile, rm } from "node:fs/promises";
+
+export interface Secret {
+  readonly value: string;
+  /** The user the helper serves: the owner of the secret file, which only that user (or root) can create. */
+  readonly uid: number;
+  readonly gid: number;
+}
+
+/**
+ * The secret reaches the helper as a file only its user can read, never on a
+ * command line or in an environment another user could see. The helper deletes
+ * it once read.
+ */
+export async function readSecretFile(path: string): Promise<Secret> {
+  const info = await lstat(path);
+  if (!info.isFile()) throw new Error(`secret file ${path} is not a regular file`);
+  if ((info.mode & 0o077) !== 0) throw new Error(`secret file ${path} is readable or writable by others (mode ${(info.mode & 0o777).toString(8)}); it must be 0600`);
+  const value = (await readFile(path, "utf8")).trim();
+  if (!/^[0-9a-f]{64}$/.test(value)) throw new Error(`secret file ${path} does not hold a 64-digit hex secret`);
+  await rm(path, { force: true });
+  return { value, uid: info.uid, gid: info.gid };
+}

@@ -1,0 +1,37 @@
+import { z } from "zod";
+import { isValidCidr, isValidIp } from "./cidr.js";
+import { isValidProfileName } from "./profile-name.js";
+
+/** Requests and answers between the app or CLI and the privileged helper, one JSON object per line. */
+export const MAX_REQUEST_BYTES = 64 * 1024;
+export const MAX_DECLARED_CIDRS = 64;
+
+const profile = z.string().max(63).refine(isValidProfileName, "invalid profile name");
+const ip = z.string().max(45).refine(isValidIp, "not an IP address");
+const cidr = z.string().max(49).refine(isValidCidr, "not a CIDR");
+const secret = z.string().regex(/^[0-9a-f]{64}$/, "malformed secret");
+const domain = z.string().regex(/^[a-z0-9]([a-z0-9.-]{0,251}[a-z0-9])?$/, "invalid DNS domain");
+
+const base = { id: z.number().int().nonnegative(), secret };
+
+export const helperRequestSchema = z.discriminatedUnion("op", [
+  z.strictObject({ ...base, op: z.literal("ping") }),
+  z.strictObject({
+    ...base,
+    op: z.literal("declare"),
+    profile,
+    nodeIp: ip,
+    cidrs: z.array(cidr).min(1).max(MAX_DECLARED_CIDRS),
+    clusterDomain: domain,
+    clusterDnsIp: z.union([ip, z.literal("")]),
+  }),
+  z.strictObject({ ...base, op: z.literal("add"), profile, cidr, gateway: ip }),
+  z.strictObject({ ...base, op: z.literal("remove"), profile, cidr, gateway: ip }),
+  z.strictObject({ ...base, op: z.literal("cleanup") }),
+]);
+
+export type HelperRequest = z.infer<typeof helperRequestSchema>;
+type WithoutAuth<T> = T extends unknown ? Omit<T, "id" | "secret"> : never;
+export type HelperCall = WithoutAuth<HelperRequest>;
+
+export type HelperResponse = { id: number; ok: true; result: unknown } | { id: number | null; ok: false; error: string };

@@ -1,0 +1,68 @@
+import { execFile } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { chmod, chown, mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { promisify } from "node:util";
+
+const run = promisify(execFile);
+export const HELPER_SCRIPT = join(import.meta.dirname, "..", "src", "helper", "helper-main.ts");
+
+/** A throw-away unprivileged user for helper tests, deleted afterwards. */
+export class TestUser {
+  private constructor(
+    readonly name: string,
+    readonly uid: number,
+    readonly gid: number,
+  ) {}
+
+  static async create(): Promise<TestUser> {
+    const name = `mkt${process.pid % 100000}${randomBytes(2).toString("hex")}`;
+    await run("useradd", ["--no-create-home", "--user-group", "--shell", "/usr/sbin/nologin", name]);
+    const { stdout: uid } = await run("id", ["-u", name]);
+    const { stdout: gid } = await run("id", ["-g", name]);
+    return new TestUser(name, Number(uid), Number(gid));
+  }
+
+  /** argv prefix that runs a command as this user, with no supplementary groups. */
+  as(...argv: string[]): [string, string[]] {
+    return ["setpriv", [`--reuid=${this.uid}`, `--regid=${this.gid}`, "--clear-groups", ...argv]];
+  }
+
+  async destroy(): Promise<void> {
+    await run("userdel", [this.name]).catch(() => undefined);
+  }
+}
+
+/** Files a helper start needs: a root-owned runtime dir, the user's MINIPATH, and a 0600 secret file owned by the user. */
+export async function helperFiles(owner: { uid: number; gid: number }) {
+  const root = await mkdtemp(join(tmpdir(), "mkt-helper-"));
+  await chmod(root, 0o755);
+  const runtimeDir = join(root, "run");
+  const miniPath = join(root, "home", ".minikube");
+  await mkdir(miniPath, { recursive: true });
+  await chown(join(root, "home"), owner.uid, owner.gid);
+  await chown(miniPath, owner.uid, owner.gid);
+  const secretDir = join(root, "secret");
+  await mkdir(secretDir, { mode: 0o700 });
+  const secret = randomBytes(32).toString("hex");
+  const secretFile = join(secretDir, "secret");
+  await writeFile(secretFile, secret, { mode: 0o600 });
+  await chown(secretFile, owner.uid, owner.gid);
+  return {
+    root,
+    runtimeDir,
+    miniPath,
+    registry: join(miniPath, "tunnels.json"),
+    logFile: join(miniPath, "helper.log"),
+    secret,
+    secretFile,
+    socketPath: join(runtimeDir, `helper-${owner.uid}.sock`),
+    cleanup: () => rm(root, { recursive: true, force: true }),
+  };
+}
+
+/** Starts the helper as root inside a namespace, daemonized as sudo would start it. */
+export async function startHelperIn(netns: string, files: Awaited<ReturnType<typeof helperFiles>>): Promise<void> {
+  await run("ip", ["netns", "exec", netns, process.execPath, "--import", "tsx", HELPER_SCRIPT, "--daemonize", "--secret-file", files.secretFile, "--runtime-dir", files.runtimeDir, "--log-file", files.logFile, "--registry", files.registry], { cwd: join(import.meta.dirname, "..") });
+}
