@@ -20,7 +20,7 @@ if (!only || only === "routes") {
 }
 
 if (!only || only === "lb") {
-  const p1 = await benchP1(300);
+  const p1 = await benchP1();
   results.p1 = p1;
   console.log(`P1: create → watcher sees ingress, ${p1.servicesPresent} Services present: controller p50 ${p1.controller.p50} ms / p99 ${p1.controller.p99} ms; bare client p50 ${p1.bare.p50} ms / p99 ${p1.bare.p99} ms (p99 ×${p1.p99Ratio})`);
   const bare = await benchBulk(10_000, 5, "bare");

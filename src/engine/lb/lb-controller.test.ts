@@ -58,20 +58,6 @@ describe("ClusterIP mode (default)", () => {
     expect(svc("dual").status.loadBalancer.ingress).toEqual([{ ip: "10.96.5.5", ipMode: "VIP" }, { ip: "fd00:10:96::5", ipMode: "VIP" }]);
   });
 
-  it("leaves alone a Service whose ingress another controller set, and one with another loadBalancerClass", async () => {
-    sim.store.create("services", "default", lbService("theirs"));
-    const theirs = svc("theirs");
-    sim.store.update("services", "default", "theirs", { ...theirs, status: { loadBalancer: { ingress: [{ ip: "203.0.113.9" }] } } }, "status");
-    sim.store.create("services", "default", lbService("classy", { spec: { loadBalancerClass: "example.com/other" } }));
-    const controller = await startController({ mode: "clusterip", className: "minikube-tunnel.io/lb" });
-    sim.store.create("services", "default", lbService("ours-class", { spec: { loadBalancerClass: "minikube-tunnel.io/lb" } }));
-    await eventually(() => ingressOf(sim, "ours-class").length === 1, 3000);
-    await controller.idle();
-    expect(ingressOf(sim, "theirs")).toEqual(["203.0.113.9"]);
-    expect(ingressOf(sim, "classy")).toEqual([]);
-    expect(controller.services().find((s) => s.name === "theirs")?.owner).toBe("other");
-  });
-
   it("on stop removes only the ingress it set, and only if unchanged", async () => {
     const controller = await startController({ mode: "clusterip" });
     sim.store.create("services", "default", lbService("a"));
@@ -87,7 +73,38 @@ describe("ClusterIP mode (default)", () => {
   });
 });
 
-describe("pool mode", () => {
+describe.each(["clusterip", "pool"] as const)("%s mode", (mode) => {
+  const options = (): LbControllerOptions => (mode === "pool" ? { mode, pool: new IpPool(["172.30.0.0/24"]) } : { mode });
+
+  it("leaves alone a Service whose ingress another controller set, and one with another loadBalancerClass", async () => {
+    sim.store.create("services", "default", lbService("theirs"));
+    const theirs = svc("theirs");
+    sim.store.update("services", "default", "theirs", { ...theirs, status: { loadBalancer: { ingress: [{ ip: "203.0.113.9" }] } } }, "status");
+    sim.store.create("services", "default", lbService("classy", { spec: { loadBalancerClass: "example.com/other" } }));
+    const controller = await startController({ ...options(), className: "minikube-tunnel.io/lb" });
+    sim.store.create("services", "default", lbService("ours-class", { spec: { loadBalancerClass: "minikube-tunnel.io/lb" } }));
+    await eventually(() => ingressOf(sim, "ours-class").length === 1, 3000);
+    await controller.idle();
+    expect(ingressOf(sim, "theirs")).toEqual(["203.0.113.9"]);
+    expect(ingressOf(sim, "classy")).toEqual([]);
+    expect(controller.services().find((s) => s.name === "theirs")?.owner).toBe("other");
+  });
+
+  it("create → assign, delete → released (its IP goes to the next Service in pool mode)", async () => {
+    const controller = await startController(mode === "pool" ? { mode, pool: new IpPool(["172.30.0.5-172.30.0.5"]) } : { mode });
+    sim.store.create("services", "default", lbService("first"));
+    await eventually(() => ingressOf(sim, "first").length === 1, 3000);
+    const ip = ingressOf(sim, "first")[0];
+    sim.store.delete("services", "default", "first");
+    sim.store.create("services", "default", lbService("second"));
+    await eventually(() => ingressOf(sim, "second").length === 1, 3000, "second assigned");
+    if (mode === "pool") expect(ingressOf(sim, "second")).toEqual([ip]);
+    await controller.idle();
+    expect(controller.services().map((s) => s.name)).toEqual(["second"]);
+  });
+});
+
+describe("pool allocation", () => {
   it("allocates from the pool, honours loadBalancerIP and the wanted-IPs annotation, and reports bad requests as events", async () => {
     await startController({ mode: "pool", pool: new IpPool(["172.30.0.0/24"]) });
     sim.store.create("services", "default", lbService("auto"));
