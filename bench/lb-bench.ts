@@ -6,7 +6,7 @@ import { KubeConfig } from "@kubernetes/client-node";
 import { KubeHttp } from "../src/engine/kube/kube-http.js";
 
 const here = import.meta.dirname;
-const tsx = (script: string, args: string[]) => spawn(process.execPath, ["--import", "tsx", script, ...args], { stdio: ["ignore", "pipe", "inherit"] });
+const tsx = (script: string, args: string[]) => spawn(process.execPath, [...(process.env.SIM_PROF && script.endsWith(process.env.SIM_PROF) ? ["--cpu-prof", "--cpu-prof-dir=/tmp/prof"] : []), "--import", "tsx", script, ...args], { stdio: ["ignore", "pipe", "inherit"] });
 const firstLine = (child: ChildProcess) => new Promise<string>((resolve) => createInterface({ input: child.stdout! }).once("line", resolve));
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const percentile = (xs: number[], p: number) => {
@@ -112,6 +112,24 @@ export async function benchP1(samples = 600, rounds = 3) {
     const controller = summary(ctl);
     const baseline = summary(bare);
     return { servicesPresent: 1000, samples: ctl.length, controller, bare: baseline, p99Ratio: Math.round((controller.p99 / baseline.p99) * 100) / 100, p50Ratio: Math.round((controller.p50 / baseline.p50) * 100) / 100 };
+  });
+}
+
+/** P2, second reading: 10,000 Services already there when the controller starts; time from its start to all assigned. */
+export async function benchBacklog(count = 10_000) {
+  return withSim(async (kubeconfig, client) => {
+    await createMany(client, Array.from({ length: count }, (_, i) => `backlog-${i}`));
+    const observer = new Observer(client);
+    await observer.start();
+    await client.call("POST", "/kubesim/counts");
+    const t0 = performance.now();
+    const proc = tsx(join(here, "lb-controller-proc.ts"), [kubeconfig, "events"]);
+    for (let i = 0; i < count; i++) await observer.waitFor(`backlog-${i}`);
+    const allAssigned = Math.max(...observer.seen.values()) - t0;
+    const { body: counts } = await client.call<any>("GET", "/kubesim/counts");
+    observer.stop();
+    proc.kill("SIGTERM");
+    return { services: count, startToAllAssignedMs: Math.round(allAssigned), statusWritesPerService: Math.round(((counts.byVerb.patch ?? 0) / count) * 1000) / 1000 };
   });
 }
 

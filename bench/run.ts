@@ -1,7 +1,7 @@
 import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { labUnavailableReason } from "../test-support/netns-lab.js";
-import { benchBulk, benchP1 } from "./lb-bench.js";
+import { benchBacklog, benchBulk, benchP1 } from "./lb-bench.js";
 import { benchRoutes } from "./route-bench.js";
 
 const only = process.argv[2];
@@ -25,7 +25,9 @@ if (!only || only === "lb") {
   console.log(`P1: create → watcher sees ingress, ${p1.servicesPresent} Services present: controller p50 ${p1.controller.p50} ms / p99 ${p1.controller.p99} ms; bare client p50 ${p1.bare.p50} ms / p99 ${p1.bare.p99} ms (p99 ×${p1.p99Ratio})`);
   const bare = await benchBulk(10_000, 5, "bare");
   const controller = await benchBulk(10_000, 30, "controller");
-  results.p2p5 = { controller, bare };
+  const backlog = await benchBacklog(10_000);
+  results.p2p5 = { controller, bare, backlog };
+  console.log(`P2 (backlog): controller started with 10,000 unassigned Services present, all assigned ${backlog.startToAllAssignedMs} ms after its start (process start included), ${backlog.statusWritesPerService} status writes/Service`);
   console.log(`P2: 10,000 created in ${controller.createMs} ms; all assigned after ${controller.allAssignedMs} ms (bare client ${bare.allAssignedMs} ms, creation ${bare.createMs} ms); status writes/Service ${controller.statusWritesPerService}, events/Service ${controller.eventWritesPerService}; idle requests/min ${controller.idleRequestsPerMinute}`);
   console.log(`P5: controller RSS ${controller.rssBaselineMb} MB → ${controller.rssWith10kMb} MB with 10,000 Services (+${controller.rssOverBaselineMb} MB); idle CPU ${controller.idleCpuPercent}% over ${controller.idleWindowSeconds} s`);
 }

@@ -36,10 +36,12 @@ export class KubeHttp {
   static async fromKubeConfig(config: KubeConfig, { maxSockets = 32, timeoutMs = 15_000 } = {}): Promise<KubeHttp> {
     const cluster = config.getCurrentCluster();
     if (!cluster) throw new Error(`kubeconfig context "${config.getCurrentContext()}" has no cluster`);
-    const options: RequestOptions = {};
-    await config.applyToHTTPSOptions(options);
-    options.agent = new Agent({ keepAlive: true, maxSockets, ca: options.ca, cert: options.cert, key: options.key, rejectUnauthorized: options.rejectUnauthorized });
-    return new KubeHttp(new URL(cluster.server), options, timeoutMs);
+    const tlsAndAuth: RequestOptions = {};
+    await config.applyToHTTPSOptions(tlsAndAuth);
+    // Credentials live on the agent only: per-request copies of the PEMs would be hashed into the agent's pool key on every request.
+    const { ca, cert, key, pfx, passphrase, rejectUnauthorized, headers } = tlsAndAuth;
+    const agent = new Agent({ keepAlive: true, maxSockets, ca, cert, key, pfx, passphrase, ...(rejectUnauthorized !== undefined ? { rejectUnauthorized } : {}) });
+    return new KubeHttp(new URL(cluster.server), { agent, ...(headers ? { headers } : {}) }, timeoutMs);
   }
 
   private open(method: string, path: string, headers: Record<string, string>, signal?: AbortSignal) {

@@ -1,0 +1,24 @@
+import { describe, expect, it } from "vitest";
+import { DEFAULT_PREFERENCES, migratePreferences } from "./preferences-schema.js";
+
+describe("preferences migrations", () => {
+  it("starts from defaults", () => {
+    expect(migratePreferences(undefined)).toEqual(DEFAULT_PREFERENCES);
+  });
+
+  it("migrates version 1 (flat LB keys, one auto-start profile)", () => {
+    const migrated = migratePreferences({ lbMode: "pool", lbPool: "172.30.0.0/24", autoStart: "dev", notifications: false });
+    expect(migrated).toMatchObject({ version: 2, autoStartProfiles: ["dev"], notifications: false, loadBalancer: { mode: "pool", pool: ["172.30.0.0/24"], releaseOnStop: true } });
+  });
+
+  it("keeps current preferences as they are", () => {
+    const current = { ...DEFAULT_PREFERENCES, startAtLogin: true, minikubePath: "/opt/minikube" };
+    expect(migratePreferences(current)).toEqual(current);
+  });
+
+  it("refuses a newer version and invalid values with a clear message", () => {
+    expect(() => migratePreferences({ version: 99 })).toThrow("newer version (99)");
+    expect(() => migratePreferences({ ...DEFAULT_PREFERENCES, autoStartProfiles: ["../x"] })).toThrow("preference autoStartProfiles.0: invalid profile name");
+    expect(() => migratePreferences("nope")).toThrow("not an object");
+  });
+});

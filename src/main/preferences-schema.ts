@@ -1,0 +1,69 @@
+import { z } from "zod";
+import { isValidProfileName } from "../shared/profile-name.js";
+
+/** Preferences as stored (electron-store, main process only), versioned with migrations. */
+export const PREFERENCES_VERSION = 2;
+
+export const preferencesSchema = z.object({
+  version: z.literal(PREFERENCES_VERSION),
+  autoStartProfiles: z.array(z.string().refine(isValidProfileName, "invalid profile name")),
+  loadBalancer: z.object({
+    mode: z.enum(["clusterip", "pool"]),
+    pool: z.array(z.string()),
+    className: z.string().nullable(),
+    releaseOnStop: z.boolean(),
+  }),
+  startAtLogin: z.boolean(),
+  notifications: z.boolean(),
+  minikubePath: z.string().nullable(),
+});
+
+export type Preferences = z.infer<typeof preferencesSchema>;
+
+export const DEFAULT_PREFERENCES: Preferences = {
+  version: PREFERENCES_VERSION,
+  autoStartProfiles: [],
+  loadBalancer: { mode: "clusterip", pool: [], className: null, releaseOnStop: true },
+  startAtLogin: false,
+  notifications: true,
+  minikubePath: null,
+};
+
+type Stored = Record<string, unknown>;
+
+/** Each step takes version N to N+1. Version 1 had flat `lbMode`/`lbPool` keys and a single `autoStart` profile. */
+const MIGRATIONS: Record<number, (old: Stored) => Stored> = {
+  1: (old) => {
+    const { lbMode, lbPool, autoStart, ...rest } = old;
+    return {
+      ...rest,
+      version: 2,
+      autoStartProfiles: typeof autoStart === "string" && autoStart !== "" ? [autoStart] : [],
+      loadBalancer: { ...DEFAULT_PREFERENCES.loadBalancer, mode: lbMode === "pool" ? "pool" : "clusterip", pool: typeof lbPool === "string" && lbPool !== "" ? [lbPool] : [] },
+    };
+  },
+};
+
+export class PreferencesError extends Error {}
+
+/** Brings stored preferences up to date; unknown future versions and invalid values are reported, never silently reset. */
+export function migratePreferences(stored: unknown): Preferences {
+  if (stored === undefined || stored === null) return structuredClone(DEFAULT_PREFERENCES);
+  if (typeof stored !== "object" || Array.isArray(stored)) throw new PreferencesError("preferences are not an object");
+  let current: Stored = { ...(stored as Stored) };
+  let version = typeof current.version === "number" ? current.version : 1;
+  if (version > PREFERENCES_VERSION) throw new PreferencesError(`preferences were written by a newer version (${version}); not touching them`);
+  while (version < PREFERENCES_VERSION) {
+    const step = MIGRATIONS[version];
+    if (!step) throw new PreferencesError(`no migration from preferences version ${version}`);
+    current = step(current);
+    version = current.version as number;
+  }
+  const merged = { ...DEFAULT_PREFERENCES, ...current, loadBalancer: { ...DEFAULT_PREFERENCES.loadBalancer, ...(current.loadBalancer as Stored | undefined) } };
+  const parsed = preferencesSchema.safeParse(merged);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new PreferencesError(`preference ${issue?.path.join(".")}: ${issue?.message}`);
+  }
+  return parsed.data;
+}

@@ -1,0 +1,76 @@
+import { describe, expect, it } from "vitest";
+import type { AppState, ProfileView } from "../shared/app-state.js";
+import { trayIconState } from "../shared/app-state.js";
+import { buildTrayMenu, type MenuItem } from "./tray-menu.js";
+
+const profile = (over: Partial<ProfileView> = {}): ProfileView => ({ profile: "minikube", running: false, phase: "stopped", nodeIp: null, routes: [], services: [], probe: null, ...over });
+const state = (profiles: ProfileView[], over: Partial<AppState> = {}): AppState => ({ profiles, error: null, busy: false, ...over });
+const ids = (items: readonly MenuItem[]) => items.map((i) => i.id);
+const find = (items: readonly MenuItem[], id: string): MenuItem | undefined => {
+  for (const item of items) {
+    if (item.id === id) return item;
+    const inner = item.submenu ? find(item.submenu, id) : undefined;
+    if (inner) return inner;
+  }
+  return undefined;
+};
+
+describe("tray menu", () => {
+  it("idle: a status line, Start per profile, and the app items", () => {
+    const menu = buildTrayMenu(state([profile(), profile({ profile: "dev" })]));
+    expect(find(menu, "status")?.label).toBe("No tunnel running");
+    expect(find(menu, "start:minikube")?.action).toEqual({ type: "start", profile: "minikube" });
+    expect(find(menu, "start:dev")).toBeDefined();
+    expect(ids(menu).slice(-3)).toEqual(["open-window", "preferences", "quit"]);
+    expect(find(menu, "conflicts")).toMatchObject({ label: "Conflicts (0)…", enabled: false });
+    expect(trayIconState(state([profile()]))).toBe("idle");
+  });
+
+  it("running with routes: Stop, and each route with its state", () => {
+    const s = state([profile({ running: true, phase: "active", nodeIp: "192.168.49.2", routes: [{ cidr: "10.96.0.0/12", gateway: "192.168.49.2", kind: "service", state: "active" }, { cidr: "10.244.0.0/24", gateway: "192.168.49.2", kind: "pod", state: "pending" }] })]);
+    const menu = buildTrayMenu(s);
+    expect(find(menu, "status")?.label).toBe("1 tunnel running");
+    expect(find(menu, "stop:minikube")?.action).toEqual({ type: "stop", profile: "minikube" });
+    expect(find(menu, "start:minikube")).toBeUndefined();
+    expect(find(menu, "route:minikube:10.96.0.0/12")?.label).toBe("  10.96.0.0/12 → 192.168.49.2  active");
+    expect(find(menu, "route:minikube:10.244.0.0/24")?.label).toContain("pending");
+    expect(trayIconState(s)).toBe("active");
+  });
+
+  it("conflicts: counted, openable, and the icon says so", () => {
+    const s = state([profile({ running: true, phase: "active", routes: [{ cidr: "10.96.0.0/12", gateway: "192.168.49.2", kind: "service", state: "conflict", conflict: { requested: "10.96.0.0/12", existing: { destination: "10.96.0.0/16", gateway: null, interface: "wg0" }, reason: "overlap", message: "x" } }] })]);
+    const menu = buildTrayMenu(s);
+    expect(find(menu, "conflicts")).toMatchObject({ label: "Conflicts (1)…", enabled: true, action: { type: "open-conflicts" } });
+    expect(find(menu, "status")?.label).toBe("1 tunnel running, 1 conflict");
+    expect(trayIconState(s)).toBe("conflict");
+  });
+
+  it("services: namespace/name ip:port; copy, and Open in browser for http ports", () => {
+    const s = state([profile({ running: true, phase: "active", services: [
+      { namespace: "default", name: "web", ports: [{ port: 80, protocol: "TCP" }, { port: 5432, protocol: "TCP" }], ingress: [{ ip: "10.96.0.12", ipMode: "VIP" }], owner: "minikube-tunnel" },
+      { namespace: "shop", name: "v6", ports: [{ port: 8080, protocol: "TCP" }], ingress: [{ ip: "fd00::12" }], owner: "minikube-tunnel" },
+      { namespace: "default", name: "pending", ports: [{ port: 80, protocol: "TCP" }], ingress: [], owner: "none" },
+    ] })]);
+    const menu = buildTrayMenu(s);
+    expect(find(menu, "service:default/web:80")?.label).toBe("default/web  10.96.0.12:80");
+    expect(find(menu, "open:default/web:80")?.action).toEqual({ type: "open-url", url: "http://10.96.0.12:80/" });
+    expect(find(menu, "copy:default/web:80")?.action).toEqual({ type: "copy", text: "10.96.0.12:80" });
+    expect(find(menu, "service:default/web:5432")?.action).toEqual({ type: "copy", text: "10.96.0.12:5432" });
+    expect(find(menu, "open:shop/v6:8080")?.action).toEqual({ type: "open-url", url: "http://[fd00::12]:8080/" });
+    expect(find(menu, "service:default/pending:80")).toBeUndefined();
+  });
+
+  it("error: the status line names it, the icon is the error one, and actions wait while busy", () => {
+    const s = state([profile({ running: true, phase: "active" })], { error: "helper exited", busy: true });
+    const menu = buildTrayMenu(s);
+    expect(find(menu, "status")?.label).toBe("Error: helper exited");
+    expect(trayIconState(s)).toBe("error");
+    expect(find(menu, "stop:minikube")?.enabled).toBe(false);
+    expect(find(menu, "cleanup")?.enabled).toBe(false);
+  });
+
+  it("ids are stable across rebuilds", () => {
+    const s = state([profile({ running: true, phase: "active" })]);
+    expect(ids(buildTrayMenu(s))).toEqual(ids(buildTrayMenu(structuredClone(s))));
+  });
+});

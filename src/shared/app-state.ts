@@ -1,0 +1,63 @@
+import { z } from "zod";
+
+/** What the main process shows: built from engine snapshots, sent to the tray menu and the windows. */
+export const routeViewSchema = z.object({
+  cidr: z.string(),
+  gateway: z.string(),
+  kind: z.enum(["service", "pod", "lb-pool"]),
+  state: z.enum(["active", "conflict", "pending", "error"]),
+  conflict: z
+    .object({
+      requested: z.string(),
+      existing: z.object({ destination: z.string(), gateway: z.string().nullable(), interface: z.string().nullable() }),
+      reason: z.string(),
+      message: z.string(),
+    })
+    .optional(),
+  error: z.string().optional(),
+});
+
+export const serviceViewSchema = z.object({
+  namespace: z.string(),
+  name: z.string(),
+  ports: z.array(z.object({ port: z.number(), protocol: z.string(), name: z.string().optional() })),
+  ingress: z.array(z.object({ ip: z.string().optional(), hostname: z.string().optional(), ipMode: z.string().optional() })),
+  owner: z.enum(["minikube-tunnel", "other", "none"]),
+  pending: z.string().optional(),
+});
+
+export const profileViewSchema = z.object({
+  profile: z.string(),
+  running: z.boolean(),
+  phase: z.string(),
+  nodeIp: z.string().nullable(),
+  routes: z.array(routeViewSchema),
+  services: z.array(serviceViewSchema),
+  probe: z.object({ target: z.string(), ok: z.boolean(), latencyMs: z.number().optional(), error: z.string().optional() }).nullable(),
+  message: z.string().optional(),
+});
+
+export const appStateSchema = z.object({
+  profiles: z.array(profileViewSchema),
+  error: z.string().nullable(),
+  busy: z.boolean(),
+});
+
+export type RouteView = z.infer<typeof routeViewSchema>;
+export type ServiceView = z.infer<typeof serviceViewSchema>;
+export type ProfileView = z.infer<typeof profileViewSchema>;
+export type AppState = z.infer<typeof appStateSchema>;
+
+export type TrayIconState = "idle" | "active" | "conflict" | "error";
+
+/** One icon per state: error beats conflict beats active. */
+export function trayIconState(state: AppState): TrayIconState {
+  if (state.error !== null || state.profiles.some((p) => p.routes.some((r) => r.state === "error"))) return "error";
+  if (state.profiles.some((p) => p.routes.some((r) => r.state === "conflict"))) return "conflict";
+  if (state.profiles.some((p) => p.running)) return "active";
+  return "idle";
+}
+
+export function conflictsOf(state: AppState): RouteView[] {
+  return state.profiles.flatMap((p) => p.routes.filter((r) => r.state === "conflict"));
+}
