@@ -25,6 +25,8 @@ export class TunnelManager extends EventEmitter {
       await tunnel.start();
     } catch (error) {
       this.tunnels.delete(options.profile);
+      // A tunnel that never started is not reported as "stopped"; its failure is the caller's to report.
+      tunnel.removeAllListeners();
       await tunnel.stop().catch(() => undefined);
       throw error;
     }
