@@ -123,7 +123,7 @@ export async function benchBacklog(count = 10_000) {
     await observer.start();
     await client.call("POST", "/kubesim/counts");
     const t0 = performance.now();
-    const proc = tsx(join(here, "lb-controller-proc.ts"), [kubeconfig, "events"]);
+    const proc = tsx(join(here, "lb-controller-proc.ts"), [kubeconfig, process.env.BENCH_NO_EVENTS ? "no-events" : "events"]);
     for (let i = 0; i < count; i++) await observer.waitFor(`backlog-${i}`);
     const allAssigned = Math.max(...observer.seen.values()) - t0;
     const { body: counts } = await client.call<any>("GET", "/kubesim/counts");

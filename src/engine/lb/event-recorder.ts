@@ -6,8 +6,9 @@ const COMPONENT = "minikube-tunnel";
 
 /**
  * core/v1 Events on the Service, CamelCase reasons. Sending never blocks or
- * fails reconciliation: a few at a time, behind status writes, and like
- * client-go's broadcaster the backlog is bounded, dropping the oldest.
+ * fails reconciliation: events go out only while no status write is waiting,
+ * a few at a time, and like client-go's broadcaster the backlog is bounded,
+ * dropping the oldest.
  */
 export class EventRecorder {
   private readonly inFlight = new Set<Promise<void>>();
@@ -17,10 +18,13 @@ export class EventRecorder {
   sent = 0;
   failed = 0;
   dropped = 0;
+  private flushing = false;
 
   constructor(
     private readonly client: KubeHttp,
     private readonly enabled: boolean,
+    /** Whether status work is out of the way; events wait while it is not. */
+    private readonly mayRun: () => boolean = () => true,
   ) {}
 
   record(service: LbService, type: "Normal" | "Warning", reason: string, message: string): void {
@@ -47,8 +51,8 @@ export class EventRecorder {
     this.pump();
   }
 
-  private pump(): void {
-    while (this.inFlight.size < this.maxInFlight && this.backlog.length > 0) {
+  pump(): void {
+    while ((this.flushing || this.mayRun()) && this.inFlight.size < this.maxInFlight && this.backlog.length > 0) {
       const next = this.backlog.shift()!;
       const sending: Promise<void> = this.client
         .call("POST", `/api/v1/namespaces/${encodeURIComponent(next.namespace)}/events`, next.body)
@@ -66,7 +70,14 @@ export class EventRecorder {
     }
   }
 
+  /** Sends what is queued (ignoring `mayRun`: used on stop) and waits for it. */
   async flush(): Promise<void> {
-    while (this.inFlight.size > 0) await Promise.all([...this.inFlight]);
+    this.flushing = true;
+    try {
+      this.pump();
+      while (this.inFlight.size > 0) await Promise.all([...this.inFlight]);
+    } finally {
+      this.flushing = false;
+    }
   }
 }

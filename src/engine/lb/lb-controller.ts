@@ -56,8 +56,9 @@ export class LoadBalancerController extends EventEmitter {
     super();
     if (options.mode === "pool" && !options.pool) throw new Error("pool mode needs a pool");
     this.className = options.className ?? null;
-    this.events = new EventRecorder(client, options.emitEvents !== false);
     this.queue = new WorkQueue((key) => this.reconcile(key), options.concurrency ?? 64);
+    this.events = new EventRecorder(client, options.emitEvents !== false, () => this.queue.quiet);
+    this.queue.onQuiet(() => this.events.pump());
     this.informer = new ServiceInformer(client, {
       onList: (objects) => this.onList(objects),
       onEvent: (type, object) => this.onEvent(type, object),

@@ -12,6 +12,7 @@ export class WorkQueue {
   private running = 0;
   private closed = false;
   private idleWaiters: (() => void)[] = [];
+  private readonly idleListeners: (() => void)[] = [];
 
   constructor(
     private readonly handle: (key: string) => Promise<void>,
@@ -68,7 +69,18 @@ export class WorkQueue {
     this.checkIdle();
   }
 
+  /** True when nothing waits to be handled now (delayed retries do not count). */
+  get quiet(): boolean {
+    return this.waiting.size === 0 && this.running === 0;
+  }
+
+  /** Called every time the queue becomes quiet. */
+  onQuiet(listener: () => void): void {
+    this.idleListeners.push(listener);
+  }
+
   private checkIdle(): void {
+    if (this.quiet) for (const listener of this.idleListeners) listener();
     if (this.running === 0 && this.waiting.size === 0 && this.delayed.size === 0) {
       const waiters = this.idleWaiters;
       this.idleWaiters = [];
