@@ -4,7 +4,8 @@ import { Command, CommanderError, InvalidArgumentError, Option } from "commander
 import { assertProfileName } from "../shared/profile-name.js";
 import { activeProfile } from "../engine/cluster/profile-config.js";
 import { createEngine, type EngineOptions } from "../engine/engine.js";
-import { resetRegistry } from "../engine/registry/registry-file.js";
+import { RegistryFile, resetRegistry } from "../engine/registry/registry-file.js";
+import { registryPath, resolveMiniPath } from "../engine/cluster/minipath.js";
 import { IpPool } from "../engine/lb/ip-pool.js";
 import { listLoadBalancerServices } from "../engine/lb/lb-listing.js";
 import { kubeConfigForProfile } from "../engine/kube/kube-config.js";
@@ -43,6 +44,11 @@ function engineOptions(globals: { minikube?: string }): EngineOptions {
   return globals.minikube ? { minikubeBinary: globals.minikube } : {};
 }
 
+/** Route changes go through the helper unless we are root (where `--helper` still asks for it). */
+function usesHelper(opts: { helper?: boolean }): boolean {
+  return opts.helper === true || !isRoot();
+}
+
 async function profilesOrActive(profiles: string[] | undefined, miniPath: string): Promise<string[]> {
   if (profiles && profiles.length > 0) return profiles;
   return [assertProfileName(await activeProfile(miniPath))];
@@ -68,17 +74,18 @@ export function buildProgram(): Command {
     .option("--helper", "change routes through the privileged helper even when already root")
     .addOption(new Option("--poll-interval <ms>", "how often to re-check the cluster").argParser(parseInterval).default(5000).hideHelp())
     .action(async (opts: { profile?: string[]; lbMode: "clusterip" | "pool"; lbPool?: string[]; lbClass?: string; lb: boolean; keepLbIps?: boolean; json?: boolean; helper?: boolean; pollInterval: number }) => {
-      const probe = await createEngine(engineOptions(program.opts()));
-      await probe.registry.readJson();
-      const profiles = await profilesOrActive(opts.profile, probe.miniPath);
-      const helper = opts.helper || !isRoot() ? await launchHelperForCli(probe.miniPath, probe.registry.path) : undefined;
-      const engine = helper ? await createEngine({ ...engineOptions(program.opts()), routeService: helper }) : probe;
+      const miniPath = resolveMiniPath();
+      const registry = new RegistryFile(registryPath(miniPath));
+      await registry.readJson();
+      const profiles = await profilesOrActive(opts.profile, miniPath);
+      const helper = usesHelper(opts) ? await launchHelperForCli(miniPath, registry.path) : undefined;
+      const engine = await createEngine({ ...engineOptions(program.opts()), ...(helper ? { routeService: helper } : {}) });
       try {
         await runStart(engine, {
-        profiles,
-        json: opts.json === true,
-        pollIntervalMs: opts.pollInterval,
-        lb: { enabled: opts.lb, mode: opts.lbMode, pool: opts.lbPool ?? [], className: opts.lbClass ?? null, releaseOnStop: opts.keepLbIps !== true },
+          profiles,
+          json: opts.json === true,
+          pollIntervalMs: opts.pollInterval,
+          lb: { enabled: opts.lb, mode: opts.lbMode, pool: opts.lbPool ?? [], className: opts.lbClass ?? null, releaseOnStop: opts.keepLbIps !== true },
         });
       } finally {
         await helper?.close();
@@ -110,7 +117,7 @@ export function buildProgram(): Command {
       const engine = await createEngine({ ...engineOptions(program.opts()), podCidrSource: null });
       await engine.registry.readJson();
       let report;
-      if (opts.helper || !isRoot()) {
+      if (usesHelper(opts)) {
         const helper = await launchHelperForCli(engine.miniPath, engine.registry.path);
         try {
           report = await helper.cleanup();

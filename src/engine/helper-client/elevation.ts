@@ -59,6 +59,7 @@ async function logTail(path: string, lines = 5): Promise<string> {
 
 function runElevated(mode: ElevationMode, argv: string[]): Promise<void> {
   if (mode === "gui") {
+    // sudo-prompt's API takes one command string; shellQuote (tested through a real /bin/sh) makes every argument literal.
     return import("@vscode/sudo-prompt").then(
       (sudoPrompt) =>
         new Promise<void>((resolve, reject) => {

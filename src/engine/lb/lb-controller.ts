@@ -4,7 +4,7 @@ import { KubeApiError, type KubeHttp } from "../kube/kube-http.js";
 import { jitteredBackoff } from "./backoff.js";
 import type { IpPool } from "./ip-pool.js";
 import { EventRecorder } from "./event-recorder.js";
-import { ASSIGNED_ANNOTATION, type IngressEntry, type LbService, clusterIpIngress, inScope, ingressMatches, ownership, requestedIps, serviceKey, toLbService } from "./lb-service.js";
+import { ASSIGNED_ANNOTATION, type IngressEntry, type LbService, type ManagedService, clusterIpIngress, inScope, ingressMatches, ownership, requestedIps, serviceKey, toLbService, toManagedService } from "./lb-service.js";
 import { ServiceInformer } from "./service-informer.js";
 import { WorkQueue } from "./work-queue.js";
 
@@ -19,15 +19,6 @@ export interface LbControllerOptions {
   readonly releaseOnStop?: boolean;
   readonly concurrency?: number;
   readonly emitEvents?: boolean;
-}
-
-export interface ManagedService {
-  readonly namespace: string;
-  readonly name: string;
-  readonly ports: LbService["ports"];
-  readonly ingress: readonly IngressEntry[];
-  readonly owner: "minikube-tunnel" | "other" | "none";
-  readonly pending?: string;
 }
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -88,11 +79,7 @@ export class LoadBalancerController extends EventEmitter {
   services(): ManagedService[] {
     return [...this.cache.values()]
       .filter((s) => s.type === "LoadBalancer")
-      .map((s) => {
-        const own = ownership(s);
-        const pending = this.pending.get(s.key);
-        return { namespace: s.namespace, name: s.name, ports: s.ports, ingress: s.ingress, owner: own === "ours" ? "minikube-tunnel" : own === "foreign" ? "other" : "none", ...(pending ? { pending } : {}) };
-      });
+      .map((s) => toManagedService(s, this.pending.get(s.key)));
   }
 
   stats() {
@@ -266,4 +253,4 @@ export class LoadBalancerController extends EventEmitter {
   }
 }
 
-export { serviceKey };
+export { serviceKey, type ManagedService };

@@ -1,15 +1,8 @@
 import type { KubeHttp } from "../kube/kube-http.js";
-import type { ManagedService } from "./lb-controller.js";
-import { ownership, toLbService } from "./lb-service.js";
+import { type ManagedService, toLbService, toManagedService } from "./lb-service.js";
 
 /** LoadBalancer Services with their external IPs and who set them, for `status` in any process. */
 export async function listLoadBalancerServices(client: KubeHttp): Promise<ManagedService[]> {
   const { body } = await client.call<{ items: Record<string, unknown>[] }>("GET", "/api/v1/services");
-  return body.items
-    .map(toLbService)
-    .filter((s) => s.type === "LoadBalancer")
-    .map((s) => {
-      const own = ownership(s);
-      return { namespace: s.namespace, name: s.name, ports: s.ports, ingress: s.ingress, owner: own === "ours" ? "minikube-tunnel" : own === "foreign" ? "other" : "none" };
-    });
+  return body.items.map(toLbService).filter((s) => s.type === "LoadBalancer").map((s) => toManagedService(s));
 }

@@ -106,3 +106,25 @@ export function ingressMatches(service: LbService, desired: readonly IngressEntr
     desired.every((d) => service.ingress.some((i) => i.ip !== undefined && d.ip !== undefined && normaliseIp(i.ip) === normaliseIp(d.ip) && i.ipMode === d.ipMode))
   );
 }
+
+/** How a Service is shown in status and the UI: its external IPs and who set them. */
+export interface ManagedService {
+  readonly namespace: string;
+  readonly name: string;
+  readonly ports: LbService["ports"];
+  readonly ingress: readonly IngressEntry[];
+  readonly owner: "minikube-tunnel" | "other" | "none";
+  readonly pending?: string;
+}
+
+export function toManagedService(service: LbService, pending?: string): ManagedService {
+  const own = ownership(service);
+  return {
+    namespace: service.namespace,
+    name: service.name,
+    ports: service.ports,
+    ingress: service.ingress,
+    owner: own === "ours" ? "minikube-tunnel" : own === "foreign" ? "other" : "none",
+    ...(pending ? { pending } : {}),
+  };
+}

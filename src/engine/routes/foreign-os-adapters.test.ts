@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { type Cidr, parseCidr, prefixToNetmask } from "../../shared/cidr.js";
+import { type Cidr, netmaskToPrefix, parseCidr, prefixToNetmask } from "../../shared/cidr.js";
 import type { CommandResult, CommandRunner } from "./command-runner.js";
 import { DarwinRouteTable } from "./darwin-routes.js";
 import { RouteCommandError } from "./route-table.js";
@@ -54,7 +54,7 @@ function fakeWindowsGerman(rows: Row[], calls: string[][]): CommandRunner {
         return { stdout: ["IPv4-Routentabelle", "=".repeat(75), "Aktive Routen:", "     Netzwerkziel    Netzwerkmaske          Gateway    Schnittstelle Metrik", ...body, "=".repeat(75), "Ständige Routen:", "  Keine", ""].join("\r\n"), stderr: "", exitCode: 0 };
       }
       const [verb, net = "", , mask = "", gw = ""] = args;
-      const cidr = parseCidr(`${net}/${mask.split(".").reduce((n, o) => n + (Number(o) >>> 0).toString(2).replace(/0/g, "").length, 0)}`);
+      const cidr = parseCidr(`${net}/${netmaskToPrefix(mask)}`);
       const index = rows.findIndex((r) => r.cidr.text === cidr.text && r.gateway === gw);
       if (verb === "ADD") {
         if (index >= 0) return { stdout: "Fehler beim Hinzufügen der Route: Das Objekt ist bereits vorhanden.\r\n", stderr: "", exitCode: 0 };

@@ -36,7 +36,7 @@ export function parseRoutePrint(stdout: string, family: IpFamily): KernelRoute[]
     }
     if (activeBlockDone) break;
     if (family === 4) {
-      const m = IPV4_ROW.exec(line);
+      const m = line.match(IPV4_ROW);
       if (!m) continue;
       inActiveBlock = true;
       const [, dest = "", mask = "", gw = "", iface = ""] = m;
@@ -52,7 +52,7 @@ export function parseRoutePrint(stdout: string, family: IpFamily): KernelRoute[]
       pendingV6 = null;
       continue;
     }
-    const m = IPV6_ROW.exec(line);
+    const m = line.match(IPV6_ROW);
     if (!m) continue;
     inActiveBlock = true;
     const [, ifIndex = "", , destination = "", gw] = m;
