@@ -13,7 +13,7 @@ import { KubeHttp } from "../engine/kube/kube-http.js";
 import { cleanupStaleTunnels } from "../engine/registry/stale-cleanup.js";
 import { buildStatusReport } from "../engine/tunnel/status-report.js";
 import { CliError, isRoot, oneLine } from "./cli-errors.js";
-import { launchHelperForCli } from "./helper-launch.js";
+import { launchHelper } from "../engine/helper-client/helper-launch.js";
 import { formatCleanup, formatStatus } from "./format-status.js";
 import { runStart } from "./start-command.js";
 
@@ -49,6 +49,11 @@ function usesHelper(opts: { helper?: boolean }): boolean {
   return opts.helper === true || !isRoot();
 }
 
+/** Root starts the helper directly; anyone else goes through sudo, which asks for the password once. */
+function cliElevation(): "direct" | "sudo" {
+  return process.getuid?.() === 0 ? "direct" : "sudo";
+}
+
 async function profilesOrActive(profiles: string[] | undefined, miniPath: string): Promise<string[]> {
   if (profiles && profiles.length > 0) return profiles;
   return [assertProfileName(await activeProfile(miniPath))];
@@ -78,7 +83,7 @@ export function buildProgram(): Command {
       const registry = new RegistryFile(registryPath(miniPath));
       await registry.readJson();
       const profiles = await profilesOrActive(opts.profile, miniPath);
-      const helper = usesHelper(opts) ? await launchHelperForCli(miniPath, registry.path) : undefined;
+      const helper = usesHelper(opts) ? await launchHelper({ miniPath, registryPath: registry.path, mode: cliElevation() }) : undefined;
       const engine = await createEngine({ ...engineOptions(program.opts()), ...(helper ? { routeService: helper } : {}) });
       try {
         await runStart(engine, {
@@ -118,7 +123,7 @@ export function buildProgram(): Command {
       await engine.registry.readJson();
       let report;
       if (usesHelper(opts)) {
-        const helper = await launchHelperForCli(engine.miniPath, engine.registry.path);
+        const helper = await launchHelper({ miniPath: engine.miniPath, registryPath: engine.registry.path, mode: cliElevation() });
         try {
           report = await helper.cleanup();
         } finally {

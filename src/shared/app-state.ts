@@ -12,6 +12,8 @@ export const routeViewSchema = z.object({
       existing: z.object({ destination: z.string(), gateway: z.string().nullable(), interface: z.string().nullable() }),
       reason: z.string(),
       message: z.string(),
+      /** What the user could run to remove the existing route themselves; the app never does. */
+      removeCommand: z.string().optional(),
     })
     .optional(),
   error: z.string().optional(),
@@ -35,6 +37,8 @@ export const profileViewSchema = z.object({
   services: z.array(serviceViewSchema),
   probe: z.object({ target: z.string(), ok: z.boolean(), latencyMs: z.number().optional(), error: z.string().optional() }).nullable(),
   message: z.string().optional(),
+  /** How the LoadBalancer controller hands out IPs for this profile; "off" when it is not running. */
+  lbMode: z.enum(["clusterip", "pool", "off"]).optional(),
 });
 
 export const appStateSchema = z.object({

@@ -28,7 +28,8 @@ type Json = Record<string, any>;
  * Gives LoadBalancer Services an external IP (DESIGN §5): the ClusterIP by
  * default, or an address from a pool. Watch-driven; writes only the status
  * subresource, with the resourceVersion as a precondition; never touches an
- * ingress it did not set.
+ * ingress it did not set. Emits `changed` whenever `services()` may differ,
+ * `assigned` after each status write, and `log`.
  */
 export class LoadBalancerController extends EventEmitter {
   private readonly cache = new Map<string, LbService>();
@@ -102,6 +103,7 @@ export class LoadBalancerController extends EventEmitter {
         this.queue.add(key);
       }
     }
+    this.emit("changed");
   }
 
   private onEvent(type: "ADDED" | "MODIFIED" | "DELETED", object: Json): void {
@@ -113,6 +115,7 @@ export class LoadBalancerController extends EventEmitter {
       this.cache.set(service.key, service);
     }
     this.queue.add(service.key);
+    this.emit("changed");
   }
 
   private async reconcile(key: string): Promise<void> {
@@ -166,6 +169,7 @@ export class LoadBalancerController extends EventEmitter {
   private markPending(service: LbService, why: string): null {
     if (this.pending.get(service.key) !== why) this.events.record(service, "Warning", "AllocationFailed", why);
     this.pending.set(service.key, why);
+    this.emit("changed");
     return null;
   }
 
@@ -198,6 +202,7 @@ export class LoadBalancerController extends EventEmitter {
     const next = toLbService(object);
     const cached = this.cache.get(next.key);
     if (!cached || Number(cached.resourceVersion) <= Number(next.resourceVersion)) this.cache.set(next.key, next);
+    this.emit("changed");
   }
 
   private async handleWriteError(service: LbService, error: unknown): Promise<void> {

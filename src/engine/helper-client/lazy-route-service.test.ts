@@ -1,0 +1,50 @@
+import { describe, expect, it } from "vitest";
+import { parseCidr } from "../../shared/cidr.js";
+import { LazyRouteService, type PrivilegedRouteService } from "./lazy-route-service.js";
+
+function recordingService(calls: string[]): PrivilegedRouteService {
+  return {
+    declare: async (profile) => void calls.push(`declare ${profile}`),
+    add: async (r) => (calls.push(`add ${r.destination.text}`), { kind: "added" }),
+    remove: async (d) => (calls.push(`remove ${d.text}`), "removed"),
+    cleanup: async () => (calls.push("cleanup"), { removed: [], failures: [], skippedAlive: 0 }),
+    close: async () => void calls.push("close"),
+  };
+}
+
+describe("lazy route service: one elevation per session", () => {
+  it("starts the helper on first use only, and concurrent first uses share that one prompt", async () => {
+    const calls: string[] = [];
+    const lazy = new LazyRouteService(async () => {
+      await new Promise((r) => setTimeout(r, 20));
+      return recordingService(calls);
+    });
+    expect(lazy.started).toBe(false);
+    await Promise.all([lazy.declare("a", "192.168.49.2", [], "cluster.local", "10.96.0.10"), lazy.remove(parseCidr("10.96.0.0/12"), "192.168.49.2", "a"), lazy.cleanup()]);
+    await lazy.remove(parseCidr("10.244.0.0/24"), "192.168.49.2", "a");
+    expect(lazy.starts).toBe(1);
+    expect(calls).toEqual(["declare a", "remove 10.96.0.0/12", "cleanup", "remove 10.244.0.0/24"]);
+    await lazy.close();
+    expect(calls.at(-1)).toBe("close");
+  });
+
+  it("a declined prompt is not remembered: the next use asks again", async () => {
+    let attempt = 0;
+    const lazy = new LazyRouteService(async () => {
+      attempt++;
+      if (attempt === 1) throw new Error("Minikube Tunnel needs administrator rights to change routes, and the request was declined");
+      return recordingService([]);
+    });
+    await expect(lazy.cleanup()).rejects.toThrow(/declined/);
+    expect(lazy.started).toBe(false);
+    await expect(lazy.cleanup()).resolves.toMatchObject({ removed: [] });
+    expect(lazy.starts).toBe(2);
+  });
+
+  it("close before any use starts nothing", async () => {
+    let opened = 0;
+    const lazy = new LazyRouteService(async () => (opened++, recordingService([])));
+    await lazy.close();
+    expect(opened).toBe(0);
+  });
+});

@@ -1,0 +1,61 @@
+import type { Cidr } from "../../shared/cidr.js";
+import type { RouteService } from "../registry/route-service.js";
+import type { AddOutcome, RouteRequest } from "../registry/route-transaction.js";
+import type { CleanupReport } from "../registry/stale-cleanup.js";
+
+/** A route changer that can also clean up and be closed: the helper client, or a root in-process one. */
+export interface PrivilegedRouteService extends RouteService {
+  cleanup(): Promise<CleanupReport>;
+  close(): Promise<void>;
+}
+
+/**
+ * Elevates on first use, not at app start, and only once per session: every
+ * caller waiting at that moment shares the one password prompt. A declined
+ * prompt is not remembered, so the next Start asks again.
+ */
+export class LazyRouteService implements PrivilegedRouteService {
+  private service: Promise<PrivilegedRouteService> | null = null;
+  starts = 0;
+
+  constructor(private readonly open: () => Promise<PrivilegedRouteService>) {}
+
+  private get(): Promise<PrivilegedRouteService> {
+    if (!this.service) {
+      this.starts++;
+      const opening = this.open();
+      this.service = opening;
+      opening.catch(() => {
+        if (this.service === opening) this.service = null;
+      });
+    }
+    return this.service;
+  }
+
+  get started(): boolean {
+    return this.service !== null;
+  }
+
+  async declare(profile: string, nodeIp: string, cidrs: readonly Cidr[], clusterDomain: string, clusterDnsIp: string): Promise<void> {
+    return (await this.get()).declare(profile, nodeIp, cidrs, clusterDomain, clusterDnsIp);
+  }
+
+  async add(request: RouteRequest): Promise<AddOutcome> {
+    return (await this.get()).add(request);
+  }
+
+  async remove(destination: Cidr, gateway: string, profile: string): Promise<"removed" | "not-registered"> {
+    return (await this.get()).remove(destination, gateway, profile);
+  }
+
+  async cleanup(): Promise<CleanupReport> {
+    return (await this.get()).cleanup();
+  }
+
+  /** Closing the helper's connection makes it remove whatever is still ours (DESIGN §6), so close only after stopping. */
+  async close(): Promise<void> {
+    const service = this.service;
+    this.service = null;
+    if (service) await (await service.catch(() => null))?.close();
+  }
+}

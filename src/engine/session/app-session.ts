@@ -1,0 +1,194 @@
+import { EventEmitter } from "node:events";
+import type { AppState } from "../../shared/app-state.js";
+import { assertProfileName } from "../../shared/profile-name.js";
+import { listProfileNames } from "../cluster/profile-config.js";
+import type { Engine } from "../engine.js";
+import type { PrivilegedRouteService } from "../helper-client/lazy-route-service.js";
+import type { ManagedService } from "../lb/lb-service.js";
+import { type CleanupReport, cleanupStaleTunnels } from "../registry/stale-cleanup.js";
+import { buildAppState } from "./app-state-builder.js";
+import { type LoadBalancerSettings, type ProfileSession, startProfileSession } from "./profile-session.js";
+import { type AppNotification, notificationsBetween } from "./state-notifications.js";
+
+export interface AppSessionOptions {
+  readonly engine: Engine;
+  /** The helper (or a lazy handle to it); null when this process is root and changes routes itself. */
+  readonly privileged: PrivilegedRouteService | null;
+  /** Read at each Start, so Preferences apply to the next tunnel. */
+  readonly loadBalancer: () => LoadBalancerSettings;
+  readonly pollIntervalMs?: number;
+  readonly logLimit?: number;
+  /** State pushes are coalesced: a burst of 10,000 Service events becomes a few pushes. */
+  readonly pushIntervalMs?: number;
+  readonly platform?: NodeJS.Platform;
+}
+
+export interface CleanupSummary {
+  readonly removed: number;
+  readonly failures: string[];
+}
+
+/**
+ * What the tray app runs: several profile sessions, the state the UI shows,
+ * a bounded log, and the notifications worth a desktop popup. Emits `state`
+ * (AppState), `notification` (AppNotification) and `log` (line). No Electron
+ * here, so all of it is tested under Node.
+ */
+export class AppSession extends EventEmitter {
+  private readonly sessions = new Map<string, ProfileSession>();
+  private readonly lbModes = new Map<string, "clusterip" | "pool" | "off">();
+  private readonly profileErrors = new Map<string, string>();
+  private readonly busyProfiles = new Set<string>();
+  private readonly logLines: string[] = [];
+  private knownProfiles: string[] = [];
+  private error: string | null = null;
+  private lastPushed: AppState;
+  private pushTimer: NodeJS.Timeout | undefined;
+
+  constructor(private readonly options: AppSessionOptions) {
+    super();
+    this.lastPushed = this.state();
+    options.engine.manager.on("change", () => this.schedulePush());
+    options.engine.manager.on("log", (profile: string, line: string) => this.log(`[${profile}] ${line}`));
+  }
+
+  async refreshProfiles(): Promise<string[]> {
+    this.knownProfiles = await listProfileNames(this.options.engine.miniPath);
+    this.schedulePush();
+    return this.knownProfiles;
+  }
+
+  async start(profile: string): Promise<void> {
+    assertProfileName(profile);
+    if (this.sessions.has(profile) || this.busyProfiles.has(profile)) return;
+    this.busyProfiles.add(profile);
+    this.profileErrors.delete(profile);
+    this.schedulePush();
+    const lb = this.options.loadBalancer();
+    try {
+      const session = await startProfileSession(this.options.engine, profile, lb, {
+        ...(this.options.pollIntervalMs ? { pollIntervalMs: this.options.pollIntervalMs } : {}),
+        log: (line) => this.log(`[${profile}] ${line}`),
+        assigned: (service, ingress) => this.log(`[${profile}] ${service} → ${ingress.map((i) => i.ip).join(", ")}`),
+        servicesChanged: () => this.schedulePush(),
+      });
+      this.sessions.set(profile, session);
+      this.lbModes.set(profile, session.controller ? lb.mode : "off");
+      this.log(`[${profile}] tunnel started`);
+    } catch (error) {
+      const message = (error as Error).message;
+      this.profileErrors.set(profile, `Start failed: ${message}`);
+      this.log(`[${profile}] start failed: ${message}`);
+      throw error;
+    } finally {
+      this.busyProfiles.delete(profile);
+      this.schedulePush();
+    }
+  }
+
+  async stop(profile: string): Promise<void> {
+    assertProfileName(profile);
+    const session = this.sessions.get(profile);
+    if (!session) return;
+    this.busyProfiles.add(profile);
+    this.schedulePush();
+    try {
+      await session.stop();
+      this.log(`[${profile}] tunnel stopped; routes removed`);
+    } finally {
+      this.sessions.delete(profile);
+      this.lbModes.delete(profile);
+      this.busyProfiles.delete(profile);
+      this.schedulePush();
+    }
+  }
+
+  /** Every tunnel stops independently; all failures are reported together after all were tried. */
+  async stopAll(): Promise<void> {
+    const results = await Promise.allSettled([...this.sessions.keys()].map((p) => this.stop(p)));
+    const failed = results.filter((r): r is PromiseRejectedResult => r.status === "rejected");
+    if (failed.length > 0) throw new Error(failed.map((f) => (f.reason as Error).message).join("; "));
+  }
+
+  /** Quit: stop everything, then let the helper go (its disconnect cleanup is the backstop). */
+  async shutdown(): Promise<void> {
+    try {
+      await this.stopAll();
+    } finally {
+      clearTimeout(this.pushTimer);
+      await this.options.privileged?.close();
+    }
+  }
+
+  async cleanup(): Promise<CleanupSummary> {
+    let report: CleanupReport;
+    try {
+      report = this.options.privileged ? await this.options.privileged.cleanup() : await cleanupStaleTunnels(this.options.engine.table, this.options.engine.registry);
+    } catch (error) {
+      this.notify({ kind: "cleanup-failed", title: "Cleanup failed", body: (error as Error).message });
+      throw error;
+    }
+    for (const r of report.removed) this.log(`cleanup: removed ${r.destination} via ${r.gateway} (${r.writer} pid ${r.pid}, profile ${r.profile})`);
+    const failures = report.failures.map((f) => `${f.destination} via ${f.gateway} (profile ${f.profile}, pid ${f.pid}): ${f.error}`);
+    for (const f of failures) this.log(`cleanup failed: ${f}`);
+    if (failures.length > 0) this.notify({ kind: "cleanup-failed", title: "Cleanup could not remove every stale route", body: failures.join("\n") });
+    return { removed: report.removed.length, failures };
+  }
+
+  /** After sleep or a network change the node may have moved or the routes gone: look again now. */
+  async recheck(): Promise<void> {
+    this.log("re-checking routes (resume or network change)");
+    await this.options.engine.manager.recheckAll();
+  }
+
+  setError(error: string | null): void {
+    this.error = error;
+    this.schedulePush();
+  }
+
+  runningProfiles(): string[] {
+    return [...this.sessions.keys()];
+  }
+
+  state(): AppState {
+    const services = new Map<string, readonly ManagedService[]>();
+    for (const [profile, session] of this.sessions) if (session.controller) services.set(profile, session.controller.services());
+    return buildAppState({
+      knownProfiles: this.knownProfiles,
+      snapshots: this.options.engine.manager.snapshots(),
+      services,
+      lbModes: this.lbModes,
+      profileErrors: this.profileErrors,
+      error: this.error,
+      busy: this.busyProfiles.size > 0,
+      ...(this.options.platform ? { platform: this.options.platform } : {}),
+    });
+  }
+
+  logs(limit: number): string[] {
+    return this.logLines.slice(-limit);
+  }
+
+  private log(line: string): void {
+    const stamped = `${new Date().toISOString()} ${line}`;
+    this.logLines.push(stamped);
+    if (this.logLines.length > (this.options.logLimit ?? 2000)) this.logLines.splice(0, this.logLines.length - (this.options.logLimit ?? 2000));
+    this.emit("log", stamped);
+  }
+
+  private notify(note: AppNotification): void {
+    this.log(`${note.title}: ${note.body}`);
+    this.emit("notification", note);
+  }
+
+  private schedulePush(): void {
+    if (this.pushTimer) return;
+    this.pushTimer = setTimeout(() => {
+      this.pushTimer = undefined;
+      const next = this.state();
+      for (const note of notificationsBetween(this.lastPushed, next)) this.notify(note);
+      this.lastPushed = next;
+      this.emit("state", next);
+    }, this.options.pushIntervalMs ?? 100);
+  }
+}

@@ -1,0 +1,86 @@
+import type { Engine } from "../engine.js";
+import { readProfileConfig } from "../cluster/profile-config.js";
+import { kubeConfigForProfile } from "../kube/kube-config.js";
+import { KubeHttp } from "../kube/kube-http.js";
+import { IpPool } from "../lb/ip-pool.js";
+import { LoadBalancerController, type LbMode } from "../lb/lb-controller.js";
+import type { IngressEntry } from "../lb/lb-service.js";
+
+export interface LoadBalancerSettings {
+  readonly enabled: boolean;
+  readonly mode: LbMode;
+  /** CIDRs or start-end ranges; empty means the profile's LoadBalancerStartIP-EndIP. */
+  readonly pool: readonly string[];
+  readonly className: string | null;
+  readonly releaseOnStop: boolean;
+}
+
+/** A setting the user has to change: the CLI exits 2 on it, the app shows it. */
+export class SessionSettingsError extends Error {}
+
+export interface ProfileSessionHooks {
+  readonly log: (message: string) => void;
+  readonly assigned?: (service: string, ingress: IngressEntry[]) => void;
+  /** Called whenever the controller's view of the Services may have changed. */
+  readonly servicesChanged?: () => void;
+  readonly pollIntervalMs?: number;
+}
+
+/** One profile's routes plus its LoadBalancer controller, started and stopped together. */
+export interface ProfileSession {
+  readonly profile: string;
+  readonly controller: LoadBalancerController | null;
+  stop(): Promise<void>;
+}
+
+export async function poolFor(miniPath: string, profile: string, lb: LoadBalancerSettings): Promise<IpPool | undefined> {
+  if (!lb.enabled || lb.mode !== "pool") return undefined;
+  if (lb.pool.length > 0) return new IpPool(lb.pool);
+  const range = (await readProfileConfig(miniPath, profile)).loadBalancerRange;
+  if (!range) throw new SessionSettingsError(`profile "${profile}": LoadBalancer pool mode needs a pool (mktunnel --lb-pool, or the pool in Preferences), or LoadBalancerStartIP and LoadBalancerEndIP in the profile`);
+  return new IpPool([`${range.start}-${range.end}`]);
+}
+
+/**
+ * Routes first (the pool CIDR is routed too), then the controller. A kube
+ * context that cannot be loaded leaves the routes running and says why: the
+ * tunnel is still useful for ClusterIPs.
+ */
+export async function startProfileSession(engine: Engine, profile: string, lb: LoadBalancerSettings, hooks: ProfileSessionHooks): Promise<ProfileSession> {
+  const pool = await poolFor(engine.miniPath, profile, lb);
+  await engine.manager.start({ profile, lbPool: pool?.cidrs() ?? [], ...(hooks.pollIntervalMs ? { pollIntervalMs: hooks.pollIntervalMs } : {}) });
+  let controller: LoadBalancerController | null = null;
+  try {
+    if (lb.enabled) controller = await startController(profile, lb, pool, hooks);
+  } catch (error) {
+    await engine.manager.stop(profile);
+    throw error;
+  }
+  return {
+    profile,
+    controller,
+    async stop() {
+      try {
+        await controller?.stop();
+      } finally {
+        await engine.manager.stop(profile);
+      }
+    },
+  };
+}
+
+async function startController(profile: string, lb: LoadBalancerSettings, pool: IpPool | undefined, hooks: ProfileSessionHooks): Promise<LoadBalancerController | null> {
+  let client: KubeHttp;
+  try {
+    client = await KubeHttp.fromKubeConfig(kubeConfigForProfile(profile));
+  } catch (error) {
+    hooks.log(`LoadBalancer controller not started: ${(error as Error).message.replace(/\s*\n\s*/g, " ")}`);
+    return null;
+  }
+  const controller = new LoadBalancerController(client, { mode: lb.mode, ...(pool ? { pool } : {}), className: lb.className, releaseOnStop: lb.releaseOnStop });
+  controller.on("log", hooks.log);
+  if (hooks.assigned) controller.on("assigned", hooks.assigned);
+  if (hooks.servicesChanged) controller.on("changed", hooks.servicesChanged);
+  await controller.start();
+  return controller;
+}
