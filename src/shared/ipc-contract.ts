@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { isValidProfileName } from "./profile-name.js";
 import { appStateSchema } from "./app-state.js";
+import { preferencesSchema } from "./preferences.js";
 
 /**
  * The one typed channel map between the renderer (through the preload) and
@@ -16,14 +17,22 @@ export const ipcChannels = {
   "tunnels:cleanup": { request: z.tuple([]), response: z.object({ removed: z.number(), failures: z.array(z.string()) }) },
   "clipboard:copy": { request: z.tuple([z.string().max(300)]), response: z.void() },
   "logs:get": { request: z.tuple([z.number().int().min(1).max(5000)]), response: z.array(z.string()) },
+  "prefs:get": { request: z.tuple([]), response: preferencesSchema },
+  "prefs:set": { request: z.tuple([preferencesSchema]), response: preferencesSchema },
+  /** Only http(s) addresses of Services; anything else could launch a local program through the OS. */
+  "url:open": { request: z.tuple([z.url({ protocol: /^https?$/ }).max(300)]), response: z.void() },
 } as const;
 
 export type IpcChannel = keyof typeof ipcChannels;
 export type IpcRequest<C extends IpcChannel> = z.infer<(typeof ipcChannels)[C]["request"]>;
 export type IpcResponse<C extends IpcChannel> = z.infer<(typeof ipcChannels)[C]["response"]>;
 
-/** Main → renderer push, with the same validation on the way out. */
+/** Main → renderer pushes. */
 export const STATE_CHANGED = "state:changed";
+export const SHOW_VIEW = "view:show";
+
+export const VIEWS = ["tunnels", "conflicts", "services", "logs", "preferences"] as const;
+export type ViewName = (typeof VIEWS)[number];
 
 export function isIpcChannel(name: string): name is IpcChannel {
   return Object.hasOwn(ipcChannels, name);

@@ -1,7 +1,21 @@
 import { z } from "zod";
-import { isValidProfileName } from "../shared/profile-name.js";
+import { isValidCidr, isValidIp } from "./cidr.js";
+import { isValidProfileName } from "./profile-name.js";
 
-/** Preferences as stored (electron-store, main process only), versioned with migrations. */
+/** A pool entry is a CIDR or a start-end range, as `mktunnel --lb-pool` takes it. */
+function isPoolEntry(entry: string): boolean {
+  if (isValidCidr(entry)) return true;
+  const [start, end, ...rest] = entry.split("-");
+  return rest.length === 0 && start !== undefined && end !== undefined && isValidIp(start.trim()) && isValidIp(end.trim());
+}
+
+/** Kubernetes loadBalancerClass: a label-style key such as `example.com/lb`. */
+const LB_CLASS = /^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*\/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/;
+
+/**
+ * Preferences: stored by the main process only (electron-store), versioned
+ * with migrations; the window edits them through IPC and main validates again.
+ */
 export const PREFERENCES_VERSION = 2;
 
 export const preferencesSchema = z.object({
@@ -9,13 +23,13 @@ export const preferencesSchema = z.object({
   autoStartProfiles: z.array(z.string().refine(isValidProfileName, "invalid profile name")),
   loadBalancer: z.object({
     mode: z.enum(["clusterip", "pool"]),
-    pool: z.array(z.string()),
-    className: z.string().nullable(),
+    pool: z.array(z.string().trim().refine(isPoolEntry, "must be a CIDR or a start-end range")),
+    className: z.string().regex(LB_CLASS, "must be a loadBalancerClass such as example.com/lb").nullable(),
     releaseOnStop: z.boolean(),
   }),
   startAtLogin: z.boolean(),
   notifications: z.boolean(),
-  minikubePath: z.string().nullable(),
+  minikubePath: z.string().refine((p) => p.startsWith("/") || /^[A-Za-z]:\\/.test(p), "must be an absolute path").nullable(),
 });
 
 export type Preferences = z.infer<typeof preferencesSchema>;

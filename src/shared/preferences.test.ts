@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { DEFAULT_PREFERENCES, migratePreferences } from "./preferences-schema.js";
+import { DEFAULT_PREFERENCES, migratePreferences } from "./preferences.js";
 
 describe("preferences migrations", () => {
   it("starts from defaults", () => {

@@ -1,0 +1,142 @@
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { Menu, Notification, Tray, app, clipboard, ipcMain, nativeImage, nativeTheme, powerMonitor, protocol, shell } from "electron";
+import { registryPath, resolveMiniPath } from "../engine/cluster/minipath.js";
+import { createEngine } from "../engine/engine.js";
+import { launchHelper } from "../engine/helper-client/helper-launch.js";
+import { LazyRouteService } from "../engine/helper-client/lazy-route-service.js";
+import { AppSession } from "../engine/session/app-session.js";
+import type { AppNotification } from "../engine/session/state-notifications.js";
+import { type AppState, trayIconState } from "../shared/app-state.js";
+import { APP_SCHEME_PRIVILEGES, registerUiProtocol } from "./app-protocol.js";
+import { AppWindows } from "./app-windows.js";
+import { appHelperProgram } from "./helper-program.js";
+import { registerIpcHandlers } from "./ipc-handlers.js";
+import { createActionRunner } from "./menu-actions.js";
+import { toMenuTemplate } from "./menu-template.js";
+import { watchNetworkChanges } from "./network-watch.js";
+import { PreferencesStore } from "./preferences-store.js";
+import { runQuitSequence } from "./quit-sequence.js";
+import { trayIconPath } from "./tray-icons.js";
+import { buildTrayMenu } from "./tray-menu.js";
+import { shouldOpenWindowAtLaunch } from "./tray-availability.js";
+
+/**
+ * Electron glue only: every decision lives in tested modules (engine session,
+ * tray menu, IPC handlers, quit sequence, secure windows). Layout when built:
+ * dist/main/main.js, dist/preload/preload.cjs, dist/renderer/, assets/.
+ */
+const here = fileURLToPath(new URL(".", import.meta.url));
+const appRoot = join(here, "..", "..");
+const assetsDir = app.isPackaged ? join(process.resourcesPath, "assets") : join(appRoot, "assets");
+const rendererDir = join(here, "..", "renderer");
+const preloadPath = join(here, "..", "preload", "preload.cjs");
+
+protocol.registerSchemesAsPrivileged(APP_SCHEME_PRIVILEGES);
+
+if (!app.requestSingleInstanceLock()) {
+  app.quit();
+} else {
+  // The app lives in the tray: no dock icon on macOS (LSUIElement in the packaged app, this for `npm start`).
+  if (process.platform === "darwin") app.dock?.hide();
+  // Closing the window must not quit a tray app.
+  app.on("window-all-closed", () => undefined);
+  void app.whenReady().then(run);
+}
+
+async function run(): Promise<void> {
+  const preferences = new PreferencesStore();
+  const windows = new AppWindows(preloadPath);
+  app.on("second-instance", () => windows.show("tunnels"));
+  const isRoot = process.platform !== "win32" && process.getuid?.() === 0;
+  let prefs = preferences.get();
+  const miniPath = resolveMiniPath();
+  // Elevation waits for the first Start or Cleanup, and happens once per session (LazyRouteService).
+  const privileged = isRoot
+    ? null
+    : new LazyRouteService(() => launchHelper({ miniPath, registryPath: registryPath(miniPath), mode: "gui", program: appHelperProgram(app.isPackaged, process.resourcesPath), logName: "minikube-tunnel-helper.log" }));
+  const engine = await createEngine({ ...(prefs.minikubePath ? { minikubeBinary: prefs.minikubePath } : {}), ...(privileged ? { routeService: privileged } : {}) });
+  const session = new AppSession({ engine, privileged, loadBalancer: () => ({ enabled: true, ...prefs.loadBalancer }) });
+  if (preferences.problem) session.setError(preferences.problem);
+
+  const report = (title: string, error: unknown) => {
+    const body = error instanceof Error ? error.message : String(error);
+    if (prefs.notifications && Notification.isSupported()) new Notification({ title, body }).show();
+    session.setError(`${title}: ${body}`);
+  };
+  const runAction = createActionRunner({
+    start: (profile) => session.start(profile),
+    stop: (profile) => session.stop(profile),
+    cleanup: () => session.cleanup(),
+    copy: (text) => clipboard.writeText(text),
+    openUrl: (url) => shell.openExternal(url),
+    showWindow: (view) => windows.show(view),
+    quit: () => app.quit(),
+    report,
+  });
+
+  registerUiProtocol(protocol, rendererDir);
+  registerIpcHandlers(
+    ipcMain,
+    {
+      "state:get": () => session.state(),
+      "tunnel:start": (profile) => session.start(profile),
+      "tunnel:stop": (profile) => session.stop(profile),
+      "tunnels:cleanup": () => session.cleanup(),
+      "clipboard:copy": (text) => clipboard.writeText(text),
+      "logs:get": (limit) => session.logs(limit),
+      "prefs:get": () => preferences.get(),
+      "prefs:set": (next) => {
+        prefs = preferences.set(next);
+        if (app.isPackaged) app.setLoginItemSettings({ openAtLogin: prefs.startAtLogin });
+        return prefs;
+      },
+      "url:open": (url) => shell.openExternal(url),
+    },
+    (message) => console.warn(`IPC refused: ${message}`),
+  );
+
+  let tray: Tray | null = null;
+  try {
+    tray = new Tray(nativeImage.createFromPath(trayIconPath(assetsDir, "idle", process.platform, nativeTheme.shouldUseDarkColors)));
+    tray.setToolTip("Minikube Tunnel");
+  } catch (error) {
+    console.warn(`no system tray: ${(error as Error).message}`);
+  }
+  const render = (state: AppState) => {
+    windows.pushState(state);
+    if (!tray) return;
+    tray.setImage(nativeImage.createFromPath(trayIconPath(assetsDir, trayIconState(state), process.platform, nativeTheme.shouldUseDarkColors)));
+    tray.setContextMenu(Menu.buildFromTemplate(toMenuTemplate(buildTrayMenu(state), (action) => void runAction(action))));
+  };
+  session.on("state", render);
+  nativeTheme.on("updated", () => render(session.state()));
+  session.on("notification", (note: AppNotification) => {
+    if (prefs.notifications && Notification.isSupported()) new Notification({ title: note.title, body: note.body }).show();
+  });
+
+  powerMonitor.on("resume", () => void session.recheck());
+  const stopWatchingNetwork = watchNetworkChanges(() => void session.recheck());
+
+  let quitting = false;
+  app.on("before-quit", (event) => {
+    if (quitting) return;
+    event.preventDefault();
+    quitting = true;
+    stopWatchingNetwork();
+    void runQuitSequence({ stopAll: () => session.shutdown(), showProgress: () => windows.showQuitProgress(), hideProgress: () => windows.hideQuitProgress() }).then((result) => {
+      if (result.outcome !== "stopped") console.warn(`quit: ${result.outcome}${result.error ? `: ${result.error}` : ""}; the helper removes what is left when this process exits`);
+      app.exit(0);
+    });
+  });
+
+  await session.refreshProfiles();
+  render(session.state());
+  if (shouldOpenWindowAtLaunch({ platform: process.platform, trayCreated: tray !== null, desktop: process.env.XDG_CURRENT_DESKTOP ?? "" })) windows.show("tunnels");
+  for (const profile of prefs.autoStartProfiles) await session.start(profile).catch((error: unknown) => report(`Could not start the tunnel for ${profile}`, error));
+
+  if (process.env.MINIKUBE_TUNNEL_E2E === "1") {
+    // Playwright's _electron cannot click native tray menus; the specs run the same actions through this.
+    (globalThis as Record<string, unknown>).minikubeTunnelE2e = { runAction, state: () => session.state() };
+  }
+}
