@@ -18,6 +18,7 @@ function harness() {
     "prefs:get": () => DEFAULT_PREFERENCES,
     "prefs:set": (prefs) => prefs,
     "url:open": (url) => void calls.push(`open ${url}`),
+    "app:quit": () => void calls.push("quit"),
   };
   registerIpcHandlers({ handle: (channel, listener) => void handlers.set(channel, listener) }, implementation, (m) => refused.push(m));
   const invoke = async (channel: string, url: string | null, ...args: unknown[]) => handlers.get(channel)!({ senderFrame: url === null ? null : { url } }, ...args);
@@ -29,7 +30,7 @@ const ours = "app://minikube-tunnel/index.html";
 describe("IPC handlers", () => {
   it("registers every channel of the map and passes validated calls through", async () => {
     const h = harness();
-    expect([...h.handlers.keys()].sort()).toEqual(["clipboard:copy", "logs:get", "prefs:get", "prefs:set", "state:get", "tunnel:start", "tunnel:stop", "tunnels:cleanup", "url:open"]);
+    expect([...h.handlers.keys()].sort()).toEqual(["app:quit", "clipboard:copy", "logs:get", "prefs:get", "prefs:set", "state:get", "tunnel:start", "tunnel:stop", "tunnels:cleanup", "url:open"]);
     await h.invoke("tunnel:start", ours, "minikube");
     await h.invoke("url:open", ours, "http://10.96.12.4:80/");
     expect(await h.invoke("logs:get", ours, 10)).toEqual(["10 lines"]);

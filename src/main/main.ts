@@ -92,6 +92,7 @@ async function run(): Promise<void> {
         return prefs;
       },
       "url:open": (url) => shell.openExternal(url),
+      "app:quit": () => app.quit(),
     },
     (message) => console.warn(`IPC refused: ${message}`),
   );

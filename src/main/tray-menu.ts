@@ -1,4 +1,5 @@
 import { type AppState, conflictsOf, trayIconState } from "../shared/app-state.js";
+import { serviceEndpoints } from "../shared/service-address.js";
 
 /**
  * The tray menu as plain data, so it can be tested without Electron (Playwright
@@ -24,8 +25,6 @@ export interface MenuItem {
   readonly action?: MenuAction;
   readonly submenu?: readonly MenuItem[];
 }
-
-const HTTP_PORTS = new Set([80, 8080, 8000, 3000, 5000, 443, 8443]);
 
 function statusLine(state: AppState): string {
   const icon = trayIconState(state);
@@ -60,26 +59,23 @@ export function buildTrayMenu(state: AppState): MenuItem[] {
     label: "Services with external IPs",
     type: "submenu",
     enabled: services.length > 0,
-    submenu: services.flatMap((s) => {
-      const ip = s.ingress.find((i) => i.ip)?.ip ?? "";
-      const host = ip.includes(":") ? `[${ip}]` : ip;
-      return s.ports.map((port): MenuItem => {
-        const address = `${host}:${port.port}`;
-        const http = port.protocol === "TCP" && (HTTP_PORTS.has(port.port) || /^https?$/.test(port.name ?? ""));
-        const scheme = port.port === 443 || port.port === 8443 || port.name === "https" ? "https" : "http";
+    submenu: services.flatMap((s) =>
+      serviceEndpoints(s).map((endpoint): MenuItem => {
+        const address = endpoint.address ?? "";
+        const key = `${s.namespace}/${s.name}:${endpoint.port}`;
         return {
-          id: `service:${s.namespace}/${s.name}:${port.port}`,
+          id: `service:${key}`,
           label: `${s.namespace}/${s.name}  ${address}`,
-          type: http ? "submenu" : "normal",
-          ...(http
+          type: endpoint.url ? "submenu" : "normal",
+          ...(endpoint.url
             ? { submenu: [
-                { id: `copy:${s.namespace}/${s.name}:${port.port}`, label: "Copy address", action: { type: "copy", text: address } },
-                { id: `open:${s.namespace}/${s.name}:${port.port}`, label: "Open in browser", action: { type: "open-url", url: `${scheme}://${address}/` } },
+                { id: `copy:${key}`, label: "Copy address", action: { type: "copy", text: address } },
+                { id: `open:${key}`, label: "Open in browser", action: { type: "open-url", url: endpoint.url } },
               ] }
             : { action: { type: "copy", text: address } }),
         };
-      });
-    }),
+      }),
+    ),
   });
   items.push({ id: "cleanup", label: "Clean up stale tunnels", enabled: !state.busy, action: { type: "cleanup" } });
   items.push({ id: "sep-app", type: "separator" });

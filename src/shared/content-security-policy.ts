@@ -3,7 +3,7 @@
  * repeated in index.html (a test keeps the two equal). No inline script, no
  * eval, no network: the UI talks to main only through the preload.
  */
-export const CONTENT_SECURITY_POLICY = [
+const DIRECTIVES = [
   "default-src 'none'",
   "script-src 'self'",
   "style-src 'self'",
@@ -14,4 +14,9 @@ export const CONTENT_SECURITY_POLICY = [
   "base-uri 'none'",
   "form-action 'none'",
   "frame-ancestors 'none'",
-].join("; ");
+];
+
+export const CONTENT_SECURITY_POLICY = DIRECTIVES.join("; ");
+
+/** Browsers ignore (and warn about) frame-ancestors in a <meta> CSP; the header carries it. */
+export const CONTENT_SECURITY_POLICY_META = DIRECTIVES.filter((d) => !d.startsWith("frame-ancestors")).join("; ");

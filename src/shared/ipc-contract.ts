@@ -21,6 +21,8 @@ export const ipcChannels = {
   "prefs:set": { request: z.tuple([preferencesSchema]), response: preferencesSchema },
   /** Only http(s) addresses of Services; anything else could launch a local program through the OS. */
   "url:open": { request: z.tuple([z.url({ protocol: /^https?$/ }).max(300)]), response: z.void() },
+  /** Quit from the window too: on GNOME without AppIndicator there is no tray to quit from. */
+  "app:quit": { request: z.tuple([]), response: z.void() },
 } as const;
 
 export type IpcChannel = keyof typeof ipcChannels;

@@ -1,0 +1,77 @@
+import { useState } from "react";
+import type { AppState, ProfileView } from "../../shared/app-state.js";
+import type { TunnelApi } from "../../shared/tunnel-api.js";
+import type { Act } from "../App.js";
+
+const PHASE_LABEL: Record<string, string> = { active: "Active", starting: "Starting", "waiting-for-node": "Waiting for node", retrying: "Retrying", stopping: "Stopping", stopped: "Stopped" };
+
+function ProfileCard({ profile, busy, api, act }: { profile: ProfileView; busy: boolean; api: TunnelApi; act: Act }) {
+  return (
+    <section className="card" aria-labelledby={`profile-${profile.profile}`}>
+      <div className="card-head">
+        <h2 id={`profile-${profile.profile}`}>{profile.profile}</h2>
+        <span className={`pill phase-${profile.phase}`}>{PHASE_LABEL[profile.phase] ?? profile.phase}</span>
+        <span className="muted">{profile.nodeIp ? `node ${profile.nodeIp}` : "node IP unknown"}</span>
+        {profile.lbMode && profile.running ? <span className="muted">LoadBalancer: {profile.lbMode === "off" ? "off" : `${profile.lbMode} mode`}</span> : null}
+        <span className="spacer" />
+        {profile.running ? (
+          <button disabled={busy} onClick={() => void act(`Stop ${profile.profile}`, () => api.stop(profile.profile))}>Stop tunnel</button>
+        ) : (
+          <button className="primary" disabled={busy} onClick={() => void act(`Start ${profile.profile}`, () => api.start(profile.profile))}>Start tunnel</button>
+        )}
+      </div>
+      {profile.message ? <p className={profile.message.startsWith("Start failed") ? "note error" : "note"}>{profile.message}</p> : null}
+      {profile.routes.length > 0 ? (
+        <table>
+          <caption className="sr-only">Routes of {profile.profile}</caption>
+          <thead>
+            <tr><th scope="col">Network</th><th scope="col">For</th><th scope="col">Via</th><th scope="col">State</th></tr>
+          </thead>
+          <tbody>
+            {profile.routes.map((route) => (
+              <tr key={route.cidr}>
+                <td className="mono">{route.cidr}</td>
+                <td>{route.kind === "service" ? "Services" : route.kind === "pod" ? "Pods" : "LoadBalancer pool"}</td>
+                <td className="mono">{route.gateway}</td>
+                <td>
+                  <span className={`pill route-${route.state}`}>{route.state}</span>
+                  {route.conflict ? <span className="muted"> {route.conflict.message}</span> : null}
+                  {route.error ? <span className="muted"> {route.error}</span> : null}
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      ) : profile.running ? <p className="muted">No routes yet.</p> : null}
+      {profile.probe ? (
+        <p className={profile.probe.ok ? "note ok" : "note error"}>
+          Reachability: {profile.probe.target} {profile.probe.ok ? `answered in ${Math.round(profile.probe.latencyMs ?? 0)} ms` : `did not answer (${profile.probe.error ?? "no reply"})`}
+        </p>
+      ) : null}
+    </section>
+  );
+}
+
+export function TunnelsView({ state, api, act }: { state: AppState; api: TunnelApi; act: Act }) {
+  const [cleanup, setCleanup] = useState<string | null>(null);
+  return (
+    <div className="view">
+      {state.profiles.length === 0 ? <p className="empty">No minikube profiles found. Create one with <code>minikube start</code>.</p> : null}
+      {state.profiles.map((profile) => <ProfileCard key={profile.profile} profile={profile} busy={state.busy} api={api} act={act} />)}
+      <div className="actions">
+        <button
+          disabled={state.busy}
+          onClick={() =>
+            void act("Clean up stale tunnels", async () => {
+              const result = await api.cleanup();
+              setCleanup(`Removed ${result.removed} stale route${result.removed === 1 ? "" : "s"}${result.failures.length ? `; ${result.failures.length} could not be removed: ${result.failures.join("; ")}` : "."}`);
+            })
+          }
+        >
+          Clean up stale tunnels
+        </button>
+        {cleanup ? <span role="status" className="muted">{cleanup}</span> : null}
+      </div>
+    </div>
+  );
+}
