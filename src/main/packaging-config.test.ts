@@ -1,0 +1,50 @@
+import { existsSync } from "node:fs";
+import { readFile } from "node:fs/promises";
+import { createRequire } from "node:module";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { parse } from "yaml";
+
+const root = join(import.meta.dirname, "..", "..");
+const require = createRequire(import.meta.url);
+
+async function builderConfig(): Promise<Record<string, any>> {
+  return parse(await readFile(join(root, "electron-builder.yml"), "utf8"));
+}
+
+describe("electron-builder.yml", () => {
+  it("passes electron-builder's own schema validation", async () => {
+    const { validateConfiguration } = require("app-builder-lib/out/util/config/config.js");
+    const { DebugLogger } = require("builder-util/out/DebugLogger.js");
+    await expect(validateConfiguration(await builderConfig(), new DebugLogger(false))).resolves.toBeUndefined();
+  });
+
+  it("a typo is caught by the same validation (so the check above can fail)", async () => {
+    const { validateConfiguration } = require("app-builder-lib/out/util/config/config.js");
+    const { DebugLogger } = require("builder-util/out/DebugLogger.js");
+    await expect(validateConfiguration({ ...(await builderConfig()), linux: { targett: ["AppImage"] } }, new DebugLogger(false))).rejects.toThrow(/configuration.linux should be/);
+  });
+
+  it("targets AppImage, deb, dmg without a Dock icon, and nsis", async () => {
+    const config = await builderConfig();
+    expect(config.linux.target).toEqual(["AppImage", "deb"]);
+    expect(config.mac).toMatchObject({ target: "dmg", extendInfo: { LSUIElement: true } });
+    expect(config.win.target).toBe("nsis");
+  });
+
+  it("fuses: Electron never runs as Node; the helper ships unpacked with its own runtime", async () => {
+    const config = await builderConfig();
+    expect(config.electronFuses).toMatchObject({ runAsNode: false, enableNodeOptionsEnvironmentVariable: false, enableNodeCliInspectArguments: false, onlyLoadAppFromAsar: true, enableEmbeddedAsarIntegrityValidation: true });
+    const resources = config.extraResources.map((r: { to: string }) => r.to);
+    expect(resources).toEqual(expect.arrayContaining(["helper/helper-main.mjs", "helper/"]));
+    // The same layout the app looks for at run time (appHelperProgram).
+    const { appHelperProgram } = await import("./helper-program.js");
+    expect(appHelperProgram(true, "/opt/mt/resources", "linux")).toEqual({ runtime: "/opt/mt/resources/helper/node", runtimeArgs: [], script: "/opt/mt/resources/helper/helper-main.mjs" });
+    expect(existsSync(join(root, "node_modules", "node", "bin", "node"))).toBe(true);
+  });
+
+  it("the icons it names exist", async () => {
+    const config = await builderConfig();
+    for (const icon of [config.linux.icon, config.mac.icon, config.win.icon]) expect(existsSync(join(root, icon)), icon).toBe(true);
+  });
+});
