@@ -3,6 +3,7 @@ import { join } from "node:path";
 import { labUnavailableReason } from "../test-support/netns-lab.js";
 import { benchBacklog, benchBulk, benchP1 } from "./lb-bench.js";
 import { benchRoutes } from "./route-bench.js";
+import { benchUi } from "./ui-bench.js";
 
 const only = process.argv[2];
 const outDir = join(import.meta.dirname, "results");
@@ -30,6 +31,12 @@ if (!only || only === "lb") {
   console.log(`P2 (backlog): controller started with 10,000 unassigned Services present, all assigned ${backlog.startToAllAssignedMs} ms after its start (process start included), ${backlog.statusWritesPerService} status writes/Service`);
   console.log(`P2: 10,000 created in ${controller.createMs} ms; all assigned after ${controller.allAssignedMs} ms (bare client ${bare.allAssignedMs} ms, creation ${bare.createMs} ms); status writes/Service ${controller.statusWritesPerService}, events/Service ${controller.eventWritesPerService}; idle requests/min ${controller.idleRequestsPerMinute}`);
   console.log(`P5: controller RSS ${controller.rssBaselineMb} MB → ${controller.rssWith10kMb} MB with 10,000 Services (+${controller.rssOverBaselineMb} MB); idle CPU ${controller.idleCpuPercent}% over ${controller.idleWindowSeconds} s`);
+}
+
+if (!only || only === "ui") {
+  const ui = await benchUi();
+  results.p6 = ui;
+  console.log(`P6: Services view with ${ui.services} Services in Chromium: first render ${ui.firstRenderMs} ms from navigation, state update ${ui.updateMs} ms, scroll to end ${ui.scrollToEndMs} ms, filter to one row ${ui.filterMs} ms; JS heap ${ui.jsHeapMb} MB`);
 }
 
 const file = join(outDir, only ? `latest-${only}.json` : "latest.json");

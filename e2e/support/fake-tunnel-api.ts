@@ -16,6 +16,8 @@ export interface FakeApiOptions {
  * test push a new state the way main does.
  */
 export async function installFakeTunnelApi(page: Page, options: FakeApiOptions): Promise<void> {
+  // Under tsx (the bench), esbuild's keepNames wraps named functions in __name(); page code has no such helper.
+  await page.addInitScript({ content: "globalThis.__name = globalThis.__name || ((f) => f);" });
   await page.addInitScript((opts) => {
     const calls: unknown[][] = [];
     let state = opts.state;
