@@ -4,7 +4,7 @@ import { join } from "node:path";
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CONTENT_SECURITY_POLICY, CONTENT_SECURITY_POLICY_META } from "../src/shared/content-security-policy.js";
-import { idleState, runningState } from "./fixtures/app-states.js";
+import { idleState, manyServicesState, runningState } from "./fixtures/app-states.js";
 import { launchChromium } from "./support/chromium.js";
 import { callsOf, type FakeApiOptions, installFakeTunnelApi } from "./support/fake-tunnel-api.js";
 import { startUiServer } from "./support/ui-server.js";
@@ -110,6 +110,17 @@ describe("renderer in Debian Chromium", () => {
     await page.getByRole("searchbox").fill("shop/");
     await expect.poll(() => rows.count()).toBe(1);
     expect(await callsOf(page)).toEqual([["copy", "172.30.0.1:80"], ["openUrl", "http://172.30.0.1:80/"], ["openUrl", "https://172.30.0.2:443/"]]);
+    await page.close();
+  });
+
+  it("Services with 2,000 entries: the row count is announced, and scrolling reaches the last one", async () => {
+    const page = await open("services", { state: manyServicesState(2000) });
+    const table = page.locator("table.services");
+    expect(await table.getAttribute("aria-rowcount")).toBe("2001");
+    expect(await page.locator("table.services tbody tr:not(.spacer-row)").count()).toBeLessThan(200);
+    await page.locator(".table-scroll").evaluate((box) => (box.scrollTop = box.scrollHeight));
+    await page.locator("table.services tbody tr", { hasText: "svc-1999" }).waitFor();
+    expect(await page.locator("table.services tbody tr", { hasText: "svc-1999" }).getAttribute("aria-rowindex")).toBe("2001");
     await page.close();
   });
 
