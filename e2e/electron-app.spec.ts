@@ -61,7 +61,7 @@ describe.skipIf(skip !== null)("Electron app (Playwright _electron)", () => {
     await window.getByRole("region", { name: "minikube" }).waitFor();
     // Isolation as the page sees it: no Node, no ipcRenderer, only the narrow window.tunnel.
     expect(await window.evaluate(() => [typeof (globalThis as Record<string, unknown>).require, typeof (globalThis as Record<string, unknown>).process, typeof (globalThis as Record<string, unknown>).ipcRenderer])).toEqual(["undefined", "undefined", "undefined"]);
-    expect(await window.evaluate(() => Object.keys((globalThis as unknown as { tunnel: object }).tunnel).sort())).toEqual(["cleanup", "copy", "getLogs", "getPreferences", "getState", "onShowView", "onState", "openUrl", "quit", "setPreferences", "start", "stop"]);
+    expect(await window.evaluate(() => Object.keys((globalThis as unknown as { tunnel: object }).tunnel).sort())).toEqual(["chooseMinikube", "cleanup", "copy", "getLogs", "getPreferences", "getState", "onShowView", "onState", "openUrl", "quit", "setPreferences", "start", "stop"]);
     expect(await window.evaluate(() => location.href)).toMatch(/^app:\/\/minikube-tunnel\//);
 
     await window.getByRole("button", { name: "Start tunnel" }).click();

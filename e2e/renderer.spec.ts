@@ -138,11 +138,14 @@ describe("renderer in Debian Chromium", () => {
     await page.getByLabel("External IP from a pool").check();
     await page.getByLabel(/^Pool/).fill("172.30.0.0/24\n172.31.0.10-172.31.0.20");
     await page.getByLabel("Start at login").check();
+    await page.getByRole("button", { name: "Choose…" }).click();
+    await page.getByText("/usr/local/bin/minikube").waitFor();
     await shot(page, "preferences");
     await page.getByRole("button", { name: "Save" }).click();
     await page.getByText(/^Saved\./).waitFor();
-    const [[name, saved]] = (await callsOf(page)) as [[string, { autoStartProfiles: string[]; loadBalancer: { mode: string; pool: string[] }; startAtLogin: boolean }]];
-    expect(name).toBe("setPreferences");
+    const [[name], [setName, saved]] = (await callsOf(page)) as [[string], [string, { autoStartProfiles: string[]; loadBalancer: { mode: string; pool: string[] }; startAtLogin: boolean }]];
+    expect(setName).toBe("setPreferences");
+    expect(name).toBe("chooseMinikube");
     expect(saved).toMatchObject({ autoStartProfiles: ["minikube"], loadBalancer: { mode: "pool", pool: ["172.30.0.0/24", "172.31.0.10-172.31.0.20"] }, startAtLogin: true });
     await page.close();
 

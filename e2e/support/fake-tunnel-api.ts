@@ -52,6 +52,11 @@ export async function installFakeTunnelApi(page: Page, options: FakeApiOptions):
         prefs = next;
         return next;
       },
+      chooseMinikube: async () => {
+        await record("chooseMinikube");
+        prefs = { ...prefs!, minikubePath: "/usr/local/bin/minikube" };
+        return prefs;
+      },
       quit: () => record("quit"),
       onState: (listener: (s: unknown) => void) => (stateListeners.add(listener), () => stateListeners.delete(listener)),
       onShowView: (listener: (v: unknown) => void) => (viewListeners.add(listener), () => viewListeners.delete(listener)),

@@ -17,6 +17,7 @@ function harness() {
     "logs:get": (limit) => [`${limit} lines`],
     "prefs:get": () => DEFAULT_PREFERENCES,
     "prefs:set": (prefs) => prefs,
+    "prefs:choose-minikube": () => DEFAULT_PREFERENCES,
     "url:open": (url) => void calls.push(`open ${url}`),
     "app:quit": () => void calls.push("quit"),
   };
@@ -30,7 +31,7 @@ const ours = "app://minikube-tunnel/index.html";
 describe("IPC handlers", () => {
   it("registers every channel of the map and passes validated calls through", async () => {
     const h = harness();
-    expect([...h.handlers.keys()].sort()).toEqual(["app:quit", "clipboard:copy", "logs:get", "prefs:get", "prefs:set", "state:get", "tunnel:start", "tunnel:stop", "tunnels:cleanup", "url:open"]);
+    expect([...h.handlers.keys()].sort()).toEqual(["app:quit", "clipboard:copy", "logs:get", "prefs:choose-minikube", "prefs:get", "prefs:set", "state:get", "tunnel:start", "tunnel:stop", "tunnels:cleanup", "url:open"]);
     await h.invoke("tunnel:start", ours, "minikube");
     await h.invoke("url:open", ours, "http://10.96.12.4:80/");
     expect(await h.invoke("logs:get", ours, 10)).toEqual(["10 lines"]);

@@ -1,6 +1,6 @@
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { Menu, Notification, Tray, app, clipboard, ipcMain, nativeImage, nativeTheme, powerMonitor, protocol, shell } from "electron";
+import { Menu, Notification, Tray, app, clipboard, dialog, ipcMain, nativeImage, nativeTheme, powerMonitor, protocol, shell } from "electron";
 import { registryPath, resolveMiniPath } from "../engine/cluster/minipath.js";
 import { createEngine } from "../engine/engine.js";
 import { launchHelper } from "../engine/helper-client/helper-launch.js";
@@ -15,6 +15,7 @@ import { registerIpcHandlers } from "./ipc-handlers.js";
 import { createActionRunner } from "./menu-actions.js";
 import { toMenuTemplate } from "./menu-template.js";
 import { watchNetworkChanges } from "./network-watch.js";
+import { preferencesFromWindow } from "./preferences-policy.js";
 import { PreferencesStore } from "./preferences-store.js";
 import { runQuitSequence } from "./quit-sequence.js";
 import { trayIconPath } from "./tray-icons.js";
@@ -87,9 +88,15 @@ async function run(): Promise<void> {
       "logs:get": (limit) => session.logs(limit),
       "prefs:get": () => preferences.get(),
       "prefs:set": (next) => {
-        prefs = preferences.set(next);
+        prefs = preferences.set(preferencesFromWindow(preferences.get(), next));
         if (app.isPackaged) app.setLoginItemSettings({ openAtLogin: prefs.startAtLogin });
         return prefs;
+      },
+      "prefs:choose-minikube": async () => {
+        const choice = await dialog.showOpenDialog({ title: "Choose the minikube binary", properties: ["openFile", "dontAddToRecent"] });
+        const path = choice.canceled ? undefined : choice.filePaths[0];
+        if (path) prefs = preferences.set({ ...preferences.get(), minikubePath: path });
+        return preferences.get();
       },
       "url:open": (url) => shell.openExternal(url),
       "app:quit": () => app.quit(),

@@ -28,6 +28,7 @@ const api: TunnelApi = {
   getLogs: (limit) => invoke("logs:get", limit),
   getPreferences: () => invoke<Preferences>("prefs:get"),
   setPreferences: (preferences) => invoke<Preferences>("prefs:set", preferences),
+  chooseMinikube: () => invoke<Preferences>("prefs:choose-minikube"),
   quit: () => invoke("app:quit"),
   onState: (listener) => subscribe<AppState>("state:changed", listener),
   onShowView: (listener) => subscribe<ViewName>("view:show", listener),

@@ -18,7 +18,10 @@ export const ipcChannels = {
   "clipboard:copy": { request: z.tuple([z.string().max(300)]), response: z.void() },
   "logs:get": { request: z.tuple([z.number().int().min(1).max(5000)]), response: z.array(z.string()) },
   "prefs:get": { request: z.tuple([]), response: preferencesSchema },
+  /** The window may change every preference but the minikube binary, which it may only clear: see prefs:choose-minikube. */
   "prefs:set": { request: z.tuple([preferencesSchema]), response: preferencesSchema },
+  /** Main asks the user with the OS file dialog, so a compromised page cannot point the app at a program of its choice. */
+  "prefs:choose-minikube": { request: z.tuple([]), response: preferencesSchema },
   /** Only http(s) addresses of Services; anything else could launch a local program through the OS. */
   "url:open": { request: z.tuple([z.url({ protocol: /^https?$/ }).max(300)]), response: z.void() },
   /** Quit from the window too: on GNOME without AppIndicator there is no tray to quit from. */

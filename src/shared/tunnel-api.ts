@@ -16,6 +16,7 @@ export interface TunnelApi {
   getLogs(limit: number): Promise<string[]>;
   getPreferences(): Promise<Preferences>;
   setPreferences(preferences: Preferences): Promise<Preferences>;
+  chooseMinikube(): Promise<Preferences>;
   quit(): Promise<void>;
   /** Returns an unsubscribe function. */
   onState(listener: (state: AppState) => void): () => void;

@@ -73,10 +73,14 @@ export function PreferencesView({ api, profiles }: { api: TunnelApi; profiles: r
           <input type="checkbox" checked={prefs.notifications} onChange={(e) => update((p) => ({ ...p, notifications: e.target.checked }))} />
           Notifications (conflicts, node stopped, cleanup failures)
         </label>
-        <label>
-          minikube binary (absolute path; empty finds it on PATH)
-          <input type="text" value={prefs.minikubePath ?? ""} placeholder="minikube on PATH" onChange={(e) => update((p) => ({ ...p, minikubePath: e.target.value.trim() || null }))} />
-        </label>
+        <div className="field">
+          <span>minikube binary</span>
+          <div className="actions">
+            <code>{prefs.minikubePath ?? "minikube on PATH"}</code>
+            <button type="button" onClick={() => void api.chooseMinikube().then((stored) => update((p) => ({ ...p, minikubePath: stored.minikubePath })), (e: unknown) => setStatus({ kind: "error", text: `Not changed: ${(e as Error).message}` }))}>Choose…</button>
+            {prefs.minikubePath ? <button type="button" onClick={() => update((p) => ({ ...p, minikubePath: null }))}>Use PATH</button> : null}
+          </div>
+        </div>
       </fieldset>
       <div className="actions">
         <button type="submit" className="primary">Save</button>
