@@ -58,12 +58,12 @@ async function run(): Promise<void> {
     : new LazyRouteService(() => launchHelper({ miniPath, registryPath: registryPath(miniPath), mode: "gui", program: appHelperProgram(app.isPackaged, process.resourcesPath), logName: "minikube-tunnel-helper.log" }));
   const engine = await createEngine({ ...(prefs.minikubePath ? { minikubeBinary: prefs.minikubePath } : {}), ...(privileged ? { routeService: privileged } : {}) });
   const session = new AppSession({ engine, privileged, loadBalancer: () => ({ enabled: true, ...prefs.loadBalancer }) });
-  if (preferences.problem) session.setError(preferences.problem);
+  if (preferences.problem) session.setProblem(preferences.problem);
 
   const report = (title: string, error: unknown) => {
     const body = error instanceof Error ? error.message : String(error);
     if (prefs.notifications && Notification.isSupported()) new Notification({ title, body }).show();
-    session.setError(`${title}: ${body}`);
+    session.reportActionError(`${title}: ${body}`);
   };
   const runAction = createActionRunner({
     start: (profile) => session.start(profile),

@@ -101,8 +101,12 @@ describe.skipIf(skip !== null)("app session (what the tray app runs), on the rea
     await expect(session.start("minikube")).rejects.toThrow(/pool mode needs a pool/);
     expect(session.state().profiles[0]!.message).toMatch(/^Start failed: .*LoadBalancerStartIP/);
     expect(await lab.hostRoutes()).not.toContain("10.96.0.0/12");
+    session.setProblem("preferences could not be read");
+    session.reportActionError("Could not start the tunnel for minikube: pool mode needs a pool");
+    expect(session.state().error).toBe("Could not start the tunnel for minikube: pool mode needs a pool");
     lb = { ...lb, mode: "pool", pool: ["172.30.0.0/24"] };
     await session.start("minikube");
+    expect(session.state().error).toBe("preferences could not be read");
     expect(session.state().profiles[0]!.message).toBeUndefined();
     expect(await lab.hostRoutes()).toContain("172.30.0.0/24 via 192.168.49.2");
     await expect(session.start("../etc")).rejects.toThrow(/profile name/);

@@ -41,7 +41,10 @@ export class AppSession extends EventEmitter {
   private readonly busyProfiles = new Set<string>();
   private readonly logLines: string[] = [];
   private knownProfiles: string[] = [];
-  private error: string | null = null;
+  /** Lasts until fixed (unreadable preferences, say). */
+  private problem: string | null = null;
+  /** The last user action's failure; the next action clears it. */
+  private actionError: string | null = null;
   private lastPushed: AppState;
   private pushTimer: NodeJS.Timeout | undefined;
 
@@ -61,6 +64,7 @@ export class AppSession extends EventEmitter {
   async start(profile: string): Promise<void> {
     assertProfileName(profile);
     if (this.sessions.has(profile) || this.busyProfiles.has(profile)) return;
+    this.actionError = null;
     this.busyProfiles.add(profile);
     this.profileErrors.delete(profile);
     this.schedulePush();
@@ -90,6 +94,7 @@ export class AppSession extends EventEmitter {
     assertProfileName(profile);
     const session = this.sessions.get(profile);
     if (!session) return;
+    this.actionError = null;
     this.busyProfiles.add(profile);
     this.schedulePush();
     try {
@@ -121,6 +126,7 @@ export class AppSession extends EventEmitter {
   }
 
   async cleanup(): Promise<CleanupSummary> {
+    this.actionError = null;
     let report: CleanupReport;
     try {
       report = this.options.privileged ? await this.options.privileged.cleanup() : await cleanupStaleTunnels(this.options.engine.table, this.options.engine.registry);
@@ -141,8 +147,14 @@ export class AppSession extends EventEmitter {
     await this.options.engine.manager.recheckAll();
   }
 
-  setError(error: string | null): void {
-    this.error = error;
+  setProblem(problem: string | null): void {
+    this.problem = problem;
+    this.schedulePush();
+  }
+
+  reportActionError(message: string): void {
+    this.actionError = message;
+    this.log(message);
     this.schedulePush();
   }
 
@@ -159,7 +171,7 @@ export class AppSession extends EventEmitter {
       services,
       lbModes: this.lbModes,
       profileErrors: this.profileErrors,
-      error: this.error,
+      error: this.actionError ?? this.problem,
       busy: this.busyProfiles.size > 0,
       ...(this.options.platform ? { platform: this.options.platform } : {}),
     });
