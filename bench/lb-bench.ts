@@ -1,12 +1,34 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { readFile } from "node:fs/promises";
-import { join } from "node:path";
+import { basename, join } from "node:path";
+import { build } from "esbuild";
 import { createInterface } from "node:readline";
 import { KubeConfig } from "@kubernetes/client-node";
 import { KubeHttp } from "../src/engine/kube/kube-http.js";
 
 const here = import.meta.dirname;
-const tsx = (script: string, args: string[]) => spawn(process.execPath, [...(process.env.SIM_PROF && script.endsWith(process.env.SIM_PROF) ? ["--cpu-prof", "--cpu-prof-dir=/tmp/prof"] : []), "--import", "tsx", script, ...args], { stdio: ["ignore", "pipe", "inherit"] });
+const buildDir = join(here, ".build");
+const built = new Map<string, Promise<string>>();
+
+/**
+ * The simulator, the controller and the bare client run as plain JavaScript,
+ * bundled once by esbuild (dependencies stay in node_modules), as the shipped
+ * app does: not through tsx, whose on-the-fly compilation would be measured too.
+ */
+function compiled(script: string): Promise<string> {
+  let out = built.get(script);
+  if (!out) {
+    const file = join(buildDir, `${basename(script, ".ts")}.mjs`);
+    out = build({ entryPoints: [script], outfile: file, bundle: true, packages: "external", platform: "node", format: "esm", target: "node22", logLevel: "warning" }).then(() => file);
+    built.set(script, out);
+  }
+  return out;
+}
+
+async function runBuilt(script: string, args: string[]): Promise<ChildProcess> {
+  const profile = process.env.SIM_PROF && script.endsWith(process.env.SIM_PROF) ? ["--cpu-prof", "--cpu-prof-dir=/tmp/prof"] : [];
+  return spawn(process.execPath, [...profile, await compiled(script), ...args], { stdio: ["ignore", "pipe", "inherit"] });
+}
 const firstLine = (child: ChildProcess) => new Promise<string>((resolve) => createInterface({ input: child.stdout! }).once("line", resolve));
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const percentile = (xs: number[], p: number) => {
@@ -65,7 +87,7 @@ async function createMany(client: KubeHttp, names: string[], concurrency = 32): 
 }
 
 async function withSim<T>(work: (kubeconfig: string, client: KubeHttp) => Promise<T>): Promise<T> {
-  const sim = tsx(join(here, "../test-support/kube-sim/serve.ts"), ["minikube"]);
+  const sim = await runBuilt(join(here, "../test-support/kube-sim/serve.ts"), ["minikube"]);
   try {
     const kubeconfig = await firstLine(sim);
     const config = new KubeConfig();
@@ -77,7 +99,7 @@ async function withSim<T>(work: (kubeconfig: string, client: KubeHttp) => Promis
 }
 
 async function latency(kubeconfig: string, client: KubeHttp, script: string, prefix: string, samples: number): Promise<number[]> {
-  const proc = tsx(script, [kubeconfig]);
+  const proc = await runBuilt(script, [kubeconfig]);
   await firstLine(proc);
   const observer = new Observer(client);
   await observer.start();
@@ -122,8 +144,9 @@ export async function benchBacklog(count = 10_000) {
     const observer = new Observer(client);
     await observer.start();
     await client.call("POST", "/kubesim/counts");
+    const controllerScript = await compiled(join(here, "lb-controller-proc.ts"));
     const t0 = performance.now();
-    const proc = tsx(join(here, "lb-controller-proc.ts"), [kubeconfig, process.env.BENCH_NO_EVENTS ? "no-events" : "events"]);
+    const proc = spawn(process.execPath, [controllerScript, kubeconfig, process.env.BENCH_NO_EVENTS ? "no-events" : "events"], { stdio: ["ignore", "pipe", "inherit"] });
     for (let i = 0; i < count; i++) await observer.waitFor(`backlog-${i}`);
     const allAssigned = Math.max(...observer.seen.values()) - t0;
     const { body: counts } = await client.call<any>("GET", "/kubesim/counts");
@@ -136,7 +159,7 @@ export async function benchBacklog(count = 10_000) {
 /** P2 and P5: 10,000 Services in bulk; time to all assigned, writes per Service, idle requests, RSS and idle CPU. */
 export async function benchBulk(count = 10_000, idleSeconds = 20, who: "controller" | "controller-no-events" | "bare" = "controller") {
   return withSim(async (kubeconfig, client) => {
-    const proc = who === "bare" ? tsx(join(here, "bare-client-proc.ts"), [kubeconfig]) : tsx(join(here, "lb-controller-proc.ts"), [kubeconfig, who === "controller" ? "events" : "no-events"]);
+    const proc = who === "bare" ? await runBuilt(join(here, "bare-client-proc.ts"), [kubeconfig]) : await runBuilt(join(here, "lb-controller-proc.ts"), [kubeconfig, who === "controller" ? "events" : "no-events"]);
     await firstLine(proc);
     await sleep(1000);
     const baseline = await procStat(proc.pid!);
