@@ -5,6 +5,7 @@ import { build } from "esbuild";
 import { createInterface } from "node:readline";
 import { KubeConfig } from "@kubernetes/client-node";
 import { KubeHttp } from "../src/engine/kube/kube-http.js";
+import { percentile, round1 } from "./stats.js";
 
 const here = import.meta.dirname;
 const buildDir = join(here, ".build");
@@ -31,11 +32,6 @@ async function runBuilt(script: string, args: string[]): Promise<ChildProcess> {
 }
 const firstLine = (child: ChildProcess) => new Promise<string>((resolve) => createInterface({ input: child.stdout! }).once("line", resolve));
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const percentile = (xs: number[], p: number) => {
-  const sorted = [...xs].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? NaN;
-};
-const r1 = (x: number) => Math.round(x * 10) / 10;
 
 async function procStat(pid: number): Promise<{ rssMb: number; cpuTicks: number }> {
   const status = await readFile(`/proc/${pid}/status`, "utf8");
@@ -130,7 +126,7 @@ export async function benchP1(samples = 600, rounds = 3) {
       ctl.push(...(await latency(kubeconfig, client, join(here, "lb-controller-proc.ts"), `ctl${round}`, Math.ceil(samples / rounds))));
       bare.push(...(await latency(kubeconfig, client, join(here, "bare-client-proc.ts"), `bare${round}`, Math.ceil(samples / rounds))));
     }
-    const summary = (xs: number[]) => ({ p50: r1(percentile(xs, 50)), p99: r1(percentile(xs, 99)) });
+    const summary = (xs: number[]) => ({ p50: round1(percentile(xs, 50)), p99: round1(percentile(xs, 99)) });
     const controller = summary(ctl);
     const baseline = summary(bare);
     return { servicesPresent: 1000, samples: ctl.length, controller, bare: baseline, p99Ratio: Math.round((controller.p99 / baseline.p99) * 100) / 100, p50Ratio: Math.round((controller.p50 / baseline.p50) * 100) / 100 };
@@ -194,10 +190,10 @@ export async function benchBulk(count = 10_000, idleSeconds = 20, who: "controll
       idleWindowSeconds: idleSeconds,
       // The observer's own watch is the one request the sim counts for it; everything else is the controller's.
       idleRequestsPerMinute: Math.round(((idleCounts.total as number) / idleSeconds) * 60 * 10) / 10,
-      rssBaselineMb: r1(baseline.rssMb),
-      rssWith10kMb: r1(loaded.rssMb),
-      rssOverBaselineMb: r1(loaded.rssMb - baseline.rssMb),
-      idleCpuPercent: r1(((idle.cpuTicks - loaded.cpuTicks) / ticksPerSecond / idleSeconds) * 100),
+      rssBaselineMb: round1(baseline.rssMb),
+      rssWith10kMb: round1(loaded.rssMb),
+      rssOverBaselineMb: round1(loaded.rssMb - baseline.rssMb),
+      idleCpuPercent: round1(((idle.cpuTicks - loaded.cpuTicks) / ticksPerSecond / idleSeconds) * 100),
     };
   });
 }

@@ -11,10 +11,9 @@ import { RegistryFile } from "../src/engine/registry/registry-file.js";
 import { RouteRegistrar } from "../src/engine/registry/route-transaction.js";
 import { cleanupStaleTunnels } from "../src/engine/registry/stale-cleanup.js";
 import { TunnelManager } from "../src/engine/tunnel/tunnel-manager.js";
+import { median, round1 } from "./stats.js";
 
 const run = promisify(execFile);
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? NaN;
-const round = (x: number) => Math.round(x * 10) / 10;
 
 export interface RouteBenchResult {
   routes: number;
@@ -79,13 +78,13 @@ export async function benchRoutes(routeCount = 16, rounds = 5): Promise<RouteBen
     return {
       routes: routeCount,
       rounds,
-      startToRoutesMs: round(startMs),
-      bareIpRouteAddMs: round(bareMs),
+      startToRoutesMs: round1(startMs),
+      bareIpRouteAddMs: round1(bareMs),
       ratio: Math.round((startMs / bareMs) * 100) / 100,
-      stopMs: round(median(stops)),
-      bareIpRouteDelMs: round(median(bareDels)),
+      stopMs: round1(median(stops)),
+      bareIpRouteDelMs: round1(median(bareDels)),
       stopRatio: Math.round((median(stops) / median(bareDels)) * 100) / 100,
-      cleanupMs: round(median(cleanups)),
+      cleanupMs: round1(median(cleanups)),
     };
   } finally {
     await lab.destroy();

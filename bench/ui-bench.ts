@@ -4,9 +4,8 @@ import { manyServicesState } from "../e2e/fixtures/app-states.js";
 import { launchChromium } from "../e2e/support/chromium.js";
 import { installFakeTunnelApi } from "../e2e/support/fake-tunnel-api.js";
 import { startUiServer } from "../e2e/support/ui-server.js";
+import { median, round1 } from "./stats.js";
 
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? NaN;
-const round = (x: number) => Math.round(x * 10) / 10;
 
 export interface UiBenchResult {
   services: number;
@@ -86,5 +85,5 @@ export async function benchUi(count = 2000, rounds = 5): Promise<UiBenchResult> 
     await browser?.close();
     await server.close();
   }
-  return { services: count, rounds, firstRenderMs: round(median(first)), updateMs: round(median(update)), scrollToEndMs: round(median(scroll)), filterMs: round(median(filter)), jsHeapMb: round(median(heap)) };
+  return { services: count, rounds, firstRenderMs: round1(median(first)), updateMs: round1(median(update)), scrollToEndMs: round1(median(scroll)), filterMs: round1(median(filter)), jsHeapMb: round1(median(heap)) };
 }
