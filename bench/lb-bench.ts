@@ -95,7 +95,7 @@ async function withSim<T>(work: (kubeconfig: string, client: KubeHttp) => Promis
 }
 
 async function latency(kubeconfig: string, client: KubeHttp, script: string, prefix: string, samples: number): Promise<number[]> {
-  const proc = await runBuilt(script, [kubeconfig]);
+  const proc = await runBuilt(script, [kubeconfig, process.env.BENCH_NO_EVENTS ? "no-events" : "events"]);
   await firstLine(proc);
   const observer = new Observer(client);
   await observer.start();
