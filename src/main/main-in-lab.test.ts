@@ -7,6 +7,7 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { FakeElectronMain, menuItem } from "../../test-support/electron-fake/main-process.js";
 import { FakeMinikube } from "../../test-support/fake-minikube.js";
 import { labUnavailableReason, NetnsLab } from "../../test-support/netns-lab.js";
+import { CONTENT_SECURITY_POLICY } from "../shared/content-security-policy.js";
 
 const skip = labUnavailableReason();
 if (skip) console.log(`skipped: main process in the lab: ${skip}`);
@@ -66,6 +67,14 @@ describe.skipIf(skip !== null)("main process wiring (Electron API fake), in netw
     const window = await main.waitFor((e) => e.event === "window", "a window");
     expect(window.url).toBe("app://minikube-tunnel/index.html#tunnels");
     expect(window.webPreferences).toMatchObject({ contextIsolation: true, sandbox: true, nodeIntegration: false });
+
+    // The window's page comes from the app:// handler main registered, with the CSP; nothing else is served.
+    main.send({ cmd: "fetch", url: "app://minikube-tunnel/index.html" });
+    const page = await main.waitFor((e) => e.event === "fetch-result", "index.html over app://");
+    expect(page).toMatchObject({ status: 200, csp: CONTENT_SECURITY_POLICY });
+    const from = main.events.length;
+    main.send({ cmd: "fetch", url: "app://minikube-tunnel/../../package.json" });
+    expect(await main.waitFor((e) => e.event === "fetch-result", "a refused path", 20_000, from)).toMatchObject({ status: 404 });
 
     main.send({ cmd: "click", id: "quit" });
     expect(await main.exited).toBe(0);

@@ -194,7 +194,7 @@ function findItem(items: MenuItemOptions[], id: string): MenuItemOptions | undef
 
 // The test's side of the harness: one JSON command per stdin line.
 createInterface({ input: process.stdin }).on("line", (line) => {
-  const command = JSON.parse(line) as { cmd: string; id?: string; channel?: string; sender?: string | null; args?: unknown[]; target?: string; event?: string };
+  const command = JSON.parse(line) as { cmd: string; id?: string; channel?: string; sender?: string | null; args?: unknown[]; target?: string; event?: string; url?: string };
   if (command.cmd === "click") {
     const menu = trays.at(-1)?.menu;
     const item = menu ? findItem(menu.items, command.id ?? "") : undefined;
@@ -210,6 +210,11 @@ createInterface({ input: process.stdin }).on("line", (line) => {
         (value) => say({ event: "invoke-result", ok: true, value: value ?? null }),
         (error: unknown) => say({ event: "invoke-result", ok: false, error: (error as Error).message }),
       );
+  } else if (command.cmd === "fetch") {
+    const url = new URL(command.url ?? "");
+    const handler = protocol.handlers.get(url.protocol.replace(/:$/, ""));
+    if (!handler) return say({ event: "fetch-result", status: null, error: `no handler for ${url.protocol}` });
+    void handler(new Request(url.href)).then(async (response) => say({ event: "fetch-result", status: response.status, csp: response.headers.get("content-security-policy"), bytes: (await response.arrayBuffer()).byteLength }));
   } else if (command.cmd === "power") {
     powerMonitor.emit(command.event ?? "resume");
   } else if (command.cmd === "quit") {
