@@ -112,6 +112,19 @@ describe.skipIf(skip !== null)("app session (what the tray app runs), on the rea
     await expect(session.start("../etc")).rejects.toThrow(/profile name/);
   });
 
+  it("quitting while a tunnel is still starting leaves no route and no controller behind", async () => {
+    sim.store.create("services", "default", lbService("web"));
+    const starting = session.start("minikube").catch((e: unknown) => e);
+    await new Promise((r) => setTimeout(r, 30));
+    await session.shutdown();
+    await starting;
+    await new Promise((r) => setTimeout(r, 300));
+    expect(await lab.hostRoutes()).not.toContain("10.96.0.0/12");
+    expect(session.runningProfiles()).toEqual([]);
+    expect(sim.store.get("services", "default", "web").status.loadBalancer.ingress ?? []).toEqual([]);
+    await expect(session.start("minikube")).rejects.toThrow(/quitting/);
+  });
+
   it("cleanup removes a dead tunnel's route and entry, and counts it", async () => {
     await lab.addHostRoute("10.97.0.0/16", "via", "192.168.49.2");
     const dead = { destination: parseCidr("10.97.0.0/16"), gateway: "192.168.49.2", profile: "old", clusterDomain: "cluster.local", clusterDnsIp: "10.96.0.10", pid: 2 ** 22 + 7, createdAt: "x" };

@@ -46,6 +46,7 @@ export class AppSession extends EventEmitter {
   /** The last user action's failure; the next action clears it. */
   private actionError: string | null = null;
   private lastPushed: AppState;
+  private closed = false;
   private pushTimer: NodeJS.Timeout | undefined;
 
   constructor(private readonly options: AppSessionOptions) {
@@ -63,6 +64,7 @@ export class AppSession extends EventEmitter {
 
   async start(profile: string): Promise<void> {
     assertProfileName(profile);
+    if (this.closed) throw new Error("the app is quitting");
     if (this.sessions.has(profile) || this.busyProfiles.has(profile)) return;
     this.actionError = null;
     this.busyProfiles.add(profile);
@@ -76,6 +78,11 @@ export class AppSession extends EventEmitter {
         assigned: (service, ingress) => this.log(`[${profile}] ${service} → ${ingress.map((i) => i.ip).join(", ")}`),
         servicesChanged: () => this.schedulePush(),
       });
+      if (this.closed) {
+        // Quit came while this was starting: take it down again.
+        await session.stop();
+        return;
+      }
       this.sessions.set(profile, session);
       this.lbModes.set(profile, session.controller ? lb.mode : "off");
       this.log(`[${profile}] tunnel started`);
@@ -117,8 +124,11 @@ export class AppSession extends EventEmitter {
 
   /** Quit: stop everything, then let the helper go (its disconnect cleanup is the backstop). */
   async shutdown(): Promise<void> {
+    this.closed = true;
     try {
       await this.stopAll();
+      // A tunnel still starting has no session yet; the manager knows it.
+      await this.options.engine.manager.stopAll();
     } finally {
       clearTimeout(this.pushTimer);
       await this.options.privileged?.close();
