@@ -64,7 +64,7 @@ describe("renderer in Debian Chromium", () => {
     await minikube.getByRole("button", { name: "Stop tunnel" }).click();
     await page.getByRole("region", { name: "staging" }).getByRole("button", { name: "Start tunnel" }).click();
     await page.getByRole("button", { name: "Clean up stale tunnels" }).click();
-    await page.getByText("Removed 2 stale routes.").waitFor();
+    await page.getByText("Removed 2 stale routes and released 1 external IP.").waitFor();
     expect(await callsOf(page)).toEqual([["stop", "minikube"], ["start", "staging"], ["cleanup"]]);
     await page.close();
   });

@@ -42,7 +42,7 @@ export async function installFakeTunnelApi(page: Page, options: FakeApiOptions):
       getState: async () => (await record("getState"), state),
       start: (profile: string) => record("start", profile),
       stop: (profile: string) => record("stop", profile),
-      cleanup: async () => (await record("cleanup"), { removed: 2, failures: [] }),
+      cleanup: async () => (await record("cleanup"), { removed: 2, released: 1, failures: [] }),
       copy: (text: string) => record("copy", text),
       openUrl: (url: string) => record("openUrl", url),
       getLogs: async (limit: number) => (await record("getLogs", limit), opts.logs ?? []),

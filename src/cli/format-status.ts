@@ -1,3 +1,4 @@
+import type { IngressCleanup } from "../engine/session/stale-ingress.js";
 import type { CleanupReport } from "../engine/registry/stale-cleanup.js";
 import type { StatusReport } from "../engine/tunnel/status-report.js";
 
@@ -26,12 +27,16 @@ export function formatStatus(report: StatusReport): string {
   return lines.join("\n");
 }
 
-export function formatCleanup(report: CleanupReport): string {
+export function formatCleanup(report: CleanupReport, ingress: readonly IngressCleanup[] = []): string {
   const lines: string[] = [];
   for (const r of report.removed) {
     lines.push(`removed ${r.destination} -> ${r.gateway} of ${r.profile} (pid ${r.pid}, ${r.writer})${r.routeRemoved ? "" : " [route was already gone]"}`);
   }
   for (const f of report.failures) lines.push(`FAILED ${f.destination} -> ${f.gateway} of ${f.profile} (pid ${f.pid}): ${f.error}`);
+  for (const i of ingress) {
+    for (const key of i.released) lines.push(`released the external IP of ${key} (profile ${i.profile})`);
+    for (const f of i.failures) lines.push(`FAILED to release ${f} (profile ${i.profile})`);
+  }
   if (lines.length === 0) lines.push("no stale tunnels");
   if (report.skippedAlive > 0) lines.push(`${report.skippedAlive} route(s) of running tunnels left alone`);
   return lines.join("\n");

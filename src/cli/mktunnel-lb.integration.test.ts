@@ -72,4 +72,22 @@ describe.skipIf(skip !== null)("LoadBalancer pool mode end to end, in network na
       tunnel.child.kill("SIGKILL");
     }
   });
+
+  it("kill -9 leaves the external IP behind; cleanup removes the routes and takes the IP back", async () => {
+    const manifest = join(fake.root, "svc.yaml");
+    await writeFile(manifest, "apiVersion: v1\nkind: Service\nmetadata:\n  name: web\n  namespace: default\nspec:\n  type: LoadBalancer\n  selector: {app: web}\n  ports:\n  - port: 80\n");
+    await kubectl("create", "-f", manifest);
+    const tunnel = StartedTunnel.start(lab.host, ["--poll-interval", "300", "--lb-mode", "pool", "--lb-pool", "172.30.0.0/24"], fake.env({ KUBECONFIG: kubeconfig }));
+    await tunnel.ready();
+    await tunnel.waitFor((e) => e.event === "service" && e.service === "default/web", 15_000, "web assigned");
+    tunnel.child.kill("SIGKILL");
+    await tunnel.exited;
+    expect(JSON.parse((await kubectl("get", "svc", "web", "-o", "json")).stdout).status.loadBalancer.ingress).toEqual([{ ip: "172.30.0.1", ipMode: "VIP" }]);
+
+    const result = await runCli(lab.host, ["cleanup", "--json"], fake.env({ KUBECONFIG: kubeconfig }));
+    expect(result.code).toBe(0);
+    expect(JSON.parse(result.stdout).ingress).toEqual([{ profile: "minikube", released: ["default/web"], failures: [] }]);
+    expect(JSON.parse((await kubectl("get", "svc", "web", "-o", "json")).stdout).status.loadBalancer.ingress ?? []).toEqual([]);
+    expect(await lab.hostRoutes()).not.toMatch(/172\.30\.0\.0|10\.96\.0\.0/);
+  });
 });

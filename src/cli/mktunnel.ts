@@ -2,7 +2,7 @@
 import { createInterface } from "node:readline/promises";
 import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
 import { assertProfileName } from "../shared/profile-name.js";
-import { activeProfile } from "../engine/cluster/profile-config.js";
+import { activeProfile, listProfileNames } from "../engine/cluster/profile-config.js";
 import { createEngine, type EngineOptions } from "../engine/engine.js";
 import { RegistryFile, resetRegistry } from "../engine/registry/registry-file.js";
 import { registryPath, resolveMiniPath } from "../engine/cluster/minipath.js";
@@ -14,6 +14,7 @@ import { cleanupStaleTunnels } from "../engine/registry/stale-cleanup.js";
 import { buildStatusReport } from "../engine/tunnel/status-report.js";
 import { CliError, isRoot, oneLine } from "./cli-errors.js";
 import { launchHelper } from "../engine/helper-client/helper-launch.js";
+import { releaseIngressOfGoneTunnels } from "../engine/session/stale-ingress.js";
 import { formatCleanup, formatStatus } from "./format-status.js";
 import { runStart } from "./start-command.js";
 
@@ -115,7 +116,7 @@ export function buildProgram(): Command {
 
   program
     .command("cleanup")
-    .description("remove the routes and registry entries of tunnels whose process is gone (ours or minikube's)")
+    .description("remove the routes and registry entries of tunnels whose process is gone (ours or minikube's), and the external IPs they set")
     .option("--json", "print JSON")
     .option("--helper", "clean up through the privileged helper even when already root")
     .action(async (opts: { json?: boolean; helper?: boolean }) => {
@@ -130,8 +131,11 @@ export function buildProgram(): Command {
           await helper.close();
         }
       } else report = await cleanupStaleTunnels(engine.table, engine.registry);
-      process.stdout.write(opts.json ? `${JSON.stringify(report, null, 2)}\n` : `${formatCleanup(report)}\n`);
-      if (report.failures.length > 0) throw new CliError(`cleanup could not remove ${report.failures.length} route(s); see above`, 1);
+      // A tunnel killed without stopping also left the external IPs its controller set.
+      const ingress = await releaseIngressOfGoneTunnels(engine.registry, await listProfileNames(engine.miniPath), new Set());
+      process.stdout.write(opts.json ? `${JSON.stringify({ ...report, ingress }, null, 2)}\n` : `${formatCleanup(report, ingress)}\n`);
+      const failed = report.failures.length + ingress.reduce((n, i) => n + i.failures.length, 0);
+      if (failed > 0) throw new CliError(`cleanup could not remove or release ${failed} item(s); see above`, 1);
     });
 
   const registry = program.command("registry").description("maintain MINIPATH/tunnels.json");

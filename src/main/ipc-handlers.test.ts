@@ -12,7 +12,7 @@ function harness() {
     "state:get": () => ({ profiles: [], error: null, busy: false }),
     "tunnel:start": (profile) => void calls.push(`start ${profile}`),
     "tunnel:stop": (profile) => void calls.push(`stop ${profile}`),
-    "tunnels:cleanup": () => ({ removed: 0, failures: [] }),
+    "tunnels:cleanup": () => ({ removed: 0, released: 0, failures: [] }),
     "clipboard:copy": (text) => void calls.push(`copy ${text}`),
     "logs:get": (limit) => [`${limit} lines`],
     "prefs:get": () => DEFAULT_PREFERENCES,

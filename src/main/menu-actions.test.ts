@@ -8,7 +8,7 @@ function deps(over: Partial<ActionDeps> = {}) {
   const d: ActionDeps = {
     start: async (p) => void calls.push(`start ${p}`),
     stop: async (p) => void calls.push(`stop ${p}`),
-    cleanup: async () => (calls.push("cleanup"), { removed: 1, failures: [] }),
+    cleanup: async () => (calls.push("cleanup"), { removed: 1, released: 0, failures: [] }),
     copy: (t) => void calls.push(`copy ${t}`),
     openUrl: async (u) => void calls.push(`open ${u}`),
     showWindow: (v) => void calls.push(`show ${v}`),
@@ -36,7 +36,7 @@ describe("tray actions", () => {
   });
 
   it("failures are reported with what failed, never swallowed", async () => {
-    const { d, calls } = deps({ start: async () => { throw new Error("the request was declined"); }, cleanup: async () => ({ removed: 0, failures: ["10.97.0.0/16 via 192.168.49.2: busy"] }) });
+    const { d, calls } = deps({ start: async () => { throw new Error("the request was declined"); }, cleanup: async () => ({ removed: 0, released: 0, failures: ["10.97.0.0/16 via 192.168.49.2: busy"] }) });
     const run = createActionRunner(d);
     await run({ type: "start", profile: "dev" });
     await run({ type: "cleanup" });

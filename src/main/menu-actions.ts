@@ -4,7 +4,7 @@ import type { MenuAction } from "./tray-menu.js";
 export interface ActionDeps {
   start(profile: string): Promise<void>;
   stop(profile: string): Promise<void>;
-  cleanup(): Promise<{ removed: number; failures: string[] }>;
+  cleanup(): Promise<{ removed: number; released: number; failures: string[] }>;
   copy(text: string): void;
   openUrl(url: string): Promise<void>;
   showWindow(view: ViewName): void;

@@ -14,7 +14,7 @@ export const ipcChannels = {
   "state:get": { request: z.tuple([]), response: appStateSchema },
   "tunnel:start": { request: z.tuple([profile]), response: z.void() },
   "tunnel:stop": { request: z.tuple([profile]), response: z.void() },
-  "tunnels:cleanup": { request: z.tuple([]), response: z.object({ removed: z.number(), failures: z.array(z.string()) }) },
+  "tunnels:cleanup": { request: z.tuple([]), response: z.object({ removed: z.number(), released: z.number(), failures: z.array(z.string()) }) },
   "clipboard:copy": { request: z.tuple([z.string().max(300)]), response: z.void() },
   "logs:get": { request: z.tuple([z.number().int().min(1).max(5000)]), response: z.array(z.string()) },
   "prefs:get": { request: z.tuple([]), response: preferencesSchema },

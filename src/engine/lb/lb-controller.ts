@@ -4,6 +4,7 @@ import { KubeApiError, type KubeHttp } from "../kube/kube-http.js";
 import { jitteredBackoff } from "./backoff.js";
 import type { IpPool } from "./ip-pool.js";
 import { EventRecorder } from "./event-recorder.js";
+import { releaseIngress, servicePath } from "./ingress-release.js";
 import { ASSIGNED_ANNOTATION, type IngressEntry, type LbService, type ManagedService, clusterIpIngress, inScope, ingressMatches, ownership, requestedIps, serviceKey, toLbService, toManagedService } from "./lb-service.js";
 import { ServiceInformer } from "./service-informer.js";
 import { WorkQueue } from "./work-queue.js";
@@ -177,10 +178,6 @@ export class LoadBalancerController extends EventEmitter {
     for (const key of this.pending.keys()) this.queue.add(key);
   }
 
-  private statusPath(service: LbService): string {
-    return `/api/v1/namespaces/${encodeURIComponent(service.namespace)}/services/${encodeURIComponent(service.name)}/status`;
-  }
-
   /** One merge patch of the status subresource, with resourceVersion as a precondition; 409 → read again and retry. */
   private async write(service: LbService, desired: IngressEntry[]): Promise<void> {
     const body = {
@@ -189,7 +186,7 @@ export class LoadBalancerController extends EventEmitter {
     };
     try {
       this.writes++;
-      const { body: updated } = await this.client.call<Json>("PATCH", this.statusPath(service), body, "application/merge-patch+json");
+      const { body: updated } = await this.client.call<Json>("PATCH", `${servicePath(service)}/status`, body, "application/merge-patch+json");
       this.accept(updated);
       this.events.record(service, "Normal", "IPAllocated", `assigned ${desired.map((d) => d.ip).join(", ")} (${this.options.mode} mode)`);
       this.emit("assigned", service.key, desired);
@@ -208,7 +205,7 @@ export class LoadBalancerController extends EventEmitter {
   private async handleWriteError(service: LbService, error: unknown): Promise<void> {
     if (error instanceof KubeApiError && error.status === 409) {
       try {
-        const { body } = await this.client.call<Json>("GET", `/api/v1/namespaces/${encodeURIComponent(service.namespace)}/services/${encodeURIComponent(service.name)}`);
+        const { body } = await this.client.call<Json>("GET", servicePath(service));
         this.accept(body);
       } catch (getError) {
         if (getError instanceof KubeApiError && getError.status === 404) {
@@ -236,24 +233,12 @@ export class LoadBalancerController extends EventEmitter {
     await Promise.all(ours.map((s) => this.release(s)));
   }
 
-  private async release(service: LbService, attempt = 0): Promise<void> {
-    const body = { metadata: { resourceVersion: service.resourceVersion, annotations: { [ASSIGNED_ANNOTATION]: null } }, status: { loadBalancer: { ingress: null } } };
+  private async release(service: LbService): Promise<void> {
     try {
       this.writes++;
-      await this.client.call("PATCH", this.statusPath(service), body, "application/merge-patch+json");
-      this.options.pool?.release(service.key);
+      if ((await releaseIngress(this.client, service)) === "released") this.options.pool?.release(service.key);
     } catch (error) {
-      if (!(error instanceof KubeApiError) || error.status !== 409 || attempt >= 3) {
-        this.emit("log", `could not release ${service.key}: ${(error as Error).message}`);
-        return;
-      }
-      try {
-        const { body: fresh } = await this.client.call<Json>("GET", `/api/v1/namespaces/${encodeURIComponent(service.namespace)}/services/${encodeURIComponent(service.name)}`);
-        const current = toLbService(fresh);
-        if (ownership(current) === "ours") await this.release(current, attempt + 1);
-      } catch {
-        // Gone or unreadable: nothing of ours left to release.
-      }
+      this.emit("log", `could not release ${service.key}: ${(error as Error).message}`);
     }
   }
 }

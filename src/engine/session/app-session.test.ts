@@ -129,7 +129,7 @@ describe.skipIf(skip !== null)("app session (what the tray app runs), on the rea
     await lab.addHostRoute("10.97.0.0/16", "via", "192.168.49.2");
     const dead = { destination: parseCidr("10.97.0.0/16"), gateway: "192.168.49.2", profile: "old", clusterDomain: "cluster.local", clusterDnsIp: "10.96.0.10", pid: 2 ** 22 + 7, createdAt: "x" };
     await writeFile(fake.registryPath, JSON.stringify([entryToJson(dead)]));
-    expect(await session.cleanup()).toEqual({ removed: 1, failures: [] });
+    expect(await session.cleanup()).toEqual({ removed: 1, released: 0, failures: [] });
     expect(await lab.hostRoutes()).not.toContain("10.97.0.0/16");
   });
 });

@@ -7,6 +7,7 @@ import type { PrivilegedRouteService } from "../helper-client/lazy-route-service
 import type { ManagedService } from "../lb/lb-service.js";
 import { type CleanupReport, cleanupStaleTunnels } from "../registry/stale-cleanup.js";
 import { buildAppState } from "./app-state-builder.js";
+import { type KubeClientFor, releaseIngressOfGoneTunnels } from "./stale-ingress.js";
 import { type LoadBalancerSettings, type ProfileSession, startProfileSession } from "./profile-session.js";
 import { type AppNotification, notificationsBetween } from "./state-notifications.js";
 
@@ -21,10 +22,14 @@ export interface AppSessionOptions {
   /** State pushes are coalesced: a burst of 10,000 Service events becomes a few pushes. */
   readonly pushIntervalMs?: number;
   readonly platform?: NodeJS.Platform;
+  /** How to reach a profile's cluster when releasing IPs a dead tunnel left; the profile's kube context by default. */
+  readonly kubeClientFor?: KubeClientFor;
 }
 
 export interface CleanupSummary {
   readonly removed: number;
+  /** External IPs taken back from Services whose tunnel died without stopping. */
+  readonly released: number;
   readonly failures: string[];
 }
 
@@ -145,10 +150,15 @@ export class AppSession extends EventEmitter {
       throw error;
     }
     for (const r of report.removed) this.log(`cleanup: removed ${r.destination} via ${r.gateway} (${r.writer} pid ${r.pid}, profile ${r.profile})`);
-    const failures = report.failures.map((f) => `${f.destination} via ${f.gateway} (profile ${f.profile}, pid ${f.pid}): ${f.error}`);
+    const ingress = await releaseIngressOfGoneTunnels(this.options.engine.registry, this.knownProfiles, new Set(this.sessions.keys()), this.options.kubeClientFor);
+    for (const i of ingress) for (const key of i.released) this.log(`cleanup: released the external IP of ${key} (profile ${i.profile})`);
+    const failures = [
+      ...report.failures.map((f) => `${f.destination} via ${f.gateway} (profile ${f.profile}, pid ${f.pid}): ${f.error}`),
+      ...ingress.flatMap((i) => i.failures.map((f) => `external IP of ${f} (profile ${i.profile})`)),
+    ];
     for (const f of failures) this.log(`cleanup failed: ${f}`);
     if (failures.length > 0) this.notify({ kind: "cleanup-failed", title: "Cleanup could not remove every stale route", body: failures.join("\n") });
-    return { removed: report.removed.length, failures };
+    return { removed: report.removed.length, released: ingress.reduce((n, i) => n + i.released.length, 0), failures };
   }
 
   /** After sleep or a network change the node may have moved or the routes gone: look again now. */

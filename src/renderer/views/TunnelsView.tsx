@@ -64,7 +64,8 @@ export function TunnelsView({ state, api, act }: { state: AppState; api: TunnelA
           onClick={() =>
             void act("Clean up stale tunnels", async () => {
               const result = await api.cleanup();
-              setCleanup(`Removed ${result.removed} stale route${result.removed === 1 ? "" : "s"}${result.failures.length ? `; ${result.failures.length} could not be removed: ${result.failures.join("; ")}` : "."}`);
+              const ips = result.released > 0 ? ` and released ${result.released} external IP${result.released === 1 ? "" : "s"}` : "";
+              setCleanup(`Removed ${result.removed} stale route${result.removed === 1 ? "" : "s"}${ips}${result.failures.length ? `; ${result.failures.length} could not be removed: ${result.failures.join("; ")}` : "."}`);
             })
           }
         >

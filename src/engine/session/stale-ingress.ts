@@ -1,0 +1,40 @@
+import { kubeConfigForProfile } from "../kube/kube-config.js";
+import { KubeHttp } from "../kube/kube-http.js";
+import { releaseAllOurIngress } from "../lb/ingress-release.js";
+import type { RegistryFile } from "../registry/registry-file.js";
+import { registryViews } from "../registry/route-transaction.js";
+
+export interface IngressCleanup {
+  readonly profile: string;
+  readonly released: string[];
+  readonly failures: string[];
+  /** Why this profile was not looked at (a tunnel still runs, no cluster to ask). */
+  readonly skipped?: string;
+}
+
+export type KubeClientFor = (profile: string) => Promise<KubeHttp>;
+
+export const defaultKubeClientFor: KubeClientFor = (profile) => KubeHttp.fromKubeConfig(kubeConfigForProfile(profile), { timeoutMs: 3000 });
+
+/**
+ * A tunnel that died without stopping (crash, kill -9) leaves the external
+ * IPs its controller set. For each profile with no live tunnel (in this
+ * process or in the registry), take back the ingress we set and nobody
+ * changed since. An unreachable cluster is skipped, not failed: there is
+ * nothing to release that anyone can see.
+ */
+export async function releaseIngressOfGoneTunnels(registry: RegistryFile, profiles: readonly string[], runningHere: ReadonlySet<string>, clientFor: KubeClientFor = defaultKubeClientFor): Promise<IngressCleanup[]> {
+  const live = new Set((await registryViews(await registry.readJson())).filter((v) => v.alive).map((v) => v.entry.profile));
+  return Promise.all(
+    profiles.map(async (profile): Promise<IngressCleanup> => {
+      if (runningHere.has(profile) || live.has(profile)) return { profile, released: [], failures: [], skipped: "a tunnel for it is running" };
+      let client: KubeHttp;
+      try {
+        client = await clientFor(profile);
+        return { profile, ...(await releaseAllOurIngress(client)) };
+      } catch (error) {
+        return { profile, released: [], failures: [], skipped: `cluster not reachable: ${(error as Error).message.replace(/\s*\n\s*/g, " ")}` };
+      }
+    }),
+  );
+}
