@@ -56,6 +56,8 @@ describe.skipIf(skip !== null)("Electron app (Playwright _electron)", () => {
   });
 
   it("the tray's Open window… shows the profile; Start adds routes; every window is isolated; Quit removes the routes", async () => {
+    // The hook appears once main has set up; then run the tray's "Open window…" action.
+    await expect.poll(() => app.evaluate(() => typeof (globalThis as Record<string, unknown>).minikubeTunnelE2e), { timeout: 20_000 }).toBe("object");
     await app.evaluate(async () => (globalThis as unknown as { minikubeTunnelE2e: E2eHook }).minikubeTunnelE2e.runAction({ type: "open-window" }));
     const window = await app.firstWindow();
     await window.getByRole("region", { name: "minikube" }).waitFor();

@@ -76,6 +76,11 @@ async function run(): Promise<void> {
     report,
   });
 
+  if (process.env.MINIKUBE_TUNNEL_E2E === "1") {
+    // Playwright's _electron cannot click native tray menus; the specs run the same actions through this.
+    (globalThis as Record<string, unknown>).minikubeTunnelE2e = { runAction, state: () => session.state() };
+  }
+
   registerUiProtocol(protocol, rendererDir);
   registerIpcHandlers(
     ipcMain,
@@ -139,12 +144,8 @@ async function run(): Promise<void> {
   });
 
   await session.refreshProfiles();
+  session.watchProfiles();
   render(session.state());
   if (shouldOpenWindowAtLaunch({ platform: process.platform, trayCreated: tray !== null, desktop: process.env.XDG_CURRENT_DESKTOP ?? "" })) windows.show("tunnels");
   for (const profile of prefs.autoStartProfiles) await session.start(profile).catch((error: unknown) => report(`Could not start the tunnel for ${profile}`, error));
-
-  if (process.env.MINIKUBE_TUNNEL_E2E === "1") {
-    // Playwright's _electron cannot click native tray menus; the specs run the same actions through this.
-    (globalThis as Record<string, unknown>).minikubeTunnelE2e = { runAction, state: () => session.state() };
-  }
 }

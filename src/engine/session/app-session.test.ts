@@ -125,6 +125,13 @@ describe.skipIf(skip !== null)("app session (what the tray app runs), on the rea
     await expect(session.start("minikube")).rejects.toThrow(/quitting/);
   });
 
+  it("a profile created while the app runs shows up", async () => {
+    session.watchProfiles(50);
+    await fake.addProfile({ name: "dev", nodeIp: "192.168.49.3" });
+    await eventually(() => latest?.profiles.some((p) => p.profile === "dev") === true, 3000, "dev in the pushed state");
+    expect(session.state().profiles.map((p) => p.profile)).toEqual(["dev", "minikube"]);
+  });
+
   it("cleanup removes a dead tunnel's route and entry, and counts it", async () => {
     await lab.addHostRoute("10.97.0.0/16", "via", "192.168.49.2");
     const dead = { destination: parseCidr("10.97.0.0/16"), gateway: "192.168.49.2", profile: "old", clusterDomain: "cluster.local", clusterDnsIp: "10.96.0.10", pid: 2 ** 22 + 7, createdAt: "x" };

@@ -52,6 +52,7 @@ export class AppSession extends EventEmitter {
   private actionError: string | null = null;
   private lastPushed: AppState;
   private closed = false;
+  private profileTimer: NodeJS.Timeout | undefined;
   private pushTimer: NodeJS.Timeout | undefined;
 
   constructor(private readonly options: AppSessionOptions) {
@@ -62,9 +63,19 @@ export class AppSession extends EventEmitter {
   }
 
   async refreshProfiles(): Promise<string[]> {
-    this.knownProfiles = await listProfileNames(this.options.engine.miniPath);
-    this.schedulePush();
+    const found = await listProfileNames(this.options.engine.miniPath);
+    if (found.join("\n") !== this.knownProfiles.join("\n")) {
+      this.knownProfiles = found;
+      this.schedulePush();
+    }
     return this.knownProfiles;
+  }
+
+  /** `minikube start -p new` while the app runs: the new profile shows up within `intervalMs`. */
+  watchProfiles(intervalMs = 10_000): void {
+    clearInterval(this.profileTimer);
+    this.profileTimer = setInterval(() => void this.refreshProfiles().catch(() => undefined), intervalMs);
+    this.profileTimer.unref();
   }
 
   async start(profile: string): Promise<void> {
@@ -130,6 +141,7 @@ export class AppSession extends EventEmitter {
   /** Quit: stop everything, then let the helper go (its disconnect cleanup is the backstop). */
   async shutdown(): Promise<void> {
     this.closed = true;
+    clearInterval(this.profileTimer);
     try {
       await this.stopAll();
       // A tunnel still starting has no session yet; the manager knows it.
