@@ -48,7 +48,7 @@ export async function benchRoutes(routeCount = 16, rounds = 5): Promise<RouteBen
     const targets = ["10.96.0.0/12", ...pool.map((c) => c.text)];
     for (let round = 0; round < rounds; round++) {
       const registry = new RegistryFile(fake.registryPath);
-      const manager = new TunnelManager(new ClusterInspector(fake.miniPath, new MinikubeCli("minikube", runner), null), new RouteRegistrar(table, registry, { pid: process.pid }));
+      const manager = new TunnelManager({ inspector: new ClusterInspector(fake.miniPath, new MinikubeCli("minikube", runner), null), registrar: new RouteRegistrar(table, registry, { pid: process.pid }), table, locks: null });
       let t = performance.now();
       await manager.start({ profile: "minikube", lbPool: pool, pollIntervalMs: 60_000, probe: async (host, port) => ({ target: `${host}:${port}`, ok: true, checkedAt: "" }) });
       starts.push(performance.now() - t);
@@ -67,7 +67,7 @@ export async function benchRoutes(routeCount = 16, rounds = 5): Promise<RouteBen
 
       // A dead tunnel's routes, registered under a pid that cannot exist, then cleaned up.
       const dead = new RouteRegistrar(table, registry, { pid: 2 ** 22 + 1 });
-      for (const cidr of targets) await dead.add({ destination: parseCidr(cidr), gateway: lab.nodeIp, profile: "minikube", clusterDomain: "cluster.local", clusterDnsIp: "10.96.0.10" });
+      await dead.addRoutes(targets.map((cidr) => ({ destination: parseCidr(cidr), gateway: lab.nodeIp, profile: "minikube", clusterDomain: "cluster.local", clusterDnsIp: "10.96.0.10" })));
       t = performance.now();
       const report = await cleanupStaleTunnels(table, registry);
       cleanups.push(performance.now() - t);

@@ -5,7 +5,6 @@ import { HelperClient } from "../src/engine/helper-client/helper-client.js";
 const [socketPath = "", secret = "", gateway = "", ...cidrs] = process.argv.slice(2);
 const client = await HelperClient.connect(socketPath, secret);
 await client.declare("minikube", gateway, cidrs.map((c) => parseCidr(c)), "cluster.local", "10.96.0.10");
-const outcomes = [];
-for (const cidr of cidrs) outcomes.push(await client.add({ destination: parseCidr(cidr), gateway, profile: "minikube", clusterDomain: "cluster.local", clusterDnsIp: "10.96.0.10" }));
+const outcomes = await client.addRoutes(cidrs.map((cidr) => ({ destination: parseCidr(cidr), gateway, profile: "minikube", clusterDomain: "cluster.local", clusterDnsIp: "10.96.0.10" })));
 process.stdout.write(`${JSON.stringify({ ready: true, outcomes })}\n`);
 setInterval(() => undefined, 60_000);

@@ -67,6 +67,16 @@ export class NetnsLab {
     await ip("-n", this.node, "addr", "add", `${address}/24`, "dev", "mkt1");
   }
 
+  /** The node machine goes away (stopped container or VM): its link drops, so nothing answers at its address. */
+  async setNodeLink(up: boolean): Promise<void> {
+    await ip("-n", this.node, "link", "set", "mkt1", up ? "up" : "down");
+  }
+
+  /** The node no longer has this address (it came back with another one). */
+  async removeNodeAddress(address: string): Promise<void> {
+    await ip("-n", this.node, "addr", "del", `${address}/24`, "dev", "mkt1");
+  }
+
   /** Put a service address on the node's loopback, as kube-proxy makes it answer. */
   async addServiceAddress(address: string): Promise<void> {
     await ip("-n", this.node, "addr", "add", address.includes(":") ? `${address}/128` : `${address}/32`, "dev", "lo");
@@ -101,6 +111,26 @@ export class NetnsLab {
     const script = `const s=require("net").connect(${port}, ${JSON.stringify(address)});let d="";s.setTimeout(${timeoutMs},()=>{console.log("TIMEOUT");process.exit(0)});s.on("data",(c)=>d+=c);s.on("end",()=>{console.log(d);process.exit(0)});s.on("error",(e)=>{console.log(e.code);process.exit(0)});`;
     const { stdout } = await run("ip", ["netns", "exec", this.host, process.execPath, "-e", script]);
     return stdout.trim();
+  }
+
+  /**
+   * Network checks made from inside the host namespace, for an engine that
+   * runs in the test process: its own connects would leave through this
+   * machine's default route instead of reaching the lab.
+   */
+  hostNetwork() {
+    return {
+      probe: async (host: string, port: number) => {
+        const started = performance.now();
+        const said = await this.connectFromHost(host, port, 1000);
+        const ok = said !== "TIMEOUT" && !/^E[A-Z]+$/.test(said);
+        return { target: `${host}:${port}`, ok, ...(ok ? { latencyMs: Math.round(performance.now() - started) } : { error: said }), checkedAt: new Date().toISOString() };
+      },
+      nodeAnswers: async (host: string, port: number) => {
+        const said = await this.connectFromHost(host, port, 1000);
+        return said !== "TIMEOUT" && said !== "EHOSTUNREACH" && said !== "ENETUNREACH";
+      },
+    };
   }
 
   async destroy(): Promise<void> {

@@ -115,6 +115,8 @@ describe.skipIf(skip !== null)("mktunnel in network namespaces, with a fake mini
     await tunnel.ready();
     await activeState(tunnel);
 
+    // A healthy tunnel only knocks on the node; minikube is asked once the node stops answering.
+    await lab.setNodeLink(false);
     await fake.setHost("minikube", "Unknown");
     await tunnel.nextState((e) => (e as unknown as StateEvent).phase === "retrying");
     expect(await lab.hostRoutes()).toContain("10.96.0.0/12 via 192.168.49.2");
@@ -125,10 +127,12 @@ describe.skipIf(skip !== null)("mktunnel in network namespaces, with a fake mini
     expect(JSON.parse(await readFile(fake.registryPath, "utf8"))).toEqual([]);
     expect(tunnel.child.exitCode).toBeNull();
 
+    await lab.setNodeLink(true);
     await fake.setHost("minikube", "Running");
     await tunnel.nextState((e) => (e as unknown as StateEvent).phase === "active");
     expect(await lab.hostRoutes()).toContain("10.96.0.0/12 via 192.168.49.2");
 
+    await lab.removeNodeAddress("192.168.49.2");
     await fake.setIp("minikube", "192.168.49.3");
     await tunnel.waitFor((e) => e.event === "log" && String(e.message).includes("changed from 192.168.49.2 to 192.168.49.3"));
     await tunnel.nextState((e) => (e as unknown as StateEvent).phase === "active");

@@ -8,6 +8,8 @@ import { RouteRegistrar } from "./registry/route-transaction.js";
 import type { RouteService } from "./registry/route-service.js";
 import { routeTableFor } from "./routes/platform-route-table.js";
 import type { RouteTable } from "./routes/route-table.js";
+import { TunnelLocks } from "./registry/tunnel-lock.js";
+import type { ProfileTunnelDeps } from "./tunnel/profile-tunnel.js";
 import { TunnelManager } from "./tunnel/tunnel-manager.js";
 
 export interface EngineOptions {
@@ -17,6 +19,10 @@ export interface EngineOptions {
   readonly podCidrSource?: PodCidrSource | null;
   /** Route changes through the privileged helper instead of in this process. */
   readonly routeService?: RouteService;
+  /** False skips minikube's tunnel lock (tests that run several tunnels for one profile). */
+  readonly tunnelLocks?: boolean;
+  /** Network checks; an in-process test whose routes live in a lab namespace connects from there. */
+  readonly network?: Pick<ProfileTunnelDeps, "probe" | "nodeAnswers">;
 }
 
 /** Wires the engine's parts for one process; the CLI, the helper and the app all start here. */
@@ -26,9 +32,11 @@ export async function createEngine(options: EngineOptions = {}) {
   const table = options.routeTable ?? routeTableFor();
   const minikube = new MinikubeCli(options.minikubeBinary ?? "minikube");
   const inspector = new ClusterInspector(miniPath, minikube, options.podCidrSource === undefined ? new KubernetesPodCidrSource() : options.podCidrSource);
-  const registrar = new RouteRegistrar(table, registry, await currentProcessIdentity());
-  const manager = new TunnelManager(inspector, options.routeService ?? registrar);
-  return { miniPath, registry, table, minikube, inspector, registrar, manager };
+  const self = await currentProcessIdentity();
+  const registrar = new RouteRegistrar(table, registry, self);
+  const locks = new TunnelLocks(miniPath, () => registry.guard(), self);
+  const manager = new TunnelManager({ inspector, registrar: options.routeService ?? registrar, table, locks: options.tunnelLocks === false ? null : locks, ...options.network });
+  return { miniPath, registry, table, minikube, inspector, registrar, locks, manager };
 }
 
 export type Engine = Awaited<ReturnType<typeof createEngine>>;

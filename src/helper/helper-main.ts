@@ -1,7 +1,8 @@
 #!/usr/bin/env node
-// The privileged helper (DESIGN §6). Started as root through sudo, @vscode/sudo-prompt, or directly when already root.
+// The privileged helper (docs/architecture.md, "The privileged helper"). Started as root through sudo, @vscode/sudo-prompt, or directly when already root.
 import { spawn } from "node:child_process";
-import { appendFileSync, chownSync, existsSync, mkdirSync, openSync, realpathSync, statSync } from "node:fs";
+import { appendFileSync, closeSync, mkdirSync, statSync, writeSync } from "node:fs";
+import { lstat } from "node:fs/promises";
 import { fileURLToPath } from "node:url";
 import { basename, dirname, join } from "node:path";
 import { parseArgs } from "node:util";
@@ -9,6 +10,7 @@ import { currentProcessIdentity } from "../engine/registry/process-liveness.js";
 import { RegistryFile } from "../engine/registry/registry-file.js";
 import { RouteRegistrar } from "../engine/registry/route-transaction.js";
 import { routeTableFor } from "../engine/routes/platform-route-table.js";
+import { FileGuard, assertNoUserLinks } from "../engine/system/guarded-files.js";
 import { HelperServer } from "./helper-server.js";
 import { isSourceCheckout, writablePaths } from "./integrity.js";
 import { readSecretFile } from "./secret-file.js";
@@ -35,60 +37,70 @@ const logFile = values["log-file"] ?? fail("--log-file is required");
 const registryFile = values.registry ?? fail("--registry is required");
 if (process.platform !== "win32" && process.getuid?.() !== 0) fail("must run as root");
 
-/** Root writes the registry, so it must be the user's own tunnels.json, not a path that points elsewhere. */
-function checkRegistryPath(path: string, uid: number): void {
+/** Root writes the registry, so it must be the user's own tunnels.json, reached without a link the user could plant. */
+async function checkRegistryPath(path: string, uid: number): Promise<void> {
   if (basename(path) !== "tunnels.json") fail(`--registry must name a tunnels.json file, not ${path}`);
-  const dir = realpathSync(dirname(path));
-  const info = statSync(dir);
-  if (info.uid !== uid && info.uid !== 0) fail(`registry directory ${dir} belongs to uid ${info.uid}, not to the helper's user ${uid}`);
+  await assertNoUserLinks(dirname(path)).catch((error: Error) => fail(error.message));
+  const info = await lstat(dirname(path)).catch(() => fail(`registry directory ${dirname(path)} does not exist`));
+  if (info.uid !== uid && info.uid !== 0) fail(`registry directory ${dirname(path)} belongs to uid ${info.uid}, not to the helper's user ${uid}`);
 }
 
 export function socketPathFor(dir: string, uid: number): string {
   return join(dir, `helper-${uid}.sock`);
 }
 
+/** The daemonizing parent passes a pipe as fd 3; the helper says "ready" (or why not) on it. */
+const READY_FD = 3;
+
 if (values.daemonize) {
   // sudo and sudo-prompt wait for the command to end, so the real helper runs detached and this one reports its start.
   const args = process.argv.slice(2).filter((a) => a !== "--daemonize");
-  const child = spawn(process.execPath, [...process.execArgv, fileURLToPath(import.meta.url), ...args], { detached: true, stdio: "ignore" });
-  child.unref();
-  const started = Date.now();
-  // The socket is named after the secret file's owner, read before the helper deletes the file.
-  const socketPath = socketPathFor(runtimeDir, statSync(secretFile).uid);
-  const poll = setInterval(() => {
-    if (child.exitCode !== null) {
-      clearInterval(poll);
-      fail(`helper exited with code ${child.exitCode} during start; see ${logFile}`);
-    }
-    if (existsSync(socketPath) && !existsSync(secretFile)) {
-      clearInterval(poll);
-      process.exit(0);
-    }
-    if (Date.now() - started > 10_000) {
-      clearInterval(poll);
-      fail(`helper did not start within 10 s; see ${logFile}`);
-    }
-  }, 50);
+  const child = spawn(process.execPath, [...process.execArgv, fileURLToPath(import.meta.url), ...args], {
+    detached: true,
+    stdio: ["ignore", "ignore", "ignore", "pipe"],
+    env: { ...process.env, MKTUNNEL_HELPER_READY_FD: String(READY_FD) },
+  });
+  let said = "";
+  const timer = setTimeout(() => fail(`helper did not start within 10 s; see ${logFile}`), 10_000);
+  (child.stdio[READY_FD] as NodeJS.ReadableStream).on("data", (chunk: Buffer) => {
+    said += chunk.toString();
+    if (!said.includes("\n")) return;
+    clearTimeout(timer);
+    child.unref();
+    if (said.startsWith("ready")) process.exit(0);
+    fail(said.trim());
+  });
+  child.once("exit", (code) => fail(`helper exited with code ${code} during start; see ${logFile}`));
 } else {
+  const readyFd = process.env.MKTUNNEL_HELPER_READY_FD ? Number(process.env.MKTUNNEL_HELPER_READY_FD) : null;
+  const report = (line: string) => {
+    if (readyFd !== null) writeSync(readyFd, `${line.replace(/\n/g, " ")}\n`);
+  };
+  const stop = (message: string): never => {
+    report(message);
+    fail(message);
+  };
   const script = fileURLToPath(import.meta.url);
-  const secret = await readSecretFile(secretFile).catch((error: Error) => fail(error.message));
-  const fd = openSync(logFile, "a", 0o600);
-  chownSync(logFile, secret.uid, secret.gid);
-  const log = (line: string) => appendFileSync(fd, `${new Date().toISOString()} ${line}\n`);
+  const secret = await readSecretFile(secretFile).catch((error: Error) => stop(error.message));
+  // The log lives in the user's MINIPATH: opened without following links, created for the user, never chowned otherwise.
+  const guard = FileGuard.strictFor({ uid: secret.uid, gid: secret.gid });
+  const logHandle = await guard.openForAppend(logFile).catch((error: Error) => stop(error.message));
+  const log = (line: string) => appendFileSync(logHandle.fd, `${new Date().toISOString()} ${line}\n`);
   const problems = writablePaths([process.execPath, script]);
   if (problems.length > 0) {
     if (isSourceCheckout(script)) log(`warning (source checkout, not enforced): ${problems.join("; ")}`);
     else {
       log(`refusing to run: ${problems.join("; ")}`);
-      fail(`refusing to run as root: ${problems[0]}`);
+      stop(`refusing to run as root: ${problems[0]}`);
     }
   }
-  checkRegistryPath(registryFile, secret.uid);
+  await checkRegistryPath(registryFile, secret.uid);
+  await assertNoUserLinks(runtimeDir).catch((error: Error) => stop(error.message));
   mkdirSync(runtimeDir, { recursive: true, mode: 0o755 });
   const dirInfo = statSync(runtimeDir);
-  if (dirInfo.uid !== 0 || (dirInfo.mode & 0o022) !== 0) fail(`runtime directory ${runtimeDir} must be owned by root and not writable by others`);
+  if (dirInfo.uid !== 0 || (dirInfo.mode & 0o022) !== 0) stop(`runtime directory ${runtimeDir} must be owned by root and not writable by others`);
   const table = routeTableFor();
-  const registry = new RegistryFile(registryFile);
+  const registry = new RegistryFile(registryFile, { guard });
   const registrar = new RouteRegistrar(table, registry, await currentProcessIdentity());
   const server = new HelperServer(
     { socketPath: socketPathFor(runtimeDir, secret.uid), uid: secret.uid, gid: secret.gid, secret: secret.value, registrar, table, registry, log },
@@ -96,4 +108,6 @@ if (values.daemonize) {
   );
   await server.listen();
   for (const signal of ["SIGTERM", "SIGINT", "SIGHUP"] as const) process.on(signal, () => void server.shutdown());
+  report("ready");
+  if (readyFd !== null) closeSync(readyFd);
 }

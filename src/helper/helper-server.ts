@@ -148,39 +148,45 @@ export class HelperServer {
         return "declared";
       }
       case "add": {
-        const declaration = this.allowed(request.profile, request.cidr, request.gateway);
-        return this.options.registrar.add({ destination: parseCidr(request.cidr), gateway: request.gateway, profile: request.profile, clusterDomain: declaration.clusterDomain, clusterDnsIp: declaration.clusterDnsIp });
+        // Every CIDR is checked before any is added: one bad CIDR refuses the whole batch.
+        const declaration = this.allowedAll(request.profile, request.cidrs, request.gateway);
+        return this.options.registrar.addRoutes(request.cidrs.map((cidr) => ({ destination: parseCidr(cidr), gateway: request.gateway, profile: request.profile, clusterDomain: declaration.clusterDomain, clusterDnsIp: declaration.clusterDnsIp })));
       }
       case "remove": {
-        // Only an entry this helper registered is ever removed; the registrar checks the registry.
-        const result = await this.options.registrar.remove(parseCidr(request.cidr), request.gateway, request.profile);
-        if (result === "not-registered") throw new PolicyError(`${request.cidr} via ${request.gateway} is not a route this helper registered; refusing to remove it`);
-        return result;
+        // Only a route this helper holds is ever removed; the registrar checks the registry and its own record.
+        const outcomes = await this.options.registrar.removeRoutes(request.cidrs.map((cidr) => ({ destination: parseCidr(cidr), gateway: request.gateway, profile: request.profile })));
+        if (outcomes.every((o) => o.kind === "not-ours")) throw new PolicyError(`${request.cidrs.join(", ")} via ${request.gateway} is not a route this helper registered; refusing to remove it`);
+        return outcomes;
       }
       case "cleanup":
         return cleanupStaleTunnels(this.options.table, this.options.registry);
     }
   }
 
-  private allowed(profile: string, cidrText: string, gateway: string): Declaration {
+  private allowedAll(profile: string, cidrs: readonly string[], gateway: string): Declaration {
     const declaration = this.declarations.get(profile);
     if (!declaration) throw new PolicyError(`profile "${profile}" was not declared`);
-    const cidr = parseCidr(cidrText).text;
-    if (!declaration.cidrs.has(cidr)) throw new PolicyError(`${cidr} was not declared for profile "${profile}"`);
     if (gateway !== declaration.nodeIp) throw new PolicyError(`gateway ${gateway} is not the node IP ${declaration.nodeIp} of profile "${profile}"`);
+    for (const text of cidrs) {
+      const cidr = parseCidr(text).text;
+      if (!declaration.cidrs.has(cidr)) throw new PolicyError(`${cidr} was not declared for profile "${profile}"`);
+    }
     return declaration;
   }
 
   /** Removes every route this helper added, then stops; also the answer to SIGTERM. */
   shutdown(): Promise<void> {
     this.shuttingDown ??= (async () => {
-      for (const route of await this.options.registrar.ownRoutes().catch(() => [])) {
-        try {
-          await this.options.registrar.remove(route.destination, route.gateway, route.profile);
-          this.options.log(`removed ${route.destination.text} via ${route.gateway} (${route.profile})`);
-        } catch (error) {
-          this.options.log(`could not remove ${route.destination.text} via ${route.gateway}: ${(error as Error).message}`);
-        }
+      try {
+        const routes = await this.options.registrar.ownRoutes();
+        const outcomes = await this.options.registrar.removeRoutes(routes);
+        routes.forEach((route, i) => {
+          const outcome = outcomes[i];
+          const what = `${route.destination.text} via ${route.gateway} (${route.profile})`;
+          this.options.log(outcome?.kind === "failed" ? `could not remove ${what}: ${outcome.error}` : `removed ${what}${outcome?.kind === "left-to-live-owner" ? " from the registry; another live tunnel keeps the route" : ""}`);
+        });
+      } catch (error) {
+        this.options.log(`could not remove this client's routes: ${(error as Error).message}`);
       }
       this.server?.close();
       await rm(this.options.socketPath, { force: true });
@@ -197,7 +203,7 @@ function describe(request: HelperRequest): string {
       return `declare ${request.profile} node ${request.nodeIp} cidrs ${request.cidrs.join(",")}`;
     case "add":
     case "remove":
-      return `${request.op} ${request.cidr} via ${request.gateway} (${request.profile})`;
+      return `${request.op} ${request.cidrs.join(",")} via ${request.gateway} (${request.profile})`;
     default:
       return request.op;
   }

@@ -68,14 +68,15 @@ describe.skipIf(skip !== null)("privileged helper (a real root process in a netw
     await files.cleanup();
   });
 
-  it("serves its user over a 0600 socket in a root-owned directory, and deletes the secret file", async () => {
+  it("serves its user over a 0600 socket in a root-owned directory, and leaves the secret file to the client that made it", async () => {
     const { stat, access } = await import("node:fs/promises");
     const socket = await stat(files.socketPath);
     expect(socket.uid).toBe(user.uid);
     expect(socket.mode & 0o777).toBe(0o600);
     const dir = await stat(files.runtimeDir);
     expect(dir.uid).toBe(0);
-    await expect(access(files.secretFile)).rejects.toThrow();
+    // Root deletes nothing in the user's directories: the client removes its own secret file.
+    await expect(access(files.secretFile)).resolves.toBeUndefined();
     const log = await stat(files.logFile);
     expect(log.uid).toBe(user.uid);
   });
@@ -126,12 +127,12 @@ describe.skipIf(skip !== null)("privileged helper (a real root process in a netw
     const metas = ["; reboot", "$(id)", "`id`", "| cat /etc/shadow", "&& true", "\nadd", "../../etc", "10.96.0.0/12\n0.0.0.0/0"];
     const hostile: [string, string][] = [
       ["no secret", JSON.stringify({ id: 1, op: "ping" })],
-      ["wrong secret", JSON.stringify({ id: 1, secret: "0".repeat(64), op: "add", profile: "minikube", cidr: "10.96.0.0/12", gateway: lab.nodeIp })],
+      ["wrong secret", JSON.stringify({ id: 1, secret: "0".repeat(64), op: "add", profile: "minikube", cidrs: ["10.96.0.0/12"], gateway: lab.nodeIp })],
       ["short secret", JSON.stringify({ id: 1, secret: files.secret.slice(0, 10), op: "ping" })],
       ["secret as a number", JSON.stringify({ id: 1, secret: 12345, op: "ping" })],
-      ["undeclared CIDR", auth({ op: "add", profile: "minikube", cidr: "10.200.0.0/16", gateway: lab.nodeIp })],
-      ["gateway not the node IP", auth({ op: "add", profile: "minikube", cidr: "10.96.0.0/12", gateway: "192.168.49.1" })],
-      ["undeclared profile", auth({ op: "add", profile: "other", cidr: "10.96.0.0/12", gateway: lab.nodeIp })],
+      ["undeclared CIDR", auth({ op: "add", profile: "minikube", cidrs: ["10.200.0.0/16"], gateway: lab.nodeIp })],
+      ["gateway not the node IP", auth({ op: "add", profile: "minikube", cidrs: ["10.96.0.0/12"], gateway: "192.168.49.1" })],
+      ["undeclared profile", auth({ op: "add", profile: "other", cidrs: ["10.96.0.0/12"], gateway: lab.nodeIp })],
       ["declare 0.0.0.0/0", auth({ op: "declare", profile: "evil", nodeIp: lab.nodeIp, cidrs: ["0.0.0.0/0"], clusterDomain: "cluster.local", clusterDnsIp: "" })],
       ["declare default", auth({ op: "declare", profile: "evil", nodeIp: lab.nodeIp, cidrs: ["default"], clusterDomain: "cluster.local", clusterDnsIp: "" })],
       ["declare ::/0", auth({ op: "declare", profile: "evil", nodeIp: "fd00:49::2", cidrs: ["::/0"], clusterDomain: "cluster.local", clusterDnsIp: "" })],
@@ -139,9 +140,9 @@ describe.skipIf(skip !== null)("privileged helper (a real root process in a netw
       ["declare loopback", auth({ op: "declare", profile: "evil", nodeIp: lab.nodeIp, cidrs: ["127.0.0.0/8"], clusterDomain: "cluster.local", clusterDnsIp: "" })],
       ["declare link-local", auth({ op: "declare", profile: "evil", nodeIp: lab.nodeIp, cidrs: ["169.254.0.0/16"], clusterDomain: "cluster.local", clusterDnsIp: "" })],
       ["loopback gateway", auth({ op: "declare", profile: "evil", nodeIp: "127.0.0.1", cidrs: ["10.1.0.0/16"], clusterDomain: "cluster.local", clusterDnsIp: "" })],
-      ["add 0.0.0.0/0", auth({ op: "add", profile: "minikube", cidr: "0.0.0.0/0", gateway: lab.nodeIp })],
-      ["remove a route not in the registry", auth({ op: "remove", profile: "minikube", cidr: "10.50.0.0/16", gateway: lab.nodeIp })],
-      ["path in profile name", auth({ op: "add", profile: "../../etc", cidr: "10.96.0.0/12", gateway: lab.nodeIp })],
+      ["add 0.0.0.0/0", auth({ op: "add", profile: "minikube", cidrs: ["0.0.0.0/0"], gateway: lab.nodeIp })],
+      ["remove a route not in the registry", auth({ op: "remove", profile: "minikube", cidrs: ["10.50.0.0/16"], gateway: lab.nodeIp })],
+      ["path in profile name", auth({ op: "add", profile: "../../etc", cidrs: ["10.96.0.0/12"], gateway: lab.nodeIp })],
       ["slash in profile name", auth({ op: "declare", profile: "a/b", nodeIp: lab.nodeIp, cidrs: ["10.96.0.0/12"], clusterDomain: "cluster.local", clusterDnsIp: "" })],
       ["unknown op", auth({ op: "exec", command: "id" })],
       ["extra field", auth({ op: "ping", shell: true })],
@@ -149,9 +150,9 @@ describe.skipIf(skip !== null)("privileged helper (a real root process in a netw
       ["JSON array", "[1,2,3]"],
       ["JSON null", "null"],
       ["oversized request", auth({ op: "ping", pad: "x".repeat(70_000) })],
-      ...metas.map((m): [string, string] => [`metacharacters in cidr: ${JSON.stringify(m)}`, auth({ op: "add", profile: "minikube", cidr: `10.96.0.0/12${m}`, gateway: lab.nodeIp })]),
-      ...metas.map((m): [string, string] => [`metacharacters in gateway: ${JSON.stringify(m)}`, auth({ op: "add", profile: "minikube", cidr: "10.96.0.0/12", gateway: `${lab.nodeIp}${m}` })]),
-      ...metas.map((m): [string, string] => [`metacharacters in profile: ${JSON.stringify(m)}`, auth({ op: "add", profile: `minikube${m}`, cidr: "10.96.0.0/12", gateway: lab.nodeIp })]),
+      ...metas.map((m): [string, string] => [`metacharacters in cidr: ${JSON.stringify(m)}`, auth({ op: "add", profile: "minikube", cidrs: [`10.96.0.0/12${m}`], gateway: lab.nodeIp })]),
+      ...metas.map((m): [string, string] => [`metacharacters in gateway: ${JSON.stringify(m)}`, auth({ op: "add", profile: "minikube", cidrs: ["10.96.0.0/12"], gateway: `${lab.nodeIp}${m}` })]),
+      ...metas.map((m): [string, string] => [`metacharacters in profile: ${JSON.stringify(m)}`, auth({ op: "add", profile: `minikube${m}`, cidrs: ["10.96.0.0/12"], gateway: lab.nodeIp })]),
       ...metas.map((m): [string, string] => [`metacharacters in domain: ${JSON.stringify(m)}`, auth({ op: "declare", profile: "minikube", nodeIp: lab.nodeIp, cidrs: ["10.96.0.0/12"], clusterDomain: `cluster.local${m}`, clusterDnsIp: "" })]),
     ];
     expect(hostile.length).toBeGreaterThanOrEqual(30);
@@ -164,8 +165,8 @@ describe.skipIf(skip !== null)("privileged helper (a real root process in a netw
     expect(await lab.hostRoutes(6)).toBe(routes6Before);
     await expect(readFile(files.registry, "utf8")).rejects.toThrow(); // never written
     // The channel still works for a proper request after all that.
-    expect(await conn.send(auth({ op: "add", profile: "minikube", cidr: "10.96.0.0/12", gateway: lab.nodeIp }))).toMatchObject({ ok: true, result: { kind: "added" } });
-    expect(await conn.send(auth({ op: "remove", profile: "minikube", cidr: "10.96.0.0/12", gateway: lab.nodeIp }))).toMatchObject({ ok: true, result: "removed" });
+    expect(await conn.send(auth({ op: "add", profile: "minikube", cidrs: ["10.96.0.0/12"], gateway: lab.nodeIp }))).toMatchObject({ ok: true, result: [{ kind: "added" }] });
+    expect(await conn.send(auth({ op: "remove", profile: "minikube", cidrs: ["10.96.0.0/12"], gateway: lab.nodeIp }))).toMatchObject({ ok: true, result: [{ kind: "removed" }] });
     expect(await lab.hostRoutes()).toContain("10.50.0.0/16 via 192.168.49.2");
     conn.socket.end();
     await waitUntil(async () => !(await import("node:fs").then((fs) => fs.existsSync(files.socketPath))), 2000);

@@ -99,6 +99,7 @@ describe.skipIf(skip !== null)("main process wiring (Electron API fake), in netw
     main = FakeElectronMain.start(lab.host, env);
     await main.waitFor((e) => e.event === "tray" && menuItem(e.menu, "route:minikube:10.96.0.0/12")?.label.includes("active"), "minikube started automatically");
     expect(await lab.hostRoutes()).toContain("10.96.0.0/12 via 192.168.49.2");
+    await lab.setNodeLink(false);
     await fake.setHost("minikube", "Stopped");
     const note = await main.waitFor((e) => e.event === "notification" && e.title === "Tunnel for minikube stopped", "node-stopped notification");
     expect(note.body).toMatch(/node stopped/);

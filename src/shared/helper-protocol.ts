@@ -25,8 +25,9 @@ export const helperRequestSchema = z.discriminatedUnion("op", [
     clusterDomain: domain,
     clusterDnsIp: z.union([ip, z.literal("")]),
   }),
-  z.strictObject({ ...base, op: z.literal("add"), profile, cidr, gateway: ip }),
-  z.strictObject({ ...base, op: z.literal("remove"), profile, cidr, gateway: ip }),
+  /** One batch: the helper locks the registry once and reads the table back once. */
+  z.strictObject({ ...base, op: z.literal("add"), profile, gateway: ip, cidrs: z.array(cidr).min(1).max(MAX_DECLARED_CIDRS) }),
+  z.strictObject({ ...base, op: z.literal("remove"), profile, gateway: ip, cidrs: z.array(cidr).min(1).max(MAX_DECLARED_CIDRS) }),
   z.strictObject({ ...base, op: z.literal("cleanup") }),
 ]);
 

@@ -29,8 +29,8 @@ describe("tunnels.json entries", () => {
 
   it("encodes IPv6 masks as 16 bytes", () => {
     const json = entryToJson({ destination: parseCidr("fd00:10:96::/112"), gateway: "fd00:49::2", profile: "p", pid: 1, clusterDomain: "", clusterDnsIp: "", createdAt: "" });
-    expect(Buffer.from(json.Route.DestCIDR.Mask, "base64")).toHaveLength(16);
-    expect(decodeMask(json.Route.DestCIDR.Mask)).toBe(112);
+    expect(atob(json.Route.DestCIDR.Mask)).toHaveLength(16);
+    expect(decodeMask(json.Route.DestCIDR.Mask, 6)).toBe(112);
     expect(entryFromJson(json).destination.text).toBe("fd00:10:96::/112");
   });
 
@@ -45,5 +45,13 @@ describe("tunnels.json entries", () => {
 
   it("rejects masks of the wrong length", () => {
     expect(() => decodeMask("AAA=")).toThrow("expected 4 or 16");
+  });
+
+  it("reads a 16-byte mask on an IPv4 address as Go does: the IPv4 prefix (96 leading ones)", () => {
+    // Go's net.CIDRMask(12+96, 128) on an IPv4 route: what a Go writer may marshal.
+    const mask16 = btoa(String.fromCharCode(...Array(12).fill(0xff), 0xff, 0xf0, 0, 0));
+    const entry = entryFromJson({ ...JSON.parse(MINIKUBE_ENTRY), Route: { Gateway: "192.168.49.2", DestCIDR: { IP: "10.96.0.0", Mask: mask16 } } });
+    expect(entry.destination.text).toBe("10.96.0.0/12");
+    expect(() => decodeMask(btoa(String.fromCharCode(...Array(16).fill(0))), 4)).toThrow("not an IPv4 mask in IPv6 form");
   });
 });

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { type Cidr, cidrFromAddressAndPrefix, isValidIp, maskBytesToPrefix, normaliseIp, prefixToMaskBytes } from "./cidr.js";
+import { type Cidr, cidrFromAddressAndPrefix, ipFamily, isValidIp, maskBytesToPrefix, normaliseIp, prefixToMaskBytes } from "./cidr.js";
 
 /** Marks entries this project wrote; minikube ignores unknown fields. */
 export const OWNER_ID = "minikube-tunnel";
@@ -44,21 +44,41 @@ export interface TunnelEntry {
   readonly json: TunnelEntryJson;
 }
 
-export function decodeMask(base64: string): number {
-  const bytes = Buffer.from(base64, "base64");
+function base64ToBytes(base64: string): Uint8Array {
+  let binary: string;
+  try {
+    binary = atob(base64);
+  } catch {
+    throw new Error(`mask "${base64}" is not base64`);
+  }
+  return Uint8Array.from(binary, (c) => c.charCodeAt(0));
+}
+
+/**
+ * A Go net.IPMask, base64 as encoding/json writes it. Go may pair an IPv4
+ * address with a 16-byte mask (96 leading ones, then the IPv4 mask); like
+ * Go's own IPNet, that reads as the IPv4 prefix.
+ */
+export function decodeMask(base64: string, family: 4 | 6 = 4): number {
+  let bytes = base64ToBytes(base64);
   if (bytes.length !== 4 && bytes.length !== 16) {
     throw new Error(`mask "${base64}" decodes to ${bytes.length} bytes, expected 4 or 16`);
   }
+  if (family === 4 && bytes.length === 16) {
+    if (!bytes.subarray(0, 12).every((b) => b === 0xff)) throw new Error(`mask "${base64}" is 16 bytes but not an IPv4 mask in IPv6 form`);
+    bytes = bytes.subarray(12);
+  }
+  if (family === 6 && bytes.length === 4) throw new Error(`mask "${base64}" is an IPv4 mask on an IPv6 address`);
   return maskBytesToPrefix(bytes);
 }
 
 export function encodeMask(cidr: Cidr): string {
-  return Buffer.from(prefixToMaskBytes(cidr.family, cidr.prefix)).toString("base64");
+  return btoa(String.fromCharCode(...prefixToMaskBytes(cidr.family, cidr.prefix)));
 }
 
 export function entryFromJson(json: TunnelEntryJson): TunnelEntry {
-  const prefix = decodeMask(json.Route.DestCIDR.Mask);
   if (!isValidIp(json.Route.DestCIDR.IP)) throw new Error(`DestCIDR.IP "${json.Route.DestCIDR.IP}" is not an IP address`);
+  const prefix = decodeMask(json.Route.DestCIDR.Mask, ipFamily(json.Route.DestCIDR.IP));
   if (!isValidIp(json.Route.Gateway)) throw new Error(`Gateway "${json.Route.Gateway}" is not an IP address`);
   const destination = cidrFromAddressAndPrefix(json.Route.DestCIDR.IP, prefix);
   return {

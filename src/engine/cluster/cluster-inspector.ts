@@ -26,9 +26,16 @@ export interface ClusterView {
 export interface InspectOptions {
   /** Extra pool networks to route (LoadBalancer pool mode). */
   readonly lbPool?: readonly Cidr[];
+  /** Stop, SIGTERM or Quit: give up at once and kill any minikube command in flight. */
+  readonly signal?: AbortSignal;
 }
 
-/** Reads a profile from disk and minikube, and works out what to route (DESIGN §1 step 2). */
+/**
+ * Reads a profile from disk, minikube and the API, and works out what to
+ * route (docs/architecture.md, "What happens on Start"). `inspect` asks
+ * minikube; `refresh` re-reads only the profile and the API, so a healthy
+ * tunnel never spawns minikube.
+ */
 export class ClusterInspector {
   constructor(
     private readonly miniPath: string,
@@ -38,30 +45,47 @@ export class ClusterInspector {
 
   async inspect(profile: string, options: InspectOptions = {}): Promise<ClusterView> {
     const config = await readProfileConfig(this.miniPath, profile);
-    const status = await this.minikube.status(profile);
+    const status = await this.minikube.status(profile, options.signal);
+    if (status.host !== "Running") return this.view(profile, config, status.host, null, [], undefined, options);
+    const nodeIp = await this.minikube.ip(profile, options.signal);
+    const pods = await this.podCidrs(profile);
+    return this.view(profile, config, status.host, nodeIp, pods.cidrs, pods.error, options);
+  }
+
+  /** The same node, looked at again without minikube: profile config and pod CIDRs from the API. */
+  async refresh(previous: ClusterView, options: InspectOptions = {}): Promise<ClusterView> {
+    const config = await readProfileConfig(this.miniPath, previous.profile);
+    const pods = await this.podCidrs(previous.profile);
+    // An API hiccup keeps the pod routes we had rather than dropping them.
+    const cidrs = pods.error !== undefined ? previous.cidrs.filter((c) => c.kind === "pod").map((c) => c.cidr) : pods.cidrs;
+    return this.view(previous.profile, config, previous.host, previous.nodeIp, cidrs, pods.error, options);
+  }
+
+  private async podCidrs(profile: string): Promise<{ cidrs: Cidr[]; error?: string }> {
+    if (!this.podCidrSource) return { cidrs: [] };
+    try {
+      return { cidrs: (await this.podCidrSource.podCidrs(profile)).map((text) => parseCidr(text, { allowHostBits: true })) };
+    } catch (error) {
+      return { cidrs: [], error: (error as Error).message };
+    }
+  }
+
+  private view(profile: string, config: ProfileConfig, host: HostState, nodeIp: string | null, pods: readonly Cidr[], podCidrError: string | undefined, options: InspectOptions): ClusterView {
     const serviceCidr = parseCidr(config.serviceCidr);
     const base = {
       profile,
       config,
-      host: status.host,
+      host,
+      nodeIp,
       serviceCidr,
       // minikube and kubeadm put cluster DNS at the tenth address of the service range.
       clusterDnsIp: addressAt(serviceCidr, 10n),
+      ...(podCidrError !== undefined ? { podCidrError } : {}),
     };
-    if (status.host !== "Running") return { ...base, nodeIp: null, cidrs: [] };
-    const nodeIp = await this.minikube.ip(profile);
-    const cidrs: RoutedCidr[] = [{ cidr: serviceCidr, kind: "service" }];
-    let podCidrError: string | undefined;
-    if (this.podCidrSource) {
-      try {
-        for (const text of await this.podCidrSource.podCidrs(profile)) cidrs.push({ cidr: parseCidr(text, { allowHostBits: true }), kind: "pod" });
-      } catch (error) {
-        podCidrError = (error as Error).message;
-      }
-    }
-    for (const cidr of options.lbPool ?? []) cidrs.push({ cidr, kind: "lb-pool" });
+    if (nodeIp === null) return { ...base, cidrs: [] };
+    const cidrs: RoutedCidr[] = [{ cidr: serviceCidr, kind: "service" }, ...pods.map((cidr) => ({ cidr, kind: "pod" as const })), ...(options.lbPool ?? []).map((cidr) => ({ cidr, kind: "lb-pool" as const }))];
     // A network inside one already listed is reached through that route; routing it again would conflict with ourselves.
     const unique = cidrs.filter((c, i) => !cidrs.slice(0, i).some((d) => containsCidr(d.cidr, c.cidr)));
-    return { ...base, nodeIp, cidrs: unique, ...(podCidrError !== undefined ? { podCidrError } : {}) };
+    return { ...base, cidrs: unique };
   }
 }

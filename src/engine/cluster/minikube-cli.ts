@@ -20,16 +20,19 @@ export interface MinikubeStatus {
   readonly apiServer?: string;
 }
 
-/** The three minikube commands of DESIGN §3.1. */
+/** `minikube status` checks the node over SSH and can be slow, but a hung one must not hold the tunnel. */
+export const MINIKUBE_TIMEOUT_MS = 20_000;
+
+/** The minikube commands we run (docs/architecture.md, "Contracts"). */
 export class MinikubeCli {
   constructor(
     private readonly binary: string = "minikube",
     private readonly runner: CommandRunner = execFileRunner,
   ) {}
 
-  private async run(args: string[]) {
+  private async run(args: string[], signal?: AbortSignal, timeoutMs = MINIKUBE_TIMEOUT_MS) {
     try {
-      return await this.runner.run(this.binary, args);
+      return await this.runner.run(this.binary, args, { timeoutMs, ...(signal ? { signal } : {}) });
     } catch (error) {
       if (error instanceof CommandNotFoundError) {
         throw new MinikubeError(`minikube was not found (looked for "${this.binary}" on PATH); install it or pass --minikube <path>`);
@@ -39,8 +42,8 @@ export class MinikubeCli {
   }
 
   /** minikube exits non-zero when the node is not running, so the JSON is read whatever the exit code. */
-  async status(profile: string): Promise<MinikubeStatus> {
-    const result = await this.run(["status", "-p", assertProfileName(profile), "-o", "json"]);
+  async status(profile: string, signal?: AbortSignal): Promise<MinikubeStatus> {
+    const result = await this.run(["status", "-p", assertProfileName(profile), "-o", "json"], signal);
     let json: unknown;
     try {
       json = JSON.parse(result.stdout);
@@ -57,8 +60,8 @@ export class MinikubeCli {
     return { host: node.Host, ...(node.APIServer !== undefined ? { apiServer: node.APIServer } : {}) };
   }
 
-  async ip(profile: string): Promise<string> {
-    const result = await this.run(["ip", "-p", assertProfileName(profile)]);
+  async ip(profile: string, signal?: AbortSignal): Promise<string> {
+    const result = await this.run(["ip", "-p", assertProfileName(profile)], signal);
     const ip = result.stdout.trim().split(/\s+/)[0] ?? "";
     if (result.exitCode !== 0 || !isValidIp(ip)) {
       const said = (result.stderr || result.stdout).trim().split("\n")[0] ?? "";

@@ -22,7 +22,7 @@ describe("profile config", () => {
   it("reads the fields the tunnel needs, with minikube's defaults", async () => {
     await fake.addProfile({ name: "minikube", nodeIp: "192.168.49.2", extraConfig: { KubernetesConfig: { LoadBalancerStartIP: "10.96.200.1", LoadBalancerEndIP: "10.96.200.50" } } });
     const config = await readProfileConfig(fake.miniPath, "minikube");
-    expect(config).toMatchObject({ name: "minikube", serviceCidr: "10.96.0.0/12", dnsDomain: "cluster.local", controlPlaneIp: "192.168.49.2", loadBalancerRange: { start: "10.96.200.1", end: "10.96.200.50" } });
+    expect(config).toMatchObject({ name: "minikube", serviceCidr: "10.96.0.0/12", dnsDomain: "cluster.local", apiPort: 8443, loadBalancerRange: { start: "10.96.200.1", end: "10.96.200.50" } });
   });
 
   it("names the file and the problem for malformed JSON, and leaves it alone", async () => {

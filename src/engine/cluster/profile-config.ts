@@ -17,7 +17,7 @@ const clusterConfigSchema = z.looseObject({
       LoadBalancerEndIP: z.string().optional(),
     })
     .optional(),
-  Nodes: z.array(z.looseObject({ IP: z.string().optional(), ControlPlane: z.boolean().optional() })).nullish(),
+  Nodes: z.array(z.looseObject({ IP: z.string().optional(), Port: z.number().int().optional(), ControlPlane: z.boolean().optional() })).nullish(),
 });
 
 export interface ProfileConfig {
@@ -26,7 +26,8 @@ export interface ProfileConfig {
   readonly serviceCidr: string;
   readonly dnsDomain: string;
   readonly loadBalancerRange?: { readonly start: string; readonly end: string };
-  readonly controlPlaneIp?: string;
+  /** The API server's port on the node (minikube's default 8443): what the cheap liveness check knocks on. */
+  readonly apiPort: number;
 }
 
 export class ProfileConfigError extends Error {
@@ -69,14 +70,13 @@ export async function readProfileConfig(miniPath: string, profile: string): Prom
   const start = k8s.LoadBalancerStartIP?.trim();
   const end = k8s.LoadBalancerEndIP?.trim();
   const controlPlane = (parsed.data.Nodes ?? []).find((n) => n.ControlPlane) ?? parsed.data.Nodes?.[0];
-  const nodeIp = controlPlane?.IP?.trim();
   return {
     name: parsed.data.Name,
     driver: parsed.data.Driver ?? "",
     serviceCidr,
     dnsDomain: k8s.DNSDomain?.trim() || DEFAULT_DNS_DOMAIN,
     ...(start && end && isValidIp(start) && isValidIp(end) ? { loadBalancerRange: { start, end } } : {}),
-    ...(nodeIp && isValidIp(nodeIp) ? { controlPlaneIp: nodeIp } : {}),
+    apiPort: controlPlane?.Port && controlPlane.Port > 0 && controlPlane.Port < 65536 ? controlPlane.Port : 8443,
   };
 }
 

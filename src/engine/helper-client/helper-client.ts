@@ -3,8 +3,7 @@ import { createInterface } from "node:readline";
 import type { Cidr } from "../../shared/cidr.js";
 import type { HelperCall, HelperResponse } from "../../shared/helper-protocol.js";
 import type { CleanupReport } from "../registry/stale-cleanup.js";
-import type { RouteService } from "../registry/route-service.js";
-import type { AddOutcome, RouteRequest } from "../registry/route-transaction.js";
+import type { AddOutcome, RemoveOutcome, RouteRef, RouteRequest, RouteService } from "../registry/route-service.js";
 
 export class HelperError extends Error {
   constructor(message: string) {
@@ -82,12 +81,28 @@ export class HelperClient implements RouteService {
     await this.call({ op: "declare", profile, nodeIp, cidrs: cidrs.map((c) => c.text), clusterDomain, clusterDnsIp });
   }
 
-  add(request: RouteRequest): Promise<AddOutcome> {
-    return this.call({ op: "add", profile: request.profile, cidr: request.destination.text, gateway: request.gateway });
+  /** One helper call per profile and gateway: the helper batches per call. */
+  addRoutes(requests: readonly RouteRequest[]): Promise<AddOutcome[]> {
+    return this.perGroup(requests, (profile, gateway, cidrs) => this.call<AddOutcome[]>({ op: "add", profile, gateway, cidrs }));
   }
 
-  remove(destination: Cidr, gateway: string, profile: string): Promise<"removed" | "not-registered"> {
-    return this.call({ op: "remove", profile, cidr: destination.text, gateway });
+  removeRoutes(routes: readonly RouteRef[]): Promise<RemoveOutcome[]> {
+    return this.perGroup(routes, (profile, gateway, cidrs) => this.call<RemoveOutcome[]>({ op: "remove", profile, gateway, cidrs }));
+  }
+
+  private async perGroup<T>(routes: readonly RouteRef[], send: (profile: string, gateway: string, cidrs: string[]) => Promise<T[]>): Promise<T[]> {
+    const results: T[] = new Array<T>(routes.length);
+    const groups = new Map<string, number[]>();
+    routes.forEach((r, i) => {
+      const key = `${r.profile}\u0000${r.gateway}`;
+      groups.set(key, [...(groups.get(key) ?? []), i]);
+    });
+    for (const indexes of groups.values()) {
+      const first = routes[indexes[0]!]!;
+      const answers = await send(first.profile, first.gateway, indexes.map((i) => routes[i]!.destination.text));
+      indexes.forEach((i, k) => (results[i] = answers[k]!));
+    }
+    return results;
   }
 
   cleanup(): Promise<CleanupReport> {

@@ -5,8 +5,8 @@ import { LazyRouteService, type PrivilegedRouteService } from "./lazy-route-serv
 function recordingService(calls: string[]): PrivilegedRouteService {
   return {
     declare: async (profile) => void calls.push(`declare ${profile}`),
-    add: async (r) => (calls.push(`add ${r.destination.text}`), { kind: "added" }),
-    remove: async (d) => (calls.push(`remove ${d.text}`), "removed"),
+    addRoutes: async (requests) => requests.map((r) => (calls.push(`add ${r.destination.text}`), { kind: "added" as const })),
+    removeRoutes: async (routes) => routes.map((r) => (calls.push(`remove ${r.destination.text}`), { kind: "removed" as const })),
     cleanup: async () => (calls.push("cleanup"), { removed: [], failures: [], skippedAlive: 0 }),
     close: async () => void calls.push("close"),
   };
@@ -20,8 +20,8 @@ describe("lazy route service: one elevation per session", () => {
       return recordingService(calls);
     });
     expect(lazy.started).toBe(false);
-    await Promise.all([lazy.declare("a", "192.168.49.2", [], "cluster.local", "10.96.0.10"), lazy.remove(parseCidr("10.96.0.0/12"), "192.168.49.2", "a"), lazy.cleanup()]);
-    await lazy.remove(parseCidr("10.244.0.0/24"), "192.168.49.2", "a");
+    await Promise.all([lazy.declare("a", "192.168.49.2", [], "cluster.local", "10.96.0.10"), lazy.removeRoutes([{ destination: parseCidr("10.96.0.0/12"), gateway: "192.168.49.2", profile: "a" }]), lazy.cleanup()]);
+    await lazy.removeRoutes([{ destination: parseCidr("10.244.0.0/24"), gateway: "192.168.49.2", profile: "a" }]);
     expect(lazy.starts).toBe(1);
     expect(calls).toEqual(["declare a", "remove 10.96.0.0/12", "cleanup", "remove 10.244.0.0/24"]);
     await lazy.close();

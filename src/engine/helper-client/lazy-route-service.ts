@@ -1,6 +1,5 @@
 import type { Cidr } from "../../shared/cidr.js";
-import type { RouteService } from "../registry/route-service.js";
-import type { AddOutcome, RouteRequest } from "../registry/route-transaction.js";
+import type { AddOutcome, RemoveOutcome, RouteRef, RouteRequest, RouteService } from "../registry/route-service.js";
 import type { CleanupReport } from "../registry/stale-cleanup.js";
 
 /** A route changer that can also clean up and be closed: the helper client, or a root in-process one. */
@@ -40,12 +39,12 @@ export class LazyRouteService implements PrivilegedRouteService {
     return (await this.get()).declare(profile, nodeIp, cidrs, clusterDomain, clusterDnsIp);
   }
 
-  async add(request: RouteRequest): Promise<AddOutcome> {
-    return (await this.get()).add(request);
+  async addRoutes(requests: readonly RouteRequest[]): Promise<AddOutcome[]> {
+    return (await this.get()).addRoutes(requests);
   }
 
-  async remove(destination: Cidr, gateway: string, profile: string): Promise<"removed" | "not-registered"> {
-    return (await this.get()).remove(destination, gateway, profile);
+  async removeRoutes(routes: readonly RouteRef[]): Promise<RemoveOutcome[]> {
+    return (await this.get()).removeRoutes(routes);
   }
 
   async cleanup(): Promise<CleanupReport> {

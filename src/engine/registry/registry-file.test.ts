@@ -1,4 +1,5 @@
 import { spawn } from "node:child_process";
+import { writeFileSync } from "node:fs";
 import { mkdtemp, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -17,7 +18,7 @@ const sample = entryToJson({ destination: parseCidr("10.96.0.0/12"), gateway: "1
 
 describe("RegistryFile", () => {
   it("treats a missing or empty file, and Go's null, as an empty registry", async () => {
-    const registry = new RegistryFile(join(dir, "tunnels.json"));
+    const registry = new RegistryFile(join(dir, "tunnels.json"), { settleMs: 50 });
     expect(await registry.read()).toEqual([]);
     await writeFile(registry.path, "");
     expect(await registry.read()).toEqual([]);
@@ -30,18 +31,18 @@ describe("RegistryFile", () => {
     ["an object instead of a list", '{"a":1}', "unexpected shape"],
     ["a bad mask", '[{"Route":{"Gateway":"192.168.49.2","DestCIDR":{"IP":"10.96.0.0","Mask":"AA=="}},"MachineName":"m","Pid":1}]', "entry 0: mask"],
   ])("refuses %s with an error naming the file, and never rewrites it", async (_what, content, reason) => {
-    const registry = new RegistryFile(join(dir, "tunnels.json"));
+    const registry = new RegistryFile(join(dir, "tunnels.json"), { settleMs: 50 });
     await writeFile(registry.path, content);
     const before = await stat(registry.path);
     await expect(registry.read()).rejects.toThrow(RegistryCorruptError);
     await expect(registry.read()).rejects.toThrow(`tunnel registry ${registry.path} cannot be read: ${reason}`);
-    await expect(registry.update(async () => ({ entries: [sample], result: 1 }))).rejects.toThrow(RegistryCorruptError);
+    await expect(registry.update(() => ({ entries: [sample], result: 1 }))).rejects.toThrow(RegistryCorruptError);
     expect(await readFile(registry.path, "utf8")).toBe(content);
     expect((await stat(registry.path)).mtimeMs).toBe(before.mtimeMs);
   });
 
   it("reset keeps the unreadable file byte for byte as a backup", async () => {
-    const registry = new RegistryFile(join(dir, "tunnels.json"));
+    const registry = new RegistryFile(join(dir, "tunnels.json"), { settleMs: 50 });
     await writeFile(registry.path, "{oops");
     const backup = await resetRegistry(registry);
     expect(backup).toMatch(/tunnels\.json\.corrupt-/);
@@ -53,7 +54,7 @@ describe("RegistryFile", () => {
   it("keeps fields it does not model when rewriting", async () => {
     const registry = new RegistryFile(join(dir, "tunnels.json"));
     await writeFile(registry.path, JSON.stringify([{ ...sample, Future: "kept" }]));
-    await registry.update(async (entries) => ({ entries: [...entries, { ...sample, Pid: 2 }], result: undefined }));
+    await registry.update((entries) => ({ entries: [...entries, { ...sample, Pid: 2 }], result: undefined }));
     const raw = JSON.parse(await readFile(registry.path, "utf8"));
     expect(raw[0].Future).toBe("kept");
     expect(raw).toHaveLength(2);
@@ -61,8 +62,57 @@ describe("RegistryFile", () => {
 
   it("writes nothing when the change throws", async () => {
     const registry = new RegistryFile(join(dir, "tunnels.json"));
-    await expect(registry.update(async () => { throw new Error("no"); })).rejects.toThrow("no");
+    await expect(registry.update(() => { throw new Error("no"); })).rejects.toThrow("no");
     await expect(stat(registry.path)).rejects.toThrow();
+  });
+
+  it("waits out minikube's in-place rewrite: an empty or half-written file is read again until it is whole", async () => {
+    const registry = new RegistryFile(join(dir, "tunnels.json"));
+    const whole = JSON.stringify([sample]);
+    await writeFile(registry.path, "");
+    const later = setTimeout(() => void writeFile(registry.path, whole.slice(0, 40)).then(() => setTimeout(() => void writeFile(registry.path, whole), 60)), 60);
+    const started = performance.now();
+    expect((await registry.read()).map((e) => e.destination.text)).toEqual(["10.96.0.0/12"]);
+    expect(performance.now() - started).toBeLessThan(1500);
+    clearTimeout(later);
+  });
+
+  it("keeps what an unlocked minikube-style writer wrote meanwhile: our change is applied again to its newer file", async () => {
+    const registry = new RegistryFile(join(dir, "tunnels.json"));
+    const mine = { ...sample, Pid: 42 };
+    let calls = 0;
+    await registry.update((entries) => {
+      calls++;
+      // The first time, another writer rewrites the file after our read and before our rename.
+      if (calls === 1) writeFileSync(registry.path, JSON.stringify([{ ...sample, MachineName: "other", Pid: 99 }]));
+      return { entries: [...entries, mine], result: undefined };
+    });
+    expect(calls).toBe(2);
+    expect((await registry.read()).map((e) => `${e.profile}:${e.pid}`)).toEqual(["other:99", "minikube:42"]);
+  });
+
+  it("beside minikube's unlocked in-place writer, 8 register/unregister cycles all succeed and nothing is lost", async () => {
+    const registry = new RegistryFile(join(dir, "tunnels.json"));
+    await writeFile(registry.path, "[]");
+    const writer = spawn(process.execPath, ["--import", "tsx", join(import.meta.dirname, "../../../test-support/minikube-registry-writer.ts"), registry.path, "777777"], { stdio: ["ignore", "pipe", "inherit"] });
+    let writes = "";
+    writer.stdout.on("data", (c: Buffer) => (writes += c.toString()));
+    try {
+      // Let it write a few times first.
+      while ((await stat(registry.path)).size < 10) await new Promise((r) => setTimeout(r, 5));
+      for (let cycle = 0; cycle < 8; cycle++) {
+        const ours = { ...sample, Pid: 500 + cycle };
+        // Each step would have thrown "cannot be read: not valid JSON" without the settle-and-retry read.
+        await registry.update((entries) => ({ entries: [...entries, ours], result: undefined }));
+        await registry.read();
+        await registry.update((entries) => ({ entries: entries.filter((e) => e.Pid !== 500 + cycle), result: undefined }));
+      }
+    } finally {
+      writer.kill("SIGTERM");
+      await new Promise((r) => writer.once("exit", r));
+    }
+    expect(Number(writes)).toBeGreaterThan(8);
+    expect((await registry.read()).every((e) => e.pid === 777777)).toBe(true);
   });
 
   it("4 processes x 200 register/unregister operations: nothing lost or duplicated, every read parses", async () => {

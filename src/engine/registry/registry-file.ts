@@ -1,8 +1,8 @@
-import { readFile, stat } from "node:fs/promises";
+import { rename, rmdir, stat } from "node:fs/promises";
 import { dirname } from "node:path";
-import lockfile from "proper-lockfile";
-import writeFileAtomic from "write-file-atomic";
 import { type TunnelEntry, type TunnelEntryJson, entryFromJson, tunnelsFileSchema } from "../../shared/tunnel-entry.js";
+import { lockFile } from "../system/file-lock.js";
+import { FileGuard } from "../system/guarded-files.js";
 
 export class RegistryCorruptError extends Error {
   constructor(
@@ -14,60 +14,102 @@ export class RegistryCorruptError extends Error {
   }
 }
 
-export type AtomicWriter = (path: string, data: string, owner: { uid: number; gid: number } | undefined) => Promise<void>;
+export type RegistryWriter = (path: string, data: string, guard: FileGuard, beforeRename: () => Promise<boolean>) => Promise<boolean>;
 
-const defaultWriter: AtomicWriter = (path, data, owner) =>
-  writeFileAtomic(path, data, { fsync: true, mode: 0o644, ...(owner ? { chown: owner } : {}) });
+const defaultWriter: RegistryWriter = (path, data, guard, beforeRename) => guard.replace(path, data, { beforeRename });
 
 export interface RegistryFileOptions {
   /** Replaceable so tests can inject a failed write. */
-  readonly write?: AtomicWriter;
+  readonly write?: RegistryWriter;
+  /** How long an empty or half-written file is re-read before it counts as unreadable (minikube writes in place). */
+  readonly settleMs?: number;
+  /** How this process may touch files in MINIPATH; by default strict when root (see docs/security.md). */
+  readonly guard?: FileGuard;
+  readonly lockTimeoutMs?: number;
+}
+
+export interface RegistryTransaction {
+  read(): Promise<TunnelEntryJson[]>;
+  update<T>(change: (entries: TunnelEntryJson[]) => { entries: TunnelEntryJson[]; result: T }): Promise<T>;
+}
+
+type Parsed = { readonly kind: "ok"; readonly entries: TunnelEntryJson[] } | { readonly kind: "torn"; readonly detail: string } | { readonly kind: "bad"; readonly detail: string };
+
+function parse(text: string): Parsed {
+  if (text.trim() === "") return { kind: "torn", detail: "empty" };
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (error) {
+    return { kind: "torn", detail: `not valid JSON (${(error as Error).message})` };
+  }
+  const result = tunnelsFileSchema.safeParse(json);
+  if (!result.success) {
+    const issue = result.error.issues[0];
+    return { kind: "bad", detail: `unexpected shape at ${issue?.path.join(".") || "top level"}: ${issue?.message ?? "invalid"}` };
+  }
+  const entries = result.data ?? [];
+  for (const [index, entry] of entries.entries()) {
+    try {
+      entryFromJson(entry);
+    } catch (error) {
+      return { kind: "bad", detail: `entry ${index}: ${(error as Error).message}` };
+    }
+  }
+  return { kind: "ok", entries };
 }
 
 /**
- * MINIPATH/tunnels.json (DESIGN §3.2). Readers take no lock, which is safe
- * because writers only ever rename a complete file into place. Writers hold
- * `tunnels.json.lock` for the whole read-modify-write.
+ * MINIPATH/tunnels.json, shared with minikube (docs/architecture.md,
+ * "tunnels.json"). Our writers hold an flock on `tunnels.json.lock` and
+ * replace the file atomically. minikube writes it in place without a lock,
+ * so a read that finds it empty or half-written is retried for `settleMs`,
+ * and a write re-reads just before its rename so that entries another writer
+ * added meanwhile are kept.
  */
 export class RegistryFile {
-  private readonly write: AtomicWriter;
+  private readonly write: RegistryWriter;
+  private readonly settleMs: number;
+  private guardPromise: Promise<FileGuard> | null;
 
   constructor(
     readonly path: string,
-    options: RegistryFileOptions = {},
+    private readonly options: RegistryFileOptions = {},
   ) {
     this.write = options.write ?? defaultWriter;
+    this.settleMs = options.settleMs ?? 2000;
+    this.guardPromise = options.guard ? Promise.resolve(options.guard) : null;
+  }
+
+  guard(): Promise<FileGuard> {
+    this.guardPromise ??= FileGuard.forDirectory(dirname(this.path));
+    return this.guardPromise;
+  }
+
+  private async readText(): Promise<string | null> {
+    return (await this.guard()).readText(this.path);
+  }
+
+  /** Reads and parses, waiting out a write in progress; returns the text too so a writer can tell whether it changed. */
+  private async load(): Promise<{ text: string | null; entries: TunnelEntryJson[] }> {
+    const deadline = Date.now() + this.settleMs;
+    for (let pause = 5; ; pause = Math.min(pause * 2, 100)) {
+      const text = await this.readText();
+      if (text === null) return { text, entries: [] };
+      const parsed = parse(text);
+      if (parsed.kind === "ok") return { text, entries: parsed.entries };
+      if (parsed.kind === "bad") throw new RegistryCorruptError(this.path, parsed.detail);
+      if (Date.now() >= deadline) {
+        // An empty file that stays empty is an empty registry, as minikube reads it.
+        if (text.trim() === "") return { text, entries: [] };
+        throw new RegistryCorruptError(this.path, parsed.detail);
+      }
+      await new Promise((r) => setTimeout(r, pause));
+    }
   }
 
   async readJson(): Promise<TunnelEntryJson[]> {
-    let text: string;
-    try {
-      text = await readFile(this.path, "utf8");
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === "ENOENT") return [];
-      throw error;
-    }
-    if (text.trim() === "") return [];
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(text);
-    } catch (error) {
-      throw new RegistryCorruptError(this.path, `not valid JSON (${(error as Error).message})`);
-    }
-    const result = tunnelsFileSchema.safeParse(parsed);
-    if (!result.success) {
-      const issue = result.error.issues[0];
-      throw new RegistryCorruptError(this.path, `unexpected shape at ${issue?.path.join(".") || "top level"}: ${issue?.message ?? "invalid"}`);
-    }
-    const entries = result.data ?? [];
-    entries.forEach((entry, index) => {
-      try {
-        entryFromJson(entry);
-      } catch (error) {
-        throw new RegistryCorruptError(this.path, `entry ${index}: ${(error as Error).message}`);
-      }
-    });
-    return entries;
+    return (await this.load()).entries;
   }
 
   async read(): Promise<TunnelEntry[]> {
@@ -75,37 +117,46 @@ export class RegistryFile {
   }
 
   /**
-   * Locked read-modify-write. `change` returns the new list and a result; if it
-   * throws, nothing is written. The file keeps the owner of its directory, so a
-   * root helper does not leave a root-owned file in the user's MINIPATH.
+   * Locked read-modify-write. `change` must be pure: it may run again on a
+   * newer list when another writer changed the file meanwhile. If it throws,
+   * nothing is written; returning the same array writes nothing either.
    */
-  async update<T>(change: (entries: TunnelEntryJson[]) => Promise<{ entries: TunnelEntryJson[]; result: T }>): Promise<T> {
-    const release = await lockfile.lock(this.path, {
-      realpath: false,
-      lockfilePath: `${this.path}.lock`,
-      stale: 10_000,
-      retries: { retries: 400, minTimeout: 2, maxTimeout: 50, factor: 1.3, randomize: true },
-    });
+  update<T>(change: (entries: TunnelEntryJson[]) => { entries: TunnelEntryJson[]; result: T }): Promise<T> {
+    return this.locked((tx) => tx.update(change));
+  }
+
+  /** Holds the registry lock across several reads, writes and route commands (one batch). */
+  async locked<T>(work: (tx: RegistryTransaction) => Promise<T>): Promise<T> {
+    const guard = await this.guard();
+    const lock = await this.lock(guard);
     try {
-      const before = await this.readJson();
-      const { entries, result } = await change(before);
-      if (entries !== before) await this.write(this.path, `${JSON.stringify(entries)}\n`, await this.directoryOwner());
-      return result;
+      return await work({ read: () => this.readJson(), update: (change) => this.lockedUpdate(guard, change) });
     } finally {
-      await release();
+      await lock.release();
     }
   }
 
-  private async directoryOwner(): Promise<{ uid: number; gid: number } | undefined> {
-    if (process.platform === "win32" || process.getuid?.() !== 0) return undefined;
-    const info = await stat(dirname(this.path));
-    return { uid: info.uid, gid: info.gid };
+  private async lockedUpdate<T>(guard: FileGuard, change: (entries: TunnelEntryJson[]) => { entries: TunnelEntryJson[]; result: T }): Promise<T> {
+    for (let attempt = 0; ; attempt++) {
+      const before = await this.load();
+      const { entries, result } = change(before.entries);
+      if (entries === before.entries) return result;
+      // minikube does not lock: if it rewrote the file since we read it, apply our change again to what it wrote.
+      const unchanged = async () => attempt >= 20 || (await this.readText()) === before.text;
+      if (await this.write(this.path, `${JSON.stringify(entries)}\n`, guard, unchanged)) return result;
+    }
+  }
+
+  private async lock(guard: FileGuard) {
+    const lockPath = `${this.path}.lock`;
+    // Version 0.1 locked with a directory of this name (proper-lockfile); an empty one left by a crash is in the way.
+    if (!guard.strict && (await stat(lockPath).catch(() => null))?.isDirectory()) await rmdir(lockPath).catch(() => undefined);
+    return lockFile(lockPath, guard, this.options.lockTimeoutMs ?? 10_000);
   }
 }
 
 /** Moves an unreadable registry aside (kept byte for byte) and starts an empty one. Only on the user's explicit request. */
 export async function resetRegistry(registry: RegistryFile): Promise<string | null> {
-  const { rename } = await import("node:fs/promises");
   try {
     await registry.readJson();
     return null;
@@ -114,6 +165,6 @@ export async function resetRegistry(registry: RegistryFile): Promise<string | nu
   }
   const backup = `${registry.path}.corrupt-${new Date().toISOString().replace(/[:.]/g, "-")}`;
   await rename(registry.path, backup);
-  await registry.update(async () => ({ entries: [], result: undefined }));
+  await registry.update(() => ({ entries: [], result: undefined }));
   return backup;
 }

@@ -6,73 +6,81 @@ import { labUnavailableReason, NetnsLab } from "../../../test-support/netns-lab.
 import { parseCidr } from "../../shared/cidr.js";
 import { entryToJson } from "../../shared/tunnel-entry.js";
 import { LinuxRouteTable } from "../routes/linux-routes.js";
+import type { RouteChange, RouteTable } from "../routes/route-table.js";
 import { RegistryFile } from "./registry-file.js";
-import { RollbackError, RouteRegistrar } from "./route-transaction.js";
+import { RouteRegistrar } from "./route-transaction.js";
 import { cleanupStaleTunnels } from "./stale-cleanup.js";
 
 const skip = labUnavailableReason();
 if (skip) console.log(`skipped: route transactions on the real kernel: ${skip}`);
 
+/** Above pid_max's default, so never a live process. */
+const DEAD = 2 ** 22 + 12345;
+
 describe.skipIf(skip !== null)("route + registry transactions on the real kernel (network namespaces)", () => {
   let lab: NetnsLab;
   let dir: string;
   let table: LinuxRouteTable;
+  let registry: RegistryFile;
   const svc = parseCidr("10.96.0.0/12");
+  const pods = parseCidr("10.244.0.0/24");
   const request = { destination: svc, gateway: "192.168.49.2", profile: "minikube", clusterDomain: "cluster.local", clusterDnsIp: "10.96.0.10" };
+  const podRequest = { ...request, destination: pods };
+  const ref = (destination = svc) => ({ destination, gateway: "192.168.49.2", profile: "minikube" });
+  const entries = async () => (await registry.read()).map((e) => `${e.destination.text}:${e.pid}`);
 
   beforeEach(async () => {
     lab = await NetnsLab.create();
     dir = await mkdtemp(join(tmpdir(), "mkt-tx-"));
     table = new LinuxRouteTable(lab.hostRunner());
+    registry = new RegistryFile(join(dir, "tunnels.json"), { settleMs: 100 });
   });
   afterEach(async () => {
     await lab.destroy();
     await rm(dir, { recursive: true, force: true });
   });
 
-  it("adds route and entry together, and removes them together", async () => {
-    const registry = new RegistryFile(join(dir, "tunnels.json"));
+  it("adds a batch of routes with their entries, and removes them together", async () => {
     const registrar = new RouteRegistrar(table, registry, { pid: process.pid });
-    expect(await registrar.add(request)).toEqual({ kind: "added" });
-    expect(await lab.hostRoutes()).toContain("10.96.0.0/12 via 192.168.49.2");
-    expect((await registry.read()).map((e) => e.destination.text)).toEqual(["10.96.0.0/12"]);
-    expect(await registrar.add(request)).toEqual({ kind: "already-active" });
-    expect(await registrar.remove(svc, "192.168.49.2", "minikube")).toBe("removed");
-    expect(await lab.hostRoutes()).not.toContain("10.96.0.0/12");
+    expect(await registrar.addRoutes([request, podRequest])).toEqual([{ kind: "added" }, { kind: "added" }]);
+    expect(await lab.hostRoutes()).toMatch(/10\.96\.0\.0\/12 via 192\.168\.49\.2[\s\S]*10\.244\.0\.0\/24 via 192\.168\.49\.2/);
+    expect(await entries()).toEqual([`10.96.0.0/12:${process.pid}`, `10.244.0.0/24:${process.pid}`]);
+    expect(await registrar.addRoutes([request])).toEqual([{ kind: "already-active" }]);
+    expect(await registrar.removeRoutes([ref(), ref(pods)])).toEqual([{ kind: "removed" }, { kind: "removed" }]);
+    expect(await lab.hostRoutes()).not.toMatch(/10\.96\.0\.0|10\.244\.0\.0/);
     expect(await registry.read()).toEqual([]);
   });
 
-  it("route added but entry not written → the route is removed again", async () => {
-    const registry = new RegistryFile(join(dir, "tunnels.json"), { write: async () => { throw new Error("disk full (injected)"); } });
-    const registrar = new RouteRegistrar(table, registry, { pid: process.pid });
-    const error = await registrar.add(request).catch((e: unknown) => e);
-    expect(error).toBeInstanceOf(RollbackError);
-    expect((error as Error).message).toContain("(disk full (injected)); the route was removed again");
+  it("writes the entry before the route goes into the kernel (a crash between them leaves something cleanup finds)", async () => {
+    const seenAtAdd: string[][] = [];
+    const watching: RouteTable = {
+      list: (family) => table.list(family),
+      apply: async (changes: readonly RouteChange[]) => {
+        seenAtAdd.push(JSON.parse(await readFile(registry.path, "utf8")).map((e: { Route: { DestCIDR: { IP: string } } }) => e.Route.DestCIDR.IP));
+        return table.apply(changes);
+      },
+    };
+    await new RouteRegistrar(watching, registry, { pid: process.pid }).addRoutes([request, podRequest]);
+    expect(seenAtAdd).toEqual([["10.96.0.0", "10.244.0.0"]]);
+  });
+
+  it("a registry that cannot be written: no route goes in", async () => {
+    const failing = new RegistryFile(registry.path, { write: async () => { throw new Error("disk full (injected)"); } });
+    await expect(new RouteRegistrar(table, failing, { pid: process.pid }).addRoutes([request])).rejects.toThrow("disk full (injected)");
     expect(await lab.hostRoutes()).not.toContain("10.96.0.0/12");
   });
 
-  it("route removed but entry not removed → the route is restored", async () => {
-    const good = new RegistryFile(join(dir, "tunnels.json"));
-    await new RouteRegistrar(table, good, { pid: process.pid }).add(request);
-    const before = await readFile(good.path, "utf8");
-    const failing = new RegistryFile(good.path, { write: async () => { throw new Error("EIO (injected)"); } });
-    const error = await new RouteRegistrar(table, failing, { pid: process.pid }).remove(svc, "192.168.49.2", "minikube").catch((e: unknown) => e);
-    expect((error as Error).message).toContain("(EIO (injected)); the route was restored");
-    expect(await lab.hostRoutes()).toContain("10.96.0.0/12 via 192.168.49.2");
-    expect(await readFile(good.path, "utf8")).toBe(before);
-  });
-
-  it("a route the kernel refuses leaves the registry untouched", async () => {
-    const registry = new RegistryFile(join(dir, "tunnels.json"));
+  it("a route the kernel refuses is reported and its entry is taken out again; the others go in", async () => {
     const registrar = new RouteRegistrar(table, registry, { pid: process.pid });
-    await expect(registrar.add({ ...request, gateway: "10.1.2.3" })).rejects.toThrow(/route add 10\.96\.0\.0\/12 via 10\.1\.2\.3 failed/);
-    expect(await registry.read()).toEqual([]);
+    const outcomes = await registrar.addRoutes([{ ...request, gateway: "10.1.2.3" }, { ...podRequest }]);
+    expect(outcomes[0]).toMatchObject({ kind: "failed", error: expect.stringMatching(/Nexthop has invalid gateway|unreachable|the table does not show 10\.96\.0\.0\/12 via 10\.1\.2\.3/) });
+    expect(outcomes[1]).toEqual({ kind: "added" });
+    expect(await entries()).toEqual([`10.244.0.0/24:${process.pid}`]);
   });
 
   it("a conflicting route is reported, not added, and the user's route is untouched", async () => {
     await lab.addHostRoute("10.96.0.0/16", "dev", "mkt0");
-    const registry = new RegistryFile(join(dir, "tunnels.json"));
-    const outcome = await new RouteRegistrar(table, registry, { pid: process.pid }).add(request);
+    const [outcome] = await new RouteRegistrar(table, registry, { pid: process.pid }).addRoutes([request]);
     expect(outcome).toMatchObject({ kind: "conflict", conflict: { existing: { destination: "10.96.0.0/16", gateway: null, interface: "mkt0" } } });
     const routes = await lab.hostRoutes();
     expect(routes).toContain("10.96.0.0/16 dev mkt0");
@@ -80,39 +88,84 @@ describe.skipIf(skip !== null)("route + registry transactions on the real kernel
     expect(await registry.read()).toEqual([]);
   });
 
-  it("cleanup removes dead tunnels' routes and entries (ours and minikube's), keeps live ones, and reports failures without stopping", async () => {
-    const registry = new RegistryFile(join(dir, "tunnels.json"));
+  it("adopting or adding drops dead entries for the same route, so cleanup cannot take the live route away later", async () => {
+    const minikubeDead = entryToJson({ ...request, pid: DEAD, createdAt: "x" });
+    await writeFile(registry.path, JSON.stringify([minikubeDead]));
+    // The dead tunnel's route is gone already (a reboot): we add it again.
+    expect(await new RouteRegistrar(table, registry, { pid: process.pid }).addRoutes([request])).toEqual([{ kind: "added" }]);
+    expect(await entries()).toEqual([`10.96.0.0/12:${process.pid}`]);
+    await cleanupStaleTunnels(table, registry);
+    expect(await lab.hostRoutes()).toContain("10.96.0.0/12 via 192.168.49.2");
+  });
+
+  it("cleanup never removes a route that a live entry also holds (a dead entry and a live one for the same route)", async () => {
+    await lab.addHostRoute("10.96.0.0/12", "via", "192.168.49.2");
+    const dead = entryToJson({ ...request, pid: DEAD, createdAt: "x" });
+    const live = entryToJson({ ...request, pid: process.pid, createdAt: "x" });
+    await writeFile(registry.path, JSON.stringify([dead, live]));
+    const report = await cleanupStaleTunnels(table, registry);
+    expect(report.removed).toEqual([expect.objectContaining({ destination: "10.96.0.0/12", pid: DEAD, routeRemoved: false })]);
+    expect(await lab.hostRoutes()).toContain("10.96.0.0/12 via 192.168.49.2");
+    expect(await entries()).toEqual([`10.96.0.0/12:${process.pid}`]);
+  });
+
+  it("stop still removes our route after minikube's Remove dropped our entry, and after a minikube rewrite dropped our extra fields", async () => {
+    const registrar = new RouteRegistrar(table, registry, { pid: process.pid });
+    await registrar.addRoutes([request, podRequest]);
+    // minikube rewrote the file: only Route, MachineName and Pid survive, and its Remove took the first entry with the service route.
+    const raw = JSON.parse(await readFile(registry.path, "utf8")) as Record<string, unknown>[];
+    await writeFile(registry.path, JSON.stringify(raw.slice(1).map((e) => ({ Route: e.Route, MachineName: e.MachineName, Pid: e.Pid }))));
+    expect(await registrar.removeRoutes([ref(), ref(pods)])).toEqual([{ kind: "removed" }, { kind: "removed" }]);
+    expect(await lab.hostRoutes()).not.toMatch(/10\.96\.0\.0|10\.244\.0\.0/);
+    expect(await registry.read()).toEqual([]);
+  });
+
+  it("a route another live tunnel also holds stays in the kernel when we remove ours", async () => {
+    const registrar = new RouteRegistrar(table, registry, { pid: process.pid });
+    await registrar.addRoutes([request]);
+    const other = entryToJson({ ...request, profile: "minikube", pid: process.ppid, createdAt: "x" });
+    await registry.update((list) => ({ entries: [...list, other], result: undefined }));
+    expect(await registrar.removeRoutes([ref()])).toEqual([{ kind: "left-to-live-owner", owner: { profile: "minikube", pid: process.ppid } }]);
+    expect(await lab.hostRoutes()).toContain("10.96.0.0/12 via 192.168.49.2");
+    expect(await entries()).toEqual([`10.96.0.0/12:${process.ppid}`]);
+  });
+
+  it("a route that is not ours is never removed", async () => {
+    await lab.addHostRoute("10.96.0.0/12", "via", "192.168.49.2");
+    expect(await new RouteRegistrar(table, registry, { pid: process.pid }).removeRoutes([ref()])).toEqual([{ kind: "not-ours" }]);
+    expect(await lab.hostRoutes()).toContain("10.96.0.0/12 via 192.168.49.2");
+  });
+
+  it("cleanup removes dead tunnels' routes and entries (ours and minikube's), keeps live ones", async () => {
     await lab.addHostRoute("10.96.0.0/12", "via", "192.168.49.2");
     await lab.addHostRoute("10.244.0.0/24", "via", "192.168.49.2");
-    const dead = 2 ** 22 + 12345; // above pid_max's default, so never a live process
-    const minikubeEntry = JSON.parse(`{"Route":{"Gateway":"192.168.49.2","DestCIDR":{"IP":"10.96.0.0","Mask":"//AAAA=="},"ClusterDomain":"cluster.local","ClusterDNSIP":"10.96.0.10"},"MachineName":"minikube","Pid":${dead}}`);
-    const ourDead = entryToJson({ ...request, destination: parseCidr("10.244.0.0/24"), pid: dead, createdAt: "x" });
-    const goneAlready = entryToJson({ ...request, destination: parseCidr("10.245.0.0/24"), pid: dead, createdAt: "x" });
+    const minikubeEntry = JSON.parse(`{"Route":{"Gateway":"192.168.49.2","DestCIDR":{"IP":"10.96.0.0","Mask":"//AAAA=="},"ClusterDomain":"cluster.local","ClusterDNSIP":"10.96.0.10"},"MachineName":"minikube","Pid":${DEAD}}`);
+    const ourDead = entryToJson({ ...podRequest, pid: DEAD, createdAt: "x" });
+    const goneAlready = entryToJson({ ...request, destination: parseCidr("10.245.0.0/24"), pid: DEAD, createdAt: "x" });
     const live = entryToJson({ ...request, destination: parseCidr("10.250.0.0/24"), pid: process.pid, createdAt: "x" });
     await writeFile(registry.path, JSON.stringify([minikubeEntry, ourDead, goneAlready, live]));
     const report = await cleanupStaleTunnels(table, registry);
     expect(report.failures).toEqual([]);
-    expect(report.removed.map((r) => `${r.destination}:${r.writer}:${r.routeRemoved}`)).toEqual(["10.96.0.0/12:minikube:true", "10.244.0.0/24:minikube-tunnel:true", "10.245.0.0/24:minikube-tunnel:false"]);
+    expect(report.removed.map((r) => `${r.destination}:${r.writer}:${r.routeRemoved}`).sort()).toEqual(["10.244.0.0/24:minikube-tunnel:true", "10.245.0.0/24:minikube-tunnel:false", "10.96.0.0/12:minikube:true"]);
     expect(report.skippedAlive).toBe(1);
     expect(await lab.hostRoutes()).not.toMatch(/10\.96\.0\.0|10\.244\.0\.0/);
-    expect((await registry.read()).map((e) => e.destination.text)).toEqual(["10.250.0.0/24"]);
+    expect(await entries()).toEqual([`10.250.0.0/24:${process.pid}`]);
   });
 
   it("cleanup goes on past a failed route removal and keeps that entry", async () => {
-    const registry = new RegistryFile(join(dir, "tunnels.json"));
     await lab.addHostRoute("10.96.0.0/12", "via", "192.168.49.2");
     await lab.addHostRoute("10.244.0.0/24", "via", "192.168.49.2");
-    const dead = 2 ** 22 + 999;
-    await writeFile(registry.path, JSON.stringify([entryToJson({ ...request, pid: dead, createdAt: "x" }), entryToJson({ ...request, destination: parseCidr("10.244.0.0/24"), pid: dead, createdAt: "x" })]));
-    const flaky = new LinuxRouteTable(lab.hostRunner());
-    const original = flaky.remove.bind(flaky);
-    flaky.remove = async (cidr, gw) => {
-      if (cidr.text === "10.96.0.0/12") throw new Error("permission denied (injected)");
-      return original(cidr, gw);
+    await writeFile(registry.path, JSON.stringify([entryToJson({ ...request, pid: DEAD, createdAt: "x" }), entryToJson({ ...podRequest, pid: DEAD, createdAt: "x" })]));
+    const flaky: RouteTable = {
+      list: (family) => table.list(family),
+      apply: (changes) => table.apply(changes.filter((c) => c.destination.text !== "10.96.0.0/12")).then(async (done) => [
+        ...(changes.some((c) => c.destination.text === "10.96.0.0/12") ? [{ change: changes.find((c) => c.destination.text === "10.96.0.0/12")!, ok: false, error: "permission denied (injected)" }] : []),
+        ...done,
+      ]),
     };
     const report = await cleanupStaleTunnels(flaky, registry);
     expect(report.failures).toEqual([expect.objectContaining({ destination: "10.96.0.0/12", error: "permission denied (injected)" })]);
     expect(report.removed.map((r) => r.destination)).toEqual(["10.244.0.0/24"]);
-    expect((await registry.read()).map((e) => e.destination.text)).toEqual(["10.96.0.0/12"]);
+    expect(await entries()).toEqual([`10.96.0.0/12:${DEAD}`]);
   });
 });

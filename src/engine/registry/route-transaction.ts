@@ -1,30 +1,11 @@
-import type { Cidr } from "../../shared/cidr.js";
-import type { RouteConflict } from "../../shared/routes.js";
+import type { Cidr, IpFamily } from "../../shared/cidr.js";
+import type { KernelRoute } from "../../shared/routes.js";
 import { type TunnelEntryJson, entryFromJson, entryToJson, sameRoute } from "../../shared/tunnel-entry.js";
 import { type RegistryView, evaluateRoute } from "../routes/conflicts.js";
-import { type RouteTable, findRoute } from "../routes/route-table.js";
+import { type RouteChange, type RouteTable, findRoute } from "../routes/route-table.js";
 import { type ProcessIdentity, isTunnelProcessAlive } from "./process-liveness.js";
 import type { RegistryFile } from "./registry-file.js";
-import type { RouteService } from "./route-service.js";
-
-export interface RouteRequest {
-  readonly destination: Cidr;
-  readonly gateway: string;
-  readonly profile: string;
-  readonly clusterDomain: string;
-  readonly clusterDnsIp: string;
-}
-
-export type AddOutcome =
-  | { readonly kind: "added" | "adopted" | "already-active" }
-  | { readonly kind: "conflict"; readonly conflict: RouteConflict };
-
-export class RollbackError extends Error {
-  constructor(message: string, override readonly cause: unknown, readonly rollbackError?: unknown) {
-    super(rollbackError ? `${message}; rollback also failed: ${(rollbackError as Error).message}` : message);
-    this.name = "RollbackError";
-  }
-}
+import type { AddOutcome, RemoveOutcome, RouteRef, RouteRequest, RouteService } from "./route-service.js";
 
 export async function registryViews(entries: readonly TunnelEntryJson[]): Promise<RegistryView[]> {
   return Promise.all(
@@ -35,12 +16,34 @@ export async function registryViews(entries: readonly TunnelEntryJson[]): Promis
   );
 }
 
+export async function kernelTables(table: RouteTable, families: Iterable<IpFamily>): Promise<Map<IpFamily, KernelRoute[]>> {
+  const tables = new Map<IpFamily, KernelRoute[]>();
+  for (const family of new Set(families)) tables.set(family, await table.list(family));
+  return tables;
+}
+
+function routeKey(route: { destination: Cidr; gateway: string; profile: string }): string {
+  return `${route.profile}\u0000${route.destination.text}\u0000${route.gateway}`;
+}
+
+/** The same JSON object, compared by what minikube keeps (Route, MachineName, Pid): our extra fields may have been dropped. */
+export function sameEntry(a: TunnelEntryJson, b: TunnelEntryJson): boolean {
+  const x = entryFromJson(a);
+  const y = entryFromJson(b);
+  return sameRoute(x, y) && x.profile === y.profile && x.pid === y.pid;
+}
+
 /**
- * Keeps the routing table and tunnels.json in step (the seed's "atomic
- * transaction"): each change happens under the registry lock, and if the second
- * half fails the first half is undone.
+ * Keeps the routing table and tunnels.json in step, one batch per call, in
+ * a crash-safe order (docs/architecture.md, "Crash-safe order"): an entry is
+ * written before its route goes into the kernel, and dropped only after its
+ * route is gone. A kill -9 at any point therefore leaves at most entries of
+ * a dead process, which cleanup removes together with their routes.
  */
 export class RouteRegistrar implements RouteService {
+  /** Routes this process put in the kernel or adopted: still ours if minikube's Remove dropped our entry. */
+  private readonly mine = new Map<string, RouteRef>();
+
   constructor(
     private readonly table: RouteTable,
     private readonly registry: RegistryFile,
@@ -50,70 +53,112 @@ export class RouteRegistrar implements RouteService {
   /** In-process changes need no declaration: the caller is already trusted. */
   async declare(): Promise<void> {}
 
-  add(request: RouteRequest): Promise<AddOutcome> {
-    let routeAdded = false;
-    return this.registry.update<AddOutcome>(async (entries) => {
-      const views = await registryViews(entries);
-      const kernel = await this.table.list(request.destination.family);
-      const verdict = evaluateRoute(request.destination, request.gateway, kernel, views, { profile: request.profile, pid: this.self.pid });
-      switch (verdict.kind) {
-        case "conflict":
-          return { entries, result: verdict };
-        case "already-ours":
-          return { entries, result: { kind: "already-active" } };
-        case "adopt":
-          return {
-            entries: [...entries.filter((e) => !sameRoute(entryFromJson(e), verdict.entry)), this.entryFor(request)],
-            result: { kind: "adopted" },
-          };
-        case "add": {
-          await this.table.add(request.destination, request.gateway);
-          routeAdded = true;
-          return { entries: [...entries, this.entryFor(request)], result: { kind: "added" } };
+  addRoutes(requests: readonly RouteRequest[]): Promise<AddOutcome[]> {
+    if (requests.length === 0) return Promise.resolve([]);
+    return this.registry.locked(async (tx) => {
+      const views = await registryViews(await tx.read());
+      const kernel = await kernelTables(this.table, requests.map((r) => r.destination.family));
+      const outcomes: (AddOutcome | null)[] = [];
+      const toAdd: number[] = [];
+      const dropDead: TunnelEntryJson[] = [];
+      const newEntries: TunnelEntryJson[] = [];
+      requests.forEach((request, i) => {
+        const verdict = evaluateRoute(request.destination, request.gateway, kernel.get(request.destination.family) ?? [], views, { profile: request.profile, pid: this.self.pid });
+        if (verdict.kind === "conflict") return outcomes.push({ kind: "conflict", conflict: verdict.conflict });
+        if (verdict.kind === "already-ours") {
+          this.remember(request);
+          return outcomes.push({ kind: "already-active" });
         }
-      }
-    }).catch(async (error: unknown) => {
-      if (!routeAdded) throw error;
-      try {
-        await this.table.remove(request.destination, request.gateway);
-      } catch (rollbackError) {
-        throw new RollbackError(`registering ${request.destination.text} failed (${(error as Error).message})`, error, rollbackError);
-      }
-      throw new RollbackError(`registering ${request.destination.text} failed (${(error as Error).message}); the route was removed again`, error);
+        // Dead entries for this route (minikube's after a reboot, or a crashed tunnel's) would otherwise make cleanup remove our live route.
+        // Our own older entry for it (the route was flushed from the kernel) is replaced, not duplicated.
+        for (const v of views) if ((!v.alive || (v.entry.pid === this.self.pid && v.entry.profile === request.profile)) && sameRoute(v.entry, request)) dropDead.push(v.entry.json);
+        newEntries.push(this.entryFor(request));
+        if (verdict.kind === "adopt") {
+          this.remember(request);
+          return outcomes.push({ kind: "adopted" });
+        }
+        toAdd.push(i);
+        outcomes.push(null);
+      });
+      if (newEntries.length === 0) return outcomes as AddOutcome[];
+      await tx.update((entries) => ({ entries: [...entries.filter((e) => !dropDead.some((d) => sameEntry(d, e))), ...newEntries], result: undefined }));
+      const results = await this.table.apply(toAdd.map((i): RouteChange => ({ op: "add", destination: requests[i]!.destination, gateway: requests[i]!.gateway })));
+      const failed: TunnelEntryJson[] = [];
+      results.forEach((result, k) => {
+        const i = toAdd[k]!;
+        const request = requests[i]!;
+        if (result.ok) {
+          this.remember(request);
+          outcomes[i] = { kind: "added" };
+        } else {
+          failed.push(newEntries.find((e) => sameRoute(entryFromJson(e), request))!);
+          outcomes[i] = { kind: "failed", error: result.error ?? "route was not added" };
+        }
+      });
+      if (failed.length > 0) await tx.update((entries) => ({ entries: entries.filter((e) => !failed.some((f) => sameEntry(f, e))), result: undefined }));
+      return outcomes as AddOutcome[];
     });
   }
 
-  /** Removes our route and then our entry; a failed registry write puts the route back. */
-  remove(destination: Cidr, gateway: string, profile: string): Promise<"removed" | "not-registered"> {
-    let routeRemoved = false;
-    return this.registry
-      .update(async (entries) => {
-        const mine = entries.filter((json) => {
-          const e = entryFromJson(json);
-          return sameRoute(e, { destination, gateway }) && e.profile === profile && e.pid === this.self.pid;
-        });
-        if (mine.length === 0) return { entries, result: "not-registered" as const };
-        if (findRoute(await this.table.list(destination.family), destination, gateway)) {
-          await this.table.remove(destination, gateway);
-          routeRemoved = true;
+  /**
+   * Removes our routes, then our entries. A route another live entry also
+   * holds stays in the kernel (only our entry goes): minikube's own Remove
+   * may have dropped or duplicated entries, and the table is shared.
+   */
+  removeRoutes(routes: readonly RouteRef[]): Promise<RemoveOutcome[]> {
+    if (routes.length === 0) return Promise.resolve([]);
+    return this.registry.locked(async (tx) => {
+      const views = await registryViews(await tx.read());
+      const kernel = await kernelTables(this.table, routes.map((r) => r.destination.family));
+      const outcomes: (RemoveOutcome | null)[] = [];
+      const toRemove: number[] = [];
+      const drop: TunnelEntryJson[] = [];
+      routes.forEach((route, i) => {
+        const ours = views.filter((v) => sameRoute(v.entry, route) && v.entry.profile === route.profile && v.entry.pid === this.self.pid);
+        if (ours.length === 0 && !this.mine.has(routeKey(route))) return outcomes.push({ kind: "not-ours" });
+        drop.push(...ours.map((v) => v.entry.json));
+        const other = views.find((v) => v.alive && v.entry.pid !== this.self.pid && sameRoute(v.entry, route));
+        if (other) {
+          this.mine.delete(routeKey(route));
+          return outcomes.push({ kind: "left-to-live-owner", owner: { profile: other.entry.profile, pid: other.entry.pid } });
         }
-        return { entries: entries.filter((e) => !mine.includes(e)), result: "removed" as const };
-      })
-      .catch(async (error: unknown) => {
-        if (!routeRemoved) throw error;
-        try {
-          await this.table.add(destination, gateway);
-        } catch (rollbackError) {
-          throw new RollbackError(`removing ${destination.text} via ${gateway} from the registry failed (${(error as Error).message})`, error, rollbackError);
+        if (!findRoute(kernel.get(route.destination.family) ?? [], route.destination, route.gateway)) {
+          this.mine.delete(routeKey(route));
+          return outcomes.push({ kind: "removed" });
         }
-        throw new RollbackError(`removing ${destination.text} via ${gateway} from the registry failed (${(error as Error).message}); the route was restored`, error);
+        toRemove.push(i);
+        outcomes.push(null);
       });
+      const results = await this.table.apply(toRemove.map((i): RouteChange => ({ op: "remove", destination: routes[i]!.destination, gateway: routes[i]!.gateway })));
+      const keep: TunnelEntryJson[] = [];
+      results.forEach((result, k) => {
+        const i = toRemove[k]!;
+        const route = routes[i]!;
+        if (result.ok) {
+          this.mine.delete(routeKey(route));
+          outcomes[i] = { kind: "removed" };
+        } else {
+          // The route is still in, so its entry stays: cleanup can find it after we are gone.
+          keep.push(...drop.filter((e) => sameRoute(entryFromJson(e), route)));
+          outcomes[i] = { kind: "failed", error: result.error ?? "route was not removed" };
+        }
+      });
+      const gone = drop.filter((e) => !keep.includes(e));
+      if (gone.length > 0) await tx.update((entries) => ({ entries: entries.filter((e) => !gone.some((g) => sameEntry(g, e))), result: undefined }));
+      return outcomes as RemoveOutcome[];
+    });
   }
 
-  /** Every route this process registered, for every profile. */
-  async ownRoutes(): Promise<{ destination: Cidr; gateway: string; profile: string }[]> {
-    const entries = await this.registry.read();
-    return entries.filter((e) => e.pid === this.self.pid).map((e) => ({ destination: e.destination, gateway: e.gateway, profile: e.profile }));
+  /** Every route this process holds, for every profile: its registry entries and what it remembers adding. */
+  async ownRoutes(): Promise<RouteRef[]> {
+    const found = new Map<string, RouteRef>();
+    for (const e of await this.registry.read()) if (e.pid === this.self.pid) found.set(routeKey(e), { destination: e.destination, gateway: e.gateway, profile: e.profile });
+    for (const [key, route] of this.mine) if (!found.has(key)) found.set(key, route);
+    return [...found.values()];
+  }
+
+  private remember(route: RouteRef): void {
+    this.mine.set(routeKey(route), { destination: route.destination, gateway: route.gateway, profile: route.profile });
   }
 
   private entryFor(request: RouteRequest): TunnelEntryJson {

@@ -1,7 +1,7 @@
 import { type Cidr, type IpFamily, parseCidr } from "../../shared/cidr.js";
 import type { KernelRoute } from "../../shared/routes.js";
 import { type CommandRunner, execFileRunner } from "./command-runner.js";
-import { type RouteTable, RouteCommandError, assertSameFamily, changeAndVerify } from "./route-table.js";
+import { type RouteChange, type RouteChangeResult, type RouteTable, ROUTE_COMMAND_TIMEOUT_MS, RouteCommandError, applyAndVerify } from "./route-table.js";
 
 /**
  * netstat abbreviates IPv4 destinations: trailing zero octets are dropped and
@@ -61,26 +61,13 @@ function stripZone(gateway: string): string {
 export class DarwinRouteTable implements RouteTable {
   constructor(private readonly runner: CommandRunner = execFileRunner) {}
 
-  async list(family: IpFamily): Promise<KernelRoute[]> {
-    const result = await this.runner.run("netstat", ["-nr", "-f", family === 4 ? "inet" : "inet6"]);
+  async list(family: IpFamily, signal?: AbortSignal): Promise<KernelRoute[]> {
+    const result = await this.runner.run("netstat", ["-nr", "-f", family === 4 ? "inet" : "inet6"], { timeoutMs: ROUTE_COMMAND_TIMEOUT_MS, ...(signal ? { signal } : {}) });
     if (result.exitCode !== 0) throw new RouteCommandError("list", `IPv${family} table`, result.stderr.trim());
     return parseNetstatRoutes(result.stdout, family);
   }
 
-  async add(destination: Cidr, gateway: string): Promise<void> {
-    assertSameFamily(destination, gateway);
-    await changeAndVerify(this, this.runner, "add", destination, gateway, [
-      "route", "-n", "add", ...inet6Flag(destination), destination.text, gateway,
-    ]);
+  apply(changes: readonly RouteChange[], signal?: AbortSignal): Promise<RouteChangeResult[]> {
+    return applyAndVerify(this, this.runner, changes, (c) => ["route", "-n", c.op === "add" ? "add" : "delete", ...(c.destination.family === 6 ? ["-inet6"] : []), c.destination.text, c.gateway], signal);
   }
-
-  async remove(destination: Cidr, gateway: string): Promise<void> {
-    await changeAndVerify(this, this.runner, "remove", destination, gateway, [
-      "route", "-n", "delete", ...inet6Flag(destination), destination.text, gateway,
-    ]);
-  }
-}
-
-function inet6Flag(destination: Cidr): string[] {
-  return destination.family === 6 ? ["-inet6"] : [];
 }

@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { type Cidr, netmaskToPrefix, parseCidr, prefixToNetmask } from "../../shared/cidr.js";
 import type { CommandResult, CommandRunner } from "./command-runner.js";
 import { DarwinRouteTable } from "./darwin-routes.js";
-import { RouteCommandError } from "./route-table.js";
+import { RouteCommandError, changeRoute } from "./route-table.js";
 import { WindowsRouteTable } from "./windows-routes.js";
 
 /**
@@ -72,10 +72,10 @@ describe("macOS adapter", () => {
   it("adds and removes with route -n and reads the result back from netstat", async () => {
     const calls: string[][] = [];
     const table = new DarwinRouteTable(fakeDarwin([], calls));
-    await table.add(parseCidr("10.96.0.0/12"), "192.168.64.2");
+    await changeRoute(table, "add", parseCidr("10.96.0.0/12"), "192.168.64.2");
     expect(calls[0]).toEqual(["route", "-n", "add", "10.96.0.0/12", "192.168.64.2"]);
     expect((await table.list(4)).map((r) => r.destination.text)).toEqual(["10.96.0.0/12"]);
-    await table.remove(parseCidr("10.96.0.0/12"), "192.168.64.2");
+    await changeRoute(table, "remove", parseCidr("10.96.0.0/12"), "192.168.64.2");
     expect(calls.find((c) => c[2] === "delete")).toEqual(["route", "-n", "delete", "10.96.0.0/12", "192.168.64.2"]);
     expect(await table.list(4)).toEqual([]);
   });
@@ -83,16 +83,16 @@ describe("macOS adapter", () => {
   it("reports a failure even though route exited 0", async () => {
     const rows: Row[] = [];
     const table = new DarwinRouteTable(fakeDarwin(rows, []));
-    await expect(table.remove(parseCidr("10.96.0.0/12"), "192.168.64.2")).resolves.toBeUndefined();
+    await expect(changeRoute(table, "remove", parseCidr("10.96.0.0/12"), "192.168.64.2")).resolves.toBeUndefined();
     // Removing something absent is success by read-back; adding must show up in the table.
     const broken: CommandRunner = { run: async (f, a) => (f === "netstat" ? fakeDarwin(rows, []).run(f, a) : { stdout: "", stderr: "route: writing to routing socket: Network is unreachable", exitCode: 0 }) };
-    await expect(new DarwinRouteTable(broken).add(parseCidr("10.96.0.0/12"), "192.168.64.2")).rejects.toThrow("Network is unreachable");
+    await expect(changeRoute(new DarwinRouteTable(broken), "add", parseCidr("10.96.0.0/12"), "192.168.64.2")).rejects.toThrow("Network is unreachable");
   });
 
   it("passes -inet6 for IPv6", async () => {
     const calls: string[][] = [];
     const table = new DarwinRouteTable(fakeDarwin([], calls));
-    await table.add(parseCidr("fd00:10:96::/112"), "fd00:64::2").catch(() => undefined);
+    await changeRoute(table, "add", parseCidr("fd00:10:96::/112"), "fd00:64::2").catch(() => undefined);
     expect(calls[0]).toEqual(["route", "-n", "add", "-inet6", "fd00:10:96::/112", "fd00:64::2"]);
   });
 });
@@ -102,17 +102,17 @@ describe("Windows adapter", () => {
     const calls: string[][] = [];
     const rows: Row[] = [];
     const table = new WindowsRouteTable(fakeWindowsGerman(rows, calls));
-    await table.add(parseCidr("10.96.0.0/12"), "172.28.80.10");
+    await changeRoute(table, "add", parseCidr("10.96.0.0/12"), "172.28.80.10");
     expect(calls[0]).toEqual(["route", "ADD", "10.96.0.0", "MASK", "255.240.0.0", "172.28.80.10"]);
     expect(rows).toHaveLength(1);
-    await table.remove(parseCidr("10.96.0.0/12"), "172.28.80.10");
+    await changeRoute(table, "remove", parseCidr("10.96.0.0/12"), "172.28.80.10");
     expect(calls.find((c) => c[1] === "DELETE")).toEqual(["route", "DELETE", "10.96.0.0", "MASK", "255.240.0.0", "172.28.80.10"]);
     expect(rows).toHaveLength(0);
   });
 
   it("turns a localised failure into an error that quotes it", async () => {
     const table = new WindowsRouteTable(fakeWindowsGerman([], []));
-    const error = await table.add(parseCidr("10.96.0.0/12"), "10.0.0.99").catch((e: unknown) => e);
+    const error = await changeRoute(table, "add", parseCidr("10.96.0.0/12"), "10.0.0.99").catch((e: unknown) => e);
     expect(error).toBeInstanceOf(RouteCommandError);
     expect((error as Error).message).toContain("Falscher Parameter");
   });

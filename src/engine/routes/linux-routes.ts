@@ -1,8 +1,8 @@
 import { z } from "zod";
-import { type Cidr, type IpFamily, parseCidr } from "../../shared/cidr.js";
+import { type IpFamily, parseCidr } from "../../shared/cidr.js";
 import type { KernelRoute } from "../../shared/routes.js";
 import { type CommandRunner, execFileRunner } from "./command-runner.js";
-import { type RouteTable, RouteCommandError, assertSameFamily, changeAndVerify } from "./route-table.js";
+import { type RouteChange, type RouteChangeResult, type RouteTable, ROUTE_COMMAND_TIMEOUT_MS, RouteCommandError, applyAndVerify } from "./route-table.js";
 
 const ipJsonRouteSchema = z.looseObject({
   dst: z.string(),
@@ -34,22 +34,13 @@ function familyFlag(family: IpFamily): string[] {
 export class LinuxRouteTable implements RouteTable {
   constructor(private readonly runner: CommandRunner = execFileRunner) {}
 
-  async list(family: IpFamily): Promise<KernelRoute[]> {
-    const result = await this.runner.run("ip", [...familyFlag(family), "-j", "route", "show"]);
+  async list(family: IpFamily, signal?: AbortSignal): Promise<KernelRoute[]> {
+    const result = await this.runner.run("ip", [...familyFlag(family), "-j", "route", "show"], { timeoutMs: ROUTE_COMMAND_TIMEOUT_MS, ...(signal ? { signal } : {}) });
     if (result.exitCode !== 0) throw new RouteCommandError("list", `IPv${family} table`, result.stderr.trim());
     return parseIpJsonRoutes(result.stdout, family);
   }
 
-  async add(destination: Cidr, gateway: string): Promise<void> {
-    assertSameFamily(destination, gateway);
-    await changeAndVerify(this, this.runner, "add", destination, gateway, [
-      "ip", ...familyFlag(destination.family), "route", "add", destination.text, "via", gateway,
-    ]);
-  }
-
-  async remove(destination: Cidr, gateway: string): Promise<void> {
-    await changeAndVerify(this, this.runner, "remove", destination, gateway, [
-      "ip", ...familyFlag(destination.family), "route", "del", destination.text, "via", gateway,
-    ]);
+  apply(changes: readonly RouteChange[], signal?: AbortSignal): Promise<RouteChangeResult[]> {
+    return applyAndVerify(this, this.runner, changes, (c) => ["ip", ...familyFlag(c.destination.family), "route", c.op === "add" ? "add" : "del", c.destination.text, "via", c.gateway], signal);
   }
 }

@@ -1,7 +1,7 @@
 import { type Cidr, type IpFamily, netmaskToPrefix, parseCidr, prefixToNetmask } from "../../shared/cidr.js";
 import type { KernelRoute } from "../../shared/routes.js";
 import { type CommandRunner, execFileRunner } from "./command-runner.js";
-import { type RouteTable, RouteCommandError, assertSameFamily, changeAndVerify } from "./route-table.js";
+import { type RouteChange, type RouteChangeResult, type RouteTable, ROUTE_COMMAND_TIMEOUT_MS, RouteCommandError, applyAndVerify } from "./route-table.js";
 
 const IPV4 = String.raw`\d{1,3}(?:\.\d{1,3}){3}`;
 /** Destination, netmask, gateway (an address or a localised "On-link"), interface, metric. */
@@ -73,19 +73,14 @@ function v6Route(row: { ifIndex: string; destination: string }, gateway: string)
 export class WindowsRouteTable implements RouteTable {
   constructor(private readonly runner: CommandRunner = execFileRunner) {}
 
-  async list(family: IpFamily): Promise<KernelRoute[]> {
-    const result = await this.runner.run("route", ["print", family === 4 ? "-4" : "-6"]);
+  async list(family: IpFamily, signal?: AbortSignal): Promise<KernelRoute[]> {
+    const result = await this.runner.run("route", ["print", family === 4 ? "-4" : "-6"], { timeoutMs: ROUTE_COMMAND_TIMEOUT_MS, ...(signal ? { signal } : {}) });
     if (result.exitCode !== 0) throw new RouteCommandError("list", `IPv${family} table`, result.stderr.trim());
     return parseRoutePrint(result.stdout, family);
   }
 
-  async add(destination: Cidr, gateway: string): Promise<void> {
-    assertSameFamily(destination, gateway);
-    await changeAndVerify(this, this.runner, "add", destination, gateway, ["route", ...windowsRouteArgs("ADD", destination, gateway)]);
-  }
-
-  async remove(destination: Cidr, gateway: string): Promise<void> {
-    await changeAndVerify(this, this.runner, "remove", destination, gateway, ["route", ...windowsRouteArgs("DELETE", destination, gateway)]);
+  apply(changes: readonly RouteChange[], signal?: AbortSignal): Promise<RouteChangeResult[]> {
+    return applyAndVerify(this, this.runner, changes, (c) => ["route", ...windowsRouteArgs(c.op === "add" ? "ADD" : "DELETE", c.destination, c.gateway)], signal);
   }
 }
 

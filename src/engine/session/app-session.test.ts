@@ -38,7 +38,7 @@ describe.skipIf(skip !== null)("app session (what the tray app runs), on the rea
     sim.store.create("nodes", null, { metadata: { name: "minikube" }, spec: { podCIDR: "10.244.0.0/24", podCIDRs: ["10.244.0.0/24"] } });
     Object.assign(process.env, fake.env({ KUBECONFIG: sim.kubeconfig }));
     lb = { enabled: true, mode: "clusterip", pool: [], className: null, releaseOnStop: true };
-    const engine = await createEngine({ routeTable: new LinuxRouteTable(lab.hostRunner()) });
+    const engine = await createEngine({ routeTable: new LinuxRouteTable(lab.hostRunner()), network: lab.hostNetwork() });
     session = new AppSession({ engine, privileged: null, loadBalancer: () => lb, pollIntervalMs: 200, pushIntervalMs: 20, platform: "linux" });
     notes.length = 0;
     latest = null;
@@ -91,6 +91,7 @@ describe.skipIf(skip !== null)("app session (what the tray app runs), on the rea
   it("the node stopping removes the routes and raises a notification", async () => {
     await session.start("minikube");
     await eventually(() => profileState()?.phase === "active", 3000, "active");
+    await lab.setNodeLink(false);
     await fake.setHost("minikube", "Stopped");
     await eventually(() => notes.some((n) => n.kind === "node-stopped"), 5000, "node-stopped notification");
     expect(await lab.hostRoutes()).not.toContain("10.96.0.0/12");

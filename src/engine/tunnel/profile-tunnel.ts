@@ -4,9 +4,12 @@ import type { RouteConflict, RouteState } from "../../shared/routes.js";
 import type { CidrKind, ClusterInspector, ClusterView } from "../cluster/cluster-inspector.js";
 import type { HostState } from "../cluster/minikube-cli.js";
 import type { RouteService } from "../registry/route-service.js";
-import { type ProbeResult, probeTcp } from "./reachability-probe.js";
+import { type LockHolder, type TunnelLocks, describeHolder } from "../registry/tunnel-lock.js";
+import type { RouteTable } from "../routes/route-table.js";
+import type { HeldLock } from "../system/file-lock.js";
+import { type ProbeResult, nodeAnswers, probeTcp } from "./reachability-probe.js";
 
-export type TunnelPhase = "starting" | "active" | "waiting-for-node" | "retrying" | "stopping" | "stopped";
+export type TunnelPhase = "starting" | "active" | "waiting-for-node" | "retrying" | "blocked" | "stopping" | "stopped";
 
 export interface RouteStatus {
   readonly cidr: string;
@@ -27,10 +30,25 @@ export interface TunnelSnapshot {
   readonly message?: string;
 }
 
+export interface ProfileTunnelDeps {
+  readonly inspector: ClusterInspector;
+  readonly registrar: RouteService;
+  /** Read only: to notice our routes vanishing from the kernel. Listing needs no privileges. */
+  readonly table: Pick<RouteTable, "list">;
+  /** minikube's per-profile tunnel lock; null in tests that do not exercise it. */
+  readonly locks: TunnelLocks | null;
+  /** How this process reaches the network; tests whose engine runs outside the lab's namespace pass versions that connect from inside it. */
+  readonly probe?: (host: string, port: number) => Promise<ProbeResult>;
+  readonly nodeAnswers?: (host: string, port: number, signal: AbortSignal) => Promise<boolean>;
+}
+
 export interface ProfileTunnelOptions {
   readonly profile: string;
   readonly lbPool?: readonly Cidr[];
+  /** How often a healthy tunnel knocks on its node (a TCP connect, no process). */
   readonly pollIntervalMs?: number;
+  /** How often it re-reads the profile, the pod CIDRs and the routing table (no minikube either). */
+  readonly refreshIntervalMs?: number;
   readonly maxBackoffMs?: number;
   readonly probe?: (host: string, port: number) => Promise<ProbeResult>;
 }
@@ -39,8 +57,11 @@ export interface ProfileTunnelOptions {
 const NODE_DOWN: ReadonlySet<string> = new Set(["Stopped", "Nonexistent", "Paused"]);
 
 /**
- * One profile's tunnel: routes follow the node (DESIGN §1 step 7). It emits
- * `change` with a snapshot after every reconcile and `log` with progress lines.
+ * One profile's routes, following the node (docs/architecture.md, "Following
+ * the cluster"). While healthy it only knocks on the node's API port and
+ * probes the kubernetes Service; minikube is asked when the node stops
+ * answering, on recheck, and while waiting. Every step can be cancelled, so
+ * stop never waits behind a hung minikube. Emits `change` and `log`.
  */
 export class ProfileTunnel extends EventEmitter {
   readonly profile: string;
@@ -54,31 +75,44 @@ export class ProfileTunnel extends EventEmitter {
   private failures = 0;
   private removalFailures: string[] = [];
   private queue: Promise<void> = Promise.resolve();
+  private inFlight: AbortController | null = null;
+  private lock: HeldLock | null = null;
+  private lastRefresh = 0;
   private readonly pollIntervalMs: number;
+  private readonly refreshIntervalMs: number;
   private readonly maxBackoffMs: number;
   private readonly probe: (host: string, port: number) => Promise<ProbeResult>;
+  private readonly knock: (host: string, port: number, signal: AbortSignal) => Promise<boolean>;
+
+  private readonly inspector: ClusterInspector;
+  private readonly registrar: RouteService;
+  private readonly locks: TunnelLocks | null;
 
   constructor(
-    private readonly inspector: ClusterInspector,
-    private readonly registrar: RouteService,
+    private readonly deps: ProfileTunnelDeps,
     private readonly options: ProfileTunnelOptions,
   ) {
     super();
+    this.inspector = deps.inspector;
+    this.registrar = deps.registrar;
+    this.locks = deps.locks;
     this.profile = options.profile;
     this.pollIntervalMs = options.pollIntervalMs ?? 5000;
+    this.refreshIntervalMs = options.refreshIntervalMs ?? 60_000;
     this.maxBackoffMs = options.maxBackoffMs ?? 30_000;
-    this.probe = options.probe ?? ((host, port) => probeTcp(host, port));
+    this.probe = options.probe ?? deps.probe ?? ((host, port) => probeTcp(host, port));
+    this.knock = deps.nodeAnswers ?? ((host, port, signal) => nodeAnswers(host, port, 2000, signal));
   }
 
   /** First reconcile; a profile that cannot be read at all fails here, so the caller can report it. */
   async start(): Promise<void> {
-    await this.serialised(() => this.reconcile(true));
+    await this.serialised((signal) => this.reconcile(true, signal));
     this.schedule();
   }
 
-  /** Re-check now (resume from sleep, network change). */
+  /** Re-check now, with minikube (resume from sleep, network change). */
   recheck(): Promise<void> {
-    return this.serialised(() => this.reconcile(false));
+    return this.serialised((signal) => this.reconcile(false, signal, true));
   }
 
   /** Removes every route of this tunnel; rejects, naming each route, if any could not be removed. */
@@ -86,9 +120,13 @@ export class ProfileTunnel extends EventEmitter {
     clearTimeout(this.timer);
     this.timer = undefined;
     this.phase = "stopping";
+    // A reconcile stuck in minikube is killed, not waited for.
+    this.inFlight?.abort();
     await this.serialised(async () => {
       this.removalFailures = [];
       await this.removeAllRoutes("stopping");
+      await this.lock?.release();
+      this.lock = null;
       this.phase = "stopped";
       this.probeResult = null;
       this.emitChange();
@@ -108,8 +146,16 @@ export class ProfileTunnel extends EventEmitter {
     };
   }
 
-  private serialised(work: () => Promise<void>): Promise<void> {
-    const run = this.queue.then(work);
+  private serialised(work: (signal: AbortSignal) => Promise<void>): Promise<void> {
+    const run = this.queue.then(async () => {
+      const controller = new AbortController();
+      this.inFlight = controller;
+      try {
+        await work(controller.signal);
+      } finally {
+        if (this.inFlight === controller) this.inFlight = null;
+      }
+    });
     this.queue = run.catch(() => undefined);
     return run;
   }
@@ -118,18 +164,49 @@ export class ProfileTunnel extends EventEmitter {
     if (this.phase === "stopping" || this.phase === "stopped") return;
     const delay = this.failures === 0 ? this.pollIntervalMs : Math.min(this.maxBackoffMs, this.pollIntervalMs * 2 ** this.failures);
     this.timer = setTimeout(() => {
-      this.serialised(() => this.reconcile(false))
+      this.serialised((signal) => this.tick(signal))
         .catch(() => undefined)
         .finally(() => this.schedule());
     }, delay);
   }
 
-  private async reconcile(first: boolean): Promise<void> {
-    if (this.phase === "stopping" || this.phase === "stopped") return;
+  private stopped(signal: AbortSignal): boolean {
+    return signal.aborted || this.phase === "stopping" || this.phase === "stopped";
+  }
+
+  /** A healthy tunnel's heartbeat: no process unless the node stops answering. */
+  private async tick(signal: AbortSignal): Promise<void> {
+    const view = this.view;
+    if (this.phase !== "active" || !view?.nodeIp) return this.reconcile(false, signal);
+    if (!(await this.knock(view.nodeIp, view.config.apiPort, signal))) {
+      if (this.stopped(signal)) return;
+      this.log(`node ${view.nodeIp} does not answer; asking minikube`);
+      return this.reconcile(false, signal);
+    }
+    if (this.stopped(signal)) return;
+    if (Date.now() - this.lastRefresh >= this.refreshIntervalMs) {
+      this.lastRefresh = Date.now();
+      const fresh = await this.inspector.refresh(view, this.inspectOptions(signal)).catch(() => view);
+      if (this.stopped(signal)) return;
+      this.view = fresh;
+      await this.applyRoutes(fresh, view.nodeIp, true);
+    }
+    await this.probeService();
+    this.emitChange();
+  }
+
+  private inspectOptions(signal: AbortSignal) {
+    return { ...(this.options.lbPool ? { lbPool: this.options.lbPool } : {}), signal };
+  }
+
+  private async reconcile(first: boolean, signal: AbortSignal, verifyTable = false): Promise<void> {
+    if (this.stopped(signal)) return;
+    if (!(await this.holdLock(first))) return;
     let view: ClusterView;
     try {
-      view = await this.inspector.inspect(this.profile, this.options.lbPool ? { lbPool: this.options.lbPool } : {});
+      view = await this.inspector.inspect(this.profile, this.inspectOptions(signal));
     } catch (error) {
+      if (this.stopped(signal)) return;
       if (first) throw error;
       this.failures++;
       this.phase = "retrying";
@@ -138,10 +215,12 @@ export class ProfileTunnel extends EventEmitter {
       this.emitChange();
       return;
     }
+    if (this.stopped(signal)) return;
     this.view = view;
     if (view.host !== "Running" || view.nodeIp === null) {
       if (NODE_DOWN.has(view.host)) {
-        this.failures = 0;
+        // Waiting asks minikube again, so it slows down while the node stays away.
+        this.failures = Math.min(this.failures + 1, 2);
         if (this.routes.size > 0) this.log(`node of "${this.profile}" is ${view.host}: removing routes and waiting for it`);
         await this.removeAllRoutes("node stopped");
         this.phase = "waiting-for-node";
@@ -162,61 +241,119 @@ export class ProfileTunnel extends EventEmitter {
       this.log(`node IP of "${this.profile}" changed from ${this.activeGateway} to ${view.nodeIp}: moving routes`);
       await this.removeAllRoutes("node IP changed");
     }
-    await this.applyRoutes(view, view.nodeIp);
+    await this.applyRoutes(view, view.nodeIp, verifyTable);
+    this.lastRefresh = Date.now();
     this.phase = "active";
-    const service = this.routes.get(view.serviceCidr.text);
-    this.probeResult = service?.state === "active" ? await this.probe(addressAt(view.serviceCidr, 1n), 443) : null;
+    await this.probeService();
     this.emitChange();
   }
 
-  private async applyRoutes(view: ClusterView, gateway: string): Promise<void> {
-    const wanted = new Set(view.cidrs.map((c) => c.cidr.text));
-    for (const [text, status] of [...this.routes]) {
-      if (!wanted.has(text) && status.state === "active") await this.removeRoute(status, "no longer part of the cluster");
-      if (!wanted.has(text)) this.routes.delete(text);
+  /** minikube's tunnel lock: ours while we run; while someone else has it we add nothing. */
+  private async holdLock(first: boolean): Promise<boolean> {
+    if (this.lock || !this.locks) return true;
+    const result = await this.locks.acquire(this.profile);
+    if ("release" in result) {
+      this.lock = result;
+      if (this.phase === "blocked") this.log("the profile's tunnel lock is free again: taking over");
+      return true;
     }
+    const why = describeHolder(result as LockHolder);
+    if (this.phase !== "blocked" || first) this.log(`${why}; not adding routes while it runs`);
+    this.phase = "blocked";
+    this.message = `${why}; this tunnel waits and adds no routes`;
+    this.emitChange();
+    return false;
+  }
+
+  private async probeService(): Promise<void> {
+    const view = this.view;
+    const service = view ? this.routes.get(view.serviceCidr.text) : undefined;
+    this.probeResult = view && service?.state === "active" ? await this.probe(addressAt(view.serviceCidr, 1n), 443) : null;
+  }
+
+  /**
+   * Adds every wanted route that is not active yet, in one batch. With
+   * `verifyTable`, routes we believe active are checked against the kernel
+   * first, so a route someone flushed comes back.
+   */
+  private async applyRoutes(view: ClusterView, gateway: string, verifyTable: boolean): Promise<void> {
+    const wanted = new Set(view.cidrs.map((c) => c.cidr.text));
+    const unwanted = [...this.routes.values()].filter((r) => !wanted.has(r.cidr));
+    await this.removeRoutes(unwanted.filter((r) => r.state === "active"), "no longer part of the cluster");
+    for (const r of unwanted) this.routes.delete(r.cidr);
     this.activeGateway = gateway;
+    if (verifyTable) await this.forgetVanishedRoutes();
+    const missing = view.cidrs.filter(({ cidr }) => this.routes.get(cidr.text)?.state !== "active");
+    if (missing.length === 0) return;
     await this.registrar.declare(this.profile, gateway, view.cidrs.map((c) => c.cidr), view.config.dnsDomain, view.clusterDnsIp);
-    for (const { cidr, kind } of view.cidrs) {
+    let outcomes;
+    try {
+      outcomes = await this.registrar.addRoutes(missing.map(({ cidr }) => ({ destination: cidr, gateway, profile: this.profile, clusterDomain: view.config.dnsDomain, clusterDnsIp: view.clusterDnsIp })));
+    } catch (error) {
+      const message = (error as Error).message;
+      this.log(`adding routes via ${gateway} failed: ${message}`);
+      for (const { cidr, kind } of missing) this.routes.set(cidr.text, { cidr: cidr.text, kind, gateway, state: "error", error: message });
+      return;
+    }
+    missing.forEach(({ cidr, kind }, i) => {
+      const outcome = outcomes[i]!;
       const before = this.routes.get(cidr.text);
-      if (before?.state === "active") continue;
-      try {
-        const outcome = await this.registrar.add({
-          destination: cidr,
-          gateway,
-          profile: this.profile,
-          clusterDomain: view.config.dnsDomain,
-          clusterDnsIp: view.clusterDnsIp,
-        });
-        if (outcome.kind === "conflict") {
-          if (before?.state !== "conflict") this.log(`conflict: ${outcome.conflict.message}; not adding ${cidr.text}`);
-          this.routes.set(cidr.text, { cidr: cidr.text, kind, gateway, state: "conflict", conflict: outcome.conflict });
-        } else {
-          this.log(`route ${cidr.text} via ${gateway} ${outcome.kind === "added" ? "added" : outcome.kind === "adopted" ? "adopted from a dead tunnel" : "already active"}`);
-          this.routes.set(cidr.text, { cidr: cidr.text, kind, gateway, state: "active" });
+      if (outcome.kind === "conflict") {
+        if (before?.state !== "conflict") this.log(`conflict: ${outcome.conflict.message}; not adding ${cidr.text}`);
+        this.routes.set(cidr.text, { cidr: cidr.text, kind, gateway, state: "conflict", conflict: outcome.conflict });
+      } else if (outcome.kind === "failed") {
+        this.log(`route ${cidr.text} via ${gateway} failed: ${outcome.error}`);
+        this.routes.set(cidr.text, { cidr: cidr.text, kind, gateway, state: "error", error: outcome.error });
+      } else {
+        this.log(`route ${cidr.text} via ${gateway} ${outcome.kind === "added" ? "added" : outcome.kind === "adopted" ? "adopted from a dead tunnel" : "already active"}`);
+        this.routes.set(cidr.text, { cidr: cidr.text, kind, gateway, state: "active" });
+      }
+    });
+  }
+
+  /** Routes we hold that are no longer in the kernel (someone flushed them) go back to pending, so they are added again. */
+  private async forgetVanishedRoutes(): Promise<void> {
+    const active = [...this.routes.values()].filter((r) => r.state === "active");
+    if (active.length === 0) return;
+    for (const family of [4, 6] as const) {
+      const mine = active.filter((r) => parseCidr(r.cidr).family === family);
+      if (mine.length === 0) continue;
+      const kernel = await this.deps.table.list(family).catch(() => null);
+      if (!kernel) continue;
+      for (const r of mine) {
+        if (!kernel.some((k) => k.destination.text === r.cidr && k.gateway === r.gateway)) {
+          this.log(`route ${r.cidr} via ${r.gateway} is gone from the routing table: adding it again`);
+          this.routes.set(r.cidr, { ...r, state: "pending" });
         }
-      } catch (error) {
-        this.log(`route ${cidr.text} via ${gateway} failed: ${(error as Error).message}`);
-        this.routes.set(cidr.text, { cidr: cidr.text, kind, gateway, state: "error", error: (error as Error).message });
       }
     }
   }
 
   private async removeAllRoutes(why: string): Promise<void> {
-    for (const status of [...this.routes.values()]) {
-      if (status.state === "active") await this.removeRoute(status, why);
-    }
+    await this.removeRoutes([...this.routes.values()].filter((r) => r.state === "active"), why);
     this.routes.clear();
     this.activeGateway = null;
   }
 
-  private async removeRoute(status: RouteStatus, why: string): Promise<void> {
+  private async removeRoutes(routes: readonly RouteStatus[], why: string): Promise<void> {
+    if (routes.length === 0) return;
+    const describe = (r: RouteStatus) => `${r.cidr} via ${r.gateway}`;
     try {
-      await this.registrar.remove(parseCidr(status.cidr), status.gateway, this.profile);
-      this.log(`route ${status.cidr} via ${status.gateway} removed (${why})`);
+      const outcomes = await this.registrar.removeRoutes(routes.map((r) => ({ destination: parseCidr(r.cidr), gateway: r.gateway, profile: this.profile })));
+      routes.forEach((r, i) => {
+        const outcome = outcomes[i]!;
+        if (outcome.kind === "failed") {
+          this.log(`removing ${describe(r)} failed: ${outcome.error}`);
+          this.removalFailures.push(`${describe(r)}: ${outcome.error}`);
+        } else if (outcome.kind === "left-to-live-owner") {
+          this.log(`route ${describe(r)} left in place for ${outcome.owner.profile} (pid ${outcome.owner.pid}), which holds it too (${why})`);
+        } else this.log(`route ${describe(r)} removed (${why})`);
+      });
     } catch (error) {
-      this.log(`removing ${status.cidr} via ${status.gateway} failed: ${(error as Error).message}`);
-      this.removalFailures.push(`${status.cidr} via ${status.gateway}: ${(error as Error).message}`);
+      for (const r of routes) {
+        this.log(`removing ${describe(r)} failed: ${(error as Error).message}`);
+        this.removalFailures.push(`${describe(r)}: ${(error as Error).message}`);
+      }
     }
   }
 

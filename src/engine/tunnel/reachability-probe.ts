@@ -25,3 +25,25 @@ export function probeTcp(host: string, port: number, timeoutMs = 1500): Promise<
     socket.connect(port, host);
   });
 }
+
+/**
+ * Is the node there at all? Any answer counts, a refused connection too: only
+ * a running machine's kernel refuses. Silence or "unreachable" means gone.
+ * This is the cheap check a healthy tunnel makes instead of running minikube.
+ */
+export function nodeAnswers(host: string, port: number, timeoutMs = 2000, signal?: AbortSignal): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = new Socket();
+    const finish = (alive: boolean) => {
+      signal?.removeEventListener("abort", onAbort);
+      socket.destroy();
+      resolve(alive);
+    };
+    const onAbort = () => finish(true);
+    signal?.addEventListener("abort", onAbort, { once: true });
+    socket.setTimeout(timeoutMs, () => finish(false));
+    socket.once("connect", () => finish(true));
+    socket.once("error", (error: NodeJS.ErrnoException) => finish(error.code === "ECONNREFUSED" || error.code === "ECONNRESET"));
+    socket.connect(port, host);
+  });
+}

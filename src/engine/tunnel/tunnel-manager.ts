@@ -1,23 +1,18 @@
 import { EventEmitter } from "node:events";
-import type { ClusterInspector } from "../cluster/cluster-inspector.js";
-import type { RouteService } from "../registry/route-service.js";
-import { ProfileTunnel, type ProfileTunnelOptions, type TunnelSnapshot } from "./profile-tunnel.js";
+import { ProfileTunnel, type ProfileTunnelDeps, type ProfileTunnelOptions, type TunnelSnapshot } from "./profile-tunnel.js";
 
 /** Several profiles at once; CIDR overlap between them surfaces as conflicts from the registrar. */
 export class TunnelManager extends EventEmitter {
   private readonly tunnels = new Map<string, ProfileTunnel>();
 
-  constructor(
-    private readonly inspector: ClusterInspector,
-    private readonly registrar: RouteService,
-  ) {
+  constructor(private readonly deps: ProfileTunnelDeps) {
     super();
   }
 
   async start(options: ProfileTunnelOptions): Promise<ProfileTunnel> {
     const existing = this.tunnels.get(options.profile);
     if (existing) return existing;
-    const tunnel = new ProfileTunnel(this.inspector, this.registrar, options);
+    const tunnel = new ProfileTunnel(this.deps, options);
     tunnel.on("change", (snapshot: TunnelSnapshot) => this.emit("change", snapshot));
     tunnel.on("log", (line: string) => this.emit("log", options.profile, line));
     this.tunnels.set(options.profile, tunnel);
