@@ -5,7 +5,7 @@ import { NetnsLab } from "../test-support/netns-lab.js";
 import { parseCidr } from "../src/shared/cidr.js";
 import { ClusterInspector } from "../src/engine/cluster/cluster-inspector.js";
 import { MinikubeCli } from "../src/engine/cluster/minikube-cli.js";
-import { execFileRunner } from "../src/engine/routes/command-runner.js";
+import { type CommandRunner, execFileRunner } from "../src/engine/routes/command-runner.js";
 import { LinuxRouteTable } from "../src/engine/routes/linux-routes.js";
 import { RegistryFile } from "../src/engine/registry/registry-file.js";
 import { RouteRegistrar } from "../src/engine/registry/route-transaction.js";
@@ -37,7 +37,7 @@ export async function benchRoutes(routeCount = 16, rounds = 5): Promise<RouteBen
   try {
     await fake.addProfile({ name: "minikube", nodeIp: lab.nodeIp });
     const env = fake.env();
-    const runner = { run: (file: string, args: readonly string[]) => execFileRunner.run("env", [`PATH=${env.PATH}`, `FAKE_MINIKUBE_STATE=${env.FAKE_MINIKUBE_STATE}`, file, ...args]) };
+    const runner: CommandRunner = { run: (file, args, options) => execFileRunner.run("env", [`PATH=${env.PATH}`, `FAKE_MINIKUBE_STATE=${env.FAKE_MINIKUBE_STATE}`, file, ...args], options) };
     const pool = Array.from({ length: routeCount - 1 }, (_, i) => parseCidr(`172.30.${i}.0/24`));
     const table = new LinuxRouteTable(lab.hostRunner());
     const starts: number[] = [];

@@ -1,6 +1,7 @@
 import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { labUnavailableReason } from "../test-support/netns-lab.js";
+import { benchIdle } from "./idle-bench.js";
 import { benchBacklog, benchBulk, benchP1 } from "./lb-bench.js";
 import { benchRoutes } from "./route-bench.js";
 import { benchUi } from "./ui-bench.js";
@@ -17,6 +18,16 @@ if (!only || only === "routes") {
     const routes = await benchRoutes();
     results.routes = routes;
     console.log(`routes: ${routes.routes} routes, start → routes in kernel ${routes.startToRoutesMs} ms vs ${routes.bareIpRouteAddMs} ms of bare ip route add (×${routes.ratio}); stop ${routes.stopMs} ms vs ${routes.bareIpRouteDelMs} ms bare del (×${routes.stopRatio}); cleanup of a dead tunnel ${routes.cleanupMs} ms`);
+  }
+}
+
+if (!only || only === "idle") {
+  const skip = labUnavailableReason();
+  if (skip) console.log(`idle benchmark skipped: ${skip}`);
+  else {
+    const idle = await benchIdle();
+    results.idle = idle;
+    console.log(`P5 idle tunnel: ${idle.minikubeProcessesPerMinute} minikube processes/min (${JSON.stringify(idle.minikubeCalls)}), CPU ${idle.cpuPercentOfOneCore}% of one core over ${idle.windowSeconds} s; a stopped node noticed after ${idle.stoppedNodeNoticedMs} ms`);
   }
 }
 

@@ -1,13 +1,14 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
+import { bundled } from "./bundles.js";
 
 const ROOT = join(import.meta.dirname, "..");
-export const CLI_ENTRY = join(ROOT, "src", "cli", "mktunnel.ts");
+export const CLI_ENTRY = bundled("mktunnel");
 
-/** `node --import tsx`, so the pid we signal is the CLI itself and not a wrapper. */
+/** Node on the bundled CLI, so the pid we signal is the CLI itself and not a wrapper. */
 export function cliCommand(netns: string | null, args: readonly string[]): [string, string[]] {
-  const node = [process.execPath, "--import", "tsx", CLI_ENTRY, ...args];
+  const node = [process.execPath, CLI_ENTRY, ...args];
   return netns ? ["ip", ["netns", "exec", netns, ...node]] : [node[0]!, node.slice(1)];
 }
 

@@ -1,4 +1,4 @@
-import { chmod, mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { chmod, mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { delimiter, join } from "node:path";
 
@@ -19,6 +19,8 @@ while [ $# -gt 0 ]; do
   esac
 done
 echo "$cmd $profile" >> "$state/calls.log"
+# A hung minikube (a stuck SSH to the node, say): exec, so killing this process kills the wait too.
+if [ -f "$state/$profile.hang-$cmd" ]; then exec sleep 600; fi
 host=$(cat "$state/$profile.host" 2>/dev/null || echo Nonexistent)
 case "$cmd" in
   status)
@@ -79,6 +81,21 @@ export class FakeMinikube {
 
   async setHost(profile: string, host: string): Promise<void> {
     await writeFile(join(this.stateDir, `${profile}.host`), host);
+  }
+
+  /** Makes `minikube <command> -p profile` hang until killed (or stop hanging with false). */
+  async setHang(profile: string, command: "status" | "ip", hang = true): Promise<void> {
+    const path = join(this.stateDir, `${profile}.hang-${command}`);
+    if (hang) await writeFile(path, "");
+    else await rm(path, { force: true });
+  }
+
+  /** How many times each minikube command ran, from the fake's call log. */
+  async calls(): Promise<Record<string, number>> {
+    const text = await readFile(join(this.stateDir, "calls.log"), "utf8").catch(() => "");
+    const counts: Record<string, number> = {};
+    for (const line of text.split("\n").filter(Boolean)) counts[line.split(" ")[0]!] = (counts[line.split(" ")[0]!] ?? 0) + 1;
+    return counts;
   }
 
   async setIp(profile: string, ip: string): Promise<void> {

@@ -1,6 +1,8 @@
+import { buildBundles } from "./bundles.js";
 import { labUnavailableReason, sweepStaleLabs } from "./netns-lab.js";
 
 export default async function setup(): Promise<void> {
+  await buildBundles();
   const reason = labUnavailableReason();
   if (reason) {
     console.log(`[lab] integration tests will be skipped: ${reason}`);

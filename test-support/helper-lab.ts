@@ -4,9 +4,10 @@ import { chmod, chown, mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
+import { bundled } from "./bundles.js";
 
 const run = promisify(execFile);
-export const HELPER_SCRIPT = join(import.meta.dirname, "..", "src", "helper", "helper-main.ts");
+export const HELPER_SCRIPT = bundled("helper-main");
 
 /** A throw-away unprivileged user for helper tests, deleted afterwards. */
 export class TestUser {
@@ -64,5 +65,5 @@ export async function helperFiles(owner: { uid: number; gid: number }) {
 
 /** Starts the helper as root inside a namespace, daemonized as sudo would start it. */
 export async function startHelperIn(netns: string, files: Awaited<ReturnType<typeof helperFiles>>): Promise<void> {
-  await run("ip", ["netns", "exec", netns, process.execPath, "--import", "tsx", HELPER_SCRIPT, "--daemonize", "--secret-file", files.secretFile, "--runtime-dir", files.runtimeDir, "--log-file", files.logFile, "--registry", files.registry], { cwd: join(import.meta.dirname, "..") });
+  await run("ip", ["netns", "exec", netns, process.execPath, HELPER_SCRIPT, "--daemonize", "--secret-file", files.secretFile, "--runtime-dir", files.runtimeDir, "--log-file", files.logFile, "--registry", files.registry], { cwd: join(import.meta.dirname, "..") });
 }

@@ -84,7 +84,7 @@ export class NetnsLab {
 
   /** Runs commands inside the host namespace, as the engine does there. */
   hostRunner(): CommandRunner {
-    return { run: (file, args) => execFileRunner.run("ip", ["netns", "exec", this.host, file, ...args]) };
+    return { run: (file, args, options) => execFileRunner.run("ip", ["netns", "exec", this.host, file, ...args], options) };
   }
 
   async hostRoutes(family: 4 | 6 = 4): Promise<string> {

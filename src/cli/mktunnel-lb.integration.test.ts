@@ -5,6 +5,7 @@ import { createInterface } from "node:readline";
 import { promisify } from "node:util";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { FakeMinikube } from "../../test-support/fake-minikube.js";
+import { bundled } from "../../test-support/bundles.js";
 import { labUnavailableReason, NetnsLab } from "../../test-support/netns-lab.js";
 import { runCli, StartedTunnel } from "../../test-support/cli-process.js";
 
@@ -25,7 +26,7 @@ describe.skipIf(skip !== null)("LoadBalancer pool mode end to end, in network na
     lab = await NetnsLab.create();
     fake = await FakeMinikube.create();
     await fake.addProfile({ name: "minikube", nodeIp: lab.nodeIp });
-    sim = spawn("ip", ["netns", "exec", lab.host, process.execPath, "--import", "tsx", join(import.meta.dirname, "../../test-support/kube-sim/serve.ts"), "minikube"], { stdio: ["ignore", "pipe", "inherit"] });
+    sim = spawn("ip", ["netns", "exec", lab.host, process.execPath, bundled("kube-sim-serve"), "minikube"], { stdio: ["ignore", "pipe", "inherit"] });
     kubeconfig = await new Promise<string>((resolve) => createInterface({ input: sim.stdout! }).once("line", resolve));
   });
 

@@ -1,5 +1,5 @@
 import type { Engine } from "../engine/engine.js";
-import { type LoadBalancerSettings, type ProfileSession, SessionSettingsError, startProfileSession } from "../engine/session/profile-session.js";
+import { type LoadBalancerSettings, type ProfileSession, SessionSettingsError, StartCancelledError, startProfileSession } from "../engine/session/profile-session.js";
 import type { TunnelSnapshot } from "../engine/tunnel/profile-tunnel.js";
 import { CliError, oneLine } from "./cli-errors.js";
 
@@ -22,7 +22,7 @@ function waitForStopSignal(): Promise<NodeJS.Signals> {
   });
 }
 
-/** Foreground tunnel (DESIGN §3.3): runs until SIGINT or SIGTERM, then removes everything it added. */
+/** Foreground tunnel (docs/architecture.md, "CLI"): runs until SIGINT or SIGTERM, then removes everything it added. */
 export async function runStart(engine: Engine, options: StartOptions): Promise<void> {
   const say = (event: Record<string, unknown>, text: string) => {
     process.stdout.write(options.json ? `${JSON.stringify({ time: new Date().toISOString(), ...event })}\n` : `${text}\n`);
@@ -34,26 +34,39 @@ export async function runStart(engine: Engine, options: StartOptions): Promise<v
     else if (lastPhase.get(snapshot.profile) !== snapshot.phase) say({}, `[${snapshot.profile}] ${snapshot.phase}${snapshot.message ? `: ${snapshot.message}` : ""}`);
     lastPhase.set(snapshot.profile, snapshot.phase);
   });
-  // Listen before the first route goes in, so a signal during start-up still cleans up.
+  // Listen before the first route goes in, so a signal during start-up still cleans up, and cancels what is in flight.
   const stopSignal = waitForStopSignal();
+  const cancel = new AbortController();
+  let signalled: NodeJS.Signals | null = null;
+  void stopSignal.then((signal) => {
+    signalled = signal;
+    cancel.abort();
+  });
   const sessions: ProfileSession[] = [];
   let startError: unknown;
   for (const profile of options.profiles) {
     try {
       sessions.push(
-        await startProfileSession(engine, profile, options.lb, {
-          pollIntervalMs: options.pollIntervalMs,
-          log: (message) => say({ event: "log", profile, message }, `[${profile}] ${message}`),
-          assigned: (service, ingress) => say({ event: "service", profile, service, ingress }, `[${profile}] service ${service} → ${ingress.map((i) => i.ip).join(", ")}`),
-        }),
+        await startProfileSession(
+          engine,
+          profile,
+          options.lb,
+          {
+            pollIntervalMs: options.pollIntervalMs,
+            log: (message) => say({ event: "log", profile, message }, `[${profile}] ${message}`),
+            assigned: (service, ingress) => say({ event: "service", profile, service, ingress }, `[${profile}] service ${service} → ${ingress.map((i) => i.ip).join(", ")}`),
+          },
+          cancel.signal,
+        ),
       );
     } catch (error) {
+      if (error instanceof StartCancelledError) break;
       startError = error instanceof SessionSettingsError ? new CliError(error.message, 2) : new Error(`profile "${profile}": ${oneLine(error)}`);
       break;
     }
   }
   if (startError === undefined) {
-    say({ event: "ready", profiles: options.profiles }, "Tunnel running. Press Ctrl+C to stop and remove its routes.");
+    if (signalled === null) say({ event: "ready", profiles: options.profiles }, "Tunnel running. Press Ctrl+C to stop and remove its routes.");
     const signal = await stopSignal;
     say({ event: "stopping", signal }, `${signal}: removing routes...`);
   }

@@ -1,16 +1,15 @@
 import { spawn } from "node:child_process";
 import { readFile } from "node:fs/promises";
 import { connect } from "node:net";
-import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { portableCopy } from "../../test-support/bundles.js";
 import { helperFiles, startHelperIn, TestUser } from "../../test-support/helper-lab.js";
 import { labUnavailableReason, NetnsLab } from "../../test-support/netns-lab.js";
 
 const skip = labUnavailableReason();
 if (skip) console.log(`skipped: privileged helper tests: ${skip}`);
 
-const ROOT = join(import.meta.dirname, "..", "..");
 
 /** A raw line-protocol connection, so the tests can send anything at all. */
 async function rawConnection(socketPath: string) {
@@ -54,6 +53,7 @@ describe.skipIf(skip !== null)("privileged helper (a real root process in a netw
   let lab: NetnsLab;
   let user: TestUser;
   let files: Awaited<ReturnType<typeof helperFiles>>;
+  const cleanups: (() => Promise<void>)[] = [];
 
   beforeEach(async () => {
     lab = await NetnsLab.create();
@@ -66,6 +66,7 @@ describe.skipIf(skip !== null)("privileged helper (a real root process in a netw
     await lab.destroy();
     await user.destroy();
     await files.cleanup();
+    for (const cleanup of cleanups.splice(0)) await cleanup();
   });
 
   it("serves its user over a 0600 socket in a root-owned directory, and leaves the secret file to the client that made it", async () => {
@@ -82,8 +83,11 @@ describe.skipIf(skip !== null)("privileged helper (a real root process in a netw
   });
 
   it("a client (as the user) adds routes; kill -9 of the client removes routes and entries within 1 s", async () => {
-    const [file, args] = user.as(process.execPath, "--import", "tsx", join(ROOT, "test-support", "helper-client-proc.ts"), files.socketPath, files.secret, lab.nodeIp, "10.96.0.0/12", "10.244.0.0/24");
-    const client = spawn(file, args, { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] });
+    // The user runs a copy outside the checkout: the checkout may be in a directory only root can enter.
+    const portable = await portableCopy("helper-client-proc");
+    cleanups.push(portable.cleanup);
+    const [file, args] = user.as(portable.node, portable.script, files.socketPath, files.secret, lab.nodeIp, "10.96.0.0/12", "10.244.0.0/24");
+    const client = spawn(file, args, { cwd: "/", stdio: ["ignore", "pipe", "pipe"] });
     let stderr = "";
     client.stderr.on("data", (c: Buffer) => (stderr += c.toString()));
     const first = await new Promise<string>((resolve, reject) => {

@@ -6,6 +6,7 @@ import { createInterface } from "node:readline";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { FakeElectronMain, menuItem } from "../../test-support/electron-fake/main-process.js";
 import { FakeMinikube } from "../../test-support/fake-minikube.js";
+import { bundled } from "../../test-support/bundles.js";
 import { labUnavailableReason, NetnsLab } from "../../test-support/netns-lab.js";
 import { CONTENT_SECURITY_POLICY } from "../shared/content-security-policy.js";
 
@@ -30,7 +31,7 @@ describe.skipIf(skip !== null)("main process wiring (Electron API fake), in netw
     lab = await NetnsLab.create();
     fake = await FakeMinikube.create();
     await fake.addProfile({ name: "minikube", nodeIp: lab.nodeIp });
-    sim = spawn("ip", ["netns", "exec", lab.host, process.execPath, "--import", "tsx", join(import.meta.dirname, "../../test-support/kube-sim/serve.ts"), "minikube"], { stdio: ["ignore", "pipe", "inherit"] });
+    sim = spawn("ip", ["netns", "exec", lab.host, process.execPath, bundled("kube-sim-serve"), "minikube"], { stdio: ["ignore", "pipe", "inherit"] });
     const kubeconfig = await new Promise<string>((resolve) => createInterface({ input: sim.stdout! }).once("line", resolve));
     home = await mkdtemp(join(tmpdir(), "mkt-main-home-"));
     env = fake.env({ KUBECONFIG: kubeconfig, HOME: home, XDG_CONFIG_HOME: join(home, ".config"), XDG_CURRENT_DESKTOP: "KDE" });

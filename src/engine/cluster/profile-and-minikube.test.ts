@@ -14,7 +14,7 @@ let runner: CommandRunner;
 beforeEach(async () => {
   fake = await FakeMinikube.create();
   const env = fake.env();
-  runner = { run: (file, args) => execFileRunner.run("env", [`PATH=${env.PATH}`, `FAKE_MINIKUBE_STATE=${env.FAKE_MINIKUBE_STATE}`, file, ...args]) };
+  runner = { run: (file, args, options) => execFileRunner.run("env", [`PATH=${env.PATH}`, `FAKE_MINIKUBE_STATE=${env.FAKE_MINIKUBE_STATE}`, file, ...args], options) };
 });
 afterEach(() => fake.destroy());
 

@@ -62,7 +62,7 @@ describe.skipIf(skip !== null)("already root: the helper is started directly", (
 
   it("startHelper('direct') runs it without a prompt, connects with the secret, and routes go through it", async () => {
     // The runtime is wrapped in `ip netns exec` so the root helper lives in the lab, not on this machine.
-    const launch = { runtime: "ip", runtimeArgs: ["netns", "exec", lab.host, process.execPath, "--import", "tsx"], script: HELPER_SCRIPT, runtimeDir: files.runtimeDir, logFile: files.logFile, registry: files.registry };
+    const launch = { runtime: "ip", runtimeArgs: ["netns", "exec", lab.host, process.execPath], script: HELPER_SCRIPT, runtimeDir: files.runtimeDir, logFile: files.logFile, registry: files.registry };
     const client = await startHelper(launch, "direct", 0);
     await client.declare("minikube", lab.nodeIp, [parseCidr("10.96.0.0/12")], "cluster.local", "10.96.0.10");
     expect(await client.addRoutes([{ destination: parseCidr("10.96.0.0/12"), gateway: lab.nodeIp, profile: "minikube", clusterDomain: "cluster.local", clusterDnsIp: "10.96.0.10" }])).toEqual([{ kind: "added" }]);

@@ -5,6 +5,9 @@ import type { HelperCall, HelperResponse } from "../../shared/helper-protocol.js
 import type { CleanupReport } from "../registry/stale-cleanup.js";
 import type { AddOutcome, RemoveOutcome, RouteRef, RouteRequest, RouteService } from "../registry/route-service.js";
 
+/** Long enough for a batch of route commands, each of which the helper limits to 10 s. */
+export const HELPER_CALL_TIMEOUT_MS = 60_000;
+
 export class HelperError extends Error {
   constructor(message: string) {
     super(message);
@@ -20,22 +23,28 @@ export class HelperError extends Error {
 export class HelperClient implements RouteService {
   private nextId = 1;
   private readonly pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
-  private closed = false;
+  private isClosed = false;
 
   private constructor(
     private readonly socket: Socket,
     private readonly secret: string,
+    private readonly callTimeoutMs: number,
   ) {
     createInterface({ input: socket }).on("line", (line) => this.onLine(line));
     socket.on("close", () => {
-      this.closed = true;
+      this.isClosed = true;
       for (const { reject } of this.pending.values()) reject(new HelperError("the privileged helper closed the connection"));
       this.pending.clear();
     });
     socket.on("error", () => undefined);
   }
 
-  static connect(socketPath: string, secret: string, timeoutMs = 5000): Promise<HelperClient> {
+  /** True once the helper is gone (it exited, or was killed): a new one has to be started. */
+  get closed(): boolean {
+    return this.isClosed;
+  }
+
+  static connect(socketPath: string, secret: string, timeoutMs = 5000, callTimeoutMs = HELPER_CALL_TIMEOUT_MS): Promise<HelperClient> {
     return new Promise((resolve, reject) => {
       const socket = connect(socketPath);
       const timer = setTimeout(() => {
@@ -44,7 +53,7 @@ export class HelperClient implements RouteService {
       }, timeoutMs);
       socket.once("connect", () => {
         clearTimeout(timer);
-        resolve(new HelperClient(socket, secret));
+        resolve(new HelperClient(socket, secret, callTimeoutMs));
       });
       socket.once("error", (error) => {
         clearTimeout(timer);
@@ -69,10 +78,18 @@ export class HelperClient implements RouteService {
   }
 
   call<T>(request: HelperCall): Promise<T> {
-    if (this.closed) return Promise.reject(new HelperError("the privileged helper is not connected"));
+    if (this.isClosed) return Promise.reject(new HelperError("the privileged helper is not connected"));
     const id = this.nextId++;
     return new Promise<T>((resolve, reject) => {
-      this.pending.set(id, { resolve: resolve as (v: unknown) => void, reject });
+      // A helper stuck in a command must not hold the tunnel: the call gives up, the helper's own command limits end the command.
+      const timer = setTimeout(() => {
+        this.pending.delete(id);
+        reject(new HelperError(`the privileged helper did not answer "${request.op}" within ${this.callTimeoutMs} ms`));
+      }, this.callTimeoutMs);
+      this.pending.set(id, {
+        resolve: (v) => (clearTimeout(timer), (resolve as (v: unknown) => void)(v)),
+        reject: (e) => (clearTimeout(timer), reject(e)),
+      });
       this.socket.write(`${JSON.stringify({ ...request, id, secret: this.secret })}\n`);
     });
   }
@@ -111,7 +128,7 @@ export class HelperClient implements RouteService {
 
   close(): Promise<void> {
     return new Promise((resolve) => {
-      if (this.closed) return resolve();
+      if (this.isClosed) return resolve();
       this.socket.once("close", () => resolve());
       this.socket.end();
     });

@@ -11,9 +11,14 @@ export interface HelperProgram {
   readonly script: string;
 }
 
-/** The helper beside this engine: the built JavaScript, or the TypeScript source when run through tsx. */
+/**
+ * The helper beside this engine: the built JavaScript, the TypeScript source
+ * when run through tsx, or, for a bundled engine (one .mjs file), the
+ * helper bundle in the same directory.
+ */
 export function helperProgramBesideEngine(runtime = process.execPath): HelperProgram {
   const here = fileURLToPath(import.meta.url);
+  if (here.endsWith(".mjs")) return { runtime, runtimeArgs: [], script: join(dirname(here), "helper-main.mjs") };
   const fromSource = here.endsWith(".ts");
   return { runtime, runtimeArgs: fromSource ? ["--import", "tsx"] : [], script: join(dirname(here), "..", "..", "helper", fromSource ? "helper-main.ts" : "helper-main.js") };
 }

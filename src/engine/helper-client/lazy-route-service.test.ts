@@ -41,6 +41,16 @@ describe("lazy route service: one elevation per session", () => {
     expect(lazy.starts).toBe(2);
   });
 
+  it("a helper that died is not kept: the next use starts (and elevates) a new one", async () => {
+    const first = { ...recordingService([]), closed: false };
+    let opens = 0;
+    const lazy: LazyRouteService = new LazyRouteService(async () => (++opens === 1 ? first : recordingService([])));
+    await lazy.cleanup();
+    first.closed = true; // killed, or crashed
+    await lazy.cleanup();
+    expect(lazy.starts).toBe(2);
+  });
+
   it("close before any use starts nothing", async () => {
     let opened = 0;
     const lazy = new LazyRouteService(async () => (opened++, recordingService([])));

@@ -6,6 +6,8 @@ import type { CleanupReport } from "../registry/stale-cleanup.js";
 export interface PrivilegedRouteService extends RouteService {
   cleanup(): Promise<CleanupReport>;
   close(): Promise<void>;
+  /** True once the helper behind it is gone. */
+  readonly closed?: boolean;
 }
 
 /**
@@ -15,18 +17,29 @@ export interface PrivilegedRouteService extends RouteService {
  */
 export class LazyRouteService implements PrivilegedRouteService {
   private service: Promise<PrivilegedRouteService> | null = null;
+  private opened: PrivilegedRouteService | null = null;
   starts = 0;
 
   constructor(private readonly open: () => Promise<PrivilegedRouteService>) {}
 
   private get(): Promise<PrivilegedRouteService> {
+    // A helper that died (killed, crashed) is not kept as a dead client: the next use elevates again.
+    if (this.opened?.closed) {
+      this.service = null;
+      this.opened = null;
+    }
     if (!this.service) {
       this.starts++;
       const opening = this.open();
       this.service = opening;
-      opening.catch(() => {
-        if (this.service === opening) this.service = null;
-      });
+      opening.then(
+        (service) => {
+          if (this.service === opening) this.opened = service;
+        },
+        () => {
+          if (this.service === opening) this.service = null;
+        },
+      );
     }
     return this.service;
   }
@@ -55,6 +68,7 @@ export class LazyRouteService implements PrivilegedRouteService {
   async close(): Promise<void> {
     const service = this.service;
     this.service = null;
+    this.opened = null;
     if (service) await (await service.catch(() => null))?.close();
   }
 }

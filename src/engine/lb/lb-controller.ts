@@ -59,10 +59,16 @@ export class LoadBalancerController extends EventEmitter {
     });
   }
 
-  /** Starts watching; resolves once the first list has been processed, or after `syncTimeoutMs` while the API is unreachable. */
-  async start(syncTimeoutMs = 10_000): Promise<void> {
+  /** Starts watching; resolves once the first list has been processed, after `syncTimeoutMs` while the API is unreachable, or when `signal` fires. */
+  async start(syncTimeoutMs = 10_000, signal?: AbortSignal): Promise<void> {
     this.informer.start();
-    await Promise.race([this.informer.firstSync.then(() => this.queue.idle()), new Promise((r) => setTimeout(r, syncTimeoutMs).unref())]);
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      this.informer.firstSync.then(() => this.queue.idle()),
+      new Promise((r) => (timer = setTimeout(r, syncTimeoutMs))),
+      new Promise((r) => signal?.addEventListener("abort", r, { once: true })),
+    ]);
+    clearTimeout(timer);
   }
 
   /** Waits until every queued Service has been handled. */

@@ -4,6 +4,7 @@ import { mkdtemp, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { bundled } from "../../../test-support/bundles.js";
 import { parseCidr } from "../../shared/cidr.js";
 import { entryFromJson, entryToJson } from "../../shared/tunnel-entry.js";
 import { RegistryCorruptError, RegistryFile, resetRegistry } from "./registry-file.js";
@@ -94,7 +95,7 @@ describe("RegistryFile", () => {
   it("beside minikube's unlocked in-place writer, 8 register/unregister cycles all succeed and nothing is lost", async () => {
     const registry = new RegistryFile(join(dir, "tunnels.json"));
     await writeFile(registry.path, "[]");
-    const writer = spawn(process.execPath, ["--import", "tsx", join(import.meta.dirname, "../../../test-support/minikube-registry-writer.ts"), registry.path, "777777"], { stdio: ["ignore", "pipe", "inherit"] });
+    const writer = spawn(process.execPath, [bundled("minikube-registry-writer"), registry.path, "777777"], { stdio: ["ignore", "pipe", "inherit"] });
     let writes = "";
     writer.stdout.on("data", (c: Buffer) => (writes += c.toString()));
     try {
@@ -121,7 +122,7 @@ describe("RegistryFile", () => {
     const workers = [0, 1, 2, 3].map(
       (w) =>
         new Promise<number | null>((resolve) => {
-          const child = spawn(process.execPath, ["--import", "tsx", join(import.meta.dirname, "../../../test-support/registry-worker.ts"), path, String(w), "200"], { stdio: ["ignore", "inherit", "inherit"] });
+          const child = spawn(process.execPath, [bundled("registry-worker"), path, String(w), "200"], { stdio: ["ignore", "inherit", "inherit"] });
           child.on("exit", resolve);
         }),
     );

@@ -2,7 +2,7 @@ import { z } from "zod";
 import { type IpFamily, parseCidr } from "../../shared/cidr.js";
 import type { KernelRoute } from "../../shared/routes.js";
 import { type CommandRunner, execFileRunner } from "./command-runner.js";
-import { type RouteChange, type RouteChangeResult, type RouteTable, ROUTE_COMMAND_TIMEOUT_MS, RouteCommandError, applyAndVerify } from "./route-table.js";
+import { type RouteChange, type RouteChangeResult, type RouteTable, ROUTE_COMMAND_TIMEOUT_MS, RouteCommandError, refusal, verifyChanges } from "./route-table.js";
 
 const ipJsonRouteSchema = z.looseObject({
   dst: z.string(),
@@ -31,6 +31,20 @@ function familyFlag(family: IpFamily): string[] {
   return family === 6 ? ["-6"] : ["-4"];
 }
 
+/** `ip -batch` says "Command failed -:N" after the message of line N's failure. */
+export function parseBatchErrors(stderr: string): Map<number, string> {
+  const errors = new Map<number, string>();
+  let message: string[] = [];
+  for (const line of stderr.split("\n")) {
+    const failed = /^Command failed -:(\d+)$/.exec(line.trim());
+    if (failed) {
+      errors.set(Number(failed[1]), message.join(" ").trim() || "failed");
+      message = [];
+    } else if (line.trim() !== "") message.push(line.trim());
+  }
+  return errors;
+}
+
 export class LinuxRouteTable implements RouteTable {
   constructor(private readonly runner: CommandRunner = execFileRunner) {}
 
@@ -40,7 +54,27 @@ export class LinuxRouteTable implements RouteTable {
     return parseIpJsonRoutes(result.stdout, family);
   }
 
-  apply(changes: readonly RouteChange[], signal?: AbortSignal): Promise<RouteChangeResult[]> {
-    return applyAndVerify(this, this.runner, changes, (c) => ["ip", ...familyFlag(c.destination.family), "route", c.op === "add" ? "add" : "del", c.destination.text, "via", c.gateway], signal);
+  /**
+   * The whole batch in one `ip -force -batch -` (one process, however many
+   * routes), then one read-back per family. `ip` infers each line's family
+   * from its addresses.
+   */
+  async apply(changes: readonly RouteChange[], signal?: AbortSignal): Promise<RouteChangeResult[]> {
+    if (changes.length === 0) return [];
+    const said = changes.map((c) => refusal(c) ?? "");
+    const lines = changes.map((c, i) => ({ i, line: `route ${c.op === "add" ? "add" : "del"} ${c.destination.text} via ${c.gateway}` })).filter(({ i }) => said[i] === "");
+    if (lines.length > 0) {
+      try {
+        const result = await this.runner.run("ip", ["-force", "-batch", "-"], { input: `${lines.map((l) => l.line).join("\n")}\n`, timeoutMs: ROUTE_COMMAND_TIMEOUT_MS, ...(signal ? { signal } : {}) });
+        for (const [n, message] of parseBatchErrors(result.stderr)) {
+          const line = lines[n - 1];
+          if (line) said[line.i] = message;
+        }
+      } catch (error) {
+        if (signal?.aborted) throw error;
+        for (const { i } of lines) said[i] = (error as Error).message;
+      }
+    }
+    return verifyChanges(this, changes, said, signal);
   }
 }

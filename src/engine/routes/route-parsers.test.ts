@@ -3,7 +3,7 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { describeKernelRoute } from "../../shared/routes.js";
 import { expandNetstatDestination, parseNetstatRoutes } from "./darwin-routes.js";
-import { parseIpJsonRoutes } from "./linux-routes.js";
+import { parseBatchErrors, parseIpJsonRoutes } from "./linux-routes.js";
 import { parseRoutePrint } from "./windows-routes.js";
 
 const fixture = (name: string) => readFileSync(join(import.meta.dirname, "fixtures", name), "utf8");
@@ -29,6 +29,14 @@ describe("Linux ip -j route", () => {
 
   it("treats empty output as an empty table", () => {
     expect(parseIpJsonRoutes("", 6)).toEqual([]);
+  });
+
+  it("maps `ip -force -batch -` failures to their lines (stderr captured from iproute2 6.1 in a lab namespace)", () => {
+    expect([...parseBatchErrors(fixture("linux-ip-batch-errors.txt"))]).toEqual([
+      [2, "Error: Nexthop has invalid gateway."],
+      [4, "RTNETLINK answers: No route to host"],
+      [5, "RTNETLINK answers: No such process"],
+    ]);
   });
 });
 

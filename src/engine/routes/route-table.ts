@@ -49,23 +49,18 @@ function familyMismatch(change: RouteChange): string | null {
   return gwFamily !== change.destination.family ? "gateway and destination are different IP families" : null;
 }
 
-/**
- * Runs each route command, then reads the table back once per family and
- * decides success from the table, not from the command's words: Windows
- * prints localised messages, and `route` on macOS exits 0 for some failures.
- */
-export async function applyAndVerify(
-  table: Pick<RouteTable, "list">,
-  runner: CommandRunner,
-  changes: readonly RouteChange[],
-  command: (change: RouteChange) => readonly [string, ...string[]],
-  signal?: AbortSignal,
-): Promise<RouteChangeResult[]> {
+/** An add whose gateway cannot carry it is refused before any command runs. */
+export function refusal(change: RouteChange): string | null {
+  return change.op === "add" ? familyMismatch(change) : null;
+}
+
+/** Runs one command per change (macOS, Windows); returns what each said, for error messages only. */
+export async function runEach(runner: CommandRunner, changes: readonly RouteChange[], command: (change: RouteChange) => readonly [string, ...string[]], signal?: AbortSignal): Promise<string[]> {
   const said: string[] = [];
   for (const change of changes) {
-    const mismatch = change.op === "add" ? familyMismatch(change) : null;
-    if (mismatch) {
-      said.push(mismatch);
+    const refused = refusal(change);
+    if (refused) {
+      said.push(refused);
       continue;
     }
     const [file, ...args] = command(change);
@@ -78,14 +73,36 @@ export async function applyAndVerify(
       said.push((error as Error).message);
     }
   }
+  return said;
+}
+
+/**
+ * Reads the table back once per family and decides each change's success
+ * from it, not from the commands' words: Windows prints localised messages,
+ * and `route` on macOS exits 0 for some failures.
+ */
+export async function verifyChanges(table: Pick<RouteTable, "list">, changes: readonly RouteChange[], said: readonly string[], signal?: AbortSignal): Promise<RouteChangeResult[]> {
   const families = [...new Set(changes.map((c) => c.destination.family))];
   const tables = new Map<IpFamily, KernelRoute[]>();
   for (const family of families) tables.set(family, await table.list(family, signal));
   return changes.map((change, i) => {
     const present = findRoute(tables.get(change.destination.family) ?? [], change.destination, change.gateway) !== undefined;
     if (present === (change.op === "add")) return { change, ok: true };
-    return { change, ok: false, error: `${said[i]}; the table ${change.op === "add" ? "does not show" : "still shows"} ${change.destination.text} via ${change.gateway}` };
+    const why = said[i] || "no error was printed";
+    return { change, ok: false, error: `${why}; the table ${change.op === "add" ? "does not show" : "still shows"} ${change.destination.text} via ${change.gateway}` };
   });
+}
+
+/** The usual way: a command per change, then one read-back. */
+export async function applyAndVerify(
+  table: Pick<RouteTable, "list">,
+  runner: CommandRunner,
+  changes: readonly RouteChange[],
+  command: (change: RouteChange) => readonly [string, ...string[]],
+  signal?: AbortSignal,
+): Promise<RouteChangeResult[]> {
+  if (changes.length === 0) return [];
+  return verifyChanges(table, changes, await runEach(runner, changes, command, signal), signal);
 }
 
 /** One change, failing loudly: for callers that handle a single route. */

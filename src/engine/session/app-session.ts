@@ -44,6 +44,8 @@ export class AppSession extends EventEmitter {
   private readonly lbModes = new Map<string, "clusterip" | "pool" | "off">();
   private readonly profileErrors = new Map<string, string>();
   private readonly busyProfiles = new Set<string>();
+  /** Starts in flight, so Quit can cancel them and wait until each has cleaned up. */
+  private readonly starting = new Map<string, { cancel: AbortController; done: Promise<void> }>();
   private readonly logLines: string[] = [];
   private knownProfiles: string[] = [];
   /** Lasts until fixed (unreadable preferences, say). */
@@ -87,18 +89,22 @@ export class AppSession extends EventEmitter {
     this.profileErrors.delete(profile);
     this.schedulePush();
     const lb = this.options.loadBalancer();
+    const cancel = new AbortController();
+    let settled!: () => void;
+    this.starting.set(profile, { cancel, done: new Promise<void>((r) => (settled = r)) });
     try {
-      const session = await startProfileSession(this.options.engine, profile, lb, {
-        ...(this.options.pollIntervalMs ? { pollIntervalMs: this.options.pollIntervalMs } : {}),
-        log: (line) => this.log(`[${profile}] ${line}`),
-        assigned: (service, ingress) => this.log(`[${profile}] ${service} → ${ingress.map((i) => i.ip).join(", ")}`),
-        servicesChanged: () => this.schedulePush(),
-      });
-      if (this.closed) {
-        // Quit came while this was starting: take it down again.
-        await session.stop();
-        return;
-      }
+      const session = await startProfileSession(
+        this.options.engine,
+        profile,
+        lb,
+        {
+          ...(this.options.pollIntervalMs ? { pollIntervalMs: this.options.pollIntervalMs } : {}),
+          log: (line) => this.log(`[${profile}] ${line}`),
+          assigned: (service, ingress) => this.log(`[${profile}] ${service} → ${ingress.map((i) => i.ip).join(", ")}`),
+          servicesChanged: () => this.schedulePush(),
+        },
+        cancel.signal,
+      );
       this.sessions.set(profile, session);
       this.lbModes.set(profile, session.controller ? lb.mode : "off");
       this.log(`[${profile}] tunnel started`);
@@ -108,6 +114,8 @@ export class AppSession extends EventEmitter {
       this.log(`[${profile}] start failed: ${message}`);
       throw error;
     } finally {
+      this.starting.delete(profile);
+      settled();
       this.busyProfiles.delete(profile);
       this.schedulePush();
     }
@@ -138,13 +146,19 @@ export class AppSession extends EventEmitter {
     if (failed.length > 0) throw new Error(failed.map((f) => (f.reason as Error).message).join("; "));
   }
 
-  /** Quit: stop everything, then let the helper go (its disconnect cleanup is the backstop). */
+  /**
+   * Quit: cancel the Starts in flight and wait until each has taken down what
+   * it had set up, stop every tunnel, then let the helper go (its disconnect
+   * cleanup is the backstop). main.ts exits as soon as this resolves.
+   */
   async shutdown(): Promise<void> {
     this.closed = true;
     clearInterval(this.profileTimer);
     try {
+      const inFlight = [...this.starting.values()];
+      for (const start of inFlight) start.cancel.abort();
+      await Promise.all(inFlight.map((s) => s.done));
       await this.stopAll();
-      // A tunnel still starting has no session yet; the manager knows it.
       await this.options.engine.manager.stopAll();
     } finally {
       clearTimeout(this.pushTimer);

@@ -41,20 +41,37 @@ export async function poolFor(miniPath: string, profile: string, lb: LoadBalance
   return new IpPool([`${range.start}-${range.end}`]);
 }
 
+export class StartCancelledError extends Error {
+  constructor(profile: string) {
+    super(`start of "${profile}" was cancelled (stop, SIGTERM or quit)`);
+    this.name = "StartCancelledError";
+  }
+}
+
 /**
  * Routes first (the pool CIDR is routed too), then the controller. A kube
  * context that cannot be loaded leaves the routes running and says why: the
- * tunnel is still useful for ClusterIPs.
+ * tunnel is still useful for ClusterIPs. `signal` cancels a start in flight:
+ * whatever was already set up is taken down again before this rejects, so a
+ * quit never leaves a route or an external IP behind.
  */
-export async function startProfileSession(engine: Engine, profile: string, lb: LoadBalancerSettings, hooks: ProfileSessionHooks): Promise<ProfileSession> {
+export async function startProfileSession(engine: Engine, profile: string, lb: LoadBalancerSettings, hooks: ProfileSessionHooks, signal?: AbortSignal): Promise<ProfileSession> {
   const pool = await poolFor(engine.miniPath, profile, lb);
-  await engine.manager.start({ profile, lbPool: pool?.cidrs() ?? [], ...(hooks.pollIntervalMs ? { pollIntervalMs: hooks.pollIntervalMs } : {}) });
+  const onAbort = () => void engine.manager.stop(profile).catch(() => undefined);
+  signal?.addEventListener("abort", onAbort, { once: true });
   let controller: LoadBalancerController | null = null;
   try {
-    if (lb.enabled) controller = await startController(profile, lb, pool, hooks);
+    if (signal?.aborted) throw new StartCancelledError(profile);
+    await engine.manager.start({ profile, lbPool: pool?.cidrs() ?? [], ...(hooks.pollIntervalMs ? { pollIntervalMs: hooks.pollIntervalMs } : {}) });
+    if (signal?.aborted) throw new StartCancelledError(profile);
+    if (lb.enabled) controller = await startController(profile, lb, pool, hooks, signal);
+    if (signal?.aborted) throw new StartCancelledError(profile);
   } catch (error) {
-    await engine.manager.stop(profile);
-    throw error;
+    await controller?.stop().catch(() => undefined);
+    await engine.manager.stop(profile).catch(() => undefined);
+    throw signal?.aborted ? new StartCancelledError(profile) : error;
+  } finally {
+    signal?.removeEventListener("abort", onAbort);
   }
   return {
     profile,
@@ -69,7 +86,7 @@ export async function startProfileSession(engine: Engine, profile: string, lb: L
   };
 }
 
-async function startController(profile: string, lb: LoadBalancerSettings, pool: IpPool | undefined, hooks: ProfileSessionHooks): Promise<LoadBalancerController | null> {
+async function startController(profile: string, lb: LoadBalancerSettings, pool: IpPool | undefined, hooks: ProfileSessionHooks, signal?: AbortSignal): Promise<LoadBalancerController | null> {
   let client: KubeHttp;
   try {
     client = await KubeHttp.fromKubeConfig(kubeConfigForProfile(profile));
@@ -81,6 +98,6 @@ async function startController(profile: string, lb: LoadBalancerSettings, pool: 
   controller.on("log", hooks.log);
   if (hooks.assigned) controller.on("assigned", hooks.assigned);
   if (hooks.servicesChanged) controller.on("changed", hooks.servicesChanged);
-  await controller.start();
+  await controller.start(10_000, signal);
   return controller;
 }

@@ -38,7 +38,7 @@ export interface ProfileTunnelDeps {
   /** minikube's per-profile tunnel lock; null in tests that do not exercise it. */
   readonly locks: TunnelLocks | null;
   /** How this process reaches the network; tests whose engine runs outside the lab's namespace pass versions that connect from inside it. */
-  readonly probe?: (host: string, port: number) => Promise<ProbeResult>;
+  readonly probe?: (host: string, port: number, signal: AbortSignal) => Promise<ProbeResult>;
   readonly nodeAnswers?: (host: string, port: number, signal: AbortSignal) => Promise<boolean>;
 }
 
@@ -50,7 +50,7 @@ export interface ProfileTunnelOptions {
   /** How often it re-reads the profile, the pod CIDRs and the routing table (no minikube either). */
   readonly refreshIntervalMs?: number;
   readonly maxBackoffMs?: number;
-  readonly probe?: (host: string, port: number) => Promise<ProbeResult>;
+  readonly probe?: (host: string, port: number, signal: AbortSignal) => Promise<ProbeResult>;
 }
 
 /** Host states that mean the node is really gone, as opposed to a passing "Unknown". */
@@ -78,10 +78,14 @@ export class ProfileTunnel extends EventEmitter {
   private inFlight: AbortController | null = null;
   private lock: HeldLock | null = null;
   private lastRefresh = 0;
+  private probing = false;
+  private lastEmitted = "";
   private readonly pollIntervalMs: number;
   private readonly refreshIntervalMs: number;
   private readonly maxBackoffMs: number;
-  private readonly probe: (host: string, port: number) => Promise<ProbeResult>;
+  private readonly probe: (host: string, port: number, signal: AbortSignal) => Promise<ProbeResult>;
+  /** Cancels a probe in flight when the tunnel stops, so it cannot keep the process alive. */
+  private readonly probes = new AbortController();
   private readonly knock: (host: string, port: number, signal: AbortSignal) => Promise<boolean>;
 
   private readonly inspector: ClusterInspector;
@@ -100,7 +104,7 @@ export class ProfileTunnel extends EventEmitter {
     this.pollIntervalMs = options.pollIntervalMs ?? 5000;
     this.refreshIntervalMs = options.refreshIntervalMs ?? 60_000;
     this.maxBackoffMs = options.maxBackoffMs ?? 30_000;
-    this.probe = options.probe ?? deps.probe ?? ((host, port) => probeTcp(host, port));
+    this.probe = options.probe ?? deps.probe ?? ((host, port, signal) => probeTcp(host, port, 1500, signal));
     this.knock = deps.nodeAnswers ?? ((host, port, signal) => nodeAnswers(host, port, 2000, signal));
   }
 
@@ -120,8 +124,9 @@ export class ProfileTunnel extends EventEmitter {
     clearTimeout(this.timer);
     this.timer = undefined;
     this.phase = "stopping";
-    // A reconcile stuck in minikube is killed, not waited for.
+    // A reconcile stuck in minikube is killed, not waited for; so is a probe.
     this.inFlight?.abort();
+    this.probes.abort();
     await this.serialised(async () => {
       this.removalFailures = [];
       await this.removeAllRoutes("stopping");
@@ -191,7 +196,7 @@ export class ProfileTunnel extends EventEmitter {
       this.view = fresh;
       await this.applyRoutes(fresh, view.nodeIp, true);
     }
-    await this.probeService();
+    this.probeService();
     this.emitChange();
   }
 
@@ -244,8 +249,8 @@ export class ProfileTunnel extends EventEmitter {
     await this.applyRoutes(view, view.nodeIp, verifyTable);
     this.lastRefresh = Date.now();
     this.phase = "active";
-    await this.probeService();
     this.emitChange();
+    this.probeService();
   }
 
   /** minikube's tunnel lock: ours while we run; while someone else has it we add nothing. */
@@ -265,10 +270,29 @@ export class ProfileTunnel extends EventEmitter {
     return false;
   }
 
-  private async probeService(): Promise<void> {
+  /**
+   * Probes the kubernetes Service through the route, in the background: a
+   * probe that times out must not delay a start or a stop. Its result comes
+   * as one more `change`.
+   */
+  private probeService(): void {
     const view = this.view;
     const service = view ? this.routes.get(view.serviceCidr.text) : undefined;
-    this.probeResult = view && service?.state === "active" ? await this.probe(addressAt(view.serviceCidr, 1n), 443) : null;
+    if (!view || service?.state !== "active") {
+      this.probeResult = null;
+      return;
+    }
+    if (this.probing) return;
+    this.probing = true;
+    void this.probe(addressAt(view.serviceCidr, 1n), 443, this.probes.signal)
+      .then((result) => {
+        if (this.phase !== "active") return;
+        if (this.probeResult?.ok !== result.ok) this.log(result.ok ? `probe of ${result.target} answers` : `probe of ${result.target} failed: ${result.error}`);
+        this.probeResult = result;
+        this.emitChange();
+      })
+      .catch(() => undefined)
+      .finally(() => (this.probing = false));
   }
 
   /**
@@ -361,7 +385,12 @@ export class ProfileTunnel extends EventEmitter {
     this.emit("log", line);
   }
 
+  /** Only real changes go out: a healthy tunnel's heartbeat must not redraw the tray every few seconds. */
   private emitChange(): void {
-    this.emit("change", this.snapshot());
+    const snapshot = this.snapshot();
+    const key = JSON.stringify({ ...snapshot, probe: snapshot.probe ? { ok: snapshot.probe.ok, target: snapshot.probe.target, error: snapshot.probe.error } : null });
+    if (key === this.lastEmitted) return;
+    this.lastEmitted = key;
+    this.emit("change", snapshot);
   }
 }

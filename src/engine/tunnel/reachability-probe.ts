@@ -9,16 +9,20 @@ export interface ProbeResult {
 }
 
 /** TCP connect through the route, to the `kubernetes` Service (first address of the service CIDR) on 443. */
-export function probeTcp(host: string, port: number, timeoutMs = 1500): Promise<ProbeResult> {
+export function probeTcp(host: string, port: number, timeoutMs = 1500, signal?: AbortSignal): Promise<ProbeResult> {
   const started = performance.now();
   const target = host.includes(":") ? `[${host}]:${port}` : `${host}:${port}`;
   return new Promise((resolve) => {
     const socket = new Socket();
+    const onAbort = () => finish("cancelled");
     const finish = (error?: string) => {
+      signal?.removeEventListener("abort", onAbort);
       socket.destroy();
       const checkedAt = new Date().toISOString();
       resolve(error === undefined ? { target, ok: true, latencyMs: Math.round((performance.now() - started) * 10) / 10, checkedAt } : { target, ok: false, error, checkedAt });
     };
+    if (signal?.aborted) return finish("cancelled");
+    signal?.addEventListener("abort", onAbort, { once: true });
     socket.setTimeout(timeoutMs, () => finish(`no answer within ${timeoutMs} ms`));
     socket.once("connect", () => finish());
     socket.once("error", (error: NodeJS.ErrnoException) => finish(error.code ?? error.message));

@@ -1,0 +1,58 @@
+import { chmod, copyFile, mkdir, mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { build } from "esbuild";
+
+const ROOT = join(import.meta.dirname, "..");
+/** Inside the checkout, so the bundles resolve node_modules (koffi's native part) like the sources do. */
+export const BUNDLE_DIR = join(ROOT, "test-support", ".build");
+
+const ENTRIES = {
+  mktunnel: "src/cli/mktunnel.ts",
+  // helper-launch looks for the helper beside a bundled engine, as in the packaged app.
+  "helper-main": "src/helper/helper-main.ts",
+  "helper-client-proc": "test-support/helper-client-proc.ts",
+  "kube-sim-serve": "test-support/kube-sim/serve.ts",
+  "minikube-registry-writer": "test-support/minikube-registry-writer.ts",
+  "registry-worker": "test-support/registry-worker.ts",
+} as const;
+
+export type BundleName = keyof typeof ENTRIES;
+
+/** Path of a bundle built by the test run's global setup: starts in a fraction of tsx's time, and needs no loader. */
+export function bundled(name: BundleName): string {
+  return join(BUNDLE_DIR, `${name}.mjs`);
+}
+
+export async function buildBundles(): Promise<void> {
+  await mkdir(BUNDLE_DIR, { recursive: true });
+  await build({
+    entryPoints: Object.fromEntries(Object.entries(ENTRIES).map(([name, entry]) => [name, join(ROOT, entry)])),
+    outdir: BUNDLE_DIR,
+    outExtension: { ".js": ".mjs" },
+    bundle: true,
+    platform: "node",
+    format: "esm",
+    target: "node22",
+    external: ["koffi"],
+    banner: { js: "import { createRequire as __mktCreateRequire } from 'node:module'; const require = __mktCreateRequire(import.meta.url);" },
+    logLevel: "warning",
+  });
+}
+
+/**
+ * A copy of a bundle and of this Node runtime in a fresh directory anyone can
+ * read, for code a test runs as another user: the checkout itself may sit
+ * under a private directory (CI systems often clone into one made by mktemp -d).
+ */
+export async function portableCopy(name: BundleName): Promise<{ node: string; script: string; cleanup: () => Promise<void> }> {
+  const dir = await mkdtemp(join(tmpdir(), "mkt-portable-"));
+  await chmod(dir, 0o755);
+  const node = join(dir, "node");
+  const script = join(dir, `${name}.mjs`);
+  await copyFile(process.execPath, node);
+  await chmod(node, 0o755);
+  await copyFile(bundled(name), script);
+  await chmod(script, 0o644);
+  return { node, script, cleanup: () => rm(dir, { recursive: true, force: true }) };
+}
