@@ -1,7 +1,7 @@
 import tseslint from "typescript-eslint";
 
 export default tseslint.config(
-  { ignores: ["dist/**", "node_modules/**", "coverage/**", "bench/.build/**", "release/**", "e2e/output/**"] },
+  { ignores: ["dist/**", "node_modules/**", "coverage/**", "bench/.build/**", "test-support/.build/**", "release/**", "e2e/output/**"] },
   ...tseslint.configs.recommended,
   {
     files: ["**/*.ts", "**/*.tsx"],
