@@ -1,3 +1,4 @@
+import { randomBytes } from "node:crypto";
 import { rm, writeFile } from "node:fs/promises";
 import { type IncomingMessage, type ServerResponse } from "node:http";
 import { createServer, type Server } from "node:https";
@@ -17,6 +18,8 @@ export interface KubeSimOptions {
   readonly serviceCidr?: string;
   readonly historyLimit?: number;
   readonly bookmarkIntervalMs?: number;
+  /** Hand out resourceVersions that are not numbers (they are opaque by contract). */
+  readonly opaqueResourceVersions?: boolean;
 }
 
 export interface RequestCounts {
@@ -94,12 +97,14 @@ export class KubeSim {
   private readonly sockets = new Set<Socket>();
   private server: Server | null = null;
   private kubeconfigPath = "";
+  /** The rest of paged lists, by continue token: each page comes from the snapshot the first page was cut from. */
+  private readonly pages = new Map<string, { items: KubeObject[]; resourceVersion: string }>();
 
   private constructor(
     readonly certs: SimCertificates,
     private readonly options: KubeSimOptions,
   ) {
-    this.store = new ObjectStore(new ServiceAllocator(options.serviceCidr), options.historyLimit);
+    this.store = new ObjectStore(new ServiceAllocator(options.serviceCidr), options.historyLimit, options.opaqueResourceVersions);
     for (const ns of ["default", "kube-system"]) this.store.create("namespaces", null, { metadata: { name: ns }, spec: { finalizers: ["kubernetes"] }, status: { phase: "Active" } });
   }
 
@@ -136,6 +141,29 @@ export class KubeSim {
     await new Promise<void>((resolve) => this.server!.listen(0, "127.0.0.1", resolve));
     this.kubeconfigPath = join(this.certs.dir, "kubeconfig");
     await writeFile(this.kubeconfigPath, kubeconfigYaml(this.url, this.certs, this.profile), { mode: 0o600 });
+  }
+
+  /**
+   * The API comes back on a new port and the kubeconfig is rewritten, as
+   * after `minikube stop` and `minikube start` with the docker driver. The
+   * stored objects stay (etcd keeps them).
+   */
+  async restart(): Promise<void> {
+    this.dropWatches();
+    for (const socket of this.sockets) socket.destroy();
+    await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
+    this.server = null;
+    await this.listen();
+  }
+
+  get openWatches(): number {
+    return this.watches.size;
+  }
+
+  /** Open watches go silent and stay open: a peer that vanished without closing the connection. */
+  freezeWatches(): number {
+    for (const watch of this.watches) watch.freeze();
+    return this.watches.size;
   }
 
   /** Ends every open watch abruptly, as a dropped connection would. */
@@ -206,6 +234,11 @@ export class KubeSim {
     const route = parsePath(url.pathname);
     if (!route) throw new ApiError(404, "NotFound", "the server could not find the requested resource");
     const watching = method === "GET" && (url.searchParams.get("watch") === "true" || url.searchParams.get("watch") === "1");
+    if (!watching && this.faults.resetRate > 0 && Math.random() < this.faults.resetRate) {
+      // Over TLS this reads as "socket hang up" (ECONNRESET) on the client, as a reused socket the server had closed does.
+      req.socket.destroy();
+      return;
+    }
     const verb = watching ? "watch" : method === "GET" ? (route.name ? "get" : "list") : method.toLowerCase();
     this.count(verb);
     if (this.faults.errorRate > 0 && Math.random() < this.faults.errorRate) throw new ApiError(500, "InternalError", "injected fault: internal error");
@@ -241,12 +274,33 @@ export class KubeSim {
 
   private list(res: ServerResponse, route: Route, params: URLSearchParams): void {
     const requested = params.get("resourceVersion");
-    if (requested && requested !== "0" && params.get("resourceVersionMatch") === "Exact" && Number(requested) < this.store.oldestResumable) {
+    if (requested && requested !== "0" && params.get("resourceVersionMatch") === "Exact" && this.store.decodeVersion(requested) < this.store.oldestResumable) {
       throw new ApiError(410, "Expired", `too old resource version: ${requested} (${this.store.oldestResumable})`);
     }
-    const { items, resourceVersion } = this.store.list(route.plural, route.namespace);
     const kind = KINDS[route.plural]!;
-    this.send(res, 200, { kind: `${kind.kind}List`, apiVersion: "v1", metadata: { resourceVersion }, items: items.filter(fieldMatcher(params.get("fieldSelector"))) });
+    const token = params.get("continue");
+    let page: { items: KubeObject[]; resourceVersion: string };
+    if (token) {
+      const rest = this.pages.get(token);
+      if (!rest) throw new ApiError(410, "Expired", "The provided continue parameter is too old to display a consistent list result. You can start a new list without the continue parameter.");
+      this.pages.delete(token);
+      page = rest;
+    } else {
+      const { items, resourceVersion } = this.store.list(route.plural, route.namespace);
+      page = { items: items.filter(fieldMatcher(params.get("fieldSelector"))), resourceVersion };
+    }
+    const limit = Number(params.get("limit") ?? 0);
+    const metadata: Record<string, unknown> = { resourceVersion: page.resourceVersion };
+    let items = page.items;
+    if (limit > 0 && items.length > limit) {
+      const next = randomBytes(12).toString("base64url");
+      this.pages.set(next, { items: items.slice(limit), resourceVersion: page.resourceVersion });
+      if (this.pages.size > 200) this.pages.delete(this.pages.keys().next().value!);
+      metadata.continue = next;
+      metadata.remainingItemCount = items.length - limit;
+      items = items.slice(0, limit);
+    }
+    this.send(res, 200, { kind: `${kind.kind}List`, apiVersion: "v1", metadata, items });
   }
 
   private watch(req: IncomingMessage, res: ServerResponse, route: Route, params: URLSearchParams): void {
@@ -260,6 +314,11 @@ export class KubeSim {
       matches: fieldMatcher(params.get("fieldSelector")),
     };
     if (this.faults.gone === "http") throw new ApiError(410, "Expired", "too old resource version (injected)");
+    if (this.faults.watchEndsAtOnce) {
+      res.writeHead(200, { "Content-Type": "application/json" });
+      res.end();
+      return;
+    }
     const stream = new WatchStream(this.store, res, watchParams, KINDS[route.plural]!.kind);
     this.watches.add(stream);
     stream.onClose(() => this.watches.delete(stream));

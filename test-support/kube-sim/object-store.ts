@@ -57,6 +57,8 @@ function clone<T>(value: T): T {
  * resourceVersion, a bounded history of changes for watch resumption, and the
  * per-kind rules of registry strategies (here only Service has real rules).
  */
+const OPAQUE_BASE = 10 ** 12;
+
 export class ObjectStore {
   private rv = 1;
   private readonly objects = new Map<string, Map<string, KubeObject>>();
@@ -67,8 +69,21 @@ export class ObjectStore {
     private readonly allocator: ServiceAllocator,
     /** How many changes are kept for watches; older resourceVersions get 410 Gone. */
     public historyLimit = 10_000,
+    /** resourceVersions are opaque to clients; this renders them as strings that are not numbers, so a client that compares them shows it. */
+    private readonly opaqueVersions = false,
   ) {
     for (const kind of Object.keys(KINDS)) this.objects.set(kind, new Map());
+  }
+
+  /** Opaque versions count down: a client that orders them as numbers gets every comparison backwards. */
+  encodeVersion(rv: number): string {
+    return this.opaqueVersions ? String(OPAQUE_BASE - rv) : String(rv);
+  }
+
+  /** The number behind a resourceVersion this store handed out. */
+  decodeVersion(text: string): number {
+    if (!this.opaqueVersions || text === "" || text === "0") return Number(text);
+    return OPAQUE_BASE - Number(text);
   }
 
   get resourceVersion(): number {
@@ -106,7 +121,7 @@ export class ObjectStore {
   }
 
   private record(plural: string, type: WatchEventType, object: KubeObject): void {
-    const event: StoredEvent = { rv: Number(object.metadata.resourceVersion), plural, type, object: clone(object) };
+    const event: StoredEvent = { rv: this.decodeVersion(object.metadata.resourceVersion), plural, type, object: clone(object) };
     this.history.push(event);
     // Trim in batches so a long history costs amortised O(1) per change.
     if (this.history.length > this.historyLimit * 1.25) this.history.splice(0, this.history.length - this.historyLimit);
@@ -115,7 +130,7 @@ export class ObjectStore {
 
   private nextVersion(): string {
     this.rv += 1;
-    return String(this.rv);
+    return this.encodeVersion(this.rv);
   }
 
   get(plural: string, ns: string | null, name: string): KubeObject {
@@ -126,7 +141,7 @@ export class ObjectStore {
 
   list(plural: string, ns: string | null): { items: KubeObject[]; resourceVersion: string } {
     const items = [...this.bucket(plural).values()].filter((o) => ns === null || o.metadata.namespace === ns).map(clone);
-    return { items, resourceVersion: String(this.rv) };
+    return { items, resourceVersion: this.encodeVersion(this.rv) };
   }
 
   count(plural: string): number {

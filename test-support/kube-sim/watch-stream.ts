@@ -44,23 +44,23 @@ export class WatchStream {
     let backlog: StoredEvent[];
     if (!requested || requested === "0") {
       const { items } = this.store.list(this.params.plural, this.params.namespace);
-      backlog = items.map((object) => ({ rv: Number(object.metadata.resourceVersion), plural: this.params.plural, type: "ADDED" as const, object }));
+      backlog = items.map((object) => ({ rv: this.store.decodeVersion(object.metadata.resourceVersion), plural: this.params.plural, type: "ADDED" as const, object }));
     } else {
       try {
-        backlog = this.store.eventsSince(Number(requested), this.params.plural);
+        backlog = this.store.eventsSince(this.store.decodeVersion(requested), this.params.plural);
       } catch (error) {
         if (error instanceof ApiError && error.code === 410) return this.expire(error.message);
         throw error;
       }
     }
-    this.lastVersion = Math.max(Number(requested) || 0, this.store.resourceVersion);
+    this.lastVersion = Math.max(this.store.decodeVersion(requested ?? "") || 0, this.store.resourceVersion);
     for (const event of backlog) this.deliver(event);
     this.unsubscribe = this.store.subscribe((event) => {
       if (event.plural === this.params.plural) this.deliver(event);
       this.lastVersion = event.rv;
     });
     if (this.params.bookmarks) {
-      this.timers.push(setInterval(() => this.write({ type: "BOOKMARK", object: { kind: this.kind, apiVersion: "v1", metadata: { resourceVersion: String(this.lastVersion) } } }), this.params.bookmarkIntervalMs));
+      this.timers.push(setInterval(() => this.write({ type: "BOOKMARK", object: { kind: this.kind, apiVersion: "v1", metadata: { resourceVersion: this.store.encodeVersion(this.lastVersion) } } }), this.params.bookmarkIntervalMs));
     }
     this.timers.push(setTimeout(() => this.close(), this.params.timeoutSeconds * 1000));
   }
@@ -93,6 +93,13 @@ export class WatchStream {
     for (const timer of this.timers) clearTimeout(timer);
     this.res.end();
     for (const listener of this.closeListeners) listener();
+  }
+
+  /** Stops sending anything (events, bookmarks) but keeps the connection open: a peer that vanished silently. */
+  freeze(): void {
+    this.unsubscribe?.();
+    for (const timer of this.timers) clearTimeout(timer);
+    this.closed = true;
   }
 
   /** Ends the connection without a clean chunked terminator, like a network drop. */

@@ -1,5 +1,5 @@
 import { hostname } from "node:os";
-import type { KubeHttp } from "../kube/kube-http.js";
+import type { KubeApi } from "../kube/kube-http.js";
 import type { LbService } from "./lb-service.js";
 
 const COMPONENT = "minikube-tunnel";
@@ -21,7 +21,7 @@ export class EventRecorder {
   private flushing = false;
 
   constructor(
-    private readonly client: KubeHttp,
+    private readonly client: KubeApi,
     private readonly enabled: boolean,
     /** Whether status work is out of the way; events wait while it is not. */
     private readonly mayRun: () => boolean = () => true,

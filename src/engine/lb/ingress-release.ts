@@ -1,8 +1,7 @@
-import { KubeApiError, type KubeHttp } from "../kube/kube-http.js";
+import { type Json, KubeApiError, type KubeApi } from "../kube/kube-http.js";
+import { listAll } from "../kube/kube-connection.js";
 import { ASSIGNED_ANNOTATION, type LbService, ownership, toLbService } from "./lb-service.js";
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-type Json = Record<string, any>;
 
 export function servicePath(service: Pick<LbService, "namespace" | "name">): string {
   return `/api/v1/namespaces/${encodeURIComponent(service.namespace)}/services/${encodeURIComponent(service.name)}`;
@@ -14,7 +13,7 @@ export function servicePath(service: Pick<LbService, "namespace" | "name">): str
  * again" (up to 3 times). Used by the controller's stop and by cleanup after
  * a tunnel died without stopping.
  */
-export async function releaseIngress(client: KubeHttp, service: LbService, attempt = 0): Promise<"released" | "not-ours" | "gone"> {
+export async function releaseIngress(client: KubeApi, service: LbService, attempt = 0): Promise<"released" | "not-ours" | "gone"> {
   const body = { metadata: { resourceVersion: service.resourceVersion, annotations: { [ASSIGNED_ANNOTATION]: null } }, status: { loadBalancer: { ingress: null } } };
   try {
     await client.call("PATCH", `${servicePath(service)}/status`, body, "application/merge-patch+json");
@@ -39,9 +38,9 @@ export interface StaleIngressReport {
 }
 
 /** Every Service whose ingress we set and nobody changed since: for a profile whose tunnel is gone. */
-export async function releaseAllOurIngress(client: KubeHttp): Promise<StaleIngressReport> {
-  const { body } = await client.call<{ items: Json[] }>("GET", "/api/v1/services");
-  const ours = body.items.map(toLbService).filter((s) => ownership(s) === "ours");
+export async function releaseAllOurIngress(client: KubeApi): Promise<StaleIngressReport> {
+  const { items } = await listAll<Json>(client, "/api/v1/services");
+  const ours = items.map(toLbService).filter((s) => ownership(s) === "ours");
   const released: string[] = [];
   const failures: string[] = [];
   await Promise.all(

@@ -1,6 +1,6 @@
 import { EventEmitter } from "node:events";
 import { ipFamily } from "../../shared/cidr.js";
-import { KubeApiError, type KubeHttp } from "../kube/kube-http.js";
+import { type Json, KubeApiError, type KubeApi } from "../kube/kube-http.js";
 import { jitteredBackoff } from "./backoff.js";
 import type { IpPool } from "./ip-pool.js";
 import { EventRecorder } from "./event-recorder.js";
@@ -22,9 +22,6 @@ export interface LbControllerOptions {
   readonly emitEvents?: boolean;
 }
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-type Json = Record<string, any>;
-
 /**
  * Gives LoadBalancer Services an external IP (DESIGN §5): the ClusterIP by
  * default, or an address from a pool. Watch-driven; writes only the status
@@ -35,6 +32,15 @@ type Json = Record<string, any>;
 export class LoadBalancerController extends EventEmitter {
   private readonly cache = new Map<string, LbService>();
   private readonly pending = new Map<string, string>();
+  /**
+   * resourceVersions are opaque: they are never compared for order. After our
+   * own write we know its version; watch events for that Service up to that
+   * version are older than what we hold and are skipped, and the event that
+   * carries it ends the wait. The last version the watch showed per Service
+   * covers an event that arrives before the write's answer.
+   */
+  private readonly awaiting = new Map<string, string>();
+  private readonly lastSeen = new Map<string, string>();
   private readonly informer: ServiceInformer;
   private readonly queue: WorkQueue;
   private readonly events: EventRecorder;
@@ -43,7 +49,7 @@ export class LoadBalancerController extends EventEmitter {
   writes = 0;
 
   constructor(
-    private readonly client: KubeHttp,
+    private readonly client: KubeApi,
     private readonly options: LbControllerOptions,
   ) {
     super();
@@ -56,6 +62,7 @@ export class LoadBalancerController extends EventEmitter {
       onList: (objects) => this.onList(objects),
       onEvent: (type, object) => this.onEvent(type, object),
       onError: (error, wait) => this.emit("log", `Kubernetes API: ${(error as Error).message}; retrying in ${wait} ms`),
+      onReconnect: () => this.emit("log", "the kubeconfig now names another API server or credentials (cluster restarted?): reconnected, reading everything again"),
     });
   }
 
@@ -76,12 +83,24 @@ export class LoadBalancerController extends EventEmitter {
     return this.queue.idle();
   }
 
-  async stop(): Promise<void> {
+  /** Stops watching and takes back what we set; bounded by `limitMs`, so quit and SIGTERM never hang on an API that went away. */
+  async stop(limitMs = 8000): Promise<void> {
     this.stopping = true;
-    await this.informer.stop();
-    await this.queue.drain();
-    if (this.options.releaseOnStop !== false) await this.releaseAll();
-    await this.events.flush();
+    let timer: NodeJS.Timeout | undefined;
+    const limit = new Promise<void>((resolve) => (timer = setTimeout(() => {
+      this.emit("log", `stopping took longer than ${limitMs} ms; some external IPs may be left (mktunnel cleanup takes them back)`);
+      resolve();
+    }, limitMs)));
+    await Promise.race([
+      (async () => {
+        await this.informer.stop();
+        await this.queue.drain();
+        if (this.options.releaseOnStop !== false) await this.releaseAll();
+        await this.events.flush();
+      })(),
+      limit,
+    ]);
+    clearTimeout(timer);
   }
 
   services(): ManagedService[] {
@@ -96,6 +115,8 @@ export class LoadBalancerController extends EventEmitter {
 
   private onList(objects: Json[]): void {
     const seen = new Set<string>();
+    this.awaiting.clear();
+    this.lastSeen.clear();
     const fresh = objects.map(toLbService);
     // Rebuild pool allocations from what we already set before assigning anything new, so no IP is handed out twice.
     if (this.options.pool) for (const s of fresh) if (inScope(s, this.className) && ownership(s) === "ours") for (const ip of s.assigned ?? []) this.options.pool.claim(ip, s.key);
@@ -115,10 +136,17 @@ export class LoadBalancerController extends EventEmitter {
 
   private onEvent(type: "ADDED" | "MODIFIED" | "DELETED", object: Json): void {
     const service = toLbService(object);
-    if (type === "DELETED") this.cache.delete(service.key);
-    else {
-      const before = this.cache.get(service.key);
-      if (before && Number(before.resourceVersion) >= Number(service.resourceVersion)) return;
+    this.lastSeen.set(service.key, service.resourceVersion);
+    if (type === "DELETED") {
+      this.awaiting.delete(service.key);
+      this.cache.delete(service.key);
+    } else {
+      const waitingFor = this.awaiting.get(service.key);
+      if (waitingFor !== undefined) {
+        // Up to our write's own event, the stream shows versions older than the one we hold.
+        if (waitingFor === service.resourceVersion) this.awaiting.delete(service.key);
+        return;
+      }
       this.cache.set(service.key, service);
     }
     this.queue.add(service.key);
@@ -193,7 +221,7 @@ export class LoadBalancerController extends EventEmitter {
     try {
       this.writes++;
       const { body: updated } = await this.client.call<Json>("PATCH", `${servicePath(service)}/status`, body, "application/merge-patch+json");
-      this.accept(updated);
+      this.accept(updated, true);
       this.events.record(service, "Normal", "IPAllocated", `assigned ${desired.map((d) => d.ip).join(", ")} (${this.options.mode} mode)`);
       this.emit("assigned", service.key, desired);
     } catch (error) {
@@ -201,10 +229,11 @@ export class LoadBalancerController extends EventEmitter {
     }
   }
 
-  private accept(object: Json): void {
+  /** Our write's answer (or a fresh read after a conflict) becomes the cached object. */
+  private accept(object: Json, ownWrite = false): void {
     const next = toLbService(object);
-    const cached = this.cache.get(next.key);
-    if (!cached || Number(cached.resourceVersion) <= Number(next.resourceVersion)) this.cache.set(next.key, next);
+    this.cache.set(next.key, next);
+    if (ownWrite && this.lastSeen.get(next.key) !== next.resourceVersion) this.awaiting.set(next.key, next.resourceVersion);
     this.emit("changed");
   }
 

@@ -1,4 +1,5 @@
 import { isValidIp, normaliseIp } from "../../shared/cidr.js";
+import type { Json } from "../kube/kube-http.js";
 
 /** What we record on a Service: the ingress IPs we set, so we never touch an ingress someone else set. */
 export const ASSIGNED_ANNOTATION = "minikube-tunnel.io/assigned-ingress";
@@ -29,8 +30,6 @@ export interface LbService {
   readonly ports: readonly { readonly port: number; readonly protocol: string; readonly name?: string }[];
 }
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-type Json = Record<string, any>;
 
 function splitList(text: unknown): string[] {
   return typeof text === "string" ? text.split(",").map((s) => s.trim()).filter((s) => s !== "") : [];

@@ -1,21 +1,26 @@
-import { KubeApiError, type KubeHttp, type WatchLine } from "../kube/kube-http.js";
+import { listAll } from "../kube/kube-connection.js";
+import { type Json, KubeApiError, type KubeApi, type WatchLine, isConnectionError } from "../kube/kube-http.js";
 import { jitteredBackoff, sleep } from "./backoff.js";
-
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-type Json = Record<string, any>;
 
 export interface InformerHandlers {
   /** A full list arrived (first sync or relist); `objects` is the whole truth. */
   onList(objects: Json[]): void;
   onEvent(type: "ADDED" | "MODIFIED" | "DELETED", object: Json): void;
   onError?(error: unknown, retryInMs: number): void;
+  /** The client was rebuilt from a changed kubeconfig (the cluster came back somewhere else). */
+  onReconnect?(): void;
 }
 
+/** A watch that ends this soon with nothing in it counts as a failure, so a server that closes at once is not hammered. */
+const SHORT_WATCH_MS = 1000;
+
 /**
- * List, then watch from the list's resourceVersion (DESIGN §5). A watch that
- * ends normally resumes from the last version seen (bookmarks keep it fresh);
- * 410 Gone, as a status or an in-stream ERROR, forces a relist; any other
- * failure waits a jittered backoff first.
+ * List, then watch from the list's resourceVersion (docs/architecture.md,
+ * "LoadBalancer controller"). Lists are paged. A watch that ends normally
+ * resumes from the last version seen (bookmarks keep it fresh); 410 Gone, as
+ * a status or an in-stream ERROR, forces a relist; any other failure waits a
+ * jittered backoff, and a connection failure first reads the kubeconfig
+ * again. resourceVersions are passed back as given, never compared.
  */
 export class ServiceInformer {
   private readonly abort = new AbortController();
@@ -28,7 +33,7 @@ export class ServiceInformer {
   watches = 0;
 
   constructor(
-    private readonly client: KubeHttp,
+    private readonly client: KubeApi,
     private readonly handlers: InformerHandlers,
     private readonly path = "/api/v1/services",
   ) {
@@ -48,9 +53,9 @@ export class ServiceInformer {
 
   private async list(): Promise<void> {
     this.lists++;
-    const { body } = await this.client.call<{ metadata: { resourceVersion: string }; items: Json[] }>("GET", this.path);
-    this.resourceVersion = body.metadata.resourceVersion;
-    this.handlers.onList(body.items);
+    const { items, resourceVersion } = await listAll<Json>(this.client, this.path);
+    this.resourceVersion = resourceVersion;
+    this.handlers.onList(items);
     this.synced();
   }
 
@@ -62,13 +67,17 @@ export class ServiceInformer {
         if (needList) {
           await this.list();
           needList = false;
+          failures = 0;
         }
         const timeout = 240 + Math.floor(Math.random() * 120);
         this.watches++;
         let gone = false;
+        let events = 0;
+        const began = performance.now();
         await this.client.watch(
           `${this.path}?watch=1&allowWatchBookmarks=true&timeoutSeconds=${timeout}&resourceVersion=${encodeURIComponent(this.resourceVersion)}`,
           (event: WatchLine) => {
+            events++;
             failures = 0;
             const rv = (event.object?.metadata as Json | undefined)?.resourceVersion as string | undefined;
             if (event.type === "ERROR") {
@@ -82,16 +91,26 @@ export class ServiceInformer {
           this.abort.signal,
         );
         if (gone) needList = true;
+        else if (events === 0 && performance.now() - began < SHORT_WATCH_MS) await this.backOff(new Error("watch ended at once with no events"), failures++);
       } catch (error) {
         if (this.abort.signal.aborted) break;
         if (error instanceof KubeApiError && error.status === 410) {
           needList = true;
           continue;
         }
-        const wait = jitteredBackoff(failures++);
-        this.handlers.onError?.(error, wait);
-        await sleep(wait, this.abort.signal);
+        if ((isConnectionError(error) || (error instanceof KubeApiError && error.status === 401)) && (await this.client.reload?.())) {
+          // The cluster moved (new port, new certificates): everything is read again from the new place.
+          this.handlers.onReconnect?.();
+          needList = true;
+        }
+        await this.backOff(error, failures++);
       }
     }
+  }
+
+  private async backOff(error: unknown, attempt: number): Promise<void> {
+    const wait = jitteredBackoff(attempt);
+    this.handlers.onError?.(error, wait);
+    await sleep(wait, this.abort.signal);
   }
 }

@@ -1,6 +1,7 @@
 import type { Engine } from "../engine.js";
 import { readProfileConfig } from "../cluster/profile-config.js";
 import { kubeConfigForProfile } from "../kube/kube-config.js";
+import { KubeConnection } from "../kube/kube-connection.js";
 import { KubeHttp } from "../kube/kube-http.js";
 import { IpPool } from "../lb/ip-pool.js";
 import { LoadBalancerController, type LbMode } from "../lb/lb-controller.js";
@@ -87,9 +88,10 @@ export async function startProfileSession(engine: Engine, profile: string, lb: L
 }
 
 async function startController(profile: string, lb: LoadBalancerSettings, pool: IpPool | undefined, hooks: ProfileSessionHooks, signal?: AbortSignal): Promise<LoadBalancerController | null> {
-  let client: KubeHttp;
+  let client: KubeConnection;
   try {
-    client = await KubeHttp.fromKubeConfig(kubeConfigForProfile(profile));
+    // Loaded again whenever the API stops answering: minikube rewrites the kubeconfig when the cluster comes back on a new port.
+    client = await KubeConnection.open(() => KubeHttp.fromKubeConfig(kubeConfigForProfile(profile)));
   } catch (error) {
     hooks.log(`LoadBalancer controller not started: ${(error as Error).message.replace(/\s*\n\s*/g, " ")}`);
     return null;
