@@ -117,14 +117,6 @@ export function containsAddress(cidr: Cidr, address: string): boolean {
   return addr.match(ipaddr.parse(cidr.address), cidr.prefix);
 }
 
-export function isDefaultRoute(cidr: Cidr): boolean {
-  return cidr.prefix === 0;
-}
-
-export function isHostRoute(cidr: Cidr): boolean {
-  return cidr.prefix === bitLength(cidr.family);
-}
-
 /** Raw mask bytes, as Go stores a net.IPMask (4 bytes for IPv4, 16 for IPv6). */
 export function prefixToMaskBytes(family: IpFamily, prefix: number): Uint8Array {
   return Uint8Array.from(maskBytes(family, prefix));

@@ -16,7 +16,8 @@ export interface RouteRef {
 }
 
 export type AddOutcome =
-  | { readonly kind: "added" | "adopted" | "already-active" }
+  /** `note`: something the user should know about how the route works here (a full-tunnel VPN it goes around). */
+  | { readonly kind: "added" | "adopted" | "already-active"; readonly note?: string }
   | { readonly kind: "conflict"; readonly conflict: RouteConflict }
   | { readonly kind: "failed"; readonly error: string };
 

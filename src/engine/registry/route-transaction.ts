@@ -1,7 +1,7 @@
 import type { Cidr, IpFamily } from "../../shared/cidr.js";
 import type { KernelRoute } from "../../shared/routes.js";
 import { type TunnelEntryJson, entryFromJson, entryToJson, sameRoute } from "../../shared/tunnel-entry.js";
-import { type RegistryView, evaluateRoute } from "../routes/conflicts.js";
+import { type RegistryView, evaluateRoute, vpnBypassNote } from "../routes/conflicts.js";
 import { type RouteChange, type RouteTable, findRoute } from "../routes/route-table.js";
 import { type ProcessIdentity, isTunnelProcessAlive } from "./process-liveness.js";
 import type { RegistryFile } from "./registry-file.js";
@@ -27,6 +27,13 @@ function routeKey(route: { destination: Cidr; gateway: string; profile: string }
 }
 
 /** The same JSON object, compared by what minikube keeps (Route, MachineName, Pid): our extra fields may have been dropped. */
+/** The first route that went in carries the batch's note, if there is one. */
+function withNote(outcomes: AddOutcome[], kernel: readonly KernelRoute[]): AddOutcome[] {
+  const note = vpnBypassNote(kernel);
+  const first = note ? outcomes.findIndex((o) => o.kind === "added" || o.kind === "adopted" || o.kind === "already-active") : -1;
+  return first < 0 ? outcomes : outcomes.map((o, i) => (i === first ? { ...o, note: note! } as AddOutcome : o));
+}
+
 export function sameEntry(a: TunnelEntryJson, b: TunnelEntryJson): boolean {
   const x = entryFromJson(a);
   const y = entryFromJson(b);
@@ -80,7 +87,7 @@ export class RouteRegistrar implements RouteService {
         toAdd.push(i);
         outcomes.push(null);
       });
-      if (newEntries.length === 0) return outcomes as AddOutcome[];
+      if (newEntries.length === 0) return withNote(outcomes as AddOutcome[], [...kernel.values()].flat());
       await tx.update((entries) => ({ entries: [...entries.filter((e) => !dropDead.some((d) => sameEntry(d, e))), ...newEntries], result: undefined }));
       const results = await this.table.apply(toAdd.map((i): RouteChange => ({ op: "add", destination: requests[i]!.destination, gateway: requests[i]!.gateway })));
       const failed: TunnelEntryJson[] = [];
@@ -96,7 +103,7 @@ export class RouteRegistrar implements RouteService {
         }
       });
       if (failed.length > 0) await tx.update((entries) => ({ entries: entries.filter((e) => !failed.some((f) => sameEntry(f, e))), result: undefined }));
-      return outcomes as AddOutcome[];
+      return withNote(outcomes as AddOutcome[], [...kernel.values()].flat());
     });
   }
 

@@ -1,8 +1,11 @@
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { parseCidr } from "../../shared/cidr.js";
 import type { KernelRoute } from "../../shared/routes.js";
 import { entryFromJson, entryToJson } from "../../shared/tunnel-entry.js";
-import { evaluateRoute, type RegistryView } from "./conflicts.js";
+import { evaluateRoute, type RegistryView, vpnBypassNote } from "./conflicts.js";
+import { parseNetstatRoutes } from "./darwin-routes.js";
 
 const route = (dst: string, gateway: string | null, iface: string | null = "eth0"): KernelRoute => ({ destination: parseCidr(dst, { allowHostBits: true }), gateway, interface: iface });
 const entry = (dst: string, gw: string, profile: string, pid: number, alive: boolean): RegistryView => ({
@@ -13,7 +16,7 @@ const me = { profile: "minikube", pid: 100 };
 const svc = parseCidr("10.96.0.0/12");
 const gw = "192.168.49.2";
 
-describe("evaluateRoute (DESIGN §4)", () => {
+describe("evaluateRoute", () => {
   it("adds when nothing overlaps; default routes and unrelated host routes do not count", () => {
     const table = [route("0.0.0.0/0", "192.168.1.1"), route("192.168.49.0/24", null, "br0"), route("10.200.0.5/32", null)];
     expect(evaluateRoute(svc, gw, table, [], me)).toEqual({ kind: "add" });
@@ -58,5 +61,27 @@ describe("evaluateRoute (DESIGN §4)", () => {
     const verdict = evaluateRoute(svc, gw, [route("10.96.0.0/12", "192.168.58.2")], [entry("10.96.0.0/12", "192.168.58.2", "second", 5, true)], me);
     expect(verdict).toMatchObject({ kind: "conflict", conflict: { owner: { profile: "second", pid: 5 } } });
     if (verdict.kind === "conflict") expect(verdict.conflict.message).toContain('registered to profile "second"');
+  });
+});
+
+describe("full-tunnel VPNs (0/1 and 128.0/1, ::/1 and 8000::/1), on real captured tables", () => {
+  const captured = (name: string, family: 4 | 6) => parseNetstatRoutes(readFileSync(join(import.meta.dirname, "fixtures", name), "utf8"), family);
+
+  it("wg-quick's 0/1 on macOS is treated like a default route: more specific cluster routes win, so no conflict", () => {
+    const table = captured("darwin-netstat-wg-quick.txt", 4);
+    expect(table.map((r) => r.destination.text)).toContain("0.0.0.0/1");
+    expect(evaluateRoute(svc, gw, table, [], me)).toEqual({ kind: "add" });
+    expect(vpnBypassNote(table)).toBe("a full-tunnel VPN is up (0.0.0.0/1 via utun0); the cluster's routes are more specific, so cluster traffic goes to the node directly, not through the VPN");
+  });
+
+  it("an IPv6 full tunnel (::/1 on utun4) does not block an IPv6 service network either", () => {
+    const table = captured("darwin-netstat-inet6-full-tunnel-vpn.txt", 6);
+    expect(evaluateRoute(parseCidr("fd00:10:96::/112"), "fd00:49::2", table, [], me)).toEqual({ kind: "add" });
+    expect(vpnBypassNote(table)).toMatch(/^a full-tunnel VPN is up \(::\/1 via utun4\)/);
+  });
+
+  it("a table without such halves has no note, and a /2 still counts as a real overlap", () => {
+    expect(vpnBypassNote(captured("darwin-sequoia-netstat-inet.txt", 4))).toBeNull();
+    expect(evaluateRoute(svc, gw, [route("0.0.0.0/2", null, "10.0.0.9")], [], me).kind).toBe("conflict");
   });
 });

@@ -1,4 +1,4 @@
-import { type Cidr, cidrsOverlap, isDefaultRoute, isValidIp, normaliseIp } from "../../shared/cidr.js";
+import { type Cidr, cidrsOverlap, isValidIp, normaliseIp } from "../../shared/cidr.js";
 import type { KernelRoute, RouteConflict } from "../../shared/routes.js";
 import type { TunnelEntry } from "../../shared/tunnel-entry.js";
 
@@ -31,7 +31,25 @@ function existing(route: KernelRoute): RouteConflict["existing"] {
 }
 
 /**
- * DESIGN §4: any existing route that contains, or is contained by, the
+ * The default route, and the two halves a full-tunnel VPN installs instead
+ * of replacing it (OpenVPN's def1 and wg-quick add 0/1 and 128.0/1, or ::/1
+ * and 8000::/1): a more specific route always wins over these, so they never
+ * block a cluster network.
+ */
+export function isDefaultLike(cidr: Cidr): boolean {
+  return cidr.prefix <= 1;
+}
+
+/** Said once when a full-tunnel VPN is up: the cluster's routes are more specific, so cluster traffic goes around it. */
+export function vpnBypassNote(kernelRoutes: readonly KernelRoute[]): string | null {
+  const halves = kernelRoutes.filter((r) => r.destination.prefix === 1);
+  if (halves.length === 0) return null;
+  const via = [...new Set(halves.map((r) => r.interface ?? r.gateway ?? "?"))].join(", ");
+  return `a full-tunnel VPN is up (${halves.map((r) => r.destination.text).join(", ")} via ${via}); the cluster's routes are more specific, so cluster traffic goes to the node directly, not through the VPN`;
+}
+
+/**
+ * docs/architecture.md, "Conflicts": any existing route that contains, or is contained by, the
  * requested network blocks it, except default routes. The exact route through
  * our gateway is ours when our own entry owns it, adoptable when its owner is
  * dead, and reported otherwise.
@@ -44,7 +62,7 @@ export function evaluateRoute(
   requester: Requester,
 ): RouteVerdict {
   const relevant = kernelRoutes.filter(
-    (r) => r.destination.family === destination.family && !isDefaultRoute(r.destination) && cidrsOverlap(r.destination, destination),
+    (r) => r.destination.family === destination.family && !isDefaultLike(r.destination) && cidrsOverlap(r.destination, destination),
   );
   const exact = relevant.find((r) => r.destination.text === destination.text && sameGateway(r, gateway));
   const others = relevant.filter((r) => r !== exact);

@@ -25,29 +25,49 @@ export function expandNetstatDestination(text: string, family: IpFamily): Cidr {
   return parseCidr(`${octets.join(".")}/${prefix}`, { allowHostBits: true });
 }
 
-/** Parses `netstat -nr -f inet` or `netstat -nr -f inet6`. */
-export function parseNetstatRoutes(stdout: string, family: IpFamily): KernelRoute[] {
+export type SkippedRow = (line: string, reason: string) => void;
+
+const SECTION = /^(Routing tables|Internet6?:)$/;
+
+/**
+ * Parses `netstat -nr -f inet` or `-f inet6`, or the matching section of a
+ * plain `netstat -nr`. A row that cannot be read (an odd mask, a mapped
+ * address) is passed to `skipped` and left out: the rest of the table still
+ * counts, because a conflict check on a partial table beats none. Without a
+ * header (a fragment), columns are taken in macOS's usual order.
+ */
+export function parseNetstatRoutes(stdout: string, family: IpFamily, skipped: SkippedRow = () => undefined): KernelRoute[] {
   const routes: KernelRoute[] = [];
   let columns: string[] | null = null;
+  let section: IpFamily | null = null;
   for (const line of stdout.split(/\r?\n/)) {
-    const fields = line.trim().split(/\s+/).filter((f) => f !== "");
-    if (fields.length === 0) continue;
+    const trimmed = line.trim();
+    if (trimmed === "") continue;
+    if (SECTION.test(trimmed)) {
+      if (trimmed === "Internet:") section = 4;
+      if (trimmed === "Internet6:") section = 6;
+      columns = null;
+      continue;
+    }
+    const fields = trimmed.split(/\s+/);
     if (fields[0] === "Destination") {
       columns = fields;
       continue;
     }
-    if (columns === null || fields.length < 3) continue;
-    if (fields[0]?.endsWith(":")) {
-      columns = null;
+    if ((section ?? family) !== family || fields.length < 3) continue;
+    const [dest = "", gateway = "", flags = ""] = fields;
+    const netifIndex = columns ? columns.indexOf("Netif") : 3;
+    let destination: Cidr;
+    try {
+      destination = expandNetstatDestination(dest, family);
+    } catch (error) {
+      skipped(trimmed, (error as Error).message);
       continue;
     }
-    const netifIndex = columns.indexOf("Netif");
-    const [dest = "", gateway = "", flags = ""] = fields;
-    const netif = netifIndex >= 0 ? (fields[netifIndex] ?? null) : null;
     routes.push({
-      destination: expandNetstatDestination(dest, family),
+      destination,
       gateway: gateway.startsWith("link#") || gateway.includes(":") || /^[\d.]+$/.test(gateway) ? stripZone(gateway) : gateway,
-      interface: netif,
+      interface: netifIndex >= 0 ? (fields[netifIndex] ?? null) : null,
       ...(flags.includes("R") && flags.includes("B") ? { type: "blackhole" } : {}),
     });
   }
@@ -59,12 +79,15 @@ function stripZone(gateway: string): string {
 }
 
 export class DarwinRouteTable implements RouteTable {
-  constructor(private readonly runner: CommandRunner = execFileRunner) {}
+  constructor(
+    private readonly runner: CommandRunner = execFileRunner,
+    private readonly skipped: SkippedRow = (line, reason) => console.warn(`netstat: skipped a row it cannot read (${reason}): ${line}`),
+  ) {}
 
   async list(family: IpFamily, signal?: AbortSignal): Promise<KernelRoute[]> {
     const result = await this.runner.run("netstat", ["-nr", "-f", family === 4 ? "inet" : "inet6"], { timeoutMs: ROUTE_COMMAND_TIMEOUT_MS, ...(signal ? { signal } : {}) });
     if (result.exitCode !== 0) throw new RouteCommandError("list", `IPv${family} table`, result.stderr.trim());
-    return parseNetstatRoutes(result.stdout, family);
+    return parseNetstatRoutes(result.stdout, family, this.skipped);
   }
 
   apply(changes: readonly RouteChange[], signal?: AbortSignal): Promise<RouteChangeResult[]> {

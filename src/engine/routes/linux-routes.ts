@@ -12,19 +12,31 @@ const ipJsonRouteSchema = z.looseObject({
 });
 
 /** Parses `ip -j route` / `ip -6 -j route` output. */
-export function parseIpJsonRoutes(stdout: string, family: IpFamily): KernelRoute[] {
+export function parseIpJsonRoutes(stdout: string, family: IpFamily, skipped: (row: string, reason: string) => void = () => undefined): KernelRoute[] {
   const text = stdout.trim();
   if (text === "") return [];
-  const rows = z.array(ipJsonRouteSchema).parse(JSON.parse(text));
-  return rows.map((row) => {
+  const rows = z.array(z.unknown()).parse(JSON.parse(text));
+  const routes: KernelRoute[] = [];
+  for (const raw of rows) {
+    const parsed = ipJsonRouteSchema.safeParse(raw);
+    if (!parsed.success) {
+      skipped(JSON.stringify(raw), "not a route row");
+      continue;
+    }
+    const row = parsed.data;
     const dst = row.dst === "default" ? (family === 4 ? "0.0.0.0/0" : "::/0") : row.dst;
-    return {
-      destination: parseCidr(dst, { allowHostBits: true }),
-      gateway: row.gateway ?? null,
-      interface: row.dev ?? null,
-      ...(row.type !== undefined && row.type !== "unicast" ? { type: row.type } : {}),
-    };
-  });
+    try {
+      routes.push({
+        destination: parseCidr(dst, { allowHostBits: true }),
+        gateway: row.gateway ?? null,
+        interface: row.dev ?? null,
+        ...(row.type !== undefined && row.type !== "unicast" ? { type: row.type } : {}),
+      });
+    } catch (error) {
+      skipped(JSON.stringify(raw), (error as Error).message);
+    }
+  }
+  return routes;
 }
 
 function familyFlag(family: IpFamily): string[] {

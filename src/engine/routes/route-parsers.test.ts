@@ -53,53 +53,86 @@ describe("macOS netstat -nr", () => {
     expect(expandNetstatDestination(text, 4).text).toBe(cidr);
   });
 
-  it("parses the inet table, keeping link#N gateways and interfaces", () => {
-    const routes = parseNetstatRoutes(fixture("darwin-netstat-inet.txt"), 4);
-    expect(routes).toHaveLength(16);
-    expect(routes.map(describeKernelRoute)).toContain("10.96.0.0/12 via 192.168.64.2 dev bridge100");
-    expect(routes.map(describeKernelRoute)).toContain("192.168.43.0/24 via link#21 dev utun4");
-    expect(routes.map(describeKernelRoute)).toContain("127.0.0.0/8 via 127.0.0.1 dev lo0");
-    expect(routes.find((r) => r.destination.text === "192.168.1.0/24")).toMatchObject({ gateway: "link#6", interface: "en0" });
+  it("reads a macOS 15 Sequoia table with Tailscale on utun4 and Parallels on bridge100/101, keeping link#N and interfaces", () => {
+    const routes = parseNetstatRoutes(fixture("darwin-sequoia-netstat-inet.txt"), 4).map(describeKernelRoute);
+    expect(routes).toHaveLength(47);
+    expect(routes).toEqual(
+      expect.arrayContaining([
+        "0.0.0.0/0 via 192.168.68.1 dev en1",
+        "0.0.0.0/0 via link#38 dev bridge100",
+        "10.211.55.0/24 via link#38 dev bridge100",
+        "10.37.129.0/24 via link#40 dev bridge101",
+        "100.64.0.0/10 via link#32 dev utun4",
+        "127.0.0.0/8 via 127.0.0.1 dev lo0",
+        "192.168.68.0/22 via link#24 dev en1",
+        "224.0.0.0/4 via link#32 dev utun4",
+      ]),
+    );
   });
 
-  it("parses the inet6 table, dropping zone ids", () => {
-    const routes = parseNetstatRoutes(fixture("darwin-netstat-inet6.txt"), 6);
-    expect(routes.map(describeKernelRoute)).toEqual(
-      expect.arrayContaining(["::/0 via fe80:: dev utun0", "fd00:10:96::/112 via fd00:64::2 dev bridge100", "fe80::/64 via fe80::1 dev lo0", "fe80::1/128 via link#1 dev lo0", "ff00::/8 via ::1 dev lo0"]),
+  it("reads its IPv6 half without losing the rows after `fdb2:2c26:f4e4::` (a destination that ends in a colon)", () => {
+    const routes = parseNetstatRoutes(fixture("darwin-sequoia-netstat-inet6.txt"), 6);
+    expect(routes).toHaveLength(91);
+    const described = routes.map(describeKernelRoute);
+    expect(described).toEqual(
+      expect.arrayContaining([
+        "::/0 via fd7a:115c:a1e0:: dev utun4",
+        "fd7a:115c:a1e0::/48 via fe80::1e1d:d3ff:fee0:fcfc dev utun4",
+        "fdb2:2c26:f4e4::/64 via link#38 dev bridge100",
+        "fdb2:2c26:f4e4::/128 via link#38 dev bridge100",
+        "fdb2:2c26:f4e4:1::/64 via link#40 dev bridge101",
+        "ff02::/32 via link#40 dev bridge101",
+      ]),
     );
-    expect(routes).toHaveLength(10);
+    // The last row of the table is there: nothing after the `::` row was dropped.
+    expect(described.at(-1)).toBe("ff02::/32 via link#40 dev bridge101");
+  });
+
+  it("reads one section of a full `netstat -rn` per family", () => {
+    const text = fixture("darwin-netstat-rn-utun.txt");
+    expect(parseNetstatRoutes(text, 4).map(describeKernelRoute)).toContain("192.168.64.0/24 via link#5 dev en0");
+    expect(parseNetstatRoutes(text, 4)).toHaveLength(11);
+    expect(parseNetstatRoutes(text, 6)).toHaveLength(29);
+    expect(parseNetstatRoutes(text, 6).map(describeKernelRoute)).toContain("fe80::/64 via fe80::21c1:53b6:e09d:8ea1 dev utun0");
+  });
+
+  it.each([
+    ["darwin-netstat-inet6-teleport-vnet.txt", 6, 11, "fd6f:74a0:9a49::/64 via fe80::2e0:4cff:fe3c:b817 dev utun5"],
+    ["darwin-netstat-inet6-apple-silicon-lima.txt", 6, 12, "fe80::/64 via link#4 dev anpi1"],
+    ["darwin-netstat-inet-docker-for-mac.txt", 4, 15, "192.168.64.0/24 via link#12 dev bridge1"],
+    ["darwin-netstat-inet-vmware.txt", 4, 15, "172.16.111.0/24 via link#11 dev vmnet1"],
+    ["darwin-netstat-wg-quick.txt", 4, 2, "0.0.0.0/1 via utun0 dev utun0"],
+    ["darwin-netstat-inet6-full-tunnel-vpn.txt", 6, 11, "::/1 via link#18 dev utun4"],
+  ] as const)("reads %s", (name, family, count, row) => {
+    const routes = parseNetstatRoutes(fixture(name), family).map(describeKernelRoute);
+    expect(routes).toHaveLength(count);
+    expect(routes).toContain(row);
+  });
+
+  it("skips and reports rows it cannot read (BSD's `::ffff:0.0.0.0/96`) instead of failing the table", () => {
+    const skipped: string[] = [];
+    const routes = parseNetstatRoutes(fixture("freebsd-netstat-inet6.txt"), 6, (line) => skipped.push(line));
+    expect(skipped).toEqual([expect.stringMatching(/^::ffff:0\.0\.0\.0\/96\s/)]);
+    expect(routes.map((r) => r.destination.text)).toEqual(["::/96", "::1/128", "fe80::/10", "fe80::/64", "fe80::1/128", "fe80::/64", "fe80::8db:f4ff:fe5b:2fd3/128", "ff02::/16"]);
   });
 });
 
 describe("Windows route print", () => {
-  it("parses English IPv4 Active Routes and ignores Persistent Routes", () => {
-    const routes = parseRoutePrint(fixture("windows-route-print-4-en.txt"), 4);
-    expect(routes).toHaveLength(10);
-    expect(routes.map(describeKernelRoute)).toContain("10.96.0.0/12 via 172.28.80.10 dev 172.28.80.1");
-    expect(routes.find((r) => r.destination.text === "127.0.0.0/8")).toMatchObject({ gateway: null, interface: "127.0.0.1" });
-    expect(routes.some((r) => r.destination.text === "10.0.0.0/8")).toBe(false);
+  it.each([
+    ["windows-route-print-en-wsl2-hyperv.txt", 6, ["0.0.0.0/0 via 192.168.0.1 dev 192.168.0.18", "172.22.32.0/20 dev 172.22.32.1"]],
+    ["windows-route-print-en-win7.txt", 5, ["0.0.0.0/0 via 10.0.0.1 dev 10.0.0.40", "10.0.0.0/24 dev 10.0.0.40"]],
+    ["windows-route-print-en-anyconnect.txt", 2, ["0.0.0.0/0 via 10.21.38.1 dev 10.21.38.97"]],
+    ["windows-route-print-fr.txt", 1, ["0.0.0.0/0 via 10.88.88.2 dev 10.88.88.149"]],
+    ["windows-route-print-es.txt", 2, ["0.0.0.0/0 via 192.168.100.1 dev 192.168.100.80", "0.0.0.0/2 dev 123.45.0.10"]],
+    ["windows-route-print-zh-cn.txt", 11, ["0.0.0.0/0 dev 39.183.173.41", "172.22.0.0/18 dev 172.22.30.182"]],
+  ] as const)("reads %s by the shape of its rows, whatever the language", (name, count, rows) => {
+    const routes = parseRoutePrint(fixture(name), 4).map(describeKernelRoute);
+    expect(routes).toHaveLength(count);
+    expect(routes).toEqual(expect.arrayContaining([...rows]));
   });
 
-  it("parses a German Windows (localised headings and 'Auf Verbindung')", () => {
-    const routes = parseRoutePrint(fixture("windows-route-print-4-de.txt"), 4);
-    expect(routes.map(describeKernelRoute)).toEqual([
-      "0.0.0.0/0 via 192.168.178.1 dev 192.168.178.20",
-      "10.96.0.0/12 via 172.28.80.10 dev 172.28.80.1",
-      "127.0.0.0/8 dev 127.0.0.1",
-      "127.0.0.1/32 dev 127.0.0.1",
-      "192.168.178.0/24 dev 192.168.178.20",
-    ]);
-  });
-
-  it("parses IPv6 routes, including a gateway wrapped onto the next line", () => {
-    const routes = parseRoutePrint(fixture("windows-route-print-6-en.txt"), 6);
-    expect(routes.map(describeKernelRoute)).toEqual([
-      "::/0 via fe80::1 dev if 12",
-      "::1/128 dev if 1",
-      "fd00:10:96::/112 via fe80::215:5dff:fe38:10a dev if 18",
-      "fe80::/64 dev if 18",
-      "fe80::9d1c:7b1e:61c1:2f0a/128 dev if 18",
-      "ff00::/8 dev if 1",
-    ]);
+  it("reads an empty IPv6 table (localised 'None') as empty, and ignores the IPv4 rows", () => {
+    expect(parseRoutePrint(fixture("windows-route-print-es.txt"), 6)).toEqual([]);
+    expect(parseRoutePrint(fixture("windows-route-print-en-anyconnect.txt"), 6)).toEqual([]);
   });
 });

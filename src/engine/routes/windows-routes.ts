@@ -21,7 +21,7 @@ function gatewayOrOnLink(text: string): string | null {
  * table (Active Routes) is read: the Persistent Routes block lists routes that
  * may not be in the kernel.
  */
-export function parseRoutePrint(stdout: string, family: IpFamily): KernelRoute[] {
+export function parseRoutePrint(stdout: string, family: IpFamily, skipped: (line: string, reason: string) => void = () => undefined): KernelRoute[] {
   const lines = stdout.split(/\r?\n/);
   const routes: KernelRoute[] = [];
   let inActiveBlock = false;
@@ -40,15 +40,15 @@ export function parseRoutePrint(stdout: string, family: IpFamily): KernelRoute[]
       if (!m) continue;
       inActiveBlock = true;
       const [, dest = "", mask = "", gw = "", iface = ""] = m;
-      routes.push({
-        destination: parseCidr(`${dest}/${netmaskToPrefix(mask)}`, { allowHostBits: true }),
-        gateway: gatewayOrOnLink(gw),
-        interface: iface,
-      });
+      try {
+        routes.push({ destination: parseCidr(`${dest}/${netmaskToPrefix(mask)}`, { allowHostBits: true }), gateway: gatewayOrOnLink(gw), interface: iface });
+      } catch (error) {
+        skipped(line.trim(), (error as Error).message);
+      }
       continue;
     }
     if (pendingV6 && /^\s{10,}\S/.test(line)) {
-      routes.push(v6Route(pendingV6, line.trim()));
+      pushV6(routes, pendingV6, line.trim(), skipped);
       pendingV6 = null;
       continue;
     }
@@ -57,26 +57,29 @@ export function parseRoutePrint(stdout: string, family: IpFamily): KernelRoute[]
     inActiveBlock = true;
     const [, ifIndex = "", , destination = "", gw] = m;
     if (gw === undefined) pendingV6 = { ifIndex, destination };
-    else routes.push(v6Route({ ifIndex, destination }, gw));
+    else pushV6(routes, { ifIndex, destination }, gw, skipped);
   }
   return routes;
 }
 
-function v6Route(row: { ifIndex: string; destination: string }, gateway: string): KernelRoute {
-  return {
-    destination: parseCidr(row.destination, { allowHostBits: true }),
-    gateway: gatewayOrOnLink(gateway),
-    interface: `if ${row.ifIndex}`,
-  };
+function pushV6(routes: KernelRoute[], row: { ifIndex: string; destination: string }, gateway: string, skipped: (line: string, reason: string) => void): void {
+  try {
+    routes.push({ destination: parseCidr(row.destination, { allowHostBits: true }), gateway: gatewayOrOnLink(gateway), interface: `if ${row.ifIndex}` });
+  } catch (error) {
+    skipped(`${row.ifIndex} ${row.destination} ${gateway}`, (error as Error).message);
+  }
 }
 
 export class WindowsRouteTable implements RouteTable {
-  constructor(private readonly runner: CommandRunner = execFileRunner) {}
+  constructor(
+    private readonly runner: CommandRunner = execFileRunner,
+    private readonly skipped: (line: string, reason: string) => void = (line, reason) => console.warn(`route print: skipped a row it cannot read (${reason}): ${line}`),
+  ) {}
 
   async list(family: IpFamily, signal?: AbortSignal): Promise<KernelRoute[]> {
     const result = await this.runner.run("route", ["print", family === 4 ? "-4" : "-6"], { timeoutMs: ROUTE_COMMAND_TIMEOUT_MS, ...(signal ? { signal } : {}) });
     if (result.exitCode !== 0) throw new RouteCommandError("list", `IPv${family} table`, result.stderr.trim());
-    return parseRoutePrint(result.stdout, family);
+    return parseRoutePrint(result.stdout, family, this.skipped);
   }
 
   apply(changes: readonly RouteChange[], signal?: AbortSignal): Promise<RouteChangeResult[]> {

@@ -80,6 +80,8 @@ export class ProfileTunnel extends EventEmitter {
   private lastRefresh = 0;
   private probing = false;
   private lastEmitted = "";
+  /** Something worth telling about how the routes work here, such as a full-tunnel VPN they go around. */
+  private note: string | undefined;
   private readonly pollIntervalMs: number;
   private readonly refreshIntervalMs: number;
   private readonly maxBackoffMs: number;
@@ -147,7 +149,7 @@ export class ProfileTunnel extends EventEmitter {
       nodeIp: this.view?.nodeIp ?? null,
       routes: [...this.routes.values()],
       probe: this.probeResult,
-      ...(this.message !== undefined ? { message: this.message } : {}),
+      ...(this.message !== undefined ? { message: this.message } : this.note ? { message: this.note } : {}),
     };
   }
 
@@ -330,6 +332,8 @@ export class ProfileTunnel extends EventEmitter {
         this.routes.set(cidr.text, { cidr: cidr.text, kind, gateway, state: "error", error: outcome.error });
       } else {
         this.log(`route ${cidr.text} via ${gateway} ${outcome.kind === "added" ? "added" : outcome.kind === "adopted" ? "adopted from a dead tunnel" : "already active"}`);
+        if (outcome.note && outcome.note !== this.note) this.log(`note: ${outcome.note}`);
+        if (outcome.note) this.note = outcome.note;
         this.routes.set(cidr.text, { cidr: cidr.text, kind, gateway, state: "active" });
       }
     });
