@@ -1,11 +1,13 @@
 import type { IngressCleanup } from "../engine/session/stale-ingress.js";
 import type { CleanupReport } from "../engine/registry/stale-cleanup.js";
 import type { StatusReport } from "../engine/tunnel/status-report.js";
+import { describeHolder } from "../engine/registry/tunnel-lock.js";
 
 export function formatStatus(report: StatusReport): string {
   const lines: string[] = [];
   for (const p of report.profiles) {
     lines.push(`Profile ${p.profile}: ${p.error ? `error: ${p.error}` : `host ${p.host}, node IP ${p.nodeIp ?? "-"}`}`);
+    if (p.tunnelLock) lines.push(`  ${describeHolder(p.tunnelLock)}`);
     for (const r of p.routes) {
       lines.push(`  ${r.state.padEnd(8)} ${r.cidr} -> ${r.gateway} (${r.kind})${r.conflict ? `  ${r.conflict.message}` : ""}`);
     }

@@ -7,6 +7,7 @@ import { type RouteTable, findRoute } from "../routes/route-table.js";
 import type { RegistryFile } from "../registry/registry-file.js";
 import { registryViews } from "../registry/route-transaction.js";
 import type { ManagedService } from "../lb/lb-controller.js";
+import type { LockHolder, TunnelLocks } from "../registry/tunnel-lock.js";
 import { type ProbeResult, probeTcp } from "./reachability-probe.js";
 
 export interface RegisteredTunnel {
@@ -28,6 +29,8 @@ export interface ProfileStatus {
   /** LoadBalancer Services and their external IPs, when the API could be asked. */
   readonly services?: ManagedService[];
   readonly servicesError?: string;
+  /** Who holds minikube's tunnel lock for the profile: a running `minikube tunnel`, or a tunnel of ours (and its pid). */
+  readonly tunnelLock?: LockHolder;
 }
 
 export interface StatusReport {
@@ -42,7 +45,7 @@ export interface StatusReport {
  * so any process can ask it, not only the one running the tunnel.
  */
 export async function buildStatusReport(
-  deps: { registry: RegistryFile; table: RouteTable; inspector: ClusterInspector },
+  deps: { registry: RegistryFile; table: RouteTable; inspector: ClusterInspector; locks?: TunnelLocks },
   profiles: readonly string[],
   options: { lbPool?: readonly Cidr[]; probe?: boolean; services?: (profile: string) => Promise<ManagedService[]> } = {},
 ): Promise<StatusReport> {
@@ -81,7 +84,8 @@ export async function buildStatusReport(
           (error: unknown) => ({ servicesError: (error as Error).message }),
         );
       }
-      profileStatuses.push({ profile, host: view.host, nodeIp: view.nodeIp, routes, probe, ...(view.podCidrError ? { podCidrError: view.podCidrError } : {}), ...services });
+      const tunnelLock = (await deps.locks?.check(profile).catch(() => null)) ?? null;
+      profileStatuses.push({ profile, host: view.host, nodeIp: view.nodeIp, routes, probe, ...(view.podCidrError ? { podCidrError: view.podCidrError } : {}), ...services, ...(tunnelLock ? { tunnelLock } : {}) });
     } catch (error) {
       profileStatuses.push({ profile, host: null, nodeIp: null, routes: [], probe: null, error: (error as Error).message });
     }
