@@ -76,10 +76,12 @@ const INK: Record<TrayIconVariant, Rgba> = { light: [31, 35, 40, 255], dark: [24
 const ACCENT: Record<TrayIconState, Record<TrayIconVariant, Rgba | null>> = {
   idle: { light: null, dark: null, template: null },
   active: { light: [26, 127, 55, 255], dark: [63, 185, 80, 255], template: [0, 0, 0, 255] },
+  degraded: { light: [188, 76, 0, 255], dark: [240, 136, 62, 255], template: [0, 0, 0, 255] },
   conflict: { light: [154, 103, 0, 255], dark: [210, 153, 34, 255], template: [0, 0, 0, 255] },
   error: { light: [209, 36, 47, 255], dark: [248, 81, 73, 255], template: [0, 0, 0, 255] },
 };
-const GLYPH: Record<TrayIconState, Shape | null> = { idle: null, active: disc(8, 8, 3), conflict: diamond(8, 8, 3.6), error: cross(8, 8, 3, 1.7) };
+// Degraded: a hollow dot, the active dot with nothing getting through.
+const GLYPH: Record<TrayIconState, Shape | null> = { idle: null, active: disc(8, 8, 3), degraded: ring(8, 8, 2.4, 1.4), conflict: diamond(8, 8, 3.6), error: cross(8, 8, 3, 1.7) };
 
 async function main(): Promise<void> {
   const out = join(import.meta.dirname, "..", "assets");

@@ -12,8 +12,8 @@ export interface FakeApiOptions {
 
 /**
  * Stands in for the preload's `window.tunnel` in a plain browser: same
- * methods (TunnelApi), records each call in `window.__calls`, and lets the
- * test push a new state the way main does.
+ * methods (TunnelApi, derived from the channel map), records each call in
+ * `window.__calls`, and lets the test push a new state the way main does.
  */
 export async function installFakeTunnelApi(page: Page, options: FakeApiOptions): Promise<void> {
   // Under tsx (the bench), esbuild's keepNames wraps named functions in __name(); page code has no such helper.
@@ -44,7 +44,7 @@ export async function installFakeTunnelApi(page: Page, options: FakeApiOptions):
       stop: (profile: string) => record("stop", profile),
       cleanup: async () => (await record("cleanup"), { removed: 2, released: 1, failures: [] }),
       copy: (text: string) => record("copy", text),
-      openUrl: (url: string) => record("openUrl", url),
+      openService: (ref: unknown) => record("openService", ref),
       getLogs: async (limit: number) => (await record("getLogs", limit), opts.logs ?? []),
       getPreferences: async () => (await record("getPreferences"), prefs),
       setPreferences: async (next: typeof prefs) => {

@@ -37,4 +37,11 @@ describe("app:// protocol for the UI", () => {
     }
     expect((await uiResponse("app://minikube-tunnel/missing.js", root)).status).toBe(404);
   });
+
+  it("answers 404 to a malformed escape instead of throwing", async () => {
+    for (const url of ["app://minikube-tunnel/%E0%A4%A", "app://minikube-tunnel/%", "app://minikube-tunnel/a%zz.js"]) {
+      expect(() => resolveUiFile(url, root), url).not.toThrow();
+      expect((await uiResponse(url, root)).status, url).toBe(404);
+    }
+  });
 });

@@ -35,7 +35,13 @@ export function resolveUiFile(requestUrl: string, root: string): { file: string;
     return null;
   }
   if (url.host !== APP_HOST) return null;
-  const pathname = decodeURIComponent(url.pathname);
+  let pathname: string;
+  try {
+    pathname = decodeURIComponent(url.pathname);
+  } catch {
+    // A malformed escape such as %E0%A4%A names no file of ours.
+    return null;
+  }
   if (pathname.includes("\0")) return null;
   const relative = pathname === "/" || pathname === "" ? "index.html" : pathname.replace(/^\/+/, "");
   const file = normalize(join(root, relative));

@@ -18,7 +18,7 @@ function harness() {
     "prefs:get": () => DEFAULT_PREFERENCES,
     "prefs:set": (prefs) => prefs,
     "prefs:choose-minikube": () => DEFAULT_PREFERENCES,
-    "url:open": (url) => void calls.push(`open ${url}`),
+    "service:open": (ref) => void calls.push(`open ${ref.namespace}/${ref.name}:${ref.port}`),
     "app:quit": () => void calls.push("quit"),
   };
   registerIpcHandlers({ handle: (channel, listener) => void handlers.set(channel, listener) }, implementation, (m) => refused.push(m));
@@ -31,11 +31,11 @@ const ours = "app://minikube-tunnel/index.html";
 describe("IPC handlers", () => {
   it("registers every channel of the map and passes validated calls through", async () => {
     const h = harness();
-    expect([...h.handlers.keys()].sort()).toEqual(["app:quit", "clipboard:copy", "logs:get", "prefs:choose-minikube", "prefs:get", "prefs:set", "state:get", "tunnel:start", "tunnel:stop", "tunnels:cleanup", "url:open"]);
+    expect([...h.handlers.keys()].sort()).toEqual(["app:quit", "clipboard:copy", "logs:get", "prefs:choose-minikube", "prefs:get", "prefs:set", "service:open", "state:get", "tunnel:start", "tunnel:stop", "tunnels:cleanup"]);
     await h.invoke("tunnel:start", ours, "minikube");
-    await h.invoke("url:open", ours, "http://10.96.12.4:80/");
+    await h.invoke("service:open", ours, { profile: "minikube", namespace: "default", name: "web", port: 80 });
     expect(await h.invoke("logs:get", ours, 10)).toEqual(["10 lines"]);
-    expect(h.calls).toEqual(["start minikube", "open http://10.96.12.4:80/"]);
+    expect(h.calls).toEqual(["start minikube", "open default/web:80"]);
   });
 
   it("refuses foreign senders and bad payloads before any work is done", async () => {
@@ -50,8 +50,12 @@ describe("IPC handlers", () => {
       ["tunnel:stop", ours, ["a", "b"], /argument/],
       ["logs:get", ours, [1e9], /argument 0/],
       ["clipboard:copy", ours, ["x".repeat(301)], /argument 0/],
-      ["url:open", ours, ["file:///etc/passwd"], /argument 0/],
-      ["url:open", ours, ["javascript:alert(1)"], /argument 0/],
+      // The page cannot hand main a URL at all: a phishing page, a local admin console, credentials in a URL.
+      ["service:open", ours, ["https://evil.example/login"], /argument 0/],
+      ["service:open", ours, ["http://127.0.0.1:631/admin"], /argument 0/],
+      ["service:open", ours, ["http://user:pw@host/"], /argument 0/],
+      ["service:open", ours, [{ profile: "minikube", namespace: "default", name: "web", port: 80, url: "https://evil.example" }], /argument 0/],
+      ["service:open", ours, [{ profile: "minikube", namespace: "default", name: "web", port: 70000 }], /argument 0/],
       ["prefs:set", ours, [{ ...DEFAULT_PREFERENCES, loadBalancer: { ...DEFAULT_PREFERENCES.loadBalancer, pool: ["10.0.0.0/33"] } }], /CIDR or a start-end range/],
       ["prefs:set", ours, [{ ...DEFAULT_PREFERENCES, minikubePath: "minikube" }], /absolute path/],
     ];

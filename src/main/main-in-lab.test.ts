@@ -64,6 +64,17 @@ describe.skipIf(skip !== null)("main process wiring (Electron API fake), in netw
     expect(state.value.profiles[0]).toMatchObject({ profile: "minikube", running: true, phase: "active" });
     expect(await lab.hostRoutes()).toContain("10.96.0.0/12 via 192.168.49.2");
 
+    // Electron would grant a page's permission requests; main refuses every one before any window exists.
+    main.send({ cmd: "permission", event: "media" });
+    expect(await main.waitFor((e) => e.event === "permission-result", "the camera/microphone request")).toMatchObject({ granted: false, check: false });
+    const handlersAt = main.events.findIndex((e) => e.event === "permission-request-handler");
+    expect(handlersAt).toBeGreaterThanOrEqual(0);
+    expect(handlersAt).toBeLessThan(main.events.findIndex((e) => e.event === "tray"));
+
+    // The page names a Service port; a URL it makes up is refused.
+    expect(await main.invoke("service:open", ["https://evil.example/"])).toMatchObject({ ok: false, error: expect.stringMatching(/argument 0/) });
+    expect(await main.invoke("service:open", [{ profile: "minikube", namespace: "default", name: "nope", port: 80 }])).toMatchObject({ ok: false, error: expect.stringMatching(/has no http\(s\) port 80/) });
+
     main.send({ cmd: "click", id: "open-window" });
     const window = await main.waitFor((e) => e.event === "window", "a window");
     expect(window.url).toBe("app://minikube-tunnel/index.html#tunnels");

@@ -1,17 +1,19 @@
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { Menu, Notification, Tray, app, clipboard, dialog, ipcMain, nativeImage, nativeTheme, powerMonitor, protocol, shell } from "electron";
+import { Menu, Notification, Tray, app, clipboard, dialog, ipcMain, nativeImage, nativeTheme, powerMonitor, protocol, session as electronSession, shell } from "electron";
 import { registryPath, resolveMiniPath } from "../engine/cluster/minipath.js";
 import { createEngine } from "../engine/engine.js";
 import { launchHelper } from "../engine/helper-client/helper-launch.js";
 import { LazyRouteService } from "../engine/helper-client/lazy-route-service.js";
 import { AppSession } from "../engine/session/app-session.js";
 import type { AppNotification } from "../engine/session/state-notifications.js";
-import { type AppState, trayIconState } from "../shared/app-state.js";
+import type { AppState } from "../shared/app-state.js";
+import { isServiceUrl, serviceUrl } from "../shared/service-address.js";
 import { APP_SCHEME_PRIVILEGES, registerUiProtocol } from "./app-protocol.js";
 import { AppWindows } from "./app-windows.js";
 import { appHelperProgram } from "./helper-program.js";
 import { registerIpcHandlers } from "./ipc-handlers.js";
+import { denyAllPermissions } from "./permissions.js";
 import { createActionRunner } from "./menu-actions.js";
 import { toMenuTemplate } from "./menu-template.js";
 import { watchNetworkChanges } from "./network-watch.js";
@@ -19,7 +21,7 @@ import { preferencesFromWindow } from "./preferences-policy.js";
 import { PreferencesStore } from "./preferences-store.js";
 import { runQuitSequence } from "./quit-sequence.js";
 import { trayIconPath } from "./tray-icons.js";
-import { buildTrayMenu } from "./tray-menu.js";
+import { TrayRenderer } from "./tray-renderer.js";
 import { shouldOpenWindowAtLaunch } from "./tray-availability.js";
 
 /**
@@ -46,6 +48,8 @@ if (!app.requestSingleInstanceLock()) {
 }
 
 async function run(): Promise<void> {
+  // Before any window exists: Electron would grant every permission a page asks for.
+  denyAllPermissions(electronSession.defaultSession, (permission) => console.warn(`refused a page's request for permission "${permission}"`));
   const preferences = new PreferencesStore();
   const windows = new AppWindows(preloadPath);
   app.on("second-instance", () => windows.show("tunnels"));
@@ -70,7 +74,10 @@ async function run(): Promise<void> {
     stop: (profile) => session.stop(profile),
     cleanup: () => session.cleanup(),
     copy: (text) => clipboard.writeText(text),
-    openUrl: (url) => shell.openExternal(url),
+    openUrl: async (url) => {
+      if (!isServiceUrl(url)) throw new Error(`refusing to open ${url}: not a Service's http(s) address`);
+      await shell.openExternal(url);
+    },
     showWindow: (view) => windows.show(view),
     quit: () => app.quit(),
     report,
@@ -103,7 +110,12 @@ async function run(): Promise<void> {
         if (path) prefs = preferences.set({ ...preferences.get(), minikubePath: path });
         return preferences.get();
       },
-      "url:open": (url) => shell.openExternal(url),
+      "service:open": async (ref) => {
+        // The page names a Service port; the address comes from our own state, so a compromised page cannot open anything else.
+        const url = serviceUrl(session.state(), ref);
+        if (!url || !isServiceUrl(url)) throw new Error(`${ref.namespace}/${ref.name} has no http(s) port ${ref.port} with an external IP`);
+        await shell.openExternal(url);
+      },
       "app:quit": () => app.quit(),
     },
     (message) => console.warn(`IPC refused: ${message}`),
@@ -116,14 +128,21 @@ async function run(): Promise<void> {
   } catch (error) {
     console.warn(`no system tray: ${(error as Error).message}`);
   }
+  const trayRenderer = tray
+    ? new TrayRenderer(tray, {
+        image: (state) => nativeImage.createFromPath(trayIconPath(assetsDir, state, process.platform, nativeTheme.shouldUseDarkColors)),
+        menu: (items) => Menu.buildFromTemplate(toMenuTemplate(items, (action) => void runAction(action))),
+      })
+    : null;
   const render = (state: AppState) => {
     windows.pushState(state);
-    if (!tray) return;
-    tray.setImage(nativeImage.createFromPath(trayIconPath(assetsDir, trayIconState(state), process.platform, nativeTheme.shouldUseDarkColors)));
-    tray.setContextMenu(Menu.buildFromTemplate(toMenuTemplate(buildTrayMenu(state), (action) => void runAction(action))));
+    trayRenderer?.render(state);
   };
   session.on("state", render);
-  nativeTheme.on("updated", () => render(session.state()));
+  nativeTheme.on("updated", () => {
+    trayRenderer?.invalidateIcon();
+    render(session.state());
+  });
   session.on("notification", (note: AppNotification) => {
     if (prefs.notifications && Notification.isSupported()) new Notification({ title: note.title, body: note.body }).show();
   });

@@ -33,6 +33,8 @@ export function createActionRunner(deps: ActionDeps): (action: MenuAction) => Pr
           return await deps.openUrl(action.url);
         case "open-conflicts":
           return deps.showWindow("conflicts");
+        case "open-services":
+          return deps.showWindow("services");
         case "open-window":
           return deps.showWindow("tunnels");
         case "open-preferences":

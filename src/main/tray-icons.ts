@@ -1,7 +1,7 @@
 import { join } from "node:path";
 import type { TrayIconState } from "../shared/app-state.js";
 
-export const TRAY_STATES: readonly TrayIconState[] = ["idle", "active", "conflict", "error"];
+export const TRAY_STATES: readonly TrayIconState[] = ["idle", "active", "degraded", "conflict", "error"];
 export type TrayIconVariant = "light" | "dark" | "template";
 
 /** File names as Electron expects them: `@2x` beside the 1x file, `Template` for macOS menu-bar images. */

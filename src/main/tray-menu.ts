@@ -1,4 +1,4 @@
-import { type AppState, conflictsOf, trayIconState } from "../shared/app-state.js";
+import { type AppState, type ProfileView, conflictsOf, isDegraded, trayIconState } from "../shared/app-state.js";
 import { serviceEndpoints } from "../shared/service-address.js";
 
 /**
@@ -10,6 +10,7 @@ export type MenuAction =
   | { type: "start"; profile: string }
   | { type: "stop"; profile: string }
   | { type: "open-conflicts" }
+  | { type: "open-services" }
   | { type: "copy"; text: string }
   | { type: "open-url"; url: string }
   | { type: "cleanup" }
@@ -26,23 +27,30 @@ export interface MenuItem {
   readonly submenu?: readonly MenuItem[];
 }
 
+/** A native menu with thousands of items is slow to build and useless to read: the rest is one click away, in the window. */
+export const MAX_TRAY_SERVICES = 20;
+
 function statusLine(state: AppState): string {
   const icon = trayIconState(state);
   const running = state.profiles.filter((p) => p.running).length;
   const conflicts = conflictsOf(state).length;
+  const degraded = state.profiles.filter(isDegraded).length;
   if (icon === "error") return `Error: ${state.error ?? "a route failed"}`;
   if (running === 0) return "No tunnel running";
-  return `${running} tunnel${running === 1 ? "" : "s"} running${conflicts > 0 ? `, ${conflicts} conflict${conflicts === 1 ? "" : "s"}` : ""}`;
+  const extras = [...(conflicts > 0 ? [`${conflicts} conflict${conflicts === 1 ? "" : "s"}`] : []), ...(degraded > 0 ? [`${degraded} degraded`] : [])];
+  return `${running} tunnel${running === 1 ? "" : "s"} running${extras.length > 0 ? `, ${extras.join(", ")}` : ""}`;
+}
+
+function profileLine(p: ProfileView): string {
+  const where = p.nodeIp ? ` (${p.nodeIp})` : "";
+  if (isDegraded(p)) return `${p.profile}${where}: degraded, ${p.probe?.target ?? "the cluster"} does not answer through the routes`;
+  return `${p.profile}${where}: ${p.running ? p.phase : "stopped"}`;
 }
 
 export function buildTrayMenu(state: AppState): MenuItem[] {
   const items: MenuItem[] = [{ id: "status", label: statusLine(state), enabled: false }, { id: "sep-status", type: "separator" }];
   for (const p of state.profiles) {
-    items.push({
-      id: `profile:${p.profile}`,
-      label: `${p.profile}${p.nodeIp ? ` (${p.nodeIp})` : ""}: ${p.running ? p.phase : "stopped"}`,
-      enabled: false,
-    });
+    items.push({ id: `profile:${p.profile}`, label: profileLine(p), enabled: false });
     items.push(
       p.running
         ? { id: `stop:${p.profile}`, label: "Stop tunnel", enabled: !state.busy, action: { type: "stop", profile: p.profile } }
@@ -54,13 +62,16 @@ export function buildTrayMenu(state: AppState): MenuItem[] {
   items.push({ id: "sep-profiles", type: "separator" });
   items.push({ id: "conflicts", label: `Conflicts (${conflicts.length})…`, enabled: conflicts.length > 0, action: { type: "open-conflicts" } });
   const services = state.profiles.flatMap((p) => p.services.filter((s) => s.ingress.some((i) => i.ip)));
+  const endpoints = services.flatMap((s) => serviceEndpoints(s).map((endpoint) => ({ s, endpoint })));
+  const shown = endpoints.slice(0, MAX_TRAY_SERVICES);
+  const more = endpoints.length - shown.length;
   items.push({
     id: "services",
     label: "Services with external IPs",
     type: "submenu",
     enabled: services.length > 0,
-    submenu: services.flatMap((s) =>
-      serviceEndpoints(s).map((endpoint): MenuItem => {
+    submenu: [
+      ...shown.map(({ s, endpoint }): MenuItem => {
         const address = endpoint.address ?? "";
         const key = `${s.namespace}/${s.name}:${endpoint.port}`;
         return {
@@ -75,7 +86,8 @@ export function buildTrayMenu(state: AppState): MenuItem[] {
             : { action: { type: "copy", text: address } }),
         };
       }),
-    ),
+      ...(more > 0 ? [{ id: "services-more", label: `${more} more… in the window`, action: { type: "open-services" } } satisfies MenuItem] : []),
+    ],
   });
   items.push({ id: "cleanup", label: "Clean up stale tunnels", enabled: !state.busy, action: { type: "cleanup" } });
   items.push({ id: "sep-app", type: "separator" });

@@ -1,7 +1,7 @@
 import { useCallback, useEffect, useState } from "react";
 import { conflictsOf } from "../shared/app-state.js";
 import { VIEWS, type ViewName } from "../shared/ipc-contract.js";
-import type { TunnelApi } from "../shared/tunnel-api.js";
+import type { TunnelApi } from "../shared/ipc-contract.js";
 import { Tabs } from "./components/Tabs.js";
 import { useAppState } from "./use-app-state.js";
 import { ConflictsView } from "./views/ConflictsView.js";
@@ -55,16 +55,19 @@ export function App({ api }: { api: TunnelApi }) {
       <header className="topbar">
         <h1>Minikube Tunnel</h1>
         <Tabs tabs={VIEWS.map((id) => ({ id, label: LABELS[id], ...(id === "conflicts" ? { badge: conflicts } : id === "services" ? { badge: services } : {}) }))} active={view} onSelect={select} />
-        <button className="quiet" onClick={() => void act("Quit", () => api.quit())}>Quit</button>
+        {/* Always in sight: on GNOME without a tray this is the only way to quit. */}
+        <button className="quiet quit" onClick={() => void act("Quit", () => api.quit())}>Quit</button>
       </header>
       {state.error ? <div className="banner error" role="alert">{state.error}</div> : null}
       {actionError ? <div className="banner error" role="alert">{actionError}</div> : null}
-      <main id={`panel-${view}`} role="tabpanel" aria-labelledby={`tab-${view}`} tabIndex={0}>
-        {view === "tunnels" && <TunnelsView state={state} api={api} act={act} />}
-        {view === "conflicts" && <ConflictsView state={state} api={api} act={act} />}
-        {view === "services" && <ServicesView state={state} api={api} act={act} />}
-        {view === "logs" && <LogsView api={api} />}
-        {view === "preferences" && <PreferencesView api={api} profiles={state.profiles.map((p) => p.profile)} />}
+      <main>
+        <div id={`panel-${view}`} role="tabpanel" aria-labelledby={`tab-${view}`} tabIndex={0}>
+          {view === "tunnels" && <TunnelsView state={state} api={api} act={act} />}
+          {view === "conflicts" && <ConflictsView state={state} api={api} act={act} />}
+          {view === "services" && <ServicesView state={state} api={api} act={act} />}
+          {view === "logs" && <LogsView api={api} />}
+          {view === "preferences" && <PreferencesView api={api} profiles={state.profiles.map((p) => p.profile)} />}
+        </div>
       </main>
     </div>
   );

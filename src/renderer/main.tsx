@@ -1,6 +1,6 @@
 import { StrictMode } from "react";
 import { createRoot } from "react-dom/client";
-import type { TunnelApi } from "../shared/tunnel-api.js";
+import type { TunnelApi } from "../shared/ipc-contract.js";
 import { App } from "./App.js";
 import "./styles.css";
 

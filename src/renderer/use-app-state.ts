@@ -1,6 +1,6 @@
 import { useEffect, useState } from "react";
 import type { AppState } from "../shared/app-state.js";
-import type { TunnelApi } from "../shared/tunnel-api.js";
+import type { TunnelApi } from "../shared/ipc-contract.js";
 
 /** The latest state: fetched once, then pushed by main on every change. */
 export function useAppState(api: TunnelApi): AppState | null {

@@ -52,12 +52,21 @@ export type ServiceView = z.infer<typeof serviceViewSchema>;
 export type ProfileView = z.infer<typeof profileViewSchema>;
 export type AppState = z.infer<typeof appStateSchema>;
 
-export type TrayIconState = "idle" | "active" | "conflict" | "error";
+export type TrayIconState = "idle" | "active" | "degraded" | "conflict" | "error";
 
-/** One icon per state: error beats conflict beats active. */
+/**
+ * Routes are in, but the cluster does not answer through them (the probe of
+ * the kubernetes Service fails): the tunnel is up on paper only.
+ */
+export function isDegraded(profile: ProfileView): boolean {
+  return profile.running && profile.routes.some((r) => r.state === "active") && profile.probe !== null && !profile.probe.ok;
+}
+
+/** One icon per state: error beats conflict beats degraded beats active. */
 export function trayIconState(state: AppState): TrayIconState {
   if (state.error !== null || state.profiles.some((p) => p.routes.some((r) => r.state === "error"))) return "error";
   if (state.profiles.some((p) => p.routes.some((r) => r.state === "conflict"))) return "conflict";
+  if (state.profiles.some(isDegraded)) return "degraded";
   if (state.profiles.some((p) => p.running)) return "active";
   return "idle";
 }

@@ -1,14 +1,25 @@
 import { z } from "zod";
 import { isValidProfileName } from "./profile-name.js";
 import { appStateSchema } from "./app-state.js";
+import { IPC_METHODS, IPC_PUSHES, type IpcChannel, type IpcPush } from "./ipc-channels.js";
 import { preferencesSchema } from "./preferences.js";
 
 /**
- * The one typed channel map between the renderer (through the preload) and
- * main. Every request is validated in main against `request`; answers follow
- * `response`. Nothing else crosses the boundary.
+ * The schemas of the channel map (ipc-channels.ts names the channels and
+ * their methods): main checks every request against them, and its own
+ * answers. The renderer's API type is derived from both; nothing is
+ * written twice.
  */
 const profile = z.string().refine(isValidProfileName, "invalid profile name");
+
+/** A Service port to open in the browser. Main builds the URL from its own state: the page never hands it a URL. */
+export const serviceRefSchema = z.strictObject({
+  profile,
+  namespace: z.string().min(1).max(63),
+  name: z.string().min(1).max(63),
+  port: z.number().int().min(1).max(65535),
+});
+export type ServiceRef = z.infer<typeof serviceRefSchema>;
 
 export const ipcChannels = {
   "state:get": { request: z.tuple([]), response: appStateSchema },
@@ -22,22 +33,33 @@ export const ipcChannels = {
   "prefs:set": { request: z.tuple([preferencesSchema]), response: preferencesSchema },
   /** Main asks the user with the OS file dialog, so a compromised page cannot point the app at a program of its choice. */
   "prefs:choose-minikube": { request: z.tuple([]), response: preferencesSchema },
-  /** Only http(s) addresses of Services; anything else could launch a local program through the OS. */
-  "url:open": { request: z.tuple([z.url({ protocol: /^https?$/ }).max(300)]), response: z.void() },
+  /** Opens a Service's own http(s) address, looked up by main; no other URL can be opened from the page. */
+  "service:open": { request: z.tuple([serviceRefSchema]), response: z.void() },
   /** Quit from the window too: on GNOME without AppIndicator there is no tray to quit from. */
   "app:quit": { request: z.tuple([]), response: z.void() },
-} as const;
-
-export type IpcChannel = keyof typeof ipcChannels;
-export type IpcRequest<C extends IpcChannel> = z.infer<(typeof ipcChannels)[C]["request"]>;
-export type IpcResponse<C extends IpcChannel> = z.infer<(typeof ipcChannels)[C]["response"]>;
-
-/** Main → renderer pushes. */
-export const STATE_CHANGED = "state:changed";
-export const SHOW_VIEW = "view:show";
+} as const satisfies Record<IpcChannel, { request: z.ZodType; response: z.ZodType }>;
 
 export const VIEWS = ["tunnels", "conflicts", "services", "logs", "preferences"] as const;
 export type ViewName = (typeof VIEWS)[number];
+
+export const ipcPushes = {
+  "state:changed": { payload: appStateSchema },
+  "view:show": { payload: z.enum(VIEWS) },
+} as const satisfies Record<IpcPush, { payload: z.ZodType }>;
+
+export type IpcRequest<C extends IpcChannel> = z.infer<(typeof ipcChannels)[C]["request"]>;
+export type IpcResponse<C extends IpcChannel> = z.infer<(typeof ipcChannels)[C]["response"]>;
+export type { IpcChannel, IpcPush };
+
+export const STATE_CHANGED = "state:changed" satisfies IpcPush;
+export const SHOW_VIEW = "view:show" satisfies IpcPush;
+
+/** `window.tunnel`, derived from the maps: one promise-returning method per channel, one subscription per push. */
+export type TunnelApi = {
+  readonly [C in IpcChannel as (typeof IPC_METHODS)[C]]: (...args: IpcRequest<C>) => Promise<IpcResponse<C>>;
+} & {
+  readonly [P in IpcPush as (typeof IPC_PUSHES)[P]]: (listener: (value: z.infer<(typeof ipcPushes)[P]["payload"]>) => void) => () => void;
+};
 
 export function isIpcChannel(name: string): name is IpcChannel {
   return Object.hasOwn(ipcChannels, name);

@@ -1,4 +1,5 @@
-import type { ServiceView } from "./app-state.js";
+import type { AppState, ServiceView } from "./app-state.js";
+import { isValidIp } from "./cidr.js";
 
 const HTTP_PORTS = new Set([80, 8080, 8000, 3000, 5000, 443, 8443]);
 
@@ -13,7 +14,8 @@ export interface ServiceEndpoint {
 
 /** One entry per port: what the tray and the Services view offer to copy or open. */
 export function serviceEndpoints(service: ServiceView): ServiceEndpoint[] {
-  const ip = service.ingress.find((i) => i.ip)?.ip;
+  // Only an address: an ingress "ip" is whatever a Service's status says, and must not smuggle a host name or a path into a URL.
+  const ip = service.ingress.find((i) => i.ip && isValidIp(i.ip))?.ip;
   const host = ip ? (ip.includes(":") ? `[${ip}]` : ip) : null;
   return service.ports.map((port) => {
     const address = host ? `${host}:${port.port}` : null;
@@ -21,4 +23,26 @@ export function serviceEndpoints(service: ServiceView): ServiceEndpoint[] {
     const scheme = port.port === 443 || port.port === 8443 || port.name === "https" ? "https" : "http";
     return { port: port.port, protocol: port.protocol, address, url: address && http ? `${scheme}://${address}/` : null };
   });
+}
+
+/** The http(s) address of one port of a Service the state shows; null when there is none to open. */
+export function serviceUrl(state: AppState, ref: { profile: string; namespace: string; name: string; port: number }): string | null {
+  const service = state.profiles.find((p) => p.profile === ref.profile)?.services.find((s) => s.namespace === ref.namespace && s.name === ref.name);
+  return (service && serviceEndpoints(service).find((e) => e.port === ref.port)?.url) ?? null;
+}
+
+/**
+ * What main hands to the OS browser: http(s) to an IP literal, no
+ * credentials. Anything else (file:, a host name, user:pw@) is refused even
+ * if it came from our own state.
+ */
+export function isServiceUrl(text: string): boolean {
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    return false;
+  }
+  const host = url.hostname.replace(/^\[(.*)\]$/, "$1");
+  return (url.protocol === "http:" || url.protocol === "https:") && url.username === "" && url.password === "" && isValidIp(host);
 }

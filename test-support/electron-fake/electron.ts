@@ -108,6 +108,47 @@ export class Notification {
   }
 }
 
+/**
+ * A Session's permission decisions, as documented: with no handler set,
+ * Electron grants every request and check; a handler set with
+ * setPermissionRequestHandler / setPermissionCheckHandler decides instead.
+ */
+class Session {
+  private requestHandler: ((wc: unknown, permission: string, callback: (granted: boolean) => void) => void) | null = null;
+  private checkHandler: ((wc: unknown, permission: string) => boolean) | null = null;
+  private deviceHandler: ((details: unknown) => boolean) | null = null;
+  setPermissionRequestHandler(handler: Session["requestHandler"]): void {
+    this.requestHandler = handler;
+    say({ event: "permission-request-handler", set: handler !== null });
+  }
+  setPermissionCheckHandler(handler: Session["checkHandler"]): void {
+    this.checkHandler = handler;
+    say({ event: "permission-check-handler", set: handler !== null });
+  }
+  setDevicePermissionHandler(handler: Session["deviceHandler"]): void {
+    this.deviceHandler = handler;
+  }
+  /** What a page's permission request resolves to. */
+  request(permission: string): Promise<boolean> {
+    const handler = this.requestHandler;
+    if (!handler) return Promise.resolve(true);
+    return new Promise((resolve) => handler({}, permission, resolve));
+  }
+  check(permission: string): boolean {
+    return this.checkHandler ? this.checkHandler({}, permission) : true;
+  }
+  device(): boolean {
+    return this.deviceHandler ? this.deviceHandler({}) : true;
+  }
+}
+const partitions = new Map<string, Session>();
+export const session = {
+  defaultSession: new Session(),
+  fromPartition(name: string): Session {
+    return partitions.get(name) ?? partitions.set(name, new Session()).get(name)!;
+  },
+};
+
 interface MenuItemOptions {
   id?: string;
   label?: string;
@@ -215,6 +256,8 @@ createInterface({ input: process.stdin }).on("line", (line) => {
     const handler = protocol.handlers.get(url.protocol.replace(/:$/, ""));
     if (!handler) return say({ event: "fetch-result", status: null, error: `no handler for ${url.protocol}` });
     void handler(new Request(url.href)).then(async (response) => say({ event: "fetch-result", status: response.status, csp: response.headers.get("content-security-policy"), bytes: (await response.arrayBuffer()).byteLength }));
+  } else if (command.cmd === "permission") {
+    void session.defaultSession.request(command.event ?? "media").then((granted) => say({ event: "permission-result", permission: command.event, granted, check: session.defaultSession.check(command.event ?? "media") }));
   } else if (command.cmd === "power") {
     powerMonitor.emit(command.event ?? "resume");
   } else if (command.cmd === "quit") {
@@ -222,4 +265,4 @@ createInterface({ input: process.stdin }).on("line", (line) => {
   }
 });
 
-export default { app, protocol, ipcMain, nativeImage, nativeTheme, powerMonitor, clipboard, shell, dialog, Notification, Menu, Tray, BrowserWindow };
+export default { app, protocol, ipcMain, nativeImage, nativeTheme, powerMonitor, clipboard, shell, dialog, Notification, Menu, Tray, BrowserWindow, session };

@@ -34,7 +34,13 @@ export function Tabs<T extends string>({ tabs, active, onSelect }: { tabs: reado
           onKeyDown={(event) => move(event, index)}
         >
           {tab.label}
-          {tab.badge ? <span className="badge" aria-label={`${tab.badge} items`}>{tab.badge}</span> : null}
+          {tab.badge ? (
+            <>
+              {/* Read as "Conflicts (1)"; the visible badge is decoration. */}
+              <span className="sr-only"> ({tab.badge})</span>
+              <span className="badge" aria-hidden="true">{tab.badge}</span>
+            </>
+          ) : null}
         </button>
       ))}
     </nav>

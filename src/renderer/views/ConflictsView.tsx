@@ -1,5 +1,5 @@
 import type { AppState } from "../../shared/app-state.js";
-import type { TunnelApi } from "../../shared/tunnel-api.js";
+import type { TunnelApi } from "../../shared/ipc-contract.js";
 import type { Act } from "../App.js";
 
 const REASON: Record<string, string> = {

@@ -1,5 +1,5 @@
 import { useEffect, useState } from "react";
-import type { TunnelApi } from "../../shared/tunnel-api.js";
+import type { TunnelApi } from "../../shared/ipc-contract.js";
 
 /** The session log, newest last; refreshed while the view is open. */
 export function LogsView({ api }: { api: TunnelApi }) {
@@ -18,5 +18,10 @@ export function LogsView({ api }: { api: TunnelApi }) {
   if (error) return <p className="banner error" role="alert">Logs could not be read: {error}</p>;
   if (!lines) return <p className="muted">Loading…</p>;
   if (lines.length === 0) return <p className="empty">Nothing logged yet.</p>;
-  return <pre className="logs" aria-label="Session log">{lines.join("\n")}</pre>;
+  // A named region that takes focus, so the scrollable log can be read and scrolled from the keyboard.
+  return (
+    <pre className="logs" role="region" aria-label="Session log" tabIndex={0}>
+      {lines.join("\n")}
+    </pre>
+  );
 }

@@ -1,6 +1,6 @@
 import { type FormEvent, useEffect, useState } from "react";
 import type { Preferences } from "../../shared/preferences.js";
-import type { TunnelApi } from "../../shared/tunnel-api.js";
+import type { TunnelApi } from "../../shared/ipc-contract.js";
 
 /** Edits a copy; main validates again and answers with what it stored. */
 export function PreferencesView({ api, profiles }: { api: TunnelApi; profiles: readonly string[] }) {

@@ -1,7 +1,7 @@
 import { memo, useDeferredValue, useMemo, useRef, useState } from "react";
 import type { AppState, ServiceView } from "../../shared/app-state.js";
 import { serviceEndpoints } from "../../shared/service-address.js";
-import type { TunnelApi } from "../../shared/tunnel-api.js";
+import type { TunnelApi } from "../../shared/ipc-contract.js";
 import type { Act } from "../App.js";
 import { useRowWindow } from "../components/use-row-window.js";
 
@@ -27,7 +27,7 @@ const ServiceRow = memo(function ServiceRow({ row, index, api, act }: { row: Row
           <span className="port" key={`${port}/${protocol}`}>
             <span className="mono">{port}/{protocol}</span>
             {address ? <button className="link" onClick={() => void act("Copy", () => api.copy(address))} aria-label={`Copy ${address}`}>copy</button> : null}
-            {url ? <button className="link" onClick={() => void act("Open", () => api.openUrl(url))} aria-label={`Open ${url} in the browser`}>open</button> : null}
+            {url ? <button className="link" onClick={() => void act("Open", () => api.openService({ profile: row.profile, namespace: service.namespace, name: service.name, port }))} aria-label={`Open ${url} in the browser`}>open</button> : null}
           </span>
         ))}
       </td>
@@ -60,9 +60,6 @@ export function ServicesView({ state, api, act }: { state: AppState; api: Tunnel
       ) : (
         <div className="table-scroll" ref={scroller}>
           <table className="services" data-rows={rows.length} aria-rowcount={rows.length + 1}>
-            <colgroup>
-              <col className="c-ns" /><col className="c-name" /><col className="c-ports" /><col className="c-ip" /><col className="c-mode" /><col className="c-owner" />
-            </colgroup>
             <thead>
               <tr aria-rowindex={1}><th scope="col">Namespace</th><th scope="col">Name</th><th scope="col">Ports</th><th scope="col">External IP</th><th scope="col">Mode</th><th scope="col">Ingress set by</th></tr>
             </thead>

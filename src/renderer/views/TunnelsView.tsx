@@ -1,16 +1,16 @@
 import { useState } from "react";
-import type { AppState, ProfileView } from "../../shared/app-state.js";
-import type { TunnelApi } from "../../shared/tunnel-api.js";
+import { type AppState, type ProfileView, isDegraded } from "../../shared/app-state.js";
+import type { TunnelApi } from "../../shared/ipc-contract.js";
 import type { Act } from "../App.js";
 
-const PHASE_LABEL: Record<string, string> = { active: "Active", starting: "Starting", "waiting-for-node": "Waiting for node", retrying: "Retrying", stopping: "Stopping", stopped: "Stopped" };
+const PHASE_LABEL: Record<string, string> = { active: "Active", starting: "Starting", "waiting-for-node": "Waiting for node", retrying: "Retrying", blocked: "Held by another tunnel", stopping: "Stopping", stopped: "Stopped" };
 
 function ProfileCard({ profile, busy, api, act }: { profile: ProfileView; busy: boolean; api: TunnelApi; act: Act }) {
   return (
     <section className="card" aria-labelledby={`profile-${profile.profile}`}>
       <div className="card-head">
         <h2 id={`profile-${profile.profile}`}>{profile.profile}</h2>
-        <span className={`pill phase-${profile.phase}`}>{PHASE_LABEL[profile.phase] ?? profile.phase}</span>
+        {isDegraded(profile) ? <span className="pill phase-degraded">Degraded</span> : <span className={`pill phase-${profile.phase}`}>{PHASE_LABEL[profile.phase] ?? profile.phase}</span>}
         <span className="muted">{profile.nodeIp ? `node ${profile.nodeIp}` : "node IP unknown"}</span>
         {profile.lbMode && profile.running ? <span className="muted">LoadBalancer: {profile.lbMode === "off" ? "off" : `${profile.lbMode} mode`}</span> : null}
         <span className="spacer" />
