@@ -1,4 +1,5 @@
-import { readFile, writeFile } from "node:fs/promises";
+import { chown, lstat, mkdir, readFile, rm, stat, symlink, writeFile } from "node:fs/promises";
+import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { FakeMinikube } from "../../test-support/fake-minikube.js";
 import { labUnavailableReason, NetnsLab } from "../../test-support/netns-lab.js";
@@ -186,5 +187,23 @@ describe.skipIf(skip !== null)("mktunnel in network namespaces, with a fake mini
     expect(await lab.hostRoutes()).toContain("172.30.0.0/24 via 192.168.49.2");
     expect(await tunnel.stop()).toBe(0);
     expect(await lab.hostRoutes()).not.toContain("172.30.0.0/24");
+  });
+
+  it("as root, with MINIPATH owned by a user and tunnels.json a link to a root-owned 0600 file: start refuses, names the path, adds no route, and the target keeps its bytes, owner and mode", async () => {
+    const vault = join(fake.root, "vault");
+    await mkdir(vault, { mode: 0o700 });
+    const target = join(vault, "shadow");
+    await writeFile(target, "[]", { mode: 0o600 });
+    await chown(fake.miniPath, 4242, 4242);
+    await symlink(target, fake.registryPath);
+    tunnel = start("--no-lb");
+    const code = await tunnel.exited;
+    expect(code).not.toBe(0);
+    expect(tunnel.stderr + JSON.stringify(tunnel.events)).toContain(`refusing to use ${fake.registryPath}: it is a symbolic link`);
+    expect(await lab.hostRoutes()).not.toContain("10.96.0.0/12");
+    const info = await stat(target);
+    expect([await readFile(target, "utf8"), info.uid, info.mode & 0o777]).toEqual(["[]", 0, 0o600]);
+    expect((await lstat(fake.registryPath)).isSymbolicLink()).toBe(true);
+    await rm(vault, { recursive: true });
   });
 });

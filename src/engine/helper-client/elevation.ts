@@ -80,7 +80,8 @@ function runElevated(mode: ElevationMode, argv: string[]): Promise<void> {
 /**
  * Starts the helper once (one password prompt) and connects to it. The secret
  * goes through a 0600 file in a 0700 directory of the user's; the helper reads
- * it, deletes it, and serves only that file's owner.
+ * it without following links and serves only that file's owner, and this
+ * client deletes it once the helper is up.
  */
 export async function startHelper(launch: HelperLaunch, mode: ElevationMode, uid = process.getuid?.() ?? 0): Promise<HelperClient> {
   const secret = randomBytes(32).toString("hex");
