@@ -5,12 +5,12 @@ import { NetnsLab } from "../test-support/netns-lab.js";
 import { parseCidr } from "../src/shared/cidr.js";
 import { ClusterInspector } from "../src/engine/cluster/cluster-inspector.js";
 import { MinikubeCli } from "../src/engine/cluster/minikube-cli.js";
-import { type CommandRunner, execFileRunner } from "../src/engine/routes/command-runner.js";
-import { LinuxRouteTable } from "../src/engine/routes/linux-routes.js";
+import { type CommandRunner, execFileRunner } from "../src/engine/system/command-runner.js";
+import { LinuxRouteTable } from "../src/engine/access/routes/linux-routes.js";
 import { RegistryFile } from "../src/engine/registry/registry-file.js";
 import { RouteRegistrar } from "../src/engine/registry/route-transaction.js";
 import { cleanupStaleTunnels } from "../src/engine/registry/stale-cleanup.js";
-import { TunnelManager } from "../src/engine/tunnel/tunnel-manager.js";
+import { RouteAccess } from "../src/engine/access/routes/route-access.js";
 import { median, round1 } from "./stats.js";
 
 const run = promisify(execFile);
@@ -48,14 +48,17 @@ export async function benchRoutes(routeCount = 16, rounds = 5): Promise<RouteBen
     const targets = ["10.96.0.0/12", ...pool.map((c) => c.text)];
     for (let round = 0; round < rounds; round++) {
       const registry = new RegistryFile(fake.registryPath);
-      const manager = new TunnelManager({ inspector: new ClusterInspector(fake.miniPath, new MinikubeCli("minikube", runner), null), registrar: new RouteRegistrar(table, registry, { pid: process.pid }), table, locks: null });
+      const access = new RouteAccess(
+        { inspector: new ClusterInspector(fake.miniPath, new MinikubeCli("minikube", runner), null), registrar: new RouteRegistrar(table, registry, { pid: process.pid }), table, locks: null },
+        { profile: "minikube", lbPool: pool, pollIntervalMs: 60_000, probe: async (host, port) => ({ target: `${host}:${port}`, ok: true, checkedAt: "" }) },
+      );
       let t = performance.now();
-      await manager.start({ profile: "minikube", lbPool: pool, pollIntervalMs: 60_000, probe: async (host, port) => ({ target: `${host}:${port}`, ok: true, checkedAt: "" }) });
+      await access.start();
       starts.push(performance.now() - t);
-      const added = manager.snapshots()[0]?.routes.filter((r) => r.state === "active").length;
+      const added = access.snapshot().routes.filter((r) => r.state === "active").length;
       if (added !== routeCount) throw new Error(`expected ${routeCount} active routes, got ${added}`);
       t = performance.now();
-      await manager.stopAll();
+      await access.stop();
       stops.push(performance.now() - t);
 
       t = performance.now();

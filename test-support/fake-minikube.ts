@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { delimiter, join } from "node:path";
 
 /**
- * A stand-in for the minikube binary (DESIGN §7): answers `status -o json`,
+ * A stand-in for the minikube binary (docs/architecture.md, "Tests"): answers `status -o json`,
  * `ip` and `profile list -o json` from files the test writes, with minikube's
  * exit codes (status exits 7 when the host is stopped, and still prints JSON).
  */

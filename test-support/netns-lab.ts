@@ -1,8 +1,8 @@
 import { type ChildProcess, execFile, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { promisify } from "node:util";
-import type { CommandRunner } from "../src/engine/routes/command-runner.js";
-import { execFileRunner } from "../src/engine/routes/command-runner.js";
+import type { CommandRunner } from "../src/engine/system/command-runner.js";
+import { execFileRunner } from "../src/engine/system/command-runner.js";
 
 const run = promisify(execFile);
 
@@ -26,7 +26,7 @@ async function ip(...args: string[]): Promise<string> {
 }
 
 /**
- * DESIGN §7: a "host" namespace and a "node" namespace joined by a veth pair,
+ * The test lab (docs/architecture.md, "Tests"): a "host" namespace and a "node" namespace joined by a veth pair,
  * host end 192.168.49.1/24, node end 192.168.49.2/24. Everything stays inside
  * the two namespaces, which are deleted on destroy.
  */

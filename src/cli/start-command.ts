@@ -1,6 +1,6 @@
 import type { Engine } from "../engine/engine.js";
-import { type LoadBalancerSettings, type ProfileSession, SessionSettingsError, StartCancelledError, startProfileSession } from "../engine/session/profile-session.js";
-import type { TunnelSnapshot } from "../engine/tunnel/profile-tunnel.js";
+import type { AccessSnapshot } from "../engine/access/cluster-access.js";
+import { type LoadBalancerSettings, StartCancelledError, TunnelSettingsError } from "../engine/session/profile-tunnel.js";
 import { CliError, oneLine } from "./cli-errors.js";
 
 export interface StartOptions {
@@ -27,9 +27,9 @@ export async function runStart(engine: Engine, options: StartOptions): Promise<v
   const say = (event: Record<string, unknown>, text: string) => {
     process.stdout.write(options.json ? `${JSON.stringify({ time: new Date().toISOString(), ...event })}\n` : `${text}\n`);
   };
-  engine.manager.on("log", (profile: string, message: string) => say({ event: "log", profile, message }, `[${profile}] ${message}`));
+  engine.tunnels.on("log", (profile: string, message: string) => say({ event: "log", profile, message }, `[${profile}] ${message}`));
   const lastPhase = new Map<string, string>();
-  engine.manager.on("change", (snapshot: TunnelSnapshot) => {
+  engine.tunnels.on("change", (snapshot: AccessSnapshot) => {
     if (options.json) say({ event: "state", ...snapshot }, "");
     else if (lastPhase.get(snapshot.profile) !== snapshot.phase) say({}, `[${snapshot.profile}] ${snapshot.phase}${snapshot.message ? `: ${snapshot.message}` : ""}`);
     lastPhase.set(snapshot.profile, snapshot.phase);
@@ -42,26 +42,18 @@ export async function runStart(engine: Engine, options: StartOptions): Promise<v
     signalled = signal;
     cancel.abort();
   });
-  const sessions: ProfileSession[] = [];
   let startError: unknown;
   for (const profile of options.profiles) {
     try {
-      sessions.push(
-        await startProfileSession(
-          engine,
-          profile,
-          options.lb,
-          {
-            pollIntervalMs: options.pollIntervalMs,
-            log: (message) => say({ event: "log", profile, message }, `[${profile}] ${message}`),
-            assigned: (service, ingress) => say({ event: "service", profile, service, ingress }, `[${profile}] service ${service} → ${ingress.map((i) => i.ip).join(", ")}`),
-          },
-          cancel.signal,
-        ),
+      await engine.tunnels.start(
+        profile,
+        { lb: options.lb, pollIntervalMs: options.pollIntervalMs },
+        { assigned: (service, ingress) => say({ event: "service", profile, service, ingress }, `[${profile}] service ${service} → ${ingress.map((i) => i.ip).join(", ")}`) },
+        cancel.signal,
       );
     } catch (error) {
       if (error instanceof StartCancelledError) break;
-      startError = error instanceof SessionSettingsError ? new CliError(error.message, 2) : new Error(`profile "${profile}": ${oneLine(error)}`);
+      startError = error instanceof TunnelSettingsError ? new CliError(error.message, 2) : new Error(`profile "${profile}": ${oneLine(error)}`);
       break;
     }
   }
@@ -70,8 +62,7 @@ export async function runStart(engine: Engine, options: StartOptions): Promise<v
     const signal = await stopSignal;
     say({ event: "stopping", signal }, `${signal}: removing routes...`);
   }
-  await Promise.allSettled(sessions.map((s) => s.controller?.stop()));
-  await engine.manager.stopAll();
+  await engine.tunnels.stopAll();
   if (startError !== undefined) throw startError;
   say({ event: "stopped" }, "Stopped; routes and registry entries removed.");
 }

@@ -6,11 +6,11 @@ import { currentProcessIdentity } from "./registry/process-liveness.js";
 import { RegistryFile } from "./registry/registry-file.js";
 import { RouteRegistrar } from "./registry/route-transaction.js";
 import type { RouteService } from "./registry/route-service.js";
-import { routeTableFor } from "./routes/platform-route-table.js";
-import type { RouteTable } from "./routes/route-table.js";
+import { routeTableFor } from "./access/routes/platform-route-table.js";
+import type { RouteTable } from "./access/routes/route-table.js";
 import { TunnelLocks } from "./registry/tunnel-lock.js";
-import type { ProfileTunnelDeps } from "./tunnel/profile-tunnel.js";
-import { TunnelManager } from "./tunnel/tunnel-manager.js";
+import { RouteAccess, type RouteAccessDeps } from "./access/routes/route-access.js";
+import { TunnelSet } from "./session/tunnel-set.js";
 
 export interface EngineOptions {
   readonly env?: NodeJS.ProcessEnv;
@@ -22,7 +22,7 @@ export interface EngineOptions {
   /** False skips minikube's tunnel lock (tests that run several tunnels for one profile). */
   readonly tunnelLocks?: boolean;
   /** Network checks; an in-process test whose routes live in a lab namespace connects from there. */
-  readonly network?: Pick<ProfileTunnelDeps, "probe" | "nodeAnswers">;
+  readonly network?: Pick<RouteAccessDeps, "probe" | "nodeAnswers">;
 }
 
 /** Wires the engine's parts for one process; the CLI, the helper and the app all start here. */
@@ -35,8 +35,12 @@ export async function createEngine(options: EngineOptions = {}) {
   const self = await currentProcessIdentity();
   const registrar = new RouteRegistrar(table, registry, self);
   const locks = new TunnelLocks(miniPath, () => registry.guard(), self);
-  const manager = new TunnelManager({ inspector, registrar: options.routeService ?? registrar, table, locks: options.tunnelLocks === false ? null : locks, ...options.network });
-  return { miniPath, registry, table, minikube, inspector, registrar, locks, manager };
+  const routeDeps: RouteAccessDeps = { inspector, registrar: options.routeService ?? registrar, table, locks: options.tunnelLocks === false ? null : locks, ...options.network };
+  const tunnels = new TunnelSet({
+    miniPath,
+    createAccess: ({ profile, lbPool, pollIntervalMs }) => new RouteAccess(routeDeps, { profile, lbPool, ...(pollIntervalMs ? { pollIntervalMs } : {}) }),
+  });
+  return { miniPath, registry, table, minikube, inspector, registrar, locks, tunnels };
 }
 
 export type Engine = Awaited<ReturnType<typeof createEngine>>;

@@ -9,7 +9,7 @@ import { parseArgs } from "node:util";
 import { currentProcessIdentity } from "../engine/registry/process-liveness.js";
 import { RegistryFile } from "../engine/registry/registry-file.js";
 import { RouteRegistrar } from "../engine/registry/route-transaction.js";
-import { routeTableFor } from "../engine/routes/platform-route-table.js";
+import { routeTableFor } from "../engine/access/routes/platform-route-table.js";
 import { FileGuard, assertNoUserLinks } from "../engine/system/guarded-files.js";
 import { HelperServer } from "./helper-server.js";
 import { isSourceCheckout, writablePaths } from "./integrity.js";

@@ -3,7 +3,7 @@ import { chmod, chown, rm } from "node:fs/promises";
 import { type Server, type Socket, createServer } from "node:net";
 import { parseCidr } from "../shared/cidr.js";
 import { type HelperRequest, type HelperResponse, MAX_REQUEST_BYTES, helperRequestSchema } from "../shared/helper-protocol.js";
-import type { RouteTable } from "../engine/routes/route-table.js";
+import type { RouteTable } from "../engine/access/routes/route-table.js";
 import type { RegistryFile } from "../engine/registry/registry-file.js";
 import type { RouteRegistrar } from "../engine/registry/route-transaction.js";
 import { cleanupStaleTunnels } from "../engine/registry/stale-cleanup.js";
@@ -21,7 +21,7 @@ export interface HelperServerOptions {
 }
 
 /**
- * The root side of DESIGN §6: one authenticated client at a time over a Unix
+ * The root side of the helper (docs/architecture.md, "The privileged helper"): one authenticated client at a time over a Unix
  * socket only the user can open. It changes routes only within what the client
  * declared, removes only routes it registered, and when its client goes away it
  * removes everything it added and exits.

@@ -29,10 +29,6 @@ export class AppWindows {
     if (this.main && !this.main.isDestroyed()) this.main.webContents.send(STATE_CHANGED, state);
   }
 
-  get isOpen(): boolean {
-    return this.main !== null && !this.main.isDestroyed();
-  }
-
   /** Shown only when quitting takes longer than a moment. */
   showQuitProgress(): void {
     if (this.progress) return;

@@ -1,6 +1,6 @@
 import { accessSync, constants } from "node:fs";
 import { delimiter, join } from "node:path";
-import { type HelperProgram, helperProgramBesideEngine } from "../engine/helper-client/helper-launch.js";
+import { type HelperProgram, helperProgramBesideEngine } from "../engine/privileged/helper-launch.js";
 
 /**
  * The packaged helper runs on the Node runtime shipped beside it in

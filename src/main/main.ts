@@ -3,9 +3,9 @@ import { fileURLToPath } from "node:url";
 import { Menu, Notification, Tray, app, clipboard, dialog, ipcMain, nativeImage, nativeTheme, powerMonitor, protocol, session as electronSession, shell } from "electron";
 import { registryPath, resolveMiniPath } from "../engine/cluster/minipath.js";
 import { createEngine } from "../engine/engine.js";
-import { launchHelper } from "../engine/helper-client/helper-launch.js";
-import { LazyRouteService } from "../engine/helper-client/lazy-route-service.js";
-import { AppSession } from "../engine/session/app-session.js";
+import { launchHelper } from "../engine/privileged/helper-launch.js";
+import { LazyRouteService } from "../engine/privileged/lazy-route-service.js";
+import { AppModel } from "../engine/session/app-model.js";
 import type { AppNotification } from "../engine/session/state-notifications.js";
 import type { AppState } from "../shared/app-state.js";
 import { isServiceUrl, serviceUrl } from "../shared/service-address.js";
@@ -25,7 +25,7 @@ import { TrayRenderer } from "./tray-renderer.js";
 import { shouldOpenWindowAtLaunch } from "./tray-availability.js";
 
 /**
- * Electron glue only: every decision lives in tested modules (engine session,
+ * Electron glue only: every decision lives in tested modules (engine AppModel,
  * tray menu, IPC handlers, quit sequence, secure windows). Layout when built:
  * dist/main/main.js, dist/preload/preload.cjs, dist/renderer/, assets/.
  */
@@ -61,18 +61,18 @@ async function run(): Promise<void> {
     ? null
     : new LazyRouteService(() => launchHelper({ miniPath, registryPath: registryPath(miniPath), mode: "gui", program: appHelperProgram(app.isPackaged, process.resourcesPath), logName: "minikube-tunnel-helper.log" }));
   const engine = await createEngine({ ...(prefs.minikubePath ? { minikubeBinary: prefs.minikubePath } : {}), ...(privileged ? { routeService: privileged } : {}) });
-  const session = new AppSession({ engine, privileged, loadBalancer: () => ({ enabled: true, ...prefs.loadBalancer }) });
-  if (preferences.problem) session.setProblem(preferences.problem);
+  const model = new AppModel({ engine, privileged, loadBalancer: () => ({ enabled: true, ...prefs.loadBalancer }) });
+  if (preferences.problem) model.setProblem(preferences.problem);
 
   const report = (title: string, error: unknown) => {
     const body = error instanceof Error ? error.message : String(error);
     if (prefs.notifications && Notification.isSupported()) new Notification({ title, body }).show();
-    session.reportActionError(`${title}: ${body}`);
+    model.reportActionError(`${title}: ${body}`);
   };
   const runAction = createActionRunner({
-    start: (profile) => session.start(profile),
-    stop: (profile) => session.stop(profile),
-    cleanup: () => session.cleanup(),
+    start: (profile) => model.start(profile),
+    stop: (profile) => model.stop(profile),
+    cleanup: () => model.cleanup(),
     copy: (text) => clipboard.writeText(text),
     openUrl: async (url) => {
       if (!isServiceUrl(url)) throw new Error(`refusing to open ${url}: not a Service's http(s) address`);
@@ -85,19 +85,19 @@ async function run(): Promise<void> {
 
   if (process.env.MINIKUBE_TUNNEL_E2E === "1") {
     // Playwright's _electron cannot click native tray menus; the specs run the same actions through this.
-    (globalThis as Record<string, unknown>).minikubeTunnelE2e = { runAction, state: () => session.state() };
+    (globalThis as Record<string, unknown>).minikubeTunnelE2e = { runAction, state: () => model.state() };
   }
 
   registerUiProtocol(protocol, rendererDir);
   registerIpcHandlers(
     ipcMain,
     {
-      "state:get": () => session.state(),
-      "tunnel:start": (profile) => session.start(profile),
-      "tunnel:stop": (profile) => session.stop(profile),
-      "tunnels:cleanup": () => session.cleanup(),
+      "state:get": () => model.state(),
+      "tunnel:start": (profile) => model.start(profile),
+      "tunnel:stop": (profile) => model.stop(profile),
+      "tunnels:cleanup": () => model.cleanup(),
       "clipboard:copy": (text) => clipboard.writeText(text),
-      "logs:get": (limit) => session.logs(limit),
+      "logs:get": (limit) => model.logs(limit),
       "prefs:get": () => preferences.get(),
       "prefs:set": (next) => {
         prefs = preferences.set(preferencesFromWindow(preferences.get(), next));
@@ -112,7 +112,7 @@ async function run(): Promise<void> {
       },
       "service:open": async (ref) => {
         // The page names a Service port; the address comes from our own state, so a compromised page cannot open anything else.
-        const url = serviceUrl(session.state(), ref);
+        const url = serviceUrl(model.state(), ref);
         if (!url || !isServiceUrl(url)) throw new Error(`${ref.namespace}/${ref.name} has no http(s) port ${ref.port} with an external IP`);
         await shell.openExternal(url);
       },
@@ -138,17 +138,17 @@ async function run(): Promise<void> {
     windows.pushState(state);
     trayRenderer?.render(state);
   };
-  session.on("state", render);
+  model.on("state", render);
   nativeTheme.on("updated", () => {
     trayRenderer?.invalidateIcon();
-    render(session.state());
+    render(model.state());
   });
-  session.on("notification", (note: AppNotification) => {
+  model.on("notification", (note: AppNotification) => {
     if (prefs.notifications && Notification.isSupported()) new Notification({ title: note.title, body: note.body }).show();
   });
 
-  powerMonitor.on("resume", () => void session.recheck());
-  const stopWatchingNetwork = watchNetworkChanges(() => void session.recheck());
+  powerMonitor.on("resume", () => void model.recheck());
+  const stopWatchingNetwork = watchNetworkChanges(() => void model.recheck());
 
   let quitting = false;
   app.on("before-quit", (event) => {
@@ -156,15 +156,15 @@ async function run(): Promise<void> {
     event.preventDefault();
     quitting = true;
     stopWatchingNetwork();
-    void runQuitSequence({ stopAll: () => session.shutdown(), showProgress: () => windows.showQuitProgress(), hideProgress: () => windows.hideQuitProgress() }).then((result) => {
+    void runQuitSequence({ stopAll: () => model.shutdown(), showProgress: () => windows.showQuitProgress(), hideProgress: () => windows.hideQuitProgress() }).then((result) => {
       if (result.outcome !== "stopped") console.warn(`quit: ${result.outcome}${result.error ? `: ${result.error}` : ""}; the helper removes what is left when this process exits`);
       app.exit(0);
     });
   });
 
-  await session.refreshProfiles();
-  session.watchProfiles();
-  render(session.state());
+  await model.refreshProfiles();
+  model.watchProfiles();
+  render(model.state());
   if (shouldOpenWindowAtLaunch({ platform: process.platform, trayCreated: tray !== null, desktop: process.env.XDG_CURRENT_DESKTOP ?? "" })) windows.show("tunnels");
-  for (const profile of prefs.autoStartProfiles) await session.start(profile).catch((error: unknown) => report(`Could not start the tunnel for ${profile}`, error));
+  for (const profile of prefs.autoStartProfiles) await model.start(profile).catch((error: unknown) => report(`Could not start the tunnel for ${profile}`, error));
 }

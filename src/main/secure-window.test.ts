@@ -20,7 +20,7 @@ class RecordingWindow {
   }
 }
 
-describe("every window is secure (DESIGN §8)", () => {
+describe("every window is secure (docs/security.md)", () => {
   it("windows get contextIsolation, sandbox, no nodeIntegration, a preload, and nothing weaker", () => {
     const options = secureWindowOptions("/app/preload.cjs");
     expect(options.webPreferences).toMatchObject({ contextIsolation: true, sandbox: true, nodeIntegration: false, webviewTag: false, preload: "/app/preload.cjs" });

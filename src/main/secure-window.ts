@@ -1,7 +1,7 @@
 import type { BrowserWindow, BrowserWindowConstructorOptions, WebContents, WebPreferences } from "electron";
 import { APP_ORIGIN } from "../shared/ipc-contract.js";
 
-/** The only webPreferences a window of ours may have (DESIGN §8: Rancher Desktop's nodeIntegration windows). */
+/** The only webPreferences a window of ours may have (docs/security.md, "The tray app"). */
 export const SECURE_WEB_PREFERENCES = {
   contextIsolation: true,
   sandbox: true,

@@ -9,6 +9,7 @@ import { LogsView } from "./views/LogsView.js";
 import { PreferencesView } from "./views/PreferencesView.js";
 import { ServicesView } from "./views/ServicesView.js";
 import { TunnelsView } from "./views/TunnelsView.js";
+import type { Act } from "./act.js";
 
 const LABELS: Record<ViewName, string> = { tunnels: "Tunnels", conflicts: "Conflicts", services: "Services", logs: "Logs", preferences: "Preferences" };
 
@@ -30,7 +31,7 @@ export function App({ api }: { api: TunnelApi }) {
   useEffect(() => api.onShowView(select), [api, select]);
 
   /** Runs a call to main; a refusal or failure is shown, not lost. */
-  const act = useCallback(async (what: string, call: () => Promise<unknown>) => {
+  const act: Act = useCallback(async (what: string, call: () => Promise<unknown>) => {
     setActionError(null);
     try {
       await call();
@@ -73,4 +74,3 @@ export function App({ api }: { api: TunnelApi }) {
   );
 }
 
-export type Act = (what: string, call: () => Promise<unknown>) => Promise<void>;

@@ -29,27 +29,17 @@ function bitLength(family: IpFamily): number {
   return family === 4 ? 32 : 128;
 }
 
-function toBytes(addr: ipaddr.IPv4 | ipaddr.IPv6): number[] {
-  return addr.toByteArray();
-}
-
-function fromBytes(bytes: number[]): ipaddr.IPv4 | ipaddr.IPv6 {
-  return ipaddr.fromByteArray(bytes);
+function ipClass(family: IpFamily): typeof ipaddr.IPv4 | typeof ipaddr.IPv6 {
+  return family === 4 ? ipaddr.IPv4 : ipaddr.IPv6;
 }
 
 function maskBytes(family: IpFamily, prefix: number): number[] {
-  const bytes: number[] = [];
-  for (let i = 0; i < bitLength(family) / 8; i++) {
-    const bits = Math.max(0, Math.min(8, prefix - i * 8));
-    bytes.push(bits === 0 ? 0 : (0xff << (8 - bits)) & 0xff);
-  }
-  return bytes;
+  return ipClass(family).subnetMaskFromPrefixLength(prefix).toByteArray();
 }
 
-function build(family: IpFamily, bytes: number[], prefix: number): Cidr {
-  const mask = maskBytes(family, prefix);
-  const network = fromBytes(bytes.map((b, i) => b & (mask[i] ?? 0)));
-  const address = network.toString();
+function build(family: IpFamily, text: string): Cidr {
+  const [, prefix] = ipaddr.parseCIDR(text);
+  const address = ipClass(family).networkAddressFromCIDR(text).toString();
   return { family, address, prefix, text: `${address}/${prefix}` };
 }
 
@@ -83,7 +73,7 @@ export function parseCidr(input: string, options: { allowHostBits?: boolean } = 
       throw new InvalidCidrError(input, `prefix length ${prefix} exceeds ${bitLength(family)}`);
     }
   }
-  const cidr = build(family, toBytes(addr), prefix);
+  const cidr = build(family, `${addr.toString()}/${prefix}`);
   if (!options.allowHostBits && cidr.address !== addr.toString()) {
     throw new InvalidCidrError(input, `host bits are set (did you mean ${cidr.text}?)`);
   }
@@ -110,13 +100,6 @@ export function cidrsOverlap(a: Cidr, b: Cidr): boolean {
   return containsCidr(a, b) || containsCidr(b, a);
 }
 
-export function containsAddress(cidr: Cidr, address: string): boolean {
-  if (!ipaddr.isValid(address)) return false;
-  const addr = ipaddr.parse(address);
-  if (familyOf(addr) !== cidr.family) return false;
-  return addr.match(ipaddr.parse(cidr.address), cidr.prefix);
-}
-
 /** Raw mask bytes, as Go stores a net.IPMask (4 bytes for IPv4, 16 for IPv6). */
 export function prefixToMaskBytes(family: IpFamily, prefix: number): Uint8Array {
   return Uint8Array.from(maskBytes(family, prefix));
@@ -124,22 +107,15 @@ export function prefixToMaskBytes(family: IpFamily, prefix: number): Uint8Array 
 
 /** Dotted netmask for Windows `route ... MASK`. */
 export function prefixToNetmask(prefix: number): string {
-  return maskBytes(4, prefix).join(".");
+  return ipaddr.IPv4.subnetMaskFromPrefixLength(prefix).toString();
 }
 
-/** Prefix length of a contiguous mask; throws on holes such as 255.0.255.0. */
+/** Prefix length of a contiguous 4- or 16-byte mask; throws on holes such as 255.0.255.0. */
 export function maskBytesToPrefix(bytes: ArrayLike<number>): number {
-  let prefix = 0;
-  let seenZero = false;
-  for (let i = 0; i < bytes.length; i++) {
-    const byte = bytes[i] ?? 0;
-    for (let bit = 7; bit >= 0; bit--) {
-      const set = ((byte >> bit) & 1) === 1;
-      if (set && seenZero) throw new Error("mask is not contiguous");
-      if (set) prefix++;
-      else seenZero = true;
-    }
-  }
+  const list = Array.from(bytes);
+  if (list.length !== 4 && list.length !== 16) throw new Error(`a mask has 4 or 16 bytes, not ${list.length}`);
+  const prefix = ipaddr.fromByteArray(list).prefixLengthFromSubnetMask();
+  if (prefix === null) throw new Error("mask is not contiguous");
   return prefix;
 }
 
@@ -179,7 +155,7 @@ export function addressAt(cidr: Cidr, offset: bigint): string {
     bytes[i] = Number(sum & 0xffn);
     carry = (carry >> 8n) + (sum >> 8n);
   }
-  return fromBytes(bytes).toString();
+  return ipaddr.fromByteArray(bytes).toString();
 }
 
 export function ipToBigInt(address: string): bigint {
@@ -193,7 +169,7 @@ export function bigIntToIp(value: bigint, family: IpFamily): string {
     bytes.unshift(Number(v & 0xffn));
     v >>= 8n;
   }
-  return fromBytes(bytes).toString();
+  return ipaddr.fromByteArray(bytes).toString();
 }
 
 /** The fewest CIDRs that cover exactly the addresses start..end (inclusive). */

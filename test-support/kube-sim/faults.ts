@@ -1,4 +1,4 @@
-/** Fault switches (DESIGN §7); all off by default. */
+/** Fault switches (docs/architecture.md, "Tests"); all off by default. */
 export interface Faults {
   /** Fraction of PUT/PATCH/POST writes answered 409 Conflict before they are applied. */
   conflictRate: number;

@@ -84,7 +84,7 @@ export function fieldMatcher(selector: string | null): (o: KubeObject) => boolea
 }
 
 /**
- * A protocol-faithful core/v1 apiserver for tests (DESIGN §7): HTTPS with
+ * A protocol-faithful core/v1 apiserver for tests (docs/architecture.md, "Tests"): HTTPS with
  * client-certificate authentication, list/watch with resourceVersions and
  * bookmarks, 410 on compacted history, status subresource, three patch types,
  * optimistic concurrency, and fault switches.

@@ -1,23 +1,10 @@
 import { randomUUID } from "node:crypto";
+import { ApiError, type KubeObject } from "./api-error.js";
 import { applyServiceCreate, applyServiceStatusUpdate, applyServiceUpdate, type ServiceAllocator } from "./service-rules.js";
 
 // Kubernetes objects are open-ended JSON; the simulator handles them as such.
  
-export type KubeObject = Record<string, any>;
-
-export class ApiError extends Error {
-  constructor(
-    readonly code: number,
-    readonly reason: string,
-    message: string,
-  ) {
-    super(message);
-  }
-
-  toStatus(): KubeObject {
-    return { kind: "Status", apiVersion: "v1", metadata: {}, status: "Failure", message: this.message, reason: this.reason, code: this.code };
-  }
-}
+export { ApiError, type KubeObject };
 
 export interface ResourceKind {
   readonly plural: string;

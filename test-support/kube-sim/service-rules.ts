@@ -1,5 +1,9 @@
-import { addressAt, cidrSize, containsAddress, parseCidr, type Cidr } from "../../src/shared/cidr.js";
-import { ApiError, type KubeObject } from "./object-store.js";
+import { addressAt, cidrSize, containsCidr, isValidIp, parseCidr, type Cidr } from "../../src/shared/cidr.js";
+import { ApiError, type KubeObject } from "./api-error.js";
+
+function containsAddress(cidr: Cidr, address: string): boolean {
+  return isValidIp(address) && containsCidr(cidr, parseCidr(address));
+}
 
 /** ClusterIP and NodePort allocation, as the apiserver's service registry does it. */
 export class ServiceAllocator {

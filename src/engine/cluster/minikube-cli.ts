@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { assertProfileName } from "../../shared/profile-name.js";
 import { isValidIp } from "../../shared/cidr.js";
-import { type CommandRunner, CommandNotFoundError, execFileRunner } from "../routes/command-runner.js";
+import { type CommandRunner, CommandNotFoundError, execFileRunner } from "../system/command-runner.js";
 
 /** minikube's status words; anything unexpected is kept verbatim. */
 export type HostState = "Running" | "Stopped" | "Paused" | "Nonexistent" | "Starting" | "Unknown" | (string & {});

@@ -2,7 +2,7 @@ import { homedir } from "node:os";
 import { basename, join } from "node:path";
 import { assertProfileName } from "../../shared/profile-name.js";
 
-/** minikube's localpath.MiniPath(): the rule other tools rely on (DESIGN §3.1). */
+/** minikube's localpath.MiniPath(): the rule other tools rely on (docs/architecture.md, "Contracts"). */
 export function resolveMiniPath(env: NodeJS.ProcessEnv = process.env, home: string = homedir()): string {
   const minikubeHome = env.MINIKUBE_HOME;
   if (!minikubeHome) return join(home, ".minikube");

@@ -2,7 +2,7 @@ import { readFile, writeFile, mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { FakeMinikube } from "../../../test-support/fake-minikube.js";
-import { execFileRunner, type CommandRunner } from "../routes/command-runner.js";
+import { execFileRunner, type CommandRunner } from "../system/command-runner.js";
 import { ClusterInspector } from "./cluster-inspector.js";
 import { MinikubeCli } from "./minikube-cli.js";
 import { activeProfile, readProfileConfig } from "./profile-config.js";

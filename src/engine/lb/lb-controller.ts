@@ -23,7 +23,7 @@ export interface LbControllerOptions {
 }
 
 /**
- * Gives LoadBalancer Services an external IP (DESIGN §5): the ClusterIP by
+ * Gives LoadBalancer Services an external IP (docs/architecture.md, "The LoadBalancer controller"): the ClusterIP by
  * default, or an address from a pool. Watch-driven; writes only the status
  * subresource, with the resourceVersion as a precondition; never touches an
  * ingress it did not set. Emits `changed` whenever `services()` may differ,

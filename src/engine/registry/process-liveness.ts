@@ -1,5 +1,5 @@
 import { readFile } from "node:fs/promises";
-import { execFileRunner, type CommandRunner } from "../routes/command-runner.js";
+import { execFileRunner, type CommandRunner } from "../system/command-runner.js";
 
 /**
  * A process's start time, as an opaque string that changes when the pid is

@@ -1,8 +1,8 @@
 import type { Cidr, IpFamily } from "../../shared/cidr.js";
 import type { KernelRoute } from "../../shared/routes.js";
 import { type TunnelEntryJson, entryFromJson, entryToJson, sameRoute } from "../../shared/tunnel-entry.js";
-import { type RegistryView, evaluateRoute, vpnBypassNote } from "../routes/conflicts.js";
-import { type RouteChange, type RouteTable, findRoute } from "../routes/route-table.js";
+import { type RegistryView, evaluateRoute, vpnBypassNote } from "../access/routes/conflicts.js";
+import { type RouteChange, type RouteTable, findRoute } from "../access/routes/route-table.js";
 import { type ProcessIdentity, isTunnelProcessAlive } from "./process-liveness.js";
 import type { RegistryFile } from "./registry-file.js";
 import type { AddOutcome, RemoveOutcome, RouteRef, RouteRequest, RouteService } from "./route-service.js";

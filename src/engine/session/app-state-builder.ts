@@ -2,13 +2,13 @@ import { parseCidr } from "../../shared/cidr.js";
 import type { AppState, ProfileView, RouteView } from "../../shared/app-state.js";
 import type { RouteConflict } from "../../shared/routes.js";
 import type { ManagedService } from "../lb/lb-service.js";
-import { manualRemovalCommand } from "../routes/manual-removal.js";
-import type { RouteStatus, TunnelSnapshot } from "../tunnel/profile-tunnel.js";
+import { manualRemovalCommand } from "../access/routes/manual-removal.js";
+import type { AccessSnapshot, RouteStatus } from "../access/cluster-access.js";
 
 export interface AppStateInput {
   /** Profiles found in MINIPATH, shown even when no tunnel runs for them. */
   readonly knownProfiles: readonly string[];
-  readonly snapshots: readonly TunnelSnapshot[];
+  readonly snapshots: readonly AccessSnapshot[];
   readonly services: ReadonlyMap<string, readonly ManagedService[]>;
   readonly lbModes: ReadonlyMap<string, "clusterip" | "pool" | "off">;
   /** A failure to show per profile (a Start that failed), cleared by the next Start. */

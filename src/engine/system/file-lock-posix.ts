@@ -1,6 +1,6 @@
 import koffi, { type LibraryHandle } from "koffi";
 import type { FileGuard } from "./guarded-files.js";
-import type { HeldLock, LockPrimitive } from "./file-lock.js";
+import type { HeldLock, LockPrimitive } from "./lock-primitive.js";
 
 const LOCK_EX = 2;
 const LOCK_NB = 4;

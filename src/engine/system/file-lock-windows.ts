@@ -1,6 +1,6 @@
 import koffi from "koffi";
 import type { FileGuard } from "./guarded-files.js";
-import type { HeldLock, LockPrimitive } from "./file-lock.js";
+import type { HeldLock, LockPrimitive } from "./lock-primitive.js";
 
 const GENERIC_READ = 0x80000000;
 const FILE_SHARE_READ = 0x1;

@@ -1,18 +1,7 @@
 import type { FileGuard } from "./guarded-files.js";
+import type { HeldLock, LockPrimitive } from "./lock-primitive.js";
 
-/** An exclusive lock on a file, held until released or until this process exits (then the OS drops it). */
-export interface HeldLock {
-  readonly path: string;
-  /** Writes a small marker into the lock file (who holds it); a no-op where the OS lock needs a read-only open. */
-  describe(text: string): Promise<void>;
-  release(): Promise<void>;
-}
-
-/** One implementation per OS: flock(2) on Linux and macOS, LockFileEx on Windows (what minikube's Go lock uses). */
-export interface LockPrimitive {
-  /** Takes the lock now, or answers null if another process holds it. */
-  tryLock(path: string, guard: FileGuard): Promise<HeldLock | null>;
-}
+export type { HeldLock, LockPrimitive } from "./lock-primitive.js";
 
 export class LockTimeoutError extends Error {
   constructor(readonly path: string, timeoutMs: number) {

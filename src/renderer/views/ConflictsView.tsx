@@ -1,6 +1,6 @@
 import type { AppState } from "../../shared/app-state.js";
 import type { TunnelApi } from "../../shared/ipc-contract.js";
-import type { Act } from "../App.js";
+import type { Act } from "../act.js";
 
 const REASON: Record<string, string> = {
   overlap: "The existing route overlaps the network this tunnel needs. Traffic would go one way or the other depending on prefix length, so the tunnel does not add its route.",

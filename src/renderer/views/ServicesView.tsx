@@ -2,7 +2,7 @@ import { memo, useDeferredValue, useMemo, useRef, useState } from "react";
 import type { AppState, ServiceView } from "../../shared/app-state.js";
 import { serviceEndpoints } from "../../shared/service-address.js";
 import type { TunnelApi } from "../../shared/ipc-contract.js";
-import type { Act } from "../App.js";
+import type { Act } from "../act.js";
 import { useRowWindow } from "../components/use-row-window.js";
 
 const OWNER: Record<ServiceView["owner"], string> = { "minikube-tunnel": "Minikube Tunnel", other: "another controller", none: "nobody yet" };

@@ -1,7 +1,7 @@
 import { useState } from "react";
 import { type AppState, type ProfileView, isDegraded } from "../../shared/app-state.js";
 import type { TunnelApi } from "../../shared/ipc-contract.js";
-import type { Act } from "../App.js";
+import type { Act } from "../act.js";
 
 const PHASE_LABEL: Record<string, string> = { active: "Active", starting: "Starting", "waiting-for-node": "Waiting for node", retrying: "Retrying", blocked: "Held by another tunnel", stopping: "Stopping", stopped: "Stopped" };
 

@@ -64,7 +64,7 @@ export class LazyRouteService implements PrivilegedRouteService {
     return (await this.get()).cleanup();
   }
 
-  /** Closing the helper's connection makes it remove whatever is still ours (DESIGN §6), so close only after stopping. */
+  /** Closing the helper's connection makes it remove whatever is still ours (docs/architecture.md, "The privileged helper"), so close only after stopping. */
   async close(): Promise<void> {
     const service = this.service;
     this.service = null;

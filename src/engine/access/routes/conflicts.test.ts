@@ -1,9 +1,9 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { parseCidr } from "../../shared/cidr.js";
-import type { KernelRoute } from "../../shared/routes.js";
-import { entryFromJson, entryToJson } from "../../shared/tunnel-entry.js";
+import { parseCidr } from "../../../shared/cidr.js";
+import type { KernelRoute } from "../../../shared/routes.js";
+import { entryFromJson, entryToJson } from "../../../shared/tunnel-entry.js";
 import { evaluateRoute, type RegistryView, vpnBypassNote } from "./conflicts.js";
 import { parseNetstatRoutes } from "./darwin-routes.js";
 

@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { describeKernelRoute } from "../../shared/routes.js";
+import { describeKernelRoute } from "../../../shared/routes.js";
 import { expandNetstatDestination, parseNetstatRoutes } from "./darwin-routes.js";
 import { parseBatchErrors, parseIpJsonRoutes } from "./linux-routes.js";
 import { parseRoutePrint } from "./windows-routes.js";

@@ -1,6 +1,6 @@
-import { type Cidr, cidrsOverlap, isValidIp, normaliseIp } from "../../shared/cidr.js";
-import type { KernelRoute, RouteConflict } from "../../shared/routes.js";
-import type { TunnelEntry } from "../../shared/tunnel-entry.js";
+import { type Cidr, cidrsOverlap, isValidIp, normaliseIp } from "../../../shared/cidr.js";
+import type { KernelRoute, RouteConflict } from "../../../shared/routes.js";
+import type { TunnelEntry } from "../../../shared/tunnel-entry.js";
 
 export interface RegistryView {
   readonly entry: TunnelEntry;

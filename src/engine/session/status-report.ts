@@ -2,13 +2,13 @@ import { addressAt, type Cidr } from "../../shared/cidr.js";
 import type { RouteConflict, RouteState } from "../../shared/routes.js";
 import { OWNER_ID } from "../../shared/tunnel-entry.js";
 import type { CidrKind, ClusterInspector } from "../cluster/cluster-inspector.js";
-import { evaluateRoute } from "../routes/conflicts.js";
-import { type RouteTable, findRoute } from "../routes/route-table.js";
+import { evaluateRoute } from "../access/routes/conflicts.js";
+import { type RouteTable, findRoute } from "../access/routes/route-table.js";
 import type { RegistryFile } from "../registry/registry-file.js";
 import { registryViews } from "../registry/route-transaction.js";
 import type { ManagedService } from "../lb/lb-controller.js";
 import type { LockHolder, TunnelLocks } from "../registry/tunnel-lock.js";
-import { type ProbeResult, probeTcp } from "./reachability-probe.js";
+import { type ProbeResult, probeTcp } from "../access/reachability-probe.js";
 
 export interface RegisteredTunnel {
   readonly profile: string;

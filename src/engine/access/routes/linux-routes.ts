@@ -1,7 +1,7 @@
 import { z } from "zod";
-import { type IpFamily, parseCidr } from "../../shared/cidr.js";
-import type { KernelRoute } from "../../shared/routes.js";
-import { type CommandRunner, execFileRunner } from "./command-runner.js";
+import { type IpFamily, parseCidr } from "../../../shared/cidr.js";
+import type { KernelRoute } from "../../../shared/routes.js";
+import { type CommandRunner, execFileRunner } from "../../system/command-runner.js";
 import { type RouteChange, type RouteChangeResult, type RouteTable, ROUTE_COMMAND_TIMEOUT_MS, RouteCommandError, refusal, verifyChanges } from "./route-table.js";
 
 const ipJsonRouteSchema = z.looseObject({

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { type Cidr, netmaskToPrefix, parseCidr, prefixToNetmask } from "../../shared/cidr.js";
-import type { CommandResult, CommandRunner } from "./command-runner.js";
+import { type Cidr, netmaskToPrefix, parseCidr, prefixToNetmask } from "../../../shared/cidr.js";
+import type { CommandResult, CommandRunner } from "../../system/command-runner.js";
 import { DarwinRouteTable } from "./darwin-routes.js";
 import { RouteCommandError, changeRoute } from "./route-table.js";
 import { WindowsRouteTable } from "./windows-routes.js";

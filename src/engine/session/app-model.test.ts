@@ -8,9 +8,9 @@ import type { AppState } from "../../shared/app-state.js";
 import { parseCidr } from "../../shared/cidr.js";
 import { entryToJson } from "../../shared/tunnel-entry.js";
 import { createEngine } from "../engine.js";
-import { LinuxRouteTable } from "../routes/linux-routes.js";
-import { AppSession } from "./app-session.js";
-import type { LoadBalancerSettings } from "./profile-session.js";
+import { LinuxRouteTable } from "../access/routes/linux-routes.js";
+import { AppModel } from "./app-model.js";
+import type { LoadBalancerSettings } from "./profile-tunnel.js";
 import type { AppNotification } from "./state-notifications.js";
 
 const skip = labUnavailableReason();
@@ -24,7 +24,7 @@ describe.skipIf(skip !== null)("app session (what the tray app runs), on the rea
   let lab: NetnsLab;
   let fake: FakeMinikube;
   let sim: KubeSim;
-  let session: AppSession;
+  let session: AppModel;
   let lb: LoadBalancerSettings;
   const savedEnv = { ...process.env };
   const notes: AppNotification[] = [];
@@ -39,7 +39,7 @@ describe.skipIf(skip !== null)("app session (what the tray app runs), on the rea
     Object.assign(process.env, fake.env({ KUBECONFIG: sim.kubeconfig }));
     lb = { enabled: true, mode: "clusterip", pool: [], className: null, releaseOnStop: true };
     const engine = await createEngine({ routeTable: new LinuxRouteTable(lab.hostRunner()), network: lab.hostNetwork() });
-    session = new AppSession({ engine, privileged: null, loadBalancer: () => lb, pollIntervalMs: 200, pushIntervalMs: 20, platform: "linux" });
+    session = new AppModel({ engine, privileged: null, loadBalancer: () => lb, pollIntervalMs: 200, pushIntervalMs: 20, platform: "linux" });
     notes.length = 0;
     latest = null;
     session.on("notification", (n: AppNotification) => notes.push(n));

@@ -1,6 +1,6 @@
-import { type Cidr, type IpFamily, normaliseIp, isValidIp } from "../../shared/cidr.js";
-import type { KernelRoute } from "../../shared/routes.js";
-import type { CommandRunner } from "./command-runner.js";
+import { type Cidr, type IpFamily, normaliseIp, isValidIp } from "../../../shared/cidr.js";
+import type { KernelRoute } from "../../../shared/routes.js";
+import type { CommandRunner } from "../../system/command-runner.js";
 
 export interface RouteChange {
   readonly op: "add" | "remove";

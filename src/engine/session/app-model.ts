@@ -3,15 +3,16 @@ import type { AppState } from "../../shared/app-state.js";
 import { assertProfileName } from "../../shared/profile-name.js";
 import { listProfileNames } from "../cluster/profile-config.js";
 import type { Engine } from "../engine.js";
-import type { PrivilegedRouteService } from "../helper-client/lazy-route-service.js";
+import type { PrivilegedRouteService } from "../privileged/lazy-route-service.js";
 import type { ManagedService } from "../lb/lb-service.js";
 import { type CleanupReport, cleanupStaleTunnels } from "../registry/stale-cleanup.js";
 import { buildAppState } from "./app-state-builder.js";
 import { type KubeClientFor, releaseIngressOfGoneTunnels } from "./stale-ingress.js";
-import { type LoadBalancerSettings, type ProfileSession, startProfileSession } from "./profile-session.js";
+import type { LoadBalancerSettings } from "./profile-tunnel.js";
+import type { TunnelSet } from "./tunnel-set.js";
 import { type AppNotification, notificationsBetween } from "./state-notifications.js";
 
-export interface AppSessionOptions {
+export interface AppModelOptions {
   readonly engine: Engine;
   /** The helper (or a lazy handle to it); null when this process is root and changes routes itself. */
   readonly privileged: PrivilegedRouteService | null;
@@ -34,14 +35,12 @@ export interface CleanupSummary {
 }
 
 /**
- * What the tray app runs: several profile sessions, the state the UI shows,
- * a bounded log, and the notifications worth a desktop popup. Emits `state`
- * (AppState), `notification` (AppNotification) and `log` (line). No Electron
- * here, so all of it is tested under Node.
+ * What the tray and the window show and do: the engine's tunnel set, the
+ * AppState pushed to the UI, a bounded log, and the notifications worth a
+ * desktop popup. Emits `state` (AppState), `notification` (AppNotification)
+ * and `log` (line). No Electron here, so all of it is tested under Node.
  */
-export class AppSession extends EventEmitter {
-  private readonly sessions = new Map<string, ProfileSession>();
-  private readonly lbModes = new Map<string, "clusterip" | "pool" | "off">();
+export class AppModel extends EventEmitter {
   private readonly profileErrors = new Map<string, string>();
   private readonly busyProfiles = new Set<string>();
   /** Starts in flight, so Quit can cancel them and wait until each has cleaned up. */
@@ -57,11 +56,11 @@ export class AppSession extends EventEmitter {
   private profileTimer: NodeJS.Timeout | undefined;
   private pushTimer: NodeJS.Timeout | undefined;
 
-  constructor(private readonly options: AppSessionOptions) {
+  constructor(private readonly options: AppModelOptions) {
     super();
     this.lastPushed = this.state();
-    options.engine.manager.on("change", () => this.schedulePush());
-    options.engine.manager.on("log", (profile: string, line: string) => this.log(`[${profile}] ${line}`));
+    options.engine.tunnels.on("change", () => this.schedulePush());
+    options.engine.tunnels.on("log", (profile: string, line: string) => this.log(`[${profile}] ${line}`));
   }
 
   async refreshProfiles(): Promise<string[]> {
@@ -83,7 +82,7 @@ export class AppSession extends EventEmitter {
   async start(profile: string): Promise<void> {
     assertProfileName(profile);
     if (this.closed) throw new Error("the app is quitting");
-    if (this.sessions.has(profile) || this.busyProfiles.has(profile)) return;
+    if (this.tunnels.get(profile) || this.busyProfiles.has(profile)) return;
     this.actionError = null;
     this.busyProfiles.add(profile);
     this.profileErrors.delete(profile);
@@ -93,20 +92,15 @@ export class AppSession extends EventEmitter {
     let settled!: () => void;
     this.starting.set(profile, { cancel, done: new Promise<void>((r) => (settled = r)) });
     try {
-      const session = await startProfileSession(
-        this.options.engine,
+      await this.tunnels.start(
         profile,
-        lb,
+        { lb, ...(this.options.pollIntervalMs ? { pollIntervalMs: this.options.pollIntervalMs } : {}) },
         {
-          ...(this.options.pollIntervalMs ? { pollIntervalMs: this.options.pollIntervalMs } : {}),
-          log: (line) => this.log(`[${profile}] ${line}`),
           assigned: (service, ingress) => this.log(`[${profile}] ${service} → ${ingress.map((i) => i.ip).join(", ")}`),
           servicesChanged: () => this.schedulePush(),
         },
         cancel.signal,
       );
-      this.sessions.set(profile, session);
-      this.lbModes.set(profile, session.controller ? lb.mode : "off");
       this.log(`[${profile}] tunnel started`);
     } catch (error) {
       const message = (error as Error).message;
@@ -123,17 +117,14 @@ export class AppSession extends EventEmitter {
 
   async stop(profile: string): Promise<void> {
     assertProfileName(profile);
-    const session = this.sessions.get(profile);
-    if (!session) return;
+    if (!this.tunnels.get(profile)) return;
     this.actionError = null;
     this.busyProfiles.add(profile);
     this.schedulePush();
     try {
-      await session.stop();
+      await this.tunnels.stop(profile);
       this.log(`[${profile}] tunnel stopped; routes removed`);
     } finally {
-      this.sessions.delete(profile);
-      this.lbModes.delete(profile);
       this.busyProfiles.delete(profile);
       this.schedulePush();
     }
@@ -141,7 +132,7 @@ export class AppSession extends EventEmitter {
 
   /** Every tunnel stops independently; all failures are reported together after all were tried. */
   async stopAll(): Promise<void> {
-    const results = await Promise.allSettled([...this.sessions.keys()].map((p) => this.stop(p)));
+    const results = await Promise.allSettled(this.tunnels.profiles().map((p) => this.stop(p)));
     const failed = results.filter((r): r is PromiseRejectedResult => r.status === "rejected");
     if (failed.length > 0) throw new Error(failed.map((f) => (f.reason as Error).message).join("; "));
   }
@@ -159,7 +150,7 @@ export class AppSession extends EventEmitter {
       for (const start of inFlight) start.cancel.abort();
       await Promise.all(inFlight.map((s) => s.done));
       await this.stopAll();
-      await this.options.engine.manager.stopAll();
+      await this.tunnels.stopAll();
     } finally {
       clearTimeout(this.pushTimer);
       await this.options.privileged?.close();
@@ -176,7 +167,7 @@ export class AppSession extends EventEmitter {
       throw error;
     }
     for (const r of report.removed) this.log(`cleanup: removed ${r.destination} via ${r.gateway} (${r.writer} pid ${r.pid}, profile ${r.profile})`);
-    const ingress = await releaseIngressOfGoneTunnels(this.options.engine.registry, this.knownProfiles, new Set(this.sessions.keys()), this.options.kubeClientFor);
+    const ingress = await releaseIngressOfGoneTunnels(this.options.engine.registry, this.knownProfiles, new Set(this.tunnels.profiles()), this.options.kubeClientFor);
     for (const i of ingress) for (const key of i.released) this.log(`cleanup: released the external IP of ${key} (profile ${i.profile})`);
     const failures = [
       ...report.failures.map((f) => `${f.destination} via ${f.gateway} (profile ${f.profile}, pid ${f.pid}): ${f.error}`),
@@ -190,7 +181,7 @@ export class AppSession extends EventEmitter {
   /** After sleep or a network change the node may have moved or the routes gone: look again now. */
   async recheck(): Promise<void> {
     this.log("re-checking routes (resume or network change)");
-    await this.options.engine.manager.recheckAll();
+    await this.tunnels.recheckAll();
   }
 
   setProblem(problem: string | null): void {
@@ -205,17 +196,22 @@ export class AppSession extends EventEmitter {
   }
 
   runningProfiles(): string[] {
-    return [...this.sessions.keys()];
+    return this.tunnels.profiles();
   }
 
   state(): AppState {
     const services = new Map<string, readonly ManagedService[]>();
-    for (const [profile, session] of this.sessions) if (session.controller) services.set(profile, session.controller.services());
+    const lbModes = new Map<string, "clusterip" | "pool" | "off">();
+    for (const profile of this.tunnels.profiles()) {
+      const tunnel = this.tunnels.get(profile)!;
+      if (tunnel.controller) services.set(profile, tunnel.controller.services());
+      lbModes.set(profile, tunnel.lbMode);
+    }
     return buildAppState({
       knownProfiles: this.knownProfiles,
-      snapshots: this.options.engine.manager.snapshots(),
+      snapshots: this.tunnels.snapshots(),
       services,
-      lbModes: this.lbModes,
+      lbModes,
       profileErrors: this.profileErrors,
       error: this.actionError ?? this.problem,
       busy: this.busyProfiles.size > 0,
@@ -225,6 +221,10 @@ export class AppSession extends EventEmitter {
 
   logs(limit: number): string[] {
     return this.logLines.slice(-limit);
+  }
+
+  private get tunnels(): TunnelSet {
+    return this.options.engine.tunnels;
   }
 
   private log(line: string): void {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { parseCidr } from "../../shared/cidr.js";
+import { parseCidr } from "../../../shared/cidr.js";
 import { manualRemovalCommand } from "./manual-removal.js";
 
 const route = (destination: string, gateway: string | null, iface: string | null) => ({ destination: parseCidr(destination), gateway, interface: iface });

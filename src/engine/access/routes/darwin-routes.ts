@@ -1,6 +1,6 @@
-import { type Cidr, type IpFamily, parseCidr } from "../../shared/cidr.js";
-import type { KernelRoute } from "../../shared/routes.js";
-import { type CommandRunner, execFileRunner } from "./command-runner.js";
+import { type Cidr, type IpFamily, parseCidr } from "../../../shared/cidr.js";
+import type { KernelRoute } from "../../../shared/routes.js";
+import { type CommandRunner, execFileRunner } from "../../system/command-runner.js";
 import { type RouteChange, type RouteChangeResult, type RouteTable, ROUTE_COMMAND_TIMEOUT_MS, RouteCommandError, applyAndVerify } from "./route-table.js";
 
 /**

@@ -1,9 +1,9 @@
-import type { KernelRoute } from "../../shared/routes.js";
+import type { KernelRoute } from "../../../shared/routes.js";
 import { windowsRouteArgs } from "./windows-routes.js";
 
 /**
  * The command a user could run to remove a conflicting route themselves. We
- * only show it: a route we did not add is never removed by us (DESIGN §4).
+ * only show it: a route we did not add is never removed by us (docs/architecture.md, "Conflicts").
  */
 export function manualRemovalCommand(route: KernelRoute, platform: NodeJS.Platform = process.platform): string {
   const { destination, gateway } = route;

@@ -1,36 +1,14 @@
 import { EventEmitter } from "node:events";
-import { type Cidr, addressAt, parseCidr } from "../../shared/cidr.js";
-import type { RouteConflict, RouteState } from "../../shared/routes.js";
-import type { CidrKind, ClusterInspector, ClusterView } from "../cluster/cluster-inspector.js";
-import type { HostState } from "../cluster/minikube-cli.js";
-import type { RouteService } from "../registry/route-service.js";
-import { type LockHolder, type TunnelLocks, describeHolder } from "../registry/tunnel-lock.js";
-import type { RouteTable } from "../routes/route-table.js";
-import type { HeldLock } from "../system/file-lock.js";
-import { type ProbeResult, nodeAnswers, probeTcp } from "./reachability-probe.js";
+import { type Cidr, addressAt, parseCidr } from "../../../shared/cidr.js";
+import type { ClusterInspector, ClusterView } from "../../cluster/cluster-inspector.js";
+import type { AccessPhase, AccessSnapshot, ClusterAccess, RouteStatus } from "../cluster-access.js";
+import type { RouteService } from "../../registry/route-service.js";
+import { type LockHolder, type TunnelLocks, describeHolder } from "../../registry/tunnel-lock.js";
+import type { RouteTable } from "./route-table.js";
+import type { HeldLock } from "../../system/file-lock.js";
+import { type ProbeResult, nodeAnswers, probeTcp } from "../reachability-probe.js";
 
-export type TunnelPhase = "starting" | "active" | "waiting-for-node" | "retrying" | "blocked" | "stopping" | "stopped";
-
-export interface RouteStatus {
-  readonly cidr: string;
-  readonly kind: CidrKind;
-  readonly gateway: string;
-  readonly state: RouteState;
-  readonly conflict?: RouteConflict;
-  readonly error?: string;
-}
-
-export interface TunnelSnapshot {
-  readonly profile: string;
-  readonly phase: TunnelPhase;
-  readonly host: HostState | null;
-  readonly nodeIp: string | null;
-  readonly routes: readonly RouteStatus[];
-  readonly probe: ProbeResult | null;
-  readonly message?: string;
-}
-
-export interface ProfileTunnelDeps {
+export interface RouteAccessDeps {
   readonly inspector: ClusterInspector;
   readonly registrar: RouteService;
   /** Read only: to notice our routes vanishing from the kernel. Listing needs no privileges. */
@@ -42,7 +20,7 @@ export interface ProfileTunnelDeps {
   readonly nodeAnswers?: (host: string, port: number, signal: AbortSignal) => Promise<boolean>;
 }
 
-export interface ProfileTunnelOptions {
+export interface RouteAccessOptions {
   readonly profile: string;
   readonly lbPool?: readonly Cidr[];
   /** How often a healthy tunnel knocks on its node (a TCP connect, no process). */
@@ -57,15 +35,16 @@ export interface ProfileTunnelOptions {
 const NODE_DOWN: ReadonlySet<string> = new Set(["Stopped", "Nonexistent", "Paused"]);
 
 /**
- * One profile's routes, following the node (docs/architecture.md, "Following
+ * Route mode: one profile's routes to its node, following the node (docs/architecture.md, "Following
  * the cluster"). While healthy it only knocks on the node's API port and
  * probes the kubernetes Service; minikube is asked when the node stops
  * answering, on recheck, and while waiting. Every step can be cancelled, so
  * stop never waits behind a hung minikube. Emits `change` and `log`.
  */
-export class ProfileTunnel extends EventEmitter {
+export class RouteAccess extends EventEmitter implements ClusterAccess {
+  readonly mode = "route" as const;
   readonly profile: string;
-  private phase: TunnelPhase = "starting";
+  private phase: AccessPhase = "starting";
   private view: ClusterView | null = null;
   private routes = new Map<string, RouteStatus>();
   private activeGateway: string | null = null;
@@ -95,8 +74,8 @@ export class ProfileTunnel extends EventEmitter {
   private readonly locks: TunnelLocks | null;
 
   constructor(
-    private readonly deps: ProfileTunnelDeps,
-    private readonly options: ProfileTunnelOptions,
+    private readonly deps: RouteAccessDeps,
+    private readonly options: RouteAccessOptions,
   ) {
     super();
     this.inspector = deps.inspector;
@@ -110,13 +89,12 @@ export class ProfileTunnel extends EventEmitter {
     this.knock = deps.nodeAnswers ?? ((host, port, signal) => nodeAnswers(host, port, 2000, signal));
   }
 
-  /** First reconcile; a profile that cannot be read at all fails here, so the caller can report it. */
   async start(): Promise<void> {
     await this.serialised((signal) => this.reconcile(true, signal));
     this.schedule();
   }
 
-  /** Re-check now, with minikube (resume from sleep, network change). */
+  /** Asks minikube and reads the routing table back, so a flushed route comes back. */
   recheck(): Promise<void> {
     return this.serialised((signal) => this.reconcile(false, signal, true));
   }
@@ -141,9 +119,10 @@ export class ProfileTunnel extends EventEmitter {
     });
   }
 
-  snapshot(): TunnelSnapshot {
+  snapshot(): AccessSnapshot {
     return {
       profile: this.profile,
+      mode: this.mode,
       phase: this.phase,
       host: this.view?.host ?? null,
       nodeIp: this.view?.nodeIp ?? null,

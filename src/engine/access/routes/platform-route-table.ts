@@ -1,4 +1,4 @@
-import type { CommandRunner } from "./command-runner.js";
+import type { CommandRunner } from "../../system/command-runner.js";
 import { DarwinRouteTable } from "./darwin-routes.js";
 import { LinuxRouteTable } from "./linux-routes.js";
 import type { RouteTable } from "./route-table.js";

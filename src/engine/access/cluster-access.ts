@@ -1,0 +1,76 @@
+import type { RouteConflict, RouteState } from "../../shared/routes.js";
+import type { CidrKind } from "../cluster/cluster-inspector.js";
+import type { HostState } from "../cluster/minikube-cli.js";
+import type { ProbeResult } from "./reachability-probe.js";
+
+/**
+ * How the host reaches one profile's cluster (docs/architecture.md, "Access
+ * modes"): routes to the node, or forwards over one SSH link when the node
+ * cannot be routed to.
+ */
+export type AccessMode = "route" | "forward";
+
+export type AccessPhase = "starting" | "active" | "waiting-for-node" | "retrying" | "blocked" | "stopping" | "stopped";
+
+export interface RouteStatus {
+  readonly cidr: string;
+  readonly kind: CidrKind;
+  readonly gateway: string;
+  readonly state: RouteState;
+  readonly conflict?: RouteConflict;
+  readonly error?: string;
+}
+
+export type LinkState = "connecting" | "up" | "reconnecting" | "refused" | "down";
+
+/** Forward mode's one SSH connection to the node. */
+export interface LinkStatus {
+  readonly state: LinkState;
+  /** Where the node's SSH port is published, `127.0.0.1:PORT`. */
+  readonly endpoint: string | null;
+  readonly error?: string;
+}
+
+export type ForwardState = "listening" | "port-in-use" | "udp-not-forwarded" | "error";
+
+/** One Service port in forward mode: a loopback address and port on the host, to ClusterIP:port through the link. */
+export interface ForwardStatus {
+  readonly namespace: string;
+  readonly name: string;
+  readonly address: string;
+  readonly port: number;
+  readonly protocol: string;
+  readonly target: string;
+  readonly state: ForwardState;
+  readonly error?: string;
+}
+
+export interface AccessSnapshot {
+  readonly profile: string;
+  readonly mode: AccessMode;
+  readonly phase: AccessPhase;
+  readonly host: HostState | null;
+  readonly nodeIp: string | null;
+  /** Route mode: one per CIDR. Forward mode: none. */
+  readonly routes: readonly RouteStatus[];
+  readonly probe: ProbeResult | null;
+  readonly message?: string;
+  readonly link?: LinkStatus;
+  readonly forwards?: readonly ForwardStatus[];
+}
+
+/** What a profile's tunnel holds to reach its cluster; RouteAccess and ForwardAccess implement it. Emits `change` (AccessSnapshot) and `log` (line). */
+export interface ClusterAccess {
+  readonly profile: string;
+  readonly mode: AccessMode;
+  /** First reconcile; a profile that cannot be read at all fails here, so the caller can report it. */
+  start(): Promise<void>;
+  /** Look again now (resume from sleep, network change). */
+  recheck(): Promise<void>;
+  /** Takes down everything this access set up; rejects, naming each failure, after trying all of it. */
+  stop(): Promise<void>;
+  snapshot(): AccessSnapshot;
+  on(event: "change", listener: (snapshot: AccessSnapshot) => void): this;
+  on(event: "log", listener: (line: string) => void): this;
+  removeAllListeners(): this;
+}

@@ -1,0 +1,2 @@
+/** Runs a user action through the API and shows its failure; the views get it from App. */
+export type Act = (what: string, call: () => Promise<unknown>) => Promise<void>;
