@@ -34,8 +34,12 @@ export async function buildBundles(): Promise<void> {
     platform: "node",
     format: "esm",
     target: "node22",
-    external: ["koffi"],
-    banner: { js: "import { createRequire as __mktCreateRequire } from 'node:module'; const require = __mktCreateRequire(import.meta.url);" },
+    // ssh2 loads its optional native crypto in a try; without it Node's own crypto does the work.
+    external: ["koffi", "cpu-features", "*.node"],
+    // CommonJS dependencies (ssh2) expect require and __dirname.
+    banner: {
+      js: "import { createRequire as __mktCreateRequire } from 'node:module'; import { fileURLToPath as __mktPath } from 'node:url'; import { dirname as __mktDir } from 'node:path'; const require = __mktCreateRequire(import.meta.url); const __filename = __mktPath(import.meta.url); const __dirname = __mktDir(__filename);",
+    },
     logLevel: "warning",
   });
 }

@@ -33,8 +33,35 @@ case "$cmd" in
     cat "$state/$profile.ip" ;;
   profile)
     echo '{"invalid":[],"valid":[]}' ;;
+  ssh-host)
+    # minikube >= 1.31 prints nothing without --append-known; a test chooses what this one prints.
+    cat "$state/$profile.ssh-host" 2>/dev/null ;;
   *) echo "fake minikube: unsupported command $cmd" >&2; exit 64 ;;
 esac
+`;
+
+/**
+ * A stand-in for the docker CLI, as minikube's kic driver leaves a node:
+ * `container inspect` prints the JSON Docker prints for the node's
+ * container (its shape as in fixtures/docker-container-inspect-minikube-linux.json),
+ * `system info` the daemon's JSON, and `exec <name> cat …` the node's host key
+ * files. Unknown containers fail as Docker does.
+ */
+const DOCKER_SCRIPT = `#!/bin/sh
+state="$FAKE_MINIKUBE_STATE"
+echo "docker $*" >> "$state/docker-calls.log"
+case "$1 $2" in
+  "container inspect")
+    if [ -f "$state/$3.docker-inspect" ]; then cat "$state/$3.docker-inspect"; exit 0; fi
+    echo "[]"; echo "Error response from daemon: No such container: $3" >&2; exit 1 ;;
+  "system info")
+    cat "$state/docker-info.json" 2>/dev/null || { echo "Cannot connect to the Docker daemon" >&2; exit 1; } ;;
+esac
+if [ "$1" = exec ]; then
+  if [ -f "$state/$2.host-keys" ]; then cat "$state/$2.host-keys"; exit 0; fi
+  echo "Error response from daemon: No such container: $2" >&2; exit 1
+fi
+echo "fake docker: unsupported command $*" >&2; exit 64
 `;
 
 export interface FakeProfile {
@@ -61,6 +88,8 @@ export class FakeMinikube {
     await mkdir(fake.stateDir);
     await writeFile(join(fake.binDir, "minikube"), SCRIPT);
     await chmod(join(fake.binDir, "minikube"), 0o755);
+    await writeFile(join(fake.binDir, "docker"), DOCKER_SCRIPT);
+    await chmod(join(fake.binDir, "docker"), 0o755);
     return fake;
   }
 
@@ -100,6 +129,27 @@ export class FakeMinikube {
 
   async setIp(profile: string, ip: string): Promise<void> {
     await writeFile(join(this.stateDir, `${profile}.ip`), `${ip}\n`);
+  }
+
+  /** The node's container: running with port 22 published on 127.0.0.1:sshPort, or stopped (no ports, as Docker shows it). */
+  async setContainer(profile: string, container: { running: true; sshPort: number } | { running: false }): Promise<void> {
+    const ports = container.running ? { "22/tcp": [{ HostIp: "127.0.0.1", HostPort: String(container.sshPort) }], "8443/tcp": [{ HostIp: "127.0.0.1", HostPort: "32769" }] } : {};
+    const inspect = [{ Name: `/${profile}`, State: { Status: container.running ? "running" : "exited", Running: container.running }, NetworkSettings: { Ports: ports } }];
+    await writeFile(join(this.stateDir, `${profile}.docker-inspect`), JSON.stringify(inspect, null, 4));
+  }
+
+  /** What `minikube ssh-host -p profile` prints (ssh-keyscan lines), or nothing, as minikube >= 1.31 does. */
+  async setSshHost(profile: string, text: string): Promise<void> {
+    await writeFile(join(this.stateDir, `${profile}.ssh-host`), text);
+  }
+
+  /** What `docker exec profile cat /etc/ssh/ssh_host_*_key.pub` prints. */
+  async setHostKeyFiles(profile: string, text: string): Promise<void> {
+    await writeFile(join(this.stateDir, `${profile}.host-keys`), text);
+  }
+
+  async setDockerInfo(json: string): Promise<void> {
+    await writeFile(join(this.stateDir, "docker-info.json"), json);
   }
 
   get registryPath(): string {

@@ -95,9 +95,9 @@ export class NetnsLab {
     await ip("-n", this.host, "route", "add", ...args);
   }
 
-  /** A TCP server in the node namespace that answers "ok" on connect. */
-  async startTcpServer(address: string, port: number): Promise<void> {
-    const script = `require("net").createServer((s) => { s.on("error", () => {}); s.end("ok"); }).listen(${port}, ${JSON.stringify(address)}, () => console.log("listening"))`;
+  /** A TCP server in the node namespace that answers `reply` ("ok") on connect. */
+  async startTcpServer(address: string, port: number, reply = "ok"): Promise<void> {
+    const script = `require("net").createServer((s) => { s.on("error", () => {}); s.end(${JSON.stringify(reply)}); }).listen(${port}, ${JSON.stringify(address)}, () => console.log("listening"))`;
     const child = spawn("ip", ["netns", "exec", this.node, process.execPath, "-e", script], { stdio: ["ignore", "pipe", "inherit"] });
     this.children.push(child);
     await new Promise<void>((resolve, reject) => {

@@ -6,11 +6,13 @@ import { describeHolder } from "../engine/registry/tunnel-lock.js";
 export function formatStatus(report: StatusReport): string {
   const lines: string[] = [];
   for (const p of report.profiles) {
-    lines.push(`Profile ${p.profile}: ${p.error ? `error: ${p.error}` : `host ${p.host}, node IP ${p.nodeIp ?? "-"}`}`);
+    const where = p.mode === "forward" ? "forward mode (SSH forwards on loopback addresses)" : `host ${p.host}, node IP ${p.nodeIp ?? "-"}`;
+    lines.push(`Profile ${p.profile}: ${p.error ? `error: ${p.error}` : where}`);
     if (p.tunnelLock) lines.push(`  ${describeHolder(p.tunnelLock)}`);
     for (const r of p.routes) {
       lines.push(`  ${r.state.padEnd(8)} ${r.cidr} -> ${r.gateway} (${r.kind})${r.conflict ? `  ${r.conflict.message}` : ""}`);
     }
+    for (const f of p.forwards ?? []) lines.push(`  ${f.state.padEnd(13)} ${f.address}:${f.port}/${f.protocol} -> ${f.namespace}/${f.name}`);
     if (p.probe) lines.push(`  probe ${p.probe.target}: ${p.probe.ok ? `reachable in ${p.probe.latencyMs} ms` : `unreachable (${p.probe.error})`}`);
     if (p.podCidrError) lines.push(`  pod CIDRs unknown: ${p.podCidrError}`);
     for (const svc of p.services ?? []) {

@@ -14,6 +14,8 @@ import { cleanupStaleTunnels } from "../engine/registry/stale-cleanup.js";
 import { buildStatusReport } from "../engine/session/status-report.js";
 import { CliError, isRoot, oneLine } from "./cli-errors.js";
 import { launchHelper } from "../engine/privileged/helper-launch.js";
+import { LazyRouteService } from "../engine/privileged/lazy-route-service.js";
+import type { ModeChoice } from "../engine/cluster/access-mode.js";
 import { releaseIngressOfGoneTunnels } from "../engine/session/stale-ingress.js";
 import { formatCleanup, formatStatus } from "./format-status.js";
 import { runStart } from "./start-command.js";
@@ -71,6 +73,7 @@ export function buildProgram(): Command {
     .command("start")
     .description("add routes for the profile and keep them in step with the cluster until SIGINT/SIGTERM")
     .option("-p, --profile <name>", "minikube profile (repeat for several; default: the active profile)", collectProfile)
+    .addOption(new Option("--mode <mode>", "how to reach the cluster: routes to the node, SSH forwards on loopback addresses, or auto (minikube's rule for the driver)").choices(["auto", "route", "forward"]).default("auto"))
     .addOption(new Option("--lb-mode <mode>", "LoadBalancer IPs: the Service's ClusterIP, or an IP from --lb-pool").choices(["clusterip", "pool"]).default("clusterip"))
     .option("--lb-pool <cidr|start-end>", "LoadBalancer pool (repeatable; default: the profile's LoadBalancerStartIP-EndIP); routed too", parsePool)
     .option("--lb-class <class>", "loadBalancerClass to serve besides Services without one")
@@ -79,16 +82,18 @@ export function buildProgram(): Command {
     .option("--json", "print one JSON object per line instead of text")
     .option("--helper", "change routes through the privileged helper even when already root")
     .addOption(new Option("--poll-interval <ms>", "how often to re-check the cluster").argParser(parseInterval).default(5000).hideHelp())
-    .action(async (opts: { profile?: string[]; lbMode: "clusterip" | "pool"; lbPool?: string[]; lbClass?: string; lb: boolean; keepLbIps?: boolean; json?: boolean; helper?: boolean; pollInterval: number }) => {
+    .action(async (opts: { profile?: string[]; mode: ModeChoice; lbMode: "clusterip" | "pool"; lbPool?: string[]; lbClass?: string; lb: boolean; keepLbIps?: boolean; json?: boolean; helper?: boolean; pollInterval: number }) => {
       const miniPath = resolveMiniPath();
       const registry = new RegistryFile(registryPath(miniPath));
       await registry.readJson();
       const profiles = await profilesOrActive(opts.profile, miniPath);
-      const helper = usesHelper(opts) ? await launchHelper({ miniPath, registryPath: registry.path, mode: cliElevation() }) : undefined;
-      const engine = await createEngine({ ...engineOptions(program.opts()), ...(helper ? { routeService: helper } : {}) });
+      // Started at first need: forward mode without low ports or aliases never asks for a password.
+      const helper = usesHelper(opts) ? new LazyRouteService(() => launchHelper({ miniPath, registryPath: registry.path, mode: cliElevation() })) : undefined;
+      const engine = await createEngine({ ...engineOptions(program.opts()), ...(helper ? { routeService: helper, loopbackPrivileges: () => helper } : {}) });
       try {
         await runStart(engine, {
           profiles,
+          mode: opts.mode,
           json: opts.json === true,
           pollIntervalMs: opts.pollInterval,
           lb: { enabled: opts.lb, mode: opts.lbMode, pool: opts.lbPool ?? [], className: opts.lbClass ?? null, releaseOnStop: opts.keepLbIps !== true },
@@ -105,12 +110,14 @@ export function buildProgram(): Command {
     .option("--lb-pool <cidr|start-end>", "also report this LoadBalancer pool's routes", parsePool)
     .option("--json", "print JSON")
     .option("--no-probe", "skip the TCP probe of the kubernetes Service")
-    .action(async (opts: { profile?: string[]; lbPool?: string[]; json?: boolean; probe: boolean }) => {
+    .addOption(new Option("--mode <mode>", "how the tunnel reaches the cluster (as given to start)").choices(["auto", "route", "forward"]).default("auto"))
+    .action(async (opts: { profile?: string[]; lbPool?: string[]; json?: boolean; probe: boolean; mode: ModeChoice }) => {
       const engine = await createEngine(engineOptions(program.opts()));
       const profiles = await profilesOrActive(opts.profile, engine.miniPath);
       const lbPool = opts.lbPool ? new IpPool(opts.lbPool).cidrs() : undefined;
       const services = async (profile: string) => listLoadBalancerServices(await KubeHttp.fromKubeConfig(kubeConfigForProfile(profile), { timeoutMs: 3000 }));
-      const report = await buildStatusReport(engine, profiles, { ...(lbPool ? { lbPool } : {}), probe: opts.probe, services });
+      const modeOf = async (profile: string) => (await engine.decideMode(profile, opts.mode)).mode;
+      const report = await buildStatusReport(engine, profiles, { ...(lbPool ? { lbPool } : {}), probe: opts.probe, services, modeOf });
       process.stdout.write(opts.json ? `${JSON.stringify(report, null, 2)}\n` : `${formatStatus(report)}\n`);
     });
 
@@ -132,7 +139,7 @@ export function buildProgram(): Command {
         }
       } else report = await cleanupStaleTunnels(engine.table, engine.registry);
       // A tunnel killed without stopping also left the external IPs its controller set.
-      const ingress = await releaseIngressOfGoneTunnels(engine.registry, await listProfileNames(engine.miniPath), new Set());
+      const ingress = await releaseIngressOfGoneTunnels(engine.registry, await listProfileNames(engine.miniPath), new Set(), undefined, engine.locks);
       process.stdout.write(opts.json ? `${JSON.stringify({ ...report, ingress }, null, 2)}\n` : `${formatCleanup(report, ingress)}\n`);
       const failed = report.failures.length + ingress.reduce((n, i) => n + i.failures.length, 0);
       if (failed > 0) throw new CliError(`cleanup could not remove or release ${failed} item(s); see above`, 1);

@@ -1,10 +1,12 @@
 import type { Engine } from "../engine/engine.js";
 import type { AccessSnapshot } from "../engine/access/cluster-access.js";
+import type { ModeChoice } from "../engine/cluster/access-mode.js";
 import { type LoadBalancerSettings, StartCancelledError, TunnelSettingsError } from "../engine/session/profile-tunnel.js";
 import { CliError, oneLine } from "./cli-errors.js";
 
 export interface StartOptions {
   readonly profiles: readonly string[];
+  readonly mode?: ModeChoice;
   readonly json: boolean;
   readonly pollIntervalMs: number;
   readonly lb: LoadBalancerSettings;
@@ -47,7 +49,7 @@ export async function runStart(engine: Engine, options: StartOptions): Promise<v
     try {
       await engine.tunnels.start(
         profile,
-        { lb: options.lb, pollIntervalMs: options.pollIntervalMs },
+        { lb: options.lb, pollIntervalMs: options.pollIntervalMs, ...(options.mode ? { mode: options.mode } : {}) },
         { assigned: (service, ingress) => say({ event: "service", profile, service, ingress }, `[${profile}] service ${service} → ${ingress.map((i) => i.ip).join(", ")}`) },
         cancel.signal,
       );

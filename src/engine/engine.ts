@@ -11,6 +11,15 @@ import type { RouteTable } from "./access/routes/route-table.js";
 import { TunnelLocks } from "./registry/tunnel-lock.js";
 import { RouteAccess, type RouteAccessDeps } from "./access/routes/route-access.js";
 import { TunnelSet } from "./session/tunnel-set.js";
+import { TunnelSettingsError } from "./session/profile-tunnel.js";
+import { ForwardAccess } from "./access/forwards/forward-access.js";
+import type { LoopbackPrivileges } from "./access/forwards/forward-listeners.js";
+import { loopbackOctetFor, loopbackPoolFor } from "./access/forwards/loopback-range.js";
+import { inProcessLoopbackPrivileges } from "./access/forwards/loopback-aliases.js";
+import type { SshLinkOptions } from "./access/forwards/ssh-link.js";
+import { type ModeChoice, type ModeDecision, decideAccessMode, hostFacts } from "./cluster/access-mode.js";
+import { ContainerCli, containerEngineOf } from "./cluster/container-cli.js";
+import { readProfileConfig } from "./cluster/profile-config.js";
 
 export interface EngineOptions {
   readonly env?: NodeJS.ProcessEnv;
@@ -23,6 +32,18 @@ export interface EngineOptions {
   readonly tunnelLocks?: boolean;
   /** Network checks; an in-process test whose routes live in a lab namespace connects from there. */
   readonly network?: Pick<RouteAccessDeps, "probe" | "nodeAnswers">;
+  /** Forward mode's privileged half (ports below 1024, macOS aliases): the helper; null when none is needed or available. */
+  readonly loopbackPrivileges?: () => LoopbackPrivileges | null;
+  readonly sshLink?: SshLinkOptions;
+}
+
+/** "auto" follows minikube's rule for the profile's driver; an explicit choice is checked against it. */
+async function decideMode(miniPath: string, env: NodeJS.ProcessEnv, profile: string, choice: ModeChoice): Promise<ModeDecision> {
+  const { driver } = await readProfileConfig(miniPath, profile);
+  const engine = containerEngineOf(driver);
+  if (choice === "forward" && !engine) throw new TunnelSettingsError(`profile "${profile}": forward mode needs the docker or podman driver (this profile uses ${driver || "an unknown driver"}); use route mode`);
+  if (choice !== "auto") return { mode: choice, reason: "chosen in the settings" };
+  return decideAccessMode(driver, hostFacts(engine ?? "docker", env), () => new ContainerCli(engine!).daemon());
 }
 
 /** Wires the engine's parts for one process; the CLI, the helper and the app all start here. */
@@ -36,11 +57,30 @@ export async function createEngine(options: EngineOptions = {}) {
   const registrar = new RouteRegistrar(table, registry, self);
   const locks = new TunnelLocks(miniPath, () => registry.guard(), self);
   const routeDeps: RouteAccessDeps = { inspector, registrar: options.routeService ?? registrar, table, locks: options.tunnelLocks === false ? null : locks, ...options.network };
+  // Root needs no helper for forward mode: it binds low ports itself and adds macOS aliases in process.
+  const inProcess = process.getuid?.() === 0 ? inProcessLoopbackPrivileges() : null;
+  const rootPrivileges = () => inProcess;
+  // Profiles of this process in forward mode each hold their own /16 of loopback addresses.
+  const forwardOctets = new Set<number>();
+  const env = options.env ?? process.env;
   const tunnels = new TunnelSet({
     miniPath,
-    createAccess: ({ profile, lbPool, pollIntervalMs }) => new RouteAccess(routeDeps, { profile, lbPool, ...(pollIntervalMs ? { pollIntervalMs } : {}) }),
+    decideMode: (profile, choice) => decideMode(miniPath, env, profile, choice),
+    createRouteAccess: ({ profile, lbPool, pollIntervalMs }) => new RouteAccess(routeDeps, { profile, lbPool, ...(pollIntervalMs ? { pollIntervalMs } : {}) }),
+    createForwardAccess: (profile) => {
+      const octet = loopbackOctetFor(profile, forwardOctets);
+      forwardOctets.add(octet);
+      return {
+        access: new ForwardAccess(
+          { miniPath, minikube, containers: (engine) => new ContainerCli(engine), locks: options.tunnelLocks === false ? null : locks, privileges: options.loopbackPrivileges ?? rootPrivileges },
+          { profile, ...(options.sshLink ? { link: options.sshLink } : {}) },
+        ),
+        pool: loopbackPoolFor(octet),
+        release: () => forwardOctets.delete(octet),
+      };
+    },
   });
-  return { miniPath, registry, table, minikube, inspector, registrar, locks, tunnels };
+  return { miniPath, registry, table, minikube, inspector, registrar, locks, tunnels, decideMode: (profile: string, choice: ModeChoice) => decideMode(miniPath, env, profile, choice) };
 }
 
 export type Engine = Awaited<ReturnType<typeof createEngine>>;

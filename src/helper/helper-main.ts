@@ -14,6 +14,7 @@ import { FileGuard, assertNoUserLinks } from "../engine/system/guarded-files.js"
 import { HelperServer } from "./helper-server.js";
 import { isSourceCheckout, writablePaths } from "./integrity.js";
 import { readSecretFile } from "./secret-file.js";
+import { loopbackAliasesFor } from "../engine/access/forwards/loopback-aliases.js";
 
 const { values } = parseArgs({
   options: {
@@ -103,7 +104,7 @@ if (values.daemonize) {
   const registry = new RegistryFile(registryFile, { guard });
   const registrar = new RouteRegistrar(table, registry, await currentProcessIdentity());
   const server = new HelperServer(
-    { socketPath: socketPathFor(runtimeDir, secret.uid), uid: secret.uid, gid: secret.gid, secret: secret.value, registrar, table, registry, log },
+    { socketPath: socketPathFor(runtimeDir, secret.uid), uid: secret.uid, gid: secret.gid, secret: secret.value, registrar, table, registry, log, aliases: loopbackAliasesFor() },
     () => process.exit(0),
   );
   await server.listen();

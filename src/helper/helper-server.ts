@@ -7,7 +7,9 @@ import type { RouteTable } from "../engine/access/routes/route-table.js";
 import type { RegistryFile } from "../engine/registry/registry-file.js";
 import type { RouteRegistrar } from "../engine/registry/route-transaction.js";
 import { cleanupStaleTunnels } from "../engine/registry/stale-cleanup.js";
-import { type Declaration, PolicyError, checkDeclaredCidr, checkGateway } from "./request-policy.js";
+import { type Declaration, PolicyError, checkDeclaredCidr, checkForwardAddress, checkGateway } from "./request-policy.js";
+import { type LoopbackAliases, noAliasesNeeded } from "../engine/access/forwards/loopback-aliases.js";
+import { LoopbackRelays } from "../engine/access/forwards/loopback-relays.js";
 
 export interface HelperServerOptions {
   readonly socketPath: string;
@@ -18,6 +20,7 @@ export interface HelperServerOptions {
   readonly table: RouteTable;
   readonly registry: RegistryFile;
   readonly log: (line: string) => void;
+  readonly aliases?: LoopbackAliases;
 }
 
 /**
@@ -31,6 +34,8 @@ export class HelperServer {
   private client: Socket | null = null;
   private readonly declarations = new Map<string, Declaration>();
   private shuttingDown: Promise<void> | null = null;
+  private readonly relays = new LoopbackRelays();
+  private readonly aliases = new Set<string>();
 
   constructor(
     private readonly options: HelperServerOptions,
@@ -160,6 +165,24 @@ export class HelperServer {
       }
       case "cleanup":
         return cleanupStaleTunnels(this.options.table, this.options.registry);
+      case "relay":
+        checkForwardAddress(request.address);
+        await this.relays.open(request.address, request.port, request.targetPort);
+        return "listening";
+      case "unrelay":
+        return (await this.relays.close(request.address, request.port)) ? "closed" : "not open";
+      case "alias": {
+        checkForwardAddress(request.address);
+        const aliases = this.options.aliases ?? noAliasesNeeded;
+        if (request.present) {
+          await aliases.add(request.address);
+          this.aliases.add(request.address);
+          return "added";
+        }
+        if (!this.aliases.delete(request.address)) throw new PolicyError(`${request.address} is not an alias this helper added; refusing to remove it`);
+        await aliases.remove(request.address);
+        return "removed";
+      }
     }
   }
 
@@ -188,6 +211,15 @@ export class HelperServer {
       } catch (error) {
         this.options.log(`could not remove this client's routes: ${(error as Error).message}`);
       }
+      const relays = await this.relays.closeAll();
+      if (relays > 0) this.options.log(`closed ${relays} forwarded port(s)`);
+      for (const address of this.aliases) {
+        await (this.options.aliases ?? noAliasesNeeded).remove(address).then(
+          () => this.options.log(`removed the loopback alias ${address}`),
+          (error: Error) => this.options.log(`could not remove the loopback alias ${address}: ${error.message}`),
+        );
+      }
+      this.aliases.clear();
       this.server?.close();
       await rm(this.options.socketPath, { force: true });
       this.options.log("stopped");
@@ -204,6 +236,12 @@ function describe(request: HelperRequest): string {
     case "add":
     case "remove":
       return `${request.op} ${request.cidrs.join(",")} via ${request.gateway} (${request.profile})`;
+    case "relay":
+      return `relay ${request.address}:${request.port} → :${request.targetPort}`;
+    case "unrelay":
+      return `unrelay ${request.address}:${request.port}`;
+    case "alias":
+      return `alias ${request.address} ${request.present ? "add" : "remove"}`;
     default:
       return request.op;
   }

@@ -1,4 +1,5 @@
-import { type Cidr, cidrsOverlap, parseCidr } from "../shared/cidr.js";
+import { type Cidr, containsCidr, cidrsOverlap, parseCidr } from "../shared/cidr.js";
+import { FORWARD_RANGE } from "../engine/access/forwards/loopback-range.js";
 
 /** Networks the helper never routes, whoever asks: they would cut the machine off or hijack local traffic. */
 const FORBIDDEN = ["0.0.0.0/8", "127.0.0.0/8", "169.254.0.0/16", "224.0.0.0/4", "255.255.255.255/32", "::/128", "::1/128", "fe80::/10", "ff00::/8"].map((c) => parseCidr(c));
@@ -27,4 +28,11 @@ export interface Declaration {
   readonly cidrs: ReadonlySet<string>;
   readonly clusterDomain: string;
   readonly clusterDnsIp: string;
+}
+
+const forwardRange = parseCidr(FORWARD_RANGE);
+
+/** Forward mode's listeners and aliases stay inside its documented loopback range: never 127.0.0.1 or an address other software uses. */
+export function checkForwardAddress(address: string): void {
+  if (!containsCidr(forwardRange, parseCidr(address))) throw new PolicyError(`${address} is outside forward mode's loopback range ${FORWARD_RANGE}`);
 }

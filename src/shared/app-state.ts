@@ -19,10 +19,17 @@ export const routeViewSchema = z.object({
   error: z.string().optional(),
 });
 
+/** Forward mode: where a Service port listens on this machine, and whether it does. */
+export const forwardViewSchema = z.object({
+  address: z.string(),
+  state: z.enum(["listening", "port-in-use", "udp-not-forwarded", "error"]),
+  error: z.string().optional(),
+});
+
 export const serviceViewSchema = z.object({
   namespace: z.string(),
   name: z.string(),
-  ports: z.array(z.object({ port: z.number(), protocol: z.string(), name: z.string().optional() })),
+  ports: z.array(z.object({ port: z.number(), protocol: z.string(), name: z.string().optional(), forward: forwardViewSchema.optional() })),
   ingress: z.array(z.object({ ip: z.string().optional(), hostname: z.string().optional(), ipMode: z.string().optional() })),
   owner: z.enum(["minikube-tunnel", "other", "none"]),
   pending: z.string().optional(),
@@ -38,7 +45,13 @@ export const profileViewSchema = z.object({
   probe: z.object({ target: z.string(), ok: z.boolean(), latencyMs: z.number().optional(), error: z.string().optional() }).nullable(),
   message: z.string().optional(),
   /** How the LoadBalancer controller hands out IPs for this profile; "off" when it is not running. */
-  lbMode: z.enum(["clusterip", "pool", "off"]).optional(),
+  lbMode: z.enum(["clusterip", "pool", "forward", "off"]).optional(),
+  /** How the host reaches the cluster while the tunnel runs. */
+  mode: z.enum(["route", "forward"]).optional(),
+  /** Forward mode's SSH link to the node. */
+  link: z.object({ state: z.enum(["connecting", "up", "reconnecting", "refused", "down"]), endpoint: z.string().nullable(), error: z.string().optional() }).optional(),
+  /** Route mode with a docker or podman node that does not answer through its routes: forward mode would likely work. */
+  suggestion: z.literal("forward-mode").optional(),
 });
 
 export const appStateSchema = z.object({
@@ -48,6 +61,7 @@ export const appStateSchema = z.object({
 });
 
 export type RouteView = z.infer<typeof routeViewSchema>;
+export type ForwardView = z.infer<typeof forwardViewSchema>;
 export type ServiceView = z.infer<typeof serviceViewSchema>;
 export type ProfileView = z.infer<typeof profileViewSchema>;
 export type AppState = z.infer<typeof appStateSchema>;
@@ -59,12 +73,18 @@ export type TrayIconState = "idle" | "active" | "degraded" | "conflict" | "error
  * the kubernetes Service fails): the tunnel is up on paper only.
  */
 export function isDegraded(profile: ProfileView): boolean {
-  return profile.running && profile.routes.some((r) => r.state === "active") && profile.probe !== null && !profile.probe.ok;
+  const up = profile.mode === "forward" ? profile.link?.state === "up" : profile.routes.some((r) => r.state === "active");
+  return profile.running && up && profile.probe !== null && !profile.probe.ok;
+}
+
+/** A node that presented a host key other than its own: nothing forwards, and the user must look. */
+export function linkRefused(profile: ProfileView): boolean {
+  return profile.running && profile.link?.state === "refused";
 }
 
 /** One icon per state: error beats conflict beats degraded beats active. */
 export function trayIconState(state: AppState): TrayIconState {
-  if (state.error !== null || state.profiles.some((p) => p.routes.some((r) => r.state === "error"))) return "error";
+  if (state.error !== null || state.profiles.some((p) => p.routes.some((r) => r.state === "error") || linkRefused(p))) return "error";
   if (state.profiles.some((p) => p.routes.some((r) => r.state === "conflict"))) return "conflict";
   if (state.profiles.some(isDegraded)) return "degraded";
   if (state.profiles.some((p) => p.running)) return "active";

@@ -29,6 +29,11 @@ export const helperRequestSchema = z.discriminatedUnion("op", [
   z.strictObject({ ...base, op: z.literal("add"), profile, gateway: ip, cidrs: z.array(cidr).min(1).max(MAX_DECLARED_CIDRS) }),
   z.strictObject({ ...base, op: z.literal("remove"), profile, gateway: ip, cidrs: z.array(cidr).min(1).max(MAX_DECLARED_CIDRS) }),
   z.strictObject({ ...base, op: z.literal("cleanup") }),
+  /** Forward mode, a port below 1024: listen on address:port and relay to address:targetPort, where the client listens. */
+  z.strictObject({ ...base, op: z.literal("relay"), address: ip, port: z.number().int().min(1).max(1023), targetPort: z.number().int().min(1024).max(65535) }),
+  z.strictObject({ ...base, op: z.literal("unrelay"), address: ip, port: z.number().int().min(1).max(1023) }),
+  /** Forward mode on macOS: an lo0 alias for a Service's loopback address. */
+  z.strictObject({ ...base, op: z.literal("alias"), address: ip, present: z.boolean() }),
 ]);
 
 export type HelperRequest = z.infer<typeof helperRequestSchema>;

@@ -57,6 +57,8 @@ export interface AccessSnapshot {
   readonly message?: string;
   readonly link?: LinkStatus;
   readonly forwards?: readonly ForwardStatus[];
+  /** Route mode whose probe fails with a docker or podman node: say that forward mode would likely work. */
+  readonly suggestion?: "forward-mode";
 }
 
 /** What a profile's tunnel holds to reach its cluster; RouteAccess and ForwardAccess implement it. Emits `change` (AccessSnapshot) and `log` (line). */

@@ -9,7 +9,13 @@ import { ASSIGNED_ANNOTATION, type IngressEntry, type LbService, type ManagedSer
 import { ServiceInformer } from "./service-informer.js";
 import { WorkQueue } from "./work-queue.js";
 
-export type LbMode = "clusterip" | "pool";
+/**
+ * clusterip: the ClusterIPs, as VIPs. pool: an address from a routed pool.
+ * forward: a loopback address of this machine from the profile's forward
+ * range, with ipMode Proxy (traffic arrives through our forwarder, so
+ * kube-proxy must not treat the address as a VIP).
+ */
+export type LbMode = "clusterip" | "pool" | "forward";
 
 export interface LbControllerOptions {
   readonly mode: LbMode;
@@ -53,7 +59,7 @@ export class LoadBalancerController extends EventEmitter {
     private readonly options: LbControllerOptions,
   ) {
     super();
-    if (options.mode === "pool" && !options.pool) throw new Error("pool mode needs a pool");
+    if (options.mode !== "clusterip" && !options.pool) throw new Error(`${options.mode} mode needs a pool`);
     this.className = options.className ?? null;
     this.queue = new WorkQueue((key) => this.reconcile(key), options.concurrency ?? 64);
     this.events = new EventRecorder(client, options.emitEvents !== false, () => this.queue.quiet);
@@ -169,16 +175,22 @@ export class LoadBalancerController extends EventEmitter {
       if ((this.options.pool?.release(key) ?? 0) > 0) this.retryPending();
       return;
     }
-    const desired = this.options.mode === "pool" ? this.poolIngress(service) : clusterIpIngress(service);
+    const desired = this.options.mode === "clusterip" ? clusterIpIngress(service) : this.poolIngress(service);
     if (desired === null || desired.length === 0) return;
     if (ingressMatches(service, desired)) return;
     await this.write(service, desired);
   }
 
-  /** Pool mode: requested addresses if given (and valid), else the next free one; null leaves the Service pending. */
+  /**
+   * Pool and forward mode: requested addresses if given (and valid), else the
+   * next free one; null leaves the Service pending. In forward mode only a
+   * requested address inside the loopback range can be honoured; others are
+   * not an error there, since no routed address can reach this machine.
+   */
   private poolIngress(service: LbService): IngressEntry[] | null {
     const pool = this.options.pool!;
-    const requested = requestedIps(service);
+    const ipMode = this.options.mode === "forward" ? "Proxy" : "VIP";
+    const requested = requestedIps(service).filter((ip) => this.options.mode !== "forward" || pool.contains(ip));
     const held = pool.allocated(service.key);
     if (requested.length > 0) {
       if (held.length > 0 && held.some((ip) => !requested.includes(ip))) pool.release(service.key);
@@ -191,14 +203,14 @@ export class LoadBalancerController extends EventEmitter {
         }
       }
       this.pending.delete(service.key);
-      return requested.map((ip) => ({ ip, ipMode: "VIP" }));
+      return requested.map((ip) => ({ ip, ipMode }));
     }
-    if (held.length > 0) return held.map((ip) => ({ ip, ipMode: "VIP" }));
+    if (held.length > 0) return held.map((ip) => ({ ip, ipMode }));
     const family = service.clusterIPs[0] ? ipFamily(service.clusterIPs[0]) : undefined;
     const ip = pool.allocate(service.key, family) ?? pool.allocate(service.key);
     if (ip === null) return this.markPending(service, `no free address in pool ${pool.spec.join(", ")}`);
     this.pending.delete(service.key);
-    return [{ ip, ipMode: "VIP" }];
+    return [{ ip, ipMode }];
   }
 
   private markPending(service: LbService, why: string): null {

@@ -110,6 +110,7 @@ export function ingressMatches(service: LbService, desired: readonly IngressEntr
 export interface ManagedService {
   readonly namespace: string;
   readonly name: string;
+  readonly clusterIPs: readonly string[];
   readonly ports: LbService["ports"];
   readonly ingress: readonly IngressEntry[];
   readonly owner: "minikube-tunnel" | "other" | "none";
@@ -121,6 +122,7 @@ export function toManagedService(service: LbService, pending?: string): ManagedS
   return {
     namespace: service.namespace,
     name: service.name,
+    clusterIPs: service.clusterIPs,
     ports: service.ports,
     ingress: service.ingress,
     owner: own === "ours" ? "minikube-tunnel" : own === "foreign" ? "other" : "none",

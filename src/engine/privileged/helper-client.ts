@@ -4,6 +4,7 @@ import type { Cidr } from "../../shared/cidr.js";
 import type { HelperCall, HelperResponse } from "../../shared/helper-protocol.js";
 import type { CleanupReport } from "../registry/stale-cleanup.js";
 import type { AddOutcome, RemoveOutcome, RouteRef, RouteRequest, RouteService } from "../registry/route-service.js";
+import type { LoopbackPrivileges } from "../access/forwards/forward-listeners.js";
 
 /** Long enough for a batch of route commands, each of which the helper limits to 10 s. */
 export const HELPER_CALL_TIMEOUT_MS = 60_000;
@@ -20,7 +21,7 @@ export class HelperError extends Error {
  * in-process registrar, so the tunnel does not know which one it drives.
  * Closing it (or this process dying) makes the helper remove its routes.
  */
-export class HelperClient implements RouteService {
+export class HelperClient implements RouteService, LoopbackPrivileges {
   private nextId = 1;
   private readonly pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
   private isClosed = false;
@@ -124,6 +125,18 @@ export class HelperClient implements RouteService {
 
   cleanup(): Promise<CleanupReport> {
     return this.call({ op: "cleanup" });
+  }
+
+  async relay(address: string, port: number, targetPort: number): Promise<void> {
+    await this.call({ op: "relay", address, port, targetPort });
+  }
+
+  async unrelay(address: string, port: number): Promise<void> {
+    await this.call({ op: "unrelay", address, port });
+  }
+
+  async alias(address: string, present: boolean): Promise<void> {
+    await this.call({ op: "alias", address, present });
   }
 
   close(): Promise<void> {

@@ -1,9 +1,10 @@
 import type { Cidr } from "../../shared/cidr.js";
 import type { AddOutcome, RemoveOutcome, RouteRef, RouteRequest, RouteService } from "../registry/route-service.js";
 import type { CleanupReport } from "../registry/stale-cleanup.js";
+import type { LoopbackPrivileges } from "../access/forwards/forward-listeners.js";
 
 /** A route changer that can also clean up and be closed: the helper client, or a root in-process one. */
-export interface PrivilegedRouteService extends RouteService {
+export interface PrivilegedRouteService extends RouteService, Partial<LoopbackPrivileges> {
   cleanup(): Promise<CleanupReport>;
   close(): Promise<void>;
   /** True once the helper behind it is gone. */
@@ -15,7 +16,7 @@ export interface PrivilegedRouteService extends RouteService {
  * caller waiting at that moment shares the one password prompt. A declined
  * prompt is not remembered, so the next Start asks again.
  */
-export class LazyRouteService implements PrivilegedRouteService {
+export class LazyRouteService implements PrivilegedRouteService, LoopbackPrivileges {
   private service: Promise<PrivilegedRouteService> | null = null;
   private opened: PrivilegedRouteService | null = null;
   starts = 0;
@@ -62,6 +63,24 @@ export class LazyRouteService implements PrivilegedRouteService {
 
   async cleanup(): Promise<CleanupReport> {
     return (await this.get()).cleanup();
+  }
+
+  async relay(address: string, port: number, targetPort: number): Promise<void> {
+    return (await this.privileges()).relay(address, port, targetPort);
+  }
+
+  async unrelay(address: string, port: number): Promise<void> {
+    return (await this.privileges()).unrelay(address, port);
+  }
+
+  async alias(address: string, present: boolean): Promise<void> {
+    return (await this.privileges()).alias(address, present);
+  }
+
+  private async privileges(): Promise<LoopbackPrivileges> {
+    const service = await this.get();
+    if (!service.relay || !service.unrelay || !service.alias) throw new Error("this privileged service cannot open loopback ports");
+    return service as LoopbackPrivileges;
   }
 
   /** Closing the helper's connection makes it remove whatever is still ours (docs/architecture.md, "The privileged helper"), so close only after stopping. */

@@ -167,7 +167,7 @@ export class AppModel extends EventEmitter {
       throw error;
     }
     for (const r of report.removed) this.log(`cleanup: removed ${r.destination} via ${r.gateway} (${r.writer} pid ${r.pid}, profile ${r.profile})`);
-    const ingress = await releaseIngressOfGoneTunnels(this.options.engine.registry, this.knownProfiles, new Set(this.tunnels.profiles()), this.options.kubeClientFor);
+    const ingress = await releaseIngressOfGoneTunnels(this.options.engine.registry, this.knownProfiles, new Set(this.tunnels.profiles()), this.options.kubeClientFor, this.options.engine.locks);
     for (const i of ingress) for (const key of i.released) this.log(`cleanup: released the external IP of ${key} (profile ${i.profile})`);
     const failures = [
       ...report.failures.map((f) => `${f.destination} via ${f.gateway} (profile ${f.profile}, pid ${f.pid}): ${f.error}`),
@@ -201,7 +201,7 @@ export class AppModel extends EventEmitter {
 
   state(): AppState {
     const services = new Map<string, readonly ManagedService[]>();
-    const lbModes = new Map<string, "clusterip" | "pool" | "off">();
+    const lbModes = new Map<string, "clusterip" | "pool" | "forward" | "off">();
     for (const profile of this.tunnels.profiles()) {
       const tunnel = this.tunnels.get(profile)!;
       if (tunnel.controller) services.set(profile, tunnel.controller.services());

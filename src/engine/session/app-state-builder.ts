@@ -1,16 +1,16 @@
 import { parseCidr } from "../../shared/cidr.js";
-import type { AppState, ProfileView, RouteView } from "../../shared/app-state.js";
+import type { AppState, ProfileView, RouteView, ServiceView } from "../../shared/app-state.js";
 import type { RouteConflict } from "../../shared/routes.js";
 import type { ManagedService } from "../lb/lb-service.js";
 import { manualRemovalCommand } from "../access/routes/manual-removal.js";
-import type { AccessSnapshot, RouteStatus } from "../access/cluster-access.js";
+import type { AccessSnapshot, ForwardStatus, RouteStatus } from "../access/cluster-access.js";
 
 export interface AppStateInput {
   /** Profiles found in MINIPATH, shown even when no tunnel runs for them. */
   readonly knownProfiles: readonly string[];
   readonly snapshots: readonly AccessSnapshot[];
   readonly services: ReadonlyMap<string, readonly ManagedService[]>;
-  readonly lbModes: ReadonlyMap<string, "clusterip" | "pool" | "off">;
+  readonly lbModes: ReadonlyMap<string, "clusterip" | "pool" | "forward" | "off">;
   /** A failure to show per profile (a Start that failed), cleared by the next Start. */
   readonly profileErrors: ReadonlyMap<string, string>;
   readonly error: string | null;
@@ -39,6 +39,27 @@ function routeView(route: RouteStatus, platform: NodeJS.Platform): RouteView {
   };
 }
 
+type ForwardIndex = ReadonlyMap<string, ForwardStatus>;
+const forwardKey = (namespace: string, name: string, port: number, protocol: string) => `${namespace}/${name}:${port}/${protocol}`;
+
+function forwardsOf(snapshot: AccessSnapshot | undefined): ForwardIndex {
+  return new Map((snapshot?.forwards ?? []).map((f) => [forwardKey(f.namespace, f.name, f.port, f.protocol), f]));
+}
+
+function serviceView(s: ManagedService, forwards: ForwardIndex): ServiceView {
+  return {
+    namespace: s.namespace,
+    name: s.name,
+    ports: s.ports.map((p) => {
+      const f = forwards.get(forwardKey(s.namespace, s.name, p.port, p.protocol));
+      return { port: p.port, protocol: p.protocol, ...(p.name ? { name: p.name } : {}), ...(f ? { forward: { address: f.address, state: f.state, ...(f.error ? { error: f.error } : {}) } } : {}) };
+    }),
+    ingress: s.ingress.map((i) => ({ ...i })),
+    owner: s.owner,
+    ...(s.pending ? { pending: s.pending } : {}),
+  };
+}
+
 /** The one mapping from engine snapshots to what the tray and the windows show. */
 export function buildAppState(input: AppStateInput): AppState {
   const platform = input.platform ?? process.platform;
@@ -54,10 +75,12 @@ export function buildAppState(input: AppStateInput): AppState {
       phase: snapshot?.phase ?? "stopped",
       nodeIp: snapshot?.nodeIp ?? null,
       routes: (snapshot?.routes ?? []).map((r) => routeView(r, platform)),
-      services: (input.services.get(name) ?? []).map((s) => ({ namespace: s.namespace, name: s.name, ports: s.ports.map((p) => ({ port: p.port, protocol: p.protocol, ...(p.name ? { name: p.name } : {}) })), ingress: s.ingress.map((i) => ({ ...i })), owner: s.owner, ...(s.pending ? { pending: s.pending } : {}) })),
+      services: (input.services.get(name) ?? []).map((s) => serviceView(s, forwardsOf(snapshot))),
       probe: snapshot?.probe ? { target: snapshot.probe.target, ok: snapshot.probe.ok, ...(snapshot.probe.latencyMs !== undefined ? { latencyMs: snapshot.probe.latencyMs } : {}), ...(snapshot.probe.error ? { error: snapshot.probe.error } : {}) } : null,
       ...(message ? { message } : {}),
-      ...(snapshot ? { lbMode: input.lbModes.get(name) ?? "off" } : {}),
+      ...(snapshot ? { lbMode: input.lbModes.get(name) ?? "off", mode: snapshot.mode } : {}),
+      ...(snapshot?.link ? { link: { ...snapshot.link } } : {}),
+      ...(snapshot?.suggestion ? { suggestion: snapshot.suggestion } : {}),
     };
   });
   return { profiles, error: input.error, busy: input.busy };

@@ -1,5 +1,8 @@
 import type { Cidr } from "../../shared/cidr.js";
-import type { AccessSnapshot, ClusterAccess } from "../access/cluster-access.js";
+import type { AccessMode, AccessSnapshot, ClusterAccess } from "../access/cluster-access.js";
+import type { ForwardAccess } from "../access/forwards/forward-access.js";
+import { forwardSpecsOf } from "../access/forwards/forward-specs.js";
+import type { ModeChoice, ModeDecision } from "../cluster/access-mode.js";
 import { readProfileConfig } from "../cluster/profile-config.js";
 import { kubeConfigForProfile } from "../kube/kube-config.js";
 import { KubeConnection } from "../kube/kube-connection.js";
@@ -18,6 +21,8 @@ export interface LoadBalancerSettings {
 }
 
 export interface TunnelSettings {
+  /** Route or forward, or "auto" to follow minikube's own rule for the driver. */
+  readonly mode?: ModeChoice;
   readonly lb: LoadBalancerSettings;
   /** How often a healthy access checks its node. */
   readonly pollIntervalMs?: number;
@@ -50,7 +55,11 @@ export interface AccessRequest {
 
 export interface ProfileTunnelDeps {
   readonly miniPath: string;
-  readonly createAccess: (request: AccessRequest) => ClusterAccess;
+  /** Resolves "auto" (and checks an explicit choice can work). */
+  readonly decideMode: (profile: string, choice: ModeChoice) => Promise<ModeDecision>;
+  readonly createRouteAccess: (request: AccessRequest) => ClusterAccess;
+  /** Forward mode's access, and the loopback pool its controller hands out. */
+  readonly createForwardAccess: (profile: string) => { access: ForwardAccess; pool: string; release: () => void };
 }
 
 export async function poolFor(miniPath: string, profile: string, lb: LoadBalancerSettings): Promise<IpPool | undefined> {
@@ -73,16 +82,33 @@ export class ProfileTunnel {
     readonly profile: string,
     readonly access: ClusterAccess,
     private readonly settings: TunnelSettings,
+    private readonly lbMode_: LbMode,
     private readonly pool: IpPool | undefined,
     private readonly hooks: ProfileTunnelHooks,
+    private readonly releaseRange: () => void = () => undefined,
   ) {}
 
   static async create(deps: ProfileTunnelDeps, profile: string, settings: TunnelSettings, hooks: ProfileTunnelHooks): Promise<ProfileTunnel> {
-    const pool = await poolFor(deps.miniPath, profile, settings.lb);
-    const access = deps.createAccess({ profile, lbPool: pool?.cidrs() ?? [], ...(settings.pollIntervalMs ? { pollIntervalMs: settings.pollIntervalMs } : {}) });
-    access.on("log", hooks.log);
-    if (hooks.change) access.on("change", hooks.change);
-    return new ProfileTunnel(profile, access, settings, pool, hooks);
+    const decision = await deps.decideMode(profile, settings.mode ?? "auto");
+    hooks.log(`${decision.mode} mode: ${decision.reason}`);
+    let tunnel: ProfileTunnel;
+    if (decision.mode === "forward") {
+      if (!settings.lb.enabled) throw new TunnelSettingsError(`profile "${profile}": forward mode needs the LoadBalancer controller, which gives each Service its loopback address (drop --no-lb, or use --mode route)`);
+      if (settings.lb.mode === "pool") hooks.log("the LoadBalancer pool is for routed clusters; in forward mode each Service gets a loopback address instead");
+      const { access, pool, release } = deps.createForwardAccess(profile);
+      tunnel = new ProfileTunnel(profile, access, settings, "forward", new IpPool([pool]), hooks, release);
+    } else {
+      const pool = await poolFor(deps.miniPath, profile, settings.lb);
+      const access = deps.createRouteAccess({ profile, lbPool: pool?.cidrs() ?? [], ...(settings.pollIntervalMs ? { pollIntervalMs: settings.pollIntervalMs } : {}) });
+      tunnel = new ProfileTunnel(profile, access, settings, settings.lb.mode, pool, hooks);
+    }
+    tunnel.access.on("log", hooks.log);
+    if (hooks.change) tunnel.access.on("change", hooks.change);
+    return tunnel;
+  }
+
+  get mode(): AccessMode {
+    return this.access.mode;
   }
 
   get controller(): LoadBalancerController | null {
@@ -91,7 +117,7 @@ export class ProfileTunnel {
 
   /** What the window shows as the profile's LoadBalancer mode. */
   get lbMode(): LbMode | "off" {
-    return this.controllerValue ? this.settings.lb.mode : "off";
+    return this.controllerValue ? this.lbMode_ : "off";
   }
 
   snapshot(): AccessSnapshot {
@@ -120,6 +146,7 @@ export class ProfileTunnel {
       await this.controllerValue?.stop().catch(() => undefined);
       this.controllerValue = null;
       await this.access.stop().catch(() => undefined);
+      this.releaseRange();
       throw signal?.aborted ? new StartCancelledError(this.profile) : error;
     } finally {
       signal?.removeEventListener("abort", onAbort);
@@ -135,7 +162,11 @@ export class ProfileTunnel {
     try {
       await this.controllerValue?.stop();
     } finally {
-      await this.access.stop();
+      try {
+        await this.access.stop();
+      } finally {
+        this.releaseRange();
+      }
     }
   }
 
@@ -149,10 +180,17 @@ export class ProfileTunnel {
       return null;
     }
     const lb = this.settings.lb;
-    const controller = new LoadBalancerController(client, { mode: lb.mode, ...(this.pool ? { pool: this.pool } : {}), className: lb.className, releaseOnStop: lb.releaseOnStop });
+    const controller = new LoadBalancerController(client, { mode: this.lbMode_, ...(this.pool ? { pool: this.pool } : {}), className: lb.className, releaseOnStop: lb.releaseOnStop });
     controller.on("log", this.hooks.log);
     if (this.hooks.assigned) controller.on("assigned", this.hooks.assigned);
     if (this.hooks.servicesChanged) controller.on("changed", this.hooks.servicesChanged);
+    const access = this.access;
+    if (access.mode === "forward") {
+      const pool = this.pool!;
+      const follow = () => void (access as ForwardAccess).setServices(forwardSpecsOf(controller.services(), (ip) => pool.contains(ip)));
+      controller.on("changed", follow);
+      controller.on("assigned", follow);
+    }
     await controller.start(10_000, signal);
     return controller;
   }

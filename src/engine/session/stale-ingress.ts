@@ -3,6 +3,7 @@ import { KubeHttp } from "../kube/kube-http.js";
 import { releaseAllOurIngress } from "../lb/ingress-release.js";
 import type { RegistryFile } from "../registry/registry-file.js";
 import { registryViews } from "../registry/route-transaction.js";
+import type { TunnelLocks } from "../registry/tunnel-lock.js";
 
 export interface IngressCleanup {
   readonly profile: string;
@@ -23,11 +24,19 @@ export const defaultKubeClientFor: KubeClientFor = (profile) => KubeHttp.fromKub
  * changed since. An unreachable cluster is skipped, not failed: there is
  * nothing to release that anyone can see.
  */
-export async function releaseIngressOfGoneTunnels(registry: RegistryFile, profiles: readonly string[], runningHere: ReadonlySet<string>, clientFor: KubeClientFor = defaultKubeClientFor): Promise<IngressCleanup[]> {
+export async function releaseIngressOfGoneTunnels(
+  registry: RegistryFile,
+  profiles: readonly string[],
+  runningHere: ReadonlySet<string>,
+  clientFor: KubeClientFor = defaultKubeClientFor,
+  locks: Pick<TunnelLocks, "check"> | null = null,
+): Promise<IngressCleanup[]> {
   const live = new Set((await registryViews(await registry.readJson())).filter((v) => v.alive).map((v) => v.entry.profile));
   return Promise.all(
     profiles.map(async (profile): Promise<IngressCleanup> => {
-      if (runningHere.has(profile) || live.has(profile)) return { profile, released: [], failures: [], skipped: "a tunnel for it is running" };
+      // A forward-mode tunnel has no registry entry; the tunnel lock it holds says it is alive.
+      const held = (await locks?.check(profile).catch(() => null)) ?? null;
+      if (runningHere.has(profile) || live.has(profile) || held !== null) return { profile, released: [], failures: [], skipped: "a tunnel for it is running" };
       let client: KubeHttp;
       try {
         client = await clientFor(profile);

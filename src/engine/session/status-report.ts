@@ -1,4 +1,4 @@
-import { addressAt, type Cidr } from "../../shared/cidr.js";
+import { addressAt, type Cidr, containsCidr, isValidIp, parseCidr } from "../../shared/cidr.js";
 import type { RouteConflict, RouteState } from "../../shared/routes.js";
 import { OWNER_ID } from "../../shared/tunnel-entry.js";
 import type { CidrKind, ClusterInspector } from "../cluster/cluster-inspector.js";
@@ -9,6 +9,8 @@ import { registryViews } from "../registry/route-transaction.js";
 import type { ManagedService } from "../lb/lb-controller.js";
 import type { LockHolder, TunnelLocks } from "../registry/tunnel-lock.js";
 import { type ProbeResult, probeTcp } from "../access/reachability-probe.js";
+import type { AccessMode } from "../access/cluster-access.js";
+import { FORWARD_RANGE } from "../access/forwards/loopback-range.js";
 
 export interface RegisteredTunnel {
   readonly profile: string;
@@ -18,8 +20,20 @@ export interface RegisteredTunnel {
   readonly routes: { readonly destination: string; readonly gateway: string; readonly inKernel: boolean }[];
 }
 
+/** Forward mode, seen from outside the tunnel's process: does each Service port answer on its loopback address? */
+export interface ForwardReport {
+  readonly namespace: string;
+  readonly name: string;
+  readonly address: string;
+  readonly port: number;
+  readonly protocol: string;
+  readonly state: "listening" | "not-listening" | "udp-not-forwarded";
+}
+
 export interface ProfileStatus {
   readonly profile: string;
+  readonly mode?: AccessMode;
+  readonly forwards?: ForwardReport[];
   readonly host: string | null;
   readonly nodeIp: string | null;
   readonly routes: { readonly cidr: string; readonly kind: CidrKind; readonly gateway: string; readonly state: RouteState; readonly conflict?: RouteConflict }[];
@@ -47,7 +61,7 @@ export interface StatusReport {
 export async function buildStatusReport(
   deps: { registry: RegistryFile; table: RouteTable; inspector: ClusterInspector; locks?: TunnelLocks },
   profiles: readonly string[],
-  options: { lbPool?: readonly Cidr[]; probe?: boolean; services?: (profile: string) => Promise<ManagedService[]> } = {},
+  options: { lbPool?: readonly Cidr[]; probe?: boolean; services?: (profile: string) => Promise<ManagedService[]>; modeOf?: (profile: string) => Promise<AccessMode> } = {},
 ): Promise<StatusReport> {
   const json = await deps.registry.readJson();
   const views = await registryViews(json);
@@ -62,6 +76,11 @@ export async function buildStatusReport(
   const profileStatuses: ProfileStatus[] = [];
   for (const profile of profiles) {
     try {
+      const mode = (await options.modeOf?.(profile)) ?? "route";
+      if (mode === "forward") {
+        profileStatuses.push(await forwardStatus(deps, profile, options));
+        continue;
+      }
       const view = await deps.inspector.inspect(profile, options.lbPool ? { lbPool: options.lbPool } : {});
       const routes: ProfileStatus["routes"][number][] = [];
       for (const { cidr, kind } of view.cidrs) {
@@ -85,11 +104,31 @@ export async function buildStatusReport(
         );
       }
       const tunnelLock = (await deps.locks?.check(profile).catch(() => null)) ?? null;
-      profileStatuses.push({ profile, host: view.host, nodeIp: view.nodeIp, routes, probe, ...(view.podCidrError ? { podCidrError: view.podCidrError } : {}), ...services, ...(tunnelLock ? { tunnelLock } : {}) });
+      profileStatuses.push({ profile, mode, host: view.host, nodeIp: view.nodeIp, routes, probe, ...(view.podCidrError ? { podCidrError: view.podCidrError } : {}), ...services, ...(tunnelLock ? { tunnelLock } : {}) });
     } catch (error) {
       profileStatuses.push({ profile, host: null, nodeIp: null, routes: [], probe: null, error: (error as Error).message });
     }
   }
   const conflicts = profileStatuses.flatMap((p) => p.routes.flatMap((r) => (r.conflict ? [r.conflict] : [])));
   return { registryPath: deps.registry.path, tunnels: [...tunnels.values()], profiles: profileStatuses, conflicts };
+}
+
+const forwardRange = parseCidr(FORWARD_RANGE);
+
+/** Forward mode keeps no registry entries: what answers on the Services' loopback addresses is the state. */
+async function forwardStatus(deps: { locks?: TunnelLocks }, profile: string, options: { services?: (profile: string) => Promise<ManagedService[]> }): Promise<ProfileStatus> {
+  const tunnelLock = (await deps.locks?.check(profile).catch(() => null)) ?? null;
+  let services: ManagedService[] = [];
+  let servicesError: string | undefined;
+  if (options.services) await options.services(profile).then((list) => (services = list), (error: Error) => (servicesError = error.message));
+  const forwards: ForwardReport[] = [];
+  for (const service of services) {
+    const address = service.ingress.map((i) => i.ip).find((ip): ip is string => ip !== undefined && isValidIp(ip) && containsCidr(forwardRange, parseCidr(ip)));
+    if (!address || service.owner !== "minikube-tunnel") continue;
+    for (const { port, protocol } of service.ports) {
+      const state = protocol !== "TCP" ? "udp-not-forwarded" : (await probeTcp(address, port, 500)).ok ? "listening" : "not-listening";
+      forwards.push({ namespace: service.namespace, name: service.name, address, port, protocol, state });
+    }
+  }
+  return { profile, mode: "forward", host: null, nodeIp: null, routes: [], probe: null, forwards, services, ...(servicesError ? { servicesError } : {}), ...(tunnelLock ? { tunnelLock } : {}) };
 }

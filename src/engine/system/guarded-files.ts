@@ -275,7 +275,7 @@ export class FileGuard {
  * secret: its owner *is* the answer), with the same care: no link on the
  * way or at the end, a regular file with one link, no FIFO.
  */
-export async function readSecretText(path: string): Promise<{ text: string; info: Stats }> {
+export async function readSecretText(path: string, maxBytes = 4096): Promise<{ text: string; info: Stats }> {
   await assertNoUserLinks(dirname(path));
   const handle = await open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK).catch((error: NodeJS.ErrnoException) => {
     throw error.code === "ELOOP" || error.code === "EMLINK" || error.code === "EFTYPE" ? new UnsafeFileError(path, "it is a symbolic link") : error;
@@ -284,7 +284,7 @@ export async function readSecretText(path: string): Promise<{ text: string; info
     const info = await handle.stat();
     if (!info.isFile()) throw new UnsafeFileError(path, "it is not a regular file");
     if (info.nlink > 1) throw new UnsafeFileError(path, `it has ${info.nlink} hard links`);
-    if (info.size > 4096) throw new UnsafeFileError(path, "it is larger than 4096 bytes");
+    if (info.size > maxBytes) throw new UnsafeFileError(path, `it is larger than ${maxBytes} bytes`);
     return { text: await handle.readFile("utf8"), info };
   } finally {
     await handle.close();

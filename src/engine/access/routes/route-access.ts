@@ -1,6 +1,7 @@
 import { EventEmitter } from "node:events";
 import { type Cidr, addressAt, parseCidr } from "../../../shared/cidr.js";
 import type { ClusterInspector, ClusterView } from "../../cluster/cluster-inspector.js";
+import { containerEngineOf } from "../../cluster/container-cli.js";
 import type { AccessPhase, AccessSnapshot, ClusterAccess, RouteStatus } from "../cluster-access.js";
 import type { RouteService } from "../../registry/route-service.js";
 import { type LockHolder, type TunnelLocks, describeHolder } from "../../registry/tunnel-lock.js";
@@ -30,6 +31,9 @@ export interface RouteAccessOptions {
   readonly maxBackoffMs?: number;
   readonly probe?: (host: string, port: number, signal: AbortSignal) => Promise<ProbeResult>;
 }
+
+/** Said when routes are in but a docker or podman node does not answer through them. */
+export const FORWARD_HINT = "routes are in, but the cluster does not answer through them; a docker or podman node is often not routable from this machine: forward mode reaches it over SSH instead (mktunnel start --mode forward, or Forward in the window)";
 
 /** Host states that mean the node is really gone, as opposed to a passing "Unknown". */
 const NODE_DOWN: ReadonlySet<string> = new Set(["Stopped", "Nonexistent", "Paused"]);
@@ -120,6 +124,7 @@ export class RouteAccess extends EventEmitter implements ClusterAccess {
   }
 
   snapshot(): AccessSnapshot {
+    const suggest = this.phase === "active" && this.probeResult?.ok === false && this.view !== null && containerEngineOf(this.view.config.driver) !== null;
     return {
       profile: this.profile,
       mode: this.mode,
@@ -128,7 +133,8 @@ export class RouteAccess extends EventEmitter implements ClusterAccess {
       nodeIp: this.view?.nodeIp ?? null,
       routes: [...this.routes.values()],
       probe: this.probeResult,
-      ...(this.message !== undefined ? { message: this.message } : this.note ? { message: this.note } : {}),
+      ...(this.message !== undefined ? { message: this.message } : suggest ? { message: FORWARD_HINT } : this.note ? { message: this.note } : {}),
+      ...(suggest ? { suggestion: "forward-mode" as const } : {}),
     };
   }
 

@@ -1,0 +1,160 @@
+import { type ChildProcess, execFile, spawn } from "node:child_process";
+import { writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { createInterface } from "node:readline";
+import { promisify } from "node:util";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { bundled } from "../../test-support/bundles.js";
+import { StartedTunnel, runCli } from "../../test-support/cli-process.js";
+import { FakeMinikube } from "../../test-support/fake-minikube.js";
+import { NetnsLab, labUnavailableReason } from "../../test-support/netns-lab.js";
+import { SshNode } from "../../test-support/ssh-node.js";
+
+const run = promisify(execFile);
+const skip = labUnavailableReason();
+if (skip) console.log(`skipped: forward mode in network namespaces: ${skip}`);
+
+type Forward = { namespace: string; name: string; address: string; port: number; protocol: string; state: string };
+type State = { event: string; mode: string; phase: string; routes: unknown[]; link?: { state: string; error?: string }; forwards?: Forward[] };
+
+const service = (name: string, clusterIP: string, ports: string) =>
+  `apiVersion: v1\nkind: Service\nmetadata:\n  name: ${name}\n  namespace: default\nspec:\n  type: LoadBalancer\n  clusterIP: ${clusterIP}\n  selector: {app: ${name}}\n  ports:\n${ports}`;
+
+/**
+ * A node the host cannot route to, as the docker driver makes one on macOS,
+ * Windows and WSL2: sshd in the node namespace, its port 22 published on
+ * 127.0.0.1 of the host namespace by socat (as Docker publishes it), no
+ * route to the service CIDR, a fake docker that says where the port is and a
+ * fake minikube that prints the node's host key.
+ */
+describe.skipIf(skip !== null)("mktunnel --mode forward, against sshd in a lab node", () => {
+  let lab: NetnsLab;
+  let fake: FakeMinikube;
+  let node: SshNode;
+  let sim: ChildProcess;
+  let kubeconfig: string;
+  let tunnel: StartedTunnel | null = null;
+
+  const kubectl = (...args: string[]) => run("ip", ["netns", "exec", lab.host, "kubectl", "--kubeconfig", kubeconfig, ...args]);
+  const state = (t: StartedTunnel, test: (s: State) => boolean, what: string, timeoutMs = 15_000) => t.waitFor((e) => e.event === "state" && test(e as unknown as State), timeoutMs, what) as unknown as Promise<State>;
+  const nextState = (t: StartedTunnel, test: (s: State) => boolean, what: string, timeoutMs = 15_000) => t.nextState((e) => test(e as unknown as State), timeoutMs, what) as unknown as Promise<State>;
+  const listening = (s: State) => (s.forwards ?? []).filter((f) => f.state === "listening");
+
+  beforeEach(async () => {
+    lab = await NetnsLab.create();
+    fake = await FakeMinikube.create();
+    await fake.addProfile({ name: "minikube", nodeIp: lab.nodeIp });
+    node = await SshNode.start(lab, join(fake.miniPath, "machines", "minikube", "id_rsa"));
+    await fake.setContainer("minikube", { running: true, sshPort: node.publishedPort });
+    await fake.setSshHost("minikube", await node.keyscanLines());
+    sim = spawn("ip", ["netns", "exec", lab.host, process.execPath, bundled("kube-sim-serve"), "minikube"], { stdio: ["ignore", "pipe", "inherit"] });
+    kubeconfig = await new Promise<string>((resolve) => createInterface({ input: sim.stdout! }).once("line", resolve));
+    const manifests = join(fake.root, "services.yaml");
+    await writeFile(
+      manifests,
+      [
+        service("web", "10.96.0.20", "  - {name: http, port: 80}\n"),
+        service("api", "10.96.0.21", "  - {name: http, port: 80}\n"),
+        service("admin", "10.96.0.22", "  - {name: http, port: 8080}\n  - {name: dns, port: 53, protocol: UDP}\n"),
+      ].join("---\n"),
+    );
+    await kubectl("create", "-f", manifests);
+    // kube-proxy's part: each ClusterIP answers on the node, saying which Service it is.
+    for (const [ip, port, name] of [["10.96.0.20", 80, "web"], ["10.96.0.21", 80, "api"], ["10.96.0.22", 8080, "admin"]] as const) {
+      await lab.addServiceAddress(ip);
+      await lab.startTcpServer(ip, port, name);
+    }
+    await lab.addServiceAddress("10.96.0.1");
+    await lab.startTcpServer("10.96.0.1", 443);
+  });
+
+  afterEach(async () => {
+    tunnel?.child.kill("SIGKILL");
+    tunnel = null;
+    sim.kill("SIGTERM");
+    await node.stop();
+    await lab.destroy();
+    await fake.destroy();
+  });
+
+  const start = (...args: string[]) => (tunnel = StartedTunnel.start(lab.host, ["--mode", "forward", ...args], fake.env({ KUBECONFIG: kubeconfig })));
+  const ingressOf = async (name: string) => JSON.parse((await kubectl("get", "svc", name, "-o", "json")).stdout).status.loadBalancer.ingress ?? [];
+
+  it("adds no route; two Services on port 80 and one on 8080 get distinct loopback IPs (ipMode Proxy), each answering as itself; UDP is reported; stop closes and releases", async () => {
+    const t = start();
+    await t.ready();
+    const up = await state(t, (s) => s.link?.state === "up" && listening(s).length === 3, "three listeners");
+    expect(up.mode).toBe("forward");
+    expect(up.routes).toEqual([]);
+    expect(await lab.hostRoutes()).not.toContain("10.96.0.0/12");
+
+    const [web, api, admin] = [await ingressOf("web"), await ingressOf("api"), await ingressOf("admin")];
+    for (const ingress of [web, api, admin]) expect(ingress).toEqual([{ ip: expect.stringMatching(/^127\.(6[4-9]|[7-9]\d|1[01]\d|12[0-7])\./), ipMode: "Proxy" }]);
+    expect(new Set([web[0].ip, api[0].ip, admin[0].ip]).size).toBe(3);
+
+    expect(await lab.connectFromHost(web[0].ip, 80)).toBe("web");
+    expect(await lab.connectFromHost(api[0].ip, 80)).toBe("api");
+    expect(await lab.connectFromHost(admin[0].ip, 8080)).toBe("admin");
+    expect(up.forwards).toContainEqual(expect.objectContaining({ name: "admin", port: 53, protocol: "UDP", state: "udp-not-forwarded" }));
+
+    const status = JSON.parse((await runCli(lab.host, ["status", "--json", "--mode", "forward"], fake.env({ KUBECONFIG: kubeconfig }))).stdout);
+    expect(status.profiles[0]).toMatchObject({ mode: "forward", routes: [] });
+    expect(status.profiles[0].forwards).toEqual(expect.arrayContaining([expect.objectContaining({ name: "web", address: web[0].ip, port: 80, state: "listening" }), expect.objectContaining({ name: "admin", port: 53, state: "udp-not-forwarded" })]));
+
+    expect(await t.stop()).toBe(0);
+    expect(await lab.connectFromHost(web[0].ip, 80)).toBe("ECONNREFUSED");
+    for (const name of ["web", "api", "admin"]) expect(await ingressOf(name)).toEqual([]);
+  });
+
+  it("the node side drops the link: forwards work again within 15 s", async () => {
+    const t = start();
+    await t.ready();
+    await state(t, (s) => listening(s).length === 3, "listeners");
+    const web = (await ingressOf("web"))[0].ip;
+    expect(await lab.connectFromHost(web, 80)).toBe("web");
+    const dropped = Date.now();
+    await node.killSessions();
+    await nextState(t, (s) => s.link?.state !== "up", "link down", 10_000);
+    await nextState(t, (s) => s.link?.state === "up", "link up again", 15_000);
+    expect(await lab.connectFromHost(web, 80)).toBe("web");
+    expect(Date.now() - dropped).toBeLessThan(15_000);
+  });
+
+  it("the node comes back on a new SSH port (as Docker publishes after a restart): the link follows it", async () => {
+    const t = start();
+    await t.ready();
+    await state(t, (s) => listening(s).length === 3, "listeners");
+    await fake.setContainer("minikube", { running: false });
+    node.unpublish();
+    await node.killSessions();
+    await nextState(t, (s) => s.phase === "waiting-for-node", "waiting for the node", 15_000);
+    await node.publish(41022);
+    await fake.setContainer("minikube", { running: true, sshPort: 41022 });
+    await fake.setSshHost("minikube", await node.keyscanLines());
+    const back = await nextState(t, (s) => s.link?.state === "up", "link up on the new port", 15_000);
+    expect(back.phase).toBe("active");
+    expect(await lab.connectFromHost((await ingressOf("web"))[0].ip, 80)).toBe("web");
+  });
+
+  it("a node presenting another host key is refused and reported, and nothing forwards", async () => {
+    await node.changeHostKeys();
+    // minikube still names the old key: whoever answers on the port now is not the node we know.
+    const t = start();
+    const refused = await state(t, (s) => s.link?.state === "refused", "refused link");
+    expect(refused.link?.error).toMatch(/^host key mismatch: 127\.0\.0\.1:\d+ presented SHA256:/);
+    expect(t.stderr + JSON.stringify(t.events)).toContain("host key mismatch");
+    await t.ready();
+    const web = await state(t, (s) => (s.forwards ?? []).some((f) => f.name === "web"), "web's forward");
+    const address = web.forwards!.find((f) => f.name === "web")!.address;
+    expect(await lab.connectFromHost(address, 80)).not.toBe("web");
+  });
+
+  it("minikube ssh-host prints nothing (minikube >= 1.31): the key is read through docker exec instead", async () => {
+    await fake.setSshHost("minikube", "");
+    await fake.setHostKeyFiles("minikube", await node.hostPublicKeys());
+    const t = start();
+    await t.ready();
+    await state(t, (s) => s.link?.state === "up" && listening(s).length === 3, "link up");
+    expect(await lab.connectFromHost((await ingressOf("api"))[0].ip, 80)).toBe("api");
+  });
+});

@@ -1,0 +1,214 @@
+import { type Server, type Socket, createServer } from "node:net";
+import type { Duplex } from "node:stream";
+import type { ForwardState, ForwardStatus } from "../cluster-access.js";
+
+/** One Service port to forward: where it listens on this machine, and where it goes on the node's side. */
+export interface ForwardSpec {
+  readonly namespace: string;
+  readonly name: string;
+  readonly address: string;
+  readonly port: number;
+  readonly protocol: string;
+  readonly targetHost: string;
+  readonly targetPort: number;
+}
+
+/**
+ * What forward mode needs root for, which the helper does: ports below 1024
+ * on Linux, and loopback aliases on macOS (docs/architecture.md, "Forward
+ * mode").
+ */
+export interface LoopbackPrivileges {
+  /** Listens on address:port and relays each connection to address:targetPort, where we listen ourselves. */
+  relay(address: string, port: number, targetPort: number): Promise<void>;
+  unrelay(address: string, port: number): Promise<void>;
+  /** Makes `address` answer on the loopback interface (macOS lo0 alias); a no-op where every 127/8 address already does. */
+  alias(address: string, present: boolean): Promise<void>;
+}
+
+export interface ChannelOpener {
+  openChannel(host: string, port: number, from?: { address: string; port: number }): Promise<Duplex>;
+}
+
+interface Entry {
+  spec: ForwardSpec;
+  state: ForwardState;
+  error?: string;
+  server: Server | null;
+  /** The helper listens on the Service port and relays to our port on the same address. */
+  relayedFrom: number | null;
+  readonly sockets: Set<Socket>;
+}
+
+const keyOf = (s: Pick<ForwardSpec, "address" | "port" | "protocol">) => `${s.address}:${s.port}/${s.protocol}`;
+
+function listen(server: Server, host: string, port: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const onError = (error: Error) => reject(error);
+    server.once("error", onError);
+    server.listen({ host, port, exclusive: true }, () => {
+      server.off("error", onError);
+      resolve();
+    });
+  });
+}
+
+/**
+ * The loopback listeners of one profile's forwards, kept in step with the
+ * wanted set by `apply`. Each accepted connection becomes a channel on the
+ * SSH link. A port another program holds, a UDP port, and a failure are each
+ * a state of their own, never dropped silently.
+ */
+export class ForwardListeners {
+  private readonly entries = new Map<string, Entry>();
+  private readonly aliases = new Set<string>();
+
+  constructor(
+    private readonly link: ChannelOpener,
+    private readonly privileges: () => LoopbackPrivileges | null,
+    private readonly log: (line: string) => void,
+    /** macOS: an address outside 127.0.0.1 answers only once it is an alias of lo0. */
+    private readonly needsAlias = process.platform === "darwin",
+  ) {}
+
+  /** Opens what is new, closes what is gone, retries what failed. Resolves true when a state changed. */
+  async apply(specs: readonly ForwardSpec[]): Promise<boolean> {
+    const wanted = new Map(specs.map((s) => [keyOf(s), s]));
+    let changed = false;
+    for (const [key, entry] of this.entries) {
+      if (wanted.has(key)) continue;
+      await this.close(entry);
+      this.entries.delete(key);
+      changed = true;
+    }
+    await this.dropUnusedAliases(specs);
+    await Promise.all(
+      [...wanted].map(async ([key, spec]) => {
+        const entry = this.entries.get(key);
+        if (entry) {
+          // A new ClusterIP or target port is picked up by the next connection.
+          if (entry.spec.targetHost !== spec.targetHost || entry.spec.targetPort !== spec.targetPort || entry.spec.name !== spec.name) changed = true;
+          entry.spec = spec;
+          if (entry.state === "listening" || entry.state === "udp-not-forwarded") return;
+          changed = (await this.open(entry)) || changed;
+          return;
+        }
+        const fresh: Entry = { spec, state: "error", server: null, relayedFrom: null, sockets: new Set() };
+        this.entries.set(key, fresh);
+        await this.open(fresh);
+        changed = true;
+      }),
+    );
+    return changed;
+  }
+
+  statuses(): ForwardStatus[] {
+    return [...this.entries.values()]
+      .map(({ spec, state, error }) => ({ namespace: spec.namespace, name: spec.name, address: spec.address, port: spec.port, protocol: spec.protocol, target: `${spec.targetHost}:${spec.targetPort}`, state, ...(error ? { error } : {}) }))
+      .sort((a, b) => a.namespace.localeCompare(b.namespace) || a.name.localeCompare(b.name) || a.port - b.port);
+  }
+
+  async closeAll(): Promise<void> {
+    await Promise.all([...this.entries.values()].map((e) => this.close(e)));
+    this.entries.clear();
+    await this.dropUnusedAliases([]);
+  }
+
+  /** Returns true when the entry's state changed. */
+  private async open(entry: Entry): Promise<boolean> {
+    const before = `${entry.state}${entry.error}`;
+    const { spec } = entry;
+    if (spec.protocol !== "TCP") {
+      entry.state = "udp-not-forwarded";
+      entry.error = `${spec.protocol} cannot be carried over SSH; only TCP ports are forwarded`;
+      return before !== `${entry.state}${entry.error}`;
+    }
+    try {
+      await this.ensureAlias(spec.address);
+      entry.server = this.server(entry);
+      try {
+        await listen(entry.server, spec.address, spec.port);
+      } catch (error) {
+        const code = (error as NodeJS.ErrnoException).code;
+        if (code !== "EACCES" || spec.port >= 1024) throw error;
+        await this.openThroughHelper(entry);
+      }
+      entry.state = "listening";
+      entry.error = undefined;
+    } catch (error) {
+      entry.server?.close();
+      entry.server = null;
+      const code = (error as NodeJS.ErrnoException).code;
+      entry.state = code === "EADDRINUSE" || /in use/i.test((error as Error).message) ? "port-in-use" : "error";
+      entry.error = entry.state === "port-in-use" ? `${spec.address}:${spec.port} is in use by another program` : (error as Error).message;
+      if (before !== `${entry.state}${entry.error}`) this.log(`${spec.namespace}/${spec.name}: cannot listen on ${spec.address}:${spec.port}: ${entry.error}`);
+    }
+    return before !== `${entry.state}${entry.error}`;
+  }
+
+  /** A port below 1024 as a normal user on Linux: we listen on a free port of the same address, the helper listens on the real one. */
+  private async openThroughHelper(entry: Entry): Promise<void> {
+    const privileges = this.privileges();
+    if (!privileges) throw new Error(`port ${entry.spec.port} needs root, and no privileged helper is available`);
+    entry.server = this.server(entry);
+    await listen(entry.server, entry.spec.address, 0);
+    const port = (entry.server.address() as { port: number }).port;
+    await privileges.relay(entry.spec.address, entry.spec.port, port);
+    entry.relayedFrom = port;
+  }
+
+  private server(entry: Entry): Server {
+    const server = createServer({ allowHalfOpen: true, noDelay: true }, (socket) => this.forward(entry, socket));
+    server.on("error", (error) => this.log(`${entry.spec.namespace}/${entry.spec.name}: listener on ${entry.spec.address}:${entry.spec.port} failed: ${error.message}`));
+    return server;
+  }
+
+  private forward(entry: Entry, socket: Socket): void {
+    entry.sockets.add(socket);
+    socket.once("close", () => entry.sockets.delete(socket));
+    socket.on("error", () => socket.destroy());
+    const { targetHost, targetPort } = entry.spec;
+    this.link.openChannel(targetHost, targetPort, { address: socket.remoteAddress ?? "127.0.0.1", port: socket.remotePort ?? 0 }).then(
+      (channel) => {
+        if (socket.destroyed) return void channel.destroy();
+        channel.on("error", () => socket.destroy());
+        socket.on("close", () => channel.destroy());
+        channel.on("close", () => socket.destroy());
+        socket.pipe(channel).pipe(socket);
+      },
+      () => socket.destroy(),
+    );
+  }
+
+  private async close(entry: Entry): Promise<void> {
+    const server = entry.server;
+    entry.server = null;
+    for (const socket of entry.sockets) socket.destroy();
+    if (server) await new Promise<void>((resolve) => server.close(() => resolve()));
+    if (entry.relayedFrom !== null) {
+      entry.relayedFrom = null;
+      await this.privileges()
+        ?.unrelay(entry.spec.address, entry.spec.port)
+        .catch((error: Error) => this.log(`could not stop the helper's listener on ${entry.spec.address}:${entry.spec.port}: ${error.message}`));
+    }
+  }
+
+  private async ensureAlias(address: string): Promise<void> {
+    if (!this.needsAlias || address === "127.0.0.1" || this.aliases.has(address)) return;
+    const privileges = this.privileges();
+    if (!privileges) throw new Error(`${address} needs a loopback alias, and no privileged helper is available`);
+    await privileges.alias(address, true);
+    this.aliases.add(address);
+  }
+
+  private async dropUnusedAliases(specs: readonly ForwardSpec[]): Promise<void> {
+    const used = new Set(specs.map((s) => s.address));
+    for (const address of [...this.aliases]) {
+      if (used.has(address)) continue;
+      this.aliases.delete(address);
+      await this.privileges()
+        ?.alias(address, false)
+        .catch((error: Error) => this.log(`could not remove the loopback alias ${address}: ${error.message}`));
+    }
+  }
+}
