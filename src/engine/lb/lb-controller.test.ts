@@ -180,3 +180,27 @@ describe("robustness", () => {
     expect(controller.stats().lists).toBeGreaterThan(1);
   }, 30_000);
 });
+
+describe("forward mode", () => {
+  it("gives each Service its own loopback address with ipMode Proxy, stable across a restart; a routed loadBalancerIP does not leave it pending", async () => {
+    const pool = () => new IpPool(["127.100.0.1-127.100.255.254"]);
+    const first = await startController({ mode: "forward", pool: pool() });
+    sim.store.create("services", "default", lbService("web"));
+    sim.store.create("services", "default", lbService("api", { spec: { loadBalancerIP: "192.168.1.50" } }));
+    await eventually(() => ingressOf(sim, "web").length === 1 && ingressOf(sim, "api").length === 1, 3000, "both assigned");
+    const web = svc("web").status.loadBalancer.ingress;
+    const api = svc("api").status.loadBalancer.ingress;
+    expect(web).toEqual([{ ip: expect.stringMatching(/^127\.100\.0\.[12]$/), ipMode: "Proxy" }]);
+    expect(api).toEqual([{ ip: expect.stringMatching(/^127\.100\.0\.[12]$/), ipMode: "Proxy" }]);
+    expect(web[0].ip).not.toBe(api[0].ip);
+    expect(first.services().find((s) => s.name === "web")?.clusterIPs).toEqual([svc("web").spec.clusterIP]);
+
+    await first.stop(8000);
+    controllers.splice(controllers.indexOf(first), 1);
+    // Kept on stop would be --keep-lb-ips; released here, so a new controller allocates again from the same pool.
+    const second = await startController({ mode: "forward", pool: pool(), releaseOnStop: false });
+    sim.store.create("services", "default", lbService("late"));
+    await eventually(() => ingressOf(sim, "late").length === 1, 3000, "late assigned");
+    expect(second.services().every((s) => s.ingress.every((i) => i.ipMode === "Proxy"))).toBe(true);
+  });
+});
