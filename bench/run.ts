@@ -2,6 +2,7 @@ import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { labUnavailableReason } from "../test-support/netns-lab.js";
 import { benchIdle } from "./idle-bench.js";
+import { benchForward } from "./forward-bench.js";
 import { benchBacklog, benchBulk, benchP1 } from "./lb-bench.js";
 import { benchRoutes } from "./route-bench.js";
 import { benchUi } from "./ui-bench.js";
@@ -28,6 +29,16 @@ if (!only || only === "idle") {
     const idle = await benchIdle();
     results.idle = idle;
     console.log(`P5 idle tunnel: ${idle.minikubeProcessesPerMinute} minikube processes/min (${JSON.stringify(idle.minikubeCalls)}), CPU ${idle.cpuPercentOfOneCore}% of one core over ${idle.windowSeconds} s; a stopped node noticed after ${idle.stoppedNodeNoticedMs} ms`);
+  }
+}
+
+if (!only || only === "forward") {
+  const skip = labUnavailableReason();
+  if (skip) console.log(`forward benchmark skipped: ${skip}`);
+  else {
+    const f = await benchForward();
+    results.forward = f;
+    console.log(`forward: ${f.transferMb} MB at ${f.throughput.oursMBps} MB/s vs ssh -L ${f.throughput.sshMBps} MB/s (×${f.throughput.ratio}); connect → first byte p50 ${f.latency.ours.p50} ms / p99 ${f.latency.ours.p99} ms vs ssh -L ${f.latency.ssh.p50} / ${f.latency.ssh.p99} ms (p50 ×${f.latency.p50Ratio}); 100 at once ${f.concurrent.oursMs} ms (${f.concurrent.oursFailed} failed) vs ${f.concurrent.sshMs} ms (${f.concurrent.sshFailed} failed); ${f.scale.services} Services × 2 ports listening ${f.scale.allListeningMs} ms after the link is up, +${f.scale.rssAddedMb} MB RSS`);
   }
 }
 

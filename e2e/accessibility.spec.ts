@@ -4,7 +4,7 @@ import { join } from "node:path";
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { VIEWS } from "../src/shared/ipc-contract.js";
-import { runningState } from "./fixtures/app-states.js";
+import { forwardState, runningState } from "./fixtures/app-states.js";
 import { axeViolations } from "./support/axe.js";
 import { launchChromium } from "./support/chromium.js";
 import { installFakeTunnelApi } from "./support/fake-tunnel-api.js";
@@ -45,6 +45,19 @@ describe("accessibility (axe-core in Debian Chromium)", () => {
       await page.close();
     });
   }
+});
+
+describe("forward mode (axe-core)", () => {
+  it.each(["tunnels", "services"] as const)("%s in forward mode, light and dark: no violation of moderate impact or worse", async (view) => {
+    for (const colorScheme of ["light", "dark"] as const) {
+      const page = await browser.newPage({ viewport: { width: 1000, height: 700 }, colorScheme });
+      await installFakeTunnelApi(page, { state: forwardState });
+      await page.goto(`${server.url}/index.html#${view}`);
+      await page.getByRole("tablist").waitFor();
+      expect(await axeViolations(page), colorScheme).toEqual([]);
+      await page.close();
+    }
+  });
 });
 
 describe("at the minimum window size (640 × 420)", () => {

@@ -4,7 +4,7 @@ import { join } from "node:path";
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CONTENT_SECURITY_POLICY, CONTENT_SECURITY_POLICY_META } from "../src/shared/content-security-policy.js";
-import { idleState, manyServicesState, runningState } from "./fixtures/app-states.js";
+import { forwardState, idleState, manyServicesState, runningState } from "./fixtures/app-states.js";
 import { launchChromium } from "./support/chromium.js";
 import { callsOf, type FakeApiOptions, installFakeTunnelApi } from "./support/fake-tunnel-api.js";
 import { startUiServer } from "./support/ui-server.js";
@@ -116,6 +116,33 @@ describe("renderer in Debian Chromium", () => {
       ["openService", { profile: "minikube", namespace: "default", name: "web", port: 80 }],
       ["openService", { profile: "minikube", namespace: "shop", name: "checkout", port: 443 }],
     ]);
+    await page.close();
+  });
+
+  it("forward mode: the mode, the SSH link, each port on its own loopback address with its state; the mode can be changed; an unreachable route-mode node offers forward mode", async () => {
+    const page = await open("tunnels", { state: forwardState });
+    const minikube = page.getByRole("region", { name: "minikube" });
+    await minikube.getByText("Forward mode", { exact: true }).waitFor();
+    expect(await minikube.textContent()).toContain("SSH link to the node 127.0.0.1:49162: up");
+    expect(await minikube.textContent()).toContain("2 of 4 Service ports forwarded on their own loopback addresses");
+    expect(await minikube.textContent()).not.toContain("node IP unknown");
+    await shot(page, "forward-mode");
+    const desktop = page.getByRole("region", { name: "desktop" });
+    expect(await desktop.textContent()).toContain("not reachable through routes from here. Forward mode reaches it over SSH.");
+    await desktop.getByRole("button", { name: "Use forward mode" }).click();
+    await minikube.getByRole("combobox", { name: "Reach by" }).selectOption("route");
+
+    await page.getByRole("tab", { name: "Services" }).click();
+    const rows = page.locator("table.services tbody tr");
+    await expect.poll(() => rows.count()).toBe(3);
+    const web = rows.filter({ hasText: "web" });
+    expect(await web.textContent()).toMatch(/80\/TCP.*9090\/TCP.*port in use.*127\.70\.0\.1.*forward · Proxy/);
+    expect(await rows.filter({ hasText: "coredns-lb" }).textContent()).toContain("UDP not forwarded");
+    expect(await rows.filter({ hasText: "coredns-lb" }).getByRole("button", { name: /^Copy/ }).count()).toBe(0);
+    expect(await web.getByRole("button", { name: "Copy 127.70.0.1:9090" }).count()).toBe(0);
+    await shot(page, "forward-mode-services");
+    await web.getByRole("button", { name: "Copy 127.70.0.1:80" }).click();
+    expect(await callsOf(page)).toEqual([["setMode", "desktop", "forward"], ["setMode", "minikube", "route"], ["copy", "127.70.0.1:80"]]);
     await page.close();
   });
 

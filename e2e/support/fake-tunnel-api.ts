@@ -42,6 +42,7 @@ export async function installFakeTunnelApi(page: Page, options: FakeApiOptions):
       getState: async () => (await record("getState"), state),
       start: (profile: string) => record("start", profile),
       stop: (profile: string) => record("stop", profile),
+      setMode: (profile: string, mode: string) => record("setMode", profile, mode),
       cleanup: async () => (await record("cleanup"), { removed: 2, released: 1, failures: [] }),
       copy: (text: string) => record("copy", text),
       openService: (ref: unknown) => record("openService", ref),

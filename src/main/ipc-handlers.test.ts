@@ -12,6 +12,7 @@ function harness() {
     "state:get": () => ({ profiles: [], error: null, busy: false }),
     "tunnel:start": (profile) => void calls.push(`start ${profile}`),
     "tunnel:stop": (profile) => void calls.push(`stop ${profile}`),
+    "profile:set-mode": (profile, mode) => void calls.push(`mode ${profile} ${mode}`),
     "tunnels:cleanup": () => ({ removed: 0, released: 0, failures: [] }),
     "clipboard:copy": (text) => void calls.push(`copy ${text}`),
     "logs:get": (limit) => [`${limit} lines`],
@@ -31,11 +32,13 @@ const ours = "app://minikube-tunnel/index.html";
 describe("IPC handlers", () => {
   it("registers every channel of the map and passes validated calls through", async () => {
     const h = harness();
-    expect([...h.handlers.keys()].sort()).toEqual(["app:quit", "clipboard:copy", "logs:get", "prefs:choose-minikube", "prefs:get", "prefs:set", "service:open", "state:get", "tunnel:start", "tunnel:stop", "tunnels:cleanup"]);
+    expect([...h.handlers.keys()].sort()).toEqual(["app:quit", "clipboard:copy", "logs:get", "prefs:choose-minikube", "prefs:get", "prefs:set", "profile:set-mode", "service:open", "state:get", "tunnel:start", "tunnel:stop", "tunnels:cleanup"]);
     await h.invoke("tunnel:start", ours, "minikube");
     await h.invoke("service:open", ours, { profile: "minikube", namespace: "default", name: "web", port: 80 });
+    await h.invoke("profile:set-mode", ours, "minikube", "forward");
+    await expect(h.invoke("profile:set-mode", ours, "minikube", "ssh")).rejects.toThrow();
     expect(await h.invoke("logs:get", ours, 10)).toEqual(["10 lines"]);
-    expect(h.calls).toEqual(["start minikube", "open default/web:80"]);
+    expect(h.calls).toEqual(["start minikube", "open default/web:80", "mode minikube forward"]);
   });
 
   it("refuses foreign senders and bad payloads before any work is done", async () => {

@@ -60,8 +60,8 @@ async function run(): Promise<void> {
   const privileged = isRoot
     ? null
     : new LazyRouteService(() => launchHelper({ miniPath, registryPath: registryPath(miniPath), mode: "gui", program: appHelperProgram(app.isPackaged, process.resourcesPath), logName: "minikube-tunnel-helper.log" }));
-  const engine = await createEngine({ ...(prefs.minikubePath ? { minikubeBinary: prefs.minikubePath } : {}), ...(privileged ? { routeService: privileged } : {}) });
-  const model = new AppModel({ engine, privileged, loadBalancer: () => ({ enabled: true, ...prefs.loadBalancer }) });
+  const engine = await createEngine({ ...(prefs.minikubePath ? { minikubeBinary: prefs.minikubePath } : {}), ...(privileged ? { routeService: privileged, loopbackPrivileges: () => privileged } : {}) });
+  const model = new AppModel({ engine, privileged, loadBalancer: () => ({ enabled: true, ...prefs.loadBalancer }), accessMode: (profile) => prefs.accessModes[profile] ?? "auto" });
   if (preferences.problem) model.setProblem(preferences.problem);
 
   const report = (title: string, error: unknown) => {
@@ -69,9 +69,16 @@ async function run(): Promise<void> {
     if (prefs.notifications && Notification.isSupported()) new Notification({ title, body }).show();
     model.reportActionError(`${title}: ${body}`);
   };
+  /** Saved per profile; a running tunnel comes back up in the new mode. */
+  const setMode = async (profile: string, mode: "auto" | "route" | "forward") => {
+    const current = preferences.get();
+    prefs = preferences.set({ ...current, accessModes: { ...current.accessModes, [profile]: mode } });
+    await model.restartIfRunning(profile);
+  };
   const runAction = createActionRunner({
     start: (profile) => model.start(profile),
     stop: (profile) => model.stop(profile),
+    setMode: (profile, mode) => setMode(profile, mode),
     cleanup: () => model.cleanup(),
     copy: (text) => clipboard.writeText(text),
     openUrl: async (url) => {
@@ -95,6 +102,7 @@ async function run(): Promise<void> {
       "state:get": () => model.state(),
       "tunnel:start": (profile) => model.start(profile),
       "tunnel:stop": (profile) => model.stop(profile),
+      "profile:set-mode": (profile, mode) => setMode(profile, mode),
       "tunnels:cleanup": () => model.cleanup(),
       "clipboard:copy": (text) => clipboard.writeText(text),
       "logs:get": (limit) => model.logs(limit),

@@ -4,6 +4,7 @@ import type { MenuAction } from "./tray-menu.js";
 export interface ActionDeps {
   start(profile: string): Promise<void>;
   stop(profile: string): Promise<void>;
+  setMode(profile: string, mode: "auto" | "route" | "forward"): Promise<void>;
   cleanup(): Promise<{ removed: number; released: number; failures: string[] }>;
   copy(text: string): void;
   openUrl(url: string): Promise<void>;
@@ -22,6 +23,8 @@ export function createActionRunner(deps: ActionDeps): (action: MenuAction) => Pr
           return await deps.start(action.profile);
         case "stop":
           return await deps.stop(action.profile);
+        case "set-mode":
+          return await deps.setMode(action.profile, action.mode);
         case "cleanup": {
           const result = await deps.cleanup();
           if (result.failures.length > 0) deps.report("Cleanup could not remove every stale route", new Error(result.failures.join("\n")));

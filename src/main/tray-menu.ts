@@ -9,6 +9,7 @@ import { serviceEndpoints } from "../shared/service-address.js";
 export type MenuAction =
   | { type: "start"; profile: string }
   | { type: "stop"; profile: string }
+  | { type: "set-mode"; profile: string; mode: "auto" | "route" | "forward" }
   | { type: "open-conflicts" }
   | { type: "open-services" }
   | { type: "copy"; text: string }
@@ -42,6 +43,11 @@ function statusLine(state: AppState): string {
 }
 
 function profileLine(p: ProfileView): string {
+  if (p.running && p.mode === "forward") {
+    const link = p.link?.state === "refused" ? "SSH link refused (host key mismatch)" : `SSH link ${p.link?.state ?? "connecting"}`;
+    if (isDegraded(p)) return `${p.profile} (forward mode): degraded, ${p.probe?.target ?? "the cluster"} does not answer through the SSH link`;
+    return `${p.profile} (forward mode): ${p.phase}, ${link}`;
+  }
   const where = p.nodeIp ? ` (${p.nodeIp})` : "";
   if (isDegraded(p)) return `${p.profile}${where}: degraded, ${p.probe?.target ?? "the cluster"} does not answer through the routes`;
   return `${p.profile}${where}: ${p.running ? p.phase : "stopped"}`;
@@ -57,6 +63,7 @@ export function buildTrayMenu(state: AppState): MenuItem[] {
         : { id: `start:${p.profile}`, label: "Start tunnel", enabled: !state.busy, action: { type: "start", profile: p.profile } },
     );
     for (const r of p.routes) items.push({ id: `route:${p.profile}:${r.cidr}`, label: `  ${r.cidr} → ${r.gateway}  ${r.state}`, enabled: false });
+    if (p.suggestion === "forward-mode") items.push({ id: `suggest-forward:${p.profile}`, label: "  Not reachable through routes: use forward mode", enabled: !state.busy, action: { type: "set-mode", profile: p.profile, mode: "forward" } });
   }
   const conflicts = conflictsOf(state);
   items.push({ id: "sep-profiles", type: "separator" });
@@ -74,6 +81,7 @@ export function buildTrayMenu(state: AppState): MenuItem[] {
       ...shown.map(({ s, endpoint }): MenuItem => {
         const address = endpoint.address ?? "";
         const key = `${s.namespace}/${s.name}:${endpoint.port}`;
+        if (!endpoint.address) return { id: `service:${key}`, label: `${s.namespace}/${s.name}  ${endpoint.port}/${endpoint.protocol}  ${endpoint.forward?.state === "udp-not-forwarded" ? "UDP not forwarded" : endpoint.forward?.state === "port-in-use" ? "port in use" : "not reachable"}`, enabled: false };
         return {
           id: `service:${key}`,
           label: `${s.namespace}/${s.name}  ${address}`,

@@ -48,6 +48,8 @@ export const profileViewSchema = z.object({
   lbMode: z.enum(["clusterip", "pool", "forward", "off"]).optional(),
   /** How the host reaches the cluster while the tunnel runs. */
   mode: z.enum(["route", "forward"]).optional(),
+  /** What the user chose for this profile (Preferences); "auto" follows minikube's rule for the driver. */
+  modeChoice: z.enum(["auto", "route", "forward"]).optional(),
   /** Forward mode's SSH link to the node. */
   link: z.object({ state: z.enum(["connecting", "up", "reconnecting", "refused", "down"]), endpoint: z.string().nullable(), error: z.string().optional() }).optional(),
   /** Route mode with a docker or podman node that does not answer through its routes: forward mode would likely work. */

@@ -9,6 +9,7 @@ export const IPC_METHODS = {
   "state:get": "getState",
   "tunnel:start": "start",
   "tunnel:stop": "stop",
+  "profile:set-mode": "setMode",
   "tunnels:cleanup": "cleanup",
   "clipboard:copy": "copy",
   "logs:get": "getLogs",

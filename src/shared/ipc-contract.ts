@@ -2,7 +2,7 @@ import { z } from "zod";
 import { isValidProfileName } from "./profile-name.js";
 import { appStateSchema } from "./app-state.js";
 import { IPC_METHODS, IPC_PUSHES, type IpcChannel, type IpcPush } from "./ipc-channels.js";
-import { preferencesSchema } from "./preferences.js";
+import { accessModeChoice, preferencesSchema } from "./preferences.js";
 
 /**
  * The schemas of the channel map (ipc-channels.ts names the channels and
@@ -25,6 +25,8 @@ export const ipcChannels = {
   "state:get": { request: z.tuple([]), response: appStateSchema },
   "tunnel:start": { request: z.tuple([profile]), response: z.void() },
   "tunnel:stop": { request: z.tuple([profile]), response: z.void() },
+  /** How the profile is reached (saved in Preferences); a running tunnel restarts in the new mode. */
+  "profile:set-mode": { request: z.tuple([profile, accessModeChoice]), response: z.void() },
   "tunnels:cleanup": { request: z.tuple([]), response: z.object({ removed: z.number(), released: z.number(), failures: z.array(z.string()) }) },
   "clipboard:copy": { request: z.tuple([z.string().max(300)]), response: z.void() },
   "logs:get": { request: z.tuple([z.number().int().min(1).max(5000)]), response: z.array(z.string()) },

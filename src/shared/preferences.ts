@@ -16,7 +16,10 @@ const LB_CLASS = /^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])
  * Preferences: stored by the main process only (electron-store), versioned
  * with migrations; the window edits them through IPC and main validates again.
  */
-export const PREFERENCES_VERSION = 2;
+export const PREFERENCES_VERSION = 3;
+
+export const accessModeChoice = z.enum(["auto", "route", "forward"]);
+export type AccessModeChoice = z.infer<typeof accessModeChoice>;
 
 export const preferencesSchema = z.object({
   version: z.literal(PREFERENCES_VERSION),
@@ -30,6 +33,10 @@ export const preferencesSchema = z.object({
   startAtLogin: z.boolean(),
   notifications: z.boolean(),
   minikubePath: z.string().refine((p) => p.startsWith("/") || /^[A-Za-z]:\\/.test(p), "must be an absolute path").nullable(),
+  /** Per profile: routes, forwards, or minikube's rule for the driver ("auto", the default for a profile not listed). */
+  accessModes: z.record(z.string().refine(isValidProfileName, "invalid profile name"), accessModeChoice),
+  /** Cluster names (svc.ns.svc.cluster.local) resolve on this machine while a tunnel runs. */
+  names: z.boolean(),
 });
 
 export type Preferences = z.infer<typeof preferencesSchema>;
@@ -41,6 +48,8 @@ export const DEFAULT_PREFERENCES: Preferences = {
   startAtLogin: false,
   notifications: true,
   minikubePath: null,
+  accessModes: {},
+  names: true,
 };
 
 type Stored = Record<string, unknown>;
@@ -56,6 +65,8 @@ const MIGRATIONS: Record<number, (old: Stored) => Stored> = {
       loadBalancer: { ...DEFAULT_PREFERENCES.loadBalancer, mode: lbMode === "pool" ? "pool" : "clusterip", pool: typeof lbPool === "string" && lbPool !== "" ? [lbPool] : [] },
     };
   },
+  /** Version 3 added how each profile is reached, and cluster names on the host. */
+  2: (old) => ({ ...old, version: 3, accessModes: {}, names: true }),
 };
 
 export class PreferencesError extends Error {}

@@ -10,6 +10,8 @@ export interface ServiceEndpoint {
   readonly address: string | null;
   /** Offered as "Open in browser" for TCP ports that look like HTTP(S). */
   readonly url: string | null;
+  /** Forward mode: the port's listener on this machine, when it is not simply listening. */
+  readonly forward?: ServiceView["ports"][number]["forward"];
 }
 
 /** One entry per port: what the tray and the Services view offer to copy or open. */
@@ -18,10 +20,12 @@ export function serviceEndpoints(service: ServiceView): ServiceEndpoint[] {
   const ip = service.ingress.find((i) => i.ip && isValidIp(i.ip))?.ip;
   const host = ip ? (ip.includes(":") ? `[${ip}]` : ip) : null;
   return service.ports.map((port) => {
-    const address = host ? `${host}:${port.port}` : null;
+    // In forward mode only a listening port can be reached: no Copy or Open for the others.
+    const reachable = !port.forward || port.forward.state === "listening";
+    const address = host && reachable ? `${host}:${port.port}` : null;
     const http = port.protocol === "TCP" && (HTTP_PORTS.has(port.port) || /^https?$/.test(port.name ?? ""));
     const scheme = port.port === 443 || port.port === 8443 || port.name === "https" ? "https" : "http";
-    return { port: port.port, protocol: port.protocol, address, url: address && http ? `${scheme}://${address}/` : null };
+    return { port: port.port, protocol: port.protocol, address, url: address && http ? `${scheme}://${address}/` : null, ...(port.forward ? { forward: port.forward } : {}) };
   });
 }
 

@@ -10,6 +10,7 @@ import { buildAppState } from "./app-state-builder.js";
 import { type KubeClientFor, releaseIngressOfGoneTunnels } from "./stale-ingress.js";
 import type { LoadBalancerSettings } from "./profile-tunnel.js";
 import type { TunnelSet } from "./tunnel-set.js";
+import type { ModeChoice } from "../cluster/access-mode.js";
 import { type AppNotification, notificationsBetween } from "./state-notifications.js";
 
 export interface AppModelOptions {
@@ -18,6 +19,8 @@ export interface AppModelOptions {
   readonly privileged: PrivilegedRouteService | null;
   /** Read at each Start, so Preferences apply to the next tunnel. */
   readonly loadBalancer: () => LoadBalancerSettings;
+  /** How each profile is reached (Preferences); "auto" when not given. */
+  readonly accessMode?: (profile: string) => ModeChoice;
   readonly pollIntervalMs?: number;
   readonly logLimit?: number;
   /** State pushes are coalesced: a burst of 10,000 Service events becomes a few pushes. */
@@ -94,7 +97,7 @@ export class AppModel extends EventEmitter {
     try {
       await this.tunnels.start(
         profile,
-        { lb, ...(this.options.pollIntervalMs ? { pollIntervalMs: this.options.pollIntervalMs } : {}) },
+        { lb, mode: this.options.accessMode?.(profile) ?? "auto", ...(this.options.pollIntervalMs ? { pollIntervalMs: this.options.pollIntervalMs } : {}) },
         {
           assigned: (service, ingress) => this.log(`[${profile}] ${service} → ${ingress.map((i) => i.ip).join(", ")}`),
           servicesChanged: () => this.schedulePush(),
@@ -113,6 +116,14 @@ export class AppModel extends EventEmitter {
       this.busyProfiles.delete(profile);
       this.schedulePush();
     }
+  }
+
+  /** A new way to reach the profile: a tunnel that runs is stopped and started again in it. */
+  async restartIfRunning(profile: string): Promise<void> {
+    assertProfileName(profile);
+    if (!this.tunnels.get(profile)) return this.schedulePush();
+    await this.stop(profile);
+    await this.start(profile);
   }
 
   async stop(profile: string): Promise<void> {
@@ -212,6 +223,7 @@ export class AppModel extends EventEmitter {
       snapshots: this.tunnels.snapshots(),
       services,
       lbModes,
+      modeChoices: new Map(this.knownProfiles.map((p) => [p, this.options.accessMode?.(p) ?? "auto"])),
       profileErrors: this.profileErrors,
       error: this.actionError ?? this.problem,
       busy: this.busyProfiles.size > 0,

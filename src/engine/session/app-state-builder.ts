@@ -16,6 +16,7 @@ export interface AppStateInput {
   readonly error: string | null;
   readonly busy: boolean;
   readonly platform?: NodeJS.Platform;
+  readonly modeChoices?: ReadonlyMap<string, "auto" | "route" | "forward">;
 }
 
 function conflictView(conflict: RouteConflict, platform: NodeJS.Platform): NonNullable<RouteView["conflict"]> {
@@ -80,6 +81,7 @@ export function buildAppState(input: AppStateInput): AppState {
       ...(message ? { message } : {}),
       ...(snapshot ? { lbMode: input.lbModes.get(name) ?? "off", mode: snapshot.mode } : {}),
       ...(snapshot?.link ? { link: { ...snapshot.link } } : {}),
+      ...(input.modeChoices?.has(name) ? { modeChoice: input.modeChoices.get(name)! } : {}),
       ...(snapshot?.suggestion ? { suggestion: snapshot.suggestion } : {}),
     };
   });

@@ -9,6 +9,8 @@ const OWNER: Record<ServiceView["owner"], string> = { "minikube-tunnel": "Miniku
 
 const ROW_HEIGHT = 34;
 
+const FORWARD_LABEL = { listening: "listening", "port-in-use": "port in use", "udp-not-forwarded": "UDP not forwarded", error: "not listening" } as const;
+
 interface Row {
   readonly profile: string;
   readonly lbMode: string;
@@ -23,9 +25,10 @@ const ServiceRow = memo(function ServiceRow({ row, index, api, act }: { row: Row
       <td>{service.namespace}</td>
       <td>{service.name}</td>
       <td>
-        {serviceEndpoints(service).map(({ port, protocol, address, url }) => (
+        {serviceEndpoints(service).map(({ port, protocol, address, url, forward }) => (
           <span className="port" key={`${port}/${protocol}`}>
             <span className="mono">{port}/{protocol}</span>
+            {forward && forward.state !== "listening" ? <span className={`pill forward-${forward.state}`} title={forward.error}>{FORWARD_LABEL[forward.state]}</span> : null}
             {address ? <button className="link" onClick={() => void act("Copy", () => api.copy(address))} aria-label={`Copy ${address}`}>copy</button> : null}
             {url ? <button className="link" onClick={() => void act("Open", () => api.openService({ profile: row.profile, namespace: service.namespace, name: service.name, port }))} aria-label={`Open ${url} in the browser`}>open</button> : null}
           </span>

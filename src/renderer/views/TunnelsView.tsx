@@ -3,6 +3,39 @@ import { type AppState, type ProfileView, isDegraded } from "../../shared/app-st
 import type { TunnelApi } from "../../shared/ipc-contract.js";
 import type { Act } from "../act.js";
 
+const MODE_LABEL = { auto: "Auto", route: "Routes", forward: "SSH forwards" } as const;
+const LINK_LABEL: Record<string, string> = { connecting: "connecting", up: "up", reconnecting: "reconnecting", refused: "refused", down: "down" };
+
+/** How the host reaches the profile: chosen here (saved in Preferences), in effect while it runs. */
+function ModeControl({ profile, busy, api, act }: { profile: ProfileView; busy: boolean; api: TunnelApi; act: Act }) {
+  const id = `mode-${profile.profile}`;
+  return (
+    <label className="mode-choice" htmlFor={id}>
+      Reach by
+      <select id={id} value={profile.modeChoice ?? "auto"} disabled={busy} onChange={(e) => void act(`Change how ${profile.profile} is reached`, () => api.setMode(profile.profile, e.target.value as keyof typeof MODE_LABEL))}>
+        {Object.entries(MODE_LABEL).map(([value, label]) => <option key={value} value={value}>{label}</option>)}
+      </select>
+    </label>
+  );
+}
+
+function ForwardSummary({ profile }: { profile: ProfileView }) {
+  const ports = profile.services.flatMap((s) => s.ports.filter((p) => p.forward));
+  const listening = ports.filter((p) => p.forward?.state === "listening").length;
+  const link = profile.link;
+  return (
+    <>
+      {link ? (
+        <p className={link.state === "up" ? "note ok" : link.state === "refused" ? "note error" : "note"}>
+          SSH link to the node {link.endpoint ? <span className="mono">{link.endpoint}</span> : null}: {LINK_LABEL[link.state] ?? link.state}
+          {link.error ? <span> — {link.error}</span> : null}
+        </p>
+      ) : null}
+      <p className="muted">{ports.length === 0 ? "No LoadBalancer Service ports to forward yet." : `${listening} of ${ports.length} Service port${ports.length === 1 ? "" : "s"} forwarded on their own loopback addresses (see Services).`}</p>
+    </>
+  );
+}
+
 const PHASE_LABEL: Record<string, string> = { active: "Active", starting: "Starting", "waiting-for-node": "Waiting for node", retrying: "Retrying", blocked: "Held by another tunnel", stopping: "Stopping", stopped: "Stopped" };
 
 function ProfileCard({ profile, busy, api, act }: { profile: ProfileView; busy: boolean; api: TunnelApi; act: Act }) {
@@ -11,16 +44,25 @@ function ProfileCard({ profile, busy, api, act }: { profile: ProfileView; busy: 
       <div className="card-head">
         <h2 id={`profile-${profile.profile}`}>{profile.profile}</h2>
         {isDegraded(profile) ? <span className="pill phase-degraded">Degraded</span> : <span className={`pill phase-${profile.phase}`}>{PHASE_LABEL[profile.phase] ?? profile.phase}</span>}
-        <span className="muted">{profile.nodeIp ? `node ${profile.nodeIp}` : "node IP unknown"}</span>
+        {profile.mode && profile.running ? <span className="pill mode">{profile.mode === "forward" ? "Forward mode" : "Route mode"}</span> : null}
+        {profile.mode !== "forward" ? <span className="muted">{profile.nodeIp ? `node ${profile.nodeIp}` : "node IP unknown"}</span> : null}
         {profile.lbMode && profile.running ? <span className="muted">LoadBalancer: {profile.lbMode === "off" ? "off" : `${profile.lbMode} mode`}</span> : null}
         <span className="spacer" />
+        <ModeControl profile={profile} busy={busy} api={api} act={act} />
         {profile.running ? (
           <button disabled={busy} onClick={() => void act(`Stop ${profile.profile}`, () => api.stop(profile.profile))}>Stop tunnel</button>
         ) : (
           <button className="primary" disabled={busy} onClick={() => void act(`Start ${profile.profile}`, () => api.start(profile.profile))}>Start tunnel</button>
         )}
       </div>
-      {profile.message ? <p className={profile.message.startsWith("Start failed") ? "note error" : "note"}>{profile.message}</p> : null}
+      {profile.message && profile.suggestion !== "forward-mode" ? <p className={profile.message.startsWith("Start failed") ? "note error" : "note"}>{profile.message}</p> : null}
+      {profile.suggestion === "forward-mode" ? (
+        <p className="note suggestion">
+          Routes are in, but the cluster does not answer through them: a docker or podman node is often not reachable through routes from here. Forward mode reaches it over SSH.{" "}
+          <button disabled={busy} onClick={() => void act(`Use forward mode for ${profile.profile}`, () => api.setMode(profile.profile, "forward"))}>Use forward mode</button>
+        </p>
+      ) : null}
+      {profile.mode === "forward" && profile.running ? <ForwardSummary profile={profile} /> : null}
       {profile.routes.length > 0 ? (
         <table>
           <caption className="sr-only">Routes of {profile.profile}</caption>
@@ -42,7 +84,7 @@ function ProfileCard({ profile, busy, api, act }: { profile: ProfileView; busy: 
             ))}
           </tbody>
         </table>
-      ) : profile.running ? <p className="muted">No routes yet.</p> : null}
+      ) : profile.running && profile.mode !== "forward" ? <p className="muted">No routes yet.</p> : null}
       {profile.probe ? (
         <p className={profile.probe.ok ? "note ok" : "note error"}>
           Reachability: {profile.probe.target} {profile.probe.ok ? `answered in ${Math.round(profile.probe.latencyMs ?? 0)} ms` : `did not answer (${profile.probe.error ?? "no reply"})`}

@@ -27,7 +27,7 @@ export interface LoopbackPrivileges {
 }
 
 export interface ChannelOpener {
-  openChannel(host: string, port: number, from?: { address: string; port: number }): Promise<Duplex>;
+  channel(host: string, port: number, from: { address: string; port: number }, done: (error: Error | undefined, channel?: Duplex) => void): void;
 }
 
 interface Entry {
@@ -168,16 +168,16 @@ export class ForwardListeners {
     socket.once("close", () => entry.sockets.delete(socket));
     socket.on("error", () => socket.destroy());
     const { targetHost, targetPort } = entry.spec;
-    this.link.openChannel(targetHost, targetPort, { address: socket.remoteAddress ?? "127.0.0.1", port: socket.remotePort ?? 0 }).then(
-      (channel) => {
-        if (socket.destroyed) return void channel.destroy();
-        channel.on("error", () => socket.destroy());
-        socket.on("close", () => channel.destroy());
-        channel.on("close", () => socket.destroy());
-        socket.pipe(channel).pipe(socket);
-      },
-      () => socket.destroy(),
-    );
+    this.link.channel(targetHost, targetPort, { address: socket.remoteAddress ?? "127.0.0.1", port: socket.remotePort ?? 0 }, (error, channel) => {
+      if (error || !channel) return void socket.destroy();
+      if (socket.destroyed) return void channel.destroy();
+      channel.on("error", () => socket.destroy());
+      socket.on("close", () => channel.destroy());
+      channel.on("close", () => socket.destroy());
+      // What the client sent while the channel opened goes out now, not a tick later through the pipe.
+      for (let chunk = socket.read(); chunk !== null; chunk = socket.read()) channel.write(chunk);
+      socket.pipe(channel).pipe(socket);
+    });
   }
 
   private async close(entry: Entry): Promise<void> {
