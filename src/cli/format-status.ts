@@ -14,6 +14,7 @@ export function formatStatus(report: StatusReport): string {
     }
     for (const f of p.forwards ?? []) lines.push(`  ${f.state.padEnd(13)} ${f.address}:${f.port}/${f.protocol} -> ${f.namespace}/${f.name}`);
     if (p.probe) lines.push(`  probe ${p.probe.target}: ${p.probe.ok ? `reachable in ${p.probe.latencyMs} ms` : `unreachable (${p.probe.error})`}`);
+    if (p.suggestion === "forward-mode") lines.push("  the cluster does not answer through its routes: a docker or podman node is often not routable from here; try `mktunnel start --mode forward`");
     if (p.podCidrError) lines.push(`  pod CIDRs unknown: ${p.podCidrError}`);
     for (const svc of p.services ?? []) {
       const ips = svc.ingress.map((i) => i.ip ?? i.hostname).join(", ") || "<pending>";

@@ -37,7 +37,9 @@ describe.skipIf(skip !== null)("mktunnel --mode forward, against sshd in a lab n
 
   const kubectl = (...args: string[]) => run("ip", ["netns", "exec", lab.host, "kubectl", "--kubeconfig", kubeconfig, ...args]);
   const state = (t: StartedTunnel, test: (s: State) => boolean, what: string, timeoutMs = 15_000) => t.waitFor((e) => e.event === "state" && test(e as unknown as State), timeoutMs, what) as unknown as Promise<State>;
-  const nextState = (t: StartedTunnel, test: (s: State) => boolean, what: string, timeoutMs = 15_000) => t.nextState((e) => test(e as unknown as State), timeoutMs, what) as unknown as Promise<State>;
+  /** A state at or after event index `from` (taken before the action), so a quick answer is never missed. */
+  const stateSince = (t: StartedTunnel, from: number, test: (s: State) => boolean, what: string, timeoutMs = 15_000) =>
+    t.waitFor((e) => e.event === "state" && t.events.indexOf(e) >= from && test(e as unknown as State), timeoutMs, what) as unknown as Promise<State>;
   const listening = (s: State) => (s.forwards ?? []).filter((f) => f.state === "listening");
 
   beforeEach(async () => {
@@ -113,9 +115,10 @@ describe.skipIf(skip !== null)("mktunnel --mode forward, against sshd in a lab n
     const web = (await ingressOf("web"))[0].ip;
     expect(await lab.connectFromHost(web, 80)).toBe("web");
     const dropped = Date.now();
+    const from = t.events.length;
     await node.killSessions();
-    await nextState(t, (s) => s.link?.state !== "up", "link down", 10_000);
-    await nextState(t, (s) => s.link?.state === "up", "link up again", 15_000);
+    const down = await stateSince(t, from, (s) => s.link?.state !== "up", "link down", 10_000);
+    await stateSince(t, t.events.indexOf(down as never), (s) => s.link?.state === "up", "link up again", 15_000);
     expect(await lab.connectFromHost(web, 80)).toBe("web");
     expect(Date.now() - dropped).toBeLessThan(15_000);
   });
@@ -126,12 +129,13 @@ describe.skipIf(skip !== null)("mktunnel --mode forward, against sshd in a lab n
     await state(t, (s) => listening(s).length === 3, "listeners");
     await fake.setContainer("minikube", { running: false });
     node.unpublish();
+    const from = t.events.length;
     await node.killSessions();
-    await nextState(t, (s) => s.phase === "waiting-for-node", "waiting for the node", 15_000);
+    const waiting = await stateSince(t, from, (s) => s.phase === "waiting-for-node", "waiting for the node", 15_000);
     await node.publish(41022);
     await fake.setContainer("minikube", { running: true, sshPort: 41022 });
     await fake.setSshHost("minikube", await node.keyscanLines());
-    const back = await nextState(t, (s) => s.link?.state === "up", "link up on the new port", 15_000);
+    const back = await stateSince(t, t.events.indexOf(waiting as never), (s) => s.link?.state === "up", "link up on the new port", 15_000);
     expect(back.phase).toBe("active");
     expect(await lab.connectFromHost((await ingressOf("web"))[0].ip, 80)).toBe("web");
   });
@@ -157,4 +161,44 @@ describe.skipIf(skip !== null)("mktunnel --mode forward, against sshd in a lab n
     await state(t, (s) => s.link?.state === "up" && listening(s).length === 3, "link up");
     expect(await lab.connectFromHost((await ingressOf("api"))[0].ip, 80)).toBe("api");
   });
+
+  it("follows Services: a new one gets its own address and listener; one that stops being a LoadBalancer loses both", async () => {
+    const t = start();
+    await t.ready();
+    await state(t, (s) => listening(s).length === 3, "three listeners");
+    const manifest = join(fake.root, "late.yaml");
+    await writeFile(manifest, service("late", "10.96.0.23", "  - {name: http, port: 80}\n"));
+    await lab.addServiceAddress("10.96.0.23");
+    await lab.startTcpServer("10.96.0.23", 80, "late");
+    const before = t.events.length;
+    await kubectl("create", "-f", manifest);
+    const withLate = await stateSince(t, before, (s) => listening(s).some((f) => f.name === "late"), "late's listener");
+    const late = withLate.forwards!.find((f) => f.name === "late")!;
+    expect(await lab.connectFromHost(late.address, 80)).toBe("late");
+    const api = up(withLate, "api");
+    const patched = t.events.length;
+    await kubectl("patch", "svc", "api", "-p", '{"spec":{"type":"ClusterIP"}}');
+    await stateSince(t, patched, (s) => !(s.forwards ?? []).some((f) => f.name === "api"), "api's listener closed");
+    expect(await lab.connectFromHost(api, 80)).toBe("ECONNREFUSED");
+  });
+
+  it("kill -9 leaves no listener; cleanup, seeing no tunnel lock held, takes the external IPs back", async () => {
+    const t = start();
+    await t.ready();
+    await state(t, (s) => listening(s).length === 3, "three listeners");
+    const web = (await ingressOf("web"))[0].ip;
+    // While it runs, cleanup from another shell leaves its IPs alone: the tunnel lock says it is alive.
+    const during = JSON.parse((await runCli(lab.host, ["cleanup", "--json"], fake.env({ KUBECONFIG: kubeconfig }))).stdout);
+    expect(during.ingress).toEqual([expect.objectContaining({ profile: "minikube", released: [], skipped: "a tunnel for it is running" })]);
+    t.child.kill("SIGKILL");
+    await t.exited;
+    expect(await lab.connectFromHost(web, 80)).toBe("ECONNREFUSED");
+    const after = JSON.parse((await runCli(lab.host, ["cleanup", "--json"], fake.env({ KUBECONFIG: kubeconfig }))).stdout);
+    expect(after.ingress).toEqual([{ profile: "minikube", released: ["default/admin", "default/api", "default/web"], failures: [] }]);
+    for (const name of ["web", "api", "admin"]) expect(await ingressOf(name)).toEqual([]);
+  });
 });
+
+function up(s: State, name: string): string {
+  return s.forwards!.find((f) => f.name === name)!.address;
+}

@@ -206,4 +206,16 @@ describe.skipIf(skip !== null)("mktunnel in network namespaces, with a fake mini
     expect((await lstat(fake.registryPath)).isSymbolicLink()).toBe(true);
     await rm(vault, { recursive: true });
   });
+
+  it("route mode on a docker node that does not answer through its routes: start and status say so and suggest forward mode", async () => {
+    await fake.addProfile({ name: "desktop", nodeIp: lab.nodeIp, serviceCidr: "10.100.0.0/16" });
+    tunnel = start("--profile", "desktop", "--mode", "route", "--no-lb");
+    await tunnel.ready();
+    const hinted = (await tunnel.waitFor((e) => e.event === "state" && (e as { suggestion?: string }).suggestion === "forward-mode", 15_000, "the forward-mode suggestion")) as { message?: string };
+    expect(hinted.message).toMatch(/^routes are in, but the cluster does not answer through them; a docker or podman node/);
+    const status = await cli("status", "--profile", "desktop", "--mode", "route");
+    expect(status.stdout).toContain("try `mktunnel start --mode forward`");
+    expect(JSON.parse((await cli("status", "--json", "--profile", "desktop", "--mode", "route")).stdout).profiles[0].suggestion).toBe("forward-mode");
+    expect(await tunnel.stop()).toBe(0);
+  });
 });

@@ -1,3 +1,4 @@
+import { PREFERENCES_VERSION } from "../shared/preferences.js";
 import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -101,7 +102,7 @@ describe.skipIf(skip !== null)("main process wiring (Electron API fake), in netw
     expect(saved).toMatchObject({ ok: true, value: { autoStartProfiles: ["minikube"], minikubePath: null } });
     const file = join(home, ".config", "minikube-tunnel", "preferences.json");
     const before = await readFile(file, "utf8");
-    expect(JSON.parse(before)).toMatchObject({ version: 2, autoStartProfiles: ["minikube"] });
+    expect(JSON.parse(before)).toMatchObject({ version: PREFERENCES_VERSION, autoStartProfiles: ["minikube"] });
     expect(await main.invoke("prefs:set", [{ ...prefs, loadBalancer: { ...prefs.loadBalancer, pool: ["10.0.0.0/33"] } }])).toMatchObject({ ok: false });
     expect(await readFile(file, "utf8")).toBe(before);
 

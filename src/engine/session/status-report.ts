@@ -10,6 +10,7 @@ import type { ManagedService } from "../lb/lb-controller.js";
 import type { LockHolder, TunnelLocks } from "../registry/tunnel-lock.js";
 import { type ProbeResult, probeTcp } from "../access/reachability-probe.js";
 import type { AccessMode } from "../access/cluster-access.js";
+import { containerEngineOf } from "../cluster/container-cli.js";
 import { FORWARD_RANGE } from "../access/forwards/loopback-range.js";
 
 export interface RegisteredTunnel {
@@ -43,6 +44,8 @@ export interface ProfileStatus {
   /** LoadBalancer Services and their external IPs, when the API could be asked. */
   readonly services?: ManagedService[];
   readonly servicesError?: string;
+  /** Route mode whose probe fails on a docker or podman node: forward mode would likely reach it. */
+  readonly suggestion?: "forward-mode";
   /** Who holds minikube's tunnel lock for the profile: a running `minikube tunnel`, or a tunnel of ours (and its pid). */
   readonly tunnelLock?: LockHolder;
 }
@@ -104,7 +107,8 @@ export async function buildStatusReport(
         );
       }
       const tunnelLock = (await deps.locks?.check(profile).catch(() => null)) ?? null;
-      profileStatuses.push({ profile, mode, host: view.host, nodeIp: view.nodeIp, routes, probe, ...(view.podCidrError ? { podCidrError: view.podCidrError } : {}), ...services, ...(tunnelLock ? { tunnelLock } : {}) });
+      const suggest = probe !== null && !probe.ok && containerEngineOf(view.config.driver) !== null;
+      profileStatuses.push({ profile, mode, host: view.host, nodeIp: view.nodeIp, routes, probe, ...(suggest ? { suggestion: "forward-mode" as const } : {}), ...(view.podCidrError ? { podCidrError: view.podCidrError } : {}), ...services, ...(tunnelLock ? { tunnelLock } : {}) });
     } catch (error) {
       profileStatuses.push({ profile, host: null, nodeIp: null, routes: [], probe: null, error: (error as Error).message });
     }

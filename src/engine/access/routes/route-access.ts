@@ -133,7 +133,8 @@ export class RouteAccess extends EventEmitter implements ClusterAccess {
       nodeIp: this.view?.nodeIp ?? null,
       routes: [...this.routes.values()],
       probe: this.probeResult,
-      ...(this.message !== undefined ? { message: this.message } : suggest ? { message: FORWARD_HINT } : this.note ? { message: this.note } : {}),
+      // Not reaching the cluster at all outweighs a note about pod CIDRs or a VPN.
+      ...(suggest ? { message: FORWARD_HINT } : this.message !== undefined ? { message: this.message } : this.note ? { message: this.note } : {}),
       ...(suggest ? { suggestion: "forward-mode" as const } : {}),
     };
   }
