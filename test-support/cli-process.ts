@@ -2,14 +2,19 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { bundled } from "./bundles.js";
+import { inPrivateEtc } from "./private-etc.js";
 
 const ROOT = join(import.meta.dirname, "..");
 export const CLI_ENTRY = bundled("mktunnel");
 
-/** Node on the bundled CLI, so the pid we signal is the CLI itself and not a wrapper. */
+/**
+ * Node on the bundled CLI, so the pid we signal is the CLI itself and not a
+ * wrapper (every wrapper execs the next), with the test's private /etc: the
+ * cluster names it writes land in a copy of /etc/hosts.
+ */
 export function cliCommand(netns: string | null, args: readonly string[]): [string, string[]] {
   const node = [process.execPath, CLI_ENTRY, ...args];
-  return netns ? ["ip", ["netns", "exec", netns, ...node]] : [node[0]!, node.slice(1)];
+  return netns ? inPrivateEtc("ip", ["netns", "exec", netns, ...node]) : inPrivateEtc(node[0]!, node.slice(1));
 }
 
 export interface CliResult {

@@ -5,6 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { bundled } from "./bundles.js";
+import { inPrivateEtc } from "./private-etc.js";
 
 const run = promisify(execFile);
 export const HELPER_SCRIPT = bundled("helper-main");
@@ -65,5 +66,6 @@ export async function helperFiles(owner: { uid: number; gid: number }) {
 
 /** Starts the helper as root inside a namespace, daemonized as sudo would start it. */
 export async function startHelperIn(netns: string, files: Awaited<ReturnType<typeof helperFiles>>): Promise<void> {
-  await run("ip", ["netns", "exec", netns, process.execPath, HELPER_SCRIPT, "--daemonize", "--secret-file", files.secretFile, "--runtime-dir", files.runtimeDir, "--log-file", files.logFile, "--registry", files.registry], { cwd: join(import.meta.dirname, "..") });
+  const [file, args] = inPrivateEtc("ip", ["netns", "exec", netns, process.execPath, HELPER_SCRIPT, "--daemonize", "--secret-file", files.secretFile, "--runtime-dir", files.runtimeDir, "--log-file", files.logFile, "--registry", files.registry]);
+  await run(file, args, { cwd: join(import.meta.dirname, "..") });
 }

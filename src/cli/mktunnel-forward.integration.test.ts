@@ -1,5 +1,5 @@
 import { type ChildProcess, execFile, spawn } from "node:child_process";
-import { writeFile } from "node:fs/promises";
+import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { promisify } from "node:util";
@@ -9,6 +9,7 @@ import { StartedTunnel, runCli } from "../../test-support/cli-process.js";
 import { FakeMinikube } from "../../test-support/fake-minikube.js";
 import { NetnsLab, labUnavailableReason } from "../../test-support/netns-lab.js";
 import { SshNode } from "../../test-support/ssh-node.js";
+import { inPrivateEtc, privateEtc } from "../../test-support/private-etc.js";
 
 const run = promisify(execFile);
 const skip = labUnavailableReason();
@@ -196,6 +197,54 @@ describe.skipIf(skip !== null)("mktunnel --mode forward, against sshd in a lab n
     const after = JSON.parse((await runCli(lab.host, ["cleanup", "--json"], fake.env({ KUBECONFIG: kubeconfig }))).stdout);
     expect(after.ingress).toEqual([{ profile: "minikube", released: ["default/admin", "default/api", "default/web"], failures: [] }]);
     for (const name of ["web", "api", "admin"]) expect(await ingressOf(name)).toEqual([]);
+  });
+
+  describe("cluster names through the hosts file (a private /etc, as the real resolver reads it)", () => {
+    const inHost = (file: string, ...args: string[]) => {
+      const [cmd, argv] = inPrivateEtc("ip", ["netns", "exec", lab.host, file, ...args]);
+      return run(cmd, argv).then((r) => r.stdout.trim(), (e: { stdout?: string; code?: number }) => `exit ${e.code}: ${e.stdout ?? ""}`.trim());
+    };
+    const hostsPath = () => join(privateEtc(), "hosts");
+
+    it("getent and curl reach each Service by name; the lines already there stay byte for byte; stop removes the block", async () => {
+      const before = await readFile(hostsPath(), "utf8");
+      const t = start();
+      await t.ready();
+      const on = await state(t, (s) => listening(s).length === 3 && (s as { names?: { state: string; example?: string } }).names?.state === "on" && (s as { names?: { example?: string } }).names?.example !== undefined, "names on");
+      expect((on as { names?: object }).names).toMatchObject({ state: "on", domain: "cluster.local", how: "hosts file", example: "admin.default.svc.cluster.local" });
+      const web = (await ingressOf("web"))[0].ip;
+      expect(await inHost("getent", "hosts", "web.default.svc.cluster.local")).toMatch(new RegExp(`^${web.replace(/\./g, "\\.")}\\s+web\\.default\\.svc\\.cluster\\.local web\\.default$`));
+      expect(await inHost("curl", "-s", "--http0.9", "--max-time", "5", "http://web.default.svc.cluster.local/")).toBe("web");
+      expect(await inHost("curl", "-s", "--http0.9", "--max-time", "5", "http://api.default/")).toBe("api");
+      const during = await readFile(hostsPath(), "utf8");
+      expect(during.startsWith(before)).toBe(true);
+      expect(during.slice(before.length)).toMatch(/^# BEGIN minikube-tunnel profile=minikube pid=\d+ started=\S+\n(127\.\S+ \S+\.default\.svc\.cluster\.local \S+\.default\n){3}# END minikube-tunnel profile=minikube\n$/);
+      expect(await t.stop()).toBe(0);
+      expect(await readFile(hostsPath(), "utf8")).toBe(before);
+      expect(await inHost("getent", "hosts", "web.default.svc.cluster.local")).toBe("exit 2:");
+    });
+
+    it("after kill -9, cleanup removes the block the dead tunnel left", async () => {
+      const before = await readFile(hostsPath(), "utf8");
+      const t = start();
+      await t.ready();
+      await state(t, (s) => (s as { names?: { state: string; example?: string } }).names?.example !== undefined, "names on");
+      t.child.kill("SIGKILL");
+      await t.exited;
+      expect(await readFile(hostsPath(), "utf8")).not.toBe(before);
+      const cleanup = JSON.parse((await runCli(lab.host, ["cleanup", "--json"], fake.env({ KUBECONFIG: kubeconfig }))).stdout);
+      expect(cleanup.names).toEqual(["hosts block of minikube"]);
+      expect(await readFile(hostsPath(), "utf8")).toBe(before);
+    });
+
+    it("--no-dns leaves the hosts file alone", async () => {
+      const before = await readFile(hostsPath(), "utf8");
+      const t = start("--no-dns");
+      await t.ready();
+      await state(t, (s) => listening(s).length === 3, "listeners");
+      expect(await readFile(hostsPath(), "utf8")).toBe(before);
+      expect(await t.stop()).toBe(0);
+    });
   });
 });
 

@@ -15,6 +15,7 @@ import { buildStatusReport } from "../engine/session/status-report.js";
 import { CliError, isRoot, oneLine } from "./cli-errors.js";
 import { launchHelper } from "../engine/privileged/helper-launch.js";
 import { LazyRouteService } from "../engine/privileged/lazy-route-service.js";
+import { InProcessNames } from "../engine/access/names/names-backend.js";
 import type { ModeChoice } from "../engine/cluster/access-mode.js";
 import { releaseIngressOfGoneTunnels } from "../engine/session/stale-ingress.js";
 import { formatCleanup, formatStatus } from "./format-status.js";
@@ -78,22 +79,24 @@ export function buildProgram(): Command {
     .option("--lb-pool <cidr|start-end>", "LoadBalancer pool (repeatable; default: the profile's LoadBalancerStartIP-EndIP); routed too", parsePool)
     .option("--lb-class <class>", "loadBalancerClass to serve besides Services without one")
     .option("--no-lb", "do not run the LoadBalancer controller")
+    .option("--no-dns", "do not make the cluster's names (svc.ns.svc.cluster.local) resolve on this machine")
     .option("--keep-lb-ips", "leave assigned external IPs in place on stop")
     .option("--json", "print one JSON object per line instead of text")
     .option("--helper", "change routes through the privileged helper even when already root")
     .addOption(new Option("--poll-interval <ms>", "how often to re-check the cluster").argParser(parseInterval).default(5000).hideHelp())
-    .action(async (opts: { profile?: string[]; mode: ModeChoice; lbMode: "clusterip" | "pool"; lbPool?: string[]; lbClass?: string; lb: boolean; keepLbIps?: boolean; json?: boolean; helper?: boolean; pollInterval: number }) => {
+    .action(async (opts: { profile?: string[]; mode: ModeChoice; lbMode: "clusterip" | "pool"; lbPool?: string[]; lbClass?: string; lb: boolean; dns: boolean; keepLbIps?: boolean; json?: boolean; helper?: boolean; pollInterval: number }) => {
       const miniPath = resolveMiniPath();
       const registry = new RegistryFile(registryPath(miniPath));
       await registry.readJson();
       const profiles = await profilesOrActive(opts.profile, miniPath);
       // Started at first need: forward mode without low ports or aliases never asks for a password.
       const helper = usesHelper(opts) ? new LazyRouteService(() => launchHelper({ miniPath, registryPath: registry.path, mode: cliElevation() })) : undefined;
-      const engine = await createEngine({ ...engineOptions(program.opts()), ...(helper ? { routeService: helper, loopbackPrivileges: () => helper } : {}) });
+      const engine = await createEngine({ ...engineOptions(program.opts()), ...(helper ? { routeService: helper, loopbackPrivileges: () => helper, names: helper } : {}) });
       try {
         await runStart(engine, {
           profiles,
           mode: opts.mode,
+          names: opts.dns,
           json: opts.json === true,
           pollIntervalMs: opts.pollInterval,
           lb: { enabled: opts.lb, mode: opts.lbMode, pool: opts.lbPool ?? [], className: opts.lbClass ?? null, releaseOnStop: opts.keepLbIps !== true },
@@ -137,7 +140,11 @@ export function buildProgram(): Command {
         } finally {
           await helper.close();
         }
-      } else report = await cleanupStaleTunnels(engine.table, engine.registry);
+      } else {
+        report = await cleanupStaleTunnels(engine.table, engine.registry);
+        const names = engine.names instanceof InProcessNames ? await engine.names.removeStale() : [];
+        report = { ...report, names };
+      }
       // A tunnel killed without stopping also left the external IPs its controller set.
       const ingress = await releaseIngressOfGoneTunnels(engine.registry, await listProfileNames(engine.miniPath), new Set(), undefined, engine.locks);
       process.stdout.write(opts.json ? `${JSON.stringify({ ...report, ingress }, null, 2)}\n` : `${formatCleanup(report, ingress)}\n`);

@@ -7,6 +7,8 @@ import { CliError, oneLine } from "./cli-errors.js";
 export interface StartOptions {
   readonly profiles: readonly string[];
   readonly mode?: ModeChoice;
+  /** Cluster names on this machine (default on). */
+  readonly names?: boolean;
   readonly json: boolean;
   readonly pollIntervalMs: number;
   readonly lb: LoadBalancerSettings;
@@ -49,7 +51,7 @@ export async function runStart(engine: Engine, options: StartOptions): Promise<v
     try {
       await engine.tunnels.start(
         profile,
-        { lb: options.lb, pollIntervalMs: options.pollIntervalMs, ...(options.mode ? { mode: options.mode } : {}) },
+        { lb: options.lb, pollIntervalMs: options.pollIntervalMs, ...(options.mode ? { mode: options.mode } : {}), ...(options.names === false ? { names: false } : {}) },
         { assigned: (service, ingress) => say({ event: "service", profile, service, ingress }, `[${profile}] service ${service} → ${ingress.map((i) => i.ip).join(", ")}`) },
         cancel.signal,
       );

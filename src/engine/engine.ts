@@ -16,6 +16,8 @@ import { ForwardAccess } from "./access/forwards/forward-access.js";
 import type { LoopbackPrivileges } from "./access/forwards/forward-listeners.js";
 import { loopbackOctetFor, loopbackPoolFor } from "./access/forwards/loopback-range.js";
 import { inProcessLoopbackPrivileges } from "./access/forwards/loopback-aliases.js";
+import { InProcessNames, type NamesBackend } from "./access/names/names-backend.js";
+import { defaultRuntimeDir } from "./privileged/elevation.js";
 import type { SshLinkOptions } from "./access/forwards/ssh-link.js";
 import { type ModeChoice, type ModeDecision, decideAccessMode, hostFacts } from "./cluster/access-mode.js";
 import { ContainerCli, containerEngineOf } from "./cluster/container-cli.js";
@@ -35,6 +37,8 @@ export interface EngineOptions {
   /** Forward mode's privileged half (ports below 1024, macOS aliases): the helper; null when none is needed or available. */
   readonly loopbackPrivileges?: () => LoopbackPrivileges | null;
   readonly sshLink?: SshLinkOptions;
+  /** Root's side of cluster names: the helper for a normal user; as root this process itself by default. */
+  readonly names?: NamesBackend | null;
 }
 
 /** "auto" follows minikube's rule for the profile's driver; an explicit choice is checked against it. */
@@ -63,8 +67,10 @@ export async function createEngine(options: EngineOptions = {}) {
   // Profiles of this process in forward mode each hold their own /16 of loopback addresses.
   const forwardOctets = new Set<number>();
   const env = options.env ?? process.env;
+  const names = options.names !== undefined ? options.names : process.getuid?.() === 0 ? await InProcessNames.create(env.MKTUNNEL_RUNTIME_DIR || defaultRuntimeDir()) : null;
   const tunnels = new TunnelSet({
     miniPath,
+    names,
     decideMode: (profile, choice) => decideMode(miniPath, env, profile, choice),
     createRouteAccess: ({ profile, lbPool, pollIntervalMs }) => new RouteAccess(routeDeps, { profile, lbPool, ...(pollIntervalMs ? { pollIntervalMs } : {}) }),
     createForwardAccess: (profile) => {
@@ -80,7 +86,7 @@ export async function createEngine(options: EngineOptions = {}) {
       };
     },
   });
-  return { miniPath, registry, table, minikube, inspector, registrar, locks, tunnels, decideMode: (profile: string, choice: ModeChoice) => decideMode(miniPath, env, profile, choice) };
+  return { miniPath, registry, table, minikube, inspector, registrar, locks, tunnels, names, decideMode: (profile: string, choice: ModeChoice) => decideMode(miniPath, env, profile, choice) };
 }
 
 export type Engine = Awaited<ReturnType<typeof createEngine>>;

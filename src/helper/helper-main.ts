@@ -14,6 +14,7 @@ import { FileGuard, assertNoUserLinks } from "../engine/system/guarded-files.js"
 import { HelperServer } from "./helper-server.js";
 import { isSourceCheckout, writablePaths } from "./integrity.js";
 import { readSecretFile } from "./secret-file.js";
+import { InProcessNames } from "../engine/access/names/names-backend.js";
 import { loopbackAliasesFor } from "../engine/access/forwards/loopback-aliases.js";
 
 const { values } = parseArgs({
@@ -104,7 +105,7 @@ if (values.daemonize) {
   const registry = new RegistryFile(registryFile, { guard });
   const registrar = new RouteRegistrar(table, registry, await currentProcessIdentity());
   const server = new HelperServer(
-    { socketPath: socketPathFor(runtimeDir, secret.uid), uid: secret.uid, gid: secret.gid, secret: secret.value, registrar, table, registry, log, aliases: loopbackAliasesFor() },
+    { socketPath: socketPathFor(runtimeDir, secret.uid), uid: secret.uid, gid: secret.gid, secret: secret.value, registrar, table, registry, log, aliases: loopbackAliasesFor(), names: await InProcessNames.create(runtimeDir) },
     () => process.exit(0),
   );
   await server.listen();

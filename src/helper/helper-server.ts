@@ -7,7 +7,8 @@ import type { RouteTable } from "../engine/access/routes/route-table.js";
 import type { RegistryFile } from "../engine/registry/registry-file.js";
 import type { RouteRegistrar } from "../engine/registry/route-transaction.js";
 import { cleanupStaleTunnels } from "../engine/registry/stale-cleanup.js";
-import { type Declaration, PolicyError, checkDeclaredCidr, checkForwardAddress, checkGateway } from "./request-policy.js";
+import { type Declaration, PolicyError, checkClusterDns, checkDeclaredCidr, checkForwardAddress, checkGateway, checkHostsEntry } from "./request-policy.js";
+import type { InProcessNames } from "../engine/access/names/names-backend.js";
 import { type LoopbackAliases, noAliasesNeeded } from "../engine/access/forwards/loopback-aliases.js";
 import { LoopbackRelays } from "../engine/access/forwards/loopback-relays.js";
 
@@ -21,6 +22,8 @@ export interface HelperServerOptions {
   readonly registry: RegistryFile;
   readonly log: (line: string) => void;
   readonly aliases?: LoopbackAliases;
+  /** Cluster names on this machine; null where the helper was started without them. */
+  readonly names?: InProcessNames | null;
 }
 
 /**
@@ -163,14 +166,30 @@ export class HelperServer {
         if (outcomes.every((o) => o.kind === "not-ours")) throw new PolicyError(`${request.cidrs.join(", ")} via ${request.gateway} is not a route this helper registered; refusing to remove it`);
         return outcomes;
       }
-      case "cleanup":
-        return cleanupStaleTunnels(this.options.table, this.options.registry);
+      case "cleanup": {
+        const report = await cleanupStaleTunnels(this.options.table, this.options.registry);
+        const names = (await this.options.names?.removeStale().catch((error: Error) => [`names: ${error.message}`])) ?? [];
+        return { ...report, names };
+      }
       case "relay":
         checkForwardAddress(request.address);
         await this.relays.open(request.address, request.port, request.targetPort);
         return "listening";
       case "unrelay":
         return (await this.relays.close(request.address, request.port)) ? "closed" : "not open";
+      case "names-hosts": {
+        const names = this.namesOrRefuse();
+        for (const entry of request.entries ?? []) checkHostsEntry(entry.ip, entry.names, request.domain, this.declarations.get(request.profile));
+        await names.setHosts(request.profile, request.domain, request.entries);
+        return request.entries === null ? "removed" : `${request.entries.length} entries`;
+      }
+      case "names-dns": {
+        const names = this.namesOrRefuse();
+        if (request.dns) checkClusterDns(request.dns, this.declarations.get(request.profile));
+        return (await names.setDns(request.profile, request.dns)) ?? "removed";
+      }
+      case "names-dns-check":
+        return (await this.namesOrRefuse().dnsUnavailable()) ?? "available";
       case "alias": {
         checkForwardAddress(request.address);
         const aliases = this.options.aliases ?? noAliasesNeeded;
@@ -184,6 +203,11 @@ export class HelperServer {
         return "removed";
       }
     }
+  }
+
+  private namesOrRefuse(): InProcessNames {
+    if (!this.options.names) throw new PolicyError("this helper does not manage cluster names");
+    return this.options.names;
   }
 
   private allowedAll(profile: string, cidrs: readonly string[], gateway: string): Declaration {
@@ -220,6 +244,7 @@ export class HelperServer {
         );
       }
       this.aliases.clear();
+      for (const failure of (await this.options.names?.clearAll()) ?? []) this.options.log(`could not take back ${failure}`);
       this.server?.close();
       await rm(this.options.socketPath, { force: true });
       this.options.log("stopped");
@@ -242,6 +267,10 @@ function describe(request: HelperRequest): string {
       return `unrelay ${request.address}:${request.port}`;
     case "alias":
       return `alias ${request.address} ${request.present ? "add" : "remove"}`;
+    case "names-hosts":
+      return `names-hosts ${request.profile} (${request.entries === null ? "remove" : `${request.entries.length} entries`})`;
+    case "names-dns":
+      return `names-dns ${request.profile} ${request.dns ? `${request.dns.domain} → ${request.dns.server}` : "remove"}`;
     default:
       return request.op;
   }

@@ -63,6 +63,8 @@ export function buildTrayMenu(state: AppState): MenuItem[] {
         : { id: `start:${p.profile}`, label: "Start tunnel", enabled: !state.busy, action: { type: "start", profile: p.profile } },
     );
     for (const r of p.routes) items.push({ id: `route:${p.profile}:${r.cidr}`, label: `  ${r.cidr} → ${r.gateway}  ${r.state}`, enabled: false });
+    if (p.running && p.names?.state === "on") items.push({ id: `names:${p.profile}`, label: `  names: on${p.names.example ? ` (${p.names.example})` : ` (*.svc.${p.names.domain})`}`, enabled: false });
+    else if (p.running && p.names?.state === "error") items.push({ id: `names:${p.profile}`, label: "  names: not set (see the window)", enabled: false });
     if (p.suggestion === "forward-mode") items.push({ id: `suggest-forward:${p.profile}`, label: "  Not reachable through routes: use forward mode", enabled: !state.busy, action: { type: "set-mode", profile: p.profile, mode: "forward" } });
   }
   const conflicts = conflictsOf(state);

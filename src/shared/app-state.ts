@@ -54,6 +54,8 @@ export const profileViewSchema = z.object({
   link: z.object({ state: z.enum(["connecting", "up", "reconnecting", "refused", "down"]), endpoint: z.string().nullable(), error: z.string().optional() }).optional(),
   /** Route mode with a docker or podman node that does not answer through its routes: forward mode would likely work. */
   suggestion: z.literal("forward-mode").optional(),
+  /** Cluster names on this machine: on (with how, and a name that resolves), off, or why not. */
+  names: z.object({ state: z.enum(["on", "off", "pending", "error"]), domain: z.string(), how: z.string().optional(), example: z.string().optional(), error: z.string().optional() }).optional(),
 });
 
 export const appStateSchema = z.object({

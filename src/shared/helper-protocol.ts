@@ -3,7 +3,8 @@ import { isValidCidr, isValidIp } from "./cidr.js";
 import { isValidProfileName } from "./profile-name.js";
 
 /** Requests and answers between the app or CLI and the privileged helper, one JSON object per line. */
-export const MAX_REQUEST_BYTES = 64 * 1024;
+/** Large enough for the names of 10,000 Services in one hosts-file request. */
+export const MAX_REQUEST_BYTES = 2 * 1024 * 1024;
 export const MAX_DECLARED_CIDRS = 64;
 
 const profile = z.string().max(63).refine(isValidProfileName, "invalid profile name");
@@ -11,6 +12,9 @@ const ip = z.string().max(45).refine(isValidIp, "not an IP address");
 const cidr = z.string().max(49).refine(isValidCidr, "not a CIDR");
 const secret = z.string().regex(/^[0-9a-f]{64}$/, "malformed secret");
 const domain = z.string().regex(/^[a-z0-9]([a-z0-9.-]{0,251}[a-z0-9])?$/, "invalid DNS domain");
+/** A host name of DNS labels (letters, digits, hyphens), at most 253 characters. */
+const hostName = z.string().max(253).regex(/^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)+$/, "invalid host name");
+export const MAX_HOSTS_ENTRIES = 10_000;
 
 const base = { id: z.number().int().nonnegative(), secret };
 
@@ -34,6 +38,17 @@ export const helperRequestSchema = z.discriminatedUnion("op", [
   z.strictObject({ ...base, op: z.literal("unrelay"), address: ip, port: z.number().int().min(1).max(1023) }),
   /** Forward mode on macOS: an lo0 alias for a Service's loopback address. */
   z.strictObject({ ...base, op: z.literal("alias"), address: ip, present: z.boolean() }),
+  /** Cluster names: the profile's block in the hosts file (null removes it). */
+  z.strictObject({
+    ...base,
+    op: z.literal("names-hosts"),
+    profile,
+    domain,
+    entries: z.array(z.strictObject({ ip, names: z.array(hostName).min(1).max(4) })).max(MAX_HOSTS_ENTRIES).nullable(),
+  }),
+  /** Cluster names in route mode: the OS resolver sends the domain to the cluster's DNS (null takes it back). */
+  z.strictObject({ ...base, op: z.literal("names-dns"), profile, dns: z.strictObject({ domain, server: ip, gateway: ip }).nullable() }),
+  z.strictObject({ ...base, op: z.literal("names-dns-check") }),
 ]);
 
 export type HelperRequest = z.infer<typeof helperRequestSchema>;

@@ -1,4 +1,5 @@
 import { type ChildProcess, spawn } from "node:child_process";
+import { inPrivateEtc } from "../private-etc.js";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 
@@ -24,7 +25,8 @@ export class FakeElectronMain {
   }
 
   static start(namespace: string, env: NodeJS.ProcessEnv): FakeElectronMain {
-    const child = spawn("ip", ["netns", "exec", namespace, process.execPath, "--import", "tsx", "--import", join(root, "test-support/electron-fake/register.ts"), join(root, "src/main/main.ts")], { env, stdio: ["pipe", "pipe", "pipe"] });
+    const [file, args] = inPrivateEtc("ip", ["netns", "exec", namespace, process.execPath, "--import", "tsx", "--import", join(root, "test-support/electron-fake/register.ts"), join(root, "src/main/main.ts")]);
+    const child = spawn(file, args, { env, stdio: ["pipe", "pipe", "pipe"] });
     return new FakeElectronMain(child);
   }
 

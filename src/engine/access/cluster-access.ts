@@ -45,6 +45,16 @@ export interface ForwardStatus {
   readonly error?: string;
 }
 
+/** What the tray and window show: "names: on" with the domain, and a name that resolves. */
+export interface NamesStatus {
+  readonly state: "on" | "off" | "pending" | "error";
+  readonly domain: string;
+  /** How: "hosts file", "… on link mkt0 (systemd-resolved)", "/etc/resolver/cluster.local → …", "NRPT rule …". */
+  readonly how?: string;
+  readonly example?: string;
+  readonly error?: string;
+}
+
 export interface AccessSnapshot {
   readonly profile: string;
   readonly mode: AccessMode;
@@ -59,6 +69,8 @@ export interface AccessSnapshot {
   readonly forwards?: readonly ForwardStatus[];
   /** Route mode whose probe fails with a docker or podman node: say that forward mode would likely work. */
   readonly suggestion?: "forward-mode";
+  /** Cluster names on this machine; added by the profile's tunnel, which owns them. */
+  readonly names?: NamesStatus;
 }
 
 /** What a profile's tunnel holds to reach its cluster; RouteAccess and ForwardAccess implement it. Emits `change` (AccessSnapshot) and `log` (line). */

@@ -109,6 +109,11 @@ export class LoadBalancerController extends EventEmitter {
     clearTimeout(timer);
   }
 
+  /** Every Service the watch holds, of any type: names for route mode's hosts-file way. */
+  allServices(): { namespace: string; name: string; clusterIPs: readonly string[] }[] {
+    return [...this.cache.values()].map((s) => ({ namespace: s.namespace, name: s.name, clusterIPs: s.clusterIPs }));
+  }
+
   services(): ManagedService[] {
     return [...this.cache.values()]
       .filter((s) => s.type === "LoadBalancer")

@@ -5,6 +5,9 @@ import type { HelperCall, HelperResponse } from "../../shared/helper-protocol.js
 import type { CleanupReport } from "../registry/stale-cleanup.js";
 import type { AddOutcome, RemoveOutcome, RouteRef, RouteRequest, RouteService } from "../registry/route-service.js";
 import type { LoopbackPrivileges } from "../access/forwards/forward-listeners.js";
+import type { ClusterDns } from "../access/names/dns-resolver.js";
+import type { HostsEntry } from "../access/names/hosts-block.js";
+import type { NamesBackend } from "../access/names/names-backend.js";
 
 /** Long enough for a batch of route commands, each of which the helper limits to 10 s. */
 export const HELPER_CALL_TIMEOUT_MS = 60_000;
@@ -21,7 +24,7 @@ export class HelperError extends Error {
  * in-process registrar, so the tunnel does not know which one it drives.
  * Closing it (or this process dying) makes the helper remove its routes.
  */
-export class HelperClient implements RouteService, LoopbackPrivileges {
+export class HelperClient implements RouteService, LoopbackPrivileges, NamesBackend {
   private nextId = 1;
   private readonly pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
   private isClosed = false;
@@ -137,6 +140,20 @@ export class HelperClient implements RouteService, LoopbackPrivileges {
 
   async alias(address: string, present: boolean): Promise<void> {
     await this.call({ op: "alias", address, present });
+  }
+
+  async setHosts(profile: string, domain: string, entries: readonly HostsEntry[] | null): Promise<void> {
+    await this.call({ op: "names-hosts", profile, domain, entries: entries === null ? null : entries.map((e) => ({ ip: e.ip, names: [...e.names] })) });
+  }
+
+  async setDns(profile: string, dns: Omit<ClusterDns, "profile"> | null): Promise<string | null> {
+    const answer = await this.call<string>({ op: "names-dns", profile, dns });
+    return dns === null ? null : answer;
+  }
+
+  async dnsUnavailable(): Promise<string | null> {
+    const answer = await this.call<string>({ op: "names-dns-check" });
+    return answer === "available" ? null : answer;
   }
 
   close(): Promise<void> {

@@ -2,9 +2,12 @@ import type { Cidr } from "../../shared/cidr.js";
 import type { AddOutcome, RemoveOutcome, RouteRef, RouteRequest, RouteService } from "../registry/route-service.js";
 import type { CleanupReport } from "../registry/stale-cleanup.js";
 import type { LoopbackPrivileges } from "../access/forwards/forward-listeners.js";
+import type { ClusterDns } from "../access/names/dns-resolver.js";
+import type { HostsEntry } from "../access/names/hosts-block.js";
+import type { NamesBackend } from "../access/names/names-backend.js";
 
 /** A route changer that can also clean up and be closed: the helper client, or a root in-process one. */
-export interface PrivilegedRouteService extends RouteService, Partial<LoopbackPrivileges> {
+export interface PrivilegedRouteService extends RouteService, Partial<LoopbackPrivileges>, Partial<NamesBackend> {
   cleanup(): Promise<CleanupReport>;
   close(): Promise<void>;
   /** True once the helper behind it is gone. */
@@ -16,7 +19,7 @@ export interface PrivilegedRouteService extends RouteService, Partial<LoopbackPr
  * caller waiting at that moment shares the one password prompt. A declined
  * prompt is not remembered, so the next Start asks again.
  */
-export class LazyRouteService implements PrivilegedRouteService, LoopbackPrivileges {
+export class LazyRouteService implements PrivilegedRouteService, LoopbackPrivileges, NamesBackend {
   private service: Promise<PrivilegedRouteService> | null = null;
   private opened: PrivilegedRouteService | null = null;
   starts = 0;
@@ -75,6 +78,27 @@ export class LazyRouteService implements PrivilegedRouteService, LoopbackPrivile
 
   async alias(address: string, present: boolean): Promise<void> {
     return (await this.privileges()).alias(address, present);
+  }
+
+  async setHosts(profile: string, domain: string, entries: readonly HostsEntry[] | null): Promise<void> {
+    // Taking names back needs no helper that was never started.
+    if (entries === null && !this.started) return;
+    return (await this.namesBackend()).setHosts(profile, domain, entries);
+  }
+
+  async setDns(profile: string, dns: Omit<ClusterDns, "profile"> | null): Promise<string | null> {
+    if (dns === null && !this.started) return null;
+    return (await this.namesBackend()).setDns(profile, dns);
+  }
+
+  async dnsUnavailable(): Promise<string | null> {
+    return (await this.namesBackend()).dnsUnavailable();
+  }
+
+  private async namesBackend(): Promise<NamesBackend> {
+    const service = await this.get();
+    if (!service.setHosts || !service.setDns || !service.dnsUnavailable) throw new Error("this privileged service cannot set cluster names");
+    return service as NamesBackend;
   }
 
   private async privileges(): Promise<LoopbackPrivileges> {

@@ -25,6 +25,8 @@ export interface CleanupReport {
   readonly removed: CleanedRoute[];
   readonly failures: CleanupFailure[];
   readonly skippedAlive: number;
+  /** Cluster-name settings (hosts blocks, resolver settings) that a dead tunnel left, taken back. */
+  readonly names?: string[];
 }
 
 function describe(entry: TunnelEntry) {

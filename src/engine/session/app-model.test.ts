@@ -38,7 +38,8 @@ describe.skipIf(skip !== null)("app session (what the tray app runs), on the rea
     sim.store.create("nodes", null, { metadata: { name: "minikube" }, spec: { podCIDR: "10.244.0.0/24", podCIDRs: ["10.244.0.0/24"] } });
     Object.assign(process.env, fake.env({ KUBECONFIG: sim.kubeconfig }));
     lb = { enabled: true, mode: "clusterip", pool: [], className: null, releaseOnStop: true };
-    const engine = await createEngine({ routeTable: new LinuxRouteTable(lab.hostRunner()), network: lab.hostNetwork() });
+    // Names stay off in process: this test runs outside a private /etc.
+    const engine = await createEngine({ routeTable: new LinuxRouteTable(lab.hostRunner()), network: lab.hostNetwork(), names: null });
     session = new AppModel({ engine, privileged: null, loadBalancer: () => lb, pollIntervalMs: 200, pushIntervalMs: 20, platform: "linux" });
     notes.length = 0;
     latest = null;

@@ -21,6 +21,8 @@ export interface AppModelOptions {
   readonly loadBalancer: () => LoadBalancerSettings;
   /** How each profile is reached (Preferences); "auto" when not given. */
   readonly accessMode?: (profile: string) => ModeChoice;
+  /** Cluster names on this machine (Preferences); on when not given. */
+  readonly names?: () => boolean;
   readonly pollIntervalMs?: number;
   readonly logLimit?: number;
   /** State pushes are coalesced: a burst of 10,000 Service events becomes a few pushes. */
@@ -97,7 +99,7 @@ export class AppModel extends EventEmitter {
     try {
       await this.tunnels.start(
         profile,
-        { lb, mode: this.options.accessMode?.(profile) ?? "auto", ...(this.options.pollIntervalMs ? { pollIntervalMs: this.options.pollIntervalMs } : {}) },
+        { lb, mode: this.options.accessMode?.(profile) ?? "auto", names: this.options.names?.() ?? true, ...(this.options.pollIntervalMs ? { pollIntervalMs: this.options.pollIntervalMs } : {}) },
         {
           assigned: (service, ingress) => this.log(`[${profile}] ${service} → ${ingress.map((i) => i.ip).join(", ")}`),
           servicesChanged: () => this.schedulePush(),

@@ -83,6 +83,7 @@ export function buildAppState(input: AppStateInput): AppState {
       ...(snapshot?.link ? { link: { ...snapshot.link } } : {}),
       ...(input.modeChoices?.has(name) ? { modeChoice: input.modeChoices.get(name)! } : {}),
       ...(snapshot?.suggestion ? { suggestion: snapshot.suggestion } : {}),
+      ...(snapshot?.names ? { names: { ...snapshot.names } } : {}),
     };
   });
   return { profiles, error: input.error, busy: input.busy };

@@ -64,6 +64,13 @@ export function PreferencesView({ api, profiles }: { api: TunnelApi; profiles: r
         </label>
       </fieldset>
       <fieldset>
+        <legend>Names</legend>
+        <label className="check">
+          <input type="checkbox" checked={prefs.names} onChange={(e) => update((p) => ({ ...p, names: e.target.checked }))} />
+          Cluster names (web.default.svc.cluster.local) resolve on this machine while a tunnel runs
+        </label>
+      </fieldset>
+      <fieldset>
         <legend>App</legend>
         <label className="check">
           <input type="checkbox" checked={prefs.startAtLogin} onChange={(e) => update((p) => ({ ...p, startAtLogin: e.target.checked }))} />

@@ -36,6 +36,18 @@ function ForwardSummary({ profile }: { profile: ProfileView }) {
   );
 }
 
+function NamesLine({ names }: { names: NonNullable<ProfileView["names"]> }) {
+  if (names.state === "off") return <p className="muted">Names: off (Preferences)</p>;
+  if (names.state === "error") return <p className="note error">Names: not set — {names.error}</p>;
+  if (names.state === "pending") return <p className="muted">Names: setting up *.svc.{names.domain}…</p>;
+  return (
+    <p className="note ok">
+      Names: on for *.svc.{names.domain}, through {names.how}
+      {names.example ? <>; try <span className="mono">{names.example}</span></> : null}
+    </p>
+  );
+}
+
 const PHASE_LABEL: Record<string, string> = { active: "Active", starting: "Starting", "waiting-for-node": "Waiting for node", retrying: "Retrying", blocked: "Held by another tunnel", stopping: "Stopping", stopped: "Stopped" };
 
 function ProfileCard({ profile, busy, api, act }: { profile: ProfileView; busy: boolean; api: TunnelApi; act: Act }) {
@@ -85,6 +97,7 @@ function ProfileCard({ profile, busy, api, act }: { profile: ProfileView; busy: 
           </tbody>
         </table>
       ) : profile.running && profile.mode !== "forward" ? <p className="muted">No routes yet.</p> : null}
+      {profile.running && profile.names ? <NamesLine names={profile.names} /> : null}
       {profile.probe ? (
         <p className={profile.probe.ok ? "note ok" : "note error"}>
           Reachability: {profile.probe.target} {profile.probe.ok ? `answered in ${Math.round(profile.probe.latencyMs ?? 0)} ms` : `did not answer (${profile.probe.error ?? "no reply"})`}

@@ -1,0 +1,11 @@
+import type { CommandRunner } from "../../system/command-runner.js";
+import type { DnsResolver, NamesOwner } from "./dns-resolver.js";
+import { NrptRules } from "./nrpt-windows.js";
+import { ResolvedLink } from "./resolved-link.js";
+import { ResolverFiles } from "./resolver-file-darwin.js";
+
+export function dnsResolverFor(owner: NamesOwner, runtimeDir: string, platform: NodeJS.Platform = process.platform, runner?: CommandRunner): DnsResolver {
+  if (platform === "darwin") return new ResolverFiles(owner);
+  if (platform === "win32") return new NrptRules(owner, runner);
+  return new ResolvedLink(owner, runtimeDir, runner);
+}
