@@ -125,6 +125,7 @@ describe("renderer in Debian Chromium", () => {
     await minikube.getByText("Forward mode", { exact: true }).waitFor();
     expect(await minikube.textContent()).toContain("SSH link to the node 127.0.0.1:49162: up");
     expect(await minikube.textContent()).toContain("2 of 4 Service ports forwarded on their own loopback addresses");
+    expect(await minikube.textContent()).toContain("Names: on for *.svc.cluster.local, through hosts file; try api.default.svc.cluster.local");
     expect(await minikube.textContent()).not.toContain("node IP unknown");
     await shot(page, "forward-mode");
     const desktop = page.getByRole("region", { name: "desktop" });

@@ -77,9 +77,10 @@ describe("tray menu", () => {
   it("forward mode: the mode and the SSH link in the profile line; each port on its own address; UDP shown, not offered; a refused link is an error", () => {
     const web = { namespace: "default", name: "web", ports: [{ port: 80, protocol: "TCP", name: "http", forward: { address: "127.70.0.1", state: "listening" as const } }], ingress: [{ ip: "127.70.0.1", ipMode: "Proxy" }], owner: "minikube-tunnel" as const };
     const dns = { namespace: "default", name: "dns", ports: [{ port: 53, protocol: "UDP", forward: { address: "127.70.0.2", state: "udp-not-forwarded" as const } }], ingress: [{ ip: "127.70.0.2", ipMode: "Proxy" }], owner: "minikube-tunnel" as const };
-    const up = profile({ running: true, phase: "active", mode: "forward", link: { state: "up", endpoint: "127.0.0.1:49162" }, services: [web, dns], probe: { target: "10.96.0.1:443", ok: true } });
+    const up = profile({ running: true, phase: "active", mode: "forward", link: { state: "up", endpoint: "127.0.0.1:49162" }, services: [web, dns], probe: { target: "10.96.0.1:443", ok: true }, names: { state: "on", domain: "cluster.local", how: "hosts file", example: "web.default.svc.cluster.local" } });
     const menu = buildTrayMenu(state([up]));
     expect(find(menu, "profile:minikube")?.label).toBe("minikube (forward mode): active, SSH link up");
+    expect(find(menu, "names:minikube")?.label).toBe("  names: on (web.default.svc.cluster.local)");
     expect(find(menu, "copy:default/web:80")?.action).toEqual({ type: "copy", text: "127.70.0.1:80" });
     expect(find(menu, "service:default/dns:53")).toMatchObject({ label: "default/dns  53/UDP  UDP not forwarded", enabled: false });
     expect(trayIconState(state([up]))).toBe("active");
