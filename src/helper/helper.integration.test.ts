@@ -2,6 +2,8 @@ import { spawn } from "node:child_process";
 import { readFile } from "node:fs/promises";
 import { connect } from "node:net";
 import { createInterface } from "node:readline";
+import { privateEtc } from "../../test-support/private-etc.js";
+import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { portableCopy } from "../../test-support/bundles.js";
 import { helperFiles, startHelperIn, TestUser } from "../../test-support/helper-lab.js";
@@ -184,9 +186,14 @@ describe.skipIf(skip !== null)("privileged helper (a real root process in a netw
     expect(await conn.send(auth({ op: "add", profile: "minikube", cidrs: ["10.96.0.0/12"], gateway: lab.nodeIp }))).toMatchObject({ ok: true, result: [{ kind: "added" }] });
     expect(await conn.send(auth({ op: "remove", profile: "minikube", cidrs: ["10.96.0.0/12"], gateway: lab.nodeIp }))).toMatchObject({ ok: true, result: [{ kind: "removed" }] });
     expect(await lab.hostRoutes()).toContain("10.50.0.0/16 via 192.168.49.2");
+    // A proper names request: a block in the hosts file (this test's private /etc), gone when the client goes.
+    const hostsBefore = await readFile(join(privateEtc(), "hosts"), "utf8");
+    expect(await conn.send(auth({ op: "names-hosts", profile: "minikube", domain: "cluster.local", entries: [{ ip: "10.96.0.20", names: ["web.default.svc.cluster.local", "web.default"] }] }))).toMatchObject({ ok: true, result: "1 entries" });
+    expect(await readFile(join(privateEtc(), "hosts"), "utf8")).toMatch(/# BEGIN minikube-tunnel profile=minikube pid=\d+ started=\S+\n10\.96\.0\.20 web\.default\.svc\.cluster\.local web\.default\n# END/);
     conn.socket.end();
     await waitUntil(async () => !(await import("node:fs").then((fs) => fs.existsSync(files.socketPath))), 2000);
     expect(await lab.hostRoutes()).toContain("10.50.0.0/16 via 192.168.49.2");
+    expect(await readFile(join(privateEtc(), "hosts"), "utf8")).toBe(hostsBefore);
   });
 
   it("refuses a second client while the first is connected", async () => {
