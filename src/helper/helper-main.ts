@@ -12,6 +12,7 @@ import { RouteRegistrar } from "../engine/registry/route-transaction.js";
 import { routeTableFor } from "../engine/access/routes/platform-route-table.js";
 import { FileGuard, assertNoUserLinks } from "../engine/system/guarded-files.js";
 import { HelperServer } from "./helper-server.js";
+import { HelperSession } from "./helper-session.js";
 import { isSourceCheckout, writablePaths } from "./integrity.js";
 import { readSecretFile } from "./secret-file.js";
 import { InProcessNames } from "../engine/access/names/names-backend.js";
@@ -104,8 +105,10 @@ if (values.daemonize) {
   const table = routeTableFor();
   const registry = new RegistryFile(registryFile, { guard });
   const registrar = new RouteRegistrar(table, registry, await currentProcessIdentity());
+  const names = await InProcessNames.create(runtimeDir);
+  const session = new HelperSession({ registrar, table, registry, log, aliases: loopbackAliasesFor(), names });
   const server = new HelperServer(
-    { socketPath: socketPathFor(runtimeDir, secret.uid), uid: secret.uid, gid: secret.gid, secret: secret.value, registrar, table, registry, log, aliases: loopbackAliasesFor(), names: await InProcessNames.create(runtimeDir) },
+    { socketPath: socketPathFor(runtimeDir, secret.uid), uid: secret.uid, gid: secret.gid, secret: secret.value, log, mode: "session", openSession: async () => session },
     () => process.exit(0),
   );
   await server.listen();

@@ -1,44 +1,47 @@
 import { timingSafeEqual } from "node:crypto";
 import { chmod, chown, rm } from "node:fs/promises";
 import { type Server, type Socket, createServer } from "node:net";
-import { parseCidr } from "../shared/cidr.js";
 import { type HelperRequest, type HelperResponse, MAX_REQUEST_BYTES, helperRequestSchema } from "../shared/helper-protocol.js";
-import type { RouteTable } from "../engine/access/routes/route-table.js";
-import type { RegistryFile } from "../engine/registry/registry-file.js";
-import type { RouteRegistrar } from "../engine/registry/route-transaction.js";
-import { cleanupStaleTunnels } from "../engine/registry/stale-cleanup.js";
-import { type Declaration, PolicyError, checkClusterDns, checkDeclaredCidr, checkForwardAddress, checkGateway, checkHostsEntry } from "./request-policy.js";
-import type { InProcessNames } from "../engine/access/names/names-backend.js";
-import { type LoopbackAliases, noAliasesNeeded } from "../engine/access/forwards/loopback-aliases.js";
-import { LoopbackRelays } from "../engine/access/forwards/loopback-relays.js";
+import { HelperSession } from "./helper-session.js";
+
+export const HELPER_VERSION = "0.1.0";
 
 export interface HelperServerOptions {
   readonly socketPath: string;
   readonly uid: number;
   readonly gid: number;
   readonly secret: string;
-  readonly registrar: RouteRegistrar;
-  readonly table: RouteTable;
-  readonly registry: RegistryFile;
   readonly log: (line: string) => void;
-  readonly aliases?: LoopbackAliases;
-  /** Cluster names on this machine; null where the helper was started without them. */
-  readonly names?: InProcessNames | null;
+  /**
+   * The per-session helper serves one client and exits when it goes; the
+   * installed helper serves any number of its user's connections, one after
+   * another or at once, and keeps running.
+   */
+  readonly mode: "session" | "daemon";
+  /** A session for a new client; `registry` is what its hello named (the installed helper's clients each name theirs). */
+  readonly openSession: (registry: string | undefined) => Promise<HelperSession>;
+}
+
+/** One line-framed, authenticated client: a Unix socket here, or the TCP channel on Windows (tcp-channel.ts). */
+export interface HelperConnection {
+  onLine(listener: (line: string) => void): void;
+  send(response: HelperResponse): void;
+  onClose(listener: () => void): void;
+  end(response?: HelperResponse): void;
 }
 
 /**
- * The root side of the helper (docs/architecture.md, "The privileged helper"): one authenticated client at a time over a Unix
- * socket only the user can open. It changes routes only within what the client
- * declared, removes only routes it registered, and when its client goes away it
- * removes everything it added and exits.
+ * The root side of the helper (docs/architecture.md, "The privileged
+ * helper"): authenticated clients over a socket only the user can open. Each
+ * connection is a HelperSession that changes only what its client declared,
+ * and takes back all of it when the connection closes. The per-session
+ * helper then exits; the installed one keeps serving.
  */
 export class HelperServer {
   private server: Server | null = null;
-  private client: Socket | null = null;
-  private readonly declarations = new Map<string, Declaration>();
+  private readonly clients = new Set<HelperConnection>();
   private shuttingDown: Promise<void> | null = null;
-  private readonly relays = new LoopbackRelays();
-  private readonly aliases = new Set<string>();
+  private readonly closing = new Set<Promise<void>>();
 
   constructor(
     private readonly options: HelperServerOptions,
@@ -47,7 +50,7 @@ export class HelperServer {
 
   async listen(): Promise<void> {
     await rm(this.options.socketPath, { force: true });
-    this.server = createServer((socket) => this.accept(socket));
+    this.server = createServer((socket) => this.accept(lineConnection(socket)));
     // Created owner-only from the start; chowned to the user before anyone is told it exists.
     const oldMask = process.umask(0o177);
     try {
@@ -60,84 +63,87 @@ export class HelperServer {
     }
     await chown(this.options.socketPath, this.options.uid, this.options.gid);
     await chmod(this.options.socketPath, 0o600);
-    this.options.log(`listening on ${this.options.socketPath} for uid ${this.options.uid}`);
+    this.options.log(`listening on ${this.options.socketPath} for uid ${this.options.uid} (${this.options.mode})`);
   }
 
-  private accept(socket: Socket): void {
-    if (this.client !== null || this.shuttingDown) {
+  /** A client on any transport; its requests are authenticated by the secret they carry. */
+  accept(connection: HelperConnection): void {
+    if (this.shuttingDown || (this.options.mode === "session" && this.clients.size > 0)) {
       this.options.log("refused a second connection: the helper serves one client");
-      socket.end(`${JSON.stringify({ id: null, ok: false, error: "the helper already has a client" })}\n`);
+      connection.end({ id: null, ok: false, error: "the helper already has a client" });
       return;
     }
-    this.client = socket;
+    this.clients.add(connection);
     this.options.log("client connected");
-    let buffer = "";
-    let discarding = false;
+    let session: Promise<HelperSession> | null = null;
     let queue: Promise<void> = Promise.resolve();
-    socket.setEncoding("utf8");
-    socket.on("data", (chunk: string) => {
-      buffer += chunk;
-      for (;;) {
-        const newline = buffer.indexOf("\n");
-        if (newline === -1) {
-          if (buffer.length > MAX_REQUEST_BYTES) {
-            if (!discarding) this.reply(socket, { id: null, ok: false, error: `request larger than ${MAX_REQUEST_BYTES} bytes` });
-            discarding = true;
-            buffer = "";
-          }
-          return;
+    connection.onLine((line) => {
+      queue = queue.then(async () => {
+        const request = this.authenticate(connection, line);
+        if (!request) return;
+        try {
+          const result = await this.handle(request, () => (session ??= this.options.openSession(request.op === "hello" ? request.registry : undefined)));
+          this.options.log(`${describe(request)} → ${JSON.stringify(result)}`);
+          connection.send({ id: request.id, ok: true, result });
+        } catch (error) {
+          const message = (error as Error).message;
+          this.options.log(`${describe(request)} → refused: ${message}`);
+          connection.send({ id: request.id, ok: false, error: message });
         }
-        const line = buffer.slice(0, newline);
-        buffer = buffer.slice(newline + 1);
-        if (discarding) {
-          discarding = false;
-          continue;
-        }
-        queue = queue.then(() => this.handleLine(socket, line));
-      }
+      });
     });
-    socket.on("error", () => undefined);
-    socket.on("close", () => {
-      this.options.log("client disconnected: removing its routes");
-      void queue.then(() => this.shutdown());
+    connection.onClose(() => {
+      const done = queue.then(async () => {
+        this.clients.delete(connection);
+        this.options.log("client disconnected: taking back what it set");
+        await (await session?.catch(() => null))?.close();
+      });
+      this.closing.add(done);
+      void done.finally(() => {
+        this.closing.delete(done);
+        // The per-session helper's one client is gone: so is the helper.
+        if (this.options.mode === "session") void this.shutdown();
+      });
     });
   }
 
-  private reply(socket: Socket, response: HelperResponse): void {
-    if (!socket.destroyed) socket.write(`${JSON.stringify(response)}\n`);
+  private async handle(request: HelperRequest, session: () => Promise<HelperSession>): Promise<unknown> {
+    if (request.op === "ping") return "pong";
+    if (request.op === "hello") {
+      await session();
+      return { version: HELPER_VERSION, mode: this.options.mode };
+    }
+    return (await session()).perform(request);
   }
 
-  private async handleLine(socket: Socket, line: string): Promise<void> {
-    if (line.length > MAX_REQUEST_BYTES) return this.reply(socket, { id: null, ok: false, error: `request larger than ${MAX_REQUEST_BYTES} bytes` });
+  private authenticate(connection: HelperConnection, line: string): HelperRequest | null {
+    if (line.length > MAX_REQUEST_BYTES) {
+      connection.send({ id: null, ok: false, error: `request larger than ${MAX_REQUEST_BYTES} bytes` });
+      return null;
+    }
     let json: unknown;
     try {
       json = JSON.parse(line);
     } catch {
       this.options.log("refused: malformed JSON");
-      return this.reply(socket, { id: null, ok: false, error: "malformed JSON" });
+      connection.send({ id: null, ok: false, error: "malformed JSON" });
+      return null;
     }
     const id = typeof (json as { id?: unknown })?.id === "number" ? (json as { id: number }).id : null;
     if (!this.secretMatches((json as { secret?: unknown })?.secret)) {
       this.options.log("refused: missing or wrong secret");
-      return this.reply(socket, { id, ok: false, error: "not authorised" });
+      connection.send({ id, ok: false, error: "not authorised" });
+      return null;
     }
     const parsed = helperRequestSchema.safeParse(json);
     if (!parsed.success) {
       const issue = parsed.error.issues[0];
       const error = `invalid request: ${issue?.path.join(".") || "request"}: ${issue?.message ?? "invalid"}`;
       this.options.log(`refused: ${error}`);
-      return this.reply(socket, { id, ok: false, error });
+      connection.send({ id, ok: false, error });
+      return null;
     }
-    const request = parsed.data;
-    try {
-      const result = await this.perform(request);
-      this.options.log(`${describe(request)} → ${JSON.stringify(result)}`);
-      this.reply(socket, { id: request.id, ok: true, result });
-    } catch (error) {
-      const message = (error as Error).message;
-      this.options.log(`${describe(request)} → refused: ${message}`);
-      this.reply(socket, { id: request.id, ok: false, error: message });
-    }
+    return parsed.data;
   }
 
   private secretMatches(candidate: unknown): boolean {
@@ -145,113 +151,60 @@ export class HelperServer {
     return timingSafeEqual(Buffer.from(candidate), Buffer.from(this.options.secret));
   }
 
-  private async perform(request: HelperRequest): Promise<unknown> {
-    switch (request.op) {
-      case "ping":
-        return "pong";
-      case "declare": {
-        checkGateway(request.nodeIp);
-        const cidrs = new Set(request.cidrs.map((c) => checkDeclaredCidr(c).text));
-        this.declarations.set(request.profile, { nodeIp: request.nodeIp, cidrs, clusterDomain: request.clusterDomain, clusterDnsIp: request.clusterDnsIp });
-        return "declared";
-      }
-      case "add": {
-        // Every CIDR is checked before any is added: one bad CIDR refuses the whole batch.
-        const declaration = this.allowedAll(request.profile, request.cidrs, request.gateway);
-        return this.options.registrar.addRoutes(request.cidrs.map((cidr) => ({ destination: parseCidr(cidr), gateway: request.gateway, profile: request.profile, clusterDomain: declaration.clusterDomain, clusterDnsIp: declaration.clusterDnsIp })));
-      }
-      case "remove": {
-        // Only a route this helper holds is ever removed; the registrar checks the registry and its own record.
-        const outcomes = await this.options.registrar.removeRoutes(request.cidrs.map((cidr) => ({ destination: parseCidr(cidr), gateway: request.gateway, profile: request.profile })));
-        if (outcomes.every((o) => o.kind === "not-ours")) throw new PolicyError(`${request.cidrs.join(", ")} via ${request.gateway} is not a route this helper registered; refusing to remove it`);
-        return outcomes;
-      }
-      case "cleanup": {
-        const report = await cleanupStaleTunnels(this.options.table, this.options.registry);
-        const names = (await this.options.names?.removeStale().catch((error: Error) => [`names: ${error.message}`])) ?? [];
-        return { ...report, names };
-      }
-      case "relay":
-        checkForwardAddress(request.address);
-        await this.relays.open(request.address, request.port, request.targetPort);
-        return "listening";
-      case "unrelay":
-        return (await this.relays.close(request.address, request.port)) ? "closed" : "not open";
-      case "names-hosts": {
-        const names = this.namesOrRefuse();
-        for (const entry of request.entries ?? []) checkHostsEntry(entry.ip, entry.names, request.domain, this.declarations.get(request.profile));
-        await names.setHosts(request.profile, request.domain, request.entries);
-        return request.entries === null ? "removed" : `${request.entries.length} entries`;
-      }
-      case "names-dns": {
-        const names = this.namesOrRefuse();
-        if (request.dns) checkClusterDns(request.dns, this.declarations.get(request.profile));
-        return (await names.setDns(request.profile, request.dns)) ?? "removed";
-      }
-      case "names-dns-check":
-        return (await this.namesOrRefuse().dnsUnavailable()) ?? "available";
-      case "alias": {
-        checkForwardAddress(request.address);
-        const aliases = this.options.aliases ?? noAliasesNeeded;
-        if (request.present) {
-          await aliases.add(request.address);
-          this.aliases.add(request.address);
-          return "added";
-        }
-        if (!this.aliases.delete(request.address)) throw new PolicyError(`${request.address} is not an alias this helper added; refusing to remove it`);
-        await aliases.remove(request.address);
-        return "removed";
-      }
-    }
-  }
-
-  private namesOrRefuse(): InProcessNames {
-    if (!this.options.names) throw new PolicyError("this helper does not manage cluster names");
-    return this.options.names;
-  }
-
-  private allowedAll(profile: string, cidrs: readonly string[], gateway: string): Declaration {
-    const declaration = this.declarations.get(profile);
-    if (!declaration) throw new PolicyError(`profile "${profile}" was not declared`);
-    if (gateway !== declaration.nodeIp) throw new PolicyError(`gateway ${gateway} is not the node IP ${declaration.nodeIp} of profile "${profile}"`);
-    for (const text of cidrs) {
-      const cidr = parseCidr(text).text;
-      if (!declaration.cidrs.has(cidr)) throw new PolicyError(`${cidr} was not declared for profile "${profile}"`);
-    }
-    return declaration;
-  }
-
-  /** Removes every route this helper added, then stops; also the answer to SIGTERM. */
+  /** Every client's settings taken back, then stop; also the answer to SIGTERM. */
   shutdown(): Promise<void> {
     this.shuttingDown ??= (async () => {
-      try {
-        const routes = await this.options.registrar.ownRoutes();
-        const outcomes = await this.options.registrar.removeRoutes(routes);
-        routes.forEach((route, i) => {
-          const outcome = outcomes[i];
-          const what = `${route.destination.text} via ${route.gateway} (${route.profile})`;
-          this.options.log(outcome?.kind === "failed" ? `could not remove ${what}: ${outcome.error}` : `removed ${what}${outcome?.kind === "left-to-live-owner" ? " from the registry; another live tunnel keeps the route" : ""}`);
-        });
-      } catch (error) {
-        this.options.log(`could not remove this client's routes: ${(error as Error).message}`);
-      }
-      const relays = await this.relays.closeAll();
-      if (relays > 0) this.options.log(`closed ${relays} forwarded port(s)`);
-      for (const address of this.aliases) {
-        await (this.options.aliases ?? noAliasesNeeded).remove(address).then(
-          () => this.options.log(`removed the loopback alias ${address}`),
-          (error: Error) => this.options.log(`could not remove the loopback alias ${address}: ${error.message}`),
-        );
-      }
-      this.aliases.clear();
-      for (const failure of (await this.options.names?.clearAll()) ?? []) this.options.log(`could not take back ${failure}`);
       this.server?.close();
+      for (const client of this.clients) client.end();
+      await Promise.allSettled([...this.closing]);
       await rm(this.options.socketPath, { force: true });
       this.options.log("stopped");
       this.onExit();
     })();
     return this.shuttingDown;
   }
+}
+
+/** JSON lines over a stream socket, with the request size limit. */
+export function lineConnection(socket: Socket): HelperConnection {
+  let buffer = "";
+  let discarding = false;
+  const lineListeners: ((line: string) => void)[] = [];
+  socket.setEncoding("utf8");
+  socket.on("error", () => undefined);
+  const send = (response: HelperResponse) => {
+    if (!socket.destroyed) socket.write(`${JSON.stringify(response)}\n`);
+  };
+  socket.on("data", (chunk: string) => {
+    buffer += chunk;
+    for (;;) {
+      const newline = buffer.indexOf("\n");
+      if (newline === -1) {
+        if (buffer.length > MAX_REQUEST_BYTES) {
+          if (!discarding) send({ id: null, ok: false, error: `request larger than ${MAX_REQUEST_BYTES} bytes` });
+          discarding = true;
+          buffer = "";
+        }
+        return;
+      }
+      const line = buffer.slice(0, newline);
+      buffer = buffer.slice(newline + 1);
+      if (discarding) {
+        discarding = false;
+        continue;
+      }
+      for (const listener of lineListeners) listener(line);
+    }
+  });
+  return {
+    onLine: (listener) => void lineListeners.push(listener),
+    send,
+    onClose: (listener) => void socket.on("close", listener),
+    end: (response) => {
+      if (response) send(response);
+      socket.end();
+    },
+  };
 }
 
 function describe(request: HelperRequest): string {

@@ -20,6 +20,8 @@ const base = { id: z.number().int().nonnegative(), secret };
 
 export const helperRequestSchema = z.discriminatedUnion("op", [
   z.strictObject({ ...base, op: z.literal("ping") }),
+  /** First on a connection to the installed helper: which registry this client's routes go to; answers the helper's version. */
+  z.strictObject({ ...base, op: z.literal("hello"), registry: z.string().max(4096).optional() }),
   z.strictObject({
     ...base,
     op: z.literal("declare"),

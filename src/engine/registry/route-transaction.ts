@@ -156,6 +156,15 @@ export class RouteRegistrar implements RouteService {
     });
   }
 
+  /** The routes this registrar added or adopted, and still holds (the installed helper keeps one registrar per client). */
+  heldRoutes(): RouteRef[] {
+    return [...this.mine.values()];
+  }
+
+  holds(route: RouteRef): boolean {
+    return this.mine.has(routeKey(route));
+  }
+
   /** Every route this process holds, for every profile: its registry entries and what it remembers adding. */
   async ownRoutes(): Promise<RouteRef[]> {
     const found = new Map<string, RouteRef>();
