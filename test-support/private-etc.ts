@@ -1,5 +1,5 @@
 import { execFileSync } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { copyFileSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
@@ -23,5 +23,8 @@ export function privateEtc(): string {
 /** argv that runs `file args` with the private /etc; every step execs the next, so the pid is the program's. */
 export function inPrivateEtc(file: string, args: readonly string[]): [string, string[]] {
   if (process.getuid?.() !== 0) return [file, [...args]];
-  return ["unshare", ["-m", "--propagation", "private", "sh", "-c", 'mount --bind "$0" /etc && exec "$@"', privateEtc(), file, ...args]];
+  const etc = privateEtc();
+  // Users come and go during a run (the helper tests make their own): the copy gets today's account files.
+  for (const name of ["passwd", "group", "shadow"]) copyFileSync(`/etc/${name}`, join(etc, name));
+  return ["unshare", ["-m", "--propagation", "private", "sh", "-c", 'mount --bind "$0" /etc && exec "$@"', etc, file, ...args]];
 }

@@ -20,6 +20,8 @@ import type { ModeChoice } from "../engine/cluster/access-mode.js";
 import { releaseIngressOfGoneTunnels } from "../engine/session/stale-ingress.js";
 import { formatCleanup, formatStatus } from "./format-status.js";
 import { runStart } from "./start-command.js";
+import { addHelperCommands } from "./helper-command.js";
+import { openPrivilegedHelper } from "../engine/privileged/installed-helper-client.js";
 
 function collectProfile(value: string, previous: string[] = []): string[] {
   try {
@@ -90,7 +92,9 @@ export function buildProgram(): Command {
       await registry.readJson();
       const profiles = await profilesOrActive(opts.profile, miniPath);
       // Started at first need: forward mode without low ports or aliases never asks for a password.
-      const helper = usesHelper(opts) ? new LazyRouteService(() => launchHelper({ miniPath, registryPath: registry.path, mode: cliElevation() })) : undefined;
+      const say = (line: string) => process.stderr.write(`mktunnel: ${line}\n`);
+      // The installed helper when one answers for this user; otherwise one started through sudo for this session.
+      const helper = usesHelper(opts) ? new LazyRouteService(() => openPrivilegedHelper(registry.path, () => launchHelper({ miniPath, registryPath: registry.path, mode: cliElevation() }), say)) : undefined;
       const engine = await createEngine({ ...engineOptions(program.opts()), ...(helper ? { routeService: helper, loopbackPrivileges: () => helper, names: helper } : {}) });
       try {
         await runStart(engine, {
@@ -134,7 +138,8 @@ export function buildProgram(): Command {
       await engine.registry.readJson();
       let report;
       if (usesHelper(opts)) {
-        const helper = await launchHelper({ miniPath: engine.miniPath, registryPath: engine.registry.path, mode: cliElevation() });
+        const say = (line: string) => process.stderr.write(`mktunnel: ${line}\n`);
+        const helper = await openPrivilegedHelper(engine.registry.path, () => launchHelper({ miniPath: engine.miniPath, registryPath: engine.registry.path, mode: cliElevation() }), say);
         try {
           report = await helper.cleanup();
         } finally {
@@ -151,6 +156,8 @@ export function buildProgram(): Command {
       const failed = report.failures.length + ingress.reduce((n, i) => n + i.failures.length, 0);
       if (failed > 0) throw new CliError(`cleanup could not remove or release ${failed} item(s); see above`, 1);
     });
+
+  addHelperCommands(program);
 
   const registry = program.command("registry").description("maintain MINIPATH/tunnels.json");
   registry

@@ -12,6 +12,7 @@ import { RouteRegistrar } from "../engine/registry/route-transaction.js";
 import { routeTableFor } from "../engine/access/routes/platform-route-table.js";
 import { FileGuard, assertNoUserLinks } from "../engine/system/guarded-files.js";
 import { HelperServer } from "./helper-server.js";
+import { runDaemon } from "./helper-daemon.js";
 import { HelperSession } from "./helper-session.js";
 import { isSourceCheckout, writablePaths } from "./integrity.js";
 import { readSecretFile } from "./secret-file.js";
@@ -25,6 +26,8 @@ const { values } = parseArgs({
     "log-file": { type: "string" },
     registry: { type: "string" },
     daemonize: { type: "boolean", default: false },
+    daemon: { type: "boolean", default: false },
+    config: { type: "string" },
   },
   strict: true,
 });
@@ -34,11 +37,12 @@ function fail(message: string): never {
   process.exit(1);
 }
 
-const secretFile = values["secret-file"] ?? fail("--secret-file is required");
-const runtimeDir = values["runtime-dir"] ?? fail("--runtime-dir is required");
-const logFile = values["log-file"] ?? fail("--log-file is required");
-const registryFile = values.registry ?? fail("--registry is required");
 if (process.platform !== "win32" && process.getuid?.() !== 0) fail("must run as root");
+const sessionMode = !values.daemon;
+const secretFile = sessionMode ? (values["secret-file"] ?? fail("--secret-file is required")) : "";
+const runtimeDir = sessionMode ? (values["runtime-dir"] ?? fail("--runtime-dir is required")) : "";
+const logFile = sessionMode ? (values["log-file"] ?? fail("--log-file is required")) : "";
+const registryFile = sessionMode ? (values.registry ?? fail("--registry is required")) : "";
 
 /** Root writes the registry, so it must be the user's own tunnels.json, reached without a link the user could plant. */
 async function checkRegistryPath(path: string, uid: number): Promise<void> {
@@ -55,7 +59,12 @@ export function socketPathFor(dir: string, uid: number): string {
 /** The daemonizing parent passes a pipe as fd 3; the helper says "ready" (or why not) on it. */
 const READY_FD = 3;
 
-if (values.daemonize) {
+if (values.daemon) {
+  // The installed helper, in the foreground: the service manager keeps it running.
+  const log = (line: string) => process.stderr.write(`${new Date().toISOString()} ${line}\n`);
+  const server = await runDaemon(values.config ?? fail("--config is required with --daemon"), fileURLToPath(import.meta.url), log).catch((error: Error) => fail(error.message));
+  for (const signal of ["SIGTERM", "SIGINT", "SIGHUP"] as const) process.on(signal, () => void server.shutdown());
+} else if (values.daemonize) {
   // sudo and sudo-prompt wait for the command to end, so the real helper runs detached and this one reports its start.
   const args = process.argv.slice(2).filter((a) => a !== "--daemonize");
   const child = spawn(process.execPath, [...process.execArgv, fileURLToPath(import.meta.url), ...args], {

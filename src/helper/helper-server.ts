@@ -3,8 +3,9 @@ import { chmod, chown, rm } from "node:fs/promises";
 import { type Server, type Socket, createServer } from "node:net";
 import { type HelperRequest, type HelperResponse, MAX_REQUEST_BYTES, helperRequestSchema } from "../shared/helper-protocol.js";
 import { HelperSession } from "./helper-session.js";
+import { APP_VERSION } from "../shared/version.js";
 
-export const HELPER_VERSION = "0.1.0";
+// The version hello answers: clients compare it with theirs.
 
 export interface HelperServerOptions {
   readonly socketPath: string;
@@ -111,7 +112,7 @@ export class HelperServer {
     if (request.op === "ping") return "pong";
     if (request.op === "hello") {
       await session();
-      return { version: HELPER_VERSION, mode: this.options.mode };
+      return { version: APP_VERSION, mode: this.options.mode };
     }
     return (await session()).perform(request);
   }

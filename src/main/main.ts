@@ -4,6 +4,7 @@ import { Menu, Notification, Tray, app, clipboard, dialog, ipcMain, nativeImage,
 import { registryPath, resolveMiniPath } from "../engine/cluster/minipath.js";
 import { createEngine } from "../engine/engine.js";
 import { launchHelper } from "../engine/privileged/helper-launch.js";
+import { openPrivilegedHelper } from "../engine/privileged/installed-helper-client.js";
 import { LazyRouteService } from "../engine/privileged/lazy-route-service.js";
 import { AppModel } from "../engine/session/app-model.js";
 import type { AppNotification } from "../engine/session/state-notifications.js";
@@ -56,10 +57,9 @@ async function run(): Promise<void> {
   const isRoot = process.platform !== "win32" && process.getuid?.() === 0;
   let prefs = preferences.get();
   const miniPath = resolveMiniPath();
-  // Elevation waits for the first Start or Cleanup, and happens once per session (LazyRouteService).
-  const privileged = isRoot
-    ? null
-    : new LazyRouteService(() => launchHelper({ miniPath, registryPath: registryPath(miniPath), mode: "gui", program: appHelperProgram(app.isPackaged, process.resourcesPath), logName: "minikube-tunnel-helper.log" }));
+  // The installed helper when it answers (no prompt); else elevation at the first Start or Cleanup, once per session (LazyRouteService).
+  const perSession = () => launchHelper({ miniPath, registryPath: registryPath(miniPath), mode: "gui", program: appHelperProgram(app.isPackaged, process.resourcesPath), logName: "minikube-tunnel-helper.log" });
+  const privileged = isRoot ? null : new LazyRouteService(() => openPrivilegedHelper(registryPath(miniPath), perSession, (line) => model.reportActionError(line)));
   const engine = await createEngine({ ...(prefs.minikubePath ? { minikubeBinary: prefs.minikubePath } : {}), ...(privileged ? { routeService: privileged, loopbackPrivileges: () => privileged, names: privileged } : {}) });
   const model = new AppModel({ engine, privileged, loadBalancer: () => ({ enabled: true, ...prefs.loadBalancer }), accessMode: (profile) => prefs.accessModes[profile] ?? "auto", names: () => prefs.names });
   if (preferences.problem) model.setProblem(preferences.problem);

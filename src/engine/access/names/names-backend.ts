@@ -33,9 +33,9 @@ export class InProcessNames implements NamesBackend {
     private readonly resolver: DnsResolver,
   ) {}
 
-  static async create(runtimeDir: string, hostsPath?: string): Promise<InProcessNames> {
+  static async create(runtimeDir: string, options: { hostsPath?: string; tag?: string } = {}): Promise<InProcessNames> {
     const owner = await namesOwner();
-    return new InProcessNames(owner, new HostsFile(hostsPath), dnsResolverFor(owner, runtimeDir));
+    return new InProcessNames(owner, new HostsFile(options.hostsPath), dnsResolverFor(owner, runtimeDir, process.platform, undefined, options.tag));
   }
 
   async setHosts(profile: string, _domain: string, entries: readonly HostsEntry[] | null): Promise<void> {

@@ -4,8 +4,8 @@ import { NrptRules } from "./nrpt-windows.js";
 import { ResolvedLink } from "./resolved-link.js";
 import { ResolverFiles } from "./resolver-file-darwin.js";
 
-export function dnsResolverFor(owner: NamesOwner, runtimeDir: string, platform: NodeJS.Platform = process.platform, runner?: CommandRunner): DnsResolver {
+export function dnsResolverFor(owner: NamesOwner, runtimeDir: string, platform: NodeJS.Platform = process.platform, runner?: CommandRunner, tag = ""): DnsResolver {
   if (platform === "darwin") return new ResolverFiles(owner);
   if (platform === "win32") return new NrptRules(owner, runner);
-  return new ResolvedLink(owner, runtimeDir, runner);
+  return new ResolvedLink(owner, runtimeDir, runner, tag);
 }

@@ -42,10 +42,12 @@ export class ResolvedLink implements DnsResolver {
     /** Root's runtime directory: a record of what we set, so cleanup can undo it after a crash (resolved keeps it until the link goes). */
     private readonly runtimeDir: string,
     private readonly runner: CommandRunner = execFileRunner,
+    /** Tells apart the records of one process's sessions (the installed helper serves several clients). */
+    private readonly tag = "",
   ) {}
 
   private get recordPath(): string {
-    return join(this.runtimeDir, `resolved-${this.owner.pid}.json`);
+    return join(this.runtimeDir, `resolved-${this.owner.pid}${this.tag ? `-${this.tag}` : ""}.json`);
   }
 
   private async record(): Promise<void> {
@@ -115,7 +117,7 @@ export class ResolvedLink implements DnsResolver {
   async removeStale(isAlive: (pid: number, started: string) => Promise<boolean>): Promise<string[]> {
     const reverted: string[] = [];
     for (const name of await readdir(this.runtimeDir).catch(() => [] as string[])) {
-      const match = /^resolved-(\d+)\.json$/.exec(name);
+      const match = /^resolved-(\d+)(-[a-z0-9]+)?\.json$/.exec(name);
       if (!match) continue;
       const path = join(this.runtimeDir, name);
       const record = JSON.parse((await readFile(path, "utf8").catch(() => "null")) ?? "null") as { started: string; applied: Applied[] } | null;
