@@ -13,6 +13,7 @@ const ENTRIES = {
   "helper-main": "src/helper/helper-main.ts",
   "helper-client-proc": "test-support/helper-client-proc.ts",
   "forward-user-proc": "test-support/forward-user-proc.ts",
+  "helper-channel-proc": "test-support/helper-channel-proc.ts",
   "forward-bench-proc": "bench/forward-proc.ts",
   "kube-sim-serve": "test-support/kube-sim/serve.ts",
   "minikube-registry-writer": "test-support/minikube-registry-writer.ts",

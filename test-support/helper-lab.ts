@@ -65,7 +65,7 @@ export async function helperFiles(owner: { uid: number; gid: number }) {
 }
 
 /** Starts the helper as root inside a namespace, daemonized as sudo would start it. */
-export async function startHelperIn(netns: string, files: Awaited<ReturnType<typeof helperFiles>>): Promise<void> {
-  const [file, args] = inPrivateEtc("ip", ["netns", "exec", netns, process.execPath, HELPER_SCRIPT, "--daemonize", "--secret-file", files.secretFile, "--runtime-dir", files.runtimeDir, "--log-file", files.logFile, "--registry", files.registry]);
+export async function startHelperIn(netns: string, files: Awaited<ReturnType<typeof helperFiles>>, extra: readonly string[] = []): Promise<void> {
+  const [file, args] = inPrivateEtc("ip", ["netns", "exec", netns, process.execPath, HELPER_SCRIPT, "--daemonize", "--secret-file", files.secretFile, "--runtime-dir", files.runtimeDir, "--log-file", files.logFile, "--registry", files.registry, ...extra]);
   await run(file, args, { cwd: join(import.meta.dirname, "..") });
 }

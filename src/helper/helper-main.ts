@@ -13,6 +13,7 @@ import { routeTableFor } from "../engine/access/routes/platform-route-table.js";
 import { FileGuard, assertNoUserLinks } from "../engine/system/guarded-files.js";
 import { HelperServer } from "./helper-server.js";
 import { runDaemon } from "./helper-daemon.js";
+import { listenTcp } from "./tcp-listener.js";
 import { HelperSession } from "./helper-session.js";
 import { isSourceCheckout, writablePaths } from "./integrity.js";
 import { readSecretFile } from "./secret-file.js";
@@ -28,6 +29,10 @@ const { values } = parseArgs({
     daemonize: { type: "boolean", default: false },
     daemon: { type: "boolean", default: false },
     config: { type: "string" },
+    /** "unix" (a socket in the runtime directory), or "tcp" (a loopback port with the challenge–response channel; Windows). */
+    transport: { type: "string" },
+    /** With tcp: where to tell the client the port (a file of the user's, beside the secret). */
+    "port-file": { type: "string" },
   },
   strict: true,
 });
@@ -120,7 +125,13 @@ if (values.daemon) {
     { socketPath: socketPathFor(runtimeDir, secret.uid), uid: secret.uid, gid: secret.gid, secret: secret.value, log, mode: "session", openSession: async () => session },
     () => process.exit(0),
   );
-  await server.listen();
+  const transport = values.transport ?? (process.platform === "win32" ? "tcp" : "unix");
+  if (transport === "tcp") {
+    const portFile = values["port-file"] ?? stop("--port-file is required with --transport tcp");
+    const { port } = await listenTcp(server, secret.value, log);
+    await guard.replace(portFile, `${port}\n`, { mode: 0o600 });
+    log(`listening on 127.0.0.1:${port} (challenge–response channel) for uid ${secret.uid}`);
+  } else await server.listen();
   for (const signal of ["SIGTERM", "SIGINT", "SIGHUP"] as const) process.on(signal, () => void server.shutdown());
   report("ready");
   if (readyFd !== null) closeSync(readyFd);

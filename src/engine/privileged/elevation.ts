@@ -83,19 +83,23 @@ function runElevated(mode: ElevationMode, argv: string[]): Promise<void> {
  * it without following links and serves only that file's owner, and this
  * client deletes it once the helper is up.
  */
-export async function startHelper(launch: HelperLaunch, mode: ElevationMode, uid = process.getuid?.() ?? 0): Promise<HelperClient> {
+export async function startHelper(launch: HelperLaunch, mode: ElevationMode, uid = process.getuid?.() ?? 0, transport: "unix" | "tcp" = process.platform === "win32" ? "tcp" : "unix"): Promise<HelperClient> {
   const secret = randomBytes(32).toString("hex");
   const dir = await mkdtemp(join(tmpdir(), "mktunnel-"));
   const secretFile = join(dir, "secret");
+  const portFile = join(dir, "port");
   await writeFile(secretFile, secret, { mode: 0o600 });
+  let port: number | null = null;
   try {
-    await runElevated(mode, helperArgv(launch, secretFile));
+    // On Windows the helper listens on a loopback port (Node cannot restrict a named pipe to one user) and says which here.
+    await runElevated(mode, [...helperArgv(launch, secretFile), ...(transport === "tcp" ? ["--transport", "tcp", "--port-file", portFile] : [])]);
+    if (transport === "tcp") port = Number((await readFile(portFile, "utf8")).trim());
   } catch (error) {
     throw explainElevationFailure(error as Error, await logTail(launch.logFile));
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
-  const client = await HelperClient.connect(join(launch.runtimeDir, `helper-${uid}.sock`), secret);
+  const client = port !== null ? await HelperClient.overChannel(port, secret) : await HelperClient.connect(join(launch.runtimeDir, `helper-${uid}.sock`), secret);
   await client.call({ op: "ping" });
   return client;
 }

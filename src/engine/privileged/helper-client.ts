@@ -8,6 +8,7 @@ import type { LoopbackPrivileges } from "../access/forwards/forward-listeners.js
 import type { ClusterDns } from "../access/names/dns-resolver.js";
 import type { HostsEntry } from "../access/names/hosts-block.js";
 import type { NamesBackend } from "../access/names/names-backend.js";
+import { openChannel } from "./tcp-channel.js";
 
 /** Long enough for a batch of route commands, each of which the helper limits to 10 s. */
 export const HELPER_CALL_TIMEOUT_MS = 60_000;
@@ -31,10 +32,14 @@ export class HelperClient implements RouteService, LoopbackPrivileges, NamesBack
 
   private constructor(
     private readonly socket: Socket,
-    private readonly secret: string,
+    /** null over the TCP channel: the handshake proved the secret, and it never goes on the wire. */
+    private readonly secret: string | null,
     private readonly callTimeoutMs: number,
+    private readonly writeLine: (line: string) => void = (line) => void socket.write(`${line}\n`),
+    lines?: (listener: (line: string) => void) => void,
   ) {
-    createInterface({ input: socket }).on("line", (line) => this.onLine(line));
+    if (lines) lines((line) => this.onLine(line));
+    else createInterface({ input: socket }).on("line", (line) => this.onLine(line));
     socket.on("close", () => {
       this.isClosed = true;
       for (const { reject } of this.pending.values()) reject(new HelperError("the privileged helper closed the connection"));
@@ -46,6 +51,12 @@ export class HelperClient implements RouteService, LoopbackPrivileges, NamesBack
   /** True once the helper is gone (it exited, or was killed): a new one has to be started. */
   get closed(): boolean {
     return this.isClosed;
+  }
+
+  /** The helper over the TCP channel (Windows): both ends proved the secret; every line is MAC'd and sequenced. */
+  static async overChannel(port: number, secret: string, callTimeoutMs = HELPER_CALL_TIMEOUT_MS): Promise<HelperClient> {
+    const { socket, lines } = await openChannel(port, secret).catch((error: Error) => Promise.reject(new HelperError(error.message)));
+    return new HelperClient(socket, null, callTimeoutMs, (line) => lines.write(line), (listener) => lines.onLine(listener));
   }
 
   static connect(socketPath: string, secret: string, timeoutMs = 5000, callTimeoutMs = HELPER_CALL_TIMEOUT_MS): Promise<HelperClient> {
@@ -73,7 +84,11 @@ export class HelperClient implements RouteService, LoopbackPrivileges, NamesBack
     } catch {
       return;
     }
-    if (response.id === null) return;
+    if (response.id === null) {
+      // A refusal of the connection itself (a second client): every waiting call gets the reason, not just "closed".
+      if (!response.ok) for (const [id, { reject }] of this.pending) (this.pending.delete(id), reject(new HelperError(`helper refused: ${response.error}`)));
+      return;
+    }
     const waiter = this.pending.get(response.id);
     if (!waiter) return;
     this.pending.delete(response.id);
@@ -94,7 +109,7 @@ export class HelperClient implements RouteService, LoopbackPrivileges, NamesBack
         resolve: (v) => (clearTimeout(timer), (resolve as (v: unknown) => void)(v)),
         reject: (e) => (clearTimeout(timer), reject(e)),
       });
-      this.socket.write(`${JSON.stringify({ ...request, id, secret: this.secret })}\n`);
+      this.writeLine(JSON.stringify(this.secret === null ? { ...request, id } : { ...request, id, secret: this.secret }));
     });
   }
 
