@@ -86,7 +86,10 @@ export class HelperClient implements RouteService, LoopbackPrivileges, NamesBack
     }
     if (response.id === null) {
       // A refusal of the connection itself (a second client): every waiting call gets the reason, not just "closed".
-      if (!response.ok) for (const [id, { reject }] of this.pending) (this.pending.delete(id), reject(new HelperError(`helper refused: ${response.error}`)));
+      if (!response.ok) {
+        for (const { reject } of this.pending.values()) reject(new HelperError(`helper refused: ${response.error}`));
+        this.pending.clear();
+      }
       return;
     }
     const waiter = this.pending.get(response.id);
