@@ -1,6 +1,7 @@
-import { accessSync, constants } from "node:fs";
+import { accessSync, constants, readFileSync } from "node:fs";
 import { delimiter, join } from "node:path";
 import { type HelperProgram, helperProgramBesideEngine } from "../engine/privileged/helper-launch.js";
+import type { HelperDigests } from "../engine/privileged/staged-launch.js";
 
 /**
  * The packaged helper runs on the Node runtime shipped beside it in
@@ -26,4 +27,22 @@ function findOnPath(name: string, path: string): string | null {
     }
   }
   return null;
+}
+
+/** electron-builder's ${os}-${arch} for this machine: the key of the package's helper digests. */
+export function targetTag(platform: NodeJS.Platform = process.platform, arch: string = process.arch): string {
+  return `${platform === "darwin" ? "mac" : platform === "win32" ? "win" : "linux"}-${arch}`;
+}
+
+/**
+ * The packaged app's digests of its helper (dist/helper-digests.json, inside
+ * the archive), for root to check its copies against; null from a checkout
+ * or on Windows, where the helper runs from Program Files as installed.
+ */
+export function packagedHelperDigests(isPackaged: boolean, appPath: string, platform: NodeJS.Platform = process.platform): HelperDigests | null {
+  if (!isPackaged || platform === "win32") return null;
+  const all = JSON.parse(readFileSync(join(appPath, "dist", "helper-digests.json"), "utf8")) as Record<string, HelperDigests>;
+  const digests = all[targetTag(platform)];
+  if (!digests) throw new Error(`this package has no helper digests for ${targetTag(platform)}`);
+  return digests;
 }

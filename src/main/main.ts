@@ -12,7 +12,7 @@ import type { AppState } from "../shared/app-state.js";
 import { isServiceUrl, serviceUrl } from "../shared/service-address.js";
 import { APP_SCHEME_PRIVILEGES, registerUiProtocol } from "./app-protocol.js";
 import { AppWindows } from "./app-windows.js";
-import { appHelperProgram } from "./helper-program.js";
+import { appHelperProgram, packagedHelperDigests } from "./helper-program.js";
 import { registerIpcHandlers } from "./ipc-handlers.js";
 import { denyAllPermissions } from "./permissions.js";
 import { createActionRunner } from "./menu-actions.js";
@@ -58,7 +58,8 @@ async function run(): Promise<void> {
   let prefs = preferences.get();
   const miniPath = resolveMiniPath();
   // The installed helper when it answers (no prompt); else elevation at the first Start or Cleanup, once per session (LazyRouteService).
-  const perSession = () => launchHelper({ miniPath, registryPath: registryPath(miniPath), mode: "gui", program: appHelperProgram(app.isPackaged, process.resourcesPath), logName: "minikube-tunnel-helper.log" });
+  const digests = packagedHelperDigests(app.isPackaged, app.getAppPath());
+  const perSession = () => launchHelper({ miniPath, registryPath: registryPath(miniPath), mode: "gui", program: appHelperProgram(app.isPackaged, process.resourcesPath), logName: "minikube-tunnel-helper.log", ...(digests ? { digests } : {}) });
   const privileged = isRoot ? null : new LazyRouteService(() => openPrivilegedHelper(registryPath(miniPath), perSession, (line) => model.reportActionError(line)));
   const engine = await createEngine({ ...(prefs.minikubePath ? { minikubeBinary: prefs.minikubePath } : {}), ...(privileged ? { routeService: privileged, loopbackPrivileges: () => privileged, names: privileged } : {}) });
   const model = new AppModel({ engine, privileged, loadBalancer: () => ({ enabled: true, ...prefs.loadBalancer }), accessMode: (profile) => prefs.accessModes[profile] ?? "auto", names: () => prefs.names });

@@ -36,11 +36,24 @@ describe("electron-builder.yml", () => {
     const config = await builderConfig();
     expect(config.electronFuses).toMatchObject({ runAsNode: false, enableNodeOptionsEnvironmentVariable: false, enableNodeCliInspectArguments: false, onlyLoadAppFromAsar: true, enableEmbeddedAsarIntegrityValidation: true });
     const resources = config.extraResources.map((r: { to: string }) => r.to);
-    expect(resources).toEqual(expect.arrayContaining(["helper/helper-main.mjs", "helper/"]));
+    expect(resources).toEqual(expect.arrayContaining(["helper/helper-main.mjs", "helper/", "helper/node_modules/"]));
+    // The runtime and native packages are the target's own, never the build machine's.
+    const from = config.extraResources.map((r: { from: string }) => r.from);
+    expect(from).toEqual(expect.arrayContaining(["build/helper-runtime/${os}-${arch}/", "build/helper-modules/${os}-${arch}/node_modules/"]));
+    expect(from.some((f: string) => f.startsWith("node_modules/node"))).toBe(false);
+    expect(config.files).toContain("dist/helper-digests.json");
     // The same layout the app looks for at run time (appHelperProgram).
     const { appHelperProgram } = await import("./helper-program.js");
     expect(appHelperProgram(true, "/opt/mt/resources", "linux")).toEqual({ runtime: "/opt/mt/resources/helper/node", runtimeArgs: [], script: "/opt/mt/resources/helper/helper-main.mjs" });
-    expect(existsSync(join(root, "node_modules", "node", "bin", "node"))).toBe(true);
+  });
+
+  it("every target gets its runtime from nodejs.org under its own name, and the app finds the digests under electron-builder's ${os}-${arch}", async () => {
+    const { TARGETS, nodeArchive, nodeUrl } = await import("../../scripts/helper-runtimes.js");
+    const { targetTag } = await import("./helper-program.js");
+    expect(TARGETS.map((t) => t.tag)).toEqual(["mac-x64", "mac-arm64", "linux-x64", "linux-arm64", "win-x64"]);
+    expect(nodeUrl("22.23.3", nodeArchive("22.23.3", TARGETS[1]))).toBe("https://nodejs.org/dist/v22.23.3/node-v22.23.3-darwin-arm64.tar.gz");
+    expect(nodeArchive("22.23.3", TARGETS[4])).toBe("node-v22.23.3-win-x64.zip");
+    expect([targetTag("darwin", "arm64"), targetTag("linux", "x64"), targetTag("win32", "x64")]).toEqual(["mac-arm64", "linux-x64", "win-x64"]);
   });
 
   it("the icons it names exist", async () => {

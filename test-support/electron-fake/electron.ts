@@ -43,6 +43,10 @@ class App extends EventEmitter {
   getVersion(): string {
     return "0.1.0";
   }
+  /** Electron: the current application directory (a checkout's root when not packaged). */
+  getAppPath(): string {
+    return join(import.meta.dirname, "..", "..");
+  }
   getName(): string {
     return "minikube-tunnel";
   }

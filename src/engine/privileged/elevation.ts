@@ -2,8 +2,9 @@ import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { HelperClient, HelperError } from "./helper-client.js";
+import { type HelperDigests, stagedArgv } from "./staged-launch.js";
 
 export const APP_NAME = "Minikube Tunnel";
 
@@ -16,6 +17,8 @@ export interface HelperLaunch {
   readonly runtimeDir: string;
   readonly logFile: string;
   readonly registry: string;
+  /** Set when the helper's files are not root-owned (a macOS app in /Applications, an AppImage): root copies and checks them first. */
+  readonly staged?: { readonly digests: HelperDigests; readonly stageDir: string };
 }
 
 export type ElevationMode = "direct" | "sudo" | "gui";
@@ -26,7 +29,9 @@ export function defaultRuntimeDir(platform: NodeJS.Platform = process.platform):
 
 /** The helper's command line; the secret is never on it, only the path of a file that holds it. */
 export function helperArgv(launch: HelperLaunch, secretFile: string): string[] {
-  return [launch.runtime, ...launch.runtimeArgs, launch.script, "--daemonize", "--secret-file", secretFile, "--runtime-dir", launch.runtimeDir, "--log-file", launch.logFile, "--registry", launch.registry];
+  const args = ["--daemonize", "--secret-file", secretFile, "--runtime-dir", launch.runtimeDir, "--log-file", launch.logFile, "--registry", launch.registry];
+  if (launch.staged) return stagedArgv(launch.runtime, launch.script, join(dirname(launch.script), "node_modules"), launch.staged.digests, launch.staged.stageDir, args);
+  return [launch.runtime, ...launch.runtimeArgs, launch.script, ...args];
 }
 
 /** POSIX single-quoting: sudo-prompt takes one command string, which its shell re-parses. */

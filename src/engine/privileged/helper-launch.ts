@@ -3,6 +3,7 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { defaultRuntimeDir, type ElevationMode, type HelperLaunch, startHelper } from "./elevation.js";
 import type { HelperClient } from "./helper-client.js";
+import type { HelperDigests } from "./staged-launch.js";
 
 /** What runs the helper: a Node ≥ 22 runtime, the script, and any runtime flags before it. */
 export interface HelperProgram {
@@ -32,6 +33,8 @@ export interface HelperLaunchOptions {
   readonly logName?: string;
   /** MKTUNNEL_RUNTIME_DIR moves the socket directory (the helper still insists it is root-owned). */
   readonly env?: NodeJS.ProcessEnv;
+  /** The package's digests of the helper's files: root copies and checks them before running (an app the user owns). */
+  readonly digests?: HelperDigests;
 }
 
 export async function launchHelper(options: HelperLaunchOptions): Promise<HelperClient> {
@@ -44,6 +47,7 @@ export async function launchHelper(options: HelperLaunchOptions): Promise<Helper
     runtimeDir: env.MKTUNNEL_RUNTIME_DIR || defaultRuntimeDir(),
     logFile: join(logDir, options.logName ?? "mktunnel-helper.log"),
     registry: options.registryPath,
+    ...(options.digests ? { staged: { digests: options.digests, stageDir: join(env.MKTUNNEL_RUNTIME_DIR || defaultRuntimeDir(), "stage") } } : {}),
   };
   return startHelper(launch, options.mode);
 }

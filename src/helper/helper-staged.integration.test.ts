@@ -1,0 +1,97 @@
+import { execFile } from "node:child_process";
+import { appendFile, chmod, chown, copyFile, cp, mkdir, mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { promisify } from "node:util";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { helperArgv } from "../engine/privileged/elevation.js";
+import { HelperClient } from "../engine/privileged/helper-client.js";
+import { sha256File, treeDigest } from "../engine/privileged/staged-launch.js";
+import { bundled } from "../../test-support/bundles.js";
+import { TestUser, helperFiles } from "../../test-support/helper-lab.js";
+import { NetnsLab, labUnavailableReason } from "../../test-support/netns-lab.js";
+import { inPrivateEtc } from "../../test-support/private-etc.js";
+
+const run = promisify(execFile);
+const skip = labUnavailableReason();
+if (skip) console.log(`skipped: the per-session helper from a user-owned install: ${skip}`);
+
+/**
+ * A macOS drag-install's owners and modes, rebuilt here: /Applications is
+ * root:admin 0775, the app inside it belongs to the user, and so do the
+ * helper's runtime, script and native packages in Contents/Resources/helper.
+ */
+describe.skipIf(skip !== null)("the per-session helper from an app the user owns (/Applications, an AppImage)", () => {
+  let lab: NetnsLab;
+  let user: TestUser;
+  let files: Awaited<ReturnType<typeof helperFiles>>;
+  let root: string;
+  let helperDir: string;
+  let stageDir: string;
+
+  beforeEach(async () => {
+    lab = await NetnsLab.create();
+    user = await TestUser.create();
+    files = await helperFiles(user);
+    root = await mkdtemp(join(tmpdir(), "mkt-apps-"));
+    await chmod(root, 0o755);
+    const applications = join(root, "Applications");
+    helperDir = join(applications, "Minikube Tunnel.app", "Contents", "Resources", "helper");
+    await mkdir(helperDir, { recursive: true });
+    await copyFile(process.execPath, join(helperDir, "node"));
+    await copyFile(bundled("helper-main"), join(helperDir, "helper-main.mjs"));
+    for (const pkg of ["koffi", `@koromix/koffi-${process.platform}-${process.arch}`]) await cp(join(import.meta.dirname, "..", "..", "node_modules", pkg), join(helperDir, "node_modules", pkg), { recursive: true, dereference: true });
+    await run("chown", ["-R", `${user.uid}:${user.gid}`, join(applications, "Minikube Tunnel.app")]);
+    // root:admin 0775, as macOS ships it (gid 80 is admin there; any non-root group shows the same thing here).
+    await chown(applications, 0, 80);
+    await chmod(applications, 0o775);
+    stageDir = join(files.root, "stage");
+  });
+
+  afterEach(async () => {
+    await run("pkill", ["-f", `--secret-file ${files.secretFile}`]).catch(() => undefined);
+    await lab.destroy();
+    await user.destroy();
+    await files.cleanup();
+    await rm(root, { recursive: true, force: true });
+  });
+
+  const launch = async (staged: boolean) => ({
+    runtime: join(helperDir, "node"),
+    runtimeArgs: [],
+    script: join(helperDir, "helper-main.mjs"),
+    runtimeDir: files.runtimeDir,
+    logFile: files.logFile,
+    registry: files.registry,
+    ...(staged ? { staged: { stageDir, digests: { runtime: await sha256File(join(helperDir, "node")), script: await sha256File(join(helperDir, "helper-main.mjs")), modules: await treeDigest(join(helperDir, "node_modules")) } } } : {}),
+  });
+
+  /** What the elevation runs, run as root in the lab: an exit code and what it said. */
+  async function elevate(argv: string[]): Promise<{ code: number; stderr: string }> {
+    const [file, args] = inPrivateEtc("ip", ["netns", "exec", lab.host, ...argv]);
+    return run(file, args).then(() => ({ code: 0, stderr: "" }), (e: { code: number; stderr: string }) => ({ code: e.code, stderr: e.stderr }));
+  }
+
+  it("run from where it lies, the helper refuses root: a user could change it", async () => {
+    const result = await elevate(helperArgv(await launch(false), files.secretFile));
+    expect(result.code).not.toBe(0);
+    expect(result.stderr).toMatch(/refusing to run as root: .*Minikube Tunnel\.app.* is owned by uid \d+|refusing to run as root: .*Applications is writable by group or others/);
+  });
+
+  it("staged: root copies it into a directory only root can write, checks the package's digests, and the copy serves the user", async () => {
+    const result = await elevate(helperArgv(await launch(true), files.secretFile));
+    expect(result, result.stderr).toEqual({ code: 0, stderr: "" });
+    const client = await HelperClient.connect(files.socketPath, files.secret);
+    expect(await client.call({ op: "ping" })).toBe("pong");
+    await client.close();
+  });
+
+  it("staged, but a file changed after the package was built: nothing runs, and the reason is given", async () => {
+    const digests = await launch(true);
+    await appendFile(join(helperDir, "helper-main.mjs"), "\n// changed by someone\n");
+    const result = await elevate(helperArgv(digests, files.secretFile));
+    expect(result.code).toBe(3);
+    expect(result.stderr.trim()).toBe("refusing to run the helper as root: its files do not match the digests this package was built with (changed after installation?)");
+    await expect(HelperClient.connect(files.socketPath, files.secret, 500)).rejects.toThrow();
+  });
+});
