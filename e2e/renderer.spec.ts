@@ -183,6 +183,14 @@ describe("renderer in Debian Chromium", () => {
     expect(saved).toMatchObject({ autoStartProfiles: ["minikube"], loadBalancer: { mode: "pool", pool: ["172.30.0.0/24", "172.31.0.10-172.31.0.20"] }, startAtLogin: true });
     await page.close();
 
+    // The network helper: not installed here; installing it once is one click (main runs the elevation).
+    const helper = await open("preferences", { state: runningState });
+    await helper.getByText("Not installed: each session asks for your password once.").waitFor();
+    await helper.getByRole("button", { name: "Install the network helper (asks once)" }).click();
+    await helper.getByText("Installed. Starting a tunnel no longer asks for a password.").waitFor();
+    expect(await callsOf(helper)).toEqual([["installHelper"]]);
+    await helper.close();
+
     const refused = await open("preferences", { state: runningState, failures: { setPreferences: "refused prefs:set: argument 0.loadBalancer.pool.0 must be a CIDR or a start-end range" } });
     await refused.getByRole("button", { name: "Save" }).click();
     await refused.getByRole("alert").filter({ hasText: "must be a CIDR or a start-end range" }).waitFor();

@@ -4,11 +4,11 @@
 // Needs network access; `npm run dist` runs it.
 import { execFile } from "node:child_process";
 import { createHash } from "node:crypto";
-import { mkdir, mkdtemp, readdir, rename, rm, writeFile } from "node:fs/promises";
+import { cp, mkdir, mkdtemp, readdir, rename, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
-import { sha256File, treeDigest } from "../src/engine/privileged/staged-launch.js";
+import { treeDigest } from "../src/engine/privileged/staged-launch.js";
 
 const run = promisify(execFile);
 const root = join(import.meta.dirname, "..");
@@ -40,8 +40,7 @@ async function main(): Promise<void> {
   const version = (await import(join(root, "node_modules", "node", "package.json"), { with: { type: "json" } })).default.version as string;
   const koffiVersion = (await import(join(root, "node_modules", "koffi", "package.json"), { with: { type: "json" } })).default.version as string;
   const sums = await download(nodeUrl(version, "SHASUMS256.txt")).then((b) => b.toString());
-  const digests: Record<string, { runtime: string; script: string; modules: string }> = {};
-  const script = join(root, "dist", "helper-bundle", "helper-main.mjs");
+  const digests: Record<string, { tree: string }> = {};
   for (const target of TARGETS) {
     const out = join(root, "build", "helper-runtime", target.tag);
     const modules = join(root, "build", "helper-modules", target.tag, "node_modules");
@@ -67,7 +66,14 @@ async function main(): Promise<void> {
       await run("tar", ["-xzf", tgz, "-C", dest, "--strip-components=1"]);
     }
     await rm(work, { recursive: true, force: true });
-    digests[target.tag] = { runtime: await sha256File(join(out, target.exe)), script: await sha256File(script), modules: await treeDigest(modules) };
+    // The helper directory exactly as the package lays it out (electron-builder.yml's extraResources).
+    const layout = join(root, "build", "helper-layout", target.tag);
+    await rm(layout, { recursive: true, force: true });
+    await mkdir(layout, { recursive: true });
+    await cp(join(out, target.exe), join(layout, target.exe));
+    for (const bundle of ["helper-main.mjs", "mktunnel.mjs"]) await cp(join(root, "dist", "helper-bundle", bundle), join(layout, bundle));
+    await cp(modules, join(layout, "node_modules"), { recursive: true });
+    digests[target.tag] = { tree: await treeDigest(layout) };
     console.log(`${target.tag}: ${(await readdir(out)).join(", ")}, koffi ${koffiVersion}`);
   }
   await writeFile(join(root, "dist", "helper-digests.json"), `${JSON.stringify(digests, null, 2)}\n`);

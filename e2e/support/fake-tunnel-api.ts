@@ -58,6 +58,8 @@ export async function installFakeTunnelApi(page: Page, options: FakeApiOptions):
         prefs = { ...prefs!, minikubePath: "/usr/local/bin/minikube" };
         return prefs;
       },
+      helperStatus: async () => (await record("helperStatus"), { installed: false, running: false, version: null }),
+      installHelper: () => record("installHelper"),
       quit: () => record("quit"),
       onState: (listener: (s: unknown) => void) => (stateListeners.add(listener), () => stateListeners.delete(listener)),
       onShowView: (listener: (v: unknown) => void) => (viewListeners.add(listener), () => viewListeners.delete(listener)),
@@ -66,5 +68,5 @@ export async function installFakeTunnelApi(page: Page, options: FakeApiOptions):
 }
 
 export async function callsOf(page: Page): Promise<unknown[][]> {
-  return page.evaluate(() => (globalThis as unknown as { __calls: unknown[][] }).__calls.filter((c) => c[0] !== "getState" && c[0] !== "getLogs" && c[0] !== "getPreferences"));
+  return page.evaluate(() => (globalThis as unknown as { __calls: unknown[][] }).__calls.filter((c) => c[0] !== "getState" && c[0] !== "getLogs" && c[0] !== "getPreferences" && c[0] !== "helperStatus"));
 }

@@ -14,7 +14,7 @@ function sourcesOfThisCli(): HelperSources {
   const cli = fileURLToPath(import.meta.url);
   const helper = join(dirname(cli), "helper-main.mjs");
   if (!cli.endsWith(".mjs") || !existsSync(helper)) {
-    throw new CliError("install runs from the bundled CLI (npm run build:bundles, then sudo node dist/bundle/mktunnel.mjs helper install), so the helper it copies is one file", 2);
+    throw new CliError("install runs from the bundled CLI (npm run build:bundles, then sudo node dist/helper-bundle/mktunnel.mjs helper install), so the helper it copies is one file", 2);
   }
   // koffi (flock) is left out of the bundles: its native part is loaded at run time, from beside them.
   const require = createRequire(cli);

@@ -6,7 +6,7 @@ import { promisify } from "node:util";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { helperArgv } from "../engine/privileged/elevation.js";
 import { HelperClient } from "../engine/privileged/helper-client.js";
-import { sha256File, treeDigest } from "../engine/privileged/staged-launch.js";
+import { treeDigest } from "../engine/privileged/staged-launch.js";
 import { bundled } from "../../test-support/bundles.js";
 import { TestUser, helperFiles } from "../../test-support/helper-lab.js";
 import { NetnsLab, labUnavailableReason } from "../../test-support/netns-lab.js";
@@ -63,7 +63,7 @@ describe.skipIf(skip !== null)("the per-session helper from an app the user owns
     runtimeDir: files.runtimeDir,
     logFile: files.logFile,
     registry: files.registry,
-    ...(staged ? { staged: { stageDir, digests: { runtime: await sha256File(join(helperDir, "node")), script: await sha256File(join(helperDir, "helper-main.mjs")), modules: await treeDigest(join(helperDir, "node_modules")) } } } : {}),
+    ...(staged ? { staged: { stageDir, digests: { tree: await treeDigest(helperDir) } } } : {}),
   });
 
   /** What the elevation runs, run as root in the lab: an exit code and what it said. */
@@ -91,7 +91,7 @@ describe.skipIf(skip !== null)("the per-session helper from an app the user owns
     await appendFile(join(helperDir, "helper-main.mjs"), "\n// changed by someone\n");
     const result = await elevate(helperArgv(digests, files.secretFile));
     expect(result.code).toBe(3);
-    expect(result.stderr.trim()).toBe("refusing to run the helper as root: its files do not match the digests this package was built with (changed after installation?)");
+    expect(result.stderr.trim()).toBe("refusing to run the helper as root: its files do not match the digest this package was built with (changed after installation?)");
     await expect(HelperClient.connect(files.socketPath, files.secret, 500)).rejects.toThrow();
   });
 });

@@ -20,6 +20,8 @@ function harness() {
     "prefs:set": (prefs) => prefs,
     "prefs:choose-minikube": () => DEFAULT_PREFERENCES,
     "service:open": (ref) => void calls.push(`open ${ref.namespace}/${ref.name}:${ref.port}`),
+    "helper:status": () => ({ installed: false, running: false, version: null }),
+    "helper:install": () => void calls.push("install helper"),
     "app:quit": () => void calls.push("quit"),
   };
   registerIpcHandlers({ handle: (channel, listener) => void handlers.set(channel, listener) }, implementation, (m) => refused.push(m));
@@ -32,7 +34,7 @@ const ours = "app://minikube-tunnel/index.html";
 describe("IPC handlers", () => {
   it("registers every channel of the map and passes validated calls through", async () => {
     const h = harness();
-    expect([...h.handlers.keys()].sort()).toEqual(["app:quit", "clipboard:copy", "logs:get", "prefs:choose-minikube", "prefs:get", "prefs:set", "profile:set-mode", "service:open", "state:get", "tunnel:start", "tunnel:stop", "tunnels:cleanup"]);
+    expect([...h.handlers.keys()].sort()).toEqual(["app:quit", "clipboard:copy", "helper:install", "helper:status", "logs:get", "prefs:choose-minikube", "prefs:get", "prefs:set", "profile:set-mode", "service:open", "state:get", "tunnel:start", "tunnel:stop", "tunnels:cleanup"]);
     await h.invoke("tunnel:start", ours, "minikube");
     await h.invoke("service:open", ours, { profile: "minikube", namespace: "default", name: "web", port: 80 });
     await h.invoke("profile:set-mode", ours, "minikube", "forward");

@@ -1,10 +1,15 @@
+import { userInfo } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Menu, Notification, Tray, app, clipboard, dialog, ipcMain, nativeImage, nativeTheme, powerMonitor, protocol, session as electronSession, shell } from "electron";
 import { registryPath, resolveMiniPath } from "../engine/cluster/minipath.js";
 import { createEngine } from "../engine/engine.js";
 import { launchHelper } from "../engine/privileged/helper-launch.js";
-import { openPrivilegedHelper } from "../engine/privileged/installed-helper-client.js";
+import { connectInstalledHelper, installedHelperAnswers, openPrivilegedHelper } from "../engine/privileged/installed-helper-client.js";
+import { defaultRuntimeDir, runAsRoot } from "../engine/privileged/elevation.js";
+import { readHelperConfig } from "../engine/privileged/helper-installer.js";
+import { stagedArgv } from "../engine/privileged/staged-launch.js";
+import { helperWhenNoneAnswers } from "./helper-choice.js";
 import { LazyRouteService } from "../engine/privileged/lazy-route-service.js";
 import { AppModel } from "../engine/session/app-model.js";
 import type { AppNotification } from "../engine/session/state-notifications.js";
@@ -60,7 +65,33 @@ async function run(): Promise<void> {
   // The installed helper when it answers (no prompt); else elevation at the first Start or Cleanup, once per session (LazyRouteService).
   const digests = packagedHelperDigests(app.isPackaged, app.getAppPath());
   const perSession = () => launchHelper({ miniPath, registryPath: registryPath(miniPath), mode: "gui", program: appHelperProgram(app.isPackaged, process.resourcesPath), logName: "minikube-tunnel-helper.log", ...(digests ? { digests } : {}) });
-  const privileged = isRoot ? null : new LazyRouteService(() => openPrivilegedHelper(registryPath(miniPath), perSession, (line) => model.reportActionError(line)));
+  // Install once: the packaged CLI's `helper install`, run as root from a checked copy (never from the user's files).
+  const installOnce = async () => {
+    if (!digests) throw new Error("the helper is installed from a package (or: sudo node dist/helper-bundle/mktunnel.mjs helper install)");
+    await runAsRoot("gui", stagedArgv(join(process.resourcesPath, "helper"), "mktunnel.mjs", digests, join(defaultRuntimeDir(), "stage"), ["helper", "install", "--user", userInfo().username]));
+  };
+  const askOnce = async (): Promise<"install" | "each-time"> => {
+    const { response } = await dialog.showMessageBox({
+      type: "question",
+      title: "Minikube Tunnel",
+      message: "Minikube Tunnel needs administrator rights to change routes.",
+      detail: "Install its network helper once, and you will not be asked for a password again. Or be asked once each time the app starts a tunnel.",
+      buttons: ["Install the network helper (asks once)", "Ask each time"],
+      defaultId: 0,
+      cancelId: 1,
+    });
+    return response === 0 ? "install" : "each-time";
+  };
+  const chooseHelper = () =>
+    helperWhenNoneAnswers({
+      preference: () => prefs.helper,
+      setPreference: (helper) => (prefs = preferences.set({ ...preferences.get(), helper })),
+      ask: askOnce,
+      install: installOnce,
+      connectInstalled: () => connectInstalledHelper(registryPath(miniPath)).catch(() => null),
+      perSession,
+    });
+  const privileged = isRoot ? null : new LazyRouteService(() => openPrivilegedHelper(registryPath(miniPath), chooseHelper, (line) => model.reportActionError(line)));
   const engine = await createEngine({ ...(prefs.minikubePath ? { minikubeBinary: prefs.minikubePath } : {}), ...(privileged ? { routeService: privileged, loopbackPrivileges: () => privileged, names: privileged } : {}) });
   const model = new AppModel({ engine, privileged, loadBalancer: () => ({ enabled: true, ...prefs.loadBalancer }), accessMode: (profile) => prefs.accessModes[profile] ?? "auto", names: () => prefs.names });
   if (preferences.problem) model.setProblem(preferences.problem);
@@ -124,6 +155,14 @@ async function run(): Promise<void> {
         const url = serviceUrl(model.state(), ref);
         if (!url || !isServiceUrl(url)) throw new Error(`${ref.namespace}/${ref.name} has no http(s) port ${ref.port} with an external IP`);
         await shell.openExternal(url);
+      },
+      "helper:status": async () => {
+        const config = await readHelperConfig("/").catch(() => null);
+        return { installed: config !== null, running: await installedHelperAnswers(), version: config?.version ?? null };
+      },
+      "helper:install": async () => {
+        await installOnce();
+        prefs = preferences.set({ ...preferences.get(), helper: "installed" });
       },
       "app:quit": () => app.quit(),
     },

@@ -17,6 +17,8 @@ export const IPC_METHODS = {
   "prefs:set": "setPreferences",
   "prefs:choose-minikube": "chooseMinikube",
   "service:open": "openService",
+  "helper:status": "helperStatus",
+  "helper:install": "installHelper",
   "app:quit": "quit",
 } as const;
 

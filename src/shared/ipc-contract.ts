@@ -37,6 +37,10 @@ export const ipcChannels = {
   "prefs:choose-minikube": { request: z.tuple([]), response: preferencesSchema },
   /** Opens a Service's own http(s) address, looked up by main; no other URL can be opened from the page. */
   "service:open": { request: z.tuple([serviceRefSchema]), response: z.void() },
+  /** The installed network helper: whether it is there, running, and which version. */
+  "helper:status": { request: z.tuple([]), response: z.object({ installed: z.boolean(), running: z.boolean(), version: z.string().nullable() }) },
+  /** Installs the helper once (one password prompt), so that no Start asks again. */
+  "helper:install": { request: z.tuple([]), response: z.void() },
   /** Quit from the window too: on GNOME without AppIndicator there is no tray to quit from. */
   "app:quit": { request: z.tuple([]), response: z.void() },
 } as const satisfies Record<IpcChannel, { request: z.ZodType; response: z.ZodType }>;

@@ -13,7 +13,7 @@ describe("preferences migrations", () => {
 
   it("migrates version 2: every profile reached the way minikube's rule says, names on", () => {
     const v2 = { version: 2, autoStartProfiles: ["minikube"], loadBalancer: { mode: "clusterip", pool: [], className: null, releaseOnStop: true }, startAtLogin: false, notifications: true, minikubePath: null };
-    expect(migratePreferences(v2)).toEqual({ ...v2, version: 3, accessModes: {}, names: true });
+    expect(migratePreferences(v2)).toEqual({ ...v2, version: 3, accessModes: {}, names: true, helper: "ask" });
     expect(() => migratePreferences({ ...DEFAULT_PREFERENCES, accessModes: { minikube: "tunnel" } })).toThrow("preference accessModes.minikube");
   });
 

@@ -37,6 +37,8 @@ export const preferencesSchema = z.object({
   accessModes: z.record(z.string().refine(isValidProfileName, "invalid profile name"), accessModeChoice),
   /** Cluster names (svc.ns.svc.cluster.local) resolve on this machine while a tunnel runs. */
   names: z.boolean(),
+  /** Root's help: "ask" (the first time it is needed, offer to install the helper once), "each-time" (a password per session), or "installed". */
+  helper: z.enum(["ask", "each-time", "installed"]),
 });
 
 export type Preferences = z.infer<typeof preferencesSchema>;
@@ -50,6 +52,7 @@ export const DEFAULT_PREFERENCES: Preferences = {
   minikubePath: null,
   accessModes: {},
   names: true,
+  helper: "ask",
 };
 
 type Stored = Record<string, unknown>;
@@ -66,7 +69,7 @@ const MIGRATIONS: Record<number, (old: Stored) => Stored> = {
     };
   },
   /** Version 3 added how each profile is reached, and cluster names on the host. */
-  2: (old) => ({ ...old, version: 3, accessModes: {}, names: true }),
+  2: (old) => ({ ...old, version: 3, accessModes: {}, names: true, helper: "ask" }),
 };
 
 export class PreferencesError extends Error {}

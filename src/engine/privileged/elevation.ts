@@ -30,7 +30,7 @@ export function defaultRuntimeDir(platform: NodeJS.Platform = process.platform):
 /** The helper's command line; the secret is never on it, only the path of a file that holds it. */
 export function helperArgv(launch: HelperLaunch, secretFile: string): string[] {
   const args = ["--daemonize", "--secret-file", secretFile, "--runtime-dir", launch.runtimeDir, "--log-file", launch.logFile, "--registry", launch.registry];
-  if (launch.staged) return stagedArgv(launch.runtime, launch.script, join(dirname(launch.script), "node_modules"), launch.staged.digests, launch.staged.stageDir, args);
+  if (launch.staged) return stagedArgv(dirname(launch.script), "helper-main.mjs", launch.staged.digests, launch.staged.stageDir, args);
   return [launch.runtime, ...launch.runtimeArgs, launch.script, ...args];
 }
 
@@ -60,6 +60,11 @@ async function logTail(path: string, lines = 5): Promise<string> {
   } catch {
     return "";
   }
+}
+
+/** Runs one command as root: the OS dialog (gui), sudo, or directly when already root. */
+export function runAsRoot(mode: ElevationMode, argv: string[]): Promise<void> {
+  return runElevated(mode, argv).catch((error: Error) => Promise.reject(explainElevationFailure(error, "")));
 }
 
 function runElevated(mode: ElevationMode, argv: string[]): Promise<void> {

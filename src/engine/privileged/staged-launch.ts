@@ -1,12 +1,9 @@
 import { createHash } from "node:crypto";
 import { createReadStream } from "node:fs";
 
-/** SHA-256 of the helper's runtime and script as the package was built; the app reads them from inside its signed archive. */
+/** The digest of the packaged helper directory (runtime, helper and CLI bundles, native packages), as the package was built; the app reads it from inside its signed archive. */
 export interface HelperDigests {
-  readonly runtime: string;
-  readonly script: string;
-  /** The native packages beside the script (node_modules: koffi for flock), as `treeDigest` computes it. */
-  readonly modules: string;
+  readonly tree: string;
 }
 
 /**
@@ -41,40 +38,38 @@ export function sha256File(path: string): Promise<string> {
 /**
  * What root runs first when the app's own files are not root-owned (a dmg
  * dragged to /Applications, root:admin 0775 and owned by the user; an
- * AppImage the user mounted): copy the runtime and the script into a fresh
- * directory only root can write, check each copy against the digest the
- * package was built with, and only then run the copies. A file changed
- * before or during the copy fails the check and nothing runs. POSIX sh and
+ * AppImage the user mounted): copy the helper directory into a fresh
+ * directory only root can write, check the copy against the digest the
+ * package was built with, and only then run the copy. A file changed before
+ * or during the copy fails the check and nothing runs. POSIX sh and
  * coreutils/BSD tools only.
  */
 export const STAGE_SCRIPT = [
   "set -eu",
   "umask 022",
-  'runtime=$1 script=$2 modules=$3 runtime_sum=$4 script_sum=$5 modules_sum=$6 stage=$7',
-  "shift 7",
+  'source=$1 entry=$2 tree_sum=$3 stage=$4',
+  "shift 4",
   'mkdir -p "$stage"',
   'chown 0:0 "$stage" && chmod 755 "$stage"',
   // Copies left by earlier sessions go; a helper still running from one keeps its open files.
   'rm -rf "$stage"/helper.*',
   'dir=$(mktemp -d "$stage/helper.XXXXXX")',
   'chmod 755 "$dir"',
-  'cp "$runtime" "$dir/node"',
-  'cp "$script" "$dir/helper-main.mjs"',
-  'cp -R "$modules" "$dir/node_modules"',
+  'cp -R "$source" "$dir/app"',
   'sum() { if command -v sha256sum >/dev/null 2>&1; then sha256sum "$@"; else shasum -a 256 "$@"; fi | cut -d" " -f1; }',
-  // The tree: one "<sum>  <relative path>" line per file, sorted bytewise, summed again (treeDigest does the same).
+  // One "<sum>  <relative path>" line per file, sorted bytewise, summed again (treeDigest does the same).
   'tree() { (cd "$1" && find . -type f | sed "s|^\\./||" | LC_ALL=C sort | while IFS= read -r f; do printf "%s  %s\\n" "$(sum "$f")" "$f"; done) | sum; }',
-  'if [ "$(sum "$dir/node")" != "$runtime_sum" ] || [ "$(sum "$dir/helper-main.mjs")" != "$script_sum" ] || [ "$(tree "$dir/node_modules")" != "$modules_sum" ]; then',
+  'if [ "$(tree "$dir/app")" != "$tree_sum" ]; then',
   '  rm -rf "$dir"',
-  '  echo "refusing to run the helper as root: its files do not match the digests this package was built with (changed after installation?)" >&2',
+  '  echo "refusing to run the helper as root: its files do not match the digest this package was built with (changed after installation?)" >&2',
   "  exit 3",
   "fi",
-  'chmod 755 "$dir/node" && chmod 644 "$dir/helper-main.mjs" && chmod -R go-w "$dir/node_modules"',
-  'exec "$dir/node" "$dir/helper-main.mjs" "$@"',
+  'chown -R 0:0 "$dir/app" && chmod -R go-w "$dir/app"',
+  'exec "$dir/app/node" "$dir/app/$entry" "$@"',
 ].join("\n");
 
-/** `/bin/sh -c STAGE_SCRIPT` with the files, their digests, the stage directory, then the helper's own arguments. */
-export function stagedArgv(runtime: string, script: string, modules: string, digests: HelperDigests, stageDir: string, helperArgs: readonly string[]): string[] {
-  for (const sum of [digests.runtime, digests.script, digests.modules]) if (!/^[0-9a-f]{64}$/.test(sum)) throw new Error(`"${sum}" is not a SHA-256 digest`);
-  return ["/bin/sh", "-c", STAGE_SCRIPT, "mktunnel-stage", runtime, script, modules, digests.runtime, digests.script, digests.modules, stageDir, ...helperArgs];
+/** `/bin/sh -c STAGE_SCRIPT` with the helper directory, the bundle to run in it, its digest, the stage directory, then the bundle's own arguments. */
+export function stagedArgv(helperDir: string, entry: "helper-main.mjs" | "mktunnel.mjs", digests: HelperDigests, stageDir: string, args: readonly string[]): string[] {
+  if (!/^[0-9a-f]{64}$/.test(digests.tree)) throw new Error(`"${digests.tree}" is not a SHA-256 digest`);
+  return ["/bin/sh", "-c", STAGE_SCRIPT, "mktunnel-stage", helperDir, entry, digests.tree, stageDir, ...args];
 }

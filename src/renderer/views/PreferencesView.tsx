@@ -1,6 +1,7 @@
 import { type FormEvent, useEffect, useState } from "react";
 import type { Preferences } from "../../shared/preferences.js";
 import type { TunnelApi } from "../../shared/ipc-contract.js";
+import { HelperSettings } from "./HelperSettings.js";
 
 /** Edits a copy; main validates again and answers with what it stored. */
 export function PreferencesView({ api, profiles }: { api: TunnelApi; profiles: readonly string[] }) {
@@ -63,6 +64,7 @@ export function PreferencesView({ api, profiles }: { api: TunnelApi; profiles: r
           Release assigned IPs when a tunnel stops
         </label>
       </fieldset>
+      <HelperSettings api={api} prefs={prefs} update={update} />
       <fieldset>
         <legend>Names</legend>
         <label className="check">

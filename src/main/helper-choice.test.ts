@@ -1,0 +1,47 @@
+import { describe, expect, it } from "vitest";
+import type { HelperClient } from "../engine/privileged/helper-client.js";
+import { type HelperPreference, helperWhenNoneAnswers } from "./helper-choice.js";
+
+function deps(start: HelperPreference, answer: "install" | "each-time", installedAfter = 0) {
+  const calls: string[] = [];
+  let preference = start;
+  let looks = 0;
+  const installed = { kind: "installed" } as unknown as HelperClient;
+  const session = { kind: "per-session" } as unknown as HelperClient;
+  return {
+    calls,
+    preference: () => preference,
+    d: {
+      preference: () => preference,
+      setPreference: (p: HelperPreference) => void ((preference = p), calls.push(`prefer ${p}`)),
+      ask: async () => (calls.push("ask"), answer),
+      install: async () => void calls.push("install"),
+      connectInstalled: async () => (looks++ >= installedAfter ? installed : null),
+      perSession: async () => (calls.push("per-session"), session),
+      pause: async () => undefined,
+    },
+    installed,
+    session,
+  };
+}
+
+describe("the first Start that needs root, with no installed helper", () => {
+  it("asks once; installing uses the helper as soon as its service answers, and is remembered", async () => {
+    const t = deps("ask", "install", 3);
+    expect(await helperWhenNoneAnswers(t.d)).toBe(t.installed);
+    expect(t.calls).toEqual(["ask", "install", "prefer installed"]);
+  });
+
+  it("asks once; 'each time' is remembered, and the per-session helper asks for the password", async () => {
+    const t = deps("ask", "each-time");
+    expect(await helperWhenNoneAnswers(t.d)).toBe(t.session);
+    expect(await helperWhenNoneAnswers(t.d)).toBe(t.session);
+    expect(t.calls).toEqual(["ask", "prefer each-time", "per-session", "per-session"]);
+  });
+
+  it("once answered, it does not ask again", async () => {
+    const t = deps("each-time", "install");
+    await helperWhenNoneAnswers(t.d);
+    expect(t.calls).toEqual(["per-session"]);
+  });
+});
