@@ -210,7 +210,7 @@ describe.skipIf(skip !== null)("mktunnel --mode forward, against sshd in a lab n
       const before = await readFile(hostsPath(), "utf8");
       const t = start();
       await t.ready();
-      const on = await state(t, (s) => listening(s).length === 3 && (s as { names?: { state: string; example?: string } }).names?.state === "on" && (s as { names?: { example?: string } }).names?.example !== undefined, "names on");
+      const on = await state(t, (s) => listening(s).length === 3 && (s as { names?: { state: string; example?: string } }).names?.example === "admin.default.svc.cluster.local", "names on for all three");
       expect((on as { names?: object }).names).toMatchObject({ state: "on", domain: "cluster.local", how: "hosts file", example: "admin.default.svc.cluster.local" });
       const web = (await ingressOf("web"))[0].ip;
       expect(await inHost("getent", "hosts", "web.default.svc.cluster.local")).toMatch(new RegExp(`^${web.replace(/\./g, "\\.")}\\s+web\\.default\\.svc\\.cluster\\.local web\\.default$`));
