@@ -38,7 +38,8 @@ describe.skipIf(skip !== null)("nothing external hangs the tunnel, and kill -9 a
   it("SIGTERM while `minikube status` hangs in the first start: exits 0 at once, adding nothing", async () => {
     await fake.setHang("minikube", "status");
     const tunnel = start();
-    await new Promise((r) => setTimeout(r, 1500));
+    // Wait until the tunnel is inside the hung `minikube status`.
+    await expect.poll(async () => (await fake.calls()).status ?? 0, { timeout: 10_000 }).toBeGreaterThan(0);
     const sent = performance.now();
     expect(await tunnel.stop("SIGTERM")).toBe(0);
     expect(performance.now() - sent).toBeLessThan(3000);

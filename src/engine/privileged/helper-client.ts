@@ -29,6 +29,8 @@ export class HelperClient implements RouteService, LoopbackPrivileges, NamesBack
   private nextId = 1;
   private readonly pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
   private isClosed = false;
+  /** The helper's reason for refusing this connection; it may arrive before any call is waiting. */
+  private refusal: string | null = null;
 
   private constructor(
     private readonly socket: Socket,
@@ -42,7 +44,7 @@ export class HelperClient implements RouteService, LoopbackPrivileges, NamesBack
     else createInterface({ input: socket }).on("line", (line) => this.onLine(line));
     socket.on("close", () => {
       this.isClosed = true;
-      for (const { reject } of this.pending.values()) reject(new HelperError("the privileged helper closed the connection"));
+      for (const { reject } of this.pending.values()) reject(new HelperError(this.refusal ?? "the privileged helper closed the connection"));
       this.pending.clear();
     });
     socket.on("error", () => undefined);
@@ -87,7 +89,8 @@ export class HelperClient implements RouteService, LoopbackPrivileges, NamesBack
     if (response.id === null) {
       // A refusal of the connection itself (a second client): every waiting call gets the reason, not just "closed".
       if (!response.ok) {
-        for (const { reject } of this.pending.values()) reject(new HelperError(`helper refused: ${response.error}`));
+        this.refusal = `helper refused: ${response.error}`;
+        for (const { reject } of this.pending.values()) reject(new HelperError(this.refusal));
         this.pending.clear();
       }
       return;
@@ -100,6 +103,7 @@ export class HelperClient implements RouteService, LoopbackPrivileges, NamesBack
   }
 
   call<T>(request: HelperCall): Promise<T> {
+    if (this.refusal) return Promise.reject(new HelperError(this.refusal));
     if (this.isClosed) return Promise.reject(new HelperError("the privileged helper is not connected"));
     const id = this.nextId++;
     return new Promise<T>((resolve, reject) => {

@@ -60,7 +60,7 @@ describe("the helper's TCP channel (challenge–response, MAC'd and sequenced li
     const received: string[] = [];
     srv.onLine((l) => received.push(l));
     client.write('{"op":"remove","n":1}');
-    await new Promise((r) => setTimeout(r, 50));
+    await expect.poll(() => received.length).toBe(1);
     expect(received).toEqual(['{"op":"remove","n":1}']);
     // The same frame again: its sequence number is not the next one.
     socket.write(sent[0]!);

@@ -24,21 +24,82 @@ function sameMac(a: unknown, b: string): boolean {
 
 export class ChannelError extends Error {}
 
+/**
+ * Every line from the moment the socket opens, none lost: readline emits all
+ * the lines of a chunk at once, so a line that follows the handshake's last
+ * one (a refusal sent right after it) would otherwise fire before anyone
+ * listens. Lines wait here until the handshake or the channel takes them.
+ */
+class LineQueue {
+  private readonly buffered: string[] = [];
+  private waiter: { resolve: (line: string) => void; reject: (error: Error) => void } | null = null;
+  private sink: ((line: string) => void) | null = null;
+  private ended = false;
+
+  constructor(socket: Socket) {
+    const lines = createInterface({ input: socket, crlfDelay: Infinity });
+    // readline re-emits its input's errors; a reset connection is just a closed one here.
+    lines.on("error", () => undefined);
+    lines.on("line", (line: string) => this.push(line));
+    lines.on("close", () => {
+      this.ended = true;
+      this.waiter?.reject(new ChannelError("the other end closed during the handshake"));
+      this.waiter = null;
+    });
+  }
+
+  private push(line: string): void {
+    if (this.sink) return this.sink(line);
+    const waiter = this.waiter;
+    this.waiter = null;
+    if (waiter) return waiter.resolve(line);
+    this.buffered.push(line);
+  }
+
+  /** The handshake's next line, as JSON. */
+  next(timeoutMs: number): Promise<Record<string, unknown>> {
+    return new Promise<string>((resolve, reject) => {
+      const line = this.buffered.shift();
+      if (line !== undefined) return resolve(line);
+      if (this.ended) return reject(new ChannelError("the other end closed during the handshake"));
+      const timer = setTimeout(() => {
+        this.waiter = null;
+        reject(new ChannelError("no answer during the handshake"));
+      }, timeoutMs);
+      this.waiter = { resolve: (l) => (clearTimeout(timer), resolve(l)), reject: (e) => (clearTimeout(timer), reject(e)) };
+    }).then((line) => {
+      try {
+        return JSON.parse(line) as Record<string, unknown>;
+      } catch {
+        throw new ChannelError("the handshake was not JSON");
+      }
+    });
+  }
+
+  /** Everything after the handshake goes to `sink`, starting with what already arrived. */
+  handOver(sink: (line: string) => void): void {
+    this.sink = sink;
+    for (const line of this.buffered.splice(0)) sink(line);
+  }
+}
+
 /** Lines each way, each checked: one side of an established channel. */
 export class SecureLines {
   private sendSeq = 0;
   private receiveSeq = 0;
-  private readonly listeners: ((line: string) => void)[] = [];
+  private listener: ((line: string) => void) | null = null;
+  /** Checked lines that came before anyone listened. */
+  private readonly early: string[] = [];
 
   constructor(
     private readonly socket: Socket,
     private readonly key: string,
     /** "c" when this end is the client, "s" when the server: each direction has its own MACs. */
     private readonly self: "c" | "s",
-    lines: AsyncIterable<string> | ReturnType<typeof createInterface>,
+    queue: LineQueue,
     private readonly onBreach: (why: string) => void,
   ) {
-    (lines as ReturnType<typeof createInterface>).on("line", (raw: string) => this.receive(raw));
+    queue.handOver((raw) => this.receive(raw));
   }
 
   private receive(raw: string): void {
@@ -53,11 +114,14 @@ export class SecureLines {
     if (!sameMac(frame.mac, mac(this.key, peer, String(frame.seq), frame.body))) return this.onBreach("a frame whose MAC does not match");
     if (frame.seq !== this.receiveSeq + 1) return this.onBreach(`a frame out of sequence (${frame.seq} after ${this.receiveSeq}): replayed or dropped`);
     this.receiveSeq = frame.seq;
-    for (const listener of this.listeners) listener(frame.body);
+    if (this.listener) this.listener(frame.body);
+    else this.early.push(frame.body);
   }
 
+  /** One reader per channel; it first gets the lines that arrived before it. */
   onLine(listener: (line: string) => void): void {
-    this.listeners.push(listener);
+    this.listener = listener;
+    for (const body of this.early.splice(0)) listener(body);
   }
 
   write(line: string): void {
@@ -66,30 +130,13 @@ export class SecureLines {
   }
 }
 
-function readFirstLine(lines: ReturnType<typeof createInterface>, socket: Socket, timeoutMs: number): Promise<Record<string, unknown>> {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new ChannelError("no answer during the handshake")), timeoutMs);
-    socket.once("close", () => reject(new ChannelError("the other end closed during the handshake")));
-    lines.once("line", (line: string) => {
-      clearTimeout(timer);
-      try {
-        resolve(JSON.parse(line) as Record<string, unknown>);
-      } catch {
-        reject(new ChannelError("the handshake was not JSON"));
-      }
-    });
-  });
-}
-
 /** Server side: greet, check the client's proof, prove ourselves; resolves with the channel, or closes the socket. */
 export async function acceptChannel(socket: Socket, secret: string, timeoutMs = 5000): Promise<SecureLines> {
-  const lines = createInterface({ input: socket, crlfDelay: Infinity });
-  // readline re-emits its input's errors; a reset connection is just a closed one here.
-  lines.on("error", () => undefined);
+  const lines = new LineQueue(socket);
   socket.on("error", () => undefined);
   const serverNonce = randomBytes(32).toString("hex");
   socket.write(`${JSON.stringify({ hello: CHANNEL_GREETING, nonce: serverNonce })}\n`);
-  const answer = await readFirstLine(lines, socket, timeoutMs);
+  const answer = await lines.next(timeoutMs);
   const clientNonce = typeof answer.nonce === "string" && /^[0-9a-f]{64}$/.test(answer.nonce) ? answer.nonce : null;
   if (!clientNonce || !sameMac(answer.proof, mac(secret, "client", serverNonce, clientNonce))) {
     socket.end(`${JSON.stringify({ error: "not authorised" })}\n`);
@@ -107,14 +154,13 @@ export async function openChannel(port: number, secret: string, timeoutMs = 5000
     socket.once("connect", resolve);
     socket.once("error", (error) => reject(new ChannelError(`cannot reach the helper on ${host}:${port}: ${error.message}`)));
   });
-  const lines = createInterface({ input: socket, crlfDelay: Infinity });
-  lines.on("error", () => undefined);
-  const greeting = await readFirstLine(lines, socket, timeoutMs);
+  const lines = new LineQueue(socket);
+  const greeting = await lines.next(timeoutMs);
   const serverNonce = typeof greeting.nonce === "string" && /^[0-9a-f]{64}$/.test(greeting.nonce) ? greeting.nonce : null;
   if (greeting.hello !== CHANNEL_GREETING || !serverNonce) throw new ChannelError(`${host}:${port} is not the helper`);
   const clientNonce = randomBytes(32).toString("hex");
   socket.write(`${JSON.stringify({ nonce: clientNonce, proof: mac(secret, "client", serverNonce, clientNonce) })}\n`);
-  const proof = await readFirstLine(lines, socket, timeoutMs);
+  const proof = await lines.next(timeoutMs);
   if (typeof proof.error === "string") {
     socket.destroy();
     throw new ChannelError(`the helper refused: ${proof.error}`);
