@@ -60,7 +60,7 @@ const p = (xs: number[], q: number) => [...xs].sort((a, b) => a - b)[Math.min(xs
  * throughput, connect-to-first-byte latency, 100 connections at once, and
  * 200 Services × 2 ports on one link.
  */
-export async function benchForward(transferMb = 200, latencySamples = 300, rounds = 5): Promise<ForwardBenchResult> {
+export async function benchForward(transferMb = 200, latencySamples = 600, rounds = 9): Promise<ForwardBenchResult> {
   await buildBundles();
   const lab = await NetnsLab.create();
   const children: ChildProcess[] = [];
