@@ -1,5 +1,5 @@
 import { type ChildProcess, execFile, spawn } from "node:child_process";
-import { writeFile } from "node:fs/promises";
+import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { promisify } from "node:util";
@@ -8,6 +8,7 @@ import { FakeMinikube } from "../../test-support/fake-minikube.js";
 import { bundled } from "../../test-support/bundles.js";
 import { labUnavailableReason, NetnsLab } from "../../test-support/netns-lab.js";
 import { runCli, StartedTunnel } from "../../test-support/cli-process.js";
+import { privateEtc } from "../../test-support/private-etc.js";
 
 const run = promisify(execFile);
 const skip = labUnavailableReason();
@@ -20,7 +21,8 @@ describe.skipIf(skip !== null)("LoadBalancer pool mode end to end, in network na
   let sim: ChildProcess;
   let kubeconfig: string;
 
-  const kubectl = (...args: string[]) => run("ip", ["netns", "exec", lab.host, "kubectl", "--kubeconfig", kubeconfig, ...args]);
+  const kubectl = (...args: string[]) =>
+    run("ip", ["netns", "exec", lab.host, "kubectl", "--kubeconfig", kubeconfig, ...args]).catch((e: Error & { stderr?: string }) => Promise.reject(new Error(`kubectl ${args.join(" ")}: ${e.stderr ?? e.message}`)));
 
   beforeEach(async () => {
     lab = await NetnsLab.create();
@@ -90,5 +92,31 @@ describe.skipIf(skip !== null)("LoadBalancer pool mode end to end, in network na
     expect(JSON.parse(result.stdout).ingress).toEqual([{ profile: "minikube", released: ["default/web"], failures: [] }]);
     expect(JSON.parse((await kubectl("get", "svc", "web", "-o", "json")).stdout).status.loadBalancer.ingress ?? []).toEqual([]);
     expect(await lab.hostRoutes()).not.toMatch(/172\.30\.0\.0|10\.96\.0\.0/);
+  });
+
+  it("without systemd-resolved, route mode names every Service in the hosts file by its ClusterIP, and follows a Service that gains one", async () => {
+    const manifests = join(fake.root, "named.yaml");
+    await writeFile(manifests, [
+      "apiVersion: v1\nkind: Service\nmetadata:\n  name: web\n  namespace: default\nspec:\n  type: ClusterIP\n  clusterIP: 10.96.0.20\n  clusterIPs: [10.96.0.20]\n  ports:\n  - port: 80\n",
+      "apiVersion: v1\nkind: Service\nmetadata:\n  name: ext\n  namespace: default\nspec:\n  type: ExternalName\n  externalName: example.invalid\n",
+    ].join("---\n"));
+    await kubectl("create", "-f", manifests);
+    const hosts = join(privateEtc(), "hosts");
+    const before = await readFile(hosts, "utf8");
+    const tunnel = StartedTunnel.start(lab.host, ["--poll-interval", "300", "--lb-mode", "pool", "--lb-pool", "172.30.0.0/24"], fake.env({ KUBECONFIG: kubeconfig }));
+    try {
+      await tunnel.ready();
+      const on = await tunnel.waitFor((e) => e.event === "state" && String((e as { names?: { how?: string } }).names?.how).startsWith("hosts file, with ClusterIPs"), 15_000, "names in the hosts file");
+      expect((on as { names?: { how?: string } }).names?.how).toContain("systemd-resolved does not answer on the system bus");
+      await expect.poll(() => readFile(hosts, "utf8"), { timeout: 10_000 }).toContain("10.96.0.20 web.default.svc.cluster.local web.default\n");
+      expect(await readFile(hosts, "utf8")).not.toContain("ext.default");
+      // ExternalName → ClusterIP: the same Services, one of them now with an address.
+      await kubectl("patch", "svc", "ext", "--type=merge", "-p", '{"spec":{"type":"ClusterIP","externalName":null,"clusterIP":"10.96.0.30","clusterIPs":["10.96.0.30"],"ports":[{"port":80}]}}');
+      await expect.poll(() => readFile(hosts, "utf8"), { timeout: 10_000 }).toContain("10.96.0.30 ext.default.svc.cluster.local ext.default\n");
+      expect(await tunnel.stop()).toBe(0);
+      expect(await readFile(hosts, "utf8")).toBe(before);
+    } finally {
+      tunnel.child.kill("SIGKILL");
+    }
   });
 });

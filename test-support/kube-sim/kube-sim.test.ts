@@ -69,6 +69,15 @@ describe("kube simulator protocol", () => {
     expect(body.status.loadBalancer).toEqual({});
   });
 
+  it("an ExternalName Service has no ClusterIP until it becomes another type, which allocates one; a set ClusterIP cannot change", async () => {
+    const { body: ext } = await client.call<Record<string, any>>("POST", "/api/v1/namespaces/default/services", { apiVersion: "v1", kind: "Service", metadata: { name: "ext", namespace: "default" }, spec: { type: "ExternalName", externalName: "example.invalid" } });
+    expect(ext.spec.clusterIP).toBeUndefined();
+    const { body } = await client.call<Record<string, any>>("PATCH", path("ext"), { spec: { type: "ClusterIP", externalName: null, clusterIP: "10.96.0.77", ports: [{ port: 80 }] } }, "application/merge-patch+json");
+    expect(body.spec).toMatchObject({ type: "ClusterIP", clusterIP: "10.96.0.77", clusterIPs: ["10.96.0.77"] });
+    expect(body.spec.externalName).toBeUndefined();
+    expect(status(await client.call("PATCH", path("ext"), { spec: { clusterIP: "10.96.0.78", clusterIPs: ["10.96.0.78"] } }, "application/merge-patch+json").catch((e) => e))).toBe(422);
+  });
+
   it("watch: synthetic ADDED without a version, history after a version, bookmarks, and 410 once history is compacted", async () => {
     const { body: list } = await client.call<Record<string, any>>("GET", "/api/v1/services");
     const listed = list.items.length;

@@ -100,9 +100,18 @@ export function applyServiceUpdate(existing: KubeObject, incoming: KubeObject, a
   const old = existing.spec;
   spec.type ??= "ClusterIP";
   if (!SERVICE_TYPES.has(spec.type)) throw new ApiError(422, "Invalid", `Service "${existing.metadata.name}" is invalid: spec.type: Unsupported value: "${spec.type}"`);
+  if (old.type === "ExternalName" && spec.type !== "ExternalName") {
+    // An ExternalName Service has no ClusterIP; leaving that type allocates one, as on create (the apiserver's service REST update).
+    if (spec.clusterIP !== "None") spec.clusterIP = allocator.allocateIp(spec.clusterIP || spec.clusterIPs?.[0]);
+    spec.clusterIPs = [spec.clusterIP];
+    spec.ipFamilies ??= [spec.clusterIP.includes(":") ? "IPv6" : "IPv4"];
+    spec.ipFamilyPolicy ??= "SingleStack";
+    spec.internalTrafficPolicy ??= "Cluster";
+    delete spec.externalName;
+  }
   spec.clusterIP ??= old.clusterIP;
   spec.clusterIPs ??= old.clusterIPs;
-  if (spec.clusterIP !== old.clusterIP) throw new ApiError(422, "Invalid", `Service "${existing.metadata.name}" is invalid: spec.clusterIPs[0]: Invalid value: ${JSON.stringify(spec.clusterIP)}: may not change once set`);
+  if (spec.clusterIP !== old.clusterIP && old.type !== "ExternalName") throw new ApiError(422, "Invalid", `Service "${existing.metadata.name}" is invalid: spec.clusterIPs[0]: Invalid value: ${JSON.stringify(spec.clusterIP)}: may not change once set`);
   if (old.type === "LoadBalancer" && spec.type === "LoadBalancer" && spec.loadBalancerClass !== old.loadBalancerClass) {
     throw new ApiError(422, "Invalid", `Service "${existing.metadata.name}" is invalid: spec.loadBalancerClass: Invalid value: ${JSON.stringify(spec.loadBalancerClass ?? null)}: may not change once set`);
   }

@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import type { Cidr } from "../../shared/cidr.js";
 import type { AccessMode, AccessSnapshot, ClusterAccess } from "../access/cluster-access.js";
 import type { ForwardAccess } from "../access/forwards/forward-access.js";
@@ -163,7 +164,7 @@ export class ProfileTunnel {
     const server = dns ?? addressAt(parseCidr(this.parts.config.serviceCidr), 10n);
     const usesHosts = this.names.status().how?.startsWith("hosts file") === true;
     // The hosts-file way lists the Services; the resolver way needs only the server and the link.
-    const key = `${server}|${gateway}|${usesHosts && controller ? controller.allServices().length : ""}`;
+    const key = `${server}|${gateway}|${usesHosts && controller ? namesKey(controller.allServices()) : ""}`;
     if (key === this.routedKey) return;
     this.routedKey = key;
     void this.names.routed({ server, gateway }, () => controller?.allServices() ?? [], `kubernetes.default.svc.${this.parts.config.dnsDomain}`);
@@ -251,4 +252,10 @@ export class ProfileTunnel {
     await controller.start(10_000, signal);
     return controller;
   }
+}
+
+/** What the hosts-file way writes, in a few bytes: a Service can gain an address (ExternalName → ClusterIP) while the count stays. */
+function namesKey(services: readonly { namespace: string; name: string; clusterIPs: readonly string[] }[]): string {
+  const lines = services.map((s) => `${s.namespace}/${s.name}=${s.clusterIPs[0] ?? ""}`).sort();
+  return createHash("sha256").update(lines.join("\n")).digest("base64");
 }
