@@ -9,6 +9,7 @@ export function formatStatus(report: StatusReport): string {
     const where = p.mode === "forward" ? "forward mode (SSH forwards on loopback addresses)" : `host ${p.host}, node IP ${p.nodeIp ?? "-"}`;
     lines.push(`Profile ${p.profile}: ${p.error ? `error: ${p.error}` : where}`);
     if (p.tunnelLock) lines.push(`  ${describeHolder(p.tunnelLock)}`);
+    if (p.link) lines.push(`  SSH link ${p.link.state}${p.link.endpoint ? ` (${p.link.endpoint})` : ""}${p.link.error ? `: ${p.link.error}` : ""}`);
     for (const r of p.routes) {
       lines.push(`  ${r.state.padEnd(8)} ${r.cidr} -> ${r.gateway} (${r.kind})${r.conflict ? `  ${r.conflict.message}` : ""}`);
     }

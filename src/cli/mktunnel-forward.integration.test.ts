@@ -101,7 +101,7 @@ describe.skipIf(skip !== null)("mktunnel --mode forward, against sshd in a lab n
     expect(up.forwards).toContainEqual(expect.objectContaining({ name: "admin", port: 53, protocol: "UDP", state: "udp-not-forwarded" }));
 
     const status = JSON.parse((await runCli(lab.host, ["status", "--json", "--mode", "forward"], fake.env({ KUBECONFIG: kubeconfig }))).stdout);
-    expect(status.profiles[0]).toMatchObject({ mode: "forward", routes: [] });
+    expect(status.profiles[0]).toMatchObject({ mode: "forward", routes: [], link: { state: "up", endpoint: expect.stringMatching(/^127\.0\.0\.1:\d+$/) } });
     expect(status.profiles[0].forwards).toEqual(expect.arrayContaining([expect.objectContaining({ name: "web", address: web[0].ip, port: 80, state: "listening" }), expect.objectContaining({ name: "admin", port: 53, state: "udp-not-forwarded" })]));
 
     expect(await t.stop()).toBe(0);
@@ -148,6 +148,9 @@ describe.skipIf(skip !== null)("mktunnel --mode forward, against sshd in a lab n
     const refused = await state(t, (s) => s.link?.state === "refused", "refused link");
     expect(refused.link?.error).toMatch(/^host key mismatch: 127\.0\.0\.1:\d+ presented SHA256:/);
     expect(t.stderr + JSON.stringify(t.events)).toContain("host key mismatch");
+    // From another shell, status reads the link's state from the note the tunnel keeps in its lock.
+    const fromOutside = async () => JSON.parse((await runCli(lab.host, ["status", "--json", "--mode", "forward"], fake.env({ KUBECONFIG: kubeconfig }))).stdout).profiles[0].link;
+    await expect.poll(fromOutside, { timeout: 10_000 }).toMatchObject({ state: "refused", error: expect.stringMatching(/^host key mismatch: /) });
     await t.ready();
     const web = await state(t, (s) => (s.forwards ?? []).some((f) => f.name === "web"), "web's forward");
     const address = web.forwards!.find((f) => f.name === "web")!.address;

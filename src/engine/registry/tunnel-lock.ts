@@ -5,9 +5,17 @@ import type { FileGuard } from "../system/guarded-files.js";
 import { isTunnelProcessAlive } from "./process-liveness.js";
 
 const MARKER = /^minikube-tunnel pid=(\d+)(?: start=(\S+))?$/m;
+const LINK = /^link (\{.*\})$/m;
+
+/** Forward mode's SSH link as its tunnel last noted it in the lock, for status from another process. */
+export interface LinkNote {
+  readonly state: string;
+  readonly endpoint: string | null;
+  readonly error?: string;
+}
 
 /** Who holds a profile's tunnel lock when we cannot take it. */
-export type LockHolder = { readonly kind: "minikube-tunnel"; readonly pid: number } | { readonly kind: "minikube" };
+export type LockHolder = { readonly kind: "minikube-tunnel"; readonly pid: number; readonly link?: LinkNote } | { readonly kind: "minikube" };
 
 /** `minikube tunnel` holds an exclusive flock on this file for as long as it runs (cmd/minikube/cmd/tunnel.go). */
 export function tunnelLockPath(miniPath: string, profile: string): string {
@@ -36,10 +44,20 @@ export class TunnelLocks {
     const path = tunnelLockPath(this.miniPath, profile);
     const held = await tryLockFile(path, await this.guard());
     if (held) {
-      await held.describe(`minikube-tunnel pid=${this.self.pid}${this.self.startTime ? ` start=${this.self.startTime}` : ""}\n`);
+      await held.describe(this.marker());
       return held;
     }
     return this.holder(profile);
+  }
+
+  /** Forward mode notes its link's state beside the marker: only the holder writes it, and it dies with the holder. */
+  noteLink(held: HeldLock, link: LinkNote): Promise<void> {
+    const note: LinkNote = { state: link.state, endpoint: link.endpoint, ...(link.error ? { error: link.error } : {}) };
+    return held.describe(`${this.marker()}link ${JSON.stringify(note)}\n`);
+  }
+
+  private marker(): string {
+    return `minikube-tunnel pid=${this.self.pid}${this.self.startTime ? ` start=${this.self.startTime}` : ""}\n`;
   }
 
   /** For status from any process: null when nobody holds the profile's lock. */
@@ -56,7 +74,21 @@ export class TunnelLocks {
   private async holder(profile: string): Promise<LockHolder> {
     const text = (await (await this.guard()).readText(tunnelLockPath(this.miniPath, profile)).catch(() => null)) ?? "";
     const marker = MARKER.exec(text);
-    if (marker && (await isTunnelProcessAlive(Number(marker[1]), marker[2]))) return { kind: "minikube-tunnel", pid: Number(marker[1]) };
+    if (marker && (await isTunnelProcessAlive(Number(marker[1]), marker[2]))) {
+      const link = parseLinkNote(LINK.exec(text)?.[1]);
+      return { kind: "minikube-tunnel", pid: Number(marker[1]), ...(link ? { link } : {}) };
+    }
     return { kind: "minikube" };
+  }
+}
+
+function parseLinkNote(json: string | undefined): LinkNote | null {
+  if (!json) return null;
+  try {
+    const note = JSON.parse(json) as Partial<LinkNote>;
+    if (typeof note.state !== "string" || (note.endpoint !== null && typeof note.endpoint !== "string")) return null;
+    return { state: note.state, endpoint: note.endpoint, ...(typeof note.error === "string" ? { error: note.error } : {}) };
+  } catch {
+    return null;
   }
 }

@@ -7,7 +7,7 @@ import { type RouteTable, findRoute } from "../access/routes/route-table.js";
 import type { RegistryFile } from "../registry/registry-file.js";
 import { registryViews } from "../registry/route-transaction.js";
 import type { ManagedService } from "../lb/lb-controller.js";
-import type { LockHolder, TunnelLocks } from "../registry/tunnel-lock.js";
+import type { LinkNote, LockHolder, TunnelLocks } from "../registry/tunnel-lock.js";
 import { type ProbeResult, probeTcp } from "../access/reachability-probe.js";
 import type { AccessMode } from "../access/cluster-access.js";
 import { containerEngineOf } from "../cluster/container-cli.js";
@@ -35,6 +35,8 @@ export interface ProfileStatus {
   readonly profile: string;
   readonly mode?: AccessMode;
   readonly forwards?: ForwardReport[];
+  /** Forward mode: the running tunnel's SSH link, as it noted it in the tunnel lock. */
+  readonly link?: LinkNote;
   readonly host: string | null;
   readonly nodeIp: string | null;
   readonly routes: { readonly cidr: string; readonly kind: CidrKind; readonly gateway: string; readonly state: RouteState; readonly conflict?: RouteConflict }[];
@@ -134,5 +136,6 @@ async function forwardStatus(deps: { locks?: TunnelLocks }, profile: string, opt
       forwards.push({ namespace: service.namespace, name: service.name, address, port, protocol, state });
     }
   }
-  return { profile, mode: "forward", host: null, nodeIp: null, routes: [], probe: null, forwards, services, ...(servicesError ? { servicesError } : {}), ...(tunnelLock ? { tunnelLock } : {}) };
+  const link = tunnelLock?.kind === "minikube-tunnel" ? tunnelLock.link : undefined;
+  return { profile, mode: "forward", ...(link ? { link } : {}), host: null, nodeIp: null, routes: [], probe: null, forwards, services, ...(servicesError ? { servicesError } : {}), ...(tunnelLock ? { tunnelLock } : {}) };
 }

@@ -53,6 +53,8 @@ export class ForwardAccess extends EventEmitter implements ClusterAccess {
   private containers: ContainerCli | null = null;
   private message: string | undefined;
   private lock: HeldLock | null = null;
+  /** Notes of the link's state in the lock, one after another. */
+  private lockNotes: Promise<void> = Promise.resolve();
   private probeResult: ProbeResult | null = null;
   private probeTimer: NodeJS.Timeout | undefined;
   private specs: readonly ForwardSpec[] = [];
@@ -152,6 +154,8 @@ export class ForwardAccess extends EventEmitter implements ClusterAccess {
 
   private linkChanged(status: LinkStatus): void {
     if (this.phase === "stopping" || this.phase === "stopped" || this.phase === "blocked") return;
+    const lock = this.lock;
+    if (lock && this.deps.locks) this.lockNotes = this.lockNotes.then(() => this.deps.locks!.noteLink(lock, status)).catch((error: Error) => this.log(`could not note the link's state in ${lock.path}: ${error.message}`));
     if (status.state === "up") {
       this.phase = "active";
       this.message = undefined;
