@@ -9,7 +9,8 @@ import { connectInstalledHelper, installedHelperAnswers, openPrivilegedHelper } 
 import { defaultRuntimeDir, runAsRoot } from "../engine/privileged/elevation.js";
 import { readHelperConfig } from "../engine/privileged/helper-installer.js";
 import { stagedArgv } from "../engine/privileged/staged-launch.js";
-import { helperWhenNoneAnswers } from "./helper-choice.js";
+import { APP_VERSION } from "../shared/version.js";
+import { helperOnVersionMismatch, helperWhenNoneAnswers } from "./helper-choice.js";
 import { LazyRouteService } from "../engine/privileged/lazy-route-service.js";
 import { AppModel } from "../engine/session/app-model.js";
 import type { AppNotification } from "../engine/session/state-notifications.js";
@@ -91,7 +92,32 @@ async function run(): Promise<void> {
       connectInstalled: () => connectInstalledHelper(registryPath(miniPath)).catch(() => null),
       perSession,
     });
-  const privileged = isRoot ? null : new LazyRouteService(() => openPrivilegedHelper(registryPath(miniPath), chooseHelper, (line) => model.reportActionError(line)));
+  const askUpgrade = async (installed: string): Promise<"upgrade" | "later"> => {
+    const { response } = await dialog.showMessageBox({
+      type: "question",
+      title: "Minikube Tunnel",
+      message: `The installed network helper is version ${installed}; this app is ${APP_VERSION}.`,
+      detail: "Upgrade it now (asks for your password once). Until then, each session asks for a password.",
+      buttons: ["Upgrade the network helper", "Not now"],
+      defaultId: 0,
+      cancelId: 1,
+    });
+    return response === 0 ? "upgrade" : "later";
+  };
+  const upgradeHelper = (installed: string) =>
+    helperOnVersionMismatch(
+      {
+        declined: () => prefs.helperUpgradeDeclined,
+        setDeclined: (helperUpgradeDeclined) => (prefs = preferences.set({ ...preferences.get(), helperUpgradeDeclined })),
+        askUpgrade,
+        install: installOnce,
+        connectInstalled: () => connectInstalledHelper(registryPath(miniPath)).catch(() => null),
+        perSession,
+      },
+      installed,
+      APP_VERSION,
+    );
+  const privileged = isRoot ? null : new LazyRouteService(() => openPrivilegedHelper(registryPath(miniPath), chooseHelper, (line) => model.reportActionError(line), process.env, upgradeHelper));
   const engine = await createEngine({ ...(prefs.minikubePath ? { minikubeBinary: prefs.minikubePath } : {}), ...(privileged ? { routeService: privileged, loopbackPrivileges: () => privileged, names: privileged } : {}) });
   const model = new AppModel({ engine, privileged, loadBalancer: () => ({ enabled: true, ...prefs.loadBalancer }), accessMode: (profile) => prefs.accessModes[profile] ?? "auto", names: () => prefs.names });
   if (preferences.problem) model.setProblem(preferences.problem);

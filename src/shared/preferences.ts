@@ -16,7 +16,7 @@ const LB_CLASS = /^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])
  * Preferences: stored by the main process only (electron-store), versioned
  * with migrations; the window edits them through IPC and main validates again.
  */
-export const PREFERENCES_VERSION = 3;
+export const PREFERENCES_VERSION = 4;
 
 export const accessModeChoice = z.enum(["auto", "route", "forward"]);
 export type AccessModeChoice = z.infer<typeof accessModeChoice>;
@@ -39,6 +39,8 @@ export const preferencesSchema = z.object({
   names: z.boolean(),
   /** Root's help: "ask" (the first time it is needed, offer to install the helper once), "each-time" (a password per session), or "installed". */
   helper: z.enum(["ask", "each-time", "installed"]),
+  /** An installed helper of another version whose upgrade the user put off, as `installed>app`: not offered again for that pair. */
+  helperUpgradeDeclined: z.string().max(100).nullable(),
 });
 
 export type Preferences = z.infer<typeof preferencesSchema>;
@@ -53,6 +55,7 @@ export const DEFAULT_PREFERENCES: Preferences = {
   accessModes: {},
   names: true,
   helper: "ask",
+  helperUpgradeDeclined: null,
 };
 
 type Stored = Record<string, unknown>;
@@ -70,6 +73,8 @@ const MIGRATIONS: Record<number, (old: Stored) => Stored> = {
   },
   /** Version 3 added how each profile is reached, and cluster names on the host. */
   2: (old) => ({ ...old, version: 3, accessModes: {}, names: true, helper: "ask" }),
+  /** Version 4 remembers a helper upgrade the user put off. */
+  3: (old) => ({ ...old, version: 4, helperUpgradeDeclined: null }),
 };
 
 export class PreferencesError extends Error {}

@@ -52,12 +52,20 @@ export function installedHelperAnswers(env: NodeJS.ProcessEnv = process.env): Pr
  * helper if it answers, else a per-session helper (one password prompt).
  * A version mismatch is told once through `say`, and falls back.
  */
-export async function openPrivilegedHelper(registryPath: string, perSession: () => Promise<HelperClient>, say: (line: string) => void, env: NodeJS.ProcessEnv = process.env): Promise<HelperClient> {
+export async function openPrivilegedHelper(
+  registryPath: string,
+  perSession: () => Promise<HelperClient>,
+  say: (line: string) => void,
+  env: NodeJS.ProcessEnv = process.env,
+  /** The app offers the upgrade instead (once); the CLI says how and falls back. */
+  onMismatch?: (installed: string) => Promise<HelperClient>,
+): Promise<HelperClient> {
   try {
     const installed = await connectInstalledHelper(registryPath, env);
     if (installed) return installed;
   } catch (error) {
     if (!(error instanceof HelperVersionMismatch)) throw error;
+    if (onMismatch) return onMismatch(error.installed);
     say(`${error.message}; asking for a password for this session instead`);
   }
   return perSession();
