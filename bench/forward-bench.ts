@@ -52,6 +52,14 @@ const one = (cmd) => new Promise((resolve) => {
   console.log(JSON.stringify({ ms: performance.now() - t0, failed: all.filter((r) => r.bytes !== 1).length }));
 })();`;
 
+/** A forwarder's first output; if it dies first, the run fails instead of waiting for ever. */
+function firstOutput(child: ChildProcess, what: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    child.stdout!.once("data", (d: Buffer) => resolve(d.toString()));
+    child.once("exit", (code, signal) => reject(new Error(`${what} exited (${signal ?? code}) before it was ready`)));
+  });
+}
+
 const p = (xs: number[], q: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.ceil(q * xs.length) - 1)]!;
 
 /**
@@ -80,7 +88,7 @@ export async function benchForward(transferMb = 200, latencySamples = 600, round
     const ours = spawn("ip", ["netns", "exec", lab.host, process.execPath, ...(process.env.PROF ? ["--cpu-prof", "--cpu-prof-dir=/tmp/fwdprof"] : []), bundled("forward-bench-proc"), String(node.publishedPort), join(dir, "id_rsa"), hostKeys], { stdio: ["pipe", "pipe", "inherit"] });
     children.push(ours);
     ours.stdin!.end(JSON.stringify([{ namespace: "bench", name: "web", address: "127.70.0.1", port: 8080, protocol: "TCP", targetHost: "10.96.0.20", targetPort: 80 }]));
-    await new Promise((r) => ours.stdout!.once("data", r));
+    await firstOutput(ours, "the forwarder");
     const ssh = spawn("ip", ["netns", "exec", lab.host, "ssh", "-N", "-i", join(dir, "id_rsa"), "-o", `UserKnownHostsFile=${hostKeys}`, "-o", "StrictHostKeyChecking=yes", "-o", "LogLevel=ERROR", "-L", "127.0.0.2:8080:10.96.0.20:80", "-p", String(node.publishedPort), "docker@127.0.0.1"], { stdio: "ignore" });
     children.push(ssh);
     while ((await lab.connectFromHost("127.0.0.2", 8080, 300)) === "ECONNREFUSED") await new Promise((r) => setTimeout(r, 50));
@@ -105,7 +113,7 @@ export async function benchForward(transferMb = 200, latencySamples = 600, round
     const scaleProc = spawn("ip", ["netns", "exec", lab.host, process.execPath, bundled("forward-bench-proc"), String(node.publishedPort), join(dir, "id_rsa"), hostKeys], { stdio: ["pipe", "pipe", "inherit"] });
     children.push(scaleProc);
     scaleProc.stdin!.end(JSON.stringify(specs));
-    const scale = JSON.parse(await new Promise<string>((r) => scaleProc.stdout!.once("data", (d: Buffer) => r(d.toString()))));
+    const scale = JSON.parse(await firstOutput(scaleProc, "the 400-port forwarder"));
     if (scale.listening !== specs.length) throw new Error(`only ${scale.listening} of ${specs.length} listeners came up`);
 
     const ms2 = (x: number) => Math.round(x * 100) / 100;

@@ -28,7 +28,7 @@ const service = (name: string, clusterIP: string, ports: string) =>
  * route to the service CIDR, a fake docker that says where the port is and a
  * fake minikube that prints the node's host key.
  */
-describe.skipIf(skip !== null)("mktunnel --mode forward, against sshd in a lab node", () => {
+describe.skipIf(skip !== null).each(["openssh", "ssh2"] as const)("mktunnel --mode forward over %s, against sshd in a lab node", (client) => {
   let lab: NetnsLab;
   let fake: FakeMinikube;
   let node: SshNode;
@@ -80,7 +80,7 @@ describe.skipIf(skip !== null)("mktunnel --mode forward, against sshd in a lab n
     await fake.destroy();
   });
 
-  const start = (...args: string[]) => (tunnel = StartedTunnel.start(lab.host, ["--mode", "forward", ...args], fake.env({ KUBECONFIG: kubeconfig })));
+  const start = (...args: string[]) => (tunnel = StartedTunnel.start(lab.host, ["--mode", "forward", ...args], fake.env({ KUBECONFIG: kubeconfig, MKTUNNEL_SSH_CLIENT: client })));
   const ingressOf = async (name: string) => JSON.parse((await kubectl("get", "svc", name, "-o", "json")).stdout).status.loadBalancer.ingress ?? [];
 
   it("adds no route; two Services on port 80 and one on 8080 get distinct loopback IPs (ipMode Proxy), each answering as itself; UDP is reported; stop closes and releases", async () => {
@@ -88,6 +88,8 @@ describe.skipIf(skip !== null)("mktunnel --mode forward, against sshd in a lab n
     await t.ready();
     const up = await state(t, (s) => s.link?.state === "up" && listening(s).length === 3, "three listeners");
     expect(up.mode).toBe("forward");
+    // OpenSSH's master carries the bytes, or ssh2 in this process.
+    expect(t.events.some((e) => e.event === "log" && String(e.message).includes("is up (OpenSSH)"))).toBe(client === "openssh");
     expect(up.routes).toEqual([]);
     expect(await lab.hostRoutes()).not.toContain("10.96.0.0/12");
 
@@ -196,7 +198,8 @@ describe.skipIf(skip !== null)("mktunnel --mode forward, against sshd in a lab n
     expect(during.ingress).toEqual([expect.objectContaining({ profile: "minikube", released: [], skipped: "a tunnel for it is running" })]);
     t.child.kill("SIGKILL");
     await t.exited;
-    expect(await lab.connectFromHost(web, 80)).toBe("ECONNREFUSED");
+    // OpenSSH's master sees its stdin close with the dead process, and exits with its listeners.
+    await expect.poll(() => lab.connectFromHost(web, 80), { timeout: 5000 }).toBe("ECONNREFUSED");
     const after = JSON.parse((await runCli(lab.host, ["cleanup", "--json"], fake.env({ KUBECONFIG: kubeconfig }))).stdout);
     expect(after.ingress).toEqual([{ profile: "minikube", released: ["default/admin", "default/api", "default/web"], failures: [] }]);
     for (const name of ["web", "api", "admin"]) expect(await ingressOf(name)).toEqual([]);

@@ -12,6 +12,7 @@ import { TunnelLocks } from "./registry/tunnel-lock.js";
 import { RouteAccess, type RouteAccessDeps } from "./access/routes/route-access.js";
 import { TunnelSet } from "./session/tunnel-set.js";
 import { TunnelSettingsError } from "./session/profile-tunnel.js";
+import { chooseSshClient } from "./access/forwards/forward-link.js";
 import { ForwardAccess } from "./access/forwards/forward-access.js";
 import type { LoopbackPrivileges } from "./access/forwards/forward-listeners.js";
 import { loopbackOctetFor, loopbackPoolFor } from "./access/forwards/loopback-range.js";
@@ -68,6 +69,8 @@ export async function createEngine(options: EngineOptions = {}) {
   const forwardOctets = new Set<number>();
   const env = options.env ?? process.env;
   const names = options.names !== undefined ? options.names : process.getuid?.() === 0 ? await InProcessNames.create(env.MKTUNNEL_RUNTIME_DIR || defaultRuntimeDir()) : null;
+  // Which SSH client carries forward mode (forward-link.ts): asked once, `ssh -V`.
+  const sshClient = await chooseSshClient(env);
   const tunnels = new TunnelSet({
     miniPath,
     names,
@@ -79,7 +82,7 @@ export async function createEngine(options: EngineOptions = {}) {
       return {
         access: new ForwardAccess(
           { miniPath, minikube, containers: (engine) => new ContainerCli(engine), locks: options.tunnelLocks === false ? null : locks, privileges: options.loopbackPrivileges ?? rootPrivileges },
-          { profile, ...(options.sshLink ? { link: options.sshLink } : {}) },
+          { profile, sshClient, ...(options.sshLink ? { link: options.sshLink } : {}) },
         ),
         pool: loopbackPoolFor(octet),
         release: () => forwardOctets.delete(octet),

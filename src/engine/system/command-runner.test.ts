@@ -20,3 +20,19 @@ describe("every external command has a limit", () => {
     expect(await execFileRunner.run("sh", ["-c", "echo out; echo err >&2; exit 3"])).toEqual({ stdout: "out\n", stderr: "err\n", exitCode: 3 });
   });
 });
+
+describe("input to a command", () => {
+  it("a command that exits without reading its input (ssh -O does) is a result, not a crash of this process", async () => {
+    const errors: unknown[] = [];
+    const onError = (error: unknown) => errors.push(error);
+    process.on("uncaughtException", onError);
+    try {
+      // More than a pipe holds, so the write is still going when `true` has exited.
+      for (let i = 0; i < 5; i++) expect((await execFileRunner.run("true", [], { input: "x".repeat(4 << 20) })).exitCode).toBe(0);
+      await new Promise((r) => setImmediate(r));
+      expect(errors).toEqual([]);
+    } finally {
+      process.off("uncaughtException", onError);
+    }
+  });
+});

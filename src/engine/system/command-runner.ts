@@ -64,6 +64,8 @@ export const execFileRunner: CommandRunner = {
           resolve({ stdout, stderr, exitCode });
         },
       );
+      // A command may exit before it reads its input (ssh -O does): the broken pipe is not an error of ours.
+      child.stdin?.on("error", () => undefined);
       if (options.input !== undefined) child.stdin?.end(options.input);
     });
   },

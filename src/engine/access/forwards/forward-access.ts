@@ -12,7 +12,8 @@ import type { AccessPhase, AccessSnapshot, ClusterAccess, LinkStatus } from "../
 import type { ProbeResult } from "../reachability-probe.js";
 import { ForwardListeners, type ForwardSpec, type LoopbackPrivileges } from "./forward-listeners.js";
 import { parseHostKeys } from "./host-keys.js";
-import { type LinkTarget, LinkUnavailable, SshLink, type SshLinkOptions } from "./ssh-link.js";
+import { type LinkTarget, LinkUnavailable, type SshLinkOptions } from "./ssh-link.js";
+import { type ForwardLink, type SshClientKind, createForwardLink } from "./forward-link.js";
 
 export interface ForwardAccessDeps {
   readonly miniPath: string;
@@ -26,6 +27,8 @@ export interface ForwardAccessDeps {
 export interface ForwardAccessOptions {
   readonly profile: string;
   readonly link?: SshLinkOptions;
+  /** Which SSH client carries the forwards (forward-link.ts chooses). */
+  readonly sshClient?: SshClientKind;
   /** How often a healthy link probes the kubernetes Service through itself. */
   readonly probeIntervalMs?: number;
 }
@@ -61,7 +64,7 @@ export class ForwardAccess extends EventEmitter implements ClusterAccess {
   private applying: Promise<void> = Promise.resolve();
   private applyQueued = false;
   private lastEmitted = "";
-  private readonly link: SshLink;
+  private readonly link: ForwardLink;
   private readonly forwards: ForwardListeners;
 
   constructor(
@@ -70,10 +73,11 @@ export class ForwardAccess extends EventEmitter implements ClusterAccess {
   ) {
     super();
     this.profile = options.profile;
-    this.link = new SshLink(() => this.resolveTarget(), options.link);
+    const { link, carrier } = createForwardLink(options.sshClient ?? "ssh2", () => this.resolveTarget(), options.link);
+    this.link = link;
     this.link.on("log", (line: string) => this.log(line));
     this.link.on("state", (status: LinkStatus) => this.linkChanged(status));
-    this.forwards = new ForwardListeners(this.link, deps.privileges, (line) => this.log(line));
+    this.forwards = new ForwardListeners(carrier, deps.privileges, (line) => this.log(line));
   }
 
   async start(): Promise<void> {
@@ -183,11 +187,8 @@ export class ForwardAccess extends EventEmitter implements ClusterAccess {
       this.probeResult = { target, ok, checkedAt: new Date().toISOString(), ...(ok ? { latencyMs: Math.round(performance.now() - started) } : { error: error ?? "failed" }) };
       this.emitChange();
     };
-    this.link.openChannel(host, 443).then(
-      (channel) => {
-        channel.destroy();
-        done(true);
-      },
+    this.link.probe(host, 443).then(
+      () => done(true),
       (error: Error) => done(false, error.message),
     );
   }

@@ -1,6 +1,5 @@
-import { type Server, type Socket, createServer } from "node:net";
-import type { Duplex } from "node:stream";
 import type { ForwardState, ForwardStatus } from "../cluster-access.js";
+import type { CarriedListener, ForwardCarrier } from "./forward-carrier.js";
 
 /** One Service port to forward: where it listens on this machine, and where it goes on the node's side. */
 export interface ForwardSpec {
@@ -26,38 +25,21 @@ export interface LoopbackPrivileges {
   alias(address: string, present: boolean): Promise<void>;
 }
 
-export interface ChannelOpener {
-  channel(host: string, port: number, from: { address: string; port: number }, done: (error: Error | undefined, channel?: Duplex) => void): void;
-}
-
 interface Entry {
   spec: ForwardSpec;
   state: ForwardState;
   error?: string;
-  server: Server | null;
+  listener: CarriedListener | null;
   /** The helper listens on the Service port and relays to our port on the same address. */
   relayedFrom: number | null;
-  readonly sockets: Set<Socket>;
 }
 
 const keyOf = (s: Pick<ForwardSpec, "address" | "port" | "protocol">) => `${s.address}:${s.port}/${s.protocol}`;
-const CLIENT_SOCKET_HIGH_WATER_MARK = 1 << 20;
-
-function listen(server: Server, host: string, port: number): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const onError = (error: Error) => reject(error);
-    server.once("error", onError);
-    server.listen({ host, port, exclusive: true }, () => {
-      server.off("error", onError);
-      resolve();
-    });
-  });
-}
 
 /**
  * The loopback listeners of one profile's forwards, kept in step with the
- * wanted set by `apply`. Each accepted connection becomes a channel on the
- * SSH link. A port another program holds, a UDP port, and a failure are each
+ * wanted set by `apply`; the carrier takes each connection over the SSH
+ * link. A port another program holds, a UDP port, and a failure are each
  * a state of their own, never dropped silently.
  */
 export class ForwardListeners {
@@ -65,7 +47,7 @@ export class ForwardListeners {
   private readonly aliases = new Set<string>();
 
   constructor(
-    private readonly link: ChannelOpener,
+    private readonly carrier: ForwardCarrier,
     private readonly privileges: () => LoopbackPrivileges | null,
     private readonly log: (line: string) => void,
     /** macOS: an address outside 127.0.0.1 answers only once it is an alias of lo0. */
@@ -87,14 +69,19 @@ export class ForwardListeners {
       [...wanted].map(async ([key, spec]) => {
         const entry = this.entries.get(key);
         if (entry) {
-          // A new ClusterIP or target port is picked up by the next connection.
-          if (entry.spec.targetHost !== spec.targetHost || entry.spec.targetPort !== spec.targetPort || entry.spec.name !== spec.name) changed = true;
+          const retarget = entry.spec.targetHost !== spec.targetHost || entry.spec.targetPort !== spec.targetPort;
+          if (retarget || entry.spec.name !== spec.name) changed = true;
           entry.spec = spec;
+          // Our own listeners read the target at each connection; OpenSSH's is fixed, so it listens anew.
+          if (retarget && this.carrier.fixedTarget && entry.listener) {
+            await this.close(entry);
+            entry.state = "error";
+          }
           if (entry.state === "listening" || entry.state === "udp-not-forwarded") return;
           changed = (await this.open(entry)) || changed;
           return;
         }
-        const fresh: Entry = { spec, state: "error", server: null, relayedFrom: null, sockets: new Set() };
+        const fresh: Entry = { spec, state: "error", listener: null, relayedFrom: null };
         this.entries.set(key, fresh);
         await this.open(fresh);
         changed = true;
@@ -126,9 +113,9 @@ export class ForwardListeners {
     }
     try {
       await this.ensureAlias(spec.address);
-      entry.server = this.server(entry);
+      const target = () => ({ host: entry.spec.targetHost, port: entry.spec.targetPort });
       try {
-        await listen(entry.server, spec.address, spec.port);
+        entry.listener = await this.carrier.listen(spec.address, spec.port, target);
       } catch (error) {
         const code = (error as NodeJS.ErrnoException).code;
         if (code !== "EACCES" || spec.port >= 1024) throw error;
@@ -137,8 +124,8 @@ export class ForwardListeners {
       entry.state = "listening";
       entry.error = undefined;
     } catch (error) {
-      entry.server?.close();
-      entry.server = null;
+      await entry.listener?.close().catch(() => undefined);
+      entry.listener = null;
       const code = (error as NodeJS.ErrnoException).code;
       entry.state = code === "EADDRINUSE" || /in use/i.test((error as Error).message) ? "port-in-use" : "error";
       entry.error = entry.state === "port-in-use" ? `${spec.address}:${spec.port} is in use by another program` : (error as Error).message;
@@ -151,44 +138,15 @@ export class ForwardListeners {
   private async openThroughHelper(entry: Entry): Promise<void> {
     const privileges = this.privileges();
     if (!privileges) throw new Error(`port ${entry.spec.port} needs root, and no privileged helper is available`);
-    entry.server = this.server(entry);
-    await listen(entry.server, entry.spec.address, 0);
-    const port = (entry.server.address() as { port: number }).port;
-    await privileges.relay(entry.spec.address, entry.spec.port, port);
-    entry.relayedFrom = port;
-  }
-
-  private server(entry: Entry): Server {
-    // A bulk download must not stall on the client's socket: with the default 64 KiB mark every few
-    // SSH packets pause the channel and wait for 'drain'. 1 MiB, half the channel's window, keeps it
-    // flowing (measured in `npm run bench -- forward`); it is only ever filled by a slow reader.
-    const server = createServer({ allowHalfOpen: true, noDelay: true, highWaterMark: CLIENT_SOCKET_HIGH_WATER_MARK }, (socket) => this.forward(entry, socket));
-    server.on("error", (error) => this.log(`${entry.spec.namespace}/${entry.spec.name}: listener on ${entry.spec.address}:${entry.spec.port} failed: ${error.message}`));
-    return server;
-  }
-
-  private forward(entry: Entry, socket: Socket): void {
-    entry.sockets.add(socket);
-    socket.once("close", () => entry.sockets.delete(socket));
-    socket.on("error", () => socket.destroy());
-    const { targetHost, targetPort } = entry.spec;
-    this.link.channel(targetHost, targetPort, { address: socket.remoteAddress ?? "127.0.0.1", port: socket.remotePort ?? 0 }, (error, channel) => {
-      if (error || !channel) return void socket.destroy();
-      if (socket.destroyed) return void channel.destroy();
-      channel.on("error", () => socket.destroy());
-      socket.on("close", () => channel.destroy());
-      channel.on("close", () => socket.destroy());
-      // What the client sent while the channel opened goes out now, not a tick later through the pipe.
-      for (let chunk = socket.read(); chunk !== null; chunk = socket.read()) channel.write(chunk);
-      socket.pipe(channel).pipe(socket);
-    });
+    entry.listener = await this.carrier.listen(entry.spec.address, 0, () => ({ host: entry.spec.targetHost, port: entry.spec.targetPort }));
+    await privileges.relay(entry.spec.address, entry.spec.port, entry.listener.port);
+    entry.relayedFrom = entry.listener.port;
   }
 
   private async close(entry: Entry): Promise<void> {
-    const server = entry.server;
-    entry.server = null;
-    for (const socket of entry.sockets) socket.destroy();
-    if (server) await new Promise<void>((resolve) => server.close(() => resolve()));
+    const listener = entry.listener;
+    entry.listener = null;
+    await listener?.close().catch((error: Error) => this.log(`could not close the listener on ${entry.spec.address}:${entry.spec.port}: ${error.message}`));
     if (entry.relayedFrom !== null) {
       entry.relayedFrom = null;
       await this.privileges()

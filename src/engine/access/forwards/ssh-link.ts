@@ -96,6 +96,10 @@ export class SshLink extends EventEmitter {
     return new Promise((resolve, reject) => this.channel(host, port, from, (error, channel) => (error ? reject(error) : resolve(channel!))));
   }
 
+  async probe(host: string, port: number): Promise<void> {
+    (await this.openChannel(host, port)).destroy();
+  }
+
   /** The same without a promise in between: the forwarder's hot path, where every microtask is latency. */
   channel(host: string, port: number, from: { address: string; port: number }, done: (error: Error | undefined, channel?: Duplex) => void): void {
     const client = this.client;

@@ -1,0 +1,267 @@
+import { type ChildProcess, spawn } from "node:child_process";
+import { EventEmitter } from "node:events";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { type CommandRunner, execFileRunner } from "../../system/command-runner.js";
+import type { LinkState, LinkStatus } from "../cluster-access.js";
+import { listenExclusive } from "./channel-carrier.js";
+import type { CarriedListener, ForwardCarrier } from "./forward-carrier.js";
+import { type LinkTarget, LinkUnavailable, type SshLinkOptions } from "./ssh-link.js";
+
+/** The name the pinned keys are filed under, whatever port Docker publishes the node on this time. */
+const HOST_ALIAS = "minikube-node";
+const UP = "minikube-tunnel-link-up";
+const COMMAND_TIMEOUT_MS = 10_000;
+
+interface Forward {
+  readonly address: string;
+  readonly port: number;
+  readonly target: { readonly host: string; readonly port: number };
+}
+
+const spec = (f: Forward) => `${f.address.includes(":") ? `[${f.address}]` : f.address}:${f.port}:${f.target.host}:${f.target.port}`;
+
+/**
+ * Forward mode's link through OpenSSH (docs/architecture.md, "Forward mode"):
+ * one `ssh` master per profile, which listens on the Services' loopback
+ * addresses itself (`ssh -O forward`), so every byte is carried by OpenSSH's
+ * own C code. The master runs a remote `cat` on its stdin: when this process
+ * dies, however it dies, the pipe closes, the session ends, and the master
+ * exits with every listener. Keepalives, reconnect with backoff, and the
+ * target resolved anew at every connect, as the ssh2 link does.
+ */
+export class OpenSshLink extends EventEmitter implements ForwardCarrier {
+  readonly fixedTarget = true;
+  private master: ChildProcess | null = null;
+  private dir: string | null = null;
+  private state: LinkState = "connecting";
+  private endpoint: string | null = null;
+  private error: string | undefined;
+  private nodeDown = false;
+  private failures = 0;
+  private closed = false;
+  private timer: NodeJS.Timeout | undefined;
+  private connecting: Promise<void> | null = null;
+  private lastState = "";
+  /** The master is up and takes forward requests: a new listener asks it directly, the rest were asked together. */
+  private accepting = false;
+  private readonly forwards = new Map<string, Forward>();
+
+  constructor(
+    private readonly resolve: () => Promise<LinkTarget>,
+    private readonly options: SshLinkOptions = {},
+    private readonly ssh = "ssh",
+    private readonly runner: CommandRunner = execFileRunner,
+  ) {
+    super();
+  }
+
+  status(): LinkStatus {
+    return { state: this.state, endpoint: this.endpoint, ...(this.error ? { error: this.error } : {}) };
+  }
+
+  get waitingForNode(): boolean {
+    return this.nodeDown;
+  }
+
+  start(): Promise<void> {
+    this.closed = false;
+    return this.connect();
+  }
+
+  async reconnect(): Promise<void> {
+    if (this.closed) return;
+    clearTimeout(this.timer);
+    await this.stopMaster();
+    return this.connect();
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    clearTimeout(this.timer);
+    await this.stopMaster();
+    if (this.dir) await rm(this.dir, { recursive: true, force: true });
+    this.dir = null;
+    this.setState("down");
+  }
+
+  /** A connection to host:port from the node, through the master, closed at once: the probe. */
+  async probe(host: string, port: number): Promise<void> {
+    if (this.state !== "up" || !this.dir) throw new Error("the SSH link is not up");
+    const result = await this.runner.run(this.ssh, [...this.muxArgs(), "-W", `${host}:${port}`, HOST_ALIAS], { timeoutMs: COMMAND_TIMEOUT_MS, input: "" });
+    if (result.exitCode !== 0) throw new Error(lastLine(result.stderr) || `ssh -W ${host}:${port} exited ${result.exitCode}`);
+  }
+
+  async listen(address: string, port: number, target: () => { readonly host: string; readonly port: number }): Promise<CarriedListener> {
+    // Bind here first: a port in use, or one that needs root, fails as our own listener would; port 0 picks the free one.
+    const probe = createServer();
+    await listenExclusive(probe, address, port).catch((error: Error) => (probe.close(), Promise.reject(error)));
+    const chosen = (probe.address() as { port: number }).port;
+    await new Promise<void>((resolve) => probe.close(() => resolve()));
+    const forward: Forward = { address, port: chosen, target: target() };
+    const key = `${address}:${chosen}`;
+    // No await between the look at `accepting` and the set: the batch that `addAll` sends either has it or not.
+    if (this.accepting) await this.mux("forward", [forward]);
+    this.forwards.set(key, forward);
+    return {
+      port: chosen,
+      close: async () => {
+        if (this.forwards.get(key) !== forward) return;
+        this.forwards.delete(key);
+        if (this.accepting) await this.mux("cancel", [forward]);
+      },
+    };
+  }
+
+  private muxArgs(): string[] {
+    return ["-F", "/dev/null", "-S", join(this.dir!, "control")];
+  }
+
+  private async mux(op: "forward" | "cancel", forwards: readonly Forward[]): Promise<void> {
+    if (forwards.length === 0) return;
+    const result = await this.runner.run(this.ssh, [...this.muxArgs(), "-O", op, ...forwards.flatMap((f) => ["-L", spec(f)]), HOST_ALIAS], { timeoutMs: COMMAND_TIMEOUT_MS, input: "" });
+    if (result.exitCode !== 0) throw new Error(`ssh -O ${op} ${forwards.map(spec).join(" ")}: ${lastLine(result.stderr) || `exit ${result.exitCode}`}`);
+  }
+
+  private connect(): Promise<void> {
+    if (this.connecting) return this.connecting;
+    this.connecting = this.attempt().finally(() => (this.connecting = null));
+    return this.connecting;
+  }
+
+  private async attempt(): Promise<void> {
+    this.setState(this.failures === 0 && this.state === "connecting" ? "connecting" : "reconnecting");
+    let target: LinkTarget;
+    try {
+      target = await this.resolve();
+    } catch (error) {
+      this.nodeDown = error instanceof LinkUnavailable && error.nodeDown;
+      return this.failed((error as Error).message, "reconnecting");
+    }
+    this.nodeDown = false;
+    if (this.closed) return;
+    this.endpoint = `${target.host.includes(":") ? `[${target.host}]` : target.host}:${target.port}`;
+    const outcome = await this.runMaster(target);
+    if (outcome === "up") return;
+    this.failed(outcome.message, outcome.refused ? "refused" : "reconnecting");
+  }
+
+  /** Starts the master; resolves "up" once the node runs its command, or why it did not. */
+  private async runMaster(target: LinkTarget): Promise<"up" | { message: string; refused: boolean }> {
+    this.dir ??= await mkdtemp(join(tmpdir(), "mkt-ssh-"));
+    const key = join(this.dir, "id");
+    const knownHosts = join(this.dir, "known_hosts");
+    await rm(join(this.dir, "control"), { force: true });
+    await writeFile(key, target.privateKey, { mode: 0o600 });
+    await writeFile(knownHosts, target.hostKeys.map((k) => `${HOST_ALIAS} ${k.algorithm} ${k.blob.toString("base64")}\n`).join(""), { mode: 0o600 });
+    const interval = Math.max(1, Math.round((this.options.keepaliveIntervalMs ?? 5000) / 1000));
+    const args = [
+      ...["-F", "/dev/null", "-M", "-S", join(this.dir, "control"), "-o", "ControlPersist=no"],
+      ...["-o", "BatchMode=yes", "-o", "IdentitiesOnly=yes", "-i", key],
+      ...["-o", `UserKnownHostsFile=${knownHosts}`, "-o", "GlobalKnownHostsFile=/dev/null", "-o", "StrictHostKeyChecking=yes", "-o", `HostKeyAlias=${HOST_ALIAS}`, "-o", "CheckHostIP=no"],
+      ...["-o", `ServerAliveInterval=${interval}`, "-o", `ServerAliveCountMax=${this.options.keepaliveCountMax ?? 3}`, "-o", `ConnectTimeout=${Math.round((this.options.readyTimeoutMs ?? 15_000) / 1000)}`],
+      ...["-o", "ExitOnForwardFailure=no", "-o", "LogLevel=ERROR", "-T", "-p", String(target.port), `${target.username}@${target.host}`],
+      `echo ${UP}; exec cat >/dev/null`,
+    ];
+    const master = spawn(this.ssh, args, { stdio: ["pipe", "pipe", "pipe"], windowsHide: true });
+    this.master = master;
+    let stderr = "";
+    master.stderr!.on("data", (d: Buffer) => (stderr = (stderr + d.toString()).slice(-8192)));
+    master.stdin!.on("error", () => undefined);
+    return new Promise((settle) => {
+      let up = false;
+      let announced = false;
+      let failure: string | null = null;
+      master.stdout!.on("data", (d: Buffer) => {
+        if (up || !d.toString().includes(UP)) return;
+        up = true;
+        this.accepting = true;
+        // Logged in: the copy of the key is not needed until the next login, and must not outlive a crash.
+        void rm(key, { force: true });
+        void this.addAll().then(
+          () => {
+            if (this.master !== master) return;
+            this.failures = 0;
+            announced = true;
+            this.setState("up");
+            this.log(`SSH link to the node at ${this.endpoint} is up (OpenSSH)`);
+            settle("up");
+          },
+          (error: Error) => {
+            failure = `could not listen through the SSH link: ${error.message}`;
+            master.kill("SIGTERM");
+          },
+        );
+      });
+      master.once("error", (error) => settle({ message: `cannot run ${this.ssh}: ${error.message}`, refused: false }));
+      master.once("exit", () => {
+        const why = failure ? { message: failure, refused: false } : describeExit(stderr, this.endpoint!);
+        if (this.master === master) this.accepting = false;
+        if (!announced) return settle(why);
+        if (this.master !== master) return;
+        this.master = null;
+        if (this.closed) return;
+        this.log(`SSH link to ${this.endpoint} dropped; connecting again`);
+        this.failed(why.message, "reconnecting", true);
+      });
+    });
+  }
+
+  private async addAll(): Promise<void> {
+    // One request for all of them: the master binds each in turn.
+    await this.mux("forward", [...this.forwards.values()]);
+  }
+
+  private async stopMaster(): Promise<void> {
+    const master = this.master;
+    this.master = null;
+    this.accepting = false;
+    if (!master || master.exitCode !== null || master.signalCode !== null) return;
+    await new Promise<void>((resolve) => {
+      master.once("exit", () => resolve());
+      master.stdin?.end();
+      master.kill("SIGTERM");
+      setTimeout(() => (master.kill("SIGKILL"), resolve()), 1000).unref();
+    });
+  }
+
+  private failed(message: string, state: LinkState, immediate = false): void {
+    if (this.closed) return;
+    if (message !== this.error || state !== this.state) this.log(state === "refused" ? message : `SSH link: ${message}`);
+    this.error = message;
+    this.failures++;
+    this.setState(state);
+    const min = this.options.minBackoffMs ?? 250;
+    const delay = immediate && this.failures === 1 ? 0 : Math.min(this.options.maxBackoffMs ?? 5000, min * 2 ** Math.min(this.failures - 1, 10));
+    clearTimeout(this.timer);
+    this.timer = setTimeout(() => void this.connect(), delay);
+  }
+
+  private setState(state: LinkState): void {
+    if (state === "up") this.error = undefined;
+    const key = `${state}\u0000${this.error}\u0000${this.nodeDown}\u0000${this.endpoint}`;
+    if (key === this.lastState && state !== "up") return;
+    this.lastState = key;
+    this.state = state;
+    this.emit("state", this.status());
+  }
+
+  private log(line: string): void {
+    this.emit("log", line);
+  }
+}
+
+function lastLine(text: string): string {
+  return text.trim().split("\n").filter(Boolean).at(-1)?.trim() ?? "";
+}
+
+/** OpenSSH's reasons, in the words the ssh2 link uses: a host key it was not told to trust is a refusal, not a retry. */
+function describeExit(stderr: string, endpoint: string): { message: string; refused: boolean } {
+  if (/Host key verification failed|REMOTE HOST IDENTIFICATION HAS CHANGED|host key is known for/i.test(stderr)) {
+    const fingerprint = /SHA256:[A-Za-z0-9+/]+/.exec(stderr)?.[0];
+    return { message: `host key mismatch: ${endpoint} presented ${fingerprint ?? "a key"}, which is not the node's key (minikube ssh-host); refusing to forward through it`, refused: true };
+  }
+  return { message: lastLine(stderr) || "ssh exited", refused: false };
+}
