@@ -96,13 +96,14 @@ export class NetnsLab {
   }
 
   /** A TCP server in the node namespace that answers `reply` ("ok") on connect. */
-  async startTcpServer(address: string, port: number, reply = "ok"): Promise<void> {
+  /** A server that answers `reply` and closes: in the node namespace (a Service's backend), or in the host's (another program on this machine). */
+  async startTcpServer(address: string, port: number, reply = "ok", where: "node" | "host" = "node"): Promise<void> {
     const script = `require("net").createServer((s) => { s.on("error", () => {}); s.end(${JSON.stringify(reply)}); }).listen(${port}, ${JSON.stringify(address)}, () => console.log("listening"))`;
-    const child = spawn("ip", ["netns", "exec", this.node, process.execPath, "-e", script], { stdio: ["ignore", "pipe", "inherit"] });
+    const child = spawn("ip", ["netns", "exec", where === "node" ? this.node : this.host, process.execPath, "-e", script], { stdio: ["ignore", "pipe", "inherit"] });
     this.children.push(child);
     await new Promise<void>((resolve, reject) => {
       child.stdout?.once("data", () => resolve());
-      child.once("exit", (code) => reject(new Error(`TCP server in ${this.node} exited with ${code}`)));
+      child.once("exit", (code) => reject(new Error(`TCP server in the ${where} namespace exited with ${code}`)));
     });
   }
 

@@ -143,6 +143,28 @@ describe.skipIf(skip !== null).each(["openssh", "ssh2"] as const)("mktunnel --mo
     expect(await lab.connectFromHost((await ingressOf("web"))[0].ip, 80)).toBe("web");
   });
 
+  // ssh2's listeners are ours and stay bound while the link is down; OpenSSH's go with its master.
+  it.runIf(client === "openssh")("a port another program takes while the link is down: the link comes back, and the other Services answer", async () => {
+    const t = start();
+    await t.ready();
+    await state(t, (s) => listening(s).length === 3, "listeners");
+    const [web, api] = [(await ingressOf("web"))[0].ip, (await ingressOf("api"))[0].ip];
+    await fake.setContainer("minikube", { running: false });
+    node.unpublish();
+    const from = t.events.length;
+    await node.killSessions();
+    const waiting = await stateSince(t, from, (s) => s.phase === "waiting-for-node", "waiting for the node", 15_000);
+    await expect.poll(() => lab.connectFromHost(web, 80), { timeout: 5000 }).toBe("ECONNREFUSED");
+    await lab.startTcpServer(web, 80, "another program", "host");
+    await node.publish(41023);
+    await fake.setContainer("minikube", { running: true, sshPort: 41023 });
+    await fake.setSshHost("minikube", await node.keyscanLines());
+    await stateSince(t, t.events.indexOf(waiting as never), (s) => s.link?.state === "up", "link up again", 15_000);
+    expect(await lab.connectFromHost(api, 80)).toBe("api");
+    expect(await lab.connectFromHost(web, 80)).toBe("another program");
+    expect(t.events.some((e) => e.event === "log" && String(e.message).startsWith(`could not listen again on ${web}:80`))).toBe(true);
+  });
+
   it("a node presenting another host key is refused and reported, and nothing forwards", async () => {
     await node.changeHostKeys();
     // minikube still names the old key: whoever answers on the port now is not the node we know.

@@ -182,7 +182,7 @@ export class OpenSshLink extends EventEmitter implements ForwardCarrier {
         void rm(key, { force: true });
         void this.addAll().then(
           () => {
-            if (this.master !== master) return;
+            if (this.master !== master || master.exitCode !== null || master.signalCode !== null) return;
             this.failures = 0;
             announced = true;
             this.setState("up");
@@ -209,9 +209,16 @@ export class OpenSshLink extends EventEmitter implements ForwardCarrier {
     });
   }
 
+  /**
+   * Every listener again, on a new master. One request for all of them; if it
+   * fails (a port taken while the link was down), each alone, so one port
+   * lost does not keep the others or the link down. The master takes a
+   * forward it already has as done.
+   */
   private async addAll(): Promise<void> {
-    // One request for all of them: the master binds each in turn.
-    await this.mux("forward", [...this.forwards.values()]);
+    const all = [...this.forwards.values()];
+    if (await this.mux("forward", all).then(() => true, () => false)) return;
+    for (const forward of all) await this.mux("forward", [forward]).catch((error: Error) => this.log(`could not listen again on ${forward.address}:${forward.port}: ${error.message}`));
   }
 
   private async stopMaster(): Promise<void> {
