@@ -5,6 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { bundled } from "./bundles.js";
+import { NetnsLab } from "./netns-lab.js";
 import { inPrivateEtc } from "./private-etc.js";
 
 const run = promisify(execFile);
@@ -64,8 +65,23 @@ export async function helperFiles(owner: { uid: number; gid: number }) {
   };
 }
 
+export type HelperFiles = Awaited<ReturnType<typeof helperFiles>>;
+
+/** What every helper test stands on: a network lab, a test user, and the helper's files for that user. */
+export async function createHelperLab(): Promise<{ lab: NetnsLab; user: TestUser; files: HelperFiles }> {
+  const lab = await NetnsLab.create();
+  const user = await TestUser.create();
+  return { lab, user, files: await helperFiles(user) };
+}
+
+export async function destroyHelperLab(parts: { lab: NetnsLab; user: TestUser; files: HelperFiles }): Promise<void> {
+  await parts.lab.destroy();
+  await parts.user.destroy();
+  await parts.files.cleanup();
+}
+
 /** Starts the helper as root inside a namespace, daemonized as sudo would start it. */
-export async function startHelperIn(netns: string, files: Awaited<ReturnType<typeof helperFiles>>, extra: readonly string[] = []): Promise<void> {
+export async function startHelperIn(netns: string, files: HelperFiles, extra: readonly string[] = []): Promise<void> {
   const [file, args] = inPrivateEtc("ip", ["netns", "exec", netns, process.execPath, HELPER_SCRIPT, "--daemonize", "--secret-file", files.secretFile, "--runtime-dir", files.runtimeDir, "--log-file", files.logFile, "--registry", files.registry, ...extra]);
   await run(file, args, { cwd: join(import.meta.dirname, "..") });
 }

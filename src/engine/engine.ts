@@ -19,7 +19,7 @@ import { loopbackOctetFor, loopbackPoolFor } from "./access/forwards/loopback-ra
 import { inProcessLoopbackPrivileges } from "./access/forwards/loopback-aliases.js";
 import { InProcessNames, type NamesBackend } from "./access/names/names-backend.js";
 import { defaultRuntimeDir } from "./privileged/elevation.js";
-import type { SshLinkOptions } from "./access/forwards/ssh-link.js";
+import type { SshLinkOptions } from "./access/forwards/reconnecting-link.js";
 import { type ModeChoice, type ModeDecision, decideAccessMode, hostFacts } from "./cluster/access-mode.js";
 import { ContainerCli, containerEngineOf } from "./cluster/container-cli.js";
 import { readProfileConfig } from "./cluster/profile-config.js";

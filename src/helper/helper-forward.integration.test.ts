@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { portableCopy } from "../../test-support/bundles.js";
-import { TestUser, helperFiles, startHelperIn } from "../../test-support/helper-lab.js";
+import { TestUser, startHelperIn, createHelperLab, destroyHelperLab, type HelperFiles } from "../../test-support/helper-lab.js";
 import { NetnsLab, labUnavailableReason } from "../../test-support/netns-lab.js";
 import { SshNode } from "../../test-support/ssh-node.js";
 
@@ -23,15 +23,13 @@ async function until(check: () => Promise<boolean>, limitMs: number, what: strin
 describe.skipIf(skip !== null)("forward mode: port 80 for a normal user, through the helper", () => {
   let lab: NetnsLab;
   let user: TestUser;
-  let files: Awaited<ReturnType<typeof helperFiles>>;
+  let files: HelperFiles;
   let node: SshNode;
   let userDir: string;
   const cleanups: (() => Promise<void>)[] = [];
 
   beforeEach(async () => {
-    lab = await NetnsLab.create();
-    user = await TestUser.create();
-    files = await helperFiles(user);
+    ({ lab, user, files } = await createHelperLab());
     await startHelperIn(lab.host, files);
     userDir = await mkdtemp(join(tmpdir(), "mkt-fwd-user-"));
     await chmod(userDir, 0o755);
@@ -46,9 +44,7 @@ describe.skipIf(skip !== null)("forward mode: port 80 for a normal user, through
 
   afterEach(async () => {
     await node.stop();
-    await lab.destroy();
-    await user.destroy();
-    await files.cleanup();
+    await destroyHelperLab({ lab, user, files });
     await rm(userDir, { recursive: true, force: true });
     for (const cleanup of cleanups.splice(0)) await cleanup();
   });

@@ -8,7 +8,7 @@ import { helperArgv } from "../engine/privileged/elevation.js";
 import { HelperClient } from "../engine/privileged/helper-client.js";
 import { treeDigest } from "../engine/privileged/staged-launch.js";
 import { bundled } from "../../test-support/bundles.js";
-import { TestUser, helperFiles } from "../../test-support/helper-lab.js";
+import { TestUser, createHelperLab, destroyHelperLab, type HelperFiles } from "../../test-support/helper-lab.js";
 import { NetnsLab, labUnavailableReason } from "../../test-support/netns-lab.js";
 import { inPrivateEtc } from "../../test-support/private-etc.js";
 
@@ -24,15 +24,13 @@ if (skip) console.log(`skipped: the per-session helper from a user-owned install
 describe.skipIf(skip !== null)("the per-session helper from an app the user owns (/Applications, an AppImage)", () => {
   let lab: NetnsLab;
   let user: TestUser;
-  let files: Awaited<ReturnType<typeof helperFiles>>;
+  let files: HelperFiles;
   let root: string;
   let helperDir: string;
   let stageDir: string;
 
   beforeEach(async () => {
-    lab = await NetnsLab.create();
-    user = await TestUser.create();
-    files = await helperFiles(user);
+    ({ lab, user, files } = await createHelperLab());
     root = await mkdtemp(join(tmpdir(), "mkt-apps-"));
     await chmod(root, 0o755);
     const applications = join(root, "Applications");
@@ -50,9 +48,7 @@ describe.skipIf(skip !== null)("the per-session helper from an app the user owns
 
   afterEach(async () => {
     await run("pkill", ["-f", `--secret-file ${files.secretFile}`]).catch(() => undefined);
-    await lab.destroy();
-    await user.destroy();
-    await files.cleanup();
+    await destroyHelperLab({ lab, user, files });
     await rm(root, { recursive: true, force: true });
   });
 

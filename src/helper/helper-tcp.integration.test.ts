@@ -3,7 +3,7 @@ import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { portableCopy } from "../../test-support/bundles.js";
-import { TestUser, helperFiles, startHelperIn } from "../../test-support/helper-lab.js";
+import { TestUser, startHelperIn, createHelperLab, destroyHelperLab, type HelperFiles } from "../../test-support/helper-lab.js";
 import { NetnsLab, labUnavailableReason } from "../../test-support/netns-lab.js";
 
 const skip = labUnavailableReason();
@@ -17,15 +17,13 @@ if (skip) console.log(`skipped: the helper over the TCP channel: ${skip}`);
 describe.skipIf(skip !== null)("the helper over the TCP channel (Windows' transport, on Linux)", () => {
   let lab: NetnsLab;
   let user: TestUser;
-  let files: Awaited<ReturnType<typeof helperFiles>>;
+  let files: HelperFiles;
   let portFile: string;
   const children: ChildProcess[] = [];
   const cleanups: (() => Promise<void>)[] = [];
 
   beforeEach(async () => {
-    lab = await NetnsLab.create();
-    user = await TestUser.create();
-    files = await helperFiles(user);
+    ({ lab, user, files } = await createHelperLab());
     portFile = join(files.miniPath, "helper.port");
     await startHelperIn(lab.host, files, ["--transport", "tcp", "--port-file", portFile]);
   });
@@ -33,9 +31,7 @@ describe.skipIf(skip !== null)("the helper over the TCP channel (Windows' transp
   afterEach(async () => {
     for (const child of children.splice(0)) child.kill("SIGKILL");
     for (const cleanup of cleanups.splice(0)) await cleanup();
-    await lab.destroy();
-    await user.destroy();
-    await files.cleanup();
+    await destroyHelperLab({ lab, user, files });
   });
 
   async function client(mode: "add" | "ping", secret = files.secret): Promise<{ child: ChildProcess; first: Promise<Record<string, unknown>> }> {

@@ -2,7 +2,7 @@ import { existsSync } from "node:fs";
 import { mkdir, readFile, rm, stat, symlink, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { helperFiles, startHelperIn, TestUser } from "../../test-support/helper-lab.js";
+import { startHelperIn, TestUser, createHelperLab, destroyHelperLab, type HelperFiles } from "../../test-support/helper-lab.js";
 import { labUnavailableReason, NetnsLab } from "../../test-support/netns-lab.js";
 import { HelperClient } from "../engine/privileged/helper-client.js";
 import { parseCidr } from "../shared/cidr.js";
@@ -18,21 +18,17 @@ if (skip) console.log(`skipped: helper and the user's files: ${skip}`);
 describe.skipIf(skip !== null)("the root helper never follows a link the user planted", () => {
   let lab: NetnsLab;
   let user: TestUser;
-  let files: Awaited<ReturnType<typeof helperFiles>>;
+  let files: HelperFiles;
   let target: string;
 
   beforeEach(async () => {
-    lab = await NetnsLab.create();
-    user = await TestUser.create();
-    files = await helperFiles(user);
+    ({ lab, user, files } = await createHelperLab());
     await mkdir(join(files.root, "vault"), { mode: 0o700 });
     target = join(files.root, "vault", "shadow");
     await writeFile(target, "a".repeat(64), { mode: 0o600 });
   });
   afterEach(async () => {
-    await lab.destroy();
-    await user.destroy();
-    await files.cleanup();
+    await destroyHelperLab({ lab, user, files });
   });
 
   async function expectTargetUntouched(): Promise<void> {

@@ -6,7 +6,7 @@ import { privateEtc } from "../../test-support/private-etc.js";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { portableCopy } from "../../test-support/bundles.js";
-import { helperFiles, startHelperIn, TestUser } from "../../test-support/helper-lab.js";
+import { startHelperIn, TestUser, createHelperLab, destroyHelperLab, type HelperFiles } from "../../test-support/helper-lab.js";
 import { labUnavailableReason, NetnsLab } from "../../test-support/netns-lab.js";
 
 const skip = labUnavailableReason();
@@ -54,20 +54,16 @@ async function waitUntil(check: () => Promise<boolean>, timeoutMs: number): Prom
 describe.skipIf(skip !== null)("privileged helper (a real root process in a network namespace)", () => {
   let lab: NetnsLab;
   let user: TestUser;
-  let files: Awaited<ReturnType<typeof helperFiles>>;
+  let files: HelperFiles;
   const cleanups: (() => Promise<void>)[] = [];
 
   beforeEach(async () => {
-    lab = await NetnsLab.create();
-    user = await TestUser.create();
-    files = await helperFiles(user);
+    ({ lab, user, files } = await createHelperLab());
     await startHelperIn(lab.host, files);
   });
 
   afterEach(async () => {
-    await lab.destroy();
-    await user.destroy();
-    await files.cleanup();
+    await destroyHelperLab({ lab, user, files });
     for (const cleanup of cleanups.splice(0)) await cleanup();
   });
 

@@ -12,7 +12,7 @@ import type { AccessPhase, AccessSnapshot, ClusterAccess, LinkStatus } from "../
 import type { ProbeResult } from "../reachability-probe.js";
 import { ForwardListeners, type ForwardSpec, type LoopbackPrivileges } from "./forward-listeners.js";
 import { parseHostKeys } from "./host-keys.js";
-import { type LinkTarget, LinkUnavailable, type SshLinkOptions } from "./ssh-link.js";
+import { type LinkTarget, LinkUnavailable, type SshLinkOptions } from "./reconnecting-link.js";
 import { type ForwardLink, type SshClientKind, createForwardLink } from "./forward-link.js";
 
 export interface ForwardAccessDeps {

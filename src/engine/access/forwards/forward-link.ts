@@ -4,7 +4,8 @@ import { type CommandRunner, execFileRunner } from "../../system/command-runner.
 import { ChannelCarrier } from "./channel-carrier.js";
 import type { ForwardCarrier } from "./forward-carrier.js";
 import { OpenSshLink } from "./openssh-link.js";
-import { type LinkTarget, SshLink, type SshLinkOptions } from "./ssh-link.js";
+import type { LinkTarget, SshLinkOptions } from "./reconnecting-link.js";
+import { SshLink } from "./ssh-link.js";
 
 /** What forward mode asks of its link to the node, whichever SSH client carries it. Emits `state` (LinkStatus) and `log`. */
 export interface ForwardLink extends EventEmitter {

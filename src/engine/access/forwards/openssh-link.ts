@@ -1,14 +1,12 @@
 import { type ChildProcess, spawn } from "node:child_process";
-import { EventEmitter } from "node:events";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type CommandRunner, execFileRunner } from "../../system/command-runner.js";
-import type { LinkState, LinkStatus } from "../cluster-access.js";
 import { listenExclusive } from "./channel-carrier.js";
 import type { CarriedListener, ForwardCarrier } from "./forward-carrier.js";
-import { type LinkTarget, LinkUnavailable, type SshLinkOptions } from "./ssh-link.js";
+import { type LinkTarget, LinkRefused, ReconnectingLink, type SshLinkOptions, hostKeyMismatchMessage } from "./reconnecting-link.js";
 
 /** The name the pinned keys are filed under, whatever port Docker publishes the node on this time. */
 const HOST_ALIAS = "minikube-node";
@@ -32,55 +30,33 @@ const spec = (f: Forward) => `${f.address.includes(":") ? `[${f.address}]` : f.a
  * exits with every listener. Keepalives, reconnect with backoff, and the
  * target resolved anew at every connect, as the ssh2 link does.
  */
-export class OpenSshLink extends EventEmitter implements ForwardCarrier {
+export class OpenSshLink extends ReconnectingLink implements ForwardCarrier {
   readonly fixedTarget = true;
   private master: ChildProcess | null = null;
   private dir: string | null = null;
-  private state: LinkState = "connecting";
-  private endpoint: string | null = null;
-  private error: string | undefined;
-  private nodeDown = false;
-  private failures = 0;
-  private closed = false;
-  private timer: NodeJS.Timeout | undefined;
-  private connecting: Promise<void> | null = null;
-  private lastState = "";
   /** The master is up and takes forward requests: a new listener asks it directly, the rest were asked together. */
   private accepting = false;
   private readonly forwards = new Map<string, Forward>();
 
   constructor(
-    private readonly resolve: () => Promise<LinkTarget>,
-    private readonly options: SshLinkOptions = {},
+    resolve: () => Promise<LinkTarget>,
+    options: SshLinkOptions = {},
     private readonly ssh = "ssh",
     private readonly runner: CommandRunner = execFileRunner,
   ) {
-    super();
-  }
-
-  status(): LinkStatus {
-    return { state: this.state, endpoint: this.endpoint, ...(this.error ? { error: this.error } : {}) };
-  }
-
-  get waitingForNode(): boolean {
-    return this.nodeDown;
-  }
-
-  start(): Promise<void> {
-    this.closed = false;
-    return this.connect();
+    super(resolve, options);
   }
 
   async reconnect(): Promise<void> {
     if (this.closed) return;
-    clearTimeout(this.timer);
+    this.cancelRetry();
     await this.stopMaster();
     return this.connect();
   }
 
   async close(): Promise<void> {
     this.closed = true;
-    clearTimeout(this.timer);
+    this.cancelRetry();
     await this.stopMaster();
     if (this.dir) await rm(this.dir, { recursive: true, force: true });
     this.dir = null;
@@ -125,31 +101,8 @@ export class OpenSshLink extends EventEmitter implements ForwardCarrier {
     if (result.exitCode !== 0) throw new Error(`ssh -O ${op} ${forwards.map(spec).join(" ")}: ${lastLine(result.stderr) || `exit ${result.exitCode}`}`);
   }
 
-  private connect(): Promise<void> {
-    if (this.connecting) return this.connecting;
-    this.connecting = this.attempt().finally(() => (this.connecting = null));
-    return this.connecting;
-  }
-
-  private async attempt(): Promise<void> {
-    this.setState(this.failures === 0 && this.state === "connecting" ? "connecting" : "reconnecting");
-    let target: LinkTarget;
-    try {
-      target = await this.resolve();
-    } catch (error) {
-      this.nodeDown = error instanceof LinkUnavailable && error.nodeDown;
-      return this.failed((error as Error).message, "reconnecting");
-    }
-    this.nodeDown = false;
-    if (this.closed) return;
-    this.endpoint = `${target.host.includes(":") ? `[${target.host}]` : target.host}:${target.port}`;
-    const outcome = await this.runMaster(target);
-    if (outcome === "up") return;
-    this.failed(outcome.message, outcome.refused ? "refused" : "reconnecting");
-  }
-
   /** Starts the master; resolves "up" once the node runs its command, or why it did not. */
-  private async runMaster(target: LinkTarget): Promise<"up" | { message: string; refused: boolean }> {
+  protected async dial(target: LinkTarget): Promise<"up" | Error> {
     this.dir ??= await mkdtemp(join(tmpdir(), "mkt-ssh-"));
     const key = join(this.dir, "id");
     const knownHosts = join(this.dir, "known_hosts");
@@ -183,10 +136,8 @@ export class OpenSshLink extends EventEmitter implements ForwardCarrier {
         void this.addAll().then(
           () => {
             if (this.master !== master || master.exitCode !== null || master.signalCode !== null) return;
-            this.failures = 0;
             announced = true;
-            this.setState("up");
-            this.log(`SSH link to the node at ${this.endpoint} is up (OpenSSH)`);
+            this.markUp(" (OpenSSH)");
             settle("up");
           },
           (error: Error) => {
@@ -195,16 +146,14 @@ export class OpenSshLink extends EventEmitter implements ForwardCarrier {
           },
         );
       });
-      master.once("error", (error) => settle({ message: `cannot run ${this.ssh}: ${error.message}`, refused: false }));
+      master.once("error", (error) => settle(new Error(`cannot run ${this.ssh}: ${error.message}`)));
       master.once("exit", () => {
-        const why = failure ? { message: failure, refused: false } : describeExit(stderr, this.endpoint!);
+        const why = failure ? new Error(failure) : describeExit(stderr, this.endpoint!);
         if (this.master === master) this.accepting = false;
         if (!announced) return settle(why);
         if (this.master !== master) return;
         this.master = null;
-        if (this.closed) return;
-        this.log(`SSH link to ${this.endpoint} dropped; connecting again`);
-        this.failed(why.message, "reconnecting", true);
+        this.dropped(why.message);
       });
     });
   }
@@ -233,31 +182,6 @@ export class OpenSshLink extends EventEmitter implements ForwardCarrier {
       setTimeout(() => (master.kill("SIGKILL"), resolve()), 1000).unref();
     });
   }
-
-  private failed(message: string, state: LinkState, immediate = false): void {
-    if (this.closed) return;
-    if (message !== this.error || state !== this.state) this.log(state === "refused" ? message : `SSH link: ${message}`);
-    this.error = message;
-    this.failures++;
-    this.setState(state);
-    const min = this.options.minBackoffMs ?? 250;
-    const delay = immediate && this.failures === 1 ? 0 : Math.min(this.options.maxBackoffMs ?? 5000, min * 2 ** Math.min(this.failures - 1, 10));
-    clearTimeout(this.timer);
-    this.timer = setTimeout(() => void this.connect(), delay);
-  }
-
-  private setState(state: LinkState): void {
-    if (state === "up") this.error = undefined;
-    const key = `${state}\u0000${this.error}\u0000${this.nodeDown}\u0000${this.endpoint}`;
-    if (key === this.lastState && state !== "up") return;
-    this.lastState = key;
-    this.state = state;
-    this.emit("state", this.status());
-  }
-
-  private log(line: string): void {
-    this.emit("log", line);
-  }
 }
 
 function lastLine(text: string): string {
@@ -265,10 +189,9 @@ function lastLine(text: string): string {
 }
 
 /** OpenSSH's reasons, in the words the ssh2 link uses: a host key it was not told to trust is a refusal, not a retry. */
-function describeExit(stderr: string, endpoint: string): { message: string; refused: boolean } {
+function describeExit(stderr: string, endpoint: string): Error {
   if (/Host key verification failed|REMOTE HOST IDENTIFICATION HAS CHANGED|host key is known for/i.test(stderr)) {
-    const fingerprint = /SHA256:[A-Za-z0-9+/]+/.exec(stderr)?.[0];
-    return { message: `host key mismatch: ${endpoint} presented ${fingerprint ?? "a key"}, which is not the node's key (minikube ssh-host); refusing to forward through it`, refused: true };
+    return new LinkRefused(hostKeyMismatchMessage(endpoint, /SHA256:[A-Za-z0-9+/]+/.exec(stderr)?.[0] ?? "a key"));
   }
-  return { message: lastLine(stderr) || "ssh exited", refused: false };
+  return new Error(lastLine(stderr) || "ssh exited");
 }

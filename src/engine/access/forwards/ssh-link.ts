@@ -1,45 +1,15 @@
 import { createHash } from "node:crypto";
-import { EventEmitter } from "node:events";
 import { Socket } from "node:net";
 import type { Duplex } from "node:stream";
 import { Client } from "ssh2";
-import type { LinkState, LinkStatus } from "../cluster-access.js";
-import { type HostKey, hostKeyAlgorithms, isPinned } from "./host-keys.js";
+import { hostKeyAlgorithms, isPinned } from "./host-keys.js";
+import { type LinkTarget, LinkRefused, ReconnectingLink, hostKeyMismatchMessage } from "./reconnecting-link.js";
 
-/** Where and how to log in; resolved again before every connect, because the node gets a new port when it restarts. */
-export interface LinkTarget {
-  readonly host: string;
-  readonly port: number;
-  readonly username: string;
-  readonly privateKey: Buffer;
-  readonly hostKeys: readonly HostKey[];
-}
-
-/** Why the link cannot be made right now: the node is not running (wait), or something is wrong (say so). */
-export class LinkUnavailable extends Error {
-  constructor(
-    message: string,
-    readonly nodeDown: boolean,
-  ) {
-    super(message);
-    this.name = "LinkUnavailable";
-  }
-}
-
-export class HostKeyMismatch extends Error {
+export class HostKeyMismatch extends LinkRefused {
   constructor(endpoint: string, presented: Buffer) {
-    const fingerprint = `SHA256:${createHash("sha256").update(presented).digest("base64").replace(/=+$/, "")}`;
-    super(`host key mismatch: ${endpoint} presented ${fingerprint}, which is not the node's key (minikube ssh-host); refusing to forward through it`);
+    super(hostKeyMismatchMessage(endpoint, `SHA256:${createHash("sha256").update(presented).digest("base64").replace(/=+$/, "")}`));
     this.name = "HostKeyMismatch";
   }
-}
-
-export interface SshLinkOptions {
-  readonly keepaliveIntervalMs?: number;
-  readonly keepaliveCountMax?: number;
-  readonly readyTimeoutMs?: number;
-  readonly minBackoffMs?: number;
-  readonly maxBackoffMs?: number;
 }
 
 /**
@@ -49,44 +19,13 @@ export interface SshLinkOptions {
  * made again with backoff, resolving the target anew each time. Emits `state`
  * (LinkStatus) and `log` (line).
  */
-export class SshLink extends EventEmitter {
+export class SshLink extends ReconnectingLink {
   private client: Client | null = null;
-  private state: LinkState = "connecting";
-  private endpoint: string | null = null;
-  private error: string | undefined;
-  private timer: NodeJS.Timeout | undefined;
-  private failures = 0;
-  private closed = false;
-  private connecting: Promise<void> | null = null;
-  private nodeDown = false;
-  private lastState = "";
-
-  constructor(
-    private readonly resolve: () => Promise<LinkTarget>,
-    private readonly options: SshLinkOptions = {},
-  ) {
-    super();
-  }
-
-  status(): LinkStatus {
-    return { state: this.state, endpoint: this.endpoint, ...(this.error ? { error: this.error } : {}) };
-  }
-
-  /** True while the node is known not to be running (the target said so). */
-  get waitingForNode(): boolean {
-    return this.nodeDown;
-  }
-
-  /** Connects once and resolves when that attempt ends, up or not; later attempts run on their own. */
-  start(): Promise<void> {
-    this.closed = false;
-    return this.connect();
-  }
 
   /** Drops the connection now and makes it again (resume from sleep, network change). */
   reconnect(): Promise<void> {
     if (this.closed) return Promise.resolve();
-    clearTimeout(this.timer);
+    this.cancelRetry();
     this.client?.end();
     return this.connect();
   }
@@ -109,7 +48,7 @@ export class SshLink extends EventEmitter {
 
   async close(): Promise<void> {
     this.closed = true;
-    clearTimeout(this.timer);
+    this.cancelRetry();
     const client = this.client;
     this.client = null;
     if (client) {
@@ -122,31 +61,8 @@ export class SshLink extends EventEmitter {
     this.setState("down");
   }
 
-  private connect(): Promise<void> {
-    if (this.connecting) return this.connecting;
-    this.connecting = this.attempt().finally(() => (this.connecting = null));
-    return this.connecting;
-  }
-
-  private async attempt(): Promise<void> {
-    this.setState(this.failures === 0 && this.state === "connecting" ? "connecting" : "reconnecting");
-    let target: LinkTarget;
-    try {
-      target = await this.resolve();
-    } catch (error) {
-      this.nodeDown = error instanceof LinkUnavailable && error.nodeDown;
-      return this.failed(error as Error, "reconnecting");
-    }
-    this.nodeDown = false;
-    if (this.closed) return;
-    this.endpoint = `${target.host.includes(":") ? `[${target.host}]` : target.host}:${target.port}`;
-    const outcome = await this.dial(target);
-    if (outcome === "up") return;
-    this.failed(outcome, outcome instanceof HostKeyMismatch ? "refused" : "reconnecting");
-  }
-
   /** Connects the client; resolves "up", or the reason it is not. */
-  private dial(target: LinkTarget): Promise<"up" | Error> {
+  protected dial(target: LinkTarget): Promise<"up" | Error> {
     return new Promise((resolve) => {
       const client = new Client();
       const socket = new Socket();
@@ -165,9 +81,7 @@ export class SshLink extends EventEmitter {
           return settle(new Error("closed"));
         }
         this.client = client;
-        this.failures = 0;
-        this.setState("up");
-        this.log(`SSH link to the node at ${this.endpoint} is up`);
+        this.markUp("");
         settle("up");
       });
       client.on("error", (error) => settle(mismatch ?? error));
@@ -175,9 +89,7 @@ export class SshLink extends EventEmitter {
         settle(mismatch ?? new Error("the connection closed during login"));
         if (this.client !== client) return;
         this.client = null;
-        if (this.closed) return;
-        this.log(`SSH link to ${this.endpoint} dropped; connecting again`);
-        this.failed(new Error("the connection dropped"), "reconnecting", true);
+        this.dropped("the connection dropped");
       });
       client.connect({
         sock: socket.connect(target.port, target.host),
@@ -194,31 +106,5 @@ export class SshLink extends EventEmitter {
         },
       });
     });
-  }
-
-  private failed(error: Error, state: LinkState, immediate = false): void {
-    if (this.closed) return;
-    const message = error.message;
-    if (message !== this.error || state !== this.state) this.log(state === "refused" ? message : `SSH link: ${message}`);
-    this.error = message;
-    this.failures++;
-    this.setState(state);
-    const min = this.options.minBackoffMs ?? 250;
-    const delay = immediate && this.failures === 1 ? 0 : Math.min(this.options.maxBackoffMs ?? 5000, min * 2 ** Math.min(this.failures - 1, 10));
-    clearTimeout(this.timer);
-    this.timer = setTimeout(() => void this.connect(), delay);
-  }
-
-  private setState(state: LinkState): void {
-    if (state === "up") this.error = undefined;
-    const key = `${state}\u0000${this.error}\u0000${this.nodeDown}\u0000${this.endpoint}`;
-    if (key === this.lastState && state !== "up") return;
-    this.lastState = key;
-    this.state = state;
-    this.emit("state", this.status());
-  }
-
-  private log(line: string): void {
-    this.emit("log", line);
   }
 }
