@@ -53,20 +53,21 @@ export default tseslint.config(
   }),
   rule(["src/renderer/**"], {
     paths: [...nodeBuiltins("the renderer is a sandboxed page: no Node modules"), ...electron],
-    patterns: ["engine", "main", "preload", "cli", "helper", "test-support"].map(layer),
+    patterns: ["engine", "app", "main", "preload", "cli", "helper", "test-support"].map(layer),
     globals: NODE_GLOBALS,
   }),
   rule(["src/preload/**"], {
     paths: [...nodeBuiltins("the preload runs sandboxed: no Node modules"), ...react],
-    patterns: ["engine", "main", "renderer", "cli", "helper", "test-support"].map(layer),
+    patterns: ["engine", "app", "main", "renderer", "cli", "helper", "test-support"].map(layer),
     globals: NODE_GLOBALS.filter((g) => g !== "process" && g !== "require"),
   }),
   rule(["src/engine/**"], {
     paths: [...electron, ...react],
-    patterns: ["main", "preload", "renderer", "cli", "helper", "test-support"].map(layer),
+    patterns: ["app", "main", "preload", "renderer", "cli", "helper", "test-support"].map(layer),
   }),
-  rule(["src/helper/**"], { paths: [...electron, ...react], patterns: ["main", "preload", "renderer", "cli", "test-support"].map(layer) }),
-  rule(["src/cli/**"], { paths: [...electron, ...react], patterns: ["main", "preload", "renderer", "helper", "test-support"].map(layer) }),
+  rule(["src/app/**"], { paths: [...electron, ...react], patterns: ["main", "preload", "renderer", "cli", "helper", "test-support"].map(layer) }),
+  rule(["src/helper/**"], { paths: [...electron, ...react], patterns: ["app", "main", "preload", "renderer", "cli", "test-support"].map(layer) }),
+  rule(["src/cli/**"], { paths: [...electron, ...react], patterns: ["app", "main", "preload", "renderer", "helper", "test-support"].map(layer) }),
   rule(["src/main/**"], {
     paths: react,
     patterns: ["renderer", "preload", "cli", "helper", "test-support"].map(layer),

@@ -6,10 +6,10 @@ import { parseCidr } from "../src/shared/cidr.js";
 import { ClusterInspector } from "../src/engine/cluster/cluster-inspector.js";
 import { MinikubeCli } from "../src/engine/cluster/minikube-cli.js";
 import { type CommandRunner, execFileRunner } from "../src/engine/system/command-runner.js";
-import { LinuxRouteTable } from "../src/engine/access/routes/linux-routes.js";
+import { LinuxRouteTable } from "../src/engine/root/routes/route-table-linux.js";
 import { RegistryFile } from "../src/engine/registry/registry-file.js";
-import { RouteRegistrar } from "../src/engine/registry/route-transaction.js";
-import { cleanupStaleTunnels } from "../src/engine/registry/stale-cleanup.js";
+import { RouteRegistrar } from "../src/engine/root/routes/route-transaction.js";
+import { cleanupStaleTunnels } from "../src/engine/root/routes/stale-cleanup.js";
 import { RouteAccess } from "../src/engine/access/routes/route-access.js";
 import { median, round1 } from "./stats.js";
 

@@ -8,7 +8,7 @@ import { cp, mkdir, mkdtemp, readdir, rename, rm, writeFile } from "node:fs/prom
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
-import { treeDigest } from "../src/engine/privileged/staged-launch.js";
+import { treeDigest } from "../src/engine/elevation/staged-launch.js";
 
 const run = promisify(execFile);
 const root = join(import.meta.dirname, "..");

@@ -4,7 +4,7 @@ import { readFileSync } from "node:fs";
 import { ForwardListeners } from "../src/engine/access/forwards/forward-listeners.js";
 import { parseHostKeys } from "../src/engine/access/forwards/host-keys.js";
 import { chooseSshClient, createForwardLink } from "../src/engine/access/forwards/forward-link.js";
-import { HelperClient } from "../src/engine/privileged/helper-client.js";
+import { HelperClient } from "../src/engine/elevation/helper-client.js";
 
 const [socketPath = "", secret = "", sshPort = "", keyPath = "", hostKeysPath = "", address = "", port = "", targetHost = "", targetPort = ""] = process.argv.slice(2);
 const helper = await HelperClient.connect(socketPath, secret);

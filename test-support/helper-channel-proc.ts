@@ -2,7 +2,7 @@
 // `add`: declares and adds routes, reports, waits to be killed; `ping`: one ping, reports, exits.
 import { readFileSync } from "node:fs";
 import { parseCidr } from "../src/shared/cidr.js";
-import { HelperClient } from "../src/engine/privileged/helper-client.js";
+import { HelperClient } from "../src/engine/elevation/helper-client.js";
 
 const [mode = "", portFile = "", secret = "", gateway = "", ...cidrs] = process.argv.slice(2);
 const port = Number(readFileSync(portFile, "utf8").trim());

@@ -1,6 +1,6 @@
 // A helper client in its own process (run as the test user): declares, adds routes, reports, then waits to be killed.
 import { parseCidr } from "../src/shared/cidr.js";
-import { HelperClient } from "../src/engine/privileged/helper-client.js";
+import { HelperClient } from "../src/engine/elevation/helper-client.js";
 
 const [socketPath = "", secret = "", gateway = "", ...cidrs] = process.argv.slice(2);
 const client = await HelperClient.connect(socketPath, secret);

@@ -44,6 +44,15 @@ const violations: [file: string, code: string, rule: string][] = [
   ["src/main/x.ts", importOf("../renderer/App.js"), "no-restricted-imports"],
   ["src/main/x.ts", importOf("../cli/mktunnel.js"), "no-restricted-imports"],
   ["src/main/x.ts", importOf("react"), "no-restricted-imports"],
+  ["src/engine/x.ts", importOf("../app/app-model.js"), "no-restricted-imports"],
+  ["src/engine/tunnels/x.ts", importOf("../../app/app-model.js"), "no-restricted-imports"],
+  ["src/app/x.ts", importOf("electron"), "no-restricted-imports"],
+  ["src/app/x.ts", importOf("../main/main.js"), "no-restricted-imports"],
+  ["src/app/x.ts", importOf("../cli/mktunnel.js"), "no-restricted-imports"],
+  ["src/app/x.ts", importOf("react"), "no-restricted-imports"],
+  ["src/cli/x.ts", importOf("../app/app-model.js"), "no-restricted-imports"],
+  ["src/helper/x.ts", importOf("../app/app-model.js"), "no-restricted-imports"],
+  ["src/renderer/x.ts", importOf("../app/app-model.js"), "no-restricted-imports"],
   ["src/engine/x.ts", 'const e = require("electron");\nexport const a = e;\n', "no-restricted-syntax"],
 ];
 
@@ -61,6 +70,9 @@ const allowed: [file: string, code: string][] = [
   ["src/cli/x.ts", importOf("../engine/engine.js")],
   ["src/main/x.ts", importOf("electron")],
   ["src/main/x.ts", importOf("../engine/engine.js")],
+  ["src/main/x.ts", importOf("../app/app-model.js")],
+  ["src/app/x.ts", importOf("../engine/engine.js")],
+  ["src/app/x.ts", importOf("../shared/app-state.js")],
 ];
 
 describe("layers (docs/architecture.md): lint fails on every planted violation", () => {

@@ -1,6 +1,6 @@
-import type { IngressCleanup } from "../engine/session/stale-ingress.js";
-import type { CleanupReport } from "../engine/registry/stale-cleanup.js";
-import type { StatusReport } from "../engine/session/status-report.js";
+import type { IngressCleanup } from "../engine/tunnels/stale-ingress.js";
+import type { CleanupReport } from "../engine/root/routes/stale-cleanup.js";
+import type { StatusReport } from "./status-report.js";
 import { describeHolder } from "../engine/registry/tunnel-lock.js";
 
 export function formatStatus(report: StatusReport): string {

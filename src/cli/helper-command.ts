@@ -4,9 +4,9 @@ import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { Command } from "commander";
-import { type HelperSources, installHelper, readHelperConfig, uninstallHelper } from "../engine/privileged/helper-installer.js";
-import { helperLayout } from "../engine/privileged/helper-layout.js";
-import { installedHelperAnswers } from "../engine/privileged/installed-helper-client.js";
+import { type HelperSources, installHelper, readHelperConfig, uninstallHelper } from "../engine/elevation/helper-installer.js";
+import { helperLayout } from "../engine/elevation/helper-layout.js";
+import { installedHelperAnswers } from "../engine/elevation/installed-helper-client.js";
 import { CliError } from "./cli-errors.js";
 
 /** The runtime and bundles this mktunnel runs from: what install copies. Only a bundled CLI can be installed. */

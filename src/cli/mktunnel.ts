@@ -10,18 +10,18 @@ import { IpPool } from "../engine/lb/ip-pool.js";
 import { listLoadBalancerServices } from "../engine/lb/lb-listing.js";
 import { kubeConfigForProfile } from "../engine/kube/kube-config.js";
 import { KubeHttp } from "../engine/kube/kube-http.js";
-import { cleanupStaleTunnels } from "../engine/registry/stale-cleanup.js";
-import { buildStatusReport } from "../engine/session/status-report.js";
+import { cleanupStaleTunnels } from "../engine/root/routes/stale-cleanup.js";
+import { buildStatusReport } from "./status-report.js";
 import { CliError, isRoot, oneLine } from "./cli-errors.js";
-import { launchHelper } from "../engine/privileged/helper-launch.js";
-import { LazyRouteService } from "../engine/privileged/lazy-route-service.js";
-import { InProcessNames } from "../engine/access/names/names-backend.js";
+import { launchHelper } from "../engine/elevation/helper-launch.js";
+import { LazyRouteService } from "../engine/elevation/lazy-route-service.js";
+import { InProcessNames } from "../engine/root/names/names-writer.js";
 import type { ModeChoice } from "../engine/cluster/access-mode.js";
-import { releaseIngressOfGoneTunnels } from "../engine/session/stale-ingress.js";
+import { releaseIngressOfGoneTunnels } from "../engine/tunnels/stale-ingress.js";
 import { formatCleanup, formatStatus } from "./format-status.js";
 import { runStart } from "./start-command.js";
 import { addHelperCommands } from "./helper-command.js";
-import { openPrivilegedHelper } from "../engine/privileged/installed-helper-client.js";
+import { openPrivilegedHelper } from "../engine/elevation/installed-helper-client.js";
 
 function collectProfile(value: string, previous: string[] = []): string[] {
   try {

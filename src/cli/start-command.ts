@@ -1,7 +1,7 @@
 import type { Engine } from "../engine/engine.js";
 import type { AccessSnapshot } from "../engine/access/cluster-access.js";
 import type { ModeChoice } from "../engine/cluster/access-mode.js";
-import { type LoadBalancerSettings, StartCancelledError, TunnelSettingsError } from "../engine/session/profile-tunnel.js";
+import { type LoadBalancerSettings, StartCancelledError, TunnelSettingsError } from "../engine/tunnels/profile-tunnel.js";
 import { CliError, oneLine } from "./cli-errors.js";
 
 export interface StartOptions {

@@ -8,7 +8,7 @@ import { createInterface } from "node:readline";
 import { promisify } from "node:util";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { APP_VERSION } from "../shared/version.js";
-import { helperLayout } from "../engine/privileged/helper-layout.js";
+import { helperLayout } from "../engine/elevation/helper-layout.js";
 import { runCli } from "../../test-support/cli-process.js";
 import { FakeMinikube } from "../../test-support/fake-minikube.js";
 import { TestUser } from "../../test-support/helper-lab.js";

@@ -8,17 +8,17 @@ import { basename, dirname, join } from "node:path";
 import { parseArgs } from "node:util";
 import { currentProcessIdentity } from "../engine/registry/process-liveness.js";
 import { RegistryFile } from "../engine/registry/registry-file.js";
-import { RouteRegistrar } from "../engine/registry/route-transaction.js";
-import { routeTableFor } from "../engine/access/routes/platform-route-table.js";
-import { FileGuard, assertNoUserLinks } from "../engine/system/guarded-files.js";
+import { RouteRegistrar } from "../engine/root/routes/route-transaction.js";
+import { routeTableFor } from "../engine/root/routes/platform-route-table.js";
+import { FileGuard, assertNoUserLinks } from "../engine/root/files/guarded-files.js";
 import { HelperServer } from "./helper-server.js";
 import { runDaemon } from "./helper-daemon.js";
 import { listenTcp } from "./tcp-listener.js";
 import { HelperSession } from "./helper-session.js";
 import { isSourceCheckout, writablePaths } from "./integrity.js";
 import { readSecretFile } from "./secret-file.js";
-import { InProcessNames } from "../engine/access/names/names-backend.js";
-import { loopbackAliasesFor } from "../engine/access/forwards/loopback-aliases.js";
+import { InProcessNames } from "../engine/root/names/names-writer.js";
+import { loopbackAliasesFor } from "../engine/root/loopback/loopback-aliases.js";
 
 const { values } = parseArgs({
   options: {

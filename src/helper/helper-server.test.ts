@@ -2,7 +2,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { HelperClient } from "../engine/privileged/helper-client.js";
+import { HelperClient } from "../engine/elevation/helper-client.js";
 import { HelperServer } from "./helper-server.js";
 import { listenTcp } from "./tcp-listener.js";
 

@@ -1,13 +1,13 @@
 import { parseCidr } from "../shared/cidr.js";
 import type { HelperRequest } from "../shared/helper-protocol.js";
-import { type LoopbackAliases, noAliasesNeeded } from "../engine/access/forwards/loopback-aliases.js";
-import { LoopbackRelays } from "../engine/access/forwards/loopback-relays.js";
-import type { InProcessNames } from "../engine/access/names/names-backend.js";
-import type { RouteTable } from "../engine/access/routes/route-table.js";
+import { type LoopbackAliases, noAliasesNeeded } from "../engine/root/loopback/loopback-aliases.js";
+import { LoopbackRelays } from "../engine/root/loopback/loopback-relays.js";
+import type { InProcessNames } from "../engine/root/names/names-writer.js";
+import type { RouteTable } from "../engine/root/routes/route-table.js";
 import type { RegistryFile } from "../engine/registry/registry-file.js";
-import type { RouteRegistrar } from "../engine/registry/route-transaction.js";
-import { cleanupStaleTunnels } from "../engine/registry/stale-cleanup.js";
-import { type Declaration, PolicyError, checkClusterDns, checkDeclaredCidr, checkForwardAddress, checkGateway, checkHostsEntry } from "./request-policy.js";
+import type { RouteRegistrar } from "../engine/root/routes/route-transaction.js";
+import { cleanupStaleTunnels } from "../engine/root/routes/stale-cleanup.js";
+import { type Declaration, PolicyError, checkClusterDns, checkDeclaredCidr, checkForwardAddress, checkGateway, checkHostsEntry } from "../engine/root/policy/request-policy.js";
 
 export interface SessionDeps {
   readonly registrar: RouteRegistrar;

@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { startHelperIn, TestUser, createHelperLab, destroyHelperLab, type HelperFiles } from "../../test-support/helper-lab.js";
 import { labUnavailableReason, NetnsLab } from "../../test-support/netns-lab.js";
-import { HelperClient } from "../engine/privileged/helper-client.js";
+import { HelperClient } from "../engine/elevation/helper-client.js";
 import { parseCidr } from "../shared/cidr.js";
 
 const skip = labUnavailableReason();

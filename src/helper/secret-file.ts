@@ -1,4 +1,4 @@
-import { readSecretText } from "../engine/system/guarded-files.js";
+import { readSecretText } from "../engine/root/files/guarded-files.js";
 
 export interface Secret {
   readonly value: string;

@@ -1,5 +1,5 @@
 import { type Server, type Socket, createServer } from "node:net";
-import { type SecureLines, acceptChannel } from "../engine/privileged/tcp-channel.js";
+import { type SecureLines, acceptChannel } from "../engine/elevation/tcp-channel.js";
 import type { HelperConnection, HelperServer } from "./helper-server.js";
 
 /**

@@ -2,7 +2,7 @@ import { rename, rmdir, stat } from "node:fs/promises";
 import { dirname } from "node:path";
 import { type TunnelEntry, type TunnelEntryJson, entryFromJson, tunnelsFileSchema } from "../../shared/tunnel-entry.js";
 import { lockFile } from "../system/file-lock.js";
-import { FileGuard } from "../system/guarded-files.js";
+import { FileGuard } from "../root/files/guarded-files.js";
 
 export class RegistryCorruptError extends Error {
   constructor(

@@ -1,7 +1,7 @@
 import { join } from "node:path";
 import { assertProfileName } from "../../shared/profile-name.js";
 import { type HeldLock, tryLockFile } from "../system/file-lock.js";
-import type { FileGuard } from "../system/guarded-files.js";
+import type { FileGuard } from "../root/files/guarded-files.js";
 import { isTunnelProcessAlive } from "./process-liveness.js";
 
 const MARKER = /^minikube-tunnel pid=(\d+)(?: start=(\S+))?$/m;

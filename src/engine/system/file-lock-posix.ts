@@ -1,5 +1,5 @@
 import koffi, { type LibraryHandle } from "koffi";
-import type { FileGuard } from "./guarded-files.js";
+import type { FileGuard } from "../root/files/guarded-files.js";
 import type { HeldLock, LockPrimitive } from "./lock-primitive.js";
 
 const LOCK_EX = 2;

@@ -1,5 +1,5 @@
 import koffi from "koffi";
-import type { FileGuard } from "./guarded-files.js";
+import type { FileGuard } from "../root/files/guarded-files.js";
 import type { HeldLock, LockPrimitive } from "./lock-primitive.js";
 
 const GENERIC_READ = 0x80000000;

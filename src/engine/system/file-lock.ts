@@ -1,4 +1,4 @@
-import type { FileGuard } from "./guarded-files.js";
+import type { FileGuard } from "../root/files/guarded-files.js";
 import type { HeldLock, LockPrimitive } from "./lock-primitive.js";
 
 export type { HeldLock, LockPrimitive } from "./lock-primitive.js";

@@ -1,4 +1,4 @@
-import type { FileGuard } from "./guarded-files.js";
+import type { FileGuard } from "../root/files/guarded-files.js";
 
 /** An exclusive lock on a file, held until released or until this process exits (then the OS drops it). */
 export interface HeldLock {

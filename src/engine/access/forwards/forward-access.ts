@@ -6,7 +6,7 @@ import type { MinikubeCli } from "../../cluster/minikube-cli.js";
 import { type ProfileConfig, readProfileConfig } from "../../cluster/profile-config.js";
 import { type LockHolder, type TunnelLocks, describeHolder } from "../../registry/tunnel-lock.js";
 import { readFile } from "node:fs/promises";
-import { readSecretText } from "../../system/guarded-files.js";
+import { readSecretText } from "../../root/files/guarded-files.js";
 import type { HeldLock } from "../../system/file-lock.js";
 import type { AccessPhase, AccessSnapshot, ClusterAccess, LinkStatus } from "../cluster-access.js";
 import type { ProbeResult } from "../reachability-probe.js";

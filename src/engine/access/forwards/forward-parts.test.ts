@@ -59,7 +59,7 @@ describe("what to forward", () => {
 
 describe("macOS loopback aliases (ifconfig, as ifconfig(8) documents it)", () => {
   it("adds with `ifconfig lo0 alias A up`, removes with `-alias`, and takes an alias already gone as removed", async () => {
-    const { DarwinLoopbackAliases } = await import("./loopback-aliases.js");
+    const { DarwinLoopbackAliases } = await import("../../root/loopback/loopback-aliases.js");
     const aliases = new Set<string>();
     const calls: string[] = [];
     // ifconfig on macOS: adding is idempotent; deleting a missing address fails with EADDRNOTAVAIL's message.

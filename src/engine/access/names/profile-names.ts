@@ -1,7 +1,7 @@
 import type { NamesStatus } from "../cluster-access.js";
 import type { ForwardSpec } from "../forwards/forward-listeners.js";
-import { type HostsEntry, serviceNames } from "./hosts-block.js";
-import type { NamesBackend } from "./names-backend.js";
+import { type HostsEntry, serviceNames } from "../../root/names/hosts-block.js";
+import type { NamesBackend } from "../../root/names/names-writer.js";
 
 export interface ServiceName {
   readonly namespace: string;

@@ -3,9 +3,9 @@ import { type Cidr, addressAt, parseCidr } from "../../../shared/cidr.js";
 import type { ClusterInspector, ClusterView } from "../../cluster/cluster-inspector.js";
 import { containerEngineOf } from "../../cluster/container-cli.js";
 import type { AccessPhase, AccessSnapshot, ClusterAccess, RouteStatus } from "../cluster-access.js";
-import type { RouteService } from "../../registry/route-service.js";
+import type { RouteService } from "../../root/routes/route-changes.js";
 import { type LockHolder, type TunnelLocks, describeHolder } from "../../registry/tunnel-lock.js";
-import type { RouteTable } from "./route-table.js";
+import type { RouteTable } from "../../root/routes/route-table.js";
 import type { HeldLock } from "../../system/file-lock.js";
 import { type ProbeResult, nodeAnswers, probeTcp } from "../reachability-probe.js";
 

@@ -1,9 +1,9 @@
 import { describe, expect, it } from "vitest";
 import { type Cidr, netmaskToPrefix, parseCidr, prefixToNetmask } from "../../../shared/cidr.js";
 import type { CommandResult, CommandRunner } from "../../system/command-runner.js";
-import { DarwinRouteTable } from "./darwin-routes.js";
+import { DarwinRouteTable } from "./route-table-darwin.js";
 import { RouteCommandError, changeRoute } from "./route-table.js";
-import { WindowsRouteTable } from "./windows-routes.js";
+import { WindowsRouteTable } from "./route-table-windows.js";
 
 /**
  * A macOS or Windows routing table cannot exist on this machine, so these fakes

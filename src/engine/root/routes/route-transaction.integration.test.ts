@@ -2,12 +2,12 @@ import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { labUnavailableReason, NetnsLab } from "../../../test-support/netns-lab.js";
-import { parseCidr } from "../../shared/cidr.js";
-import { entryToJson } from "../../shared/tunnel-entry.js";
-import { LinuxRouteTable } from "../access/routes/linux-routes.js";
-import type { RouteChange, RouteTable } from "../access/routes/route-table.js";
-import { RegistryFile } from "./registry-file.js";
+import { labUnavailableReason, NetnsLab } from "../../../../test-support/netns-lab.js";
+import { parseCidr } from "../../../shared/cidr.js";
+import { entryToJson } from "../../../shared/tunnel-entry.js";
+import { LinuxRouteTable } from "./route-table-linux.js";
+import type { RouteChange, RouteTable } from "./route-table.js";
+import { RegistryFile } from "../../registry/registry-file.js";
 import { RouteRegistrar } from "./route-transaction.js";
 import { cleanupStaleTunnels } from "./stale-cleanup.js";
 

@@ -5,7 +5,7 @@ import { parseCidr } from "../../../shared/cidr.js";
 import type { KernelRoute } from "../../../shared/routes.js";
 import { entryFromJson, entryToJson } from "../../../shared/tunnel-entry.js";
 import { evaluateRoute, type RegistryView, vpnBypassNote } from "./conflicts.js";
-import { parseNetstatRoutes } from "./darwin-routes.js";
+import { parseNetstatRoutes } from "./route-table-darwin.js";
 
 const route = (dst: string, gateway: string | null, iface: string | null = "eth0"): KernelRoute => ({ destination: parseCidr(dst, { allowHostBits: true }), gateway, interface: iface });
 const entry = (dst: string, gw: string, profile: string, pid: number, alive: boolean): RegistryView => ({

@@ -1,11 +1,11 @@
-import type { Cidr, IpFamily } from "../../shared/cidr.js";
-import type { KernelRoute } from "../../shared/routes.js";
-import { type TunnelEntryJson, entryFromJson, entryToJson, sameRoute } from "../../shared/tunnel-entry.js";
-import { type RegistryView, evaluateRoute, vpnBypassNote } from "../access/routes/conflicts.js";
-import { type RouteChange, type RouteTable, findRoute } from "../access/routes/route-table.js";
-import { type ProcessIdentity, isTunnelProcessAlive } from "./process-liveness.js";
-import type { RegistryFile } from "./registry-file.js";
-import type { AddOutcome, RemoveOutcome, RouteRef, RouteRequest, RouteService } from "./route-service.js";
+import type { Cidr, IpFamily } from "../../../shared/cidr.js";
+import type { KernelRoute } from "../../../shared/routes.js";
+import { type TunnelEntryJson, entryFromJson, entryToJson, sameRoute } from "../../../shared/tunnel-entry.js";
+import { type RegistryView, evaluateRoute, vpnBypassNote } from "./conflicts.js";
+import { type RouteChange, type RouteTable, findRoute } from "./route-table.js";
+import { type ProcessIdentity, isTunnelProcessAlive } from "../../registry/process-liveness.js";
+import type { RegistryFile } from "../../registry/registry-file.js";
+import type { AddOutcome, RemoveOutcome, RouteRef, RouteRequest, RouteService } from "./route-changes.js";
 
 export async function registryViews(entries: readonly TunnelEntryJson[]): Promise<RegistryView[]> {
   return Promise.all(

@@ -1,16 +1,16 @@
 import { EventEmitter } from "node:events";
-import type { AppState } from "../../shared/app-state.js";
-import { assertProfileName } from "../../shared/profile-name.js";
-import { listProfileNames } from "../cluster/profile-config.js";
-import type { Engine } from "../engine.js";
-import type { PrivilegedRouteService } from "../privileged/lazy-route-service.js";
-import type { ManagedService } from "../lb/lb-service.js";
-import { type CleanupReport, cleanupStaleTunnels } from "../registry/stale-cleanup.js";
+import type { AppState } from "../shared/app-state.js";
+import { assertProfileName } from "../shared/profile-name.js";
+import { listProfileNames } from "../engine/cluster/profile-config.js";
+import type { Engine } from "../engine/engine.js";
+import type { PrivilegedRouteService } from "../engine/elevation/lazy-route-service.js";
+import type { ManagedService } from "../engine/lb/lb-service.js";
+import { type CleanupReport, cleanupStaleTunnels } from "../engine/root/routes/stale-cleanup.js";
 import { buildAppState } from "./app-state-builder.js";
-import { type KubeClientFor, releaseIngressOfGoneTunnels } from "./stale-ingress.js";
-import type { LoadBalancerSettings } from "./profile-tunnel.js";
-import type { TunnelSet } from "./tunnel-set.js";
-import type { ModeChoice } from "../cluster/access-mode.js";
+import { type KubeClientFor, releaseIngressOfGoneTunnels } from "../engine/tunnels/stale-ingress.js";
+import type { LoadBalancerSettings } from "../engine/tunnels/profile-tunnel.js";
+import type { TunnelSet } from "../engine/tunnels/tunnel-set.js";
+import type { ModeChoice } from "../engine/cluster/access-mode.js";
 import { type AppNotification, notificationsBetween } from "./state-notifications.js";
 
 export interface AppModelOptions {

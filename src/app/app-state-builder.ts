@@ -1,9 +1,9 @@
-import { parseCidr } from "../../shared/cidr.js";
-import type { AppState, ProfileView, RouteView, ServiceView } from "../../shared/app-state.js";
-import type { RouteConflict } from "../../shared/routes.js";
-import type { ManagedService } from "../lb/lb-service.js";
-import { manualRemovalCommand } from "../access/routes/manual-removal.js";
-import type { AccessSnapshot, ForwardStatus, RouteStatus } from "../access/cluster-access.js";
+import { parseCidr } from "../shared/cidr.js";
+import type { AppState, ProfileView, RouteView, ServiceView } from "../shared/app-state.js";
+import type { RouteConflict } from "../shared/routes.js";
+import type { ManagedService } from "../engine/lb/lb-service.js";
+import { manualRemovalCommand } from "../engine/access/routes/manual-removal.js";
+import type { AccessSnapshot, ForwardStatus, RouteStatus } from "../engine/access/cluster-access.js";
 
 export interface AppStateInput {
   /** Profiles found in MINIPATH, shown even when no tunnel runs for them. */

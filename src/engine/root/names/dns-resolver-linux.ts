@@ -2,7 +2,7 @@ import { mkdir, readFile, readdir, rm } from "node:fs/promises";
 import { join } from "node:path";
 import ipaddr from "ipaddr.js";
 import { type CommandRunner, execFileRunner } from "../../system/command-runner.js";
-import { FileGuard } from "../../system/guarded-files.js";
+import { FileGuard } from "../files/guarded-files.js";
 import type { ClusterDns, DnsResolver, NamesOwner } from "./dns-resolver.js";
 
 interface Applied {

@@ -3,9 +3,9 @@ import { mkdtemp, readFile, readdir, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { FileGuard } from "../../system/guarded-files.js";
-import { NrptRules } from "./nrpt-windows.js";
-import { ResolverFiles } from "./resolver-file-darwin.js";
+import { FileGuard } from "../files/guarded-files.js";
+import { NrptRules } from "./dns-resolver-windows.js";
+import { ResolverFiles } from "./dns-resolver-darwin.js";
 
 const owner = { pid: 4242, started: "81234567" };
 const dns = { profile: "minikube", domain: "cluster.local", server: "10.96.0.10", gateway: "192.168.49.2" };

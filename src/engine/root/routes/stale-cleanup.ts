@@ -1,6 +1,6 @@
-import { OWNER_ID, type TunnelEntry, type TunnelEntryJson, sameRoute } from "../../shared/tunnel-entry.js";
-import { type RouteChange, type RouteTable, findRoute } from "../access/routes/route-table.js";
-import type { RegistryFile } from "./registry-file.js";
+import { OWNER_ID, type TunnelEntry, type TunnelEntryJson, sameRoute } from "../../../shared/tunnel-entry.js";
+import { type RouteChange, type RouteTable, findRoute } from "./route-table.js";
+import type { RegistryFile } from "../../registry/registry-file.js";
 import { kernelTables, registryViews, sameEntry } from "./route-transaction.js";
 
 export interface CleanedRoute {

@@ -2,9 +2,9 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { describeKernelRoute } from "../../../shared/routes.js";
-import { expandNetstatDestination, parseNetstatRoutes } from "./darwin-routes.js";
-import { parseBatchErrors, parseIpJsonRoutes } from "./linux-routes.js";
-import { parseRoutePrint } from "./windows-routes.js";
+import { expandNetstatDestination, parseNetstatRoutes } from "./route-table-darwin.js";
+import { parseBatchErrors, parseIpJsonRoutes } from "./route-table-linux.js";
+import { parseRoutePrint } from "./route-table-windows.js";
 
 const fixture = (name: string) => readFileSync(join(import.meta.dirname, "fixtures", name), "utf8");
 

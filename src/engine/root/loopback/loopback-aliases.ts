@@ -1,5 +1,5 @@
 import { type CommandRunner, execFileRunner } from "../../system/command-runner.js";
-import type { LoopbackPrivileges } from "./forward-listeners.js";
+import type { LoopbackPrivileges } from "../../access/forwards/forward-listeners.js";
 import { LoopbackRelays } from "./loopback-relays.js";
 
 /**

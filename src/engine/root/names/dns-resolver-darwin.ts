@@ -1,6 +1,6 @@
 import { mkdir, readFile, readdir, rm } from "node:fs/promises";
 import { join } from "node:path";
-import { FileGuard } from "../../system/guarded-files.js";
+import { FileGuard } from "../files/guarded-files.js";
 import type { ClusterDns, DnsResolver, NamesOwner } from "./dns-resolver.js";
 import { markerStarted } from "./hosts-block.js";
 

@@ -1,5 +1,5 @@
-import type { Cidr } from "../../shared/cidr.js";
-import type { RouteConflict } from "../../shared/routes.js";
+import type { Cidr } from "../../../shared/cidr.js";
+import type { RouteConflict } from "../../../shared/routes.js";
 
 export interface RouteRequest {
   readonly destination: Cidr;

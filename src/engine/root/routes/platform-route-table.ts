@@ -1,8 +1,8 @@
 import type { CommandRunner } from "../../system/command-runner.js";
-import { DarwinRouteTable } from "./darwin-routes.js";
-import { LinuxRouteTable } from "./linux-routes.js";
+import { DarwinRouteTable } from "./route-table-darwin.js";
+import { LinuxRouteTable } from "./route-table-linux.js";
 import type { RouteTable } from "./route-table.js";
-import { WindowsRouteTable } from "./windows-routes.js";
+import { WindowsRouteTable } from "./route-table-windows.js";
 
 export function routeTableFor(platform: NodeJS.Platform = process.platform, runner?: CommandRunner): RouteTable {
   switch (platform) {

@@ -1,4 +1,4 @@
-import type { AppState } from "../../shared/app-state.js";
+import type { AppState } from "../shared/app-state.js";
 
 export interface AppNotification {
   readonly kind: "conflict" | "node-stopped" | "cleanup-failed";

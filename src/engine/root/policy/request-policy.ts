@@ -1,5 +1,5 @@
-import { type Cidr, containsCidr, cidrsOverlap, parseCidr } from "../shared/cidr.js";
-import { FORWARD_RANGE } from "../engine/access/forwards/loopback-range.js";
+import { type Cidr, containsCidr, cidrsOverlap, parseCidr } from "../../../shared/cidr.js";
+import { FORWARD_RANGE } from "../../access/forwards/loopback-range.js";
 
 /** Networks the helper never routes, whoever asks: they would cut the machine off or hijack local traffic. */
 const FORBIDDEN = ["0.0.0.0/8", "127.0.0.0/8", "169.254.0.0/16", "224.0.0.0/4", "255.255.255.255/32", "::/128", "::1/128", "fe80::/10", "ff00::/8"].map((c) => parseCidr(c));

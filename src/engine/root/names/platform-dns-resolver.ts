@@ -1,8 +1,8 @@
 import type { CommandRunner } from "../../system/command-runner.js";
 import type { DnsResolver, NamesOwner } from "./dns-resolver.js";
-import { NrptRules } from "./nrpt-windows.js";
-import { ResolvedLink } from "./resolved-link.js";
-import { ResolverFiles } from "./resolver-file-darwin.js";
+import { NrptRules } from "./dns-resolver-windows.js";
+import { ResolvedLink } from "./dns-resolver-linux.js";
+import { ResolverFiles } from "./dns-resolver-darwin.js";
 
 export function dnsResolverFor(owner: NamesOwner, runtimeDir: string, platform: NodeJS.Platform = process.platform, runner?: CommandRunner, tag = ""): DnsResolver {
   if (platform === "darwin") return new ResolverFiles(owner);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import type { AppState, ProfileView, RouteView } from "../../shared/app-state.js";
+import type { AppState, ProfileView, RouteView } from "../shared/app-state.js";
 import { notificationsBetween } from "./state-notifications.js";
 
 const route = (cidr: string, state: RouteView["state"]): RouteView => ({

@@ -2,12 +2,12 @@ import { type Socket, connect } from "node:net";
 import { createInterface } from "node:readline";
 import type { Cidr } from "../../shared/cidr.js";
 import type { HelperCall, HelperResponse } from "../../shared/helper-protocol.js";
-import type { CleanupReport } from "../registry/stale-cleanup.js";
-import type { AddOutcome, RemoveOutcome, RouteRef, RouteRequest, RouteService } from "../registry/route-service.js";
+import type { CleanupReport } from "../root/routes/stale-cleanup.js";
+import type { AddOutcome, RemoveOutcome, RouteRef, RouteRequest, RouteService } from "../root/routes/route-changes.js";
 import type { LoopbackPrivileges } from "../access/forwards/forward-listeners.js";
-import type { ClusterDns } from "../access/names/dns-resolver.js";
-import type { HostsEntry } from "../access/names/hosts-block.js";
-import type { NamesBackend } from "../access/names/names-backend.js";
+import type { ClusterDns } from "../root/names/dns-resolver.js";
+import type { HostsEntry } from "../root/names/hosts-block.js";
+import type { NamesBackend } from "../root/names/names-writer.js";
 import { openChannel } from "./tcp-channel.js";
 
 /** Long enough for a batch of route commands, each of which the helper limits to 10 s. */

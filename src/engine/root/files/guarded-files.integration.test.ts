@@ -4,8 +4,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { RegistryFile } from "../registry/registry-file.js";
-import { TunnelLocks } from "../registry/tunnel-lock.js";
+import { RegistryFile } from "../../registry/registry-file.js";
+import { TunnelLocks } from "../../registry/tunnel-lock.js";
 import { FileGuard, UnsafeFileError, assertNoUserLinks } from "./guarded-files.js";
 
 const run = promisify(execFile);

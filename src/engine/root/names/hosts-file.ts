@@ -1,5 +1,5 @@
 import { isTunnelProcessAlive, processStartTime } from "../../registry/process-liveness.js";
-import { FileGuard } from "../../system/guarded-files.js";
+import { FileGuard } from "../files/guarded-files.js";
 import { type BlockOwner, type HostsEntry, blocksIn, markerStarted, withBlock } from "./hosts-block.js";
 
 export function defaultHostsPath(platform: NodeJS.Platform = process.platform, env: NodeJS.ProcessEnv = process.env): string {

@@ -1,16 +1,16 @@
 import { readFile, writeFile } from "node:fs/promises";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { FakeMinikube } from "../../../test-support/fake-minikube.js";
-import { KubeSim } from "../../../test-support/kube-sim/kube-sim.js";
-import { eventually, lbService } from "../../../test-support/kube-sim/sim-client.js";
-import { labUnavailableReason, NetnsLab } from "../../../test-support/netns-lab.js";
-import type { AppState } from "../../shared/app-state.js";
-import { parseCidr } from "../../shared/cidr.js";
-import { entryToJson } from "../../shared/tunnel-entry.js";
-import { createEngine } from "../engine.js";
-import { LinuxRouteTable } from "../access/routes/linux-routes.js";
+import { FakeMinikube } from "../../test-support/fake-minikube.js";
+import { KubeSim } from "../../test-support/kube-sim/kube-sim.js";
+import { eventually, lbService } from "../../test-support/kube-sim/sim-client.js";
+import { labUnavailableReason, NetnsLab } from "../../test-support/netns-lab.js";
+import type { AppState } from "../shared/app-state.js";
+import { parseCidr } from "../shared/cidr.js";
+import { entryToJson } from "../shared/tunnel-entry.js";
+import { createEngine } from "../engine/engine.js";
+import { LinuxRouteTable } from "../engine/root/routes/route-table-linux.js";
 import { AppModel } from "./app-model.js";
-import type { LoadBalancerSettings } from "./profile-tunnel.js";
+import type { LoadBalancerSettings } from "../engine/tunnels/profile-tunnel.js";
 import type { AppNotification } from "./state-notifications.js";
 
 const skip = labUnavailableReason();

@@ -1,17 +1,17 @@
-import { addressAt, type Cidr, containsCidr, isValidIp, parseCidr } from "../../shared/cidr.js";
-import type { RouteConflict, RouteState } from "../../shared/routes.js";
-import { OWNER_ID } from "../../shared/tunnel-entry.js";
-import type { CidrKind, ClusterInspector } from "../cluster/cluster-inspector.js";
-import { evaluateRoute } from "../access/routes/conflicts.js";
-import { type RouteTable, findRoute } from "../access/routes/route-table.js";
-import type { RegistryFile } from "../registry/registry-file.js";
-import { registryViews } from "../registry/route-transaction.js";
-import type { ManagedService } from "../lb/lb-controller.js";
-import type { LinkNote, LockHolder, TunnelLocks } from "../registry/tunnel-lock.js";
-import { type ProbeResult, probeTcp } from "../access/reachability-probe.js";
-import type { AccessMode } from "../access/cluster-access.js";
-import { containerEngineOf } from "../cluster/container-cli.js";
-import { FORWARD_RANGE } from "../access/forwards/loopback-range.js";
+import { addressAt, type Cidr, containsCidr, isValidIp, parseCidr } from "../shared/cidr.js";
+import type { RouteConflict, RouteState } from "../shared/routes.js";
+import { OWNER_ID } from "../shared/tunnel-entry.js";
+import type { CidrKind, ClusterInspector } from "../engine/cluster/cluster-inspector.js";
+import { evaluateRoute } from "../engine/root/routes/conflicts.js";
+import { type RouteTable, findRoute } from "../engine/root/routes/route-table.js";
+import type { RegistryFile } from "../engine/registry/registry-file.js";
+import { registryViews } from "../engine/root/routes/route-transaction.js";
+import type { ManagedService } from "../engine/lb/lb-controller.js";
+import type { LinkNote, LockHolder, TunnelLocks } from "../engine/registry/tunnel-lock.js";
+import { type ProbeResult, probeTcp } from "../engine/access/reachability-probe.js";
+import type { AccessMode } from "../engine/access/cluster-access.js";
+import { containerEngineOf } from "../engine/cluster/container-cli.js";
+import { FORWARD_RANGE } from "../engine/access/forwards/loopback-range.js";
 
 export interface RegisteredTunnel {
   readonly profile: string;

@@ -1,10 +1,10 @@
 import type { Cidr } from "../../shared/cidr.js";
-import type { AddOutcome, RemoveOutcome, RouteRef, RouteRequest, RouteService } from "../registry/route-service.js";
-import type { CleanupReport } from "../registry/stale-cleanup.js";
+import type { AddOutcome, RemoveOutcome, RouteRef, RouteRequest, RouteService } from "../root/routes/route-changes.js";
+import type { CleanupReport } from "../root/routes/stale-cleanup.js";
 import type { LoopbackPrivileges } from "../access/forwards/forward-listeners.js";
-import type { ClusterDns } from "../access/names/dns-resolver.js";
-import type { HostsEntry } from "../access/names/hosts-block.js";
-import type { NamesBackend } from "../access/names/names-backend.js";
+import type { ClusterDns } from "../root/names/dns-resolver.js";
+import type { HostsEntry } from "../root/names/hosts-block.js";
+import type { NamesBackend } from "../root/names/names-writer.js";
 
 /** A route changer that can also clean up and be closed: the helper client, or a root in-process one. */
 export interface PrivilegedRouteService extends RouteService, Partial<LoopbackPrivileges>, Partial<NamesBackend> {
