@@ -17,8 +17,18 @@ const nodeBuiltins = (why) => packages(NODE, why);
 const electron = packages(["electron"], "only src/main and src/preload may import electron (docs/architecture.md, \"Layers\")");
 const react = packages(["react", "react-dom", "react-dom/client"], "only src/renderer may import React");
 
-function rule(files, { paths = [], patterns = [], globals = [] }) {
-  const config = { files, ignores: TESTS, rules: { "no-restricted-imports": ["error", { paths, patterns }] } };
+/**
+ * Root's module: outside src/engine/root and src/helper, only its public face
+ * (root/index.ts) may be imported; the writers of routes, names and
+ * privileged files behind it may not (docs/architecture.md, "The root boundary").
+ */
+const rootInternals = {
+  regex: "^(\\.\\.?/)+(src/)?(engine/)?root/(?!index\\.js$)",
+  message: 'only src/engine/root and src/helper import root\'s writers; use src/engine/root/index.ts (docs/architecture.md, "The root boundary")',
+};
+
+function rule(files, { paths = [], patterns = [], globals = [], ignores = [] }) {
+  const config = { files, ignores: [...TESTS, ...ignores], rules: { "no-restricted-imports": ["error", { paths, patterns }] } };
   if (globals.length > 0) config.rules["no-restricted-globals"] = ["error", ...globals.map((name) => ({ name, message: `${name} is Node's; this layer runs in the browser too` }))];
   return config;
 }
@@ -63,13 +73,18 @@ export default tseslint.config(
   }),
   rule(["src/engine/**"], {
     paths: [...electron, ...react],
+    patterns: [...["app", "main", "preload", "renderer", "cli", "helper", "test-support"].map(layer), rootInternals],
+    ignores: ["src/engine/root/**"],
+  }),
+  rule(["src/engine/root/**"], {
+    paths: [...electron, ...react],
     patterns: ["app", "main", "preload", "renderer", "cli", "helper", "test-support"].map(layer),
   }),
-  rule(["src/app/**"], { paths: [...electron, ...react], patterns: ["main", "preload", "renderer", "cli", "helper", "test-support"].map(layer) }),
+  rule(["src/app/**"], { paths: [...electron, ...react], patterns: [...["main", "preload", "renderer", "cli", "helper", "test-support"].map(layer), rootInternals] }),
   rule(["src/helper/**"], { paths: [...electron, ...react], patterns: ["app", "main", "preload", "renderer", "cli", "test-support"].map(layer) }),
-  rule(["src/cli/**"], { paths: [...electron, ...react], patterns: ["app", "main", "preload", "renderer", "helper", "test-support"].map(layer) }),
+  rule(["src/cli/**"], { paths: [...electron, ...react], patterns: [...["app", "main", "preload", "renderer", "helper", "test-support"].map(layer), rootInternals] }),
   rule(["src/main/**"], {
     paths: react,
-    patterns: ["renderer", "preload", "cli", "helper", "test-support"].map(layer),
+    patterns: [...["renderer", "preload", "cli", "helper", "test-support"].map(layer), rootInternals],
   }),
 );

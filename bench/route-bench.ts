@@ -8,6 +8,7 @@ import { MinikubeCli } from "../src/engine/cluster/minikube-cli.js";
 import { type CommandRunner, execFileRunner } from "../src/engine/system/command-runner.js";
 import { LinuxRouteTable } from "../src/engine/root/routes/route-table-linux.js";
 import { RegistryFile } from "../src/engine/registry/registry-file.js";
+import { createInProcessRoot, fileAccessFor } from "../src/engine/root/index.js";
 import { RouteRegistrar } from "../src/engine/root/routes/route-transaction.js";
 import { cleanupStaleTunnels } from "../src/engine/root/routes/stale-cleanup.js";
 import { RouteAccess } from "../src/engine/access/routes/route-access.js";
@@ -47,9 +48,11 @@ export async function benchRoutes(routeCount = 16, rounds = 5): Promise<RouteBen
     const cleanups: number[] = [];
     const targets = ["10.96.0.0/12", ...pool.map((c) => c.text)];
     for (let round = 0; round < rounds; round++) {
-      const registry = new RegistryFile(fake.registryPath);
+      const registry = new RegistryFile(fake.registryPath, { files: fileAccessFor(fake.miniPath) });
+      // The same root a `sudo mktunnel start` has: its session, policy and records included.
+      const root = await createInProcessRoot({ registry, table, runtimeDir: fake.miniPath, names: false });
       const access = new RouteAccess(
-        { inspector: new ClusterInspector(fake.miniPath, new MinikubeCli("minikube", runner), null), registrar: new RouteRegistrar(table, registry, { pid: process.pid }), table, locks: null },
+        { inspector: new ClusterInspector(fake.miniPath, new MinikubeCli("minikube", runner), null), root, table, locks: null },
         { profile: "minikube", lbPool: pool, pollIntervalMs: 60_000, probe: async (host, port) => ({ target: `${host}:${port}`, ok: true, checkedAt: "" }) },
       );
       let t = performance.now();

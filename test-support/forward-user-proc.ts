@@ -8,6 +8,7 @@ import { HelperClient } from "../src/engine/elevation/helper-client.js";
 
 const [socketPath = "", secret = "", sshPort = "", keyPath = "", hostKeysPath = "", address = "", port = "", targetHost = "", targetPort = ""] = process.argv.slice(2);
 const helper = await HelperClient.connect(socketPath, secret);
+await helper.hello();
 const { link, carrier } = createForwardLink(await chooseSshClient(), async () => ({ host: "127.0.0.1", port: Number(sshPort), username: "docker", privateKey: readFileSync(keyPath), hostKeys: parseHostKeys(readFileSync(hostKeysPath, "utf8")) }));
 await link.start();
 const listeners = new ForwardListeners(carrier, () => helper, (line) => process.stderr.write(`${line}\n`));

@@ -8,11 +8,12 @@ const [mode = "", portFile = "", secret = "", gateway = "", ...cidrs] = process.
 const port = Number(readFileSync(portFile, "utf8").trim());
 try {
   const client = await HelperClient.overChannel(port, secret);
+  await client.hello();
   if (mode === "ping") {
     process.stdout.write(`${JSON.stringify({ pong: await client.call({ op: "ping" }) })}\n`);
     process.exit(0);
   }
-  await client.declare("minikube", gateway, cidrs.map((c) => parseCidr(c)), "cluster.local", "10.96.0.10");
+  await client.declare({ profile: "minikube", nodeIp: gateway, cidrs: cidrs.map((c) => parseCidr(c)), clusterDomain: "cluster.local", clusterDnsIp: "10.96.0.10" });
   const outcomes = await client.addRoutes(cidrs.map((cidr) => ({ destination: parseCidr(cidr), gateway, profile: "minikube", clusterDomain: "cluster.local", clusterDnsIp: "10.96.0.10" })));
   process.stdout.write(`${JSON.stringify({ ready: true, outcomes })}\n`);
   setInterval(() => undefined, 60_000);

@@ -4,7 +4,8 @@ import { HelperClient } from "../src/engine/elevation/helper-client.js";
 
 const [socketPath = "", secret = "", gateway = "", ...cidrs] = process.argv.slice(2);
 const client = await HelperClient.connect(socketPath, secret);
-await client.declare("minikube", gateway, cidrs.map((c) => parseCidr(c)), "cluster.local", "10.96.0.10");
+await client.hello();
+await client.declare({ profile: "minikube", nodeIp: gateway, cidrs: cidrs.map((c) => parseCidr(c)), clusterDomain: "cluster.local", clusterDnsIp: "10.96.0.10" });
 const outcomes = await client.addRoutes(cidrs.map((cidr) => ({ destination: parseCidr(cidr), gateway, profile: "minikube", clusterDomain: "cluster.local", clusterDnsIp: "10.96.0.10" })));
 process.stdout.write(`${JSON.stringify({ ready: true, outcomes })}\n`);
 setInterval(() => undefined, 60_000);

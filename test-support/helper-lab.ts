@@ -1,4 +1,4 @@
-import { execFile } from "node:child_process";
+import { execFile, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { chmod, chown, mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -13,6 +13,8 @@ export const HELPER_SCRIPT = bundled("helper-main");
 
 /** A throw-away unprivileged user for helper tests, deleted afterwards. */
 export class TestUser {
+  private readonly processes = new Set<() => void>();
+
   private constructor(
     readonly name: string,
     readonly uid: number,
@@ -32,8 +34,40 @@ export class TestUser {
     return ["setpriv", [`--reuid=${this.uid}`, `--regid=${this.gid}`, "--clear-groups", ...argv]];
   }
 
+  /**
+   * A process of this user that lives until stopped: the pid a test's client
+   * says it is at hello (the helper accepts only a pid of its user, since the
+   * client's entries carry it).
+   */
+  async process(): Promise<{ pid: number; stop: () => void }> {
+    const [file, args] = this.as("sleep", "infinity");
+    const child = spawn(file, args, { stdio: "ignore" });
+    await new Promise<void>((resolve, reject) => {
+      child.once("spawn", resolve);
+      child.once("error", reject);
+    });
+    // setpriv execs sleep in the same process, so the pid is the user's once the exec is done.
+    for (const deadline = Date.now() + 5000; Date.now() < deadline; ) {
+      const { stdout } = await run("ps", ["-o", "uid=", "-p", String(child.pid)]).catch(() => ({ stdout: "" }));
+      if (Number(stdout.trim()) === this.uid) break;
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    const stop = () => {
+      this.processes.delete(stop);
+      child.kill("SIGKILL");
+    };
+    this.processes.add(stop);
+    return { pid: child.pid!, stop };
+  }
+
   async destroy(): Promise<void> {
-    await run("userdel", [this.name]).catch(() => undefined);
+    for (const stop of [...this.processes]) stop();
+    // userdel refuses while a process of the user runs: anything a test started as them goes first.
+    await run("pkill", ["-KILL", "-u", String(this.uid)]).catch(() => undefined);
+    for (let i = 0; i < 50; i++) {
+      if ((await run("userdel", [this.name]).then(() => true, () => false)) || !(await run("id", ["-u", this.name]).then(() => true, () => false))) return;
+      await new Promise((r) => setTimeout(r, 20));
+    }
   }
 }
 

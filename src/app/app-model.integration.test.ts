@@ -39,8 +39,8 @@ describe.skipIf(skip !== null)("app session (what the tray app runs), on the rea
     Object.assign(process.env, fake.env({ KUBECONFIG: sim.kubeconfig }));
     lb = { enabled: true, mode: "clusterip", pool: [], className: null, releaseOnStop: true };
     // Names stay off in process: this test runs outside a private /etc.
-    const engine = await createEngine({ routeTable: new LinuxRouteTable(lab.hostRunner()), network: lab.hostNetwork(), names: null });
-    session = new AppModel({ engine, privileged: null, loadBalancer: () => lb, pollIntervalMs: 200, pushIntervalMs: 20, platform: "linux" });
+    const engine = await createEngine({ routeTable: new LinuxRouteTable(lab.hostRunner()), network: lab.hostNetwork(), names: false });
+    session = new AppModel({ engine, loadBalancer: () => lb, pollIntervalMs: 200, pushIntervalMs: 20, platform: "linux" });
     notes.length = 0;
     latest = null;
     session.on("notification", (n: AppNotification) => notes.push(n));

@@ -3,9 +3,8 @@ import type { AppState } from "../shared/app-state.js";
 import { assertProfileName } from "../shared/profile-name.js";
 import { listProfileNames } from "../engine/cluster/profile-config.js";
 import type { Engine } from "../engine/engine.js";
-import type { PrivilegedRouteService } from "../engine/elevation/lazy-route-service.js";
 import type { ManagedService } from "../engine/lb/lb-service.js";
-import { type CleanupReport, cleanupStaleTunnels } from "../engine/root/routes/stale-cleanup.js";
+import type { CleanupReport } from "../engine/root/index.js";
 import { buildAppState } from "./app-state-builder.js";
 import { type KubeClientFor, releaseIngressOfGoneTunnels } from "../engine/tunnels/stale-ingress.js";
 import type { LoadBalancerSettings } from "../engine/tunnels/profile-tunnel.js";
@@ -14,9 +13,8 @@ import type { ModeChoice } from "../engine/cluster/access-mode.js";
 import { type AppNotification, notificationsBetween } from "./state-notifications.js";
 
 export interface AppModelOptions {
+  /** Its `root` is the helper (reached at first need) or this process as root; closed on quit. */
   readonly engine: Engine;
-  /** The helper (or a lazy handle to it); null when this process is root and changes routes itself. */
-  readonly privileged: PrivilegedRouteService | null;
   /** Read at each Start, so Preferences apply to the next tunnel. */
   readonly loadBalancer: () => LoadBalancerSettings;
   /** How each profile is reached (Preferences); "auto" when not given. */
@@ -166,7 +164,7 @@ export class AppModel extends EventEmitter {
       await this.tunnels.stopAll();
     } finally {
       clearTimeout(this.pushTimer);
-      await this.options.privileged?.close();
+      await this.options.engine.root.close();
     }
   }
 
@@ -174,7 +172,7 @@ export class AppModel extends EventEmitter {
     this.actionError = null;
     let report: CleanupReport;
     try {
-      report = this.options.privileged ? await this.options.privileged.cleanup() : await cleanupStaleTunnels(this.options.engine.table, this.options.engine.registry);
+      report = await this.options.engine.root.cleanup();
     } catch (error) {
       this.notify({ kind: "cleanup-failed", title: "Cleanup failed", body: (error as Error).message });
       throw error;

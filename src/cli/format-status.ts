@@ -1,5 +1,5 @@
 import type { IngressCleanup } from "../engine/tunnels/stale-ingress.js";
-import type { CleanupReport } from "../engine/root/routes/stale-cleanup.js";
+import type { CleanupReport } from "../engine/root/index.js";
 import type { StatusReport } from "./status-report.js";
 import { describeHolder } from "../engine/registry/tunnel-lock.js";
 
@@ -39,6 +39,7 @@ export function formatCleanup(report: CleanupReport, ingress: readonly IngressCl
     lines.push(`removed ${r.destination} -> ${r.gateway} of ${r.profile} (pid ${r.pid}, ${r.writer})${r.routeRemoved ? "" : " [route was already gone]"}`);
   }
   for (const f of report.failures) lines.push(`FAILED ${f.destination} -> ${f.gateway} of ${f.profile} (pid ${f.pid}): ${f.error}`);
+  for (const f of report.refused ?? []) lines.push(`LEFT ${f.destination} -> ${f.gateway} of ${f.profile} (pid ${f.pid}): ${f.error}`);
   for (const i of ingress) {
     for (const key of i.released) lines.push(`released the external IP of ${key} (profile ${i.profile})`);
     for (const f of i.failures) lines.push(`FAILED to release ${f} (profile ${i.profile})`);

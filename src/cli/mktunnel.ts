@@ -5,17 +5,16 @@ import { assertProfileName } from "../shared/profile-name.js";
 import { activeProfile, listProfileNames } from "../engine/cluster/profile-config.js";
 import { createEngine, type EngineOptions } from "../engine/engine.js";
 import { RegistryFile, resetRegistry } from "../engine/registry/registry-file.js";
+import { fileAccessFor } from "../engine/root/index.js";
 import { registryPath, resolveMiniPath } from "../engine/cluster/minipath.js";
 import { IpPool } from "../engine/lb/ip-pool.js";
 import { listLoadBalancerServices } from "../engine/lb/lb-listing.js";
 import { kubeConfigForProfile } from "../engine/kube/kube-config.js";
 import { KubeHttp } from "../engine/kube/kube-http.js";
-import { cleanupStaleTunnels } from "../engine/root/routes/stale-cleanup.js";
 import { buildStatusReport } from "./status-report.js";
 import { CliError, isRoot, oneLine } from "./cli-errors.js";
 import { launchHelper } from "../engine/elevation/helper-launch.js";
-import { LazyRouteService } from "../engine/elevation/lazy-route-service.js";
-import { InProcessNames } from "../engine/root/names/names-writer.js";
+import { LazyRoot } from "../engine/elevation/lazy-root.js";
 import type { ModeChoice } from "../engine/cluster/access-mode.js";
 import { releaseIngressOfGoneTunnels } from "../engine/tunnels/stale-ingress.js";
 import { formatCleanup, formatStatus } from "./format-status.js";
@@ -88,14 +87,14 @@ export function buildProgram(): Command {
     .addOption(new Option("--poll-interval <ms>", "how often to re-check the cluster").argParser(parseInterval).default(5000).hideHelp())
     .action(async (opts: { profile?: string[]; mode: ModeChoice; lbMode: "clusterip" | "pool"; lbPool?: string[]; lbClass?: string; lb: boolean; dns: boolean; keepLbIps?: boolean; json?: boolean; helper?: boolean; pollInterval: number }) => {
       const miniPath = resolveMiniPath();
-      const registry = new RegistryFile(registryPath(miniPath));
+      const registry = new RegistryFile(registryPath(miniPath), { files: fileAccessFor(miniPath) });
       await registry.readJson();
       const profiles = await profilesOrActive(opts.profile, miniPath);
       // Started at first need: forward mode without low ports or aliases never asks for a password.
       const say = (line: string) => process.stderr.write(`mktunnel: ${line}\n`);
       // The installed helper when one answers for this user; otherwise one started through sudo for this session.
-      const helper = usesHelper(opts) ? new LazyRouteService(() => openPrivilegedHelper(registry.path, () => launchHelper({ miniPath, registryPath: registry.path, mode: cliElevation() }), say)) : undefined;
-      const engine = await createEngine({ ...engineOptions(program.opts()), ...(helper ? { routeService: helper, loopbackPrivileges: () => helper, names: helper } : {}) });
+      const helper = usesHelper(opts) ? new LazyRoot(() => openPrivilegedHelper(registry.path, () => launchHelper({ miniPath, registryPath: registry.path, mode: cliElevation() }), say)) : undefined;
+      const engine = await createEngine({ ...engineOptions(program.opts()), ...(helper ? { root: helper } : {}) });
       try {
         await runStart(engine, {
           profiles,
@@ -106,7 +105,7 @@ export function buildProgram(): Command {
           lb: { enabled: opts.lb, mode: opts.lbMode, pool: opts.lbPool ?? [], className: opts.lbClass ?? null, releaseOnStop: opts.keepLbIps !== true },
         });
       } finally {
-        await helper?.close();
+        await engine.root.close();
       }
     });
 
@@ -134,21 +133,17 @@ export function buildProgram(): Command {
     .option("--json", "print JSON")
     .option("--helper", "clean up through the privileged helper even when already root")
     .action(async (opts: { json?: boolean; helper?: boolean }) => {
-      const engine = await createEngine({ ...engineOptions(program.opts()), podCidrSource: null });
-      await engine.registry.readJson();
+      const miniPath = resolveMiniPath();
+      const registry = new RegistryFile(registryPath(miniPath), { files: fileAccessFor(miniPath) });
+      await registry.readJson();
+      const say = (line: string) => process.stderr.write(`mktunnel: ${line}\n`);
+      const helper = usesHelper(opts) ? new LazyRoot(() => openPrivilegedHelper(registry.path, () => launchHelper({ miniPath, registryPath: registry.path, mode: cliElevation() }), say)) : undefined;
+      const engine = await createEngine({ ...engineOptions(program.opts()), podCidrSource: null, ...(helper ? { root: helper } : {}) });
       let report;
-      if (usesHelper(opts)) {
-        const say = (line: string) => process.stderr.write(`mktunnel: ${line}\n`);
-        const helper = await openPrivilegedHelper(engine.registry.path, () => launchHelper({ miniPath: engine.miniPath, registryPath: engine.registry.path, mode: cliElevation() }), say);
-        try {
-          report = await helper.cleanup();
-        } finally {
-          await helper.close();
-        }
-      } else {
-        report = await cleanupStaleTunnels(engine.table, engine.registry);
-        const names = engine.names instanceof InProcessNames ? await engine.names.removeStale() : [];
-        report = { ...report, names };
+      try {
+        report = await engine.root.cleanup();
+      } finally {
+        await engine.root.close();
       }
       // A tunnel killed without stopping also left the external IPs its controller set.
       const ingress = await releaseIngressOfGoneTunnels(engine.registry, await listProfileNames(engine.miniPath), new Set(), undefined, engine.locks);

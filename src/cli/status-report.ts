@@ -2,10 +2,8 @@ import { addressAt, type Cidr, containsCidr, isValidIp, parseCidr } from "../sha
 import type { RouteConflict, RouteState } from "../shared/routes.js";
 import { OWNER_ID } from "../shared/tunnel-entry.js";
 import type { CidrKind, ClusterInspector } from "../engine/cluster/cluster-inspector.js";
-import { evaluateRoute } from "../engine/root/routes/conflicts.js";
-import { type RouteTable, findRoute } from "../engine/root/routes/route-table.js";
+import { type RouteTable, evaluateRoute, findRoute, registryViews } from "../engine/root/index.js";
 import type { RegistryFile } from "../engine/registry/registry-file.js";
-import { registryViews } from "../engine/root/routes/route-transaction.js";
 import type { ManagedService } from "../engine/lb/lb-controller.js";
 import type { LinkNote, LockHolder, TunnelLocks } from "../engine/registry/tunnel-lock.js";
 import { type ProbeResult, probeTcp } from "../engine/access/reachability-probe.js";

@@ -4,20 +4,14 @@ import { registryPath, resolveMiniPath } from "./cluster/minipath.js";
 import { KubernetesPodCidrSource, type PodCidrSource } from "./cluster/node-pod-cidrs.js";
 import { currentProcessIdentity } from "./registry/process-liveness.js";
 import { RegistryFile } from "./registry/registry-file.js";
-import { RouteRegistrar } from "./root/routes/route-transaction.js";
-import type { RouteService } from "./root/routes/route-changes.js";
-import { routeTableFor } from "./root/routes/platform-route-table.js";
-import type { RouteTable } from "./root/routes/route-table.js";
+import { type Root, type RouteTable, createInProcessRoot, fileAccessFor, routeTableFor } from "./root/index.js";
 import { TunnelLocks } from "./registry/tunnel-lock.js";
 import { RouteAccess, type RouteAccessDeps } from "./access/routes/route-access.js";
 import { TunnelSet } from "./tunnels/tunnel-set.js";
 import { TunnelSettingsError } from "./tunnels/profile-tunnel.js";
 import { chooseSshClient } from "./access/forwards/forward-link.js";
 import { ForwardAccess } from "./access/forwards/forward-access.js";
-import type { LoopbackPrivileges } from "./access/forwards/forward-listeners.js";
 import { loopbackOctetFor, loopbackPoolFor } from "./access/forwards/loopback-range.js";
-import { inProcessLoopbackPrivileges } from "./root/loopback/loopback-aliases.js";
-import { InProcessNames, type NamesBackend } from "./root/names/names-writer.js";
 import { defaultRuntimeDir } from "./elevation/elevation.js";
 import type { SshLinkOptions } from "./access/forwards/reconnecting-link.js";
 import { type ModeChoice, type ModeDecision, decideAccessMode, hostFacts } from "./cluster/access-mode.js";
@@ -29,17 +23,19 @@ export interface EngineOptions {
   readonly minikubeBinary?: string;
   readonly routeTable?: RouteTable;
   readonly podCidrSource?: PodCidrSource | null;
-  /** Route changes through the privileged helper instead of in this process. */
-  readonly routeService?: RouteService;
+  /**
+   * Everything that needs root (routes, loopback ports, names): the helper
+   * for a normal user. Without it this process is its own root (as root: the
+   * same session and policy the helper gives a client).
+   */
+  readonly root?: Root;
   /** False skips minikube's tunnel lock (tests that run several tunnels for one profile). */
   readonly tunnelLocks?: boolean;
   /** Network checks; an in-process test whose routes live in a lab namespace connects from there. */
   readonly network?: Pick<RouteAccessDeps, "probe" | "nodeAnswers">;
-  /** Forward mode's privileged half (ports below 1024, macOS aliases): the helper; null when none is needed or available. */
-  readonly loopbackPrivileges?: () => LoopbackPrivileges | null;
   readonly sshLink?: SshLinkOptions;
-  /** Root's side of cluster names: the helper for a normal user; as root this process itself by default. */
-  readonly names?: NamesBackend | null;
+  /** False: cluster names stay off whatever the tunnel asks (a test that must not touch this machine's resolver). */
+  readonly names?: boolean;
 }
 
 /** "auto" follows minikube's rule for the profile's driver; an explicit choice is checked against it. */
@@ -51,24 +47,23 @@ async function decideMode(miniPath: string, env: NodeJS.ProcessEnv, profile: str
   return decideAccessMode(driver, hostFacts(engine ?? "docker", env), () => new ContainerCli(engine!).daemon());
 }
 
-/** Wires the engine's parts for one process; the CLI, the helper and the app all start here. */
+/** Wires the engine's parts for one process: the CLI's and the tray app's tunnels start here. */
 export async function createEngine(options: EngineOptions = {}) {
-  const miniPath = resolveMiniPath(options.env ?? process.env);
-  const registry = new RegistryFile(registryPath(miniPath));
+  const env = options.env ?? process.env;
+  const miniPath = resolveMiniPath(env);
+  const registry = new RegistryFile(registryPath(miniPath), { files: fileAccessFor(miniPath) });
   const table = options.routeTable ?? routeTableFor();
   const minikube = new MinikubeCli(options.minikubeBinary ?? "minikube");
   const inspector = new ClusterInspector(miniPath, minikube, options.podCidrSource === undefined ? new KubernetesPodCidrSource() : options.podCidrSource);
   const self = await currentProcessIdentity();
-  const registrar = new RouteRegistrar(table, registry, self);
-  const locks = new TunnelLocks(miniPath, () => registry.guard(), self);
-  const routeDeps: RouteAccessDeps = { inspector, registrar: options.routeService ?? registrar, table, locks: options.tunnelLocks === false ? null : locks, ...options.network };
-  // Root needs no helper for forward mode: it binds low ports itself and adds macOS aliases in process.
-  const inProcess = process.getuid?.() === 0 ? inProcessLoopbackPrivileges() : null;
-  const rootPrivileges = () => inProcess;
+  const locks = new TunnelLocks(miniPath, () => registry.files(), self);
+  const isRoot = process.platform !== "win32" && process.getuid?.() === 0;
+  const root = options.root ?? (await createInProcessRoot({ registry, table, runtimeDir: env.MKTUNNEL_RUNTIME_DIR || defaultRuntimeDir(), names: options.names !== false }));
+  const routeDeps: RouteAccessDeps = { inspector, root, table, locks: options.tunnelLocks === false ? null : locks, ...options.network };
   // Profiles of this process in forward mode each hold their own /16 of loopback addresses.
   const forwardOctets = new Set<number>();
-  const env = options.env ?? process.env;
-  const names = options.names !== undefined ? options.names : process.getuid?.() === 0 ? await InProcessNames.create(env.MKTUNNEL_RUNTIME_DIR || defaultRuntimeDir()) : null;
+  // Names need root: the helper, or this process as root; a normal user without the helper has none.
+  const names = options.names === false || (!options.root && !isRoot) ? null : root;
   // Which SSH client carries forward mode (forward-link.ts): asked once, `ssh -V`.
   const sshClient = await chooseSshClient(env);
   const tunnels = new TunnelSet({
@@ -81,7 +76,7 @@ export async function createEngine(options: EngineOptions = {}) {
       forwardOctets.add(octet);
       return {
         access: new ForwardAccess(
-          { miniPath, minikube, containers: (engine) => new ContainerCli(engine), locks: options.tunnelLocks === false ? null : locks, privileges: options.loopbackPrivileges ?? rootPrivileges },
+          { miniPath, minikube, containers: (engine) => new ContainerCli(engine), locks: options.tunnelLocks === false ? null : locks, privileges: () => (options.root || isRoot ? root : null) },
           { profile, sshClient, ...(options.sshLink ? { link: options.sshLink } : {}) },
         ),
         pool: loopbackPoolFor(octet),
@@ -89,7 +84,7 @@ export async function createEngine(options: EngineOptions = {}) {
       };
     },
   });
-  return { miniPath, registry, table, minikube, inspector, registrar, locks, tunnels, names, decideMode: (profile: string, choice: ModeChoice) => decideMode(miniPath, env, profile, choice) };
+  return { miniPath, registry, table, minikube, inspector, root, locks, tunnels, names, decideMode: (profile: string, choice: ModeChoice) => decideMode(miniPath, env, profile, choice) };
 }
 
 export type Engine = Awaited<ReturnType<typeof createEngine>>;

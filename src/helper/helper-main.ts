@@ -2,23 +2,18 @@
 // The privileged helper (docs/architecture.md, "The privileged helper"). Started as root through sudo, @vscode/sudo-prompt, or directly when already root.
 import { spawn } from "node:child_process";
 import { appendFileSync, closeSync, mkdirSync, statSync, writeSync } from "node:fs";
-import { lstat } from "node:fs/promises";
 import { fileURLToPath } from "node:url";
-import { basename, dirname, join } from "node:path";
+import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { currentProcessIdentity } from "../engine/registry/process-liveness.js";
-import { RegistryFile } from "../engine/registry/registry-file.js";
-import { RouteRegistrar } from "../engine/root/routes/route-transaction.js";
 import { routeTableFor } from "../engine/root/routes/platform-route-table.js";
 import { FileGuard, assertNoUserLinks } from "../engine/root/files/guarded-files.js";
+import { NO_ALLOWANCES } from "../engine/root/policy/allowances.js";
 import { HelperServer } from "./helper-server.js";
 import { runDaemon } from "./helper-daemon.js";
 import { listenTcp } from "./tcp-listener.js";
-import { HelperSession } from "./helper-session.js";
-import { isSourceCheckout, writablePaths } from "./integrity.js";
+import { writablePaths } from "./integrity.js";
 import { readSecretFile } from "./secret-file.js";
-import { InProcessNames } from "../engine/root/names/names-writer.js";
-import { loopbackAliasesFor } from "../engine/root/loopback/loopback-aliases.js";
+import { checkRegistryPath, openRootSession } from "./session-factory.js";
 
 const { values } = parseArgs({
   options: {
@@ -48,14 +43,6 @@ const secretFile = sessionMode ? (values["secret-file"] ?? fail("--secret-file i
 const runtimeDir = sessionMode ? (values["runtime-dir"] ?? fail("--runtime-dir is required")) : "";
 const logFile = sessionMode ? (values["log-file"] ?? fail("--log-file is required")) : "";
 const registryFile = sessionMode ? (values.registry ?? fail("--registry is required")) : "";
-
-/** Root writes the registry, so it must be the user's own tunnels.json, reached without a link the user could plant. */
-async function checkRegistryPath(path: string, uid: number): Promise<void> {
-  if (basename(path) !== "tunnels.json") fail(`--registry must name a tunnels.json file, not ${path}`);
-  await assertNoUserLinks(dirname(path)).catch((error: Error) => fail(error.message));
-  const info = await lstat(dirname(path)).catch(() => fail(`registry directory ${dirname(path)} does not exist`));
-  if (info.uid !== uid && info.uid !== 0) fail(`registry directory ${dirname(path)} belongs to uid ${info.uid}, not to the helper's user ${uid}`);
-}
 
 export function socketPathFor(dir: string, uid: number): string {
   return join(dir, `helper-${uid}.sock`);
@@ -103,28 +90,23 @@ if (values.daemon) {
   const guard = FileGuard.strictFor({ uid: secret.uid, gid: secret.gid });
   const logHandle = await guard.openForAppend(logFile).catch((error: Error) => stop(error.message));
   const log = (line: string) => appendFileSync(logHandle.fd, `${new Date().toISOString()} ${line}\n`);
+  // Code root runs must be code only root can change, wherever it lives (a .git above it changes nothing: ~/.nvm is a clone).
   const problems = writablePaths([process.execPath, script]);
   if (problems.length > 0) {
-    if (isSourceCheckout(script)) log(`warning (source checkout, not enforced): ${problems.join("; ")}`);
-    else {
-      log(`refusing to run: ${problems.join("; ")}`);
-      stop(`refusing to run as root: ${problems[0]}`);
-    }
+    log(`refusing to run: ${problems.join("; ")}`);
+    stop(`refusing to run as root: ${problems[0]}`);
   }
-  await checkRegistryPath(registryFile, secret.uid);
+  await checkRegistryPath(registryFile, secret.uid).catch((error: Error) => stop(error.message));
   await assertNoUserLinks(runtimeDir).catch((error: Error) => stop(error.message));
   mkdirSync(runtimeDir, { recursive: true, mode: 0o755 });
   const dirInfo = statSync(runtimeDir);
   if (dirInfo.uid !== 0 || (dirInfo.mode & 0o022) !== 0) stop(`runtime directory ${runtimeDir} must be owned by root and not writable by others`);
-  const table = routeTableFor();
-  const registry = new RegistryFile(registryFile, { guard });
-  const registrar = new RouteRegistrar(table, registry, await currentProcessIdentity());
-  const names = await InProcessNames.create(runtimeDir);
-  const session = new HelperSession({ registrar, table, registry, log, aliases: loopbackAliasesFor(), names });
-  const server = new HelperServer(
-    { socketPath: socketPathFor(runtimeDir, secret.uid), uid: secret.uid, gid: secret.gid, secret: secret.value, log, mode: "session", openSession: async () => session },
-    () => process.exit(0),
-  );
+  const setup = { table: routeTableFor(), user: { uid: secret.uid, gid: secret.gid }, runtimeDir, allowances: NO_ALLOWANCES, log };
+  const openSession = async (hello: { registry: string | undefined; pid: number }) => {
+    if (hello.registry !== undefined && hello.registry !== registryFile) throw new Error(`this helper writes ${registryFile}, not ${hello.registry}`);
+    return openRootSession(setup, registryFile, hello);
+  };
+  const server = new HelperServer({ socketPath: socketPathFor(runtimeDir, secret.uid), uid: secret.uid, gid: secret.gid, secret: secret.value, log, mode: "session", openSession }, () => process.exit(0));
   const transport = values.transport ?? (process.platform === "win32" ? "tcp" : "unix");
   if (transport === "tcp") {
     const portFile = values["port-file"] ?? stop("--port-file is required with --transport tcp");

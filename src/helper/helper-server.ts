@@ -2,10 +2,18 @@ import { timingSafeEqual } from "node:crypto";
 import { chmod, chown, rm } from "node:fs/promises";
 import { type Server, type Socket, createServer } from "node:net";
 import { type HelperRequest, type HelperResponse, MAX_REQUEST_BYTES, helperRequestSchema } from "../shared/helper-protocol.js";
-import { HelperSession } from "./helper-session.js";
+import type { Root } from "../engine/root/root.js";
 import { APP_VERSION } from "../shared/version.js";
+import { dispatch } from "./request-dispatch.js";
 
-// The version hello answers: clients compare it with theirs.
+/** What a client's hello says: its registry (the installed helper's clients each name theirs) and its pid. */
+export interface Hello {
+  readonly registry: string | undefined;
+  readonly pid: number;
+}
+
+/** Requests a client may have waiting at once; beyond it the helper stops reading its socket until it catches up. */
+const MAX_QUEUED = 32;
 
 export interface HelperServerOptions {
   readonly socketPath: string;
@@ -19,8 +27,8 @@ export interface HelperServerOptions {
    * another or at once, and keeps running.
    */
   readonly mode: "session" | "daemon";
-  /** A session for a new client; `registry` is what its hello named (the installed helper's clients each name theirs). */
-  readonly openSession: (registry: string | undefined) => Promise<HelperSession>;
+  /** A client's RootSession, made at its hello (which the caller checks: the pid must be the client's own user's). */
+  readonly openSession: (hello: Hello) => Promise<Root>;
 }
 
 /** One line-framed, authenticated client: a Unix socket here, or the TCP channel on Windows (tcp-channel.ts). */
@@ -29,6 +37,9 @@ export interface HelperConnection {
   send(response: HelperResponse): void;
   onClose(listener: () => void): void;
   end(response?: HelperResponse): void;
+  /** Stop and start reading: a client that sends faster than root works waits, instead of growing root's memory. */
+  pause(): void;
+  resume(): void;
 }
 
 /**
@@ -76,14 +87,24 @@ export class HelperServer {
     }
     this.clients.add(connection);
     this.options.log("client connected");
-    let session: Promise<HelperSession> | null = null;
+    let session: Promise<Root> | null = null;
     let queue: Promise<void> = Promise.resolve();
+    let queued = 0;
     connection.onLine((line) => {
+      if (++queued >= MAX_QUEUED) connection.pause();
       queue = queue.then(async () => {
+        if (--queued < MAX_QUEUED) connection.resume();
         const request = this.authenticate(connection, line);
         if (!request) return;
         try {
-          const result = await this.handle(request, () => (session ??= this.options.openSession(request.op === "hello" ? request.registry : undefined)));
+          const open = (hello: Hello) => {
+            const opening = this.options.openSession(hello);
+            session = opening;
+            // A refused hello (a pid that is not the client's) leaves the connection without a session, to say hello again.
+            opening.catch(() => (session === opening ? (session = null) : undefined));
+            return opening;
+          };
+          const result = await this.handle(request, session, open);
           this.options.log(`${describe(request)} → ${JSON.stringify(result)}`);
           connection.send({ id: request.id, ok: true, result });
         } catch (error) {
@@ -108,13 +129,15 @@ export class HelperServer {
     });
   }
 
-  private async handle(request: HelperRequest, session: () => Promise<HelperSession>): Promise<unknown> {
+  private async handle(request: HelperRequest, session: Promise<Root> | null, open: (hello: Hello) => Promise<Root>): Promise<unknown> {
     if (request.op === "ping") return "pong";
     if (request.op === "hello") {
-      await session();
+      if (session) throw new Error("hello was already said on this connection");
+      await open({ registry: request.registry, pid: request.pid });
       return { version: APP_VERSION, mode: this.options.mode };
     }
-    return (await session()).perform(request);
+    if (!session) throw new Error("say hello first: which registry, and which process is the client");
+    return dispatch(await session, request);
   }
 
   private authenticate(connection: HelperConnection, line: string): HelperRequest | null {
@@ -205,6 +228,8 @@ export function lineConnection(socket: Socket): HelperConnection {
       if (response) send(response);
       socket.end();
     },
+    pause: () => socket.pause(),
+    resume: () => socket.resume(),
   };
 }
 

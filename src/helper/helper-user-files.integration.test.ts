@@ -59,7 +59,9 @@ describe.skipIf(skip !== null)("the root helper never follows a link the user pl
     await symlink(target, files.registry);
     await startHelperIn(lab.host, files);
     const client = await HelperClient.connect(files.socketPath, files.secret);
-    await client.declare("minikube", lab.nodeIp, [parseCidr("10.96.0.0/12")], "cluster.local", "10.96.0.10");
+    const owner = await user.process();
+    await client.hello(undefined, owner.pid);
+    await client.declare({ profile: "minikube", nodeIp: lab.nodeIp, cidrs: [parseCidr("10.96.0.0/12")], clusterDomain: "cluster.local", clusterDnsIp: "10.96.0.10" });
     await expect(client.addRoutes([{ destination: parseCidr("10.96.0.0/12"), gateway: lab.nodeIp, profile: "minikube", clusterDomain: "cluster.local", clusterDnsIp: "10.96.0.10" }])).rejects.toThrow(`refusing to use ${files.registry}: it is a symbolic link`);
     expect(await lab.hostRoutes()).not.toContain("10.96.0.0/12");
     await client.close();

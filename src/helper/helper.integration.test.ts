@@ -8,6 +8,7 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { portableCopy } from "../../test-support/bundles.js";
 import { startHelperIn, TestUser, createHelperLab, destroyHelperLab, type HelperFiles } from "../../test-support/helper-lab.js";
 import { labUnavailableReason, NetnsLab } from "../../test-support/netns-lab.js";
+import { processStartTime } from "../engine/registry/process-liveness.js";
 
 const skip = labUnavailableReason();
 if (skip) console.log(`skipped: privileged helper tests: ${skip}`);
@@ -40,6 +41,11 @@ async function rawConnection(socketPath: string) {
       return next();
     },
   };
+}
+
+/** A process's start time as the names marker spells it. */
+async function startedOf(pid: number): Promise<string> {
+  return (await processStartTime(pid)) ?? "";
 }
 
 async function waitUntil(check: () => Promise<boolean>, timeoutMs: number): Promise<number> {
@@ -123,6 +129,10 @@ describe.skipIf(skip !== null)("privileged helper (a real root process in a netw
     await lab.addHostRoute("10.50.0.0/16", "via", lab.nodeIp); // the user's own route, not in the registry
     const conn = await rawConnection(files.socketPath);
     const auth = (o: Record<string, unknown>) => JSON.stringify({ id: 1, secret: files.secret, ...o });
+    expect((await conn.send(auth({ op: "add", profile: "minikube", cidrs: ["10.96.0.0/12"], gateway: lab.nodeIp }))).error).toMatch(/say hello first/);
+    expect((await conn.send(auth({ op: "hello", pid: process.pid }))).error).toMatch(/belongs to uid 0, not to the helper's user/);
+    const owner = await user.process();
+    expect((await conn.send(auth({ op: "hello", pid: owner.pid }))).ok).toBe(true);
     expect((await conn.send(auth({ op: "declare", profile: "minikube", nodeIp: lab.nodeIp, cidrs: ["10.96.0.0/12"], clusterDomain: "cluster.local", clusterDnsIp: "10.96.0.10" }))).ok).toBe(true);
     const routesBefore = await lab.hostRoutes();
     const routes6Before = await lab.hostRoutes(6);
@@ -159,10 +169,9 @@ describe.skipIf(skip !== null)("privileged helper (a real root process in a netw
       ["relay to a privileged port", auth({ op: "relay", address: "127.64.0.5", port: 80, targetPort: 22 })],
       ["alias outside the forward range", auth({ op: "alias", address: "10.0.0.1", present: true })],
       ["removing an alias it did not add", auth({ op: "alias", address: "127.64.0.9", present: false })],
-      ["a public name in the hosts file", auth({ op: "names-hosts", profile: "minikube", domain: "cluster.local", entries: [{ ip: "127.64.0.5", names: ["github.com"] }] })],
-      ["a hosts entry to an address outside every range", auth({ op: "names-hosts", profile: "minikube", domain: "cluster.local", entries: [{ ip: "203.0.113.9", names: ["web.default.svc.cluster.local"] }] })],
-      ["a name outside the cluster's domain", auth({ op: "names-hosts", profile: "minikube", domain: "cluster.local", entries: [{ ip: "127.64.0.5", names: ["web.default.svc.example.com"] }] })],
-      ["a hosts line smuggled in a name", auth({ op: "names-hosts", profile: "minikube", domain: "cluster.local", entries: [{ ip: "127.64.0.5", names: ["web.default\n1.2.3.4 evil.com"] }] })],
+      ["a hosts line smuggled in a name", auth({ op: "names-hosts", profile: "minikube", entries: [{ ip: "127.64.0.5", names: ["web.default\n1.2.3.4 evil.com"] }] })],
+      ["names for an undeclared profile", auth({ op: "names-hosts", profile: "other", entries: [{ ip: "127.64.0.5", names: ["web.default"] }] })],
+      ["a second hello", auth({ op: "hello", pid: owner.pid })],
       ["DNS for an undeclared profile", auth({ op: "names-dns", profile: "other", dns: { domain: "cluster.local", server: "10.96.0.10", gateway: lab.nodeIp } })],
       ...metas.map((m): [string, string] => [`metacharacters in cidr: ${JSON.stringify(m)}`, auth({ op: "add", profile: "minikube", cidrs: [`10.96.0.0/12${m}`], gateway: lab.nodeIp })]),
       ...metas.map((m): [string, string] => [`metacharacters in gateway: ${JSON.stringify(m)}`, auth({ op: "add", profile: "minikube", cidrs: ["10.96.0.0/12"], gateway: `${lab.nodeIp}${m}` })]),
@@ -182,10 +191,22 @@ describe.skipIf(skip !== null)("privileged helper (a real root process in a netw
     expect(await conn.send(auth({ op: "add", profile: "minikube", cidrs: ["10.96.0.0/12"], gateway: lab.nodeIp }))).toMatchObject({ ok: true, result: [{ kind: "added" }] });
     expect(await conn.send(auth({ op: "remove", profile: "minikube", cidrs: ["10.96.0.0/12"], gateway: lab.nodeIp }))).toMatchObject({ ok: true, result: [{ kind: "removed" }] });
     expect(await lab.hostRoutes()).toContain("10.50.0.0/16 via 192.168.49.2");
-    // A proper names request: a block in the hosts file (this test's private /etc), gone when the client goes.
+    // A names request: the names root may write go in a block of the client's (this test's private /etc); the rest are dropped one by one, never the batch.
     const hostsBefore = await readFile(join(privateEtc(), "hosts"), "utf8");
-    expect(await conn.send(auth({ op: "names-hosts", profile: "minikube", domain: "cluster.local", entries: [{ ip: "10.96.0.20", names: ["web.default.svc.cluster.local", "web.default"] }] }))).toMatchObject({ ok: true, result: "1 entries" });
-    expect(await readFile(join(privateEtc(), "hosts"), "utf8")).toMatch(/# BEGIN minikube-tunnel profile=minikube pid=\d+ started=\S+\n10\.96\.0\.20 web\.default\.svc\.cluster\.local web\.default\n# END/);
+    const names = await conn.send(
+      auth({
+        op: "names-hosts",
+        profile: "minikube",
+        entries: [
+          { ip: "10.96.0.20", names: ["web.default.svc.cluster.local", "web.default"] },
+          { ip: "127.64.0.5", names: ["github.com", "web.default.svc.example.com"] },
+          { ip: "203.0.113.9", names: ["api.default.svc.cluster.local"] },
+        ],
+      }),
+    );
+    expect(names).toMatchObject({ ok: true, result: { written: 1 } });
+    expect(names.result.dropped.map((d: { name: string }) => d.name)).toEqual(["github.com", "web.default.svc.example.com", "api.default.svc.cluster.local"]);
+    expect(await readFile(join(privateEtc(), "hosts"), "utf8")).toBe(`${hostsBefore}# BEGIN minikube-tunnel profile=minikube pid=${owner.pid} started=${await startedOf(owner.pid)}\n10.96.0.20 web.default.svc.cluster.local web.default\n# END minikube-tunnel profile=minikube\n`);
     conn.socket.end();
     await waitUntil(async () => !(await import("node:fs").then((fs) => fs.existsSync(files.socketPath))), 2000);
     expect(await lab.hostRoutes()).toContain("10.50.0.0/16 via 192.168.49.2");

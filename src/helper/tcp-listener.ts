@@ -8,12 +8,23 @@ import type { HelperConnection, HelperServer } from "./helper-server.js";
  * helper reads a request, so requests no longer carry it; the helper adds it
  * back for the server's own check, which then runs unchanged.
  */
+/** Connections still in their handshake: anyone on the machine can open one, so they are few, short and small. */
+const MAX_HANDSHAKES = 16;
+
 export async function listenTcp(helper: HelperServer, secret: string, log: (line: string) => void, host = "127.0.0.1"): Promise<{ port: number; server: Server }> {
+  let handshaking = 0;
   const server = createServer((socket) => {
-    acceptChannel(socket, secret).then(
-      (lines) => helper.accept(channelConnection(socket, lines, secret)),
-      (error: Error) => log(`refused a TCP client: ${error.message}`),
-    );
+    if (handshaking >= MAX_HANDSHAKES) return void socket.destroy();
+    handshaking++;
+    acceptChannel(socket, secret)
+      .then(
+        (lines) => helper.accept(channelConnection(socket, lines, secret)),
+        (error: Error) => {
+          socket.destroy();
+          log(`refused a TCP client: ${error.message}`);
+        },
+      )
+      .finally(() => handshaking--);
   });
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
@@ -40,5 +51,7 @@ function channelConnection(socket: Socket, lines: SecureLines, secret: string): 
       if (response) lines.write(JSON.stringify(response));
       socket.end();
     },
+    pause: () => socket.pause(),
+    resume: () => socket.resume(),
   };
 }

@@ -11,7 +11,7 @@ import { readHelperConfig } from "../engine/elevation/helper-installer.js";
 import { stagedArgv } from "../engine/elevation/staged-launch.js";
 import { APP_VERSION } from "../shared/version.js";
 import { helperOnVersionMismatch, helperWhenNoneAnswers } from "./helper-choice.js";
-import { LazyRouteService } from "../engine/elevation/lazy-route-service.js";
+import { LazyRoot } from "../engine/elevation/lazy-root.js";
 import { AppModel } from "../app/app-model.js";
 import type { AppNotification } from "../app/state-notifications.js";
 import type { AppState } from "../shared/app-state.js";
@@ -117,9 +117,9 @@ async function run(): Promise<void> {
       installed,
       APP_VERSION,
     );
-  const privileged = isRoot ? null : new LazyRouteService(() => openPrivilegedHelper(registryPath(miniPath), chooseHelper, (line) => model.reportActionError(line), process.env, upgradeHelper));
-  const engine = await createEngine({ ...(prefs.minikubePath ? { minikubeBinary: prefs.minikubePath } : {}), ...(privileged ? { routeService: privileged, loopbackPrivileges: () => privileged, names: privileged } : {}) });
-  const model = new AppModel({ engine, privileged, loadBalancer: () => ({ enabled: true, ...prefs.loadBalancer }), accessMode: (profile) => prefs.accessModes[profile] ?? "auto", names: () => prefs.names });
+  const root = isRoot ? undefined : new LazyRoot(() => openPrivilegedHelper(registryPath(miniPath), chooseHelper, (line) => model.reportActionError(line), process.env, upgradeHelper));
+  const engine = await createEngine({ ...(prefs.minikubePath ? { minikubeBinary: prefs.minikubePath } : {}), ...(root ? { root } : {}) });
+  const model = new AppModel({ engine, loadBalancer: () => ({ enabled: true, ...prefs.loadBalancer }), accessMode: (profile) => prefs.accessModes[profile] ?? "auto", names: () => prefs.names });
   if (preferences.problem) model.setProblem(preferences.problem);
 
   const report = (title: string, error: unknown) => {

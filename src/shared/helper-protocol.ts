@@ -20,14 +20,20 @@ const base = { id: z.number().int().nonnegative(), secret };
 
 export const helperRequestSchema = z.discriminatedUnion("op", [
   z.strictObject({ ...base, op: z.literal("ping") }),
-  /** First on a connection to the installed helper: which registry this client's routes go to; answers the helper's version. */
-  z.strictObject({ ...base, op: z.literal("hello"), registry: z.string().max(4096).optional() }),
+  /**
+   * First on every connection: which registry this client's routes go to
+   * (the installed helper serves several), and the client's pid, which its
+   * entries and names then carry (a pid the user, and minikube, can signal);
+   * answers the helper's version.
+   */
+  z.strictObject({ ...base, op: z.literal("hello"), registry: z.string().max(4096).optional(), pid: z.number().int().positive().max(2 ** 31 - 1) }),
   z.strictObject({
     ...base,
     op: z.literal("declare"),
     profile,
-    nodeIp: ip,
-    cidrs: z.array(cidr).min(1).max(MAX_DECLARED_CIDRS),
+    /** null in forward mode: names and loopback addresses only. */
+    nodeIp: ip.nullable(),
+    cidrs: z.array(cidr).max(MAX_DECLARED_CIDRS),
     clusterDomain: domain,
     clusterDnsIp: z.union([ip, z.literal("")]),
   }),
@@ -40,12 +46,11 @@ export const helperRequestSchema = z.discriminatedUnion("op", [
   z.strictObject({ ...base, op: z.literal("unrelay"), address: ip, port: z.number().int().min(1).max(1023) }),
   /** Forward mode on macOS: an lo0 alias for a Service's loopback address. */
   z.strictObject({ ...base, op: z.literal("alias"), address: ip, present: z.boolean() }),
-  /** Cluster names: the profile's block in the hosts file (null removes it). */
+  /** Cluster names: the profile's block in the hosts file, under its declared domain (null removes it). */
   z.strictObject({
     ...base,
     op: z.literal("names-hosts"),
     profile,
-    domain,
     entries: z.array(z.strictObject({ ip, names: z.array(hostName).min(1).max(4) })).max(MAX_HOSTS_ENTRIES).nullable(),
   }),
   /** Cluster names in route mode: the OS resolver sends the domain to the cluster's DNS (null takes it back). */

@@ -53,6 +53,8 @@ export interface NamesStatus {
   readonly how?: string;
   readonly example?: string;
   readonly error?: string;
+  /** Names root would not write (a Service in namespace `tv` makes `name.tv`, a public name), with why: the rest are on. */
+  readonly unmapped?: readonly { readonly name: string; readonly reason: string }[];
 }
 
 export interface AccessSnapshot {

@@ -110,6 +110,6 @@ export async function startHelper(launch: HelperLaunch, mode: ElevationMode, uid
     await rm(dir, { recursive: true, force: true });
   }
   const client = port !== null ? await HelperClient.overChannel(port, secret) : await HelperClient.connect(join(launch.runtimeDir, `helper-${uid}.sock`), secret);
-  await client.call({ op: "ping" });
+  await client.hello();
   return client;
 }

@@ -1,13 +1,7 @@
 import { type Socket, connect } from "node:net";
 import { createInterface } from "node:readline";
-import type { Cidr } from "../../shared/cidr.js";
 import type { HelperCall, HelperResponse } from "../../shared/helper-protocol.js";
-import type { CleanupReport } from "../root/routes/stale-cleanup.js";
-import type { AddOutcome, RemoveOutcome, RouteRef, RouteRequest, RouteService } from "../root/routes/route-changes.js";
-import type { LoopbackPrivileges } from "../access/forwards/forward-listeners.js";
-import type { ClusterDns } from "../root/names/dns-resolver.js";
-import type { HostsEntry } from "../root/names/hosts-block.js";
-import type { NamesBackend } from "../root/names/names-writer.js";
+import type { AddOutcome, CleanupReport, ClusterDns, HostsEntry, HostsResult, ProfileDeclaration, RemoveOutcome, Root, RouteRef, RouteRequest } from "../root/index.js";
 import { openChannel } from "./tcp-channel.js";
 
 /** Long enough for a batch of route commands, each of which the helper limits to 10 s. */
@@ -21,11 +15,12 @@ export class HelperError extends Error {
 }
 
 /**
- * The user side of the helper channel. It has the same interface as the
- * in-process registrar, so the tunnel does not know which one it drives.
- * Closing it (or this process dying) makes the helper remove its routes.
+ * The user side of the helper channel: a Root whose requests root checks
+ * and carries out in this client's session, so the tunnel does not know
+ * whether it drives the helper or this process as root. Closing it (or this
+ * process dying) makes the helper take back everything it set.
  */
-export class HelperClient implements RouteService, LoopbackPrivileges, NamesBackend {
+export class HelperClient implements Root {
   private nextId = 1;
   private readonly pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
   private isClosed = false;
@@ -120,8 +115,13 @@ export class HelperClient implements RouteService, LoopbackPrivileges, NamesBack
     });
   }
 
-  async declare(profile: string, nodeIp: string, cidrs: readonly Cidr[], clusterDomain: string, clusterDnsIp: string): Promise<void> {
-    await this.call({ op: "declare", profile, nodeIp, cidrs: cidrs.map((c) => c.text), clusterDomain, clusterDnsIp });
+  /** The first call on a connection: the helper opens this client's session, its entries carrying `pid`. */
+  async hello(registry?: string, pid = process.pid): Promise<{ version: string; mode: string }> {
+    return this.call({ op: "hello", pid, ...(registry !== undefined ? { registry } : {}) });
+  }
+
+  async declare(d: ProfileDeclaration): Promise<void> {
+    await this.call({ op: "declare", profile: d.profile, nodeIp: d.nodeIp, cidrs: d.cidrs.map((c) => c.text), clusterDomain: d.clusterDomain, clusterDnsIp: d.clusterDnsIp });
   }
 
   /** One helper call per profile and gateway: the helper batches per call. */
@@ -164,11 +164,11 @@ export class HelperClient implements RouteService, LoopbackPrivileges, NamesBack
     await this.call({ op: "alias", address, present });
   }
 
-  async setHosts(profile: string, domain: string, entries: readonly HostsEntry[] | null): Promise<void> {
-    await this.call({ op: "names-hosts", profile, domain, entries: entries === null ? null : entries.map((e) => ({ ip: e.ip, names: [...e.names] })) });
+  setHosts(profile: string, entries: readonly HostsEntry[] | null): Promise<HostsResult> {
+    return this.call({ op: "names-hosts", profile, entries: entries === null ? null : entries.map((e) => ({ ip: e.ip, names: [...e.names] })) });
   }
 
-  async setDns(profile: string, dns: Omit<ClusterDns, "profile"> | null): Promise<string | null> {
+  async setDns(profile: string, dns: ClusterDns | null): Promise<string | null> {
     const answer = await this.call<string>({ op: "names-dns", profile, dns });
     return dns === null ? null : answer;
   }

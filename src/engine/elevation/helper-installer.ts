@@ -2,6 +2,7 @@ import { chmod, chown, cp, lstat, mkdir, readFile, readdir, rename, rm, rmdir, s
 import { dirname, join } from "node:path";
 import { type CommandRunner, execFileRunner } from "../system/command-runner.js";
 import { APP_VERSION } from "../../shared/version.js";
+import { type Allowances, NO_ALLOWANCES, allowancesSchema } from "../root/index.js";
 import { type HelperConfig, LAUNCHD_LABEL, SERVICE_NAME, helperConfigSchema, helperLayout } from "./helper-layout.js";
 import { launchdPlist, systemdUnit, windowsServiceArgs } from "./service-definitions.js";
 
@@ -19,6 +20,8 @@ export interface InstallOptions {
   readonly user: string;
   readonly noStart: boolean;
   readonly sources: HelperSources;
+  /** What the administrator allows beyond the fixed rules (networks outside the private ranges, public domains); none by default. */
+  readonly allow?: Allowances;
   readonly platform?: NodeJS.Platform;
   readonly runner?: CommandRunner;
 }
@@ -136,7 +139,8 @@ export async function installHelper(options: InstallOptions): Promise<InstallRes
   const definition = platform === "darwin" ? launchdPlist(layout, options.prefix) : platform === "win32" ? `${JSON.stringify({ sc: windowsServiceArgs(layout, options.prefix) }, null, 2)}\n` : systemdUnit(layout, options.prefix);
   await place(layout.service, definition, 0o644);
   const files = [layout.runtime, layout.cli, layout.helper, ...(options.sources.packages.length > 0 ? [modules] : []), layout.service, layout.config];
-  const config: HelperConfig = { version: APP_VERSION, user: options.user, uid, gid, prefix: options.prefix, installedAt: new Date().toISOString(), files, dirs };
+  const allow = allowancesSchema.parse(options.allow ?? NO_ALLOWANCES);
+  const config: HelperConfig = { version: APP_VERSION, user: options.user, uid, gid, prefix: options.prefix, installedAt: new Date().toISOString(), files, dirs, allow };
   await place(layout.config, `${JSON.stringify(config, null, 2)}\n`, 0o644);
   if (real) {
     if (platform === "win32") await runner.run("sc.exe", windowsServiceArgs(layout, options.prefix), { timeoutMs: 30_000 });

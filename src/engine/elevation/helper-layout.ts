@@ -1,5 +1,6 @@
 import { join } from "node:path";
 import { z } from "zod";
+import { allowancesSchema } from "../root/index.js";
 
 /** The installed helper's service name, in every service manager. */
 export const SERVICE_NAME = "minikube-tunnel-helper";
@@ -35,7 +36,7 @@ export function installedSocketPath(env: NodeJS.ProcessEnv = process.env, platfo
   return platform === "win32" ? "\\\\.\\pipe\\minikube-tunnel-helper" : "/var/run/minikube-tunnel/helper.sock";
 }
 
-/** The daemon writes a fresh secret beside its socket at every start, readable by root and the recorded user's group only. */
+/** The daemon writes a fresh secret beside its socket at every start, readable by the recorded user alone. */
 export function secretPathFor(socket: string): string {
   return `${socket}.secret`;
 }
@@ -51,6 +52,8 @@ export const helperConfigSchema = z.strictObject({
   files: z.array(z.string()),
   /** Directories install had to make, removed again by uninstall when empty. */
   dirs: z.array(z.string()),
+  /** What the administrator allowed beyond the fixed rules (docs/security.md), at install: root-owned, never from a user's file. */
+  allow: allowancesSchema.default({ cidrs: [], domains: [] }),
 });
 
 export type HelperConfig = z.infer<typeof helperConfigSchema>;

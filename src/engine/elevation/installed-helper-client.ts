@@ -24,7 +24,7 @@ export async function connectInstalledHelper(registryPath: string, env: NodeJS.P
   if (!secret) return null;
   const client = await HelperClient.connect(socket, secret, 2000).catch(() => null);
   if (!client) return null;
-  const hello = await client.call<{ version: string }>({ op: "hello", registry: registryPath }).catch(() => null);
+  const hello = await client.hello(registryPath).catch(() => null);
   if (!hello) {
     await client.close();
     return null;

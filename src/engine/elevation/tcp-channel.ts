@@ -1,6 +1,6 @@
 import { createHmac, randomBytes, timingSafeEqual } from "node:crypto";
 import { type Socket, connect } from "node:net";
-import { createInterface } from "node:readline";
+import { MAX_REQUEST_BYTES } from "../../shared/helper-protocol.js";
 
 /**
  * The helper's channel where a Unix socket with an owner-only mode is not to
@@ -15,6 +15,12 @@ import { createInterface } from "node:readline";
  */
 export const CHANNEL_GREETING = "minikube-tunnel-helper/1";
 
+/** A handshake line is a nonce and a MAC: anything longer is not a client. */
+const HANDSHAKE_LINE_BYTES = 1024;
+/** A frame: a request (at most MAX_REQUEST_BYTES), JSON-escaped once more as the body, with its MAC and sequence. */
+export const FRAME_LINE_BYTES = 2 * MAX_REQUEST_BYTES + 1024;
+/** Lines waiting for the channel's reader; beyond it the socket stops being read until the reader catches up. */
+const MAX_BUFFERED_LINES = 32;
 
 const mac = (key: string | Buffer, ...parts: string[]) => createHmac("sha256", key).update(parts.join("\u0000")).digest("hex");
 
@@ -25,27 +31,52 @@ function sameMac(a: unknown, b: string): boolean {
 export class ChannelError extends Error {}
 
 /**
- * Every line from the moment the socket opens, none lost: readline emits all
- * the lines of a chunk at once, so a line that follows the handshake's last
- * one (a refusal sent right after it) would otherwise fire before anyone
- * listens. Lines wait here until the handshake or the channel takes them.
+ * Every line from the moment the socket opens, none lost: a line that
+ * follows the handshake's last one in the same chunk (a refusal sent right
+ * after it) waits here until the handshake or the channel takes it. Lines
+ * are cut by hand with a limit, so a peer that never sends a newline costs
+ * at most the limit (then the socket is destroyed), and lines nobody has
+ * taken yet pause the socket instead of piling up.
  */
 class LineQueue {
   private readonly buffered: string[] = [];
   private waiter: { resolve: (line: string) => void; reject: (error: Error) => void } | null = null;
   private sink: ((line: string) => void) | null = null;
   private ended = false;
+  private partial: Buffer[] = [];
+  private partialBytes = 0;
+  private limit = HANDSHAKE_LINE_BYTES;
 
-  constructor(socket: Socket) {
-    const lines = createInterface({ input: socket, crlfDelay: Infinity });
-    // readline re-emits its input's errors; a reset connection is just a closed one here.
-    lines.on("error", () => undefined);
-    lines.on("line", (line: string) => this.push(line));
-    lines.on("close", () => {
+  constructor(private readonly socket: Socket) {
+    socket.on("data", (chunk: Buffer) => this.take(chunk));
+    socket.on("close", () => {
       this.ended = true;
       this.waiter?.reject(new ChannelError("the other end closed during the handshake"));
       this.waiter = null;
     });
+  }
+
+  private take(chunk: Buffer): void {
+    let from = 0;
+    for (let at = chunk.indexOf(10); at !== -1; at = chunk.indexOf(10, from)) {
+      this.partial.push(chunk.subarray(from, at));
+      this.partialBytes += at - from;
+      if (this.partialBytes > this.limit) return this.overflow();
+      const line = Buffer.concat(this.partial).toString("utf8").replace(/\r$/, "");
+      this.partial = [];
+      this.partialBytes = 0;
+      from = at + 1;
+      this.push(line);
+    }
+    this.partial.push(chunk.subarray(from));
+    this.partialBytes += chunk.length - from;
+    if (this.partialBytes > this.limit) this.overflow();
+  }
+
+  private overflow(): void {
+    this.partial = [];
+    this.partialBytes = 0;
+    this.socket.destroy();
   }
 
   private push(line: string): void {
@@ -54,9 +85,10 @@ class LineQueue {
     this.waiter = null;
     if (waiter) return waiter.resolve(line);
     this.buffered.push(line);
+    if (this.buffered.length >= MAX_BUFFERED_LINES) this.socket.pause();
   }
 
-  /** The handshake's next line, as JSON. */
+  /** The handshake's next line, as JSON; on time out the socket is destroyed, not left open. */
   next(timeoutMs: number): Promise<Record<string, unknown>> {
     return new Promise<string>((resolve, reject) => {
       const line = this.buffered.shift();
@@ -64,6 +96,7 @@ class LineQueue {
       if (this.ended) return reject(new ChannelError("the other end closed during the handshake"));
       const timer = setTimeout(() => {
         this.waiter = null;
+        this.socket.destroy();
         reject(new ChannelError("no answer during the handshake"));
       }, timeoutMs);
       this.waiter = { resolve: (l) => (clearTimeout(timer), resolve(l)), reject: (e) => (clearTimeout(timer), reject(e)) };
@@ -76,10 +109,12 @@ class LineQueue {
     });
   }
 
-  /** Everything after the handshake goes to `sink`, starting with what already arrived. */
+  /** Everything after the handshake goes to `sink`, starting with what already arrived; frames may be as long as a request needs. */
   handOver(sink: (line: string) => void): void {
+    this.limit = FRAME_LINE_BYTES;
     this.sink = sink;
     for (const line of this.buffered.splice(0)) sink(line);
+    this.socket.resume();
   }
 }
 
@@ -115,13 +150,14 @@ export class SecureLines {
     if (frame.seq !== this.receiveSeq + 1) return this.onBreach(`a frame out of sequence (${frame.seq} after ${this.receiveSeq}): replayed or dropped`);
     this.receiveSeq = frame.seq;
     if (this.listener) this.listener(frame.body);
-    else this.early.push(frame.body);
+    else if (this.early.push(frame.body) >= MAX_BUFFERED_LINES) this.socket.pause();
   }
 
   /** One reader per channel; it first gets the lines that arrived before it. */
   onLine(listener: (line: string) => void): void {
     this.listener = listener;
     for (const body of this.early.splice(0)) listener(body);
+    this.socket.resume();
   }
 
   write(line: string): void {

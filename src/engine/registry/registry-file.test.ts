@@ -7,7 +7,8 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { bundled } from "../../../test-support/bundles.js";
 import { parseCidr } from "../../shared/cidr.js";
 import { entryFromJson, entryToJson } from "../../shared/tunnel-entry.js";
-import { RegistryCorruptError, RegistryFile, resetRegistry } from "./registry-file.js";
+import { RegistryCorruptError, resetRegistry } from "./registry-file.js";
+import { registryAt } from "../../../test-support/registry-at.js";
 
 let dir: string;
 beforeEach(async () => {
@@ -19,7 +20,7 @@ const sample = entryToJson({ destination: parseCidr("10.96.0.0/12"), gateway: "1
 
 describe("RegistryFile", () => {
   it("treats a missing or empty file, and Go's null, as an empty registry", async () => {
-    const registry = new RegistryFile(join(dir, "tunnels.json"), { settleMs: 50 });
+    const registry = registryAt(join(dir, "tunnels.json"), { settleMs: 50 });
     expect(await registry.read()).toEqual([]);
     await writeFile(registry.path, "");
     expect(await registry.read()).toEqual([]);
@@ -32,7 +33,7 @@ describe("RegistryFile", () => {
     ["an object instead of a list", '{"a":1}', "unexpected shape"],
     ["a bad mask", '[{"Route":{"Gateway":"192.168.49.2","DestCIDR":{"IP":"10.96.0.0","Mask":"AA=="}},"MachineName":"m","Pid":1}]', "entry 0: mask"],
   ])("refuses %s with an error naming the file, and never rewrites it", async (_what, content, reason) => {
-    const registry = new RegistryFile(join(dir, "tunnels.json"), { settleMs: 50 });
+    const registry = registryAt(join(dir, "tunnels.json"), { settleMs: 50 });
     await writeFile(registry.path, content);
     const before = await stat(registry.path);
     await expect(registry.read()).rejects.toThrow(RegistryCorruptError);
@@ -43,7 +44,7 @@ describe("RegistryFile", () => {
   });
 
   it("reset keeps the unreadable file byte for byte as a backup", async () => {
-    const registry = new RegistryFile(join(dir, "tunnels.json"), { settleMs: 50 });
+    const registry = registryAt(join(dir, "tunnels.json"), { settleMs: 50 });
     await writeFile(registry.path, "{oops");
     const backup = await resetRegistry(registry);
     expect(backup).toMatch(/tunnels\.json\.corrupt-/);
@@ -53,7 +54,7 @@ describe("RegistryFile", () => {
   });
 
   it("keeps fields it does not model when rewriting", async () => {
-    const registry = new RegistryFile(join(dir, "tunnels.json"));
+    const registry = registryAt(join(dir, "tunnels.json"));
     await writeFile(registry.path, JSON.stringify([{ ...sample, Future: "kept" }]));
     await registry.update((entries) => ({ entries: [...entries, { ...sample, Pid: 2 }], result: undefined }));
     const raw = JSON.parse(await readFile(registry.path, "utf8"));
@@ -62,13 +63,13 @@ describe("RegistryFile", () => {
   });
 
   it("writes nothing when the change throws", async () => {
-    const registry = new RegistryFile(join(dir, "tunnels.json"));
+    const registry = registryAt(join(dir, "tunnels.json"));
     await expect(registry.update(() => { throw new Error("no"); })).rejects.toThrow("no");
     await expect(stat(registry.path)).rejects.toThrow();
   });
 
   it("waits out minikube's in-place rewrite: an empty or half-written file is read again until it is whole", async () => {
-    const registry = new RegistryFile(join(dir, "tunnels.json"));
+    const registry = registryAt(join(dir, "tunnels.json"));
     const whole = JSON.stringify([sample]);
     await writeFile(registry.path, "");
     const later = setTimeout(() => void writeFile(registry.path, whole.slice(0, 40)).then(() => setTimeout(() => void writeFile(registry.path, whole), 60)), 60);
@@ -79,7 +80,7 @@ describe("RegistryFile", () => {
   });
 
   it("keeps what an unlocked minikube-style writer wrote meanwhile: our change is applied again to its newer file", async () => {
-    const registry = new RegistryFile(join(dir, "tunnels.json"));
+    const registry = registryAt(join(dir, "tunnels.json"));
     const mine = { ...sample, Pid: 42 };
     let calls = 0;
     await registry.update((entries) => {
@@ -93,7 +94,7 @@ describe("RegistryFile", () => {
   });
 
   it("beside minikube's unlocked in-place writer, 8 register/unregister cycles all succeed and nothing is lost", async () => {
-    const registry = new RegistryFile(join(dir, "tunnels.json"));
+    const registry = registryAt(join(dir, "tunnels.json"));
     await writeFile(registry.path, "[]");
     const writer = spawn(process.execPath, [bundled("minikube-registry-writer"), registry.path, "777777"], { stdio: ["ignore", "pipe", "inherit"] });
     let writes = "";
@@ -120,7 +121,7 @@ describe("RegistryFile", () => {
 
   it("4 processes x 200 register/unregister operations: nothing lost or duplicated, every read parses", async () => {
     const path = join(dir, "tunnels.json");
-    const registry = new RegistryFile(path);
+    const registry = registryAt(path);
     const workers = [0, 1, 2, 3].map(
       (w) =>
         new Promise<number | null>((resolve) => {

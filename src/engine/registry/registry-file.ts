@@ -1,8 +1,7 @@
 import { rename, rmdir, stat } from "node:fs/promises";
-import { dirname } from "node:path";
 import { type TunnelEntry, type TunnelEntryJson, entryFromJson, tunnelsFileSchema } from "../../shared/tunnel-entry.js";
 import { lockFile } from "../system/file-lock.js";
-import { FileGuard } from "../root/files/guarded-files.js";
+import { type FileAccess, plainFiles } from "../system/file-access.js";
 
 export class RegistryCorruptError extends Error {
   constructor(
@@ -14,17 +13,21 @@ export class RegistryCorruptError extends Error {
   }
 }
 
-export type RegistryWriter = (path: string, data: string, guard: FileGuard, beforeRename: () => Promise<boolean>) => Promise<boolean>;
+export type RegistryWriter = (path: string, data: string, files: FileAccess, beforeRename: () => Promise<boolean>) => Promise<boolean>;
 
-const defaultWriter: RegistryWriter = (path, data, guard, beforeRename) => guard.replace(path, data, { beforeRename });
+const defaultWriter: RegistryWriter = (path, data, files, beforeRename) => files.replace(path, data, { beforeRename });
 
 export interface RegistryFileOptions {
   /** Replaceable so tests can inject a failed write. */
   readonly write?: RegistryWriter;
   /** How long an empty or half-written file is re-read before it counts as unreadable (minikube writes in place). */
   readonly settleMs?: number;
-  /** How this process may touch files in MINIPATH; by default strict when root (see docs/security.md). */
-  readonly guard?: FileGuard;
+  /**
+   * How this process may touch files in MINIPATH: plain files for a normal
+   * user (the default, which refuses to run as root), the guarded access for
+   * root (`fileAccessFor` in root/, see docs/security.md).
+   */
+  readonly files?: FileAccess | Promise<FileAccess>;
   readonly lockTimeoutMs?: number;
 }
 
@@ -70,7 +73,7 @@ function parse(text: string): Parsed {
 export class RegistryFile {
   private readonly write: RegistryWriter;
   private readonly settleMs: number;
-  private guardPromise: Promise<FileGuard> | null;
+  private readonly filesPromise: Promise<FileAccess>;
 
   constructor(
     readonly path: string,
@@ -78,16 +81,18 @@ export class RegistryFile {
   ) {
     this.write = options.write ?? defaultWriter;
     this.settleMs = options.settleMs ?? 2000;
-    this.guardPromise = options.guard ? Promise.resolve(options.guard) : null;
+    this.filesPromise = Promise.resolve(options.files ?? plainFiles);
+    // A rejected access (a link where MINIPATH should be) is reported at first use, not as an unhandled rejection.
+    this.filesPromise.catch(() => undefined);
   }
 
-  guard(): Promise<FileGuard> {
-    this.guardPromise ??= FileGuard.forDirectory(dirname(this.path));
-    return this.guardPromise;
+  /** The file access this registry uses; the tunnel locks in MINIPATH use the same. */
+  files(): Promise<FileAccess> {
+    return this.filesPromise;
   }
 
   private async readText(): Promise<string | null> {
-    return (await this.guard()).readText(this.path);
+    return (await this.files()).readText(this.path);
   }
 
   /** Reads and parses, waiting out a write in progress; returns the text too so a writer can tell whether it changed. */
@@ -127,31 +132,31 @@ export class RegistryFile {
 
   /** Holds the registry lock across several reads, writes and route commands (one batch). */
   async locked<T>(work: (tx: RegistryTransaction) => Promise<T>): Promise<T> {
-    const guard = await this.guard();
-    const lock = await this.lock(guard);
+    const files = await this.files();
+    const lock = await this.lock(files);
     try {
-      return await work({ read: () => this.readJson(), update: (change) => this.lockedUpdate(guard, change) });
+      return await work({ read: () => this.readJson(), update: (change) => this.lockedUpdate(files, change) });
     } finally {
       await lock.release();
     }
   }
 
-  private async lockedUpdate<T>(guard: FileGuard, change: (entries: TunnelEntryJson[]) => { entries: TunnelEntryJson[]; result: T }): Promise<T> {
+  private async lockedUpdate<T>(files: FileAccess, change: (entries: TunnelEntryJson[]) => { entries: TunnelEntryJson[]; result: T }): Promise<T> {
     for (let attempt = 0; ; attempt++) {
       const before = await this.load();
       const { entries, result } = change(before.entries);
       if (entries === before.entries) return result;
       // minikube does not lock: if it rewrote the file since we read it, apply our change again to what it wrote.
       const unchanged = async () => attempt >= 20 || (await this.readText()) === before.text;
-      if (await this.write(this.path, `${JSON.stringify(entries)}\n`, guard, unchanged)) return result;
+      if (await this.write(this.path, `${JSON.stringify(entries)}\n`, files, unchanged)) return result;
     }
   }
 
-  private async lock(guard: FileGuard) {
+  private async lock(files: FileAccess) {
     const lockPath = `${this.path}.lock`;
     // Version 0.1 locked with a directory of this name (proper-lockfile); an empty one left by a crash is in the way.
-    if (!guard.strict && (await stat(lockPath).catch(() => null))?.isDirectory()) await rmdir(lockPath).catch(() => undefined);
-    return lockFile(lockPath, guard, this.options.lockTimeoutMs ?? 10_000);
+    if (!files.strict && (await stat(lockPath).catch(() => null))?.isDirectory()) await rmdir(lockPath).catch(() => undefined);
+    return lockFile(lockPath, files, this.options.lockTimeoutMs ?? 10_000);
   }
 }
 

@@ -1,7 +1,7 @@
 import { join } from "node:path";
 import { assertProfileName } from "../../shared/profile-name.js";
 import { type HeldLock, tryLockFile } from "../system/file-lock.js";
-import type { FileGuard } from "../root/files/guarded-files.js";
+import type { FileAccess } from "../system/file-access.js";
 import { isTunnelProcessAlive } from "./process-liveness.js";
 
 const MARKER = /^minikube-tunnel pid=(\d+)(?: start=(\S+))?$/m;
@@ -35,14 +35,14 @@ export function describeHolder(holder: LockHolder): string {
 export class TunnelLocks {
   constructor(
     private readonly miniPath: string,
-    private readonly guard: () => Promise<FileGuard>,
+    private readonly files: () => Promise<FileAccess>,
     private readonly self: { pid: number; startTime?: string } = { pid: process.pid },
   ) {}
 
   /** Takes the lock, or says who has it. */
   async acquire(profile: string): Promise<HeldLock | LockHolder> {
     const path = tunnelLockPath(this.miniPath, profile);
-    const held = await tryLockFile(path, await this.guard());
+    const held = await tryLockFile(path, await this.files());
     if (held) {
       await held.describe(this.marker());
       return held;
@@ -72,7 +72,7 @@ export class TunnelLocks {
   }
 
   private async holder(profile: string): Promise<LockHolder> {
-    const text = (await (await this.guard()).readText(tunnelLockPath(this.miniPath, profile)).catch(() => null)) ?? "";
+    const text = (await (await this.files()).readText(tunnelLockPath(this.miniPath, profile)).catch(() => null)) ?? "";
     const marker = MARKER.exec(text);
     if (marker && (await isTunnelProcessAlive(Number(marker[1]), marker[2]))) {
       const link = parseLinkNote(LINK.exec(text)?.[1]);

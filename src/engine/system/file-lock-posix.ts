@@ -1,5 +1,5 @@
 import koffi, { type LibraryHandle } from "koffi";
-import type { FileGuard } from "../root/files/guarded-files.js";
+import type { FileAccess } from "./file-access.js";
 import type { HeldLock, LockPrimitive } from "./lock-primitive.js";
 
 const LOCK_EX = 2;
@@ -30,8 +30,8 @@ export class PosixFileLock implements LockPrimitive {
     this.flock = lib.func("int flock(int fd, int operation)") as (fd: number, operation: number) => number;
   }
 
-  async tryLock(path: string, guard: FileGuard): Promise<HeldLock | null> {
-    const handle = await guard.openLockFile(path);
+  async tryLock(path: string, files: FileAccess): Promise<HeldLock | null> {
+    const handle = await files.openLockFile(path);
     if (this.flock(handle.fd, LOCK_EX | LOCK_NB) !== 0) {
       const errno = koffi.errno();
       await handle.close();

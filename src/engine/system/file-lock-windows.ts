@@ -1,5 +1,5 @@
 import koffi from "koffi";
-import type { FileGuard } from "../root/files/guarded-files.js";
+import type { FileAccess } from "./file-access.js";
 import type { HeldLock, LockPrimitive } from "./lock-primitive.js";
 
 const GENERIC_READ = 0x80000000;
@@ -42,7 +42,7 @@ export class WindowsFileLock implements LockPrimitive {
     } as WindowsFileLock["api"];
   }
 
-  async tryLock(path: string, _guard: FileGuard): Promise<HeldLock | null> {
+  async tryLock(path: string, _files: FileAccess): Promise<HeldLock | null> {
     const handle = this.api.CreateFileW(path, GENERIC_READ, FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE, null, OPEN_ALWAYS, FILE_ATTRIBUTE_NORMAL, null);
     if (handle === null || koffi.address(handle) === BigInt.asUintN(64, INVALID_HANDLE_VALUE)) throw new Error(`cannot open ${path} (Windows error ${this.api.GetLastError()})`);
     const overlapped = () => ({ Internal: 0, InternalHigh: 0, Offset: 0, OffsetHigh: 0, hEvent: null });

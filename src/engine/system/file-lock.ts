@@ -1,4 +1,4 @@
-import type { FileGuard } from "../root/files/guarded-files.js";
+import type { FileAccess } from "./file-access.js";
 import type { HeldLock, LockPrimitive } from "./lock-primitive.js";
 
 export type { HeldLock, LockPrimitive } from "./lock-primitive.js";
@@ -18,15 +18,15 @@ export async function lockPrimitive(platform: NodeJS.Platform = process.platform
   return primitive;
 }
 
-export async function tryLockFile(path: string, guard: FileGuard): Promise<HeldLock | null> {
-  return (await lockPrimitive()).tryLock(path, guard);
+export async function tryLockFile(path: string, files: FileAccess): Promise<HeldLock | null> {
+  return (await lockPrimitive()).tryLock(path, files);
 }
 
 /** Waits for the lock, polling with a growing pause: a holder that dies releases it at once, so no stale-lock rules are needed. */
-export async function lockFile(path: string, guard: FileGuard, timeoutMs = 10_000): Promise<HeldLock> {
+export async function lockFile(path: string, files: FileAccess, timeoutMs = 10_000): Promise<HeldLock> {
   const deadline = Date.now() + timeoutMs;
   for (let pause = 1; ; pause = Math.min(pause * 2, 25)) {
-    const held = await tryLockFile(path, guard);
+    const held = await tryLockFile(path, files);
     if (held) return held;
     if (Date.now() >= deadline) throw new LockTimeoutError(path, timeoutMs);
     await new Promise((r) => setTimeout(r, pause));

@@ -1,4 +1,4 @@
-import type { FileGuard } from "../root/files/guarded-files.js";
+import type { FileAccess } from "./file-access.js";
 
 /** An exclusive lock on a file, held until released or until this process exits (then the OS drops it). */
 export interface HeldLock {
@@ -11,5 +11,5 @@ export interface HeldLock {
 /** One implementation per OS: flock(2) on Linux and macOS, LockFileEx on Windows (what minikube's Go lock uses). */
 export interface LockPrimitive {
   /** Takes the lock now, or answers null if another process holds it. */
-  tryLock(path: string, guard: FileGuard): Promise<HeldLock | null>;
+  tryLock(path: string, files: FileAccess): Promise<HeldLock | null>;
 }

@@ -4,7 +4,7 @@ import type { AccessMode, AccessSnapshot, ClusterAccess } from "../access/cluste
 import type { ForwardAccess } from "../access/forwards/forward-access.js";
 import { forwardSpecsOf } from "../access/forwards/forward-specs.js";
 import type { ModeChoice, ModeDecision } from "../cluster/access-mode.js";
-import type { NamesBackend } from "../root/names/names-writer.js";
+import type { NamesBackend } from "../access/names/profile-names.js";
 import { ProfileNames } from "../access/names/profile-names.js";
 import { type ProfileConfig, readProfileConfig } from "../cluster/profile-config.js";
 import { addressAt, parseCidr } from "../../shared/cidr.js";

@@ -9,6 +9,7 @@ import { entryToJson } from "../../shared/tunnel-entry.js";
 import { ASSIGNED_ANNOTATION } from "../lb/lb-service.js";
 import { RegistryFile } from "../registry/registry-file.js";
 import { releaseIngressOfGoneTunnels } from "./stale-ingress.js";
+import { registryAt } from "../../../test-support/registry-at.js";
 
 let sim: KubeSim;
 let dir: string;
@@ -26,7 +27,7 @@ function ours(name: string, ip: string) {
 beforeEach(async () => {
   sim = await KubeSim.start({ profile: "minikube" });
   dir = await mkdtemp(join(tmpdir(), "mkt-ingress-"));
-  registry = new RegistryFile(join(dir, "tunnels.json"));
+  registry = registryAt(join(dir, "tunnels.json"));
 });
 afterEach(async () => {
   await sim.stop();

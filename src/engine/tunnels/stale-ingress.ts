@@ -2,7 +2,7 @@ import { kubeConfigForProfile } from "../kube/kube-config.js";
 import { KubeHttp } from "../kube/kube-http.js";
 import { releaseAllOurIngress } from "../lb/ingress-release.js";
 import type { RegistryFile } from "../registry/registry-file.js";
-import { registryViews } from "../root/routes/route-transaction.js";
+import { registryViews } from "../root/index.js";
 import type { TunnelLocks } from "../registry/tunnel-lock.js";
 
 export interface IngressCleanup {

@@ -1,12 +1,12 @@
 import { EventEmitter } from "node:events";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { addressAt, parseCidr } from "../../../shared/cidr.js";
 import { type ContainerCli, type ContainerEngine, containerEngineOf } from "../../cluster/container-cli.js";
 import type { MinikubeCli } from "../../cluster/minikube-cli.js";
 import { type ProfileConfig, readProfileConfig } from "../../cluster/profile-config.js";
 import { type LockHolder, type TunnelLocks, describeHolder } from "../../registry/tunnel-lock.js";
 import { readFile } from "node:fs/promises";
-import { readSecretText } from "../../root/files/guarded-files.js";
+import { fileAccessFor } from "../../root/index.js";
 import type { HeldLock } from "../../system/file-lock.js";
 import type { AccessPhase, AccessSnapshot, ClusterAccess, LinkStatus } from "../cluster-access.js";
 import type { ProbeResult } from "../reachability-probe.js";
@@ -38,7 +38,8 @@ export const NODE_USER = "docker";
 
 /** Root (`sudo mktunnel`) reads the user's key without following links they could plant; the user reads their own file as is. */
 async function readLoginKey(path: string): Promise<Buffer> {
-  if (process.getuid?.() === 0) return Buffer.from((await readSecretText(path, 16_384)).text);
+  const files = await fileAccessFor(dirname(path));
+  if (files.strict) return Buffer.from((await files.readSecret(path, 16_384)).text);
   return readFile(path);
 }
 

@@ -1,4 +1,5 @@
 import type { ForwardState, ForwardStatus } from "../cluster-access.js";
+import type { Root } from "../../root/index.js";
 import type { CarriedListener, ForwardCarrier } from "./forward-carrier.js";
 
 /** One Service port to forward: where it listens on this machine, and where it goes on the node's side. */
@@ -13,17 +14,10 @@ export interface ForwardSpec {
 }
 
 /**
- * What forward mode needs root for, which the helper does: ports below 1024
- * on Linux, and loopback aliases on macOS (docs/architecture.md, "Forward
- * mode").
+ * What forward mode needs root for: ports below 1024 on Linux, and loopback
+ * aliases on macOS (docs/architecture.md, "Forward mode").
  */
-export interface LoopbackPrivileges {
-  /** Listens on address:port and relays each connection to address:targetPort, where we listen ourselves. */
-  relay(address: string, port: number, targetPort: number): Promise<void>;
-  unrelay(address: string, port: number): Promise<void>;
-  /** Makes `address` answer on the loopback interface (macOS lo0 alias); a no-op where every 127/8 address already does. */
-  alias(address: string, present: boolean): Promise<void>;
-}
+export type LoopbackPrivileges = Pick<Root, "relay" | "unrelay" | "alias">;
 
 interface Entry {
   spec: ForwardSpec;

@@ -7,7 +7,9 @@
  * 127.64 stay the addresses other software uses (127.0.0.1, 127.0.0.53,
  * 127.0.1.1).
  */
-export const FORWARD_RANGE = "127.64.0.0/10";
+import { FORWARD_RANGE } from "../../../shared/forward-range.js";
+
+export { FORWARD_RANGE };
 const FIRST = 64;
 const COUNT = 64;
 

@@ -1,7 +1,14 @@
 import type { NamesStatus } from "../cluster-access.js";
 import type { ForwardSpec } from "../forwards/forward-listeners.js";
-import { type HostsEntry, serviceNames } from "../../root/names/hosts-block.js";
-import type { NamesBackend } from "../../root/names/names-writer.js";
+import type { HostsEntry, HostsResult, Root } from "../../root/index.js";
+
+/** Root's part of names: the helper, or this process as root. */
+export type NamesBackend = Pick<Root, "declare" | "setHosts" | "setDns" | "dnsUnavailable">;
+
+/** Names a Service answers to on the host: the cluster's full name, and the short `svc.ns` kube-dns also answers. */
+export function serviceNames(name: string, namespace: string, domain: string): string[] {
+  return [`${name}.${namespace}.svc.${domain}`, `${name}.${namespace}`];
+}
 
 export interface ServiceName {
   readonly namespace: string;
@@ -43,8 +50,10 @@ export class ProfileNames {
     for (const spec of specs) if (spec.protocol === "TCP" || !byAddress.has(spec.address)) byAddress.set(spec.address, { ip: spec.address, names: serviceNames(spec.name, spec.namespace, this.domain) });
     const entries = [...byAddress.values()].sort((a, b) => a.names[0]!.localeCompare(b.names[0]!));
     return this.schedule(async () => {
-      await this.backend!.setHosts(this.profile, this.domain, entries.length > 0 ? entries : null);
-      this.set({ state: "on", domain: this.domain, how: "hosts file", ...(entries[0] ? { example: entries[0].names[0]! } : {}) });
+      // Root writes names only under a declared domain; forward mode declares no routes, so it declares the domain alone (again each time: a helper that came back knows nothing).
+      await this.backend!.declare({ profile: this.profile, nodeIp: null, cidrs: [], clusterDomain: this.domain, clusterDnsIp: "" });
+      const result = await this.backend!.setHosts(this.profile, entries.length > 0 ? entries : null);
+      this.set({ state: "on", domain: this.domain, how: "hosts file", ...firstName(entries, result), ...unmapped(result) });
     });
   }
 
@@ -64,8 +73,8 @@ export class ProfileNames {
       const entries = services()
         .flatMap((s) => (s.clusterIPs[0] ? [{ ip: s.clusterIPs[0], names: serviceNames(s.name, s.namespace, this.domain) }] : []))
         .sort((a, b) => a.names[0]!.localeCompare(b.names[0]!));
-      await this.backend!.setHosts(this.profile, this.domain, entries.length > 0 ? entries : null);
-      this.set({ state: "on", domain: this.domain, how: `hosts file, with ClusterIPs (${why})`, ...(entries[0] ? { example: entries[0].names[0]! } : { example }) });
+      const result = await this.backend!.setHosts(this.profile, entries.length > 0 ? entries : null);
+      this.set({ state: "on", domain: this.domain, how: `hosts file, with ClusterIPs (${why})`, ...(firstName(entries, result).example ? firstName(entries, result) : { example }), ...unmapped(result) });
     });
   }
 
@@ -76,7 +85,7 @@ export class ProfileNames {
     await this.queue;
     if (!this.backend) return;
     const failures: string[] = [];
-    await this.backend.setHosts(this.profile, this.domain, null).catch((e: Error) => failures.push(e.message));
+    await this.backend.setHosts(this.profile, null).catch((e: Error) => failures.push(e.message));
     await this.backend.setDns(this.profile, null).catch((e: Error) => failures.push(e.message));
     this.current = { state: "off", domain: this.domain };
     if (failures.length > 0) throw new Error(`could not take back the names of "${this.profile}": ${failures.join("; ")}`);
@@ -109,4 +118,15 @@ export class ProfileNames {
     if (status.state === "on") this.log(`cluster names on: *.svc.${this.domain} via ${status.how}${status.example ? ` (for example ${status.example})` : ""}`);
     this.changed();
   }
+}
+
+/** The first name root wrote, for the status line. */
+function firstName(entries: readonly HostsEntry[], result: HostsResult): { example?: string } {
+  const dropped = new Set(result.dropped.map((d) => d.name));
+  const first = entries.flatMap((e) => e.names).find((n) => !dropped.has(n));
+  return first ? { example: first } : {};
+}
+
+function unmapped(result: HostsResult): { unmapped?: HostsResult["dropped"] } {
+  return result.dropped.length > 0 ? { unmapped: result.dropped } : {};
 }

@@ -1,5 +1,5 @@
 import type { KernelRoute } from "../../../shared/routes.js";
-import { windowsRouteArgs } from "../../root/routes/route-table-windows.js";
+import { windowsRouteArgs } from "../../root/index.js";
 
 /**
  * The command a user could run to remove a conflicting route themselves. We

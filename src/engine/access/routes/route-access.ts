@@ -3,15 +3,15 @@ import { type Cidr, addressAt, parseCidr } from "../../../shared/cidr.js";
 import type { ClusterInspector, ClusterView } from "../../cluster/cluster-inspector.js";
 import { containerEngineOf } from "../../cluster/container-cli.js";
 import type { AccessPhase, AccessSnapshot, ClusterAccess, RouteStatus } from "../cluster-access.js";
-import type { RouteService } from "../../root/routes/route-changes.js";
 import { type LockHolder, type TunnelLocks, describeHolder } from "../../registry/tunnel-lock.js";
-import type { RouteTable } from "../../root/routes/route-table.js";
+import type { Root, RouteTable } from "../../root/index.js";
 import type { HeldLock } from "../../system/file-lock.js";
 import { type ProbeResult, nodeAnswers, probeTcp } from "../reachability-probe.js";
 
 export interface RouteAccessDeps {
   readonly inspector: ClusterInspector;
-  readonly registrar: RouteService;
+  /** Whoever changes routes: the helper, or this process as root. */
+  readonly root: Pick<Root, "declare" | "addRoutes" | "removeRoutes">;
   /** Read only: to notice our routes vanishing from the kernel. Listing needs no privileges. */
   readonly table: Pick<RouteTable, "list">;
   /** minikube's per-profile tunnel lock; null in tests that do not exercise it. */
@@ -74,7 +74,7 @@ export class RouteAccess extends EventEmitter implements ClusterAccess {
   private readonly knock: (host: string, port: number, signal: AbortSignal) => Promise<boolean>;
 
   private readonly inspector: ClusterInspector;
-  private readonly registrar: RouteService;
+  private readonly root: Pick<Root, "declare" | "addRoutes" | "removeRoutes">;
   private readonly locks: TunnelLocks | null;
 
   constructor(
@@ -83,7 +83,7 @@ export class RouteAccess extends EventEmitter implements ClusterAccess {
   ) {
     super();
     this.inspector = deps.inspector;
-    this.registrar = deps.registrar;
+    this.root = deps.root;
     this.locks = deps.locks;
     this.profile = options.profile;
     this.pollIntervalMs = options.pollIntervalMs ?? 5000;
@@ -297,10 +297,11 @@ export class RouteAccess extends EventEmitter implements ClusterAccess {
     if (verifyTable) await this.forgetVanishedRoutes();
     const missing = view.cidrs.filter(({ cidr }) => this.routes.get(cidr.text)?.state !== "active");
     if (missing.length === 0) return;
-    await this.registrar.declare(this.profile, gateway, view.cidrs.map((c) => c.cidr), view.config.dnsDomain, view.clusterDnsIp);
+    // Not reaching root (a declined password, no helper) or a refused declaration fails the start, said plainly.
+    await this.root.declare({ profile: this.profile, nodeIp: gateway, cidrs: view.cidrs.map((c) => c.cidr), clusterDomain: view.config.dnsDomain, clusterDnsIp: view.clusterDnsIp });
     let outcomes;
     try {
-      outcomes = await this.registrar.addRoutes(missing.map(({ cidr }) => ({ destination: cidr, gateway, profile: this.profile, clusterDomain: view.config.dnsDomain, clusterDnsIp: view.clusterDnsIp })));
+      outcomes = await this.root.addRoutes(missing.map(({ cidr }) => ({ destination: cidr, gateway, profile: this.profile, clusterDomain: view.config.dnsDomain, clusterDnsIp: view.clusterDnsIp })));
     } catch (error) {
       const message = (error as Error).message;
       this.log(`adding routes via ${gateway} failed: ${message}`);
@@ -353,7 +354,7 @@ export class RouteAccess extends EventEmitter implements ClusterAccess {
     if (routes.length === 0) return;
     const describe = (r: RouteStatus) => `${r.cidr} via ${r.gateway}`;
     try {
-      const outcomes = await this.registrar.removeRoutes(routes.map((r) => ({ destination: parseCidr(r.cidr), gateway: r.gateway, profile: this.profile })));
+      const outcomes = await this.root.removeRoutes(routes.map((r) => ({ destination: parseCidr(r.cidr), gateway: r.gateway, profile: this.profile })));
       routes.forEach((r, i) => {
         const outcome = outcomes[i]!;
         if (outcome.kind === "failed") {

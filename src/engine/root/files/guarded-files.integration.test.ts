@@ -6,7 +6,8 @@ import { promisify } from "node:util";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { RegistryFile } from "../../registry/registry-file.js";
 import { TunnelLocks } from "../../registry/tunnel-lock.js";
-import { FileGuard, UnsafeFileError, assertNoUserLinks } from "./guarded-files.js";
+import { PlainFiles } from "../../system/file-access.js";
+import { FileGuard, UnsafeFileError, assertNoUserLinks, fileAccessFor } from "./guarded-files.js";
 
 const run = promisify(execFile);
 const isRoot = process.platform !== "win32" && process.getuid?.() === 0;
@@ -45,7 +46,7 @@ describe.skipIf(!isRoot)("root never writes through a user's link (as root)", ()
   it("tunnels.json planted as a link: one clear error naming it; the target keeps its bytes, owner and mode", async () => {
     const path = join(miniPath, "tunnels.json");
     await symlink(secretTarget, path);
-    const registry = new RegistryFile(path, { settleMs: 50 });
+    const registry = new RegistryFile(path, { settleMs: 50, files: fileAccessFor(miniPath) });
     const error = await registry.update((entries) => ({ entries: [...entries], result: 1 })).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(UnsafeFileError);
     expect((error as Error).message).toBe(`refusing to use ${path}: it is a symbolic link; nothing was read, written or chowned`);
@@ -56,7 +57,7 @@ describe.skipIf(!isRoot)("root never writes through a user's link (as root)", ()
   it("the lock file planted as a link is refused", async () => {
     const path = join(miniPath, "tunnels.json");
     await symlink(secretTarget, `${path}.lock`);
-    await expect(new RegistryFile(path).update(() => ({ entries: [], result: 1 }))).rejects.toThrow(`refusing to use ${path}.lock: it is a symbolic link`);
+    await expect(new RegistryFile(path, { files: fileAccessFor(miniPath) }).update(() => ({ entries: [], result: 1 }))).rejects.toThrow(`refusing to use ${path}.lock: it is a symbolic link`);
     await expectTargetUntouched();
   });
 
@@ -80,7 +81,7 @@ describe.skipIf(!isRoot)("root never writes through a user's link (as root)", ()
 
   it("a registry owned by another user, with two hard links, or a FIFO is refused, without hanging", async () => {
     const path = join(miniPath, "tunnels.json");
-    const registry = new RegistryFile(path, { settleMs: 50 });
+    const registry = new RegistryFile(path, { settleMs: 50, files: fileAccessFor(miniPath) });
     await writeFile(path, "[]");
     await chown(path, 5555, 5555);
     await expect(registry.read()).rejects.toThrow("it belongs to uid 5555, not to root or uid 4242");
@@ -96,7 +97,7 @@ describe.skipIf(!isRoot)("root never writes through a user's link (as root)", ()
 
   it("files root creates there belong to MINIPATH's owner, and a normal update still works", async () => {
     const path = join(miniPath, "tunnels.json");
-    const registry = new RegistryFile(path);
+    const registry = new RegistryFile(path, { files: fileAccessFor(miniPath) });
     await registry.update(() => ({ entries: [], result: undefined }));
     expect((await stat(path)).uid).toBe(USER.uid);
     expect((await stat(`${path}.lock`)).uid).toBe(USER.uid);
@@ -114,7 +115,7 @@ describe.skipIf(!isRoot)("root never writes through a user's link (as root)", ()
   });
 });
 
-describe("a normal user's guard is lenient", () => {
+describe("a normal user's files are plain (minikube's habits)", () => {
   let dir: string;
   beforeEach(async () => {
     dir = await mkdtemp(join(tmpdir(), "mkt-lenient-"));
@@ -125,7 +126,7 @@ describe("a normal user's guard is lenient", () => {
     const real = join(dir, "real.json");
     await writeFile(real, "[]");
     await symlink(real, join(dir, "tunnels.json"));
-    const guard = FileGuard.lenient();
+    const guard = new PlainFiles(() => false);
     expect(await guard.readText(join(dir, "tunnels.json"))).toBe("[]");
     await guard.replace(join(dir, "tunnels.json"), "[1]");
     expect(await readFile(real, "utf8")).toBe("[1]");

@@ -1,10 +1,10 @@
-import { randomBytes } from "node:crypto";
 import { constants, type Stats } from "node:fs";
 import { type FileHandle, lstat, open, readlink, realpath, rename, unlink } from "node:fs/promises";
 import { basename, dirname, isAbsolute, join, resolve, sep } from "node:path";
+import { type FileAccess, type ReplaceOptions, type TextEncoding, plainFiles, tempNameFor } from "../../system/file-access.js";
 
 const { O_RDONLY, O_WRONLY, O_RDWR, O_CREAT, O_EXCL, O_APPEND } = constants;
-// Windows has neither; there the guard is always lenient (see FileGuard.forProcess).
+// Windows has neither; there root gets plain files (fileAccessFor).
 const O_NOFOLLOW = constants.O_NOFOLLOW ?? 0;
 const O_NONBLOCK = constants.O_NONBLOCK ?? 0;
 
@@ -71,48 +71,45 @@ export async function assertNoUserLinks(path: string): Promise<void> {
 }
 
 /**
- * How this process may touch files in a directory another user may control
- * (MINIPATH, the user's temp dir). A *strict* guard (root on POSIX) never
- * follows a link there, refuses files of unexpected owners or with several
- * hard links, creates files with O_EXCL and chowns only what it created. A
- * lenient guard (a normal user, Windows) behaves like plain fs calls.
- * See docs/security.md, "Root and the user's files".
+ * Root's access to files in directories another user may control (MINIPATH,
+ * the user's temp dir, /etc): docs/security.md, "Files root opens in a user's
+ * directory". It never follows a link there, refuses files of unexpected
+ * owners or with several hard links, creates files only with O_EXCL and only
+ * in a directory owned by the user it acts for (never a root-owned or
+ * relative one), chowns only what it created, and gives a replaced file the
+ * mode and owner the old one had.
  */
-export class FileGuard {
+export class FileGuard implements FileAccess {
+  readonly strict = true;
+
   private constructor(
-    readonly strict: boolean,
-    /** Owner for files a strict guard creates, and besides root the only acceptable owner of existing ones. */
-    readonly owner: FileOwner | null,
+    /** Owner of files this guard creates; besides root the only acceptable owner of existing ones, and the required owner of directories it creates in. */
+    readonly owner: FileOwner,
   ) {}
 
-  static lenient(): FileGuard {
-    return new FileGuard(false, null);
-  }
-
   static strictFor(owner: FileOwner): FileGuard {
-    return new FileGuard(true, owner);
+    return new FileGuard(owner);
   }
 
-  /** Strict when root: files belong to the owner of `dir` (MINIPATH), which must itself be reachable without user links. */
+  /** Files in `dir` (MINIPATH) belong to its owner, which must be reachable without user links. */
   static async forDirectory(dir: string): Promise<FileGuard> {
-    if (!isRootProcess()) return FileGuard.lenient();
-    await assertNoUserLinks(dir);
+    await assertNoUserLinks(absolute(dir));
     try {
       const info = await lstat(dir);
       if (!info.isDirectory()) throw new UnsafeFileError(dir, "it is not a directory");
       return FileGuard.strictFor({ uid: info.uid, gid: info.gid });
     } catch (error) {
-      // Not there yet: files created later belong to root, which can always read them back.
+      // Not there yet: nothing can be created in it either, so root's own ownership changes nothing.
       if ((error as NodeJS.ErrnoException).code === "ENOENT") return FileGuard.strictFor({ uid: 0, gid: 0 });
       throw error;
     }
   }
 
   /** Reads a whole text file; null when it does not exist. */
-  async readText(path: string): Promise<string | null> {
+  async readText(path: string, encoding: TextEncoding = "utf8"): Promise<string | null> {
     let handle: FileHandle;
     try {
-      handle = await this.openExisting(path, O_RDONLY);
+      handle = await this.openExisting(absolute(path), O_RDONLY);
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === "ENOENT") return null;
       throw error;
@@ -120,7 +117,7 @@ export class FileGuard {
     try {
       const info = await handle.stat();
       if (info.size > MAX_READ_BYTES) throw new UnsafeFileError(path, `it is larger than ${MAX_READ_BYTES} bytes`);
-      return await handle.readFile("utf8");
+      return await handle.readFile(encoding);
     } finally {
       await handle.close();
     }
@@ -128,37 +125,29 @@ export class FileGuard {
 
   /**
    * Replaces `path` atomically: a new temporary file beside it (O_EXCL, never
-   * through a link), written, fsynced, chowned by descriptor, renamed over the
-   * old one. Readers see the old file or the new one, never a mix.
-   * `beforeRename` may veto the rename (the caller saw the file change and
-   * will try again); the answer is whether the file was replaced.
+   * through a link), written, fsynced, given the old file's mode and owner by
+   * descriptor (a umask of 077 must not make /etc/hosts 0600), renamed over
+   * the old one. Readers see the old file or the new one, never a mix.
    */
-  async replace(path: string, data: string, options: { mode?: number; tempName?: (path: string) => string; beforeRename?: () => Promise<boolean> } = {}): Promise<boolean> {
-    let target = path;
-    let mode = options.mode ?? 0o644;
-    if (this.strict) {
-      await assertNoUserLinks(dirname(path));
-      const existing = await lstat(path).catch((error: NodeJS.ErrnoException) => (error.code === "ENOENT" ? null : Promise.reject(error)));
-      if (existing) {
-        this.checkExisting(path, existing);
-        mode = existing.mode & 0o777;
-      }
-    } else {
-      // A normal user may keep tunnels.json behind a link of their own, as minikube allows.
-      target = await realpath(path).catch(() => path);
-    }
-    const temp = (options.tempName ?? defaultTempName)(target);
-    const handle = await open(temp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, mode).catch((error: NodeJS.ErrnoException) => {
+  async replace(path: string, data: string, options: ReplaceOptions = {}): Promise<boolean> {
+    const target = absolute(path);
+    await assertNoUserLinks(dirname(target));
+    await this.assertCreatableIn(dirname(target));
+    const existing = await lstat(target).catch((error: NodeJS.ErrnoException) => (error.code === "ENOENT" ? null : Promise.reject(error)));
+    if (existing) this.checkExisting(target, existing);
+    const mode = existing ? existing.mode & 0o7777 : (options.mode ?? 0o644);
+    const owner = existing ? { uid: existing.uid, gid: existing.gid } : this.owner;
+    const temp = (options.tempName ?? tempNameFor)(target);
+    const handle = await open(temp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0o600).catch((error: NodeJS.ErrnoException) => {
       throw error.code === "EEXIST" || error.code === "ELOOP" ? new UnsafeFileError(temp, "a file or link already has this temporary name") : error;
     });
     let renamed = false;
     try {
-      await handle.writeFile(data, "utf8");
+      await handle.writeFile(data, options.encoding ?? "utf8");
+      await this.checkStillAt(handle, temp);
+      await handle.chown(owner.uid, owner.gid);
+      await handle.chmod(mode);
       await handle.sync();
-      if (this.strict) {
-        await this.checkStillAt(handle, temp);
-        if (this.owner && this.owner.uid !== 0) await handle.chown(this.owner.uid, this.owner.gid);
-      }
       await handle.close();
       if (options.beforeRename && !(await options.beforeRename())) return false;
       await rename(temp, target);
@@ -174,29 +163,53 @@ export class FileGuard {
 
   /** Opens a file for appending (logs), creating it for the owner if needed. */
   openForAppend(path: string, mode = 0o600): Promise<FileHandle> {
-    return this.openOrCreate(path, O_WRONLY | O_APPEND, mode);
+    return this.openOrCreate(absolute(path), O_WRONLY | O_APPEND, mode);
   }
 
   /** Opens a lock file read-write, creating it for the owner if needed. */
   openLockFile(path: string, mode = 0o600): Promise<FileHandle> {
-    return this.openOrCreate(path, O_RDWR, mode);
+    return this.openOrCreate(absolute(path), O_RDWR, mode);
+  }
+
+  readSecret(path: string, maxBytes?: number): Promise<{ text: string; info: Stats }> {
+    return readSecretText(absolute(path), maxBytes);
+  }
+
+  /**
+   * Root creates files only in a directory of the user it acts for: never in
+   * a root-owned one (a user-owned file in /etc/bash_completion.d is code in
+   * everyone's shell), never in another user's.
+   */
+  private async assertCreatableIn(dir: string): Promise<void> {
+    const info = await lstat(dir).catch((error: NodeJS.ErrnoException) => {
+      throw error.code === "ENOENT" ? new UnsafeFileError(dir, "the directory does not exist") : error;
+    });
+    if (!info.isDirectory()) throw new UnsafeFileError(dir, "it is not a directory");
+    if (info.uid !== this.owner.uid) throw new UnsafeFileError(dir, `the directory belongs to uid ${info.uid}, not to uid ${this.owner.uid}, for whom root writes here`);
   }
 
   private async openOrCreate(path: string, flags: number, mode: number): Promise<FileHandle> {
-    if (!this.strict) return open(path, flags | O_CREAT, mode);
     await assertNoUserLinks(dirname(path));
-    try {
-      const handle = await open(path, flags | O_CREAT | O_EXCL | O_NOFOLLOW, mode);
+    const exists = await lstat(path).then(
+      () => true,
+      (error: NodeJS.ErrnoException) => (error.code === "ENOENT" ? false : Promise.reject(error)),
+    );
+    if (!exists) {
+      await this.assertCreatableIn(dirname(path));
       try {
-        await this.checkStillAt(handle, path);
-        if (this.owner && this.owner.uid !== 0) await handle.chown(this.owner.uid, this.owner.gid);
+        const handle = await open(path, flags | O_CREAT | O_EXCL | O_NOFOLLOW, 0o600);
+        try {
+          await this.checkStillAt(handle, path);
+          await handle.chown(this.owner.uid, this.owner.gid);
+          await handle.chmod(mode);
+        } catch (error) {
+          await handle.close();
+          throw error;
+        }
+        return handle;
       } catch (error) {
-        await handle.close();
-        throw error;
+        if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw this.explain(path, error);
       }
-      return handle;
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw this.explain(path, error);
     }
     return this.openExisting(path, flags);
   }
@@ -208,7 +221,6 @@ export class FileGuard {
    * tried again a few times before it counts as a swap.
    */
   private async openExisting(path: string, flags: number): Promise<FileHandle> {
-    if (!this.strict) return open(path, flags);
     for (let attempt = 0; ; attempt++) {
       await assertNoUserLinks(dirname(path));
       const seen = await lstat(path);
@@ -243,8 +255,8 @@ export class FileGuard {
   private checkExisting(path: string, info: Stats): void {
     if (info.isSymbolicLink()) throw new UnsafeFileError(path, "it is a symbolic link");
     if (!info.isFile()) throw new UnsafeFileError(path, "it is not a regular file");
-    const allowed = new Set([0, this.owner?.uid ?? 0]);
-    if (!allowed.has(info.uid)) throw new UnsafeFileError(path, `it belongs to uid ${info.uid}, not to root or uid ${this.owner?.uid ?? 0}`);
+    const allowed = new Set([0, this.owner.uid]);
+    if (!allowed.has(info.uid)) throw new UnsafeFileError(path, `it belongs to uid ${info.uid}, not to root or uid ${this.owner.uid}`);
     if (info.nlink > 1) throw new UnsafeFileError(path, `it has ${info.nlink} hard links`);
   }
 
@@ -270,6 +282,17 @@ export class FileGuard {
   }
 }
 
+/** The file access for a directory: guarded as root on POSIX, plain otherwise (a normal user, or Windows). */
+export async function fileAccessFor(dir: string): Promise<FileAccess> {
+  return isRootProcess() ? FileGuard.forDirectory(dir) : plainFiles;
+}
+
+/** Root acts only on absolute paths: a relative one would resolve against the daemon's working directory. */
+function absolute(path: string): string {
+  if (!isAbsolute(path)) throw new UnsafeFileError(path, "it is not an absolute path");
+  return path;
+}
+
 /**
  * Reads a small file whose owner is not known in advance (the helper's
  * secret: its owner *is* the answer), with the same care: no link on the
@@ -291,6 +314,3 @@ export async function readSecretText(path: string, maxBytes = 4096): Promise<{ t
   }
 }
 
-function defaultTempName(path: string): string {
-  return `${path}.${randomBytes(6).toString("hex")}.tmp`;
-}

@@ -1,6 +1,4 @@
 import { type CommandRunner, execFileRunner } from "../../system/command-runner.js";
-import type { LoopbackPrivileges } from "../../access/forwards/forward-listeners.js";
-import { LoopbackRelays } from "./loopback-relays.js";
 
 /**
  * Loopback aliases for forward mode's addresses. On macOS lo0 answers only
@@ -32,15 +30,4 @@ export class DarwinLoopbackAliases implements LoopbackAliases {
 
 export function loopbackAliasesFor(platform: NodeJS.Platform = process.platform): LoopbackAliases {
   return platform === "darwin" ? new DarwinLoopbackAliases() : noAliasesNeeded;
-}
-
-/** Forward mode's privileged half done by this process itself, when it is root. */
-export function inProcessLoopbackPrivileges(platform: NodeJS.Platform = process.platform): LoopbackPrivileges {
-  const relays = new LoopbackRelays();
-  const aliases = loopbackAliasesFor(platform);
-  return {
-    relay: (address, port, targetPort) => relays.open(address, port, targetPort),
-    unrelay: async (address, port) => void (await relays.close(address, port)),
-    alias: (address, present) => (present ? aliases.add(address) : aliases.remove(address)),
-  };
 }

@@ -1,8 +1,10 @@
 import { mkdir, readFile, readdir, rm } from "node:fs/promises";
 import { join } from "node:path";
+import type { FileAccess } from "../../system/file-access.js";
 import { FileGuard } from "../files/guarded-files.js";
-import type { ClusterDns, DnsResolver, NamesOwner } from "./dns-resolver.js";
+import type { DnsResolver, NamesOwner, ProfileDns } from "./dns-resolver.js";
 import { markerStarted } from "./hosts-block.js";
+import { markerWriterAlive } from "./writer-liveness.js";
 
 const MARKER = "# minikube-tunnel profile=";
 const MARKER_LINE = /^# minikube-tunnel profile=(\S+) pid=(\d+) started=(\S*)\n/;
@@ -20,7 +22,8 @@ export class ResolverFiles implements DnsResolver {
   constructor(
     private readonly owner: NamesOwner,
     private readonly dir = "/etc/resolver",
-    private readonly guard: FileGuard = FileGuard.strictFor({ uid: 0, gid: 0 }),
+    private readonly guard: FileAccess = FileGuard.strictFor({ uid: 0, gid: 0 }),
+    private readonly isAlive: (pid: number, started: string) => Promise<boolean> = markerWriterAlive,
   ) {}
 
   async unavailable(): Promise<string | null> {
@@ -31,11 +34,19 @@ export class ResolverFiles implements DnsResolver {
     return join(this.dir, domain);
   }
 
-  async apply(dns: ClusterDns): Promise<string> {
+  /** This writer's file for the profile: one client never replaces or removes another's. */
+  private ours(text: string | null, profile: string): boolean {
+    const marker = text === null ? null : MARKER_LINE.exec(text);
+    return marker !== null && marker[1] === profile && Number(marker[2]) === this.owner.pid && marker[3] === markerStarted(this.owner.started);
+  }
+
+  async apply(dns: ProfileDns): Promise<string> {
     const path = this.pathFor(dns.domain);
     const existing = await readFile(path, "utf8").catch(() => null);
-    if (existing !== null && MARKER_LINE.exec(existing)?.[1] !== dns.profile) {
-      throw new Error(`${path} exists and is not ours (minikube tunnel's, or written by hand); leaving it alone`);
+    const marker = existing === null ? null : MARKER_LINE.exec(existing);
+    const deadWriters = marker !== null && !(await this.isAlive(Number(marker[2]), marker[3]!));
+    if (existing !== null && !this.ours(existing, dns.profile) && !deadWriters) {
+      throw new Error(`${path} exists and is not this tunnel's (another tunnel's, minikube tunnel's, or written by hand); leaving it alone`);
     }
     await mkdir(this.dir, { recursive: true, mode: 0o755 });
     await this.guard.replace(path, `${MARKER}${dns.profile} pid=${this.owner.pid} started=${markerStarted(this.owner.started)}\nnameserver ${dns.server}\nsearch_order 1\ndomain ${dns.domain}\n`, { mode: 0o644 });
@@ -48,7 +59,7 @@ export class ResolverFiles implements DnsResolver {
     if (!path) return;
     this.written.delete(profile);
     const text = await readFile(path, "utf8").catch(() => null);
-    if (text !== null && MARKER_LINE.exec(text)?.[1] === profile) await rm(path, { force: true });
+    if (this.ours(text, profile)) await rm(path, { force: true });
   }
 
   /** Files of ours whose writer is gone (a crash of the tunnel and its helper). */

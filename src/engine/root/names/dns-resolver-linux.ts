@@ -3,7 +3,7 @@ import { join } from "node:path";
 import ipaddr from "ipaddr.js";
 import { type CommandRunner, execFileRunner } from "../../system/command-runner.js";
 import { FileGuard } from "../files/guarded-files.js";
-import type { ClusterDns, DnsResolver, NamesOwner } from "./dns-resolver.js";
+import type { DnsResolver, NamesOwner, ProfileDns } from "./dns-resolver.js";
 
 interface Applied {
   readonly profile: string;
@@ -90,7 +90,7 @@ export class ResolvedLink implements DnsResolver {
     return dns.map(([, bytes]) => ipaddr.fromByteArray(bytes).toString());
   }
 
-  async apply(dns: ClusterDns): Promise<string> {
+  async apply(dns: ProfileDns): Promise<string> {
     const { dev, ifindex } = await this.linkTo(dns.gateway);
     const servers = await this.linkServers(ifindex);
     if (servers.length > 0 && !(servers.length === 1 && servers[0] === dns.server)) {

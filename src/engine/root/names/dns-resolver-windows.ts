@@ -1,7 +1,7 @@
 import { isValidIp } from "../../../shared/cidr.js";
 import { isValidProfileName } from "../../../shared/profile-name.js";
 import { type CommandRunner, execFileRunner } from "../../system/command-runner.js";
-import type { ClusterDns, DnsResolver, NamesOwner } from "./dns-resolver.js";
+import type { DnsResolver, NamesOwner, ProfileDns } from "./dns-resolver.js";
 import { markerStarted } from "./hosts-block.js";
 
 const DOMAIN = /^[a-z0-9]([a-z0-9.-]{0,251}[a-z0-9])?$/;
@@ -40,27 +40,32 @@ export class NrptRules implements DnsResolver {
     return null;
   }
 
-  static addScript(dns: ClusterDns, owner: NamesOwner): string {
+  /** Rules of this writer for the profile: one client never removes another's. */
+  static ownRules(profile: string, owner: NamesOwner): string {
+    return `Get-DnsClientNrptRule | Where-Object { $_.Comment -like '${nrptComment(profile, owner)}' } | ForEach-Object { Remove-DnsClientNrptRule -Name $_.Name -Force }`;
+  }
+
+  static addScript(dns: ProfileDns, owner: NamesOwner): string {
     if (!isValidIp(dns.server) || !DOMAIN.test(dns.domain) || !isValidProfileName(dns.profile)) throw new Error(`refusing an NRPT rule for "${dns.domain}" → "${dns.server}": not a valid domain and address`);
     return [
       `$ErrorActionPreference = 'Stop'`,
-      `Get-DnsClientNrptRule | Where-Object { $_.Comment -like 'minikube-tunnel profile=${dns.profile} *' } | ForEach-Object { Remove-DnsClientNrptRule -Name $_.Name -Force }`,
+      NrptRules.ownRules(dns.profile, owner),
       `Add-DnsClientNrptRule -Namespace '.${dns.domain}' -NameServers '${dns.server}' -Comment '${nrptComment(dns.profile, owner)}'`,
     ].join("\n");
   }
 
-  static removeScript(profile: string): string {
+  static removeScript(profile: string, owner: NamesOwner): string {
     if (!isValidProfileName(profile)) throw new Error(`invalid profile name "${profile}"`);
-    return [`$ErrorActionPreference = 'Stop'`, `Get-DnsClientNrptRule | Where-Object { $_.Comment -like 'minikube-tunnel profile=${profile} *' } | ForEach-Object { Remove-DnsClientNrptRule -Name $_.Name -Force }`].join("\n");
+    return [`$ErrorActionPreference = 'Stop'`, NrptRules.ownRules(profile, owner)].join("\n");
   }
 
-  async apply(dns: ClusterDns): Promise<string> {
+  async apply(dns: ProfileDns): Promise<string> {
     await this.powershell(NrptRules.addScript(dns, this.owner));
     return `NRPT rule .${dns.domain} → ${dns.server}`;
   }
 
   async remove(profile: string): Promise<void> {
-    await this.powershell(NrptRules.removeScript(profile));
+    await this.powershell(NrptRules.removeScript(profile, this.owner));
   }
 
   /** Rules of ours whose writer is gone, listed by Get-DnsClientNrptRule as JSON, each removed by name. */

@@ -3,7 +3,7 @@ import { mkdtemp, readFile, readdir, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { FileGuard } from "../files/guarded-files.js";
+import { PlainFiles } from "../../system/file-access.js";
 import { NrptRules } from "./dns-resolver-windows.js";
 import { ResolverFiles } from "./dns-resolver-darwin.js";
 
@@ -16,7 +16,7 @@ describe("macOS: /etc/resolver/<domain> (resolver(5))", () => {
   let dir: string;
   beforeEach(async () => (dir = await mkdtemp(join(tmpdir(), "mkt-resolver-"))));
   afterEach(() => rm(dir, { recursive: true, force: true }));
-  const files = (who = owner) => new ResolverFiles(who, dir, FileGuard.lenient());
+  const files = (who = owner) => new ResolverFiles(who, dir, new PlainFiles(() => false));
 
   it("writes minikube's lines under our marker, and removes only its own file", async () => {
     const resolver = files();
@@ -28,7 +28,7 @@ describe("macOS: /etc/resolver/<domain> (resolver(5))", () => {
 
   it("a file minikube tunnel (or the user) wrote is never overwritten or removed", async () => {
     await writeFile(join(dir, "cluster.local"), "nameserver 10.96.0.10\nsearch_order 1\n");
-    await expect(files().apply(dns)).rejects.toThrow(`${join(dir, "cluster.local")} exists and is not ours (minikube tunnel's, or written by hand); leaving it alone`);
+    await expect(files().apply(dns)).rejects.toThrow(`${join(dir, "cluster.local")} exists and is not this tunnel's (another tunnel's, minikube tunnel's, or written by hand); leaving it alone`);
     expect(await readFile(join(dir, "cluster.local"), "utf8")).toBe("nameserver 10.96.0.10\nsearch_order 1\n");
   });
 

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { blocksIn, renderBlock, serviceNames, withBlock } from "./hosts-block.js";
+import { serviceNames } from "../../access/names/profile-names.js";
+import { blocksIn, renderBlock, withBlock } from "./hosts-block.js";
 
 // Debian's default /etc/hosts, as its netbase package installs it.
 const DEBIAN = "127.0.0.1\tlocalhost\n127.0.1.1\tvm\n\n# The following lines are desirable for IPv6 capable hosts\n::1     localhost ip6-localhost ip6-loopback\nff02::1 ip6-allnodes\nff02::2 ip6-allrouters\n";

@@ -8,10 +8,7 @@
  *     127.70.0.1 web.default.svc.cluster.local web.default
  *     # END minikube-tunnel profile=minikube
  */
-export interface HostsEntry {
-  readonly ip: string;
-  readonly names: readonly string[];
-}
+import type { HostsEntry } from "../root.js";
 
 export interface BlockOwner {
   readonly profile: string;
@@ -52,13 +49,20 @@ export function blocksIn(text: string): (BlockOwner & { start: number; end: numb
   return found;
 }
 
+/** The same writer: blocks are keyed by profile and writer, so one client never takes another's block. */
+export function sameOwner(a: BlockOwner, b: BlockOwner): boolean {
+  return a.profile === b.profile && a.pid === b.pid && markerStarted(a.started) === markerStarted(b.started);
+}
+
 /**
- * The file with the profile's block replaced (or removed when `entries` is
- * null): in place if it was there, else at the end on a line of its own, in
- * the file's own line endings. Nothing else changes, byte for byte.
+ * The file with this owner's block for the profile replaced (or removed when
+ * `entries` is null): in place if it was there, else at the end on a line of
+ * its own, in the file's own line endings. `alsoReplace` names other blocks
+ * of the profile that may go too (a dead writer's). Nothing else changes,
+ * byte for byte.
  */
-export function withBlock(text: string, owner: BlockOwner, entries: readonly HostsEntry[] | null): string {
-  const existing = blocksIn(text).filter((b) => b.profile === owner.profile);
+export function withBlock(text: string, owner: BlockOwner, entries: readonly HostsEntry[] | null, alsoReplace: (block: BlockOwner) => boolean = () => false): string {
+  const existing = blocksIn(text).filter((b) => b.profile === owner.profile && (sameOwner(b, owner) || alsoReplace(b)));
   let out = text;
   for (const b of [...existing].reverse()) out = out.slice(0, b.start) + out.slice(b.end);
   if (entries === null) return out;
@@ -69,7 +73,3 @@ export function withBlock(text: string, owner: BlockOwner, entries: readonly Hos
   return out + (out === "" || out.endsWith("\n") ? "" : eol) + block;
 }
 
-/** Names a Service answers to on the host: the cluster's full name, and the short `svc.ns` kube-dns also answers. */
-export function serviceNames(name: string, namespace: string, domain: string): string[] {
-  return [`${name}.${namespace}.svc.${domain}`, `${name}.${namespace}`];
-}

@@ -1,29 +1,17 @@
-import { currentProcessIdentity } from "../../registry/process-liveness.js";
-import type { ClusterDns, DnsResolver, NamesOwner } from "./dns-resolver.js";
-import { type HostsEntry, markerStarted } from "./hosts-block.js";
-import { HostsFile, markerWriterAlive } from "./hosts-file.js";
+import type { ClusterDns, HostsEntry } from "../root.js";
+import type { DnsResolver, NamesOwner } from "./dns-resolver.js";
+import { HostsFile } from "./hosts-file.js";
 import { dnsResolverFor } from "./platform-dns-resolver.js";
+import { markerWriterAlive } from "./writer-liveness.js";
 
 /**
- * What names need root for (docs/architecture.md, "Names"): the hosts file's
- * block, and the OS resolver's setting for the cluster's domain. The helper
- * provides it to a normal user; a root process uses InProcessNames itself.
+ * Root's writers of cluster names (docs/architecture.md, "Names"): the
+ * hosts file's block and the OS resolver's setting for a cluster's domain,
+ * each marked with its owner (the process whose life they follow), and
+ * taken back by that owner's session or, after a crash, by cleanup. The
+ * policy on what may be written is the session's (root-session.ts).
  */
-export interface NamesBackend {
-  /** The profile's block in the hosts file; null removes it. */
-  setHosts(profile: string, domain: string, entries: readonly HostsEntry[] | null): Promise<void>;
-  /** The profile's cluster DNS on the OS resolver; null removes it. Answers what was done. */
-  setDns(profile: string, dns: Omit<ClusterDns, "profile"> | null): Promise<string | null>;
-  /** Why the OS resolver cannot be used here (Linux without systemd-resolved), or null. */
-  dnsUnavailable(): Promise<string | null>;
-}
-
-export async function namesOwner(): Promise<NamesOwner> {
-  const identity = await currentProcessIdentity();
-  return { pid: identity.pid, started: markerStarted(identity.startTime) };
-}
-
-export class InProcessNames implements NamesBackend {
+export class NamesWriter {
   private readonly hostsProfiles = new Set<string>();
   private readonly dnsProfiles = new Set<string>();
 
@@ -33,18 +21,17 @@ export class InProcessNames implements NamesBackend {
     private readonly resolver: DnsResolver,
   ) {}
 
-  static async create(runtimeDir: string, options: { hostsPath?: string; tag?: string } = {}): Promise<InProcessNames> {
-    const owner = await namesOwner();
-    return new InProcessNames(owner, new HostsFile(options.hostsPath), dnsResolverFor(owner, runtimeDir, process.platform, undefined, options.tag));
+  static forPlatform(owner: NamesOwner, runtimeDir: string, options: { hostsPath?: string; tag?: string } = {}): NamesWriter {
+    return new NamesWriter(owner, new HostsFile(options.hostsPath), dnsResolverFor(owner, runtimeDir, process.platform, undefined, options.tag));
   }
 
-  async setHosts(profile: string, _domain: string, entries: readonly HostsEntry[] | null): Promise<void> {
+  async setHosts(profile: string, entries: readonly HostsEntry[] | null): Promise<void> {
     await this.hosts.set({ profile, ...this.owner }, entries);
     if (entries === null) this.hostsProfiles.delete(profile);
     else this.hostsProfiles.add(profile);
   }
 
-  async setDns(profile: string, dns: Omit<ClusterDns, "profile"> | null): Promise<string | null> {
+  async setDns(profile: string, dns: ClusterDns | null): Promise<string | null> {
     if (dns === null) {
       this.dnsProfiles.delete(profile);
       await this.resolver.remove(profile);
@@ -59,17 +46,17 @@ export class InProcessNames implements NamesBackend {
     return this.resolver.unavailable();
   }
 
-  /** Everything this process set, taken back (the helper's client went away, or root's tunnel stops). */
+  /** Everything this owner set, taken back (its session ended). */
   async clearAll(): Promise<string[]> {
     const failures: string[] = [];
-    for (const profile of [...this.hostsProfiles]) await this.setHosts(profile, "", null).catch((e: Error) => failures.push(`hosts block of ${profile}: ${e.message}`));
+    for (const profile of [...this.hostsProfiles]) await this.setHosts(profile, null).catch((e: Error) => failures.push(`hosts block of ${profile}: ${e.message}`));
     for (const profile of [...this.dnsProfiles]) await this.setDns(profile, null).catch((e: Error) => failures.push(`resolver setting of ${profile}: ${e.message}`));
     return failures;
   }
 
   /** Blocks and resolver settings whose writer died with its client: cleanup's part for names. */
   async removeStale(): Promise<string[]> {
-    const hosts = (await this.hosts.removeStale(markerWriterAlive)).map((p) => `hosts block of ${p}`);
+    const hosts = (await this.hosts.removeStale()).map((p) => `hosts block of ${p}`);
     const dns = await this.resolver.removeStale(markerWriterAlive);
     return [...hosts, ...dns];
   }

@@ -22,8 +22,14 @@ function sameGateway(route: KernelRoute, gateway: string): boolean {
   return route.gateway !== null && isValidIp(route.gateway) && normaliseIp(route.gateway) === normaliseIp(gateway);
 }
 
+/**
+ * Who holds a kernel route: a live entry before any dead one, so a dead entry
+ * of another profile listed first never makes a live tunnel's route look
+ * adoptable (minikube keeps duplicates, and anyone can append to the file).
+ */
 function ownerOf(route: KernelRoute, registry: readonly RegistryView[]): RegistryView | undefined {
-  return registry.find((v) => v.entry.destination.text === route.destination.text && sameGateway(route, v.entry.gateway));
+  const claims = registry.filter((v) => v.entry.destination.text === route.destination.text && sameGateway(route, v.entry.gateway));
+  return claims.find((v) => v.alive) ?? claims[0];
 }
 
 function existing(route: KernelRoute): RouteConflict["existing"] {

@@ -10,6 +10,7 @@ import type { RouteChange, RouteTable } from "./route-table.js";
 import { RegistryFile } from "../../registry/registry-file.js";
 import { RouteRegistrar } from "./route-transaction.js";
 import { cleanupStaleTunnels } from "./stale-cleanup.js";
+import { registryAt } from "../../../../test-support/registry-at.js";
 
 const skip = labUnavailableReason();
 if (skip) console.log(`skipped: route transactions on the real kernel: ${skip}`);
@@ -33,7 +34,7 @@ describe.skipIf(skip !== null)("route + registry transactions on the real kernel
     lab = await NetnsLab.create();
     dir = await mkdtemp(join(tmpdir(), "mkt-tx-"));
     table = new LinuxRouteTable(lab.hostRunner());
-    registry = new RegistryFile(join(dir, "tunnels.json"), { settleMs: 100 });
+    registry = registryAt(join(dir, "tunnels.json"), { settleMs: 100 });
   });
   afterEach(async () => {
     await lab.destroy();
@@ -65,7 +66,7 @@ describe.skipIf(skip !== null)("route + registry transactions on the real kernel
   });
 
   it("a registry that cannot be written: no route goes in", async () => {
-    const failing = new RegistryFile(registry.path, { write: async () => { throw new Error("disk full (injected)"); } });
+    const failing = registryAt(registry.path, { write: async () => { throw new Error("disk full (injected)"); } });
     await expect(new RouteRegistrar(table, failing, { pid: process.pid }).addRoutes([request])).rejects.toThrow("disk full (injected)");
     expect(await lab.hostRoutes()).not.toContain("10.96.0.0/12");
   });

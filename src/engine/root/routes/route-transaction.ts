@@ -1,11 +1,13 @@
-import type { Cidr, IpFamily } from "../../../shared/cidr.js";
+import type { IpFamily } from "../../../shared/cidr.js";
 import type { KernelRoute } from "../../../shared/routes.js";
 import { type TunnelEntryJson, entryFromJson, entryToJson, sameRoute } from "../../../shared/tunnel-entry.js";
-import { type RegistryView, evaluateRoute, vpnBypassNote } from "./conflicts.js";
-import { type RouteChange, type RouteTable, findRoute } from "./route-table.js";
 import { type ProcessIdentity, isTunnelProcessAlive } from "../../registry/process-liveness.js";
 import type { RegistryFile } from "../../registry/registry-file.js";
-import type { AddOutcome, RemoveOutcome, RouteRef, RouteRequest, RouteService } from "./route-changes.js";
+import type { AddOutcome, RemoveOutcome, RouteRef, RouteRequest } from "../root.js";
+import { pathRefusal } from "../policy/route-policy.js";
+import { type RegistryView, evaluateRoute, vpnBypassNote } from "./conflicts.js";
+import { RouteRecord } from "./route-record.js";
+import { type RouteChange, type RouteTable, findRoute } from "./route-table.js";
 
 export async function registryViews(entries: readonly TunnelEntryJson[]): Promise<RegistryView[]> {
   return Promise.all(
@@ -22,11 +24,6 @@ export async function kernelTables(table: RouteTable, families: Iterable<IpFamil
   return tables;
 }
 
-function routeKey(route: { destination: Cidr; gateway: string; profile: string }): string {
-  return `${route.profile}\u0000${route.destination.text}\u0000${route.gateway}`;
-}
-
-/** The same JSON object, compared by what minikube keeps (Route, MachineName, Pid): our extra fields may have been dropped. */
 /** The first route that went in carries the batch's note, if there is one. */
 function withNote(outcomes: AddOutcome[], kernel: readonly KernelRoute[]): AddOutcome[] {
   const note = vpnBypassNote(kernel);
@@ -34,6 +31,7 @@ function withNote(outcomes: AddOutcome[], kernel: readonly KernelRoute[]): AddOu
   return first < 0 ? outcomes : outcomes.map((o, i) => (i === first ? { ...o, note: note! } as AddOutcome : o));
 }
 
+/** The same JSON object, compared by what minikube keeps (Route, MachineName, Pid): our extra fields may have been dropped. */
 export function sameEntry(a: TunnelEntryJson, b: TunnelEntryJson): boolean {
   const x = entryFromJson(a);
   const y = entryFromJson(b);
@@ -46,34 +44,39 @@ export function sameEntry(a: TunnelEntryJson, b: TunnelEntryJson): boolean {
  * written before its route goes into the kernel, and dropped only after its
  * route is gone. A kill -9 at any point therefore leaves at most entries of
  * a dead process, which cleanup removes together with their routes.
+ *
+ * Its entries carry the pid of `self`, the process whose life the tunnel
+ * follows and that the MINIPATH owner can signal (minikube judges liveness
+ * with kill(pid, 0)): the helper's client, or a child of a root tunnel. What
+ * it put in the kernel or adopted is in `record`, which only root writes.
  */
-export class RouteRegistrar implements RouteService {
-  /** Routes this process put in the kernel or adopted: still ours if minikube's Remove dropped our entry. */
-  private readonly mine = new Map<string, RouteRef>();
-
+export class RouteRegistrar {
   constructor(
     private readonly table: RouteTable,
     private readonly registry: RegistryFile,
     private readonly self: ProcessIdentity,
+    private readonly record: RouteRecord = new RouteRecord(null, { pid: self.pid, started: self.startTime ?? "" }, -1),
   ) {}
-
-  /** In-process changes need no declaration: the caller is already trusted. */
-  async declare(): Promise<void> {}
 
   addRoutes(requests: readonly RouteRequest[]): Promise<AddOutcome[]> {
     if (requests.length === 0) return Promise.resolve([]);
     return this.registry.locked(async (tx) => {
       const views = await registryViews(await tx.read());
       const kernel = await kernelTables(this.table, requests.map((r) => r.destination.family));
+      // The fixed rules on the kernel's side (docs/security.md): never through the default gateway or a VPN link, for an add or an adoption alike.
+      const refusals = await Promise.all(requests.map((r) => pathRefusal(r.gateway, kernel.get(r.destination.family) ?? [])));
       const outcomes: (AddOutcome | null)[] = [];
       const toAdd: number[] = [];
       const dropDead: TunnelEntryJson[] = [];
       const newEntries: TunnelEntryJson[] = [];
+      const remembered: RouteRef[] = [];
       requests.forEach((request, i) => {
+        const refused = refusals[i];
+        if (refused) return outcomes.push({ kind: "failed", error: `refused: ${refused}` });
         const verdict = evaluateRoute(request.destination, request.gateway, kernel.get(request.destination.family) ?? [], views, { profile: request.profile, pid: this.self.pid });
         if (verdict.kind === "conflict") return outcomes.push({ kind: "conflict", conflict: verdict.conflict });
         if (verdict.kind === "already-ours") {
-          this.remember(request);
+          remembered.push(request);
           return outcomes.push({ kind: "already-active" });
         }
         // Dead entries for this route (minikube's after a reboot, or a crashed tunnel's) would otherwise make cleanup remove our live route.
@@ -81,27 +84,30 @@ export class RouteRegistrar implements RouteService {
         for (const v of views) if ((!v.alive || (v.entry.pid === this.self.pid && v.entry.profile === request.profile)) && sameRoute(v.entry, request)) dropDead.push(v.entry.json);
         newEntries.push(this.entryFor(request));
         if (verdict.kind === "adopt") {
-          this.remember(request);
+          remembered.push(request);
           return outcomes.push({ kind: "adopted" });
         }
         toAdd.push(i);
         outcomes.push(null);
       });
+      for (const route of remembered) await this.record.add(route);
       if (newEntries.length === 0) return withNote(outcomes as AddOutcome[], [...kernel.values()].flat());
       await tx.update((entries) => ({ entries: [...entries.filter((e) => !dropDead.some((d) => sameEntry(d, e))), ...newEntries], result: undefined }));
       const results = await this.table.apply(toAdd.map((i): RouteChange => ({ op: "add", destination: requests[i]!.destination, gateway: requests[i]!.gateway })));
       const failed: TunnelEntryJson[] = [];
+      const added: RouteRef[] = [];
       results.forEach((result, k) => {
         const i = toAdd[k]!;
         const request = requests[i]!;
         if (result.ok) {
-          this.remember(request);
+          added.push(request);
           outcomes[i] = { kind: "added" };
         } else {
           failed.push(newEntries.find((e) => sameRoute(entryFromJson(e), request))!);
           outcomes[i] = { kind: "failed", error: result.error ?? "route was not added" };
         }
       });
+      for (const route of added) await this.record.add(route);
       if (failed.length > 0) await tx.update((entries) => ({ entries: entries.filter((e) => !failed.some((f) => sameEntry(f, e))), result: undefined }));
       return withNote(outcomes as AddOutcome[], [...kernel.values()].flat());
     });
@@ -110,9 +116,11 @@ export class RouteRegistrar implements RouteService {
   /**
    * Removes our routes, then our entries. A route another live entry also
    * holds stays in the kernel (only our entry goes): minikube's own Remove
-   * may have dropped or duplicated entries, and the table is shared.
+   * may have dropped or duplicated entries, and the table is shared. With
+   * `takeBack` (the client went away) root removes what it recorded adding
+   * whatever the user's file says, so a forged live entry cannot keep it.
    */
-  removeRoutes(routes: readonly RouteRef[]): Promise<RemoveOutcome[]> {
+  removeRoutes(routes: readonly RouteRef[], options: { takeBack?: boolean } = {}): Promise<RemoveOutcome[]> {
     if (routes.length === 0) return Promise.resolve([]);
     return this.registry.locked(async (tx) => {
       const views = await registryViews(await tx.read());
@@ -120,17 +128,18 @@ export class RouteRegistrar implements RouteService {
       const outcomes: (RemoveOutcome | null)[] = [];
       const toRemove: number[] = [];
       const drop: TunnelEntryJson[] = [];
+      const forgotten: RouteRef[] = [];
       routes.forEach((route, i) => {
         const ours = views.filter((v) => sameRoute(v.entry, route) && v.entry.profile === route.profile && v.entry.pid === this.self.pid);
-        if (ours.length === 0 && !this.mine.has(routeKey(route))) return outcomes.push({ kind: "not-ours" });
+        if (ours.length === 0 && !this.record.has(route)) return outcomes.push({ kind: "not-ours" });
         drop.push(...ours.map((v) => v.entry.json));
-        const other = views.find((v) => v.alive && v.entry.pid !== this.self.pid && sameRoute(v.entry, route));
+        const other = options.takeBack ? undefined : views.find((v) => v.alive && v.entry.pid !== this.self.pid && sameRoute(v.entry, route));
         if (other) {
-          this.mine.delete(routeKey(route));
+          forgotten.push(route);
           return outcomes.push({ kind: "left-to-live-owner", owner: { profile: other.entry.profile, pid: other.entry.pid } });
         }
         if (!findRoute(kernel.get(route.destination.family) ?? [], route.destination, route.gateway)) {
-          this.mine.delete(routeKey(route));
+          forgotten.push(route);
           return outcomes.push({ kind: "removed" });
         }
         toRemove.push(i);
@@ -142,7 +151,7 @@ export class RouteRegistrar implements RouteService {
         const i = toRemove[k]!;
         const route = routes[i]!;
         if (result.ok) {
-          this.mine.delete(routeKey(route));
+          forgotten.push(route);
           outcomes[i] = { kind: "removed" };
         } else {
           // The route is still in, so its entry stays: cleanup can find it after we are gone.
@@ -150,31 +159,20 @@ export class RouteRegistrar implements RouteService {
           outcomes[i] = { kind: "failed", error: result.error ?? "route was not removed" };
         }
       });
+      for (const route of forgotten) await this.record.remove(route);
       const gone = drop.filter((e) => !keep.includes(e));
       if (gone.length > 0) await tx.update((entries) => ({ entries: entries.filter((e) => !gone.some((g) => sameEntry(g, e))), result: undefined }));
       return outcomes as RemoveOutcome[];
     });
   }
 
-  /** The routes this registrar added or adopted, and still holds (the installed helper keeps one registrar per client). */
+  /** The routes this registrar added or adopted, and still holds (root keeps one registrar per client). */
   heldRoutes(): RouteRef[] {
-    return [...this.mine.values()];
+    return this.record.all();
   }
 
   holds(route: RouteRef): boolean {
-    return this.mine.has(routeKey(route));
-  }
-
-  /** Every route this process holds, for every profile: its registry entries and what it remembers adding. */
-  async ownRoutes(): Promise<RouteRef[]> {
-    const found = new Map<string, RouteRef>();
-    for (const e of await this.registry.read()) if (e.pid === this.self.pid) found.set(routeKey(e), { destination: e.destination, gateway: e.gateway, profile: e.profile });
-    for (const [key, route] of this.mine) if (!found.has(key)) found.set(key, route);
-    return [...found.values()];
-  }
-
-  private remember(route: RouteRef): void {
-    this.mine.set(routeKey(route), { destination: route.destination, gateway: route.gateway, profile: route.profile });
+    return this.record.has(route);
   }
 
   private entryFor(request: RouteRequest): TunnelEntryJson {

@@ -1,61 +1,78 @@
 import { OWNER_ID, type TunnelEntry, type TunnelEntryJson, sameRoute } from "../../../shared/tunnel-entry.js";
-import { type RouteChange, type RouteTable, findRoute } from "./route-table.js";
+import type { KernelRoute } from "../../../shared/routes.js";
 import type { RegistryFile } from "../../registry/registry-file.js";
+import { type Allowances, NO_ALLOWANCES } from "../policy/allowances.js";
+import { checkRouteCidr, pathRefusal } from "../policy/route-policy.js";
+import type { CleanedRoute, CleanupFailure, CleanupReport, RouteRef } from "../root.js";
+import { type RouteChange, type RouteTable, findRoute } from "./route-table.js";
 import { kernelTables, registryViews, sameEntry } from "./route-transaction.js";
-
-export interface CleanedRoute {
-  readonly destination: string;
-  readonly gateway: string;
-  readonly profile: string;
-  readonly pid: number;
-  readonly writer: "minikube-tunnel" | "minikube";
-  /** False when only the entry was dropped: the route was already gone, or a live tunnel still holds it. */
-  readonly routeRemoved: boolean;
-}
-
-export interface CleanupFailure {
-  readonly destination: string;
-  readonly gateway: string;
-  readonly profile: string;
-  readonly pid: number;
-  readonly error: string;
-}
-
-export interface CleanupReport {
-  readonly removed: CleanedRoute[];
-  readonly failures: CleanupFailure[];
-  readonly skippedAlive: number;
-  /** Cluster-name settings (hosts blocks, resolver settings) that a dead tunnel left, taken back. */
-  readonly names?: string[];
-}
 
 function describe(entry: TunnelEntry) {
   return { destination: entry.destination.text, gateway: entry.gateway, profile: entry.profile, pid: entry.pid, writer: entry.owner === OWNER_ID ? ("minikube-tunnel" as const) : ("minikube" as const) };
+}
+
+function failure(entry: TunnelEntry, error: string): CleanupFailure {
+  const { writer: _writer, ...where } = describe(entry);
+  return { ...where, error };
+}
+
+export interface CleanupPolicy {
+  readonly allowances: Allowances;
+  /** Routes root recorded adding, whose writer died (route-record.ts): ours, whatever the user's file says. */
+  readonly recorded?: readonly RouteRef[];
+}
+
+/** Why root would not remove this route: the rules an add of it would have to pass. */
+async function removalRefusal(entry: TunnelEntry, route: KernelRoute, kernel: readonly KernelRoute[], allowances: Allowances): Promise<string | null> {
+  try {
+    checkRouteCidr(entry.destination, allowances);
+  } catch (error) {
+    return (error as Error).message;
+  }
+  return pathRefusal(entry.gateway, kernel, route);
 }
 
 /**
  * Removes what dead tunnels left (ours or minikube's), in one batch: an
  * entry goes only when its process is dead, and only after its route is gone
  * from the table. A route that a live entry also holds is never removed: that
- * tunnel still uses it. One failure does not stop the others.
+ * tunnel still uses it. A route root would not have added (the default
+ * route, a VPN's network, anything the fixed rules refuse) is never removed
+ * for an entry of the user's file, which anyone with the user's rights can
+ * forge: it is reported and left, with its entry. Routes root recorded
+ * adding itself go whatever the file says. One failure does not stop the others.
  */
-export async function cleanupStaleTunnels(table: RouteTable, registry: RegistryFile): Promise<CleanupReport> {
+export async function cleanupStaleTunnels(table: RouteTable, registry: RegistryFile, policy: CleanupPolicy = { allowances: NO_ALLOWANCES }): Promise<CleanupReport> {
   return registry.locked(async (tx) => {
     const views = await registryViews(await tx.read());
     const dead = views.filter((v) => !v.alive).map((v) => v.entry);
     const live = views.filter((v) => v.alive).map((v) => v.entry);
-    if (dead.length === 0) return { removed: [], failures: [], skippedAlive: live.length };
-    const kernel = await kernelTables(table, dead.map((e) => e.destination.family));
+    const recorded = (policy.recorded ?? []).filter((r) => !live.some((l) => sameRoute(l, r)));
+    if (dead.length === 0 && recorded.length === 0) return { removed: [], failures: [], refused: [], skippedAlive: live.length };
+    const kernel = await kernelTables(table, [...dead, ...recorded].map((e) => e.destination.family));
     const removed: CleanedRoute[] = [];
+    const refused: CleanupFailure[] = [];
     const drop: TunnelEntryJson[] = [];
     const changes: RouteChange[] = [];
     const waiting: TunnelEntry[] = [];
+    const ourRecord = (entry: TunnelEntry) => recorded.some((r) => sameRoute(r, entry));
+    for (const route of recorded) {
+      if (findRoute(kernel.get(route.destination.family) ?? [], route.destination, route.gateway)) changes.push({ op: "remove", destination: route.destination, gateway: route.gateway });
+    }
     for (const entry of dead) {
-      const inKernel = findRoute(kernel.get(entry.destination.family) ?? [], entry.destination, entry.gateway) !== undefined;
+      const family = kernel.get(entry.destination.family) ?? [];
+      const inKernel = findRoute(family, entry.destination, entry.gateway);
       if (!inKernel || live.some((l) => sameRoute(l, entry))) {
         removed.push({ ...describe(entry), routeRemoved: false });
         drop.push(entry.json);
         continue;
+      }
+      if (!ourRecord(entry)) {
+        const why = await removalRefusal(entry, inKernel, family, policy.allowances);
+        if (why) {
+          refused.push(failure(entry, `refused: ${why}; root removes only routes it would have added`));
+          continue;
+        }
       }
       waiting.push(entry);
       // Several dead entries may name one route (minikube keeps duplicates): remove it once.
@@ -70,12 +87,16 @@ export async function cleanupStaleTunnels(table: RouteTable, registry: RegistryF
         removed.push({ ...describe(entry), routeRemoved: !credited.has(result.change) });
         credited.add(result.change);
         drop.push(entry.json);
-      } else {
-        const { writer: _writer, ...where } = describe(entry);
-        failures.push({ ...where, error: result.error ?? "route was not removed" });
-      }
+      } else failures.push(failure(entry, result.error ?? "route was not removed"));
+    }
+    for (const result of results) {
+      if (waiting.some((entry) => sameRoute(result.change, entry))) continue;
+      const { destination, gateway } = result.change;
+      const owner = recorded.find((r) => sameRoute(r, result.change));
+      if (result.ok) removed.push({ destination: destination.text, gateway, profile: owner?.profile ?? "", pid: 0, writer: "minikube-tunnel", routeRemoved: true });
+      else failures.push({ destination: destination.text, gateway, profile: owner?.profile ?? "", pid: 0, error: result.error ?? "route was not removed" });
     }
     if (drop.length > 0) await tx.update((entries) => ({ entries: entries.filter((e) => !drop.some((d) => sameEntry(d, e))), result: undefined }));
-    return { removed, failures, skippedAlive: live.length };
+    return { removed, failures, refused, skippedAlive: live.length };
   });
 }

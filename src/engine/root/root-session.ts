@@ -1,0 +1,196 @@
+import { type Cidr, containsCidr, parseCidr } from "../../shared/cidr.js";
+import { isTunnelProcessAlive } from "../registry/process-liveness.js";
+import type { RegistryFile } from "../registry/registry-file.js";
+import type { FileOwner } from "./files/guarded-files.js";
+import { type LoopbackAliases, noAliasesNeeded } from "./loopback/loopback-aliases.js";
+import { LoopbackRelays } from "./loopback/loopback-relays.js";
+import type { NamesWriter } from "./names/names-writer.js";
+import type { Allowances } from "./policy/allowances.js";
+import { checkClusterDomain, hostNameRefusal } from "./policy/name-policy.js";
+import { PolicyError } from "./policy/policy-error.js";
+import { type Declaration, checkClusterDns, checkForwardAddress, hostsAddressRefusal } from "./policy/request-policy.js";
+import { checkGateway, checkRouteCidr } from "./policy/route-policy.js";
+import type { AddOutcome, CleanupReport, ClusterDns, HostsEntry, HostsResult, ProfileDeclaration, RemoveOutcome, Root, RouteRef, RouteRequest } from "./root.js";
+import { RouteRecord } from "./routes/route-record.js";
+import type { RouteTable } from "./routes/route-table.js";
+import type { RouteRegistrar } from "./routes/route-transaction.js";
+import { cleanupStaleTunnels } from "./routes/stale-cleanup.js";
+
+export interface RootSessionDeps {
+  readonly table: RouteTable;
+  readonly registry: RegistryFile;
+  readonly registrar: RouteRegistrar;
+  /** The user root acts for: files it creates are theirs, and the records it keeps are by their uid. */
+  readonly user: FileOwner;
+  /** Who a relay may hand connections to: the client's user; null when root serves itself. */
+  readonly relayTargetOwner: number | null;
+  /** What the administrator allowed at install beyond the fixed rules (none by default). */
+  readonly allowances: Allowances;
+  /** Root's runtime directory, where records of crashed sessions are found; null: none. */
+  readonly runtimeDir: string | null;
+  readonly names: NamesWriter | null;
+  readonly aliases?: LoopbackAliases;
+  readonly log: (line: string) => void;
+  readonly platform?: NodeJS.Platform;
+  /** After close: what lived only for this session (a root tunnel's registry pid). */
+  readonly onClosed?: () => void;
+}
+
+/**
+ * Root's side of one client (a helper connection) or of this process when
+ * it is root: the one place every request meets the policy (docs/security.md,
+ * "The root policy"), for routes, loopback ports, aliases and names alike,
+ * and the one place that takes all of it back when the client goes.
+ */
+export class RootSession implements Root {
+  private readonly declarations = new Map<string, Declaration>();
+  private readonly relays: LoopbackRelays;
+  private readonly aliasesAdded = new Set<string>();
+
+  constructor(private readonly deps: RootSessionDeps) {
+    this.relays = new LoopbackRelays(deps.relayTargetOwner, deps.log);
+  }
+
+  async declare(declaration: ProfileDeclaration): Promise<void> {
+    if (declaration.nodeIp !== null) checkGateway(declaration.nodeIp);
+    if (declaration.nodeIp === null && declaration.cidrs.length > 0) throw new PolicyError("networks need the node they are routed through");
+    const cidrs = new Set(declaration.cidrs.map((c) => checkRouteCidr(c, this.deps.allowances).text));
+    checkClusterDomain(declaration.clusterDomain, this.deps.allowances);
+    if (declaration.clusterDnsIp !== "" && !inAny(declaration.clusterDnsIp, cidrs)) throw new PolicyError(`cluster DNS ${declaration.clusterDnsIp} is not in a declared network`);
+    this.declarations.set(declaration.profile, { nodeIp: declaration.nodeIp, cidrs, clusterDomain: declaration.clusterDomain, clusterDnsIp: declaration.clusterDnsIp });
+  }
+
+  async addRoutes(requests: readonly RouteRequest[]): Promise<AddOutcome[]> {
+    // Every route is checked before any is added: one undeclared route refuses the whole batch.
+    for (const r of requests) {
+      const d = this.routable(r.profile, r.gateway);
+      if (!d.cidrs.has(r.destination.text)) throw new PolicyError(`${r.destination.text} was not declared for profile "${r.profile}"`);
+    }
+    return this.deps.registrar.addRoutes(
+      requests.map((r) => {
+        const d = this.declarations.get(r.profile)!;
+        return { ...r, clusterDomain: d.clusterDomain, clusterDnsIp: d.clusterDnsIp };
+      }),
+    );
+  }
+
+  async removeRoutes(routes: readonly RouteRef[]): Promise<RemoveOutcome[]> {
+    const foreign = routes.filter((r) => !this.deps.registrar.holds(r));
+    if (foreign.length > 0) throw new PolicyError(`${foreign.map((r) => `${r.destination.text} via ${r.gateway}`).join(", ")} is not a route this client added; refusing to remove it`);
+    return this.deps.registrar.removeRoutes(routes);
+  }
+
+  async cleanup(): Promise<CleanupReport> {
+    const orphans = this.deps.runtimeDir ? await RouteRecord.orphans(this.deps.runtimeDir, this.deps.user.uid, (pid, started) => isTunnelProcessAlive(pid, started || undefined)) : [];
+    const report = await cleanupStaleTunnels(this.deps.table, this.deps.registry, { allowances: this.deps.allowances, recorded: orphans.flatMap((o) => o.routes) });
+    const failed = new Set(report.failures.map((f) => `${f.destination} ${f.gateway}`));
+    for (const orphan of orphans) if (!orphan.routes.some((r) => failed.has(`${r.destination.text} ${r.gateway}`))) await orphan.forget();
+    const names = (await this.deps.names?.removeStale().catch((error: Error) => [`names: ${error.message}`])) ?? [];
+    for (const r of report.refused ?? []) this.deps.log(`cleanup refused ${r.destination} via ${r.gateway} (${r.profile}, pid ${r.pid}): ${r.error}`);
+    return { ...report, names };
+  }
+
+  async relay(address: string, port: number, targetPort: number): Promise<void> {
+    checkForwardAddress(address);
+    // Only Linux keeps ports below 1024 for root; elsewhere the client binds them itself.
+    if ((this.deps.platform ?? process.platform) !== "linux") throw new PolicyError("relays are only needed on Linux");
+    await this.relays.open(address, port, targetPort);
+  }
+
+  async unrelay(address: string, port: number): Promise<void> {
+    await this.relays.close(address, port);
+  }
+
+  async alias(address: string, present: boolean): Promise<void> {
+    checkForwardAddress(address);
+    const aliases = this.deps.aliases ?? noAliasesNeeded;
+    if (present) {
+      await aliases.add(address);
+      this.aliasesAdded.add(address);
+      return;
+    }
+    if (!this.aliasesAdded.delete(address)) throw new PolicyError(`${address} is not an alias this client added; refusing to remove it`);
+    await aliases.remove(address);
+  }
+
+  async setHosts(profile: string, entries: readonly HostsEntry[] | null): Promise<HostsResult> {
+    const names = this.namesOrRefuse();
+    if (entries === null) {
+      await names.setHosts(profile, null);
+      return { written: 0, dropped: [] };
+    }
+    const declaration = this.declared(profile);
+    const kept: HostsEntry[] = [];
+    const dropped: { name: string; reason: string }[] = [];
+    for (const entry of entries) {
+      const badAddress = hostsAddressRefusal(entry.ip, declaration);
+      const allowed = entry.names.filter((name) => {
+        const why = badAddress ?? hostNameRefusal(name, declaration.clusterDomain, this.deps.allowances);
+        if (why) dropped.push({ name, reason: why });
+        return why === null;
+      });
+      if (allowed.length > 0) kept.push({ ip: entry.ip, names: allowed });
+    }
+    await names.setHosts(profile, kept.length > 0 ? kept : null);
+    return { written: kept.length, dropped };
+  }
+
+  async setDns(profile: string, dns: ClusterDns | null): Promise<string | null> {
+    const names = this.namesOrRefuse();
+    if (dns) checkClusterDns(dns, this.declared(profile));
+    return names.setDns(profile, dns);
+  }
+
+  dnsUnavailable(): Promise<string | null> {
+    return this.namesOrRefuse().dnsUnavailable();
+  }
+
+  /** Takes back everything this client set: routes and entries, relays, aliases, names. */
+  async close(): Promise<void> {
+    const log = this.deps.log;
+    try {
+      const routes = this.deps.registrar.heldRoutes();
+      const outcomes = await this.deps.registrar.removeRoutes(routes, { takeBack: true });
+      routes.forEach((route, i) => {
+        const outcome = outcomes[i];
+        const what = `${route.destination.text} via ${route.gateway} (${route.profile})`;
+        log(outcome?.kind === "failed" ? `could not remove ${what}: ${outcome.error}` : `removed ${what}`);
+      });
+    } catch (error) {
+      log(`could not remove this client's routes: ${(error as Error).message}`);
+    }
+    const relays = await this.relays.closeAll();
+    if (relays > 0) log(`closed ${relays} forwarded port(s)`);
+    for (const address of this.aliasesAdded) {
+      await (this.deps.aliases ?? noAliasesNeeded).remove(address).then(
+        () => log(`removed the loopback alias ${address}`),
+        (error: Error) => log(`could not remove the loopback alias ${address}: ${error.message}`),
+      );
+    }
+    this.aliasesAdded.clear();
+    for (const failure of (await this.deps.names?.clearAll()) ?? []) log(`could not take back ${failure}`);
+    this.deps.onClosed?.();
+  }
+
+  private declared(profile: string): Declaration {
+    const declaration = this.declarations.get(profile);
+    if (!declaration) throw new PolicyError(`profile "${profile}" was not declared`);
+    return declaration;
+  }
+
+  private routable(profile: string, gateway: string): Declaration {
+    const declaration = this.declared(profile);
+    if (gateway !== declaration.nodeIp) throw new PolicyError(`gateway ${gateway} is not the node IP ${declaration.nodeIp ?? "(none)"} of profile "${profile}"`);
+    return declaration;
+  }
+
+  private namesOrRefuse(): NamesWriter {
+    if (!this.deps.names) throw new PolicyError("this root does not manage cluster names");
+    return this.deps.names;
+  }
+}
+
+function inAny(ip: string, cidrs: ReadonlySet<string>): boolean {
+  const host: Cidr = parseCidr(ip);
+  return [...cidrs].some((c) => containsCidr(parseCidr(c), host));
+}
