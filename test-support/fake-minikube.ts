@@ -156,11 +156,16 @@ export class FakeMinikube {
     return join(this.miniPath, "tunnels.json");
   }
 
-  /** Environment for a process that should see this fake: MINIKUBE_HOME, PATH, and no kubeconfig. */
+  /**
+   * Environment for a process that should see this fake: MINIKUBE_HOME, PATH,
+   * no kubeconfig, and root's runtime directory inside this fake's folder, so a
+   * tunnel run as root keeps its records there, not in this machine's /run.
+   */
   env(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
     return {
       ...process.env,
       MINIKUBE_HOME: this.root,
+      MKTUNNEL_RUNTIME_DIR: join(this.root, "run"),
       PATH: `${this.binDir}${delimiter}${process.env.PATH ?? ""}`,
       FAKE_MINIKUBE_STATE: this.stateDir,
       KUBECONFIG: join(this.root, "no-kubeconfig"),

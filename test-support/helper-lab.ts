@@ -1,6 +1,8 @@
 import { execFile, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { chmod, chown, mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { connect } from "node:net";
+import { createInterface } from "node:readline";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
@@ -114,8 +116,40 @@ export async function destroyHelperLab(parts: { lab: NetnsLab; user: TestUser; f
   await parts.files.cleanup();
 }
 
-/** Starts the helper as root inside a namespace, daemonized as sudo would start it. */
-export async function startHelperIn(netns: string, files: HelperFiles, extra: readonly string[] = []): Promise<void> {
-  const [file, args] = inPrivateEtc("ip", ["netns", "exec", netns, process.execPath, HELPER_SCRIPT, "--daemonize", "--secret-file", files.secretFile, "--runtime-dir", files.runtimeDir, "--log-file", files.logFile, "--registry", files.registry, ...extra]);
+/** Starts the helper as root inside a namespace, daemonized as sudo would start it; `umask` as a service manager or sudo might leave it. */
+export async function startHelperIn(netns: string, files: HelperFiles, extra: readonly string[] = [], options: { umask?: string } = {}): Promise<void> {
+  const helper = [process.execPath, HELPER_SCRIPT, "--daemonize", "--secret-file", files.secretFile, "--runtime-dir", files.runtimeDir, "--log-file", files.logFile, "--registry", files.registry, ...extra];
+  const command = options.umask ? ["sh", "-c", `umask ${options.umask} && exec "$@"`, "sh", ...helper] : helper;
+  const [file, args] = inPrivateEtc("ip", ["netns", "exec", netns, ...command]);
   await run(file, args, { cwd: join(import.meta.dirname, "..") });
 }
+
+/** A raw line-protocol connection, so the tests can send anything at all. */
+export async function rawConnection(socketPath: string) {
+  const socket = connect(socketPath);
+  await new Promise<void>((resolve, reject) => {
+    socket.once("connect", resolve);
+    socket.once("error", reject);
+  });
+  const lines: string[] = [];
+  const waiters: ((line: string) => void)[] = [];
+  createInterface({ input: socket }).on("line", (line) => {
+    const waiter = waiters.shift();
+    if (waiter) waiter(line);
+    else lines.push(line);
+  });
+  const next = () => new Promise<Record<string, any>>((resolve) => {
+    const take = (line: string) => resolve(JSON.parse(line));
+    const queued = lines.shift();
+    if (queued !== undefined) take(queued);
+    else waiters.push(take);
+  });
+  return {
+    socket,
+    async send(payload: string): Promise<Record<string, any>> {
+      socket.write(`${payload}\n`);
+      return next();
+    },
+  };
+}
+

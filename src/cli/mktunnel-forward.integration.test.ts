@@ -49,7 +49,7 @@ describe.skipIf(skip !== null).each(["openssh", "ssh2"] as const)("mktunnel --mo
     await fake.addProfile({ name: "minikube", nodeIp: lab.nodeIp });
     node = await SshNode.start(lab, join(fake.miniPath, "machines", "minikube", "id_rsa"));
     await fake.setContainer("minikube", { running: true, sshPort: node.publishedPort });
-    await fake.setSshHost("minikube", await node.keyscanLines());
+    await fake.setHostKeyFiles("minikube", await node.hostPublicKeys());
     sim = spawn("ip", ["netns", "exec", lab.host, process.execPath, bundled("kube-sim-serve"), "minikube"], { stdio: ["ignore", "pipe", "inherit"] });
     kubeconfig = await new Promise<string>((resolve) => createInterface({ input: sim.stdout! }).once("line", resolve));
     const manifests = join(fake.root, "services.yaml");
@@ -137,7 +137,7 @@ describe.skipIf(skip !== null).each(["openssh", "ssh2"] as const)("mktunnel --mo
     const waiting = await stateSince(t, from, (s) => s.phase === "waiting-for-node", "waiting for the node", 15_000);
     await node.publish(41022);
     await fake.setContainer("minikube", { running: true, sshPort: 41022 });
-    await fake.setSshHost("minikube", await node.keyscanLines());
+    await fake.setHostKeyFiles("minikube", await node.hostPublicKeys());
     const back = await stateSince(t, t.events.indexOf(waiting as never), (s) => s.link?.state === "up", "link up on the new port", 15_000);
     expect(back.phase).toBe("active");
     expect(await lab.connectFromHost((await ingressOf("web"))[0].ip, 80)).toBe("web");
@@ -158,7 +158,7 @@ describe.skipIf(skip !== null).each(["openssh", "ssh2"] as const)("mktunnel --mo
     await lab.startTcpServer(web, 80, "another program", "host");
     await node.publish(41023);
     await fake.setContainer("minikube", { running: true, sshPort: 41023 });
-    await fake.setSshHost("minikube", await node.keyscanLines());
+    await fake.setHostKeyFiles("minikube", await node.hostPublicKeys());
     await stateSince(t, t.events.indexOf(waiting as never), (s) => s.link?.state === "up", "link up again", 15_000);
     expect(await lab.connectFromHost(api, 80)).toBe("api");
     expect(await lab.connectFromHost(web, 80)).toBe("another program");
@@ -167,7 +167,7 @@ describe.skipIf(skip !== null).each(["openssh", "ssh2"] as const)("mktunnel --mo
 
   it("a node presenting another host key is refused and reported, and nothing forwards", async () => {
     await node.changeHostKeys();
-    // minikube still names the old key: whoever answers on the port now is not the node we know.
+    // The node's key files still hold the old key: whoever answers on the port now is not the node we know.
     const t = start();
     const refused = await state(t, (s) => s.link?.state === "refused", "refused link");
     expect(refused.link?.error).toMatch(/^host key mismatch: 127\.0\.0\.1:\d+ presented SHA256:/);
@@ -181,9 +181,9 @@ describe.skipIf(skip !== null).each(["openssh", "ssh2"] as const)("mktunnel --mo
     expect(await lab.connectFromHost(address, 80)).not.toBe("web");
   });
 
-  it("minikube ssh-host prints nothing (minikube >= 1.31): the key is read through docker exec instead", async () => {
-    await fake.setSshHost("minikube", "");
-    await fake.setHostKeyFiles("minikube", await node.hostPublicKeys());
+  it("the host key comes from the node's own files through docker exec, never from ssh-keyscan of the port (minikube ssh-host), which pins whoever answers there", async () => {
+    // An impostor's keys scanned from the published port, as minikube ssh-host would pass them on, are not used.
+    await fake.setSshHost("minikube", "[127.0.0.1]:32772 ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIG7sgyXUHEpF0I+dp9kAA8iGqHvyYJ1RPb1FcJbZYr4l\n");
     const t = start();
     await t.ready();
     await state(t, (s) => s.link?.state === "up" && listening(s).length === 3, "link up");

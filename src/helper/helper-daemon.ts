@@ -50,6 +50,8 @@ export async function runDaemon(configPath: string, script: string, log: (line: 
       mode: "daemon",
       openSession: async (hello) => {
         if (!hello.registry) throw new Error("say hello with the registry path");
+        // Checked again at each connection: the account may have gone since the daemon started.
+        if ((await uidOfUser(config.user)) !== config.uid) throw new Error(`the recorded user ${config.user} is no longer uid ${config.uid}; the helper serves nobody until it is installed again`);
         return openRootSession(setup, hello.registry, hello);
       },
     },

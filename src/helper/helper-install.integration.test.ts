@@ -11,7 +11,7 @@ import { APP_VERSION } from "../shared/version.js";
 import { helperLayout } from "../engine/elevation/helper-layout.js";
 import { runCli } from "../../test-support/cli-process.js";
 import { FakeMinikube } from "../../test-support/fake-minikube.js";
-import { TestUser } from "../../test-support/helper-lab.js";
+import { rawConnection, TestUser } from "../../test-support/helper-lab.js";
 import { NetnsLab, labUnavailableReason } from "../../test-support/netns-lab.js";
 import { inPrivateEtc } from "../../test-support/private-etc.js";
 
@@ -164,6 +164,32 @@ describe.skipIf(skip !== null)("the installed helper: install once, no password 
     expect(nobody.stdout.trim()).toBe("EACCES");
     const status = JSON.parse((await runCli(null, ["helper", "status", "--json", "--prefix", prefix], { ...process.env, MKTUNNEL_HELPER_SOCKET: socket() })).stdout);
     expect(status).toMatchObject({ installed: true, running: true, version: APP_VERSION, user: user.name });
+  });
+
+  it("attacked by its user: the secret is the user's alone, a registry outside the user's directories or a relative one is refused at hello, and a reused uid gets nothing", async () => {
+    const installed = await install();
+    expect(installed.code, installed.stderr).toBe(0);
+    await startDaemon();
+    // Readable by the user alone (on macOS every user's primary group is staff).
+    const secretInfo = await stat(`${socket()}.secret`);
+    expect([secretInfo.uid, secretInfo.mode & 0o777]).toEqual([user.uid, 0o400]);
+    const secret = (await readFile(`${socket()}.secret`, "utf8")).trim();
+    const conn = await rawConnection(socket());
+    const owner = await user.process();
+    const hello = (registry: string) => conn.send(JSON.stringify({ id: 1, secret, op: "hello", pid: owner.pid, registry }));
+    const rootOwned = await mkdtemp(join(runDir, "etc-"));
+    expect((await hello(join(rootOwned, "tunnels.json"))).error).toMatch(/belongs to uid 0, not to the helper's user/);
+    expect((await hello("tunnels.json")).error).toBe("the registry must be an absolute path, not tunnels.json");
+    expect((await hello(join(fake.root, ".minikube", "tunnels.json"))).ok).toBe(true);
+    conn.socket.end();
+    expect(await readdir(rootOwned)).toEqual([]);
+    daemon?.kill("SIGTERM");
+    await new Promise((r) => daemon!.once("exit", r));
+    // The recorded name now means another uid (the user was removed and the number given to someone else): the daemon serves nobody.
+    const layout = helperLayout(prefix);
+    const config = JSON.parse(await readFile(layout.config, "utf8"));
+    await writeFile(layout.config, `${JSON.stringify({ ...config, uid: config.uid + 1, gid: config.gid + 1 }, null, 2)}\n`);
+    await expect(startDaemon()).rejects.toThrow(new RegExp(`the recorded user ${user.name} is uid ${user.uid} now, not uid ${user.uid + 1}`));
   });
 
   it("an older installed helper is not used (the client says to upgrade and falls back); install again upgrades it; uninstall leaves nothing", async () => {

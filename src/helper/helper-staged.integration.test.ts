@@ -1,5 +1,5 @@
 import { execFile } from "node:child_process";
-import { appendFile, chmod, chown, copyFile, cp, mkdir, mkdtemp, rm } from "node:fs/promises";
+import { appendFile, chmod, chown, copyFile, cp, mkdir, mkdtemp, rm, stat, symlink } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
@@ -47,7 +47,7 @@ describe.skipIf(skip !== null)("the per-session helper from an app the user owns
   });
 
   afterEach(async () => {
-    await run("pkill", ["-f", `--secret-file ${files.secretFile}`]).catch(() => undefined);
+    await run("pkill", ["-f", "--", `--secret-file ${files.secretFile}`]).catch(() => undefined);
     await destroyHelperLab({ lab, user, files });
     await rm(root, { recursive: true, force: true });
   });
@@ -79,6 +79,9 @@ describe.skipIf(skip !== null)("the per-session helper from an app the user owns
     expect(result, result.stderr).toEqual({ code: 0, stderr: "" });
     const client = await HelperClient.connect(files.socketPath, files.secret);
     expect(await client.call({ op: "ping" })).toBe("pong");
+    // What runs is the checked copy: root's, in the stage directory.
+    const { stdout } = await run("pgrep", ["-af", "--", `--secret-file ${files.secretFile}`]);
+    expect(stdout).toContain(join(stageDir, "helper."));
     await client.close();
   });
 
@@ -89,5 +92,41 @@ describe.skipIf(skip !== null)("the per-session helper from an app the user owns
     expect(result.code).toBe(3);
     expect(result.stderr.trim()).toBe("refusing to run the helper as root: its files do not match the digest this package was built with (changed after installation?)");
     await expect(HelperClient.connect(files.socketPath, files.secret, 500)).rejects.toThrow();
+  });
+
+  it("staged, but the helper directory is a link to the user's live files: refused, not copied as a link and run", async () => {
+    const digests = await launch(true);
+    const live = join(root, "live-helper");
+    await run("mv", [helperDir, live]);
+    await symlink(live, helperDir);
+    const result = await elevate(helperArgv(digests, files.secretFile));
+    expect(result.code).toBe(3);
+    expect(result.stderr.trim()).toMatch(/refusing to run the helper as root: .* is not a directory \(a link to one is not followed\)/);
+  });
+
+  it.each([
+    ["a link planted as node_modules/cpu-features (ssh2 requires it at start)", async (dir: string) => symlink(join(root, "elsewhere"), join(dir, "node_modules", "cpu-features"))],
+    ["a FIFO planted beside the bundle", async (dir: string) => void (await run("mkfifo", [join(dir, "fifo")]))],
+  ])("staged, with %s: refused before anything runs, though the files the package lists are intact", async (_what, plant) => {
+    const digests = await launch(true);
+    await mkdir(join(root, "elsewhere"), { recursive: true });
+    await plant(helperDir);
+    const result = await elevate(helperArgv(digests, files.secretFile));
+    expect(result.code).toBe(3);
+    expect(result.stderr.trim()).toBe("refusing to run the helper as root: its directory holds a link or a special file");
+    await expect(HelperClient.connect(files.socketPath, files.secret, 500)).rejects.toThrow();
+  });
+
+  it("staged, with only a file's mode changed (its execute bits flipped): the digest covers modes too", async () => {
+    const digests = await launch(true);
+    const script = join(helperDir, "helper-main.mjs");
+    await chmod(script, (await stat(script)).mode & 0o111 ? 0o644 : 0o755);
+    const result = await elevate(helperArgv(digests, files.secretFile));
+    expect(result.code).toBe(3);
+  });
+
+  it("a package whose helper directory holds a link cannot be given a digest at all", async () => {
+    await symlink(join(helperDir, "helper-main.mjs"), join(helperDir, "alias.mjs"));
+    await expect(treeDigest(helperDir)).rejects.toThrow(/is a link or special file/);
   });
 });

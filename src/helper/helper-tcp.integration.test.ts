@@ -1,11 +1,15 @@
-import { type ChildProcess, spawn } from "node:child_process";
+import { type ChildProcess, execFile, spawn } from "node:child_process";
+import { readFile } from "node:fs/promises";
+import { promisify } from "node:util";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { portableCopy } from "../../test-support/bundles.js";
+import { eventually } from "../../test-support/eventually.js";
 import { TestUser, startHelperIn, createHelperLab, destroyHelperLab, type HelperFiles } from "../../test-support/helper-lab.js";
 import { NetnsLab, labUnavailableReason } from "../../test-support/netns-lab.js";
 
+const run = promisify(execFile);
 const skip = labUnavailableReason();
 if (skip) console.log(`skipped: the helper over the TCP channel: ${skip}`);
 
@@ -51,11 +55,44 @@ describe.skipIf(skip !== null)("the helper over the TCP channel (Windows' transp
     const second = await client("ping");
     expect((await second.first).error).toMatch(/the helper already has a client/);
     first.child.kill("SIGKILL");
-    const deadline = Date.now() + 2000;
-    while ((await lab.hostRoutes()).includes("10.96.0.0/12")) {
-      if (Date.now() > deadline) throw new Error("the route outlived its client");
-      await new Promise((r) => setTimeout(r, 20));
-    }
+    await eventually(async () => !(await lab.hostRoutes()).includes("10.96.0.0/12"), { timeoutMs: 2000, what: "the route to go with its client" });
+  });
+
+  /** The helper's resident memory, from /proc. */
+  async function helperRss(): Promise<number> {
+    const { stdout } = await run("pgrep", ["-f", "--", `--secret-file ${files.secretFile}`]);
+    const status = await readFile(`/proc/${stdout.trim().split("\n")[0]}/status`, "utf8");
+    return Number(/VmRSS:\s+(\d+) kB/.exec(status)![1]) * 1024;
+  }
+
+  it("any local user's endless line or silent connections cost the helper little: cut at the line limit, closed at the handshake deadline", async () => {
+    const port = Number((await readFile(portFile, "utf8")).trim());
+    const before = await helperRss();
+    // As nobody: anyone on the machine can reach the port. 64 MiB without a newline, then 20 connections that say nothing.
+    const attack = `
+      const net = require("net"); const t0 = Date.now(); const out = {};
+      const flood = net.connect(${port}, "127.0.0.1", () => {
+        let sent = 0; const chunk = Buffer.alloc(1 << 20, 120);
+        const pump = () => { while (sent < 64 * (1 << 20)) { sent += chunk.length; if (!flood.write(chunk)) return flood.once("drain", pump); } };
+        pump(); flood.on("close", () => { out.floodClosedAfterBytes = sent; done(); });
+      });
+      flood.on("error", () => {});
+      const idle = []; let closed = 0;
+      for (let i = 0; i < 20; i++) { const s = net.connect(${port}, "127.0.0.1"); s.resume(); s.on("error", () => {}); s.on("close", () => { idle.push(Date.now() - t0); done(); }); }
+      let pending = 21; function done() { if (--pending === 0) { out.idleClosedMs = idle.sort((a, b) => a - b); console.log(JSON.stringify(out)); process.exit(0); } }
+      setTimeout(() => { console.log(JSON.stringify({ ...out, idleClosedMs: idle, timedOut: true })); process.exit(0); }, 20000);`;
+    const { stdout } = await run("ip", ["netns", "exec", lab.host, "setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", process.execPath, "-e", attack]);
+    const seen = JSON.parse(stdout) as { floodClosedAfterBytes: number; idleClosedMs: number[]; timedOut?: boolean };
+    console.log(`[helper tcp] flood cut after ${seen.floodClosedAfterBytes} bytes written; idle connections closed at ${seen.idleClosedMs[0]}–${seen.idleClosedMs.at(-1)} ms`);
+    expect(seen.timedOut).toBeUndefined();
+    expect(seen.floodClosedAfterBytes).toBeLessThan(64 * 2 ** 20);
+    // Beyond 16 handshakes at once, the rest are closed at once; the others at the 5 s deadline, not later.
+    expect(seen.idleClosedMs.filter((ms) => ms < 1000).length).toBeGreaterThanOrEqual(4);
+    expect(seen.idleClosedMs.at(-1)).toBeLessThan(8000);
+    expect((await helperRss()) - before).toBeLessThan(32 * 2 ** 20);
+    // And the helper still serves its user.
+    const ok = await client("add");
+    expect(await ok.first).toMatchObject({ ready: true });
   });
 
   it("a client with the wrong secret is refused at the handshake and changes nothing", async () => {

@@ -1,61 +1,25 @@
 import { spawn } from "node:child_process";
+import { existsSync } from "node:fs";
 import { readFile } from "node:fs/promises";
-import { connect } from "node:net";
 import { createInterface } from "node:readline";
 import { privateEtc } from "../../test-support/private-etc.js";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { portableCopy } from "../../test-support/bundles.js";
-import { startHelperIn, TestUser, createHelperLab, destroyHelperLab, type HelperFiles } from "../../test-support/helper-lab.js";
+import { rawConnection, startHelperIn, TestUser, createHelperLab, destroyHelperLab, type HelperFiles } from "../../test-support/helper-lab.js";
 import { labUnavailableReason, NetnsLab } from "../../test-support/netns-lab.js";
 import { processStartTime } from "../engine/registry/process-liveness.js";
+import { eventually, timeUntil } from "../../test-support/eventually.js";
 
 const skip = labUnavailableReason();
 if (skip) console.log(`skipped: privileged helper tests: ${skip}`);
 
-
-/** A raw line-protocol connection, so the tests can send anything at all. */
-async function rawConnection(socketPath: string) {
-  const socket = connect(socketPath);
-  await new Promise<void>((resolve, reject) => {
-    socket.once("connect", resolve);
-    socket.once("error", reject);
-  });
-  const lines: string[] = [];
-  const waiters: ((line: string) => void)[] = [];
-  createInterface({ input: socket }).on("line", (line) => {
-    const waiter = waiters.shift();
-    if (waiter) waiter(line);
-    else lines.push(line);
-  });
-  const next = () => new Promise<Record<string, any>>((resolve) => {
-    const take = (line: string) => resolve(JSON.parse(line));
-    const queued = lines.shift();
-    if (queued !== undefined) take(queued);
-    else waiters.push(take);
-  });
-  return {
-    socket,
-    async send(payload: string): Promise<Record<string, any>> {
-      socket.write(`${payload}\n`);
-      return next();
-    },
-  };
-}
 
 /** A process's start time as the names marker spells it. */
 async function startedOf(pid: number): Promise<string> {
   return (await processStartTime(pid)) ?? "";
 }
 
-async function waitUntil(check: () => Promise<boolean>, timeoutMs: number): Promise<number> {
-  const started = performance.now();
-  while (!(await check())) {
-    if (performance.now() - started > timeoutMs) throw new Error(`not within ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-  return performance.now() - started;
-}
 
 describe.skipIf(skip !== null)("privileged helper (a real root process in a network namespace)", () => {
   let lab: NetnsLab;
@@ -107,9 +71,9 @@ describe.skipIf(skip !== null)("privileged helper (a real root process in a netw
     client.kill("SIGKILL");
     const routesGone = async () => !/10\.96\.0\.0\/12|10\.244\.0\.0\/24/.test(await lab.hostRoutes());
     const entriesGone = async () => JSON.parse(await readFile(files.registry, "utf8")).length === 0;
-    const took = await waitUntil(async () => (await routesGone()) && (await entriesGone()), 1000);
+    const took = await timeUntil(async () => (await routesGone()) && (await entriesGone()), { timeoutMs: 1000, what: "routes and entries gone" });
     console.log(`[helper] routes and entries gone ${Math.round(took)} ms after kill -9 of the client`);
-    await waitUntil(async () => !(await import("node:fs").then((fs) => fs.existsSync(files.socketPath))), 1000);
+    await eventually(() => !existsSync(files.socketPath), { timeoutMs: 1000, what: "the socket gone" });
     expect(await readFile(files.logFile, "utf8")).toMatch(/client disconnected[\s\S]*removed 10\.96\.0\.0\/12/);
   });
 
@@ -208,7 +172,7 @@ describe.skipIf(skip !== null)("privileged helper (a real root process in a netw
     expect(names.result.dropped.map((d: { name: string }) => d.name)).toEqual(["github.com", "web.default.svc.example.com", "api.default.svc.cluster.local"]);
     expect(await readFile(join(privateEtc(), "hosts"), "utf8")).toBe(`${hostsBefore}# BEGIN minikube-tunnel profile=minikube pid=${owner.pid} started=${await startedOf(owner.pid)}\n10.96.0.20 web.default.svc.cluster.local web.default\n# END minikube-tunnel profile=minikube\n`);
     conn.socket.end();
-    await waitUntil(async () => !(await import("node:fs").then((fs) => fs.existsSync(files.socketPath))), 2000);
+    await eventually(() => !existsSync(files.socketPath), { timeoutMs: 2000, what: "the socket gone" });
     expect(await lab.hostRoutes()).toContain("10.50.0.0/16 via 192.168.49.2");
     expect(await readFile(join(privateEtc(), "hosts"), "utf8")).toBe(hostsBefore);
   });

@@ -56,6 +56,15 @@ describe("electron-builder.yml", () => {
     expect([targetTag("darwin", "arm64"), targetTag("linux", "x64"), targetTag("win32", "x64")]).toEqual(["mac-arm64", "linux-x64", "win-x64"]);
   });
 
+  it("the package's mktunnel is the bundle, with the helper bundle beside it, so `sudo mktunnel helper install` works from an installed CLI", async () => {
+    const pkg = JSON.parse(await readFile(join(root, "package.json"), "utf8"));
+    const outdir = /--outdir=(\S+)/.exec(pkg.scripts["build:bundles"])?.[1];
+    expect(pkg.bin.mktunnel).toBe(`${outdir}/mktunnel.mjs`);
+    expect(pkg.scripts["build:bundles"]).toContain("src/helper/helper-main.ts");
+    expect(pkg.scripts.build).toContain("npm run build:bundles");
+    expect(pkg.files).toContain("dist");
+  });
+
   it("the icons it names exist", async () => {
     const config = await builderConfig();
     for (const icon of [config.linux.icon, config.mac.icon, config.win.icon]) expect(existsSync(join(root, icon)), icon).toBe(true);

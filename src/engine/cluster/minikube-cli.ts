@@ -69,15 +69,4 @@ export class MinikubeCli {
     }
     return ip;
   }
-
-  /**
-   * The node's SSH host keys as `ssh-keyscan` prints them
-   * (`[127.0.0.1]:PORT ssh-rsa AAAA…`). minikube releases since 1.31 print
-   * them only with --append-known, so an empty answer is not an error: the
-   * caller falls back to asking the container engine.
-   */
-  async sshHost(profile: string, signal?: AbortSignal): Promise<string> {
-    const result = await this.run(["ssh-host", "-p", assertProfileName(profile)], signal);
-    return result.exitCode === 0 ? result.stdout : "";
-  }
 }

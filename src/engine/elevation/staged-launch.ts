@@ -1,30 +1,45 @@
 import { createHash } from "node:crypto";
 import { createReadStream } from "node:fs";
+import { lstat, readdir } from "node:fs/promises";
+import { join, relative } from "node:path";
 
 /** The digest of the packaged helper directory (runtime, helper and CLI bundles, native packages), as the package was built; the app reads it from inside its signed archive. */
 export interface HelperDigests {
   readonly tree: string;
 }
 
+function byteOrder(a: string, b: string): number {
+  return Buffer.compare(Buffer.from(a), Buffer.from(b));
+}
+
 /**
- * A directory's digest as the stage script computes it with sha256sum: the
- * SHA-256 of one line per file, `<sha256>  <path relative to the
- * directory>`, sorted by path in byte order.
+ * A directory's digest as the stage script computes it: the SHA-256 of one
+ * line per entry, sorted by path in byte order, `d 755 - <path>` for a
+ * directory and `f <755|644> <sha256> <path>` for a file (755 when any
+ * execute bit is set). The list of entries and their kinds and modes is
+ * part of it, not just file contents, and a link or any other kind of
+ * entry is refused: nothing that is not hashed may be run.
  */
 export async function treeDigest(dir: string): Promise<string> {
-  const { readdir } = await import("node:fs/promises");
-  const { join, relative } = await import("node:path");
-  const files: string[] = [];
+  const entries: { path: string; line: (sum: string) => string; file: boolean }[] = [];
   const walk = async (d: string): Promise<void> => {
-    for (const entry of await readdir(d, { withFileTypes: true })) {
-      const path = join(d, entry.name);
-      if (entry.isDirectory()) await walk(path);
-      else if (entry.isFile()) files.push(path);
+    for (const name of await readdir(d)) {
+      const path = join(d, name);
+      const rel = relative(dir, path);
+      if (rel.includes("\n")) throw new Error(`${path}: a name with a newline cannot be listed`);
+      const info = await lstat(path);
+      if (info.isDirectory()) {
+        entries.push({ path: rel, file: false, line: () => `d 755 - ${rel}\n` });
+        await walk(path);
+      } else if (info.isFile()) {
+        const mode = (info.mode & 0o111) !== 0 ? "755" : "644";
+        entries.push({ path: rel, file: true, line: (sum) => `f ${mode} ${sum} ${rel}\n` });
+      } else throw new Error(`${path} is a link or special file: the helper's directory may hold regular files and directories only`);
     }
   };
   await walk(dir);
-  const rel = files.map((f) => relative(dir, f)).sort((a, b) => (Buffer.from(a) < Buffer.from(b) ? -1 : Buffer.from(a) > Buffer.from(b) ? 1 : 0));
-  const lines = await Promise.all(rel.map(async (r) => `${await sha256File(join(dir, r))}  ${r}\n`));
+  entries.sort((a, b) => byteOrder(a.path, b.path));
+  const lines = await Promise.all(entries.map(async (e) => e.line(e.file ? await sha256File(join(dir, e.path)) : "-")));
   return createHash("sha256").update(lines.join("")).digest("hex");
 }
 
@@ -39,32 +54,39 @@ export function sha256File(path: string): Promise<string> {
  * What root runs first when the app's own files are not root-owned (a dmg
  * dragged to /Applications, root:admin 0775 and owned by the user; an
  * AppImage the user mounted): copy the helper directory into a fresh
- * directory only root can write, check the copy against the digest the
- * package was built with, and only then run the copy. A file changed before
- * or during the copy fails the check and nothing runs. POSIX sh and
- * coreutils/BSD tools only.
+ * directory only root can write, without following any link, refuse the
+ * copy if it holds anything but regular files and directories, check it
+ * against the digest the package was built with (entries, kinds, modes and
+ * contents), set the modes it was checked with, and only then run the copy.
+ * Everything is judged on the copy, which only root can change, so a file
+ * or link changed during the copy fails the check and nothing runs. POSIX sh
+ * and coreutils/BSD tools only.
  */
 export const STAGE_SCRIPT = [
   "set -eu",
   "umask 022",
   'source=$1 entry=$2 tree_sum=$3 stage=$4',
   "shift 4",
+  'refuse() { rm -rf "$dir"; echo "refusing to run the helper as root: $1" >&2; exit 3; }',
+  'case "$entry" in helper-main.mjs|mktunnel.mjs) ;; *) echo "refusing to run the helper as root: unknown entry $entry" >&2; exit 2 ;; esac',
   'mkdir -p "$stage"',
   'chown 0:0 "$stage" && chmod 755 "$stage"',
   // Copies left by earlier sessions go; a helper still running from one keeps its open files.
   'rm -rf "$stage"/helper.*',
   'dir=$(mktemp -d "$stage/helper.XXXXXX")',
   'chmod 755 "$dir"',
-  'cp -R "$source" "$dir/app"',
+  // -P: a link is copied as a link, never followed; the check below then refuses it.
+  'cp -RP "$source" "$dir/app"',
+  '[ -d "$dir/app" ] && [ ! -L "$dir/app" ] || refuse "$source is not a directory (a link to one is not followed)"',
+  'nl=$(printf "\\nx"); nl=${nl%x}',
+  '[ -z "$(find "$dir/app" ! -type f ! -type d -print | head -n 1)" ] || refuse "its directory holds a link or a special file"',
+  '[ -z "$(find "$dir/app" -name "*$nl*" -print | head -n 1)" ] || refuse "its directory holds a name with a newline"',
   'sum() { if command -v sha256sum >/dev/null 2>&1; then sha256sum "$@"; else shasum -a 256 "$@"; fi | cut -d" " -f1; }',
-  // One "<sum>  <relative path>" line per file, sorted bytewise, summed again (treeDigest does the same).
-  'tree() { (cd "$1" && find . -type f | sed "s|^\\./||" | LC_ALL=C sort | while IFS= read -r f; do printf "%s  %s\\n" "$(sum "$f")" "$f"; done) | sum; }',
-  'if [ "$(tree "$dir/app")" != "$tree_sum" ]; then',
-  '  rm -rf "$dir"',
-  '  echo "refusing to run the helper as root: its files do not match the digest this package was built with (changed after installation?)" >&2',
-  "  exit 3",
-  "fi",
-  'chown -R 0:0 "$dir/app" && chmod -R go-w "$dir/app"',
+  // One line per entry, sorted bytewise, summed again (treeDigest does the same); as root, -x means any execute bit.
+  'tree() { (cd "$1" && find . -mindepth 1 | sed "s|^\\./||" | LC_ALL=C sort | while IFS= read -r p; do if [ -d "$p" ]; then printf "d 755 - %s\\n" "$p"; elif [ -x "$p" ]; then printf "f 755 %s %s\\n" "$(sum "$p")" "$p"; else printf "f 644 %s %s\\n" "$(sum "$p")" "$p"; fi; done) | sum; }',
+  '[ "$(tree "$dir/app")" = "$tree_sum" ] || refuse "its files do not match the digest this package was built with (changed after installation?)"',
+  'chown -R 0:0 "$dir/app"',
+  '(cd "$dir/app" && find . -mindepth 1 | while IFS= read -r p; do if [ -d "$p" ] || [ -x "$p" ]; then chmod 755 "$p"; else chmod 644 "$p"; fi; done)',
   'exec "$dir/app/node" "$dir/app/$entry" "$@"',
 ].join("\n");
 

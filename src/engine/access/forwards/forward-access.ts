@@ -149,9 +149,10 @@ export class ForwardAccess extends EventEmitter implements ClusterAccess {
     const containers = this.containers!;
     const published = await containers.sshPort(this.profile);
     if (!published) throw new LinkUnavailable(`the node's container "${this.profile}" is not running`, true);
-    let hostKeys = parseHostKeys(await this.deps.minikube.sshHost(this.profile).catch(() => ""));
-    if (hostKeys.length === 0) hostKeys = parseHostKeys(await containers.hostPublicKeys(this.profile).catch(() => ""));
-    if (hostKeys.length === 0) throw new LinkUnavailable(`cannot learn the node's SSH host key (minikube ssh-host -p ${this.profile} printed none, and ${containers.engine} exec could not read it); not connecting to an unverified host`, false);
+    // The node's own key files, read by the container engine, which knows which container is the node. Not
+    // `minikube ssh-host`: it is ssh-keyscan of the same published port, so it pins whoever answers there.
+    const hostKeys = parseHostKeys(await containers.hostPublicKeys(this.profile).catch(() => ""));
+    if (hostKeys.length === 0) throw new LinkUnavailable(`cannot learn the node's SSH host key (${containers.engine} exec ${this.profile} could not read its key files); not connecting to an unverified host`, false);
     const keyPath = join(this.deps.miniPath, "machines", this.profile, "id_rsa");
     const privateKey = await readLoginKey(keyPath).catch((error: Error) => Promise.reject(new LinkUnavailable(`cannot read the node's login key ${keyPath}: ${error.message}`, false)));
     return { host: published.host, port: published.port, username: NODE_USER, privateKey, hostKeys };

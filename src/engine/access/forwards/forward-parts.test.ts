@@ -5,6 +5,7 @@ import type { ManagedService } from "../../lb/lb-service.js";
 import { forwardSpecsOf } from "./forward-specs.js";
 import { hostKeyAlgorithms, isPinned, parseHostKeys } from "./host-keys.js";
 import { loopbackOctetFor, loopbackPoolFor } from "./loopback-range.js";
+import { forwardSpec } from "./openssh-link.js";
 
 const fixture = (name: string) => readFileSync(join(import.meta.dirname, "fixtures", name), "utf8");
 
@@ -77,5 +78,13 @@ describe("macOS loopback aliases (ifconfig, as ifconfig(8) documents it)", () =>
     await darwin.remove("127.70.0.1");
     await darwin.remove("127.70.0.1");
     expect(calls).toEqual(["ifconfig lo0 alias 127.70.0.1 up", "ifconfig lo0 -alias 127.70.0.1", "ifconfig lo0 -alias 127.70.0.1"]);
+  });
+});
+
+describe("OpenSSH's -L specs", () => {
+  it("bracket IPv6 on both sides, so an IPv6 ClusterIP is not read as host:port:host:port", () => {
+    expect(forwardSpec({ address: "127.64.0.5", port: 80, target: { host: "10.96.0.20", port: 8080 } })).toBe("127.64.0.5:80:10.96.0.20:8080");
+    expect(forwardSpec({ address: "127.64.0.5", port: 80, target: { host: "fd00:10:96::20", port: 80 } })).toBe("127.64.0.5:80:[fd00:10:96::20]:80");
+    expect(forwardSpec({ address: "::1", port: 80, target: { host: "fd00::1", port: 80 } })).toBe("[::1]:80:[fd00::1]:80");
   });
 });

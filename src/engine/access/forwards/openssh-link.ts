@@ -19,7 +19,9 @@ interface Forward {
   readonly target: { readonly host: string; readonly port: number };
 }
 
-const spec = (f: Forward) => `${f.address.includes(":") ? `[${f.address}]` : f.address}:${f.port}:${f.target.host}:${f.target.port}`;
+const bracket = (host: string) => (host.includes(":") ? `[${host}]` : host);
+/** `-L` as ssh(1) reads it: an IPv6 address in brackets, on either side (an IPv6 ClusterIP too). */
+export const forwardSpec = (f: Forward) => `${bracket(f.address)}:${f.port}:${bracket(f.target.host)}:${f.target.port}`;
 
 /**
  * Forward mode's link through OpenSSH (docs/architecture.md, "Forward mode"):
@@ -97,8 +99,8 @@ export class OpenSshLink extends ReconnectingLink implements ForwardCarrier {
 
   private async mux(op: "forward" | "cancel", forwards: readonly Forward[]): Promise<void> {
     if (forwards.length === 0) return;
-    const result = await this.runner.run(this.ssh, [...this.muxArgs(), "-O", op, ...forwards.flatMap((f) => ["-L", spec(f)]), HOST_ALIAS], { timeoutMs: COMMAND_TIMEOUT_MS, input: "" });
-    if (result.exitCode !== 0) throw new Error(`ssh -O ${op} ${forwards.map(spec).join(" ")}: ${lastLine(result.stderr) || `exit ${result.exitCode}`}`);
+    const result = await this.runner.run(this.ssh, [...this.muxArgs(), "-O", op, ...forwards.flatMap((f) => ["-L", forwardSpec(f)]), HOST_ALIAS], { timeoutMs: COMMAND_TIMEOUT_MS, input: "" });
+    if (result.exitCode !== 0) throw new Error(`ssh -O ${op} ${forwards.map(forwardSpec).join(" ")}: ${lastLine(result.stderr) || `exit ${result.exitCode}`}`);
   }
 
   /** Starts the master; resolves "up" once the node runs its command, or why it did not. */

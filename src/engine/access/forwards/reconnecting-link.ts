@@ -39,7 +39,7 @@ export class LinkRefused extends Error {
 }
 
 export function hostKeyMismatchMessage(endpoint: string, presented: string): string {
-  return `host key mismatch: ${endpoint} presented ${presented}, which is not the node's key (minikube ssh-host); refusing to forward through it`;
+  return `host key mismatch: ${endpoint} presented ${presented}, which is not the node's key (its /etc/ssh key files, read through the container engine); refusing to forward through it`;
 }
 
 /**

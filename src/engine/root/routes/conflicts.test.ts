@@ -17,6 +17,13 @@ const svc = parseCidr("10.96.0.0/12");
 const gw = "192.168.49.2";
 
 describe("evaluateRoute", () => {
+  it("a live owner wins over a dead entry listed before it: a live tunnel's route is never adopted", () => {
+    const table = [route("10.96.0.0/12", gw, "br0")];
+    const registry = [entry("10.96.0.0/12", gw, "dev", 4242, false), entry("10.96.0.0/12", gw, "minikube", 200, true)];
+    expect(evaluateRoute(svc, gw, table, registry, me)).toMatchObject({ kind: "conflict", conflict: { reason: "owned-by-other-tunnel", owner: { profile: "minikube", pid: 200 } } });
+    expect(evaluateRoute(svc, gw, table, registry.slice(0, 1), me).kind).toBe("adopt");
+  });
+
   it("adds when nothing overlaps; default routes and unrelated host routes do not count", () => {
     const table = [route("0.0.0.0/0", "192.168.1.1"), route("192.168.49.0/24", null, "br0"), route("10.200.0.5/32", null)];
     expect(evaluateRoute(svc, gw, table, [], me)).toEqual({ kind: "add" });

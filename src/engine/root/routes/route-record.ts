@@ -16,6 +16,8 @@ interface RecordFile {
 }
 
 const NAME = /^routes-(\d+)-([a-z0-9]+)\.json$/;
+/** A record's temporary file, left when root was killed between writing and renaming it. */
+const TEMP = /^routes-(\d+)-[a-z0-9]+\.json\.[0-9a-f]+\.tmp$/;
 
 /**
  * The routes root added, recorded where only root can write: in memory for
@@ -76,6 +78,8 @@ export class RouteRecord {
   static async orphans(runtimeDir: string, uid: number, isAlive: (pid: number, started: string) => Promise<boolean>): Promise<{ routes: RouteRef[]; forget: () => Promise<void> }[]> {
     const found: { routes: RouteRef[]; forget: () => Promise<void> }[] = [];
     for (const name of await readdir(runtimeDir).catch(() => [] as string[])) {
+      const temp = TEMP.exec(name);
+      if (temp && !(await isAlive(Number(temp[1]), ""))) await rm(join(runtimeDir, name), { force: true });
       if (!NAME.test(name)) continue;
       const path = join(runtimeDir, name);
       const text = await FileGuard.strictFor({ uid: 0, gid: 0 }).readText(path).catch(() => null);

@@ -1,0 +1,68 @@
+import { execFile } from "node:child_process";
+import { readFile } from "node:fs/promises";
+import { promisify } from "node:util";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { runCli, StartedTunnel } from "../../test-support/cli-process.js";
+import { eventually } from "../../test-support/eventually.js";
+import { FakeMinikube } from "../../test-support/fake-minikube.js";
+import { TestUser } from "../../test-support/helper-lab.js";
+import { labUnavailableReason, NetnsLab } from "../../test-support/netns-lab.js";
+
+const run = promisify(execFile);
+const skip = labUnavailableReason();
+if (skip) console.log(`skipped: sudo mktunnel for a user's MINIPATH: ${skip}`);
+
+/** minikube's liveness rule for an entry (kill(pid, 0); any error, EPERM included, is dead), run as the user minikube runs as. */
+async function aliveToMinikube(user: TestUser, pid: number): Promise<boolean> {
+  const [file, args] = user.as(process.execPath, "-e", `try { process.kill(${pid}, 0); console.log("alive"); } catch { console.log("dead"); }`);
+  return (await run(file, args)).stdout.trim() === "alive";
+}
+
+/**
+ * `sudo mktunnel start` with the user's MINIPATH: root writes the registry,
+ * but the pid it records must be one the user's minikube can signal, or
+ * `minikube tunnel` (which cleans up before it starts) would take our live
+ * routes for a dead tunnel's and remove them.
+ */
+describe.skipIf(skip !== null)("a tunnel run as root for a user's MINIPATH", () => {
+  let lab: NetnsLab;
+  let fake: FakeMinikube;
+  let user: TestUser;
+  let tunnel: StartedTunnel | null = null;
+
+  beforeEach(async () => {
+    lab = await NetnsLab.create();
+    fake = await FakeMinikube.create();
+    user = await TestUser.create();
+    await fake.addProfile({ name: "minikube", nodeIp: lab.nodeIp });
+    await run("chown", ["-R", `${user.uid}:${user.gid}`, fake.miniPath]);
+  });
+
+  afterEach(async () => {
+    tunnel?.child.kill("SIGKILL");
+    tunnel = null;
+    await lab.destroy();
+    await user.destroy();
+    await fake.destroy();
+  });
+
+  it("records a pid of the MINIPATH owner that lives as long as the tunnel, even through kill -9; files stay the user's", async () => {
+    tunnel = StartedTunnel.start(lab.host, ["--poll-interval", "200", "--no-lb", "--no-dns"], fake.env());
+    await tunnel.ready();
+    const [entry] = JSON.parse(await readFile(fake.registryPath, "utf8"));
+    expect(entry.Pid).not.toBe(tunnel.child.pid);
+    expect(Number((await run("ps", ["-o", "uid=", "-p", String(entry.Pid)])).stdout.trim())).toBe(user.uid);
+    expect(await aliveToMinikube(user, entry.Pid)).toBe(true);
+    // Root's own pid is what minikube would have seen before: EPERM, so "dead".
+    expect(await aliveToMinikube(user, tunnel.child.pid!)).toBe(false);
+    const { stdout } = await run("stat", ["-c", "%u", fake.registryPath, `${fake.registryPath}.lock`]);
+    expect(stdout.trim().split("\n")).toEqual([String(user.uid), String(user.uid)]);
+
+    tunnel.child.kill("SIGKILL");
+    await eventually(async () => !(await aliveToMinikube(user, entry.Pid)), { what: "the recorded pid to die with the tunnel" });
+    const cleanup = await runCli(lab.host, ["cleanup", "--json"], fake.env());
+    expect(cleanup.code, cleanup.stderr).toBe(0);
+    expect(JSON.parse(cleanup.stdout).removed).toEqual([expect.objectContaining({ destination: "10.96.0.0/12", routeRemoved: true })]);
+    expect(await lab.hostRoutes()).not.toContain("10.96.0.0/12");
+  });
+});

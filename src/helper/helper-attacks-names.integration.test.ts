@@ -1,0 +1,135 @@
+import { execFile, spawn } from "node:child_process";
+import { chmod, readFile, stat, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { promisify } from "node:util";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { eventually } from "../../test-support/eventually.js";
+import { type HelperFiles, TestUser, createHelperLab, destroyHelperLab, rawConnection, startHelperIn } from "../../test-support/helper-lab.js";
+import { labUnavailableReason, type NetnsLab } from "../../test-support/netns-lab.js";
+import { privateEtc } from "../../test-support/private-etc.js";
+
+const run = promisify(execFile);
+const skip = labUnavailableReason();
+if (skip) console.log(`skipped: the helper attacked through names, ports and pids: ${skip}`);
+
+/** What minikube does to judge an entry alive (kill(pid, 0), any error = dead), run as the user minikube runs as. */
+async function aliveToMinikube(user: TestUser, pid: number): Promise<boolean> {
+  const [file, args] = user.as(process.execPath, "-e", `try { process.kill(${pid}, 0); console.log("alive"); } catch { console.log("dead"); }`);
+  return (await run(file, args)).stdout.trim() === "alive";
+}
+
+/**
+ * The helper's user (and the cluster, which names Services and namespaces)
+ * as attackers of the names root writes, the ports it relays and the pids
+ * it records (docs/security.md, "The root policy").
+ */
+describe.skipIf(skip !== null)("the helper attacked by its own user: names, relays and pids", () => {
+  let lab: NetnsLab;
+  let user: TestUser;
+  let files: HelperFiles;
+  let owner: { pid: number; stop: () => void };
+  let call: (o: Record<string, unknown>) => Promise<Record<string, any>>;
+  const hostsPath = () => join(privateEtc(), "hosts");
+
+  async function connect(options: { umask?: string } = {}): Promise<void> {
+    await startHelperIn(lab.host, files, [], options);
+    const conn = await rawConnection(files.socketPath);
+    call = (o) => conn.send(JSON.stringify({ id: 1, secret: files.secret, ...o }));
+    owner = await user.process();
+    expect((await call({ op: "hello", pid: owner.pid })).ok).toBe(true);
+  }
+
+  beforeEach(async () => {
+    ({ lab, user, files } = await createHelperLab());
+  });
+  afterEach(async () => {
+    await destroyHelperLab({ lab, user, files });
+    await writeFile(hostsPath(), await readFile("/etc/hosts"));
+  });
+
+  it.each(["com", "github.com", "co.uk", "io", "k8s.example.com"])("cluster domain %s, which would send a public domain's lookups to the user's server, is refused", async (domain) => {
+    await connect();
+    const answer = await call({ op: "declare", profile: "minikube", nodeIp: lab.nodeIp, cidrs: ["10.96.0.0/12"], clusterDomain: domain, clusterDnsIp: "" });
+    expect(answer.error).toMatch(/is in the public DNS/);
+  });
+
+  it("private cluster domains are accepted, and the resolver setting must name the declared one", async () => {
+    await connect();
+    for (const domain of ["cluster.local", "k8s.test", "dev.internal", "lab.home.arpa"]) {
+      expect((await call({ op: "declare", profile: "minikube", nodeIp: lab.nodeIp, cidrs: ["10.96.0.0/12"], clusterDomain: domain, clusterDnsIp: "10.96.0.10" })).ok).toBe(true);
+    }
+    expect((await call({ op: "names-dns", profile: "minikube", dns: { domain: "github.com", server: "10.96.0.10", gateway: lab.nodeIp } })).error).toBe("domain github.com is not the profile's cluster domain lab.home.arpa");
+  });
+
+  it("public names from the cluster (a Service in namespace tv or io) are dropped one by one; the profile's other names are written", async () => {
+    await connect();
+    await call({ op: "declare", profile: "minikube", nodeIp: null, cidrs: [], clusterDomain: "cluster.local", clusterDnsIp: "" });
+    const answer = await call({
+      op: "names-hosts",
+      profile: "minikube",
+      entries: [
+        { ip: "127.64.0.1", names: ["twitch.tv.svc.cluster.local", "twitch.tv"] },
+        { ip: "127.64.0.2", names: ["api.io.svc.cluster.local", "api.io"] },
+        { ip: "127.64.0.3", names: ["web.default.svc.cluster.local", "web.default"] },
+      ],
+    });
+    expect(answer.result).toEqual({ written: 3, dropped: [{ name: "twitch.tv", reason: "public name" }, { name: "api.io", reason: "public name" }] });
+    const hosts = await readFile(hostsPath(), "utf8");
+    expect(hosts).toContain("127.64.0.1 twitch.tv.svc.cluster.local\n");
+    expect(hosts).toContain("127.64.0.3 web.default.svc.cluster.local web.default\n");
+    expect(hosts).not.toMatch(/ twitch\.tv$| api\.io$/m);
+  });
+
+  it("under umask 077 the hosts file stays 0644 and root's, and bytes in another code page outside our block stay byte for byte", async () => {
+    // A Windows-1252 comment (é is 0xE9) and a stray 0xFF: not UTF-8, and must survive exactly.
+    const before = Buffer.concat([Buffer.from("127.0.0.1 localhost\n# caf"), Buffer.from([0xe9, 0x20, 0xff]), Buffer.from("\n")]);
+    await writeFile(hostsPath(), before);
+    await chmod(hostsPath(), 0o644);
+    await connect({ umask: "077" });
+    await call({ op: "declare", profile: "minikube", nodeIp: null, cidrs: [], clusterDomain: "cluster.local", clusterDnsIp: "" });
+    expect((await call({ op: "names-hosts", profile: "minikube", entries: [{ ip: "127.64.0.3", names: ["web.default"] }] })).ok).toBe(true);
+    const after = await readFile(hostsPath());
+    expect(after.subarray(0, before.length).equals(before)).toBe(true);
+    const info = await stat(hostsPath());
+    expect([info.mode & 0o777, info.uid]).toEqual([0o644, 0]);
+    // Another user can still read it: resolving names is not root's privilege.
+    const [file, args] = user.as("cat", hostsPath());
+    expect((await run(file, args)).stdout).toContain("web.default");
+  });
+
+  it("another user who takes the relay's target port while the user's listener is down never receives root's relayed traffic", async () => {
+    await connect();
+    const address = "127.64.0.5";
+    expect((await call({ op: "relay", address, port: 80, targetPort: 18080 })).ok).toBe(true);
+    // nobody squats the user's port on that address.
+    const squatter = `let n=0;require("net").createServer((s)=>{n++;s.end("squatter")}).listen(18080,${JSON.stringify(address)},()=>console.log("up"));process.on("SIGTERM",()=>{console.error("served "+n);process.exit(0)})`;
+    const child = spawn("ip", ["netns", "exec", lab.host, "setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", process.execPath, "-e", squatter], { stdio: ["ignore", "pipe", "pipe"] });
+    let served = "";
+    child.stderr.on("data", (c: Buffer) => (served += c.toString()));
+    await new Promise((resolve) => child.stdout.once("data", resolve));
+    expect(await lab.connectFromHost(address, 80)).toBe("");
+    child.kill("SIGTERM");
+    await eventually(() => served.includes("served"), { what: "the squatter to stop" });
+    expect(served.trim()).toBe("served 0");
+    // The user's own listener there: relayed.
+    const own = `require("net").createServer((s)=>s.end("mine")).listen(18080,${JSON.stringify(address)},()=>console.log("up"))`;
+    const [file, args] = user.as(process.execPath, "-e", own);
+    const mine = spawn("ip", ["netns", "exec", lab.host, file, ...args], { stdio: ["ignore", "pipe", "inherit"] });
+    await new Promise((resolve) => mine.stdout.once("data", resolve));
+    expect(await lab.connectFromHost(address, 80)).toBe("mine");
+    mine.kill("SIGKILL");
+  });
+
+  it("entries carry the client's pid, alive to minikube's own rule while the client runs (the helper's pid would read as dead: EPERM)", async () => {
+    await connect();
+    await call({ op: "declare", profile: "minikube", nodeIp: lab.nodeIp, cidrs: ["10.96.0.0/12"], clusterDomain: "cluster.local", clusterDnsIp: "10.96.0.10" });
+    expect((await call({ op: "add", profile: "minikube", gateway: lab.nodeIp, cidrs: ["10.96.0.0/12"] })).result).toEqual([{ kind: "added" }]);
+    const [entry] = JSON.parse(await readFile(files.registry, "utf8"));
+    expect(entry.Pid).toBe(owner.pid);
+    expect(await aliveToMinikube(user, entry.Pid)).toBe(true);
+    const helperPid = Number((await run("pgrep", ["-f", "--", `--secret-file ${files.secretFile}`])).stdout.trim().split("\n")[0]);
+    expect(await aliveToMinikube(user, helperPid)).toBe(false);
+    owner.stop();
+    await eventually(async () => !(await aliveToMinikube(user, entry.Pid)), { what: "the client's pid to read as dead" });
+  });
+});

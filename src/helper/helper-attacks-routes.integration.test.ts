@@ -1,0 +1,130 @@
+import { execFile } from "node:child_process";
+import { mkdtemp, readFile, readdir, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { promisify } from "node:util";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { type HelperFiles, TestUser, createHelperLab, destroyHelperLab, rawConnection, startHelperIn } from "../../test-support/helper-lab.js";
+import { labUnavailableReason, type NetnsLab } from "../../test-support/netns-lab.js";
+
+const run = promisify(execFile);
+const skip = labUnavailableReason();
+if (skip) console.log(`skipped: the helper attacked through routes and files: ${skip}`);
+
+/** Above pid_max's default, so never a live process: what a forged "dead tunnel" says. */
+const DEAD = 2 ** 22 + 4242;
+
+/** A tunnels.json entry in minikube's shape, as anyone with the user's rights can write one. */
+function entry(ip: string, mask: string, gateway: string, profile = "minikube", pid = DEAD) {
+  return { Route: { Gateway: gateway, DestCIDR: { IP: ip, Mask: mask }, ClusterDomain: "cluster.local", ClusterDNSIP: "10.96.0.10" }, MachineName: profile, Pid: pid };
+}
+
+/**
+ * The helper serves its user without a password, so its user is the first
+ * attacker: every test here is a request or a file that user controls, sent
+ * to the real helper running as root in the lab (docs/security.md, "The root
+ * policy"). Each names the finding it guards against.
+ */
+describe.skipIf(skip !== null)("the helper attacked by its own user: routes and the files root writes", () => {
+  let lab: NetnsLab;
+  let user: TestUser;
+  let files: HelperFiles;
+  let call: (o: Record<string, unknown>) => Promise<Record<string, any>>;
+
+  beforeEach(async () => {
+    ({ lab, user, files } = await createHelperLab());
+    await startHelperIn(lab.host, files);
+    const conn = await rawConnection(files.socketPath);
+    call = (o) => conn.send(JSON.stringify({ id: 1, secret: files.secret, ...o }));
+    const owner = await user.process();
+    expect((await call({ op: "hello", pid: owner.pid })).ok).toBe(true);
+  });
+
+  afterEach(() => destroyHelperLab({ lab, user, files }));
+
+  const inHost = (...args: string[]) => run("ip", ["-n", lab.host, ...args]);
+
+  it("forged dead entries never remove the default route, a VPN's route or the LAN router's static route; a real stale route still goes", async () => {
+    await inHost("tuntap", "add", "dev", "tunmkt", "mode", "tun");
+    await inHost("link", "set", "tunmkt", "up");
+    await inHost("addr", "add", "10.8.0.2/24", "dev", "tunmkt");
+    await inHost("route", "add", "10.8.0.0/16", "via", "10.8.0.1", "dev", "tunmkt", "onlink");
+    await inHost("route", "add", "default", "via", "192.168.49.254");
+    await inHost("route", "add", "10.60.0.0/16", "via", "192.168.49.254");
+    // What a crashed tunnel really left: a cluster route through the node.
+    await inHost("route", "add", "10.70.0.0/16", "via", lab.nodeIp);
+    await writeFile(
+      files.registry,
+      JSON.stringify([entry("0.0.0.0", "AAAAAA==", "192.168.49.254"), entry("10.8.0.0", "//8AAA==", "10.8.0.1"), entry("10.60.0.0", "//8AAA==", "192.168.49.254"), entry("10.70.0.0", "//8AAA==", lab.nodeIp)]),
+    );
+    await run("chown", [`${user.uid}:${user.gid}`, files.registry]);
+    const answer = await call({ op: "cleanup" });
+    expect(answer.ok).toBe(true);
+    expect(answer.result.removed.map((r: { destination: string }) => r.destination)).toEqual(["10.70.0.0/16"]);
+    expect(answer.result.refused.map((r: { destination: string; error: string }) => `${r.destination} ${r.error.split(";")[0]}`)).toEqual([
+      "0.0.0.0/0 refused: 0.0.0.0/0 is broader than /8: refusing a blanket route",
+      "10.8.0.0/16 refused: 10.8.0.1 is reached over tunmkt, a VPN or tunnel link",
+      "10.60.0.0/16 refused: 192.168.49.254 is this machine's default gateway, not a cluster node",
+    ]);
+    const routes = await lab.hostRoutes();
+    expect(routes).toContain("default via 192.168.49.254");
+    expect(routes).toContain("10.8.0.0/16 via 10.8.0.1 dev tunmkt");
+    expect(routes).toContain("10.60.0.0/16 via 192.168.49.254");
+    expect(routes).not.toContain("10.70.0.0/16");
+    // The refused entries stay in the user's file for them to see; the stale one is gone.
+    expect(JSON.parse(await readFile(files.registry, "utf8"))).toHaveLength(3);
+  });
+
+  it("a route through a VPN link or the default gateway is never added or adopted, even with a forged dead owner", async () => {
+    await inHost("tuntap", "add", "dev", "tunmkt", "mode", "tun");
+    await inHost("link", "set", "tunmkt", "up");
+    await inHost("addr", "add", "10.8.0.2/24", "dev", "tunmkt");
+    await inHost("route", "add", "10.8.0.0/16", "via", "10.8.0.1", "dev", "tunmkt", "onlink");
+    await inHost("route", "add", "default", "via", "192.168.49.254");
+    await inHost("route", "add", "192.168.0.0/16", "via", "192.168.49.254");
+    await writeFile(files.registry, JSON.stringify([entry("10.8.0.0", "//8AAA==", "10.8.0.1", "vpn"), entry("192.168.0.0", "//8AAA==", "192.168.49.254", "lan")]));
+    await run("chown", [`${user.uid}:${user.gid}`, files.registry]);
+    expect((await call({ op: "declare", profile: "vpn", nodeIp: "10.8.0.1", cidrs: ["10.8.0.0/16"], clusterDomain: "cluster.local", clusterDnsIp: "" })).ok).toBe(true);
+    expect((await call({ op: "add", profile: "vpn", gateway: "10.8.0.1", cidrs: ["10.8.0.0/16"] })).result).toEqual([{ kind: "failed", error: "refused: 10.8.0.1 is reached over tunmkt, a VPN or tunnel link" }]);
+    expect((await call({ op: "declare", profile: "lan", nodeIp: "192.168.49.254", cidrs: ["192.168.0.0/16"], clusterDomain: "cluster.local", clusterDnsIp: "" })).ok).toBe(true);
+    expect((await call({ op: "add", profile: "lan", gateway: "192.168.49.254", cidrs: ["192.168.0.0/16"] })).result).toEqual([{ kind: "failed", error: "refused: 192.168.49.254 is this machine's default gateway, not a cluster node" }]);
+    expect((await call({ op: "remove", profile: "vpn", gateway: "10.8.0.1", cidrs: ["10.8.0.0/16"] })).error).toMatch(/not a route this client added/);
+    const routes = await lab.hostRoutes();
+    expect(routes).toContain("10.8.0.0/16 via 10.8.0.1 dev tunmkt");
+    expect(routes).toContain("192.168.0.0/16 via 192.168.49.254");
+  });
+
+  it.each([
+    ["8.0.0.0/8", /is not a private network/],
+    ["1.0.0.0/8", /is not a private network/],
+    ["64:ff9b::/96", /is not a private network/],
+    ["0.0.0.0/1", /broader than \/8/],
+    ["127.64.0.0/16", /overlaps 127\.0\.0\.0\/8/],
+  ])("a route to %s, which would take every local user's traffic to that network, is refused at declare", async (cidr, why) => {
+    const nodeIp = cidr.includes(":") ? "fd00:49::2" : lab.nodeIp;
+    const answer = await call({ op: "declare", profile: "evil", nodeIp, cidrs: [cidr], clusterDomain: "cluster.local", clusterDnsIp: "" });
+    expect(answer.ok).toBe(false);
+    expect(answer.error).toMatch(why);
+  });
+
+  it("a registry in a root-owned directory, a relative one, or another one at hello: refused, and no file of the user's appears where root lives", async () => {
+    // bash-completion sources every file in /etc/bash_completion.d: a user-owned tunnels.json or lock there is code in everyone's shell.
+    const rootOwned = await mkdtemp(join(files.root, "etc-"));
+    const second = { ...files, runtimeDir: join(files.root, "run2"), socketPath: join(files.root, "run2", `helper-${user.uid}.sock`) };
+    await expect(startHelperIn(lab.host, { ...second, registry: join(rootOwned, "tunnels.json") })).rejects.toThrow(/registry directory .* belongs to uid 0, not to the helper's user/);
+    await expect(startHelperIn(lab.host, { ...second, registry: "tunnels.json" })).rejects.toThrow(/must be an absolute path/);
+    await startHelperIn(lab.host, second);
+    const conn = await rawConnection(second.socketPath);
+    const owner = await user.process();
+    const hello = await conn.send(JSON.stringify({ id: 1, secret: files.secret, op: "hello", pid: owner.pid, registry: join(rootOwned, "tunnels.json") }));
+    expect(hello.error).toBe(`this helper writes ${files.registry}, not ${join(rootOwned, "tunnels.json")}`);
+    conn.socket.end();
+    expect(await readdir(rootOwned)).toEqual([]);
+  });
+
+  it("root writes the user's registry and its lock as the user, in the user's directory", async () => {
+    expect((await call({ op: "declare", profile: "minikube", nodeIp: lab.nodeIp, cidrs: ["10.96.0.0/12"], clusterDomain: "cluster.local", clusterDnsIp: "10.96.0.10" })).ok).toBe(true);
+    expect((await call({ op: "add", profile: "minikube", gateway: lab.nodeIp, cidrs: ["10.96.0.0/12"] })).result).toEqual([{ kind: "added" }]);
+    const { stdout } = await run("stat", ["-c", "%u %a", files.registry, `${files.registry}.lock`]);
+    expect(stdout.trim().split("\n").map((l) => l.split(" ")[0])).toEqual([String(user.uid), String(user.uid)]);
+  });
+});
