@@ -12,6 +12,8 @@ import { createInProcessRoot, fileAccessFor } from "../src/engine/root/index.js"
 import { RouteRegistrar } from "../src/engine/root/routes/route-transaction.js";
 import { cleanupStaleTunnels } from "../src/engine/root/routes/stale-cleanup.js";
 import { RouteAccess } from "../src/engine/access/routes/route-access.js";
+import { ProfileNames } from "../src/engine/access/names/profile-names.js";
+import { IpPool } from "../src/engine/lb/ip-pool.js";
 import { median, round1 } from "./stats.js";
 
 const run = promisify(execFile);
@@ -52,8 +54,9 @@ export async function benchRoutes(routeCount = 16, rounds = 5): Promise<RouteBen
       // The same root a `sudo mktunnel start` has: its session, policy and records included.
       const root = await createInProcessRoot({ registry, table, runtimeDir: fake.miniPath, names: false });
       const access = new RouteAccess(
-        { inspector: new ClusterInspector(fake.miniPath, new MinikubeCli("minikube", runner), null), root, table, locks: null },
-        { profile: "minikube", lbPool: pool, pollIntervalMs: 60_000, probe: async (host, port) => ({ target: `${host}:${port}`, ok: true, checkedAt: "" }) },
+        { profile: "minikube", locks: null, names: (changed) => new ProfileNames("minikube", "cluster.local", null, () => undefined, changed) },
+        { inspector: new ClusterInspector(fake.miniPath, new MinikubeCli("minikube", runner), null), root, table },
+        { lb: { mode: "pool", pool: new IpPool(pool.map((c) => c.text)) }, pollIntervalMs: 60_000, probe: async (host, port) => ({ target: `${host}:${port}`, ok: true, checkedAt: "" }) },
       );
       let t = performance.now();
       await access.start();

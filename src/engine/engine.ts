@@ -6,12 +6,11 @@ import { currentProcessIdentity } from "./registry/process-liveness.js";
 import { RegistryFile } from "./registry/registry-file.js";
 import { type Root, type RouteTable, createInProcessRoot, fileAccessFor, routeTableFor } from "./root/index.js";
 import { TunnelLocks } from "./registry/tunnel-lock.js";
-import { RouteAccess, type RouteAccessDeps } from "./access/routes/route-access.js";
+import type { RouteAccessDeps } from "./access/routes/route-access.js";
 import { TunnelSet } from "./tunnels/tunnel-set.js";
 import { TunnelSettingsError } from "./tunnels/profile-tunnel.js";
 import { chooseSshClient } from "./access/forwards/forward-link.js";
-import { ForwardAccess } from "./access/forwards/forward-access.js";
-import { loopbackOctetFor, loopbackPoolFor } from "./access/forwards/loopback-range.js";
+import { accessFactories } from "./tunnels/access-factories.js";
 import { defaultRuntimeDir } from "./elevation/elevation.js";
 import type { SshLinkOptions } from "./access/forwards/reconnecting-link.js";
 import { type ModeChoice, type ModeDecision, decideAccessMode, hostFacts } from "./cluster/access-mode.js";
@@ -59,30 +58,23 @@ export async function createEngine(options: EngineOptions = {}) {
   const locks = new TunnelLocks(miniPath, () => registry.files(), self);
   const isRoot = process.platform !== "win32" && process.getuid?.() === 0;
   const root = options.root ?? (await createInProcessRoot({ registry, table, runtimeDir: env.MKTUNNEL_RUNTIME_DIR || defaultRuntimeDir(), names: options.names !== false }));
-  const routeDeps: RouteAccessDeps = { inspector, root, table, locks: options.tunnelLocks === false ? null : locks, ...options.network };
-  // Profiles of this process in forward mode each hold their own /16 of loopback addresses.
-  const forwardOctets = new Set<number>();
   // Names need root: the helper, or this process as root; a normal user without the helper has none.
   const names = options.names === false || (!options.root && !isRoot) ? null : root;
   // Which SSH client carries forward mode (forward-link.ts): asked once, `ssh -V`.
   const sshClient = await chooseSshClient(env);
+  const factories = accessFactories({
+    miniPath,
+    locks: options.tunnelLocks === false ? null : locks,
+    route: { inspector, root, table, ...options.network },
+    forward: { miniPath, minikube, containers: (engine) => new ContainerCli(engine), locks: options.tunnelLocks === false ? null : locks, privileges: () => (options.root || isRoot ? root : null) },
+    sshClient,
+    ...(options.sshLink ? { sshLink: options.sshLink } : {}),
+  });
   const tunnels = new TunnelSet({
     miniPath,
     names,
     decideMode: (profile, choice) => decideMode(miniPath, env, profile, choice),
-    createRouteAccess: ({ profile, lbPool, pollIntervalMs }) => new RouteAccess(routeDeps, { profile, lbPool, ...(pollIntervalMs ? { pollIntervalMs } : {}) }),
-    createForwardAccess: (profile) => {
-      const octet = loopbackOctetFor(profile, forwardOctets);
-      forwardOctets.add(octet);
-      return {
-        access: new ForwardAccess(
-          { miniPath, minikube, containers: (engine) => new ContainerCli(engine), locks: options.tunnelLocks === false ? null : locks, privileges: () => (options.root || isRoot ? root : null) },
-          { profile, sshClient, ...(options.sshLink ? { link: options.sshLink } : {}) },
-        ),
-        pool: loopbackPoolFor(octet),
-        release: () => forwardOctets.delete(octet),
-      };
-    },
+    createAccess: (request) => factories[request.mode](request),
   });
   return { miniPath, registry, table, minikube, inspector, root, locks, tunnels, names, decideMode: (profile: string, choice: ModeChoice) => decideMode(miniPath, env, profile, choice) };
 }

@@ -1,4 +1,8 @@
 import type { RouteConflict, RouteState } from "../../shared/routes.js";
+import type { IpPool } from "../lb/ip-pool.js";
+import type { LbMode } from "../lb/lb-controller.js";
+import type { ManagedService } from "../lb/lb-service.js";
+import type { ServiceName } from "./names/profile-names.js";
 import type { CidrKind } from "../cluster/cluster-inspector.js";
 import type { HostState } from "../cluster/minikube-cli.js";
 import type { ProbeResult } from "./reachability-probe.js";
@@ -75,7 +79,27 @@ export interface AccessSnapshot {
   readonly names?: NamesStatus;
 }
 
-/** What a profile's tunnel holds to reach its cluster; RouteAccess and ForwardAccess implement it. Emits `change` (AccessSnapshot) and `log` (line). */
+/** The LoadBalancer controller's view of the cluster's Services, as an access reads it. */
+export interface ServicesView {
+  /** Every Service: names and ClusterIPs. */
+  allServices(): readonly ServiceName[];
+  /** The LoadBalancer Services, with their external IPs and who set them. */
+  services(): readonly ManagedService[];
+}
+
+/** How the LoadBalancer controller runs beside an access: which external IPs it writes, and from which pool. */
+export interface ControllerPlan {
+  readonly mode: LbMode;
+  readonly pool?: IpPool;
+}
+
+/**
+ * What a profile's tunnel holds to reach its cluster (docs/architecture.md,
+ * "Access modes"): routes (RouteAccess) or SSH forwards (ForwardAccess), and
+ * the cluster's names on this machine. A new mode implements this (most of it
+ * comes with AccessBase) and registers a factory in engine.ts; ProfileTunnel
+ * does not change. Emits `change` (AccessSnapshot) and `log` (line).
+ */
 export interface ClusterAccess {
   readonly profile: string;
   readonly mode: AccessMode;
@@ -83,9 +107,12 @@ export interface ClusterAccess {
   start(): Promise<void>;
   /** Look again now (resume from sleep, network change). */
   recheck(): Promise<void>;
-  /** Takes down everything this access set up; rejects, naming each failure, after trying all of it. */
+  /** Takes down everything this access set up, names included; rejects, naming each failure, after trying all of it. */
   stop(): Promise<void>;
   snapshot(): AccessSnapshot;
+  /** The LoadBalancer controller's Services, after every change: forward mode listens for them, route mode names them. */
+  servicesChanged(view: ServicesView): void;
+  controllerPlan(): ControllerPlan;
   on(event: "change", listener: (snapshot: AccessSnapshot) => void): this;
   on(event: "log", listener: (line: string) => void): this;
   removeAllListeners(): this;

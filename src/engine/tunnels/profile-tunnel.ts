@@ -1,18 +1,12 @@
-import { createHash } from "node:crypto";
-import type { Cidr } from "../../shared/cidr.js";
 import type { AccessMode, AccessSnapshot, ClusterAccess } from "../access/cluster-access.js";
-import type { ForwardAccess } from "../access/forwards/forward-access.js";
-import { forwardSpecsOf } from "../access/forwards/forward-specs.js";
+import { type NamesBackend, ProfileNames } from "../access/names/profile-names.js";
 import type { ModeChoice, ModeDecision } from "../cluster/access-mode.js";
-import type { NamesBackend } from "../access/names/profile-names.js";
-import { ProfileNames } from "../access/names/profile-names.js";
 import { type ProfileConfig, readProfileConfig } from "../cluster/profile-config.js";
-import { addressAt, parseCidr } from "../../shared/cidr.js";
 import { kubeConfigForProfile } from "../kube/kube-config.js";
 import { KubeConnection } from "../kube/kube-connection.js";
 import { KubeHttp } from "../kube/kube-http.js";
 import { IpPool } from "../lb/ip-pool.js";
-import { LoadBalancerController, type LbMode } from "../lb/lb-controller.js";
+import { type LbMode, LoadBalancerController } from "../lb/lb-controller.js";
 import type { IngressEntry } from "../lb/lb-service.js";
 
 export interface LoadBalancerSettings {
@@ -52,20 +46,23 @@ export interface ProfileTunnelHooks {
   readonly servicesChanged?: () => void;
 }
 
+/** What an access factory gets for one profile's tunnel (engine.ts registers one factory per mode). */
 export interface AccessRequest {
   readonly profile: string;
-  /** Pool mode's CIDRs, routed too in route mode. */
-  readonly lbPool: readonly Cidr[];
-  readonly pollIntervalMs?: number;
+  readonly mode: AccessMode;
+  readonly settings: TunnelSettings;
+  readonly config: ProfileConfig;
+  readonly log: (line: string) => void;
+  /** The profile's names, for the access to own. */
+  readonly names: (changed: () => void) => ProfileNames;
 }
 
 export interface ProfileTunnelDeps {
   readonly miniPath: string;
   /** Resolves "auto" (and checks an explicit choice can work). */
   readonly decideMode: (profile: string, choice: ModeChoice) => Promise<ModeDecision>;
-  readonly createRouteAccess: (request: AccessRequest) => ClusterAccess;
-  /** Forward mode's access, and the loopback pool its controller hands out. */
-  readonly createForwardAccess: (profile: string) => { access: ForwardAccess; pool: string; release: () => void };
+  /** The access for the decided mode; a new mode is a new factory, not a change here. */
+  readonly createAccess: (request: AccessRequest) => Promise<ClusterAccess>;
   /** Root's side of cluster names (the helper, or this process as root); null: names stay off. */
   readonly names?: NamesBackend | null;
 }
@@ -79,56 +76,30 @@ export async function poolFor(miniPath: string, profile: string, lb: LoadBalance
 }
 
 /**
- * One profile's tunnel: its access (how the host reaches the cluster) and
- * its LoadBalancer controller (what the Services' external IPs are), started
- * and stopped together.
+ * One profile's tunnel: its access (how the host reaches the cluster, and
+ * its names) and its LoadBalancer controller (what the Services' external
+ * IPs are), started and stopped together, whichever the mode.
  */
-interface Parts {
-  readonly access: ClusterAccess;
-  readonly lbMode: LbMode;
-  readonly pool: IpPool | undefined;
-  readonly config: ProfileConfig;
-  readonly names: NamesBackend | null;
-  readonly releaseRange?: () => void;
-}
-
 export class ProfileTunnel {
   private controllerValue: LoadBalancerController | null = null;
-  readonly access: ClusterAccess;
-  private readonly names: ProfileNames;
-  private routedKey = "";
 
   private constructor(
     readonly profile: string,
-    private readonly parts: Parts,
+    readonly access: ClusterAccess,
     private readonly settings: TunnelSettings,
     private readonly hooks: ProfileTunnelHooks,
-  ) {
-    this.access = parts.access;
-    this.names = new ProfileNames(profile, parts.config.dnsDomain, parts.names, hooks.log, () => this.hooks.change?.(this.snapshot()));
-  }
+  ) {}
 
   static async create(deps: ProfileTunnelDeps, profile: string, settings: TunnelSettings, hooks: ProfileTunnelHooks): Promise<ProfileTunnel> {
     const decision = await deps.decideMode(profile, settings.mode ?? "auto");
     hooks.log(`${decision.mode} mode: ${decision.reason}`);
     const config = await readProfileConfig(deps.miniPath, profile);
-    const names = settings.names === false ? null : (deps.names ?? null);
-    let tunnel: ProfileTunnel;
-    if (decision.mode === "forward") {
-      if (!settings.lb.enabled) throw new TunnelSettingsError(`profile "${profile}": forward mode needs the LoadBalancer controller, which gives each Service its loopback address (drop --no-lb, or use --mode route)`);
-      if (settings.lb.mode === "pool") hooks.log("the LoadBalancer pool is for routed clusters; in forward mode each Service gets a loopback address instead");
-      const { access, pool, release } = deps.createForwardAccess(profile);
-      tunnel = new ProfileTunnel(profile, { access, lbMode: "forward", pool: new IpPool([pool]), config, names, releaseRange: release }, settings, hooks);
-    } else {
-      const pool = await poolFor(deps.miniPath, profile, settings.lb);
-      const access = deps.createRouteAccess({ profile, lbPool: pool?.cidrs() ?? [], ...(settings.pollIntervalMs ? { pollIntervalMs: settings.pollIntervalMs } : {}) });
-      tunnel = new ProfileTunnel(profile, { access, lbMode: settings.lb.mode, pool, config, names }, settings, hooks);
-    }
-    tunnel.access.on("log", hooks.log);
-    tunnel.access.on("change", (snapshot: AccessSnapshot) => {
-      tunnel.followNode(snapshot);
-      hooks.change?.(tunnel.snapshot());
-    });
+    const backend = settings.names === false ? null : (deps.names ?? null);
+    const names = (changed: () => void) => new ProfileNames(profile, config.dnsDomain, backend, hooks.log, changed);
+    const access = await deps.createAccess({ profile, mode: decision.mode, settings, config, log: hooks.log, names });
+    const tunnel = new ProfileTunnel(profile, access, settings, hooks);
+    access.on("log", hooks.log);
+    access.on("change", (snapshot: AccessSnapshot) => hooks.change?.(snapshot));
     return tunnel;
   }
 
@@ -142,32 +113,11 @@ export class ProfileTunnel {
 
   /** What the window shows as the profile's LoadBalancer mode. */
   get lbMode(): LbMode | "off" {
-    return this.controllerValue ? this.parts.lbMode : "off";
+    return this.controllerValue ? this.access.controllerPlan().mode : "off";
   }
 
   snapshot(): AccessSnapshot {
-    return { ...this.access.snapshot(), names: this.names.status() };
-  }
-
-  /** Route mode's names follow the node: set once the routes are in, again when the node moves or comes back. */
-  private followNode(snapshot: AccessSnapshot): void {
-    if (snapshot.mode !== "route") return;
-    const serviceRouted = snapshot.phase === "active" && snapshot.nodeIp !== null && snapshot.routes.some((r) => r.kind === "service" && r.state === "active");
-    // Resolver settings on a link are runtime-only: when the routes come back (the node, and maybe its link, came back), set them again.
-    if (!serviceRouted) this.routedKey = "";
-    else this.nameRoutes(snapshot.nodeIp!);
-  }
-
-  private nameRoutes(gateway: string): void {
-    const controller = this.controllerValue;
-    const dns = controller?.allServices().find((s) => s.namespace === "kube-system" && s.name === "kube-dns")?.clusterIPs[0];
-    const server = dns ?? addressAt(parseCidr(this.parts.config.serviceCidr), 10n);
-    const usesHosts = this.names.status().how?.startsWith("hosts file") === true;
-    // The hosts-file way lists the Services; the resolver way needs only the server and the link.
-    const key = `${server}|${gateway}|${usesHosts && controller ? namesKey(controller.allServices()) : ""}`;
-    if (key === this.routedKey) return;
-    this.routedKey = key;
-    void this.names.routed({ server, gateway }, () => controller?.allServices() ?? [], `kubernetes.default.svc.${this.parts.config.dnsDomain}`);
+    return this.access.snapshot();
   }
 
   /**
@@ -191,9 +141,7 @@ export class ProfileTunnel {
       this.access.removeAllListeners();
       await this.controllerValue?.stop().catch(() => undefined);
       this.controllerValue = null;
-      await this.names.clear().catch(() => undefined);
       await this.access.stop().catch(() => undefined);
-      this.parts.releaseRange?.();
       throw signal?.aborted ? new StartCancelledError(this.profile) : error;
     } finally {
       signal?.removeEventListener("abort", onAbort);
@@ -204,17 +152,11 @@ export class ProfileTunnel {
     await this.access.recheck();
   }
 
-  /** The controller releases its IPs first, while the access still reaches the API; then the access comes down. */
-  /** Controller first (it releases its IPs while the API is still reachable), then the names, then the access. */
+  /** Controller first (it releases its IPs while the API is still reachable), then the access with its names. */
   async stop(): Promise<void> {
     const failures: string[] = [];
     await this.controllerValue?.stop().catch((e: Error) => failures.push(e.message));
-    await this.names.clear().catch((e: Error) => failures.push(e.message));
-    try {
-      await this.access.stop();
-    } finally {
-      this.parts.releaseRange?.();
-    }
+    await this.access.stop().catch((e: Error) => failures.push(e.message));
     if (failures.length > 0) throw new Error(failures.join("; "));
   }
 
@@ -228,34 +170,15 @@ export class ProfileTunnel {
       return null;
     }
     const lb = this.settings.lb;
-    const controller = new LoadBalancerController(client, { mode: this.parts.lbMode, ...(this.parts.pool ? { pool: this.parts.pool } : {}), className: lb.className, releaseOnStop: lb.releaseOnStop });
+    const plan = this.access.controllerPlan();
+    const controller = new LoadBalancerController(client, { mode: plan.mode, ...(plan.pool ? { pool: plan.pool } : {}), className: lb.className, releaseOnStop: lb.releaseOnStop });
     controller.on("log", this.hooks.log);
     if (this.hooks.assigned) controller.on("assigned", this.hooks.assigned);
     if (this.hooks.servicesChanged) controller.on("changed", this.hooks.servicesChanged);
-    const access = this.access;
-    if (access.mode === "forward") {
-      const pool = this.parts.pool!;
-      const follow = () => {
-        const specs = forwardSpecsOf(controller.services(), (ip) => pool.contains(ip));
-        void (access as ForwardAccess).setServices(specs);
-        void this.names.forwarded(specs);
-      };
-      controller.on("changed", follow);
-      controller.on("assigned", follow);
-    } else {
-      // The hosts-file way needs the ClusterIPs, and kube-dns's own address may differ from the tenth of the range.
-      controller.on("changed", () => {
-        const snapshot = this.access.snapshot();
-        if (snapshot.phase === "active" && snapshot.nodeIp) this.nameRoutes(snapshot.nodeIp);
-      });
-    }
+    const follow = () => this.access.servicesChanged(controller);
+    controller.on("changed", follow);
+    controller.on("assigned", follow);
     await controller.start(10_000, signal);
     return controller;
   }
-}
-
-/** What the hosts-file way writes, in a few bytes: a Service can gain an address (ExternalName → ClusterIP) while the count stays. */
-function namesKey(services: readonly { namespace: string; name: string; clusterIPs: readonly string[] }[]): string {
-  const lines = services.map((s) => `${s.namespace}/${s.name}=${s.clusterIPs[0] ?? ""}`).sort();
-  return createHash("sha256").update(lines.join("\n")).digest("base64");
 }

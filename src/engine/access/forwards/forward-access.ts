@@ -1,16 +1,16 @@
-import { EventEmitter } from "node:events";
 import { dirname, join } from "node:path";
 import { addressAt, parseCidr } from "../../../shared/cidr.js";
 import { type ContainerCli, type ContainerEngine, containerEngineOf } from "../../cluster/container-cli.js";
 import type { MinikubeCli } from "../../cluster/minikube-cli.js";
 import { type ProfileConfig, readProfileConfig } from "../../cluster/profile-config.js";
-import { type LockHolder, type TunnelLocks, describeHolder } from "../../registry/tunnel-lock.js";
+import type { TunnelLocks } from "../../registry/tunnel-lock.js";
 import { readFile } from "node:fs/promises";
+import type { IpPool } from "../../lb/ip-pool.js";
 import { fileAccessFor } from "../../root/index.js";
-import type { HeldLock } from "../../system/file-lock.js";
-import type { AccessPhase, AccessSnapshot, ClusterAccess, LinkStatus } from "../cluster-access.js";
-import type { ProbeResult } from "../reachability-probe.js";
+import { AccessBase, type AccessBasics } from "../access-base.js";
+import type { AccessSnapshot, ControllerPlan, LinkStatus, ServicesView } from "../cluster-access.js";
 import { ForwardListeners, type ForwardSpec, type LoopbackPrivileges } from "./forward-listeners.js";
+import { forwardSpecsOf } from "./forward-specs.js";
 import { parseHostKeys } from "./host-keys.js";
 import { type LinkTarget, LinkUnavailable, type SshLinkOptions } from "./reconnecting-link.js";
 import { type ForwardLink, type SshClientKind, createForwardLink } from "./forward-link.js";
@@ -19,13 +19,17 @@ export interface ForwardAccessDeps {
   readonly miniPath: string;
   readonly minikube: MinikubeCli;
   readonly containers: (engine: ContainerEngine) => ContainerCli;
+  /** For the link's note in the lock, which `status` from another shell reads. */
   readonly locks: TunnelLocks | null;
   /** The helper, for ports below 1024 and macOS aliases; null when this process is root or has none. */
   readonly privileges: () => LoopbackPrivileges | null;
 }
 
 export interface ForwardAccessOptions {
-  readonly profile: string;
+  /** This profile's loopback addresses, one per Service, handed out by the controller (loopback-range.ts). */
+  readonly pool: IpPool;
+  /** Gives the profile's /16 back to the process when the access is done with it. */
+  readonly releasePool?: () => void;
   readonly link?: SshLinkOptions;
   /** Which SSH client carries the forwards (forward-link.ts chooses). */
   readonly sshClient?: SshClientKind;
@@ -49,31 +53,25 @@ async function readLoginKey(path: string): Promise<Buffer> {
  * Service port a listener on the Service's own loopback address, fed by
  * `setServices` from the controller. Emits `change` and `log`.
  */
-export class ForwardAccess extends EventEmitter implements ClusterAccess {
+export class ForwardAccess extends AccessBase {
   readonly mode = "forward" as const;
-  readonly profile: string;
-  private phase: AccessPhase = "starting";
   private config: ProfileConfig | null = null;
   private containers: ContainerCli | null = null;
-  private message: string | undefined;
-  private lock: HeldLock | null = null;
   /** Notes of the link's state in the lock, one after another. */
   private lockNotes: Promise<void> = Promise.resolve();
-  private probeResult: ProbeResult | null = null;
   private probeTimer: NodeJS.Timeout | undefined;
   private specs: readonly ForwardSpec[] = [];
   private applying: Promise<void> = Promise.resolve();
   private applyQueued = false;
-  private lastEmitted = "";
   private readonly link: ForwardLink;
   private readonly forwards: ForwardListeners;
 
   constructor(
+    basics: AccessBasics,
     private readonly deps: ForwardAccessDeps,
     private readonly options: ForwardAccessOptions,
   ) {
-    super();
-    this.profile = options.profile;
+    super(basics);
     const { link, carrier } = createForwardLink(options.sshClient ?? "ssh2", () => this.resolveTarget(), options.link);
     this.link = link;
     this.link.on("log", (line: string) => this.log(line));
@@ -86,9 +84,20 @@ export class ForwardAccess extends EventEmitter implements ClusterAccess {
     const engine = containerEngineOf(this.config.driver);
     if (!engine) throw new Error(`profile "${this.profile}" uses the ${this.config.driver || "unknown"} driver; forward mode needs docker or podman`);
     this.containers = this.deps.containers(engine);
-    if (!(await this.holdLock())) return;
+    if (!(await this.holdLock("forwarding", "forwards nothing"))) return;
     await this.link.start();
     this.emitChange();
+  }
+
+  /** Each Service the controller gave a loopback address of ours: its ports listen there, under its names. */
+  override servicesChanged(view: ServicesView): void {
+    const specs = forwardSpecsOf(view.services(), (ip) => this.options.pool.contains(ip));
+    void this.setServices(specs);
+    void this.names.forwarded(specs);
+  }
+
+  controllerPlan(): ControllerPlan {
+    return { mode: "forward", pool: this.options.pool };
   }
 
   /** The Services to forward, from the LoadBalancer controller; listeners follow at once, a burst of changes in one pass. */
@@ -106,7 +115,7 @@ export class ForwardAccess extends EventEmitter implements ClusterAccess {
 
   async recheck(): Promise<void> {
     if (this.phase === "blocked") {
-      if (await this.holdLock()) await this.link.start();
+      if (await this.holdLock("forwarding", "forwards nothing")) await this.link.start();
       return;
     }
     if (this.link.status().state !== "up") await this.link.reconnect();
@@ -114,33 +123,27 @@ export class ForwardAccess extends EventEmitter implements ClusterAccess {
     await this.setServices(this.specs);
   }
 
-  async stop(): Promise<void> {
+  protected async teardown(): Promise<void> {
     this.phase = "stopping";
     clearInterval(this.probeTimer);
     await this.applying.catch(() => undefined);
     const failures: string[] = [];
     await this.forwards.closeAll().catch((error: Error) => failures.push(`listeners: ${error.message}`));
     await this.link.close();
-    await this.lock?.release().catch(() => undefined);
-    this.lock = null;
+    this.options.releasePool?.();
     this.phase = "stopped";
     this.probeResult = null;
     this.emitChange();
     if (failures.length > 0) throw new Error(`could not stop forwards of "${this.profile}": ${failures.join("; ")}`);
   }
 
-  snapshot(): AccessSnapshot {
+  protected details(): Omit<AccessSnapshot, "profile" | "mode" | "phase" | "probe" | "names"> {
     return {
-      profile: this.profile,
-      mode: this.mode,
-      phase: this.phase,
       host: this.phase === "waiting-for-node" ? "Stopped" : this.link.status().state === "up" ? "Running" : null,
       nodeIp: null,
       routes: [],
-      probe: this.probeResult,
       link: this.link.status(),
       forwards: this.forwards.statuses(),
-      ...(this.message ? { message: this.message } : {}),
     };
   }
 
@@ -160,7 +163,7 @@ export class ForwardAccess extends EventEmitter implements ClusterAccess {
 
   private linkChanged(status: LinkStatus): void {
     if (this.phase === "stopping" || this.phase === "stopped" || this.phase === "blocked") return;
-    const lock = this.lock;
+    const lock = this.heldLock;
     if (lock && this.deps.locks) this.lockNotes = this.lockNotes.then(() => this.deps.locks!.noteLink(lock, status)).catch((error: Error) => this.log(`could not note the link's state in ${lock.path}: ${error.message}`));
     if (status.state === "up") {
       this.phase = "active";
@@ -185,42 +188,11 @@ export class ForwardAccess extends EventEmitter implements ClusterAccess {
     const target = `${host}:443`;
     const done = (ok: boolean, error?: string) => {
       if (this.phase !== "active") return;
-      if (this.probeResult?.ok !== ok) this.log(ok ? `probe of ${target} through the link answers` : `probe of ${target} through the link failed: ${error}`);
-      this.probeResult = { target, ok, checkedAt: new Date().toISOString(), ...(ok ? { latencyMs: Math.round(performance.now() - started) } : { error: error ?? "failed" }) };
-      this.emitChange();
+      this.recordProbe({ target, ok, checkedAt: new Date().toISOString(), ...(ok ? { latencyMs: Math.round(performance.now() - started) } : { error: error ?? "failed" }) }, " through the link");
     };
     this.link.probe(host, 443).then(
       () => done(true),
       (error: Error) => done(false, error.message),
     );
-  }
-
-  /** minikube's tunnel lock, as in route mode: `minikube tunnel` would overwrite the same external IPs. */
-  private async holdLock(): Promise<boolean> {
-    if (this.lock || !this.deps.locks) return true;
-    const result = await this.deps.locks.acquire(this.profile);
-    if ("release" in result) {
-      this.lock = result;
-      if (this.phase === "blocked") this.phase = "starting";
-      return true;
-    }
-    const why = describeHolder(result as LockHolder);
-    if (this.phase !== "blocked") this.log(`${why}; not forwarding while it runs`);
-    this.phase = "blocked";
-    this.message = `${why}; this tunnel waits and forwards nothing`;
-    this.emitChange();
-    return false;
-  }
-
-  private log(line: string): void {
-    this.emit("log", line);
-  }
-
-  private emitChange(): void {
-    const snapshot = this.snapshot();
-    const key = JSON.stringify({ ...snapshot, probe: snapshot.probe ? { ok: snapshot.probe.ok, error: snapshot.probe.error } : null });
-    if (key === this.lastEmitted) return;
-    this.lastEmitted = key;
-    this.emit("change", snapshot);
   }
 }

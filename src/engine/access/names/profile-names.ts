@@ -32,7 +32,7 @@ export class ProfileNames {
 
   constructor(
     private readonly profile: string,
-    private readonly domain: string,
+    readonly domain: string,
     private readonly backend: NamesBackend | null,
     private readonly log: (line: string) => void,
     private readonly changed: () => void,

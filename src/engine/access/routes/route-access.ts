@@ -1,12 +1,13 @@
-import { EventEmitter } from "node:events";
-import { type Cidr, addressAt, parseCidr } from "../../../shared/cidr.js";
+import { addressAt, parseCidr } from "../../../shared/cidr.js";
 import type { ClusterInspector, ClusterView } from "../../cluster/cluster-inspector.js";
 import { containerEngineOf } from "../../cluster/container-cli.js";
-import type { AccessPhase, AccessSnapshot, ClusterAccess, RouteStatus } from "../cluster-access.js";
-import { type LockHolder, type TunnelLocks, describeHolder } from "../../registry/tunnel-lock.js";
+import type { IpPool } from "../../lb/ip-pool.js";
+import type { LbMode } from "../../lb/lb-controller.js";
 import type { Root, RouteTable } from "../../root/index.js";
-import type { HeldLock } from "../../system/file-lock.js";
+import { AccessBase, type AccessBasics } from "../access-base.js";
+import type { AccessSnapshot, ControllerPlan, RouteStatus, ServicesView } from "../cluster-access.js";
 import { type ProbeResult, nodeAnswers, probeTcp } from "../reachability-probe.js";
+import { RouteNames } from "./route-names.js";
 
 export interface RouteAccessDeps {
   readonly inspector: ClusterInspector;
@@ -14,16 +15,14 @@ export interface RouteAccessDeps {
   readonly root: Pick<Root, "declare" | "addRoutes" | "removeRoutes">;
   /** Read only: to notice our routes vanishing from the kernel. Listing needs no privileges. */
   readonly table: Pick<RouteTable, "list">;
-  /** minikube's per-profile tunnel lock; null in tests that do not exercise it. */
-  readonly locks: TunnelLocks | null;
   /** How this process reaches the network; tests whose engine runs outside the lab's namespace pass versions that connect from inside it. */
   readonly probe?: (host: string, port: number, signal: AbortSignal) => Promise<ProbeResult>;
   readonly nodeAnswers?: (host: string, port: number, signal: AbortSignal) => Promise<boolean>;
 }
 
 export interface RouteAccessOptions {
-  readonly profile: string;
-  readonly lbPool?: readonly Cidr[];
+  /** The LoadBalancer controller's mode, and in pool mode the pool, whose CIDRs are routed too. */
+  readonly lb?: { readonly mode: LbMode; readonly pool?: IpPool };
   /** How often a healthy tunnel knocks on its node (a TCP connect, no process). */
   readonly pollIntervalMs?: number;
   /** How often it re-reads the profile, the pod CIDRs and the routing table (no minikube either). */
@@ -45,24 +44,19 @@ const NODE_DOWN: ReadonlySet<string> = new Set(["Stopped", "Nonexistent", "Pause
  * answering, on recheck, and while waiting. Every step can be cancelled, so
  * stop never waits behind a hung minikube. Emits `change` and `log`.
  */
-export class RouteAccess extends EventEmitter implements ClusterAccess {
+export class RouteAccess extends AccessBase {
   readonly mode = "route" as const;
-  readonly profile: string;
-  private phase: AccessPhase = "starting";
   private view: ClusterView | null = null;
   private routes = new Map<string, RouteStatus>();
   private activeGateway: string | null = null;
-  private probeResult: ProbeResult | null = null;
-  private message: string | undefined;
+  private readonly routeNames: RouteNames;
   private timer: NodeJS.Timeout | undefined;
   private failures = 0;
   private removalFailures: string[] = [];
   private queue: Promise<void> = Promise.resolve();
   private inFlight: AbortController | null = null;
-  private lock: HeldLock | null = null;
   private lastRefresh = 0;
   private probing = false;
-  private lastEmitted = "";
   /** Something worth telling about how the routes work here, such as a full-tunnel VPN they go around. */
   private note: string | undefined;
   private readonly pollIntervalMs: number;
@@ -75,17 +69,16 @@ export class RouteAccess extends EventEmitter implements ClusterAccess {
 
   private readonly inspector: ClusterInspector;
   private readonly root: Pick<Root, "declare" | "addRoutes" | "removeRoutes">;
-  private readonly locks: TunnelLocks | null;
 
   constructor(
+    basics: AccessBasics,
     private readonly deps: RouteAccessDeps,
-    private readonly options: RouteAccessOptions,
+    private readonly options: RouteAccessOptions = {},
   ) {
-    super();
+    super(basics);
     this.inspector = deps.inspector;
     this.root = deps.root;
-    this.locks = deps.locks;
-    this.profile = options.profile;
+    this.routeNames = new RouteNames(this.names);
     this.pollIntervalMs = options.pollIntervalMs ?? 5000;
     this.refreshIntervalMs = options.refreshIntervalMs ?? 60_000;
     this.maxBackoffMs = options.maxBackoffMs ?? 30_000;
@@ -104,7 +97,7 @@ export class RouteAccess extends EventEmitter implements ClusterAccess {
   }
 
   /** Removes every route of this tunnel; rejects, naming each route, if any could not be removed. */
-  async stop(): Promise<void> {
+  protected async teardown(): Promise<void> {
     clearTimeout(this.timer);
     this.timer = undefined;
     this.phase = "stopping";
@@ -114,8 +107,6 @@ export class RouteAccess extends EventEmitter implements ClusterAccess {
     await this.serialised(async () => {
       this.removalFailures = [];
       await this.removeAllRoutes("stopping");
-      await this.lock?.release();
-      this.lock = null;
       this.phase = "stopped";
       this.probeResult = null;
       this.emitChange();
@@ -123,20 +114,34 @@ export class RouteAccess extends EventEmitter implements ClusterAccess {
     });
   }
 
-  snapshot(): AccessSnapshot {
+  controllerPlan(): ControllerPlan {
+    return this.options.lb ?? { mode: "clusterip" };
+  }
+
+  /** The hosts-file way of naming lists the Services, and kube-dns's own address may differ from the tenth of the range. */
+  override servicesChanged(view: ServicesView): void {
+    this.routeNames.services = view.allServices();
+    this.followNames();
+  }
+
+  protected details(): Omit<AccessSnapshot, "profile" | "mode" | "phase" | "probe" | "names"> {
     const suggest = this.phase === "active" && this.probeResult?.ok === false && this.view !== null && containerEngineOf(this.view.config.driver) !== null;
     return {
-      profile: this.profile,
-      mode: this.mode,
-      phase: this.phase,
       host: this.view?.host ?? null,
       nodeIp: this.view?.nodeIp ?? null,
       routes: [...this.routes.values()],
-      probe: this.probeResult,
       // Not reaching the cluster at all outweighs a note about pod CIDRs or a VPN.
       ...(suggest ? { message: FORWARD_HINT } : this.message !== undefined ? { message: this.message } : this.note ? { message: this.note } : {}),
       ...(suggest ? { suggestion: "forward-mode" as const } : {}),
     };
+  }
+
+  /** Names follow the node: set once the service route is in, again when the node moves or comes back (resolver settings on a link are runtime-only). */
+  private followNames(): void {
+    const view = this.view;
+    const serviceRouted = this.phase === "active" && view?.nodeIp && view.cidrs.length > 0 && this.routes.get(view.serviceCidr.text)?.state === "active";
+    if (!serviceRouted) this.routeNames.forget();
+    else this.routeNames.follow(view.nodeIp!, view.serviceCidr);
   }
 
   private serialised(work: (signal: AbortSignal) => Promise<void>): Promise<void> {
@@ -189,12 +194,13 @@ export class RouteAccess extends EventEmitter implements ClusterAccess {
   }
 
   private inspectOptions(signal: AbortSignal) {
-    return { ...(this.options.lbPool ? { lbPool: this.options.lbPool } : {}), signal };
+    const pool = this.options.lb?.pool?.cidrs();
+    return { ...(pool ? { lbPool: pool } : {}), signal };
   }
 
   private async reconcile(first: boolean, signal: AbortSignal, verifyTable = false): Promise<void> {
     if (this.stopped(signal)) return;
-    if (!(await this.holdLock(first))) return;
+    if (!(await this.holdLock("adding routes", "adds no routes", first))) return;
     let view: ClusterView;
     try {
       view = await this.inspector.inspect(this.profile, this.inspectOptions(signal));
@@ -241,23 +247,6 @@ export class RouteAccess extends EventEmitter implements ClusterAccess {
     this.probeService();
   }
 
-  /** minikube's tunnel lock: ours while we run; while someone else has it we add nothing. */
-  private async holdLock(first: boolean): Promise<boolean> {
-    if (this.lock || !this.locks) return true;
-    const result = await this.locks.acquire(this.profile);
-    if ("release" in result) {
-      this.lock = result;
-      if (this.phase === "blocked") this.log("the profile's tunnel lock is free again: taking over");
-      return true;
-    }
-    const why = describeHolder(result as LockHolder);
-    if (this.phase !== "blocked" || first) this.log(`${why}; not adding routes while it runs`);
-    this.phase = "blocked";
-    this.message = `${why}; this tunnel waits and adds no routes`;
-    this.emitChange();
-    return false;
-  }
-
   /**
    * Probes the kubernetes Service through the route, in the background: a
    * probe that times out must not delay a start or a stop. Its result comes
@@ -274,10 +263,7 @@ export class RouteAccess extends EventEmitter implements ClusterAccess {
     this.probing = true;
     void this.probe(addressAt(view.serviceCidr, 1n), 443, this.probes.signal)
       .then((result) => {
-        if (this.phase !== "active") return;
-        if (this.probeResult?.ok !== result.ok) this.log(result.ok ? `probe of ${result.target} answers` : `probe of ${result.target} failed: ${result.error}`);
-        this.probeResult = result;
-        this.emitChange();
+        if (this.phase === "active") this.recordProbe(result);
       })
       .catch(() => undefined)
       .finally(() => (this.probing = false));
@@ -372,16 +358,9 @@ export class RouteAccess extends EventEmitter implements ClusterAccess {
     }
   }
 
-  private log(line: string): void {
-    this.emit("log", line);
-  }
-
-  /** Only real changes go out: a healthy tunnel's heartbeat must not redraw the tray every few seconds. */
-  private emitChange(): void {
-    const snapshot = this.snapshot();
-    const key = JSON.stringify({ ...snapshot, probe: snapshot.probe ? { ok: snapshot.probe.ok, target: snapshot.probe.target, error: snapshot.probe.error } : null });
-    if (key === this.lastEmitted) return;
-    this.lastEmitted = key;
-    this.emit("change", snapshot);
+  /** Every change may mean the service route came or went, or the node moved: names follow. */
+  protected override emitChange(): void {
+    this.followNames();
+    super.emitChange();
   }
 }

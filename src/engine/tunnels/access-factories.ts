@@ -1,0 +1,50 @@
+import type { AccessBasics } from "../access/access-base.js";
+import type { AccessMode, ClusterAccess } from "../access/cluster-access.js";
+import { ForwardAccess, type ForwardAccessDeps } from "../access/forwards/forward-access.js";
+import type { SshClientKind } from "../access/forwards/forward-link.js";
+import { loopbackOctetFor, loopbackPoolFor } from "../access/forwards/loopback-range.js";
+import type { SshLinkOptions } from "../access/forwards/reconnecting-link.js";
+import { RouteAccess, type RouteAccessDeps } from "../access/routes/route-access.js";
+import { IpPool } from "../lb/ip-pool.js";
+import type { TunnelLocks } from "../registry/tunnel-lock.js";
+import { type AccessRequest, TunnelSettingsError, poolFor } from "./profile-tunnel.js";
+
+export interface AccessFactoryDeps {
+  readonly miniPath: string;
+  readonly locks: TunnelLocks | null;
+  readonly route: RouteAccessDeps;
+  readonly forward: ForwardAccessDeps;
+  readonly sshClient: SshClientKind;
+  readonly sshLink?: SshLinkOptions;
+}
+
+/**
+ * One factory per access mode (docs/architecture.md, "Access modes"): what a
+ * mode needs besides the tunnel's basics. A third mode is one more entry
+ * here and a class on AccessBase; ProfileTunnel does not change.
+ */
+export function accessFactories(deps: AccessFactoryDeps): Record<AccessMode, (request: AccessRequest) => Promise<ClusterAccess>> {
+  // Profiles of this process in forward mode each hold their own /16 of loopback addresses.
+  const forwardOctets = new Set<number>();
+  const basics = (request: AccessRequest): AccessBasics => ({ profile: request.profile, locks: deps.locks, names: request.names });
+  return {
+    route: async (request) => {
+      const { lb, pollIntervalMs } = request.settings;
+      const pool = await poolFor(deps.miniPath, request.profile, lb);
+      return new RouteAccess(basics(request), deps.route, { lb: { mode: lb.mode, ...(pool ? { pool } : {}) }, ...(pollIntervalMs ? { pollIntervalMs } : {}) });
+    },
+    forward: async (request) => {
+      const { lb } = request.settings;
+      if (!lb.enabled) throw new TunnelSettingsError(`profile "${request.profile}": forward mode needs the LoadBalancer controller, which gives each Service its loopback address (drop --no-lb, or use --mode route)`);
+      if (lb.mode === "pool") request.log("the LoadBalancer pool is for routed clusters; in forward mode each Service gets a loopback address instead");
+      const octet = loopbackOctetFor(request.profile, forwardOctets);
+      forwardOctets.add(octet);
+      return new ForwardAccess(basics(request), deps.forward, {
+        pool: new IpPool([loopbackPoolFor(octet)]),
+        releasePool: () => forwardOctets.delete(octet),
+        sshClient: deps.sshClient,
+        ...(deps.sshLink ? { link: deps.sshLink } : {}),
+      });
+    },
+  };
+}
