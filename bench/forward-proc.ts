@@ -1,4 +1,4 @@
-// The forwarder the forward benchmark measures: forward mode's own SshLink and ForwardListeners, in
+// The forwarder the forward benchmark measures: forward mode's own Ssh2Link and ForwardListeners, in
 // their own process (bundled, as the app runs them). Specs arrive as JSON on stdin; it prints one
 // JSON line once every listener is up, then waits to be killed.
 import { spawnSync } from "node:child_process";

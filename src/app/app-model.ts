@@ -182,6 +182,8 @@ export class AppModel extends EventEmitter {
     for (const i of ingress) for (const key of i.released) this.log(`cleanup: released the external IP of ${key} (profile ${i.profile})`);
     const failures = [
       ...report.failures.map((f) => `${f.destination} via ${f.gateway} (profile ${f.profile}, pid ${f.pid}): ${f.error}`),
+      ...(report.refused ?? []).map((f) => `${f.destination} via ${f.gateway} (profile ${f.profile}, pid ${f.pid}) left in place: ${f.error}`),
+      ...(report.nameFailures ?? []).map((f) => `names: ${f}`),
       ...ingress.flatMap((i) => i.failures.map((f) => `external IP of ${f} (profile ${i.profile})`)),
     ];
     for (const f of failures) this.log(`cleanup failed: ${f}`);

@@ -45,6 +45,7 @@ export function formatCleanup(report: CleanupReport, ingress: readonly IngressCl
     for (const f of i.failures) lines.push(`FAILED to release ${f} (profile ${i.profile})`);
   }
   for (const n of report.names ?? []) lines.push(`took back ${n}`);
+  for (const f of report.nameFailures ?? []) lines.push(`FAILED to take back names: ${f}`);
   if (lines.length === 0) lines.push("no stale tunnels");
   if (report.skippedAlive > 0) lines.push(`${report.skippedAlive} route(s) of running tunnels left alone`);
   return lines.join("\n");

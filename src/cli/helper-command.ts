@@ -7,12 +7,8 @@ import type { Command } from "commander";
 import { type HelperSources, installHelper, readHelperConfig, uninstallHelper } from "../engine/elevation/helper-installer.js";
 import { helperLayout } from "../engine/elevation/helper-layout.js";
 import { installedHelperAnswers } from "../engine/elevation/installed-helper-client.js";
-import { allowancesSchema } from "../engine/root/index.js";
 import { CliError } from "./cli-errors.js";
-
-function collect(value: string, previous: string[] = []): string[] {
-  return [...previous, value];
-}
+import { allowancesOf, collectText } from "./cli-options.js";
 
 /** The runtime and bundles this mktunnel runs from: what install copies. Only a bundled CLI can be installed. */
 function sourcesOfThisCli(): HelperSources {
@@ -55,14 +51,13 @@ export function addHelperCommands(program: Command): void {
     .option("--user <name>", "the user the helper serves (default: the user who ran sudo)")
     .option("--prefix <dir>", "put every file under this directory (packagers, tests)", "/")
     .option("--no-start", "write the files without asking the service manager to start anything")
-    .option("--allow-cidr <cidr>", "also let the helper route this network, outside the private ranges (repeatable)", collect)
-    .option("--allow-domain <domain>", "also let the helper set names under this domain of the public DNS, e.g. a company's k8s.example.com (repeatable)", collect)
+    .option("--allow-cidr <cidr>", "also let the helper route this network, outside the private ranges (repeatable)", collectText)
+    .option("--allow-domain <domain>", "also let the helper set names under this domain of the public DNS, e.g. a company's k8s.example.com (repeatable)", collectText)
     .action(async (opts: { user?: string; prefix: string; start: boolean; allowCidr?: string[]; allowDomain?: string[] }) => {
       const user = opts.user ?? process.env.SUDO_USER;
       if (!user) throw new CliError("--user is needed when not run through sudo", 2);
-      const allow = allowancesSchema.safeParse({ cidrs: opts.allowCidr ?? [], domains: opts.allowDomain ?? [] });
-      if (!allow.success) throw new CliError(`--allow-cidr/--allow-domain: ${allow.error.issues[0]?.message ?? "invalid"}`, 2);
-      const result = await installHelper({ prefix: opts.prefix, user, noStart: !opts.start, sources: sourcesOfThisCli(), allow: allow.data });
+      const allow = allowancesOf(opts, false);
+      const result = await installHelper({ prefix: opts.prefix, user, noStart: !opts.start, sources: sourcesOfThisCli(), ...(allow ? { allow } : {}) });
       process.stdout.write(`${result.upgradedFrom ? `upgraded the helper from ${result.upgradedFrom} to ${result.version}` : `installed the helper ${result.version}`} for ${user}${result.started ? ", and started it" : " (not started)"}\n`);
       for (const file of result.files) process.stdout.write(`  ${file}\n`);
     });

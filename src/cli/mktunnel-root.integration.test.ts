@@ -65,4 +65,21 @@ describe.skipIf(skip !== null)("a tunnel run as root for a user's MINIPATH", () 
     expect(JSON.parse(cleanup.stdout).removed).toEqual([expect.objectContaining({ destination: "10.96.0.0/12", routeRemoved: true })]);
     expect(await lab.hostRoutes()).not.toContain("10.96.0.0/12");
   });
+
+  it("a public LoadBalancer pool is refused route by route, the rest still goes in; root allows it with --allow-cidr, a helper's user cannot", async () => {
+    const routeStates = (t: StartedTunnel) => t.waitFor((e) => e.event === "state" && (e as { routes: { state: string }[] }).routes.every((r) => r.state !== "pending"), 15_000, "routes settled");
+    tunnel = StartedTunnel.start(lab.host, ["--poll-interval", "200", "--no-dns", "--lb-mode", "pool", "--lb-pool", "203.0.113.0/24"], fake.env());
+    await tunnel.ready();
+    const refused = (await routeStates(tunnel)) as { routes: { cidr: string; state: string; error?: string }[] };
+    expect(refused.routes).toEqual(expect.arrayContaining([expect.objectContaining({ cidr: "10.96.0.0/12", state: "active" }), expect.objectContaining({ cidr: "203.0.113.0/24", state: "error", error: expect.stringMatching(/^refused: 203\.0\.113\.0\/24 is not a private network/) })]));
+    expect(await tunnel.stop("SIGTERM")).toBe(0);
+    tunnel = StartedTunnel.start(lab.host, ["--poll-interval", "200", "--no-dns", "--lb-mode", "pool", "--lb-pool", "203.0.113.0/24", "--allow-cidr", "203.0.113.0/24"], fake.env());
+    await tunnel.ready();
+    await tunnel.waitFor((e) => e.event === "state" && (e as { routes: { cidr: string; state: string }[] }).routes.some((r) => r.cidr === "203.0.113.0/24" && r.state === "active"), 15_000, "the allowed pool routed");
+    expect(await lab.hostRoutes()).toContain("203.0.113.0/24 via 192.168.49.2");
+    expect(await tunnel.stop("SIGTERM")).toBe(0);
+    const asHelper = await runCli(lab.host, ["start", "--helper", "--allow-cidr", "203.0.113.0/24"], fake.env());
+    expect(asHelper.code).toBe(2);
+    expect(asHelper.stderr).toMatch(/only root gives them/);
+  });
 });

@@ -6,6 +6,7 @@ import { activeProfile, listProfileNames } from "../engine/cluster/profile-confi
 import { createEngine, type EngineOptions } from "../engine/engine.js";
 import { RegistryFile, resetRegistry } from "../engine/registry/registry-file.js";
 import { fileAccessFor } from "../engine/root/index.js";
+import { allowancesOf, collectText } from "./cli-options.js";
 import { registryPath, resolveMiniPath } from "../engine/cluster/minipath.js";
 import { IpPool } from "../engine/lb/ip-pool.js";
 import { listLoadBalancerServices } from "../engine/lb/lb-listing.js";
@@ -82,10 +83,13 @@ export function buildProgram(): Command {
     .option("--no-lb", "do not run the LoadBalancer controller")
     .option("--no-dns", "do not make the cluster's names (svc.ns.svc.cluster.local) resolve on this machine")
     .option("--keep-lb-ips", "leave assigned external IPs in place on stop")
+    .option("--allow-cidr <cidr>", "as root: also route this network outside the private ranges (repeatable; a normal user's helper takes it at install)", collectText)
+    .option("--allow-domain <domain>", "as root: also set names under this public domain, e.g. k8s.example.com (repeatable)", collectText)
     .option("--json", "print one JSON object per line instead of text")
     .option("--helper", "change routes through the privileged helper even when already root")
     .addOption(new Option("--poll-interval <ms>", "how often to re-check the cluster").argParser(parseInterval).default(5000).hideHelp())
-    .action(async (opts: { profile?: string[]; mode: ModeChoice; lbMode: "clusterip" | "pool"; lbPool?: string[]; lbClass?: string; lb: boolean; dns: boolean; keepLbIps?: boolean; json?: boolean; helper?: boolean; pollInterval: number }) => {
+    .action(async (opts: { profile?: string[]; mode: ModeChoice; lbMode: "clusterip" | "pool"; lbPool?: string[]; lbClass?: string; lb: boolean; dns: boolean; keepLbIps?: boolean; json?: boolean; helper?: boolean; pollInterval: number; allowCidr?: string[]; allowDomain?: string[] }) => {
+      const allowances = allowancesOf(opts, usesHelper(opts));
       const miniPath = resolveMiniPath();
       const registry = new RegistryFile(registryPath(miniPath), { files: fileAccessFor(miniPath) });
       await registry.readJson();
@@ -94,7 +98,7 @@ export function buildProgram(): Command {
       const say = (line: string) => process.stderr.write(`mktunnel: ${line}\n`);
       // The installed helper when one answers for this user; otherwise one started through sudo for this session.
       const helper = usesHelper(opts) ? new LazyRoot(() => openPrivilegedHelper(registry.path, () => launchHelper({ miniPath, registryPath: registry.path, mode: cliElevation() }), say)) : undefined;
-      const engine = await createEngine({ ...engineOptions(program.opts()), ...(helper ? { root: helper } : {}) });
+      const engine = await createEngine({ ...engineOptions(program.opts()), ...(helper ? { root: helper } : {}), ...(allowances ? { allowances } : {}) });
       try {
         await runStart(engine, {
           profiles,
@@ -148,8 +152,11 @@ export function buildProgram(): Command {
       // A tunnel killed without stopping also left the external IPs its controller set.
       const ingress = await releaseIngressOfGoneTunnels(engine.registry, await listProfileNames(engine.miniPath), new Set(), undefined, engine.locks);
       process.stdout.write(opts.json ? `${JSON.stringify({ ...report, ingress }, null, 2)}\n` : `${formatCleanup(report, ingress)}\n`);
-      const failed = report.failures.length + ingress.reduce((n, i) => n + i.failures.length, 0);
+      const failed = report.failures.length + (report.nameFailures?.length ?? 0) + ingress.reduce((n, i) => n + i.failures.length, 0);
       if (failed > 0) throw new CliError(`cleanup could not remove or release ${failed} item(s); see above`, 1);
+      // Left on purpose, but still stale: the user should look at them (forged, or another tool's).
+      const refused = report.refused?.length ?? 0;
+      if (refused > 0) throw new CliError(`cleanup left ${refused} dead entr${refused === 1 ? "y" : "ies"} whose route root would never have added; see above`, 1);
     });
 
   addHelperCommands(program);

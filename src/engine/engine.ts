@@ -4,7 +4,7 @@ import { registryPath, resolveMiniPath } from "./cluster/minipath.js";
 import { KubernetesPodCidrSource, type PodCidrSource } from "./cluster/node-pod-cidrs.js";
 import { currentProcessIdentity } from "./registry/process-liveness.js";
 import { RegistryFile } from "./registry/registry-file.js";
-import { type Root, type RouteTable, createInProcessRoot, fileAccessFor, routeTableFor } from "./root/index.js";
+import { type Allowances, type Root, type RouteTable, createInProcessRoot, fileAccessFor, routeTableFor } from "./root/index.js";
 import { TunnelLocks } from "./registry/tunnel-lock.js";
 import type { RouteAccessDeps } from "./access/routes/route-access.js";
 import { TunnelSet } from "./tunnels/tunnel-set.js";
@@ -12,6 +12,7 @@ import { TunnelSettingsError } from "./tunnels/profile-tunnel.js";
 import { chooseSshClient } from "./access/forwards/forward-link.js";
 import { accessFactories } from "./tunnels/access-factories.js";
 import { defaultRuntimeDir } from "./elevation/elevation.js";
+import { LazyRoot } from "./elevation/lazy-root.js";
 import type { SshLinkOptions } from "./access/forwards/reconnecting-link.js";
 import { type ModeChoice, type ModeDecision, decideAccessMode, hostFacts } from "./cluster/access-mode.js";
 import { ContainerCli, containerEngineOf } from "./cluster/container-cli.js";
@@ -35,6 +36,8 @@ export interface EngineOptions {
   readonly sshLink?: SshLinkOptions;
   /** False: cluster names stay off whatever the tunnel asks (a test that must not touch this machine's resolver). */
   readonly names?: boolean;
+  /** As root, in process: what the operator allows beyond the fixed rules (mktunnel start --allow-cidr/--allow-domain). */
+  readonly allowances?: Allowances;
 }
 
 /** "auto" follows minikube's rule for the profile's driver; an explicit choice is checked against it. */
@@ -57,7 +60,8 @@ export async function createEngine(options: EngineOptions = {}) {
   const self = await currentProcessIdentity();
   const locks = new TunnelLocks(miniPath, () => registry.files(), self);
   const isRoot = process.platform !== "win32" && process.getuid?.() === 0;
-  const root = options.root ?? (await createInProcessRoot({ registry, table, runtimeDir: env.MKTUNNEL_RUNTIME_DIR || defaultRuntimeDir(), names: options.names !== false }));
+  // This process as its own root is made at first use: `status` and `registry reset` never need one.
+  const root = options.root ?? new LazyRoot(() => createInProcessRoot({ registry, table, runtimeDir: env.MKTUNNEL_RUNTIME_DIR || defaultRuntimeDir(), names: options.names !== false, ...(options.allowances ? { allowances: options.allowances } : {}) }));
   // Names need root: the helper, or this process as root; a normal user without the helper has none.
   const names = options.names === false || (!options.root && !isRoot) ? null : root;
   // Which SSH client carries forward mode (forward-link.ts): asked once, `ssh -V`.

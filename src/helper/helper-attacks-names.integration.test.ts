@@ -47,10 +47,14 @@ describe.skipIf(skip !== null)("the helper attacked by its own user: names, rela
     await writeFile(hostsPath(), await readFile("/etc/hosts"));
   });
 
-  it.each(["com", "github.com", "co.uk", "io", "k8s.example.com"])("cluster domain %s, which would send a public domain's lookups to the user's server, is refused", async (domain) => {
+  it.each(["com", "github.com", "co.uk", "io", "k8s.example.com"])("cluster domain %s: no resolver setting would send a public domain's lookups to the user's server, and no name under it is written; routes still work", async (domain) => {
     await connect();
-    const answer = await call({ op: "declare", profile: "minikube", nodeIp: lab.nodeIp, cidrs: ["10.96.0.0/12"], clusterDomain: domain, clusterDnsIp: "" });
-    expect(answer.error).toMatch(/is in the public DNS/);
+    expect((await call({ op: "declare", profile: "minikube", nodeIp: lab.nodeIp, cidrs: ["10.96.0.0/12"], clusterDomain: domain, clusterDnsIp: "10.96.0.10" })).ok).toBe(true);
+    const dns = await call({ op: "names-dns", profile: "minikube", dns: { domain, server: "10.96.0.10", gateway: lab.nodeIp } });
+    expect(dns.error).toMatch(/is in the public DNS/);
+    const hosts = await call({ op: "names-hosts", profile: "minikube", entries: [{ ip: "10.96.0.20", names: [`web.default.svc.${domain}`, "web.default"] }] });
+    expect(hosts.result).toEqual({ written: 1, dropped: [{ name: `web.default.svc.${domain}`, reason: "public name" }] });
+    expect((await call({ op: "add", profile: "minikube", gateway: lab.nodeIp, cidrs: ["10.96.0.0/12"] })).result).toEqual([{ kind: "added" }]);
   });
 
   it("private cluster domains are accepted, and the resolver setting must name the declared one", async () => {

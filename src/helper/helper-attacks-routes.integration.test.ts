@@ -93,15 +93,22 @@ describe.skipIf(skip !== null)("the helper attacked by its own user: routes and 
     expect(routes).toContain("192.168.0.0/16 via 192.168.49.254");
   });
 
+  it.each(["8.0.0.0/8", "1.0.0.0/8", "64:ff9b::/96"])("a route to %s, which would take every local user's traffic for that public network, is refused; the profile's private routes still go in", async (cidr) => {
+    const nodeIp = cidr.includes(":") ? "fd00:49::2" : lab.nodeIp;
+    const cidrs = [cidr, cidr.includes(":") ? "fd00:10:96::/112" : "10.96.0.0/12"];
+    expect((await call({ op: "declare", profile: "evil", nodeIp, cidrs, clusterDomain: "cluster.local", clusterDnsIp: "" })).ok).toBe(true);
+    const answer = await call({ op: "add", profile: "evil", gateway: nodeIp, cidrs });
+    expect(answer.result[0]).toEqual({ kind: "failed", error: expect.stringMatching(/^refused: .* is not a private network/) });
+    expect(answer.result[1]).toEqual({ kind: "added" });
+    expect(await lab.hostRoutes(cidr.includes(":") ? 6 : 4)).not.toContain(cidr);
+  });
+
   it.each([
-    ["8.0.0.0/8", /is not a private network/],
-    ["1.0.0.0/8", /is not a private network/],
-    ["64:ff9b::/96", /is not a private network/],
     ["0.0.0.0/1", /broader than \/8/],
     ["127.64.0.0/16", /overlaps 127\.0\.0\.0\/8/],
-  ])("a route to %s, which would take every local user's traffic to that network, is refused at declare", async (cidr, why) => {
-    const nodeIp = cidr.includes(":") ? "fd00:49::2" : lab.nodeIp;
-    const answer = await call({ op: "declare", profile: "evil", nodeIp, cidrs: [cidr], clusterDomain: "cluster.local", clusterDnsIp: "" });
+    ["224.0.0.0/8", /overlaps 224\.0\.0\.0\/4/],
+  ])("%s is never a cluster's network: the declaration is refused", async (cidr, why) => {
+    const answer = await call({ op: "declare", profile: "evil", nodeIp: lab.nodeIp, cidrs: [cidr], clusterDomain: "cluster.local", clusterDnsIp: "" });
     expect(answer.ok).toBe(false);
     expect(answer.error).toMatch(why);
   });

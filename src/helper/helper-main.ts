@@ -3,8 +3,8 @@
 import { spawn } from "node:child_process";
 import { appendFileSync, closeSync, mkdirSync, statSync, writeSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import { join } from "node:path";
 import { parseArgs } from "node:util";
+import { socketPathFor } from "../engine/elevation/helper-layout.js";
 import { routeTableFor } from "../engine/root/routes/platform-route-table.js";
 import { FileGuard, assertNoUserLinks } from "../engine/root/files/guarded-files.js";
 import { NO_ALLOWANCES } from "../engine/root/policy/allowances.js";
@@ -38,15 +38,12 @@ function fail(message: string): never {
 }
 
 if (process.platform !== "win32" && process.getuid?.() !== 0) fail("must run as root");
-const sessionMode = !values.daemon;
-const secretFile = sessionMode ? (values["secret-file"] ?? fail("--secret-file is required")) : "";
-const runtimeDir = sessionMode ? (values["runtime-dir"] ?? fail("--runtime-dir is required")) : "";
-const logFile = sessionMode ? (values["log-file"] ?? fail("--log-file is required")) : "";
-const registryFile = sessionMode ? (values.registry ?? fail("--registry is required")) : "";
-
-export function socketPathFor(dir: string, uid: number): string {
-  return join(dir, `helper-${uid}.sock`);
-}
+// The per-session helper: started for one client (an app or CLI run) with --secret-file, and gone with it.
+const oneClient = !values.daemon;
+const secretFile = oneClient ? (values["secret-file"] ?? fail("--secret-file is required")) : "";
+const runtimeDir = oneClient ? (values["runtime-dir"] ?? fail("--runtime-dir is required")) : "";
+const logFile = oneClient ? (values["log-file"] ?? fail("--log-file is required")) : "";
+const registryFile = oneClient ? (values.registry ?? fail("--registry is required")) : "";
 
 /** The daemonizing parent passes a pipe as fd 3; the helper says "ready" (or why not) on it. */
 const READY_FD = 3;
@@ -94,7 +91,7 @@ if (values.daemon) {
   const problems = writablePaths([process.execPath, script]);
   if (problems.length > 0) {
     log(`refusing to run: ${problems.join("; ")}`);
-    stop(`refusing to run as root: ${problems[0]}`);
+    stop(`refusing to run as root: ${problems[0]} (code that runs as root must be root's; install the helper once with \`sudo mktunnel helper install\`, or run mktunnel itself as root)`);
   }
   await checkRegistryPath(registryFile, secret.uid).catch((error: Error) => stop(error.message));
   await assertNoUserLinks(runtimeDir).catch((error: Error) => stop(error.message));
@@ -106,7 +103,7 @@ if (values.daemon) {
     if (hello.registry !== undefined && hello.registry !== registryFile) throw new Error(`this helper writes ${registryFile}, not ${hello.registry}`);
     return openRootSession(setup, registryFile, hello);
   };
-  const server = new HelperServer({ socketPath: socketPathFor(runtimeDir, secret.uid), uid: secret.uid, gid: secret.gid, secret: secret.value, log, mode: "session", openSession }, () => process.exit(0));
+  const server = new HelperServer({ socketPath: socketPathFor(runtimeDir, secret.uid), uid: secret.uid, gid: secret.gid, secret: secret.value, log, mode: "single", openSession }, () => process.exit(0));
   const transport = values.transport ?? (process.platform === "win32" ? "tcp" : "unix");
   if (transport === "tcp") {
     const portFile = values["port-file"] ?? stop("--port-file is required with --transport tcp");

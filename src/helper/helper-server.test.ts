@@ -21,7 +21,7 @@ describe("the per-session helper serves one client", () => {
         gid: process.getgid!(),
         secret,
         log: () => undefined,
-        mode: "session",
+        mode: "single",
         openSession: () => Promise.reject(new Error("no session is needed here")),
       },
       exited,

@@ -26,7 +26,7 @@ export interface HelperServerOptions {
    * installed helper serves any number of its user's connections, one after
    * another or at once, and keeps running.
    */
-  readonly mode: "session" | "daemon";
+  readonly mode: "single" | "daemon";
   /** A client's RootSession, made at its hello (which the caller checks: the pid must be the client's own user's). */
   readonly openSession: (hello: Hello) => Promise<Root>;
 }
@@ -80,7 +80,7 @@ export class HelperServer {
 
   /** A client on any transport; its requests are authenticated by the secret they carry. */
   accept(connection: HelperConnection): void {
-    if (this.shuttingDown || (this.options.mode === "session" && this.clients.size > 0)) {
+    if (this.shuttingDown || (this.options.mode === "single" && this.clients.size > 0)) {
       this.options.log("refused a second connection: the helper serves one client");
       connection.end({ id: null, ok: false, error: "the helper already has a client" });
       return;
@@ -118,13 +118,14 @@ export class HelperServer {
       const done = queue.then(async () => {
         this.clients.delete(connection);
         this.options.log("client disconnected: taking back what it set");
-        await (await session?.catch(() => null))?.close();
+        // One session failing to take back what it set must never take the daemon (and every other session) down.
+        await (await session?.catch(() => null))?.close().catch((error: Error) => this.options.log(`could not take back everything of a client: ${error.message}`));
       });
       this.closing.add(done);
       void done.finally(() => {
         this.closing.delete(done);
         // The per-session helper's one client is gone: so is the helper.
-        if (this.options.mode === "session") void this.shutdown();
+        if (this.options.mode === "single") void this.shutdown();
       });
     });
   }

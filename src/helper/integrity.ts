@@ -1,12 +1,13 @@
-import { existsSync, statSync } from "node:fs";
-import { dirname, join, resolve } from "node:path";
+import { statSync } from "node:fs";
+import { dirname, resolve } from "node:path";
 
 /**
  * Code that runs as root must not be changeable by an unprivileged user, or
  * elevating it hands root to whoever can write it. Every file and directory
  * from the runtime and the helper script up to the root must be owned by root
- * and not writable by group or others. A source checkout (a `.git` above the
- * script) is a developer's own machine and only warns; see docs/security.md.
+ * and not writable by group or others, wherever it lives: a `.git` above a
+ * user's files says nothing about who can change them (docs/security.md,
+ * "What runs as root").
  */
 export function writablePaths(paths: readonly string[]): string[] {
   const problems: string[] = [];
@@ -27,14 +28,4 @@ export function writablePaths(paths: readonly string[]): string[] {
     }
   }
   return problems;
-}
-
-export function isSourceCheckout(script: string): boolean {
-  let current = dirname(resolve(script));
-  for (;;) {
-    if (existsSync(join(current, ".git"))) return true;
-    const parent = dirname(current);
-    if (parent === current) return false;
-    current = parent;
-  }
 }

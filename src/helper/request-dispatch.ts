@@ -11,7 +11,7 @@ export async function dispatch(session: Root, request: SessionRequest): Promise<
       await session.declare({ profile: request.profile, nodeIp: request.nodeIp, cidrs: request.cidrs.map((c) => parseCidr(c)), clusterDomain: request.clusterDomain, clusterDnsIp: request.clusterDnsIp });
       return "declared";
     case "add":
-      return session.addRoutes(request.cidrs.map((cidr) => ({ destination: parseCidr(cidr), gateway: request.gateway, profile: request.profile, clusterDomain: "", clusterDnsIp: "" })));
+      return session.addRoutes(request.cidrs.map((cidr) => ({ destination: parseCidr(cidr), gateway: request.gateway, profile: request.profile })));
     case "remove":
       return session.removeRoutes(request.cidrs.map((cidr) => ({ destination: parseCidr(cidr), gateway: request.gateway, profile: request.profile })));
     case "cleanup":

@@ -4,14 +4,10 @@ import { type ProcessIdentity, currentProcessIdentity } from "../engine/registry
 import { RegistryFile } from "../engine/registry/registry-file.js";
 import { plainFiles } from "../engine/system/file-access.js";
 import { FileGuard, type FileOwner, assertNoUserLinks } from "../engine/root/files/guarded-files.js";
-import { loopbackAliasesFor } from "../engine/root/loopback/loopback-aliases.js";
-import { markerStarted } from "../engine/root/names/hosts-block.js";
-import { NamesWriter } from "../engine/root/names/names-writer.js";
+import { assembleRootSession } from "../engine/root/assemble.js";
 import type { Allowances } from "../engine/root/policy/allowances.js";
-import { RootSession } from "../engine/root/root-session.js";
-import { RouteRecord } from "../engine/root/routes/route-record.js";
+import type { RootSession } from "../engine/root/root-session.js";
 import type { RouteTable } from "../engine/root/routes/route-table.js";
-import { RouteRegistrar } from "../engine/root/routes/route-transaction.js";
 import type { Hello } from "./helper-server.js";
 import { verifyClientPid } from "./client-pid.js";
 
@@ -54,19 +50,16 @@ export async function openRootSession(setup: SessionSetup, registryPath: string,
   const tag = `s${++sessions}`;
   const log = (line: string) => setup.log(`[${tag} pid ${client.pid}] ${line}`);
   const registry = new RegistryFile(registryPath, { files: platform === "win32" ? plainFiles : FileGuard.strictFor(setup.user) });
-  const helper = self ?? (await currentProcessIdentity());
-  const record = RouteRecord.in(setup.runtimeDir, { pid: helper.pid, started: helper.startTime ?? "" }, tag, setup.user.uid);
   log(`client pid ${client.pid}, registry ${registryPath}`);
-  return new RootSession({
+  return assembleRootSession({
     table: setup.table,
     registry,
-    registrar: new RouteRegistrar(setup.table, registry, client, record),
+    owner: client,
     user: setup.user,
+    records: { runtimeDir: setup.runtimeDir, writer: self ?? (await currentProcessIdentity()), tag },
+    namesDir: setup.runtimeDir,
     relayTargetOwner: platform === "win32" ? null : setup.user.uid,
     allowances: setup.allowances,
-    runtimeDir: setup.runtimeDir,
-    names: NamesWriter.forPlatform({ pid: client.pid, started: markerStarted(client.startTime) }, setup.runtimeDir, { tag }),
-    aliases: loopbackAliasesFor(),
     log,
     platform,
   });

@@ -1,8 +1,10 @@
 import { z } from "zod";
 import { isValidCidr, isValidIp } from "./cidr.js";
+import { DNS_DOMAIN, HOST_NAME } from "./dns-names.js";
 import { isValidProfileName } from "./profile-name.js";
 
-/** Requests and answers between the app or CLI and the privileged helper, one JSON object per line. */
+// Requests and answers between the app or CLI and the privileged helper, one JSON object per line.
+
 /** Large enough for the names of 10,000 Services in one hosts-file request. */
 export const MAX_REQUEST_BYTES = 2 * 1024 * 1024;
 export const MAX_DECLARED_CIDRS = 64;
@@ -11,9 +13,9 @@ const profile = z.string().max(63).refine(isValidProfileName, "invalid profile n
 const ip = z.string().max(45).refine(isValidIp, "not an IP address");
 const cidr = z.string().max(49).refine(isValidCidr, "not a CIDR");
 const secret = z.string().regex(/^[0-9a-f]{64}$/, "malformed secret");
-const domain = z.string().regex(/^[a-z0-9]([a-z0-9.-]{0,251}[a-z0-9])?$/, "invalid DNS domain");
+const domain = z.string().regex(DNS_DOMAIN, "invalid DNS domain");
 /** A host name of DNS labels (letters, digits, hyphens), at most 253 characters. */
-const hostName = z.string().max(253).regex(/^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)+$/, "invalid host name");
+const hostName = z.string().max(253).regex(HOST_NAME, "invalid host name");
 export const MAX_HOSTS_ENTRIES = 10_000;
 
 const base = { id: z.number().int().nonnegative(), secret };

@@ -4,6 +4,7 @@ import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { HelperClient, HelperError } from "./helper-client.js";
+import { socketPathFor } from "./helper-layout.js";
 import { type HelperDigests, stagedArgv } from "./staged-launch.js";
 
 export const APP_NAME = "Minikube Tunnel";
@@ -109,7 +110,11 @@ export async function startHelper(launch: HelperLaunch, mode: ElevationMode, uid
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
-  const client = port !== null ? await HelperClient.overChannel(port, secret) : await HelperClient.connect(join(launch.runtimeDir, `helper-${uid}.sock`), secret);
-  await client.hello();
+  const client = port !== null ? await HelperClient.overChannel(port, secret) : await HelperClient.connect(socketPathFor(launch.runtimeDir, uid), secret);
+  // Closing the connection ends a per-session helper: one that refused our hello must not stay behind.
+  await client.hello().catch(async (error: Error) => {
+    await client.close();
+    throw error;
+  });
   return client;
 }

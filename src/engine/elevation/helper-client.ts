@@ -126,24 +126,26 @@ export class HelperClient implements Root {
 
   /** One helper call per profile and gateway: the helper batches per call. */
   addRoutes(requests: readonly RouteRequest[]): Promise<AddOutcome[]> {
-    return this.perGroup(requests, (profile, gateway, cidrs) => this.call<AddOutcome[]>({ op: "add", profile, gateway, cidrs }));
+    return this.perGroup(requests, (profile, gateway, cidrs) => this.call<AddOutcome[]>({ op: "add", profile, gateway, cidrs }), (error) => ({ kind: "failed", error: error.message }));
   }
 
   removeRoutes(routes: readonly RouteRef[]): Promise<RemoveOutcome[]> {
-    return this.perGroup(routes, (profile, gateway, cidrs) => this.call<RemoveOutcome[]>({ op: "remove", profile, gateway, cidrs }));
+    return this.perGroup(routes, (profile, gateway, cidrs) => this.call<RemoveOutcome[]>({ op: "remove", profile, gateway, cidrs }), (error) => ({ kind: "failed", error: error.message }));
   }
 
-  private async perGroup<T>(routes: readonly RouteRef[], send: (profile: string, gateway: string, cidrs: string[]) => Promise<T[]>): Promise<T[]> {
+  private async perGroup<T>(routes: readonly RouteRef[], send: (profile: string, gateway: string, cidrs: string[]) => Promise<T[]>, failed: (error: Error) => T): Promise<T[]> {
     const results: T[] = new Array<T>(routes.length);
     const groups = new Map<string, number[]>();
     routes.forEach((r, i) => {
       const key = `${r.profile}\u0000${r.gateway}`;
       groups.set(key, [...(groups.get(key) ?? []), i]);
     });
+    let failure: Error | null = null;
     for (const indexes of groups.values()) {
       const first = routes[indexes[0]!]!;
-      const answers = await send(first.profile, first.gateway, indexes.map((i) => routes[i]!.destination.text));
-      indexes.forEach((i, k) => (results[i] = answers[k]!));
+      // Once a group failed, the next ones are not sent; the groups already done keep their answers.
+      const answers = failure ? null : await send(first.profile, first.gateway, indexes.map((i) => routes[i]!.destination.text)).catch((error: Error) => ((failure = error), null));
+      indexes.forEach((i, k) => (results[i] = answers ? answers[k]! : failed(failure!)));
     }
     return results;
   }

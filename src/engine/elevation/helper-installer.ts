@@ -3,8 +3,8 @@ import { dirname, join } from "node:path";
 import { type CommandRunner, execFileRunner } from "../system/command-runner.js";
 import { APP_VERSION } from "../../shared/version.js";
 import { type Allowances, NO_ALLOWANCES, allowancesSchema } from "../root/index.js";
-import { type HelperConfig, LAUNCHD_LABEL, SERVICE_NAME, helperConfigSchema, helperLayout } from "./helper-layout.js";
-import { launchdPlist, systemdUnit, windowsServiceArgs } from "./service-definitions.js";
+import { type HelperConfig, LAUNCHD_LABEL, DAEMON_NAME, helperConfigSchema, helperLayout } from "./helper-layout.js";
+import { launchdPlist, systemdUnit, windowsServiceArgs } from "./daemon-definitions.js";
 
 /** What the installed helper runs: a Node runtime, the CLI bundle (for `helper run`), the helper bundle, and the native packages they load. */
 export interface HelperSources {
@@ -101,15 +101,15 @@ async function serviceManager(platform: NodeJS.Platform, runner: CommandRunner, 
   }
   if (platform === "win32") {
     if (action === "stop") {
-      await run("sc.exe", ["stop", SERVICE_NAME], [0, 1060, 1062]);
-      return run("sc.exe", ["delete", SERVICE_NAME], [0, 1060]);
+      await run("sc.exe", ["stop", DAEMON_NAME], [0, 1060, 1062]);
+      return run("sc.exe", ["delete", DAEMON_NAME], [0, 1060]);
     }
-    return run("sc.exe", ["start", SERVICE_NAME]);
+    return run("sc.exe", ["start", DAEMON_NAME]);
   }
-  if (action === "stop") return run("systemctl", ["disable", "--now", `${SERVICE_NAME}.service`], [0, 1, 5]);
+  if (action === "stop") return run("systemctl", ["disable", "--now", `${DAEMON_NAME}.service`], [0, 1, 5]);
   await run("systemctl", ["daemon-reload"]);
-  await run("systemctl", ["enable", "--now", `${SERVICE_NAME}.service`]);
-  await run("systemctl", ["restart", `${SERVICE_NAME}.service`]);
+  await run("systemctl", ["enable", "--now", `${DAEMON_NAME}.service`]);
+  await run("systemctl", ["restart", `${DAEMON_NAME}.service`]);
 }
 
 /**

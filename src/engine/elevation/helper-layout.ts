@@ -3,7 +3,7 @@ import { z } from "zod";
 import { allowancesSchema } from "../root/index.js";
 
 /** The installed helper's service name, in every service manager. */
-export const SERVICE_NAME = "minikube-tunnel-helper";
+export const DAEMON_NAME = "minikube-tunnel-helper";
 export const LAUNCHD_LABEL = "io.minikube-tunnel.helper";
 
 /** Where the installed helper's files go, under `prefix` ("/" for a real install; another directory for packagers and tests). */
@@ -23,12 +23,17 @@ export function helperLayout(prefix: string, platform: NodeJS.Platform = process
       platform === "darwin"
         ? under("Library", "LaunchDaemons", `${LAUNCHD_LABEL}.plist`)
         : platform === "win32"
-          ? join(config, `${SERVICE_NAME}.json`)
-          : under("etc", "systemd", "system", `${SERVICE_NAME}.service`),
+          ? join(config, `${DAEMON_NAME}.json`)
+          : under("etc", "systemd", "system", `${DAEMON_NAME}.service`),
   };
 }
 
 export type HelperLayout = ReturnType<typeof helperLayout>;
+
+/** The per-session helper's socket for a user, in its root-owned runtime directory. */
+export function socketPathFor(runtimeDir: string, uid: number): string {
+  return join(runtimeDir, `helper-${uid}.sock`);
+}
 
 /** The well-known socket; MKTUNNEL_HELPER_SOCKET moves it, for daemon and client alike (tests). */
 export function installedSocketPath(env: NodeJS.ProcessEnv = process.env, platform: NodeJS.Platform = process.platform): string {

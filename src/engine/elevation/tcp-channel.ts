@@ -191,12 +191,16 @@ export async function openChannel(port: number, secret: string, timeoutMs = 5000
     socket.once("error", (error) => reject(new ChannelError(`cannot reach the helper on ${host}:${port}: ${error.message}`)));
   });
   const lines = new LineQueue(socket);
-  const greeting = await lines.next(timeoutMs);
+  // A peer that is not the helper, or that gives up half-way, leaves no open socket behind.
+  const greeting = await lines.next(timeoutMs).catch((error: Error) => (socket.destroy(), Promise.reject(error)));
   const serverNonce = typeof greeting.nonce === "string" && /^[0-9a-f]{64}$/.test(greeting.nonce) ? greeting.nonce : null;
-  if (greeting.hello !== CHANNEL_GREETING || !serverNonce) throw new ChannelError(`${host}:${port} is not the helper`);
+  if (greeting.hello !== CHANNEL_GREETING || !serverNonce) {
+    socket.destroy();
+    throw new ChannelError(`${host}:${port} is not the helper`);
+  }
   const clientNonce = randomBytes(32).toString("hex");
   socket.write(`${JSON.stringify({ nonce: clientNonce, proof: mac(secret, "client", serverNonce, clientNonce) })}\n`);
-  const proof = await lines.next(timeoutMs);
+  const proof = await lines.next(timeoutMs).catch((error: Error) => (socket.destroy(), Promise.reject(error)));
   if (typeof proof.error === "string") {
     socket.destroy();
     throw new ChannelError(`the helper refused: ${proof.error}`);

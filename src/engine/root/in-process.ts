@@ -1,15 +1,11 @@
 import { currentProcessIdentity } from "../registry/process-liveness.js";
 import type { RegistryFile } from "../registry/registry-file.js";
 import { FileGuard } from "./files/guarded-files.js";
-import { loopbackAliasesFor } from "./loopback/loopback-aliases.js";
-import { markerStarted } from "./names/hosts-block.js";
-import { NamesWriter } from "./names/names-writer.js";
 import { type Allowances, NO_ALLOWANCES } from "./policy/allowances.js";
 import { registryPidFor } from "./registry-pid.js";
-import { RootSession } from "./root-session.js";
-import { RouteRecord } from "./routes/route-record.js";
+import type { RootSession } from "./root-session.js";
 import type { RouteTable } from "./routes/route-table.js";
-import { RouteRegistrar } from "./routes/route-transaction.js";
+import { assembleRootSession } from "./assemble.js";
 
 export interface InProcessRootOptions {
   readonly registry: RegistryFile;
@@ -32,22 +28,20 @@ export async function createInProcessRoot(options: InProcessRootOptions): Promis
   const isRoot = process.platform !== "win32" && process.getuid?.() === 0;
   const files = await options.registry.files();
   const user = files instanceof FileGuard ? files.owner : { uid: process.getuid?.() ?? 0, gid: process.getgid?.() ?? 0 };
-  const owner = await registryPidFor(user);
   const self = await currentProcessIdentity();
-  const record = isRoot ? RouteRecord.in(options.runtimeDir, { pid: self.pid, started: self.startTime ?? "" }, "p", user.uid) : new RouteRecord(null, { pid: self.pid, started: "" }, user.uid);
-  const log = options.log ?? (() => undefined);
-  const names = isRoot || process.platform === "win32" ? (options.names === false ? null : NamesWriter.forPlatform({ pid: owner.identity.pid, started: markerStarted(owner.identity.startTime) }, options.runtimeDir)) : null;
-  return new RootSession({
+  // Last of what can fail before the session exists, so nothing has to stop it on the way.
+  const owner = await registryPidFor(user);
+  const names = (isRoot || process.platform === "win32") && options.names !== false;
+  return assembleRootSession({
     table: options.table,
     registry: options.registry,
-    registrar: new RouteRegistrar(options.table, options.registry, owner.identity, record),
+    owner: owner.identity,
     user,
+    records: isRoot ? { runtimeDir: options.runtimeDir, writer: self, tag: "p" } : null,
+    namesDir: names ? options.runtimeDir : null,
     relayTargetOwner: null,
     allowances: options.allowances ?? NO_ALLOWANCES,
-    runtimeDir: isRoot ? options.runtimeDir : null,
-    names,
-    aliases: loopbackAliasesFor(),
-    log,
+    log: options.log ?? (() => undefined),
     onClosed: () => owner.stop(),
   });
 }

@@ -1,17 +1,14 @@
 // The root module's public face (docs/architecture.md, "The root boundary"): the one interface the
 // tunnels use, the in-process implementation, and what unprivileged code may read (the routing table,
-// the conflict rule, the name policy). Everything that changes routes, names or privileged files stays
+// the conflict rule, registry liveness). Everything that changes routes, names or privileged files stays
 // behind it: lint refuses an import of root/'s other files from outside root/ and src/helper/.
-export type { AddOutcome, CleanedRoute, CleanupFailure, CleanupReport, ClusterDns, HostsEntry, HostsResult, ProfileDeclaration, RemoveOutcome, Root, RouteRef, RouteRequest } from "./root.js";
-export { RootSession } from "./root-session.js";
+export type { AddOutcome, CleanedRoute, CleanupFailure, CleanupReport, ClusterDns, HostsEntry, HostsResult, ProfileDeclaration, RemoveOutcome, Root, RootLoopback, RootNames, RootRoutes, RouteRef, RouteRequest } from "./root.js";
 export { createInProcessRoot } from "./in-process.js";
 export { fileAccessFor } from "./files/guarded-files.js";
 export { routeTableFor } from "./routes/platform-route-table.js";
 export type { RouteTable } from "./routes/route-table.js";
 export { findRoute } from "./routes/route-table.js";
 export { windowsRouteArgs } from "./routes/route-table-windows.js";
-export { type RegistryView, evaluateRoute, isDefaultLike, vpnBypassNote } from "./routes/conflicts.js";
-export { registryViews, kernelTables } from "./routes/route-transaction.js";
-export { hostNameRefusal, isPublicName } from "./policy/name-policy.js";
+export { type RegistryView, evaluateRoute } from "./routes/conflicts.js";
+export { registryViews } from "./routes/route-transaction.js";
 export { NO_ALLOWANCES, type Allowances, allowancesSchema } from "./policy/allowances.js";
-export { PolicyError } from "./policy/policy-error.js";

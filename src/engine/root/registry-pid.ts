@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn } from "node:child_process";
-import { type ProcessIdentity, processStartTime } from "../registry/process-liveness.js";
+import { type ProcessIdentity, currentProcessIdentity, processStartTime } from "../registry/process-liveness.js";
 import type { FileOwner } from "./files/guarded-files.js";
 
 /**
@@ -16,10 +16,7 @@ export interface RegistryPid {
 }
 
 export async function registryPidFor(owner: FileOwner): Promise<RegistryPid> {
-  if (process.platform === "win32" || owner.uid === 0 || process.getuid?.() !== 0) {
-    const startTime = await processStartTime(process.pid);
-    return { identity: startTime === null ? { pid: process.pid } : { pid: process.pid, startTime }, stop: () => undefined };
-  }
+  if (process.platform === "win32" || owner.uid === 0 || process.getuid?.() !== 0) return { identity: await currentProcessIdentity(), stop: () => undefined };
   const child: ChildProcess = spawn("cat", [], { uid: owner.uid, gid: owner.gid, stdio: ["pipe", "ignore", "ignore"], cwd: "/" });
   await new Promise<void>((resolve, reject) => {
     child.once("spawn", resolve);

@@ -8,10 +8,10 @@ import type { NamesWriter } from "./names/names-writer.js";
 import type { Allowances } from "./policy/allowances.js";
 import { checkClusterDomain, hostNameRefusal } from "./policy/name-policy.js";
 import { PolicyError } from "./policy/policy-error.js";
-import { type Declaration, checkClusterDns, checkForwardAddress, hostsAddressRefusal } from "./policy/request-policy.js";
-import { checkGateway, checkRouteCidr } from "./policy/route-policy.js";
+import { type DeclaredProfile, checkClusterDns, checkForwardAddress, hostsAddressRefusal } from "./policy/request-policy.js";
+import { checkGateway, checkNotBlanket, publicNetworkRefusal } from "./policy/route-policy.js";
 import type { AddOutcome, CleanupReport, ClusterDns, HostsEntry, HostsResult, ProfileDeclaration, RemoveOutcome, Root, RouteRef, RouteRequest } from "./root.js";
-import { RouteRecord } from "./routes/route-record.js";
+import { OwnRoutes } from "./routes/own-routes.js";
 import type { RouteTable } from "./routes/route-table.js";
 import type { RouteRegistrar } from "./routes/route-transaction.js";
 import { cleanupStaleTunnels } from "./routes/stale-cleanup.js";
@@ -43,7 +43,7 @@ export interface RootSessionDeps {
  * and the one place that takes all of it back when the client goes.
  */
 export class RootSession implements Root {
-  private readonly declarations = new Map<string, Declaration>();
+  private readonly declarations = new Map<string, DeclaredProfile>();
   private readonly relays: LoopbackRelays;
   private readonly aliasesAdded = new Set<string>();
 
@@ -51,27 +51,45 @@ export class RootSession implements Root {
     this.relays = new LoopbackRelays(deps.relayTargetOwner, deps.log);
   }
 
+  /**
+   * A network the fixed rules refuse is declared as refused, not fatal: the
+   * profile's other routes still go in, and that one says why. The domain is
+   * judged where root would use it (names), so a cluster under a public
+   * domain still gets its routes.
+   */
   async declare(declaration: ProfileDeclaration): Promise<void> {
     if (declaration.nodeIp !== null) checkGateway(declaration.nodeIp);
     if (declaration.nodeIp === null && declaration.cidrs.length > 0) throw new PolicyError("networks need the node they are routed through");
-    const cidrs = new Set(declaration.cidrs.map((c) => checkRouteCidr(c, this.deps.allowances).text));
-    checkClusterDomain(declaration.clusterDomain, this.deps.allowances);
-    if (declaration.clusterDnsIp !== "" && !inAny(declaration.clusterDnsIp, cidrs)) throw new PolicyError(`cluster DNS ${declaration.clusterDnsIp} is not in a declared network`);
-    this.declarations.set(declaration.profile, { nodeIp: declaration.nodeIp, cidrs, clusterDomain: declaration.clusterDomain, clusterDnsIp: declaration.clusterDnsIp });
+    const cidrs = new Set<string>();
+    const refused = new Map<string, string>();
+    for (const cidr of declaration.cidrs) {
+      checkNotBlanket(cidr);
+      const why = publicNetworkRefusal(cidr, this.deps.allowances);
+      if (why) refused.set(cidr.text, why);
+      else cidrs.add(cidr.text);
+    }
+    const all = [...cidrs, ...refused.keys()];
+    if (declaration.clusterDnsIp !== "" && !inAny(declaration.clusterDnsIp, all)) throw new PolicyError(`cluster DNS ${declaration.clusterDnsIp} is not in a declared network`);
+    this.declarations.set(declaration.profile, { nodeIp: declaration.nodeIp, cidrs, refused, clusterDomain: declaration.clusterDomain, clusterDnsIp: declaration.clusterDnsIp });
   }
 
   async addRoutes(requests: readonly RouteRequest[]): Promise<AddOutcome[]> {
     // Every route is checked before any is added: one undeclared route refuses the whole batch.
     for (const r of requests) {
       const d = this.routable(r.profile, r.gateway);
-      if (!d.cidrs.has(r.destination.text)) throw new PolicyError(`${r.destination.text} was not declared for profile "${r.profile}"`);
+      if (!d.cidrs.has(r.destination.text) && !d.refused.has(r.destination.text)) throw new PolicyError(`${r.destination.text} was not declared for profile "${r.profile}"`);
     }
-    return this.deps.registrar.addRoutes(
-      requests.map((r) => {
+    const allowed = requests.filter((r) => this.declarations.get(r.profile)!.cidrs.has(r.destination.text));
+    const added = await this.deps.registrar.addRoutes(
+      allowed.map((r) => {
         const d = this.declarations.get(r.profile)!;
         return { ...r, clusterDomain: d.clusterDomain, clusterDnsIp: d.clusterDnsIp };
       }),
     );
+    return requests.map((r) => {
+      const why = this.declarations.get(r.profile)!.refused.get(r.destination.text);
+      return why !== undefined ? { kind: "failed" as const, error: `refused: ${why}` } : added.shift()!;
+    });
   }
 
   async removeRoutes(routes: readonly RouteRef[]): Promise<RemoveOutcome[]> {
@@ -81,13 +99,19 @@ export class RootSession implements Root {
   }
 
   async cleanup(): Promise<CleanupReport> {
-    const orphans = this.deps.runtimeDir ? await RouteRecord.orphans(this.deps.runtimeDir, this.deps.user.uid, (pid, started) => isTunnelProcessAlive(pid, started || undefined)) : [];
+    const orphans = this.deps.runtimeDir ? await OwnRoutes.orphans(this.deps.runtimeDir, this.deps.user.uid, (pid, started) => isTunnelProcessAlive(pid, started || undefined)) : [];
     const report = await cleanupStaleTunnels(this.deps.table, this.deps.registry, { allowances: this.deps.allowances, recorded: orphans.flatMap((o) => o.routes) });
     const failed = new Set(report.failures.map((f) => `${f.destination} ${f.gateway}`));
     for (const orphan of orphans) if (!orphan.routes.some((r) => failed.has(`${r.destination.text} ${r.gateway}`))) await orphan.forget();
-    const names = (await this.deps.names?.removeStale().catch((error: Error) => [`names: ${error.message}`])) ?? [];
+    let names: string[] = [];
+    const nameFailures: string[] = [];
+    try {
+      names = (await this.deps.names?.removeStale()) ?? [];
+    } catch (error) {
+      nameFailures.push((error as Error).message);
+    }
     for (const r of report.refused ?? []) this.deps.log(`cleanup refused ${r.destination} via ${r.gateway} (${r.profile}, pid ${r.pid}): ${r.error}`);
-    return { ...report, names };
+    return { ...report, names, ...(nameFailures.length > 0 ? { nameFailures } : {}) };
   }
 
   async relay(address: string, port: number, targetPort: number): Promise<void> {
@@ -137,7 +161,12 @@ export class RootSession implements Root {
 
   async setDns(profile: string, dns: ClusterDns | null): Promise<string | null> {
     const names = this.namesOrRefuse();
-    if (dns) checkClusterDns(dns, this.declared(profile));
+    if (dns) {
+      const declaration = this.declared(profile);
+      checkClusterDns(dns, declaration);
+      // The OS resolver would send a public domain's lookups, for every user, to the cluster's server.
+      checkClusterDomain(declaration.clusterDomain, this.deps.allowances);
+    }
     return names.setDns(profile, dns);
   }
 
@@ -147,6 +176,14 @@ export class RootSession implements Root {
 
   /** Takes back everything this client set: routes and entries, relays, aliases, names. */
   async close(): Promise<void> {
+    try {
+      await this.takeBack();
+    } finally {
+      this.deps.onClosed?.();
+    }
+  }
+
+  private async takeBack(): Promise<void> {
     const log = this.deps.log;
     try {
       const routes = this.deps.registrar.heldRoutes();
@@ -168,17 +205,16 @@ export class RootSession implements Root {
       );
     }
     this.aliasesAdded.clear();
-    for (const failure of (await this.deps.names?.clearAll()) ?? []) log(`could not take back ${failure}`);
-    this.deps.onClosed?.();
+    for (const failure of (await this.deps.names?.clearAll().catch((e: Error) => [`names: ${e.message}`])) ?? []) log(`could not take back ${failure}`);
   }
 
-  private declared(profile: string): Declaration {
+  private declared(profile: string): DeclaredProfile {
     const declaration = this.declarations.get(profile);
     if (!declaration) throw new PolicyError(`profile "${profile}" was not declared`);
     return declaration;
   }
 
-  private routable(profile: string, gateway: string): Declaration {
+  private routable(profile: string, gateway: string): DeclaredProfile {
     const declaration = this.declared(profile);
     if (gateway !== declaration.nodeIp) throw new PolicyError(`gateway ${gateway} is not the node IP ${declaration.nodeIp ?? "(none)"} of profile "${profile}"`);
     return declaration;
@@ -190,7 +226,7 @@ export class RootSession implements Root {
   }
 }
 
-function inAny(ip: string, cidrs: ReadonlySet<string>): boolean {
+function inAny(ip: string, cidrs: readonly string[]): boolean {
   const host: Cidr = parseCidr(ip);
-  return [...cidrs].some((c) => containsCidr(parseCidr(c), host));
+  return cidrs.some((c) => containsCidr(parseCidr(c), host));
 }

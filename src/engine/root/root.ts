@@ -11,19 +11,14 @@ export interface ProfileDeclaration {
   readonly clusterDnsIp: string;
 }
 
-export interface RouteRequest {
-  readonly destination: Cidr;
-  readonly gateway: string;
-  readonly profile: string;
-  readonly clusterDomain: string;
-  readonly clusterDnsIp: string;
-}
-
+/** A route of a declared profile: the declaration gives the rest (its domain and DNS, written into the entry). */
 export interface RouteRef {
   readonly destination: Cidr;
   readonly gateway: string;
   readonly profile: string;
 }
+
+export type RouteRequest = RouteRef;
 
 export type AddOutcome =
   /** `note`: something the user should know about how the route works here (a full-tunnel VPN it goes around). */
@@ -64,6 +59,8 @@ export interface CleanupReport {
   readonly skippedAlive: number;
   /** Cluster-name settings (hosts blocks, resolver settings) that a dead tunnel left, taken back. */
   readonly names?: string[];
+  /** Name settings that could not be taken back, with why. */
+  readonly nameFailures?: string[];
 }
 
 /** One line of a profile's hosts block. */
@@ -119,3 +116,10 @@ export interface Root {
   /** True once the root behind it is gone (a helper that died). */
   readonly closed?: boolean;
 }
+
+/** The part of Root a route access uses. */
+export type RootRoutes = Pick<Root, "declare" | "addRoutes" | "removeRoutes">;
+/** The part of Root a profile's names use. */
+export type RootNames = Pick<Root, "declare" | "setHosts" | "setDns" | "dnsUnavailable">;
+/** The part of Root forward mode's listeners use: ports below 1024 on Linux, loopback aliases on macOS. */
+export type RootLoopback = Pick<Root, "relay" | "unrelay" | "alias">;

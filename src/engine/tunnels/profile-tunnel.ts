@@ -1,5 +1,6 @@
 import type { AccessMode, AccessSnapshot, ClusterAccess } from "../access/cluster-access.js";
-import { type NamesBackend, ProfileNames } from "../access/names/profile-names.js";
+import { ProfileNames } from "../access/names/profile-names.js";
+import type { RootNames } from "../root/index.js";
 import type { ModeChoice, ModeDecision } from "../cluster/access-mode.js";
 import { type ProfileConfig, readProfileConfig } from "../cluster/profile-config.js";
 import { kubeConfigForProfile } from "../kube/kube-config.js";
@@ -64,7 +65,7 @@ export interface ProfileTunnelDeps {
   /** The access for the decided mode; a new mode is a new factory, not a change here. */
   readonly createAccess: (request: AccessRequest) => Promise<ClusterAccess>;
   /** Root's side of cluster names (the helper, or this process as root); null: names stay off. */
-  readonly names?: NamesBackend | null;
+  readonly names?: RootNames | null;
 }
 
 export async function poolFor(miniPath: string, profile: string, lb: LoadBalancerSettings): Promise<IpPool | undefined> {

@@ -9,10 +9,12 @@ import type { IpPool } from "../../lb/ip-pool.js";
 import { fileAccessFor } from "../../root/index.js";
 import { AccessBase, type AccessBasics } from "../access-base.js";
 import type { AccessSnapshot, ControllerPlan, LinkStatus, ServicesView } from "../cluster-access.js";
-import { ForwardListeners, type ForwardSpec, type LoopbackPrivileges } from "./forward-listeners.js";
+import type { RootLoopback } from "../../root/index.js";
+import { ForwardListeners, type ForwardSpec } from "./forward-listeners.js";
 import { forwardSpecsOf } from "./forward-specs.js";
 import { parseHostKeys } from "./host-keys.js";
 import { type LinkTarget, LinkUnavailable, type SshLinkOptions } from "./reconnecting-link.js";
+import type { ForwardCarrier } from "./forward-carrier.js";
 import { type ForwardLink, type SshClientKind, createForwardLink } from "./forward-link.js";
 
 export interface ForwardAccessDeps {
@@ -22,7 +24,9 @@ export interface ForwardAccessDeps {
   /** For the link's note in the lock, which `status` from another shell reads. */
   readonly locks: TunnelLocks | null;
   /** The helper, for ports below 1024 and macOS aliases; null when this process is root or has none. */
-  readonly privileges: () => LoopbackPrivileges | null;
+  readonly privileges: () => RootLoopback | null;
+  /** The link and what carries the forwards over it; OpenSSH's master or ssh2 by default (forward-link.ts). Tests give a fake. */
+  readonly createLink?: (resolve: () => Promise<LinkTarget>) => { link: ForwardLink; carrier: ForwardCarrier };
 }
 
 export interface ForwardAccessOptions {
@@ -72,7 +76,8 @@ export class ForwardAccess extends AccessBase {
     private readonly options: ForwardAccessOptions,
   ) {
     super(basics);
-    const { link, carrier } = createForwardLink(options.sshClient ?? "ssh2", () => this.resolveTarget(), options.link);
+    const resolve = () => this.resolveTarget();
+    const { link, carrier } = deps.createLink ? deps.createLink(resolve) : createForwardLink(options.sshClient ?? "ssh2", resolve, options.link);
     this.link = link;
     this.link.on("log", (line: string) => this.log(line));
     this.link.on("state", (status: LinkStatus) => this.linkChanged(status));

@@ -5,7 +5,7 @@ import { ChannelCarrier } from "./channel-carrier.js";
 import type { ForwardCarrier } from "./forward-carrier.js";
 import { OpenSshLink } from "./openssh-link.js";
 import type { LinkTarget, SshLinkOptions } from "./reconnecting-link.js";
-import { SshLink } from "./ssh-link.js";
+import { Ssh2Link } from "./ssh2-link.js";
 
 /** What forward mode asks of its link to the node, whichever SSH client carries it. Emits `state` (LinkStatus) and `log`. */
 export interface ForwardLink extends EventEmitter {
@@ -39,6 +39,6 @@ export function createForwardLink(kind: SshClientKind, resolve: () => Promise<Li
     const link = new OpenSshLink(resolve, options);
     return { link, carrier: link };
   }
-  const link = new SshLink(resolve, options);
+  const link = new Ssh2Link(resolve, options);
   return { link, carrier: new ChannelCarrier(link, (line) => link.emit("log", line)) };
 }

@@ -1,5 +1,5 @@
 import type { ForwardState, ForwardStatus } from "../cluster-access.js";
-import type { Root } from "../../root/index.js";
+import type { RootLoopback } from "../../root/index.js";
 import type { CarriedListener, ForwardCarrier } from "./forward-carrier.js";
 
 /** One Service port to forward: where it listens on this machine, and where it goes on the node's side. */
@@ -12,12 +12,6 @@ export interface ForwardSpec {
   readonly targetHost: string;
   readonly targetPort: number;
 }
-
-/**
- * What forward mode needs root for: ports below 1024 on Linux, and loopback
- * aliases on macOS (docs/architecture.md, "Forward mode").
- */
-export type LoopbackPrivileges = Pick<Root, "relay" | "unrelay" | "alias">;
 
 interface Entry {
   spec: ForwardSpec;
@@ -42,7 +36,7 @@ export class ForwardListeners {
 
   constructor(
     private readonly carrier: ForwardCarrier,
-    private readonly privileges: () => LoopbackPrivileges | null,
+    private readonly privileges: () => RootLoopback | null,
     private readonly log: (line: string) => void,
     /** macOS: an address outside 127.0.0.1 answers only once it is an alias of lo0. */
     private readonly needsAlias = process.platform === "darwin",

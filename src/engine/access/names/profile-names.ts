@@ -1,9 +1,6 @@
 import type { NamesStatus } from "../cluster-access.js";
 import type { ForwardSpec } from "../forwards/forward-listeners.js";
-import type { HostsEntry, HostsResult, Root } from "../../root/index.js";
-
-/** Root's part of names: the helper, or this process as root. */
-export type NamesBackend = Pick<Root, "declare" | "setHosts" | "setDns" | "dnsUnavailable">;
+import type { HostsEntry, HostsResult, RootNames } from "../../root/index.js";
 
 /** Names a Service answers to on the host: the cluster's full name, and the short `svc.ns` kube-dns also answers. */
 export function serviceNames(name: string, namespace: string, domain: string): string[] {
@@ -33,7 +30,7 @@ export class ProfileNames {
   constructor(
     private readonly profile: string,
     readonly domain: string,
-    private readonly backend: NamesBackend | null,
+    private readonly backend: RootNames | null,
     private readonly log: (line: string) => void,
     private readonly changed: () => void,
   ) {

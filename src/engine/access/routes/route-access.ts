@@ -3,7 +3,7 @@ import type { ClusterInspector, ClusterView } from "../../cluster/cluster-inspec
 import { containerEngineOf } from "../../cluster/container-cli.js";
 import type { IpPool } from "../../lb/ip-pool.js";
 import type { LbMode } from "../../lb/lb-controller.js";
-import type { Root, RouteTable } from "../../root/index.js";
+import type { RootRoutes, RouteTable } from "../../root/index.js";
 import { AccessBase, type AccessBasics } from "../access-base.js";
 import type { AccessSnapshot, ControllerPlan, RouteStatus, ServicesView } from "../cluster-access.js";
 import { type ProbeResult, nodeAnswers, probeTcp } from "../reachability-probe.js";
@@ -12,7 +12,7 @@ import { RouteNames } from "./route-names.js";
 export interface RouteAccessDeps {
   readonly inspector: ClusterInspector;
   /** Whoever changes routes: the helper, or this process as root. */
-  readonly root: Pick<Root, "declare" | "addRoutes" | "removeRoutes">;
+  readonly root: RootRoutes;
   /** Read only: to notice our routes vanishing from the kernel. Listing needs no privileges. */
   readonly table: Pick<RouteTable, "list">;
   /** How this process reaches the network; tests whose engine runs outside the lab's namespace pass versions that connect from inside it. */
@@ -68,7 +68,7 @@ export class RouteAccess extends AccessBase {
   private readonly knock: (host: string, port: number, signal: AbortSignal) => Promise<boolean>;
 
   private readonly inspector: ClusterInspector;
-  private readonly root: Pick<Root, "declare" | "addRoutes" | "removeRoutes">;
+  private readonly root: RootRoutes;
 
   constructor(
     basics: AccessBasics,
@@ -287,7 +287,7 @@ export class RouteAccess extends AccessBase {
     await this.root.declare({ profile: this.profile, nodeIp: gateway, cidrs: view.cidrs.map((c) => c.cidr), clusterDomain: view.config.dnsDomain, clusterDnsIp: view.clusterDnsIp });
     let outcomes;
     try {
-      outcomes = await this.root.addRoutes(missing.map(({ cidr }) => ({ destination: cidr, gateway, profile: this.profile, clusterDomain: view.config.dnsDomain, clusterDnsIp: view.clusterDnsIp })));
+      outcomes = await this.root.addRoutes(missing.map(({ cidr }) => ({ destination: cidr, gateway, profile: this.profile })));
     } catch (error) {
       const message = (error as Error).message;
       this.log(`adding routes via ${gateway} failed: ${message}`);

@@ -57,9 +57,9 @@ export class ResolverFiles implements DnsResolver {
   async remove(profile: string): Promise<void> {
     const path = this.written.get(profile);
     if (!path) return;
-    this.written.delete(profile);
     const text = await readFile(path, "utf8").catch(() => null);
     if (this.ours(text, profile)) await rm(path, { force: true });
+    this.written.delete(profile);
   }
 
   /** Files of ours whose writer is gone (a crash of the tunnel and its helper). */

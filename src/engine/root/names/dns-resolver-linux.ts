@@ -33,7 +33,7 @@ function addressArgs(ip: string): string[] {
  * (a dummy link would swallow them). The link must carry no DNS of its own:
  * we never overwrite settings that are not ours.
  */
-export class ResolvedLink implements DnsResolver {
+export class SystemdResolved implements DnsResolver {
   readonly kind = "systemd-resolved";
   private readonly applied = new Map<string, Applied>();
 
@@ -96,20 +96,21 @@ export class ResolvedLink implements DnsResolver {
     if (servers.length > 0 && !(servers.length === 1 && servers[0] === dns.server)) {
       throw new Error(`link ${dev} already has DNS servers (${servers.join(", ")}) that are not ours; leaving its resolver settings alone`);
     }
+    // Recorded before the first change: a setting half made (a later busctl failing) is still taken back.
+    this.applied.set(dns.profile, { profile: dns.profile, ifindex, dev, server: dns.server });
+    await this.record();
     await this.busctl(["call", DEST, ...MANAGER, "SetLinkDNS", "ia(iay)", String(ifindex), "1", ...addressArgs(dns.server)]);
     await this.busctl(["call", DEST, ...MANAGER, "SetLinkDomains", "ia(sb)", String(ifindex), "1", dns.domain, "true"]);
     // Only the cluster's names go there, never the machine's other lookups.
     await this.busctl(["call", DEST, ...MANAGER, "SetLinkDefaultRoute", "ib", String(ifindex), "false"]);
-    this.applied.set(dns.profile, { profile: dns.profile, ifindex, dev, server: dns.server });
-    await this.record();
     return `${dns.server} for ~${dns.domain} on link ${dev} (systemd-resolved)`;
   }
 
   async remove(profile: string): Promise<void> {
     const applied = this.applied.get(profile);
     if (!applied) return;
-    this.applied.delete(profile);
     await this.revertIfOurs(applied.ifindex, applied.server);
+    this.applied.delete(profile);
     await this.record();
   }
 

@@ -1,10 +1,10 @@
 import { isValidIp } from "../../../shared/cidr.js";
+import { DNS_DOMAIN } from "../../../shared/dns-names.js";
 import { isValidProfileName } from "../../../shared/profile-name.js";
 import { type CommandRunner, execFileRunner } from "../../system/command-runner.js";
 import type { DnsResolver, NamesOwner, ProfileDns } from "./dns-resolver.js";
 import { markerStarted } from "./hosts-block.js";
 
-const DOMAIN = /^[a-z0-9]([a-z0-9.-]{0,251}[a-z0-9])?$/;
 
 /** The comment that marks a rule as ours (and whose it is); we remove only rules that carry it. */
 export function nrptComment(profile: string, owner: NamesOwner): string {
@@ -46,7 +46,7 @@ export class NrptRules implements DnsResolver {
   }
 
   static addScript(dns: ProfileDns, owner: NamesOwner): string {
-    if (!isValidIp(dns.server) || !DOMAIN.test(dns.domain) || !isValidProfileName(dns.profile)) throw new Error(`refusing an NRPT rule for "${dns.domain}" → "${dns.server}": not a valid domain and address`);
+    if (!isValidIp(dns.server) || !DNS_DOMAIN.test(dns.domain) || !isValidProfileName(dns.profile)) throw new Error(`refusing an NRPT rule for "${dns.domain}" → "${dns.server}": not a valid domain and address`);
     return [
       `$ErrorActionPreference = 'Stop'`,
       NrptRules.ownRules(dns.profile, owner),

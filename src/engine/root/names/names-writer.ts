@@ -33,13 +33,14 @@ export class NamesWriter {
 
   async setDns(profile: string, dns: ClusterDns | null): Promise<string | null> {
     if (dns === null) {
-      this.dnsProfiles.delete(profile);
+      // Forgotten only once taken back: a failed removal is tried again when the session ends.
       await this.resolver.remove(profile);
+      this.dnsProfiles.delete(profile);
       return null;
     }
-    const done = await this.resolver.apply({ profile, ...dns });
+    // Noted before it is applied: a half-applied setting is still taken back.
     this.dnsProfiles.add(profile);
-    return done;
+    return this.resolver.apply({ profile, ...dns });
   }
 
   dnsUnavailable(): Promise<string | null> {

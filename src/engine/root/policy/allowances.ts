@@ -1,7 +1,8 @@
 import { z } from "zod";
 import { isValidCidr } from "../../../shared/cidr.js";
+import { DNS_DOMAIN } from "../../../shared/dns-names.js";
 
-const domain = z.string().regex(/^[a-z0-9]([a-z0-9.-]{0,251}[a-z0-9])?$/, "invalid DNS domain");
+const domain = z.string().regex(DNS_DOMAIN, "invalid DNS domain");
 
 /**
  * What an administrator allowed beyond the fixed rules, at install time, in

@@ -1,4 +1,5 @@
 import { parse } from "tldts";
+import { DNS_LABEL } from "../../../shared/dns-names.js";
 import type { Allowances } from "./allowances.js";
 import { PolicyError } from "./policy-error.js";
 
@@ -9,7 +10,6 @@ import { PolicyError } from "./policy-error.js";
  */
 const SPECIAL_UNDER_DELEGATED = ["home.arpa"];
 
-const LABEL = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
 
 function under(name: string, domain: string): boolean {
   return name === domain || name.endsWith(`.${domain}`);
@@ -31,7 +31,7 @@ export function isPublicName(name: string, allowances: Allowances): boolean {
 
 /** A cluster domain root writes resolver settings and names for: never one of the public DNS. */
 export function checkClusterDomain(domain: string, allowances: Allowances): string {
-  if (!domain.split(".").every((l) => LABEL.test(l))) throw new PolicyError(`"${domain}" is not a DNS domain`);
+  if (!domain.split(".").every((l) => DNS_LABEL.test(l))) throw new PolicyError(`"${domain}" is not a DNS domain`);
   if (isPublicName(domain, allowances)) {
     throw new PolicyError(`cluster domain "${domain}" is in the public DNS (its top-level domain is delegated); root sets names only under private domains such as cluster.local, .test, .internal or .home.arpa, unless the administrator allowed "${domain}" when installing the helper`);
   }
@@ -41,7 +41,7 @@ export function checkClusterDomain(domain: string, allowances: Allowances): stri
 /** Why root would not write `name` into the hosts file for a cluster of `domain`, or null when it would. */
 export function hostNameRefusal(name: string, domain: string, allowances: Allowances): string | null {
   const labels = name.split(".");
-  if (!labels.every((l) => LABEL.test(l))) return "not a DNS name";
+  if (!labels.every((l) => DNS_LABEL.test(l))) return "not a DNS name";
   const full = labels.length === 4 + domain.split(".").length - 1 && name.endsWith(`.svc.${domain}`);
   const short = labels.length === 2;
   if (!full && !short) return `not a cluster name (<svc>.<ns>.svc.${domain}, or <svc>.<ns>)`;

@@ -3,10 +3,13 @@ import { FORWARD_RANGE } from "../../../shared/forward-range.js";
 import { PolicyError } from "./policy-error.js";
 
 /** What a client declared for a profile: the only networks, node and domain root acts on for it. */
-export interface Declaration {
+export interface DeclaredProfile {
   /** null in forward mode: no routes, only names and loopback addresses. */
   readonly nodeIp: string | null;
+  /** Networks root routes for the profile. */
   readonly cidrs: ReadonlySet<string>;
+  /** Networks declared that the fixed rules refuse, with why: their routes fail, the others go in. */
+  readonly refused: ReadonlyMap<string, string>;
   readonly clusterDomain: string;
   readonly clusterDnsIp: string;
 }
@@ -19,14 +22,14 @@ export function checkForwardAddress(address: string): void {
 }
 
 /** Why a hosts entry may not point at `ip` for this profile, or null: a forward-mode address, or inside a declared network. */
-export function hostsAddressRefusal(ip: string, declaration: Declaration): string | null {
+export function hostsAddressRefusal(ip: string, declaration: DeclaredProfile): string | null {
   const address = parseCidr(ip);
   if (containsCidr(forwardRange, address)) return null;
   if ([...declaration.cidrs].some((c) => containsCidr(parseCidr(c), address))) return null;
   return `${ip} is neither a forward-mode loopback address nor in a network declared for this profile`;
 }
 
-export function checkClusterDns(dns: { domain: string; server: string; gateway: string }, declaration: Declaration): void {
+export function checkClusterDns(dns: { domain: string; server: string; gateway: string }, declaration: DeclaredProfile): void {
   if (declaration.nodeIp === null || dns.gateway !== declaration.nodeIp) throw new PolicyError(`gateway ${dns.gateway} is not the profile's node ${declaration.nodeIp ?? "(none declared)"}`);
   if (dns.domain !== declaration.clusterDomain) throw new PolicyError(`domain ${dns.domain} is not the profile's cluster domain ${declaration.clusterDomain}`);
   const server = parseCidr(dns.server);

@@ -19,15 +19,26 @@ const PRIVATE = ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "100.64.0.0/10
 /** A blanket route (shorter than these) is never one of a cluster's networks. */
 const MIN_PREFIX = { 4: 8, 6: 32 } as const;
 
-/** The fixed rules for a network root may route to a node, or remove: for declare, add, adoption and cleanup alike. */
-export function checkRouteCidr(cidr: Cidr, allowances: Allowances): Cidr {
+/** Networks that are never a cluster's, whatever anyone allowed: blanket routes, loopback, link-local, multicast. */
+export function checkNotBlanket(cidr: Cidr): Cidr {
   if (cidr.prefix < MIN_PREFIX[cidr.family]) throw new PolicyError(`${cidr.text} is broader than /${MIN_PREFIX[cidr.family]}: refusing a blanket route`);
   const bad = FORBIDDEN.find((f) => cidrsOverlap(f, cidr));
   if (bad) throw new PolicyError(`${cidr.text} overlaps ${bad.text}, which is never routed to a cluster`);
+  return cidr;
+}
+
+/** Why a network is outside what root routes (the private ranges, and what the administrator allowed), or null. */
+export function publicNetworkRefusal(cidr: Cidr, allowances: Allowances): string | null {
   const allowed = [...PRIVATE, ...allowances.cidrs.map((c) => parseCidr(c))];
-  if (!allowed.some((range) => range.family === cidr.family && containsCidr(range, cidr))) {
-    throw new PolicyError(`${cidr.text} is not a private network (10/8, 172.16/12, 192.168/16, 100.64/10, fc00::/7), and the administrator allowed no other`);
-  }
+  if (allowed.some((range) => range.family === cidr.family && containsCidr(range, cidr))) return null;
+  return `${cidr.text} is not a private network (10/8, 172.16/12, 192.168/16, 100.64/10, fc00::/7), and the administrator allowed no other (mktunnel helper install --allow-cidr)`;
+}
+
+/** The fixed rules for a network root routes to a node, or removes: for add, adoption and cleanup alike. */
+export function checkRouteCidr(cidr: Cidr, allowances: Allowances): Cidr {
+  checkNotBlanket(cidr);
+  const why = publicNetworkRefusal(cidr, allowances);
+  if (why) throw new PolicyError(why);
   return cidr;
 }
 

@@ -3,10 +3,16 @@ import type { KernelRoute } from "../../../shared/routes.js";
 import { type TunnelEntryJson, entryFromJson, entryToJson, sameRoute } from "../../../shared/tunnel-entry.js";
 import { type ProcessIdentity, isTunnelProcessAlive } from "../../registry/process-liveness.js";
 import type { RegistryFile } from "../../registry/registry-file.js";
-import type { AddOutcome, RemoveOutcome, RouteRef, RouteRequest } from "../root.js";
+import type { AddOutcome, RemoveOutcome, RouteRef } from "../root.js";
+
+/** A route with what its registry entry records of the cluster (minikube reads ClusterDomain and ClusterDNSIP). */
+export interface RouteEntryRequest extends RouteRef {
+  readonly clusterDomain: string;
+  readonly clusterDnsIp: string;
+}
 import { pathRefusal } from "../policy/route-policy.js";
 import { type RegistryView, evaluateRoute, vpnBypassNote } from "./conflicts.js";
-import { RouteRecord } from "./route-record.js";
+import { OwnRoutes } from "./own-routes.js";
 import { type RouteChange, type RouteTable, findRoute } from "./route-table.js";
 
 export async function registryViews(entries: readonly TunnelEntryJson[]): Promise<RegistryView[]> {
@@ -55,10 +61,10 @@ export class RouteRegistrar {
     private readonly table: RouteTable,
     private readonly registry: RegistryFile,
     private readonly self: ProcessIdentity,
-    private readonly record: RouteRecord = new RouteRecord(null, { pid: self.pid, started: self.startTime ?? "" }, -1),
+    private readonly record: OwnRoutes = new OwnRoutes(null, { pid: self.pid, started: self.startTime ?? "" }, -1),
   ) {}
 
-  addRoutes(requests: readonly RouteRequest[]): Promise<AddOutcome[]> {
+  addRoutes(requests: readonly RouteEntryRequest[]): Promise<AddOutcome[]> {
     if (requests.length === 0) return Promise.resolve([]);
     return this.registry.locked(async (tx) => {
       const views = await registryViews(await tx.read());
@@ -175,7 +181,7 @@ export class RouteRegistrar {
     return this.record.has(route);
   }
 
-  private entryFor(request: RouteRequest): TunnelEntryJson {
+  private entryFor(request: RouteEntryRequest): TunnelEntryJson {
     return entryToJson({
       destination: request.destination,
       gateway: request.gateway,

@@ -18,7 +18,7 @@ function failure(entry: TunnelEntry, error: string): CleanupFailure {
 
 export interface CleanupPolicy {
   readonly allowances: Allowances;
-  /** Routes root recorded adding, whose writer died (route-record.ts): ours, whatever the user's file says. */
+  /** Routes root recorded adding, whose writer died (own-routes.ts): ours, whatever the user's file says. */
   readonly recorded?: readonly RouteRef[];
 }
 

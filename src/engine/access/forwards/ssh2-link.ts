@@ -19,7 +19,7 @@ export class HostKeyMismatch extends LinkRefused {
  * made again with backoff, resolving the target anew each time. Emits `state`
  * (LinkStatus) and `log` (line).
  */
-export class SshLink extends ReconnectingLink {
+export class Ssh2Link extends ReconnectingLink {
   private client: Client | null = null;
 
   /** Drops the connection now and makes it again (resume from sleep, network change). */

@@ -2,8 +2,8 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { APP_VERSION } from "../../shared/version.js";
-import { LAUNCHD_LABEL, SERVICE_NAME, helperLayout } from "./helper-layout.js";
-import { launchdPlist, windowsServiceArgs } from "./service-definitions.js";
+import { LAUNCHD_LABEL, DAEMON_NAME, helperLayout } from "./helper-layout.js";
+import { launchdPlist, windowsServiceArgs } from "./daemon-definitions.js";
 
 /** launchd.plist(5): the keys a LaunchDaemon may have that we use, and the type each must have. */
 const LAUNCHD_KEYS: Record<string, "string" | "array" | "true" | "false"> = { Label: "string", ProgramArguments: "array", RunAtLoad: "true", KeepAlive: "true", StandardErrorPath: "string" };
@@ -34,7 +34,7 @@ describe("service definitions", () => {
   it("Windows: sc.exe create's documented `option= value` pairs, auto start as LocalSystem", () => {
     const layout = helperLayout("C:\\", "win32");
     const args = windowsServiceArgs(layout, "C:\\");
-    expect(args.slice(0, 2)).toEqual(["create", SERVICE_NAME]);
+    expect(args.slice(0, 2)).toEqual(["create", DAEMON_NAME]);
     const pairs = args.slice(2);
     // sc create: every option name ends with "=" and is followed by its value as a separate argument.
     for (let i = 0; i < pairs.length; i += 2) expect(pairs[i]).toMatch(/^(binPath|start|obj|DisplayName|type|error|depend|password|tag|group)=$/);

@@ -26,7 +26,7 @@ const TEMP = /^routes-(\d+)-[a-z0-9]+\.json\.[0-9a-f]+\.tmp$/;
  * cleanup takes back after a crash of both, never depends on the user's
  * tunnels.json (docs/security.md, "The root policy").
  */
-export class RouteRecord {
+export class OwnRoutes {
   private readonly routes = new Map<string, RouteRef>();
   private saving: Promise<void> = Promise.resolve();
 
@@ -38,9 +38,9 @@ export class RouteRecord {
   ) {}
 
   /** The record of one session of root process `writer`, in `runtimeDir`. */
-  static in(runtimeDir: string, writer: { pid: number; started: string }, tag: string, uid: number): RouteRecord {
+  static in(runtimeDir: string, writer: { pid: number; started: string }, tag: string, uid: number): OwnRoutes {
     if (!/^[a-z0-9]+$/.test(tag)) throw new Error(`invalid record tag "${tag}"`);
-    return new RouteRecord(join(runtimeDir, `routes-${writer.pid}-${tag}.json`), writer, uid);
+    return new OwnRoutes(join(runtimeDir, `routes-${writer.pid}-${tag}.json`), writer, uid);
   }
 
   has(route: RouteRef): boolean {
@@ -70,7 +70,9 @@ export class RouteRecord {
       await mkdir(dirname(path), { recursive: true, mode: 0o755 });
       await FileGuard.strictFor({ uid: 0, gid: 0 }).replace(path, `${JSON.stringify(body)}\n`, { mode: 0o600 });
     };
-    this.saving = this.saving.then(write, write);
+    // The copy in memory is what this session acts on; a file that cannot be written (a full /run) costs only
+    // the recovery after a crash of root itself, never a route the kernel and the registry already agree on.
+    this.saving = this.saving.then(write, write).catch(() => undefined);
     return this.saving;
   }
 

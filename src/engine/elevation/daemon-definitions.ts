@@ -1,4 +1,4 @@
-import { type HelperLayout, LAUNCHD_LABEL, SERVICE_NAME } from "./helper-layout.js";
+import { type HelperLayout, LAUNCHD_LABEL, DAEMON_NAME } from "./helper-layout.js";
 
 /** The command the service manager runs: the installed runtime and CLI, `helper run`. */
 export function daemonArgv(layout: HelperLayout, prefix: string): string[] {
@@ -72,5 +72,5 @@ export function launchdPlist(layout: HelperLayout, prefix: string): string {
  */
 export function windowsServiceArgs(layout: HelperLayout, prefix: string): string[] {
   const binPath = daemonArgv(layout, prefix).map((a) => (/[\s"]/.test(a) ? `"${a.replace(/"/g, '\\"')}"` : a)).join(" ");
-  return ["create", SERVICE_NAME, "binPath=", binPath, "start=", "auto", "obj=", "LocalSystem", "DisplayName=", "Minikube Tunnel network helper"];
+  return ["create", DAEMON_NAME, "binPath=", binPath, "start=", "auto", "obj=", "LocalSystem", "DisplayName=", "Minikube Tunnel network helper"];
 }
