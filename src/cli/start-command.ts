@@ -2,6 +2,7 @@ import type { Engine } from "../engine/engine.js";
 import type { AccessSnapshot } from "../engine/access/cluster-access.js";
 import type { ModeChoice } from "../engine/cluster/access-mode.js";
 import { type LoadBalancerSettings, StartCancelledError, TunnelSettingsError } from "../engine/tunnels/profile-tunnel.js";
+import { ProfileMissingError } from "../engine/cluster/profile-config.js";
 import { CliError, oneLine } from "./cli-errors.js";
 
 export interface StartOptions {
@@ -57,7 +58,7 @@ export async function runStart(engine: Engine, options: StartOptions): Promise<v
       );
     } catch (error) {
       if (error instanceof StartCancelledError) break;
-      startError = error instanceof TunnelSettingsError ? new CliError(error.message, 2) : new Error(`profile "${profile}": ${oneLine(error)}`);
+      startError = error instanceof TunnelSettingsError || error instanceof ProfileMissingError ? new CliError(error.message, 2) : new Error(`profile "${profile}": ${oneLine(error)}`);
       break;
     }
   }

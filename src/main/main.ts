@@ -1,35 +1,27 @@
-import { userInfo } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { Menu, Notification, Tray, app, clipboard, dialog, ipcMain, nativeImage, nativeTheme, powerMonitor, protocol, session as electronSession, shell } from "electron";
-import { registryPath, resolveMiniPath } from "../engine/cluster/minipath.js";
+import { Notification, app, clipboard, dialog, ipcMain, nativeTheme, powerMonitor, protocol, session as electronSession, shell } from "electron";
+import { resolveMiniPath } from "../engine/cluster/minipath.js";
 import { createEngine } from "../engine/engine.js";
-import { launchHelper } from "../engine/elevation/helper-launch.js";
-import { connectInstalledHelper, installedHelperAnswers, openPrivilegedHelper } from "../engine/elevation/installed-helper-client.js";
-import { defaultRuntimeDir, runAsRoot } from "../engine/elevation/elevation.js";
+import { installedHelperAnswers } from "../engine/elevation/installed-helper-client.js";
 import { readHelperConfig } from "../engine/elevation/helper-installer.js";
-import { stagedArgv } from "../engine/elevation/staged-launch.js";
-import { APP_VERSION } from "../shared/version.js";
-import { helperOnVersionMismatch, helperWhenNoneAnswers } from "./helper-choice.js";
-import { LazyRoot } from "../engine/elevation/lazy-root.js";
 import { AppModel } from "../app/app-model.js";
 import type { AppNotification } from "../app/state-notifications.js";
 import type { AppState } from "../shared/app-state.js";
+import type { Preferences } from "../shared/preferences.js";
+import { provisionHelper } from "./helper/provisioning.js";
 import { isServiceUrl, serviceUrl } from "../shared/service-address.js";
-import { APP_SCHEME_PRIVILEGES, registerUiProtocol } from "./app-protocol.js";
-import { AppWindows } from "./app-windows.js";
-import { appHelperProgram, packagedHelperDigests } from "./helper-program.js";
-import { registerIpcHandlers } from "./ipc-handlers.js";
-import { denyAllPermissions } from "./permissions.js";
-import { createActionRunner } from "./menu-actions.js";
-import { toMenuTemplate } from "./menu-template.js";
-import { watchNetworkChanges } from "./network-watch.js";
-import { preferencesFromWindow } from "./preferences-policy.js";
-import { PreferencesStore } from "./preferences-store.js";
-import { runQuitSequence } from "./quit-sequence.js";
-import { trayIconPath } from "./tray-icons.js";
-import { TrayRenderer } from "./tray-renderer.js";
-import { shouldOpenWindowAtLaunch } from "./tray-availability.js";
+import { APP_SCHEME_PRIVILEGES, registerUiProtocol } from "./windows/app-protocol.js";
+import { AppWindows } from "./windows/app-windows.js";
+import { registerIpcHandlers } from "./ipc/ipc-handlers.js";
+import { denyAllPermissions } from "./windows/permissions.js";
+import { createActionRunner } from "./tray/menu-actions.js";
+import { watchNetworkChanges } from "./lifecycle/network-watch.js";
+import { preferencesFromWindow } from "./preferences/preferences-policy.js";
+import { PreferencesStore } from "./preferences/preferences-store.js";
+import { runQuitSequence } from "./lifecycle/quit-sequence.js";
+import { createAppTray } from "./tray/app-tray.js";
+import { shouldOpenWindowAtLaunch } from "./tray/tray-availability.js";
 
 /**
  * Electron glue only: every decision lives in tested modules (engine AppModel,
@@ -63,61 +55,9 @@ async function run(): Promise<void> {
   const isRoot = process.platform !== "win32" && process.getuid?.() === 0;
   let prefs = preferences.get();
   const miniPath = resolveMiniPath();
-  // The installed helper when it answers (no prompt); else elevation at the first Start or Cleanup, once per session (LazyRouteService).
-  const digests = packagedHelperDigests(app.isPackaged, app.getAppPath());
-  const perSession = () => launchHelper({ miniPath, registryPath: registryPath(miniPath), mode: "gui", program: appHelperProgram(app.isPackaged, process.resourcesPath), logName: "minikube-tunnel-helper.log", ...(digests ? { digests } : {}) });
-  // Install once: the packaged CLI's `helper install`, run as root from a checked copy (never from the user's files).
-  const installOnce = async () => {
-    if (!digests) throw new Error("the helper is installed from a package (or: sudo node dist/helper-bundle/mktunnel.mjs helper install)");
-    await runAsRoot("gui", stagedArgv(join(process.resourcesPath, "helper"), "mktunnel.mjs", digests, join(defaultRuntimeDir(), "stage"), ["helper", "install", "--user", userInfo().username]));
-  };
-  const askOnce = async (): Promise<"install" | "each-time"> => {
-    const { response } = await dialog.showMessageBox({
-      type: "question",
-      title: "Minikube Tunnel",
-      message: "Minikube Tunnel needs administrator rights to change routes.",
-      detail: "Install its network helper once, and you will not be asked for a password again. Or be asked once each time the app starts a tunnel.",
-      buttons: ["Install the network helper (asks once)", "Ask each time"],
-      defaultId: 0,
-      cancelId: 1,
-    });
-    return response === 0 ? "install" : "each-time";
-  };
-  const chooseHelper = () =>
-    helperWhenNoneAnswers({
-      preference: () => prefs.helper,
-      setPreference: (helper) => (prefs = preferences.set({ ...preferences.get(), helper })),
-      ask: askOnce,
-      install: installOnce,
-      connectInstalled: () => connectInstalledHelper(registryPath(miniPath)).catch(() => null),
-      perSession,
-    });
-  const askUpgrade = async (installed: string): Promise<"upgrade" | "later"> => {
-    const { response } = await dialog.showMessageBox({
-      type: "question",
-      title: "Minikube Tunnel",
-      message: `The installed network helper is version ${installed}; this app is ${APP_VERSION}.`,
-      detail: "Upgrade it now (asks for your password once). Until then, each session asks for a password.",
-      buttons: ["Upgrade the network helper", "Not now"],
-      defaultId: 0,
-      cancelId: 1,
-    });
-    return response === 0 ? "upgrade" : "later";
-  };
-  const upgradeHelper = (installed: string) =>
-    helperOnVersionMismatch(
-      {
-        declined: () => prefs.helperUpgradeDeclined,
-        setDeclined: (helperUpgradeDeclined) => (prefs = preferences.set({ ...preferences.get(), helperUpgradeDeclined })),
-        askUpgrade,
-        install: installOnce,
-        connectInstalled: () => connectInstalledHelper(registryPath(miniPath)).catch(() => null),
-        perSession,
-      },
-      installed,
-      APP_VERSION,
-    );
-  const root = isRoot ? undefined : new LazyRoot(() => openPrivilegedHelper(registryPath(miniPath), chooseHelper, (line) => model.reportActionError(line), process.env, upgradeHelper));
+  const savePrefs = (change: Partial<Preferences>) => (prefs = preferences.set({ ...preferences.get(), ...change }));
+  const helper = provisionHelper({ app, dialog, resourcesPath: process.resourcesPath, miniPath, prefs: () => prefs, savePrefs, say: (line) => model.reportActionError(line) });
+  const root = isRoot ? undefined : helper.root;
   const engine = await createEngine({ ...(prefs.minikubePath ? { minikubeBinary: prefs.minikubePath } : {}), ...(root ? { root } : {}) });
   const model = new AppModel({ engine, loadBalancer: () => ({ enabled: true, ...prefs.loadBalancer }), accessMode: (profile) => prefs.accessModes[profile] ?? "auto", names: () => prefs.names });
   if (preferences.problem) model.setProblem(preferences.problem);
@@ -187,27 +127,16 @@ async function run(): Promise<void> {
         return { installed: config !== null, running: await installedHelperAnswers(), version: config?.version ?? null };
       },
       "helper:install": async () => {
-        await installOnce();
-        prefs = preferences.set({ ...preferences.get(), helper: "installed" });
+        await helper.install();
+        savePrefs({ helper: "installed" });
       },
       "app:quit": () => app.quit(),
     },
     (message) => console.warn(`IPC refused: ${message}`),
   );
 
-  let tray: Tray | null = null;
-  try {
-    tray = new Tray(nativeImage.createFromPath(trayIconPath(assetsDir, "idle", process.platform, nativeTheme.shouldUseDarkColors)));
-    tray.setToolTip("Minikube Tunnel");
-  } catch (error) {
-    console.warn(`no system tray: ${(error as Error).message}`);
-  }
-  const trayRenderer = tray
-    ? new TrayRenderer(tray, {
-        image: (state) => nativeImage.createFromPath(trayIconPath(assetsDir, state, process.platform, nativeTheme.shouldUseDarkColors)),
-        menu: (items) => Menu.buildFromTemplate(toMenuTemplate(items, (action) => void runAction(action))),
-      })
-    : null;
+  const tray = createAppTray(assetsDir, (action) => void runAction(action));
+  const trayRenderer = tray.renderer;
   const render = (state: AppState) => {
     windows.pushState(state);
     trayRenderer?.render(state);
@@ -239,6 +168,6 @@ async function run(): Promise<void> {
   await model.refreshProfiles();
   model.watchProfiles();
   render(model.state());
-  if (shouldOpenWindowAtLaunch({ platform: process.platform, trayCreated: tray !== null, desktop: process.env.XDG_CURRENT_DESKTOP ?? "" })) windows.show("tunnels");
+  if (shouldOpenWindowAtLaunch({ platform: process.platform, trayCreated: tray.created, desktop: process.env.XDG_CURRENT_DESKTOP ?? "" })) windows.show("tunnels");
   for (const profile of prefs.autoStartProfiles) await model.start(profile).catch((error: unknown) => report(`Could not start the tunnel for ${profile}`, error));
 }

@@ -43,13 +43,13 @@ describe("electron-builder.yml", () => {
     expect(from.some((f: string) => f.startsWith("node_modules/node"))).toBe(false);
     expect(config.files).toContain("dist/helper-digests.json");
     // The same layout the app looks for at run time (appHelperProgram).
-    const { appHelperProgram } = await import("./helper-program.js");
+    const { appHelperProgram } = await import("./helper/helper-program.js");
     expect(appHelperProgram(true, "/opt/mt/resources", "linux")).toEqual({ runtime: "/opt/mt/resources/helper/node", runtimeArgs: [], script: "/opt/mt/resources/helper/helper-main.mjs" });
   });
 
   it("every target gets its runtime from nodejs.org under its own name, and the app finds the digests under electron-builder's ${os}-${arch}", async () => {
     const { TARGETS, nodeArchive, nodeUrl } = await import("../../scripts/helper-runtimes.js");
-    const { targetTag } = await import("./helper-program.js");
+    const { targetTag } = await import("./helper/helper-program.js");
     expect(TARGETS.map((t) => t.tag)).toEqual(["mac-x64", "mac-arm64", "linux-x64", "linux-arm64", "win-x64"]);
     expect(nodeUrl("22.23.3", nodeArchive("22.23.3", TARGETS[1]))).toBe("https://nodejs.org/dist/v22.23.3/node-v22.23.3-darwin-arm64.tar.gz");
     expect(nodeArchive("22.23.3", TARGETS[4])).toBe("node-v22.23.3-win-x64.zip");

@@ -5,7 +5,7 @@ import { FakeMinikube } from "../../../test-support/fake-minikube.js";
 import { execFileRunner, type CommandRunner } from "../system/command-runner.js";
 import { ClusterInspector } from "./cluster-inspector.js";
 import { MinikubeCli } from "./minikube-cli.js";
-import { activeProfile, readProfileConfig } from "./profile-config.js";
+import { activeProfile, missingProfileMessage, readProfileConfig } from "./profile-config.js";
 
 let fake: FakeMinikube;
 /** Runs the fake minikube with its environment, as a child process would see it. */
@@ -38,8 +38,12 @@ describe("profile config", () => {
     await expect(readProfileConfig(fake.miniPath, "bad")).rejects.toThrow("KubernetesConfig.ServiceCIDR: invalid CIDR");
   });
 
-  it("says which profile is missing", async () => {
-    await expect(readProfileConfig(fake.miniPath, "nope")).rejects.toThrow('profile "nope" does not exist');
+  it("a missing profile is said once, with what to do: the profiles there are, minikube start, or how to get minikube", async () => {
+    await fake.addProfile({ name: "dev", nodeIp: "192.168.49.2" });
+    await expect(readProfileConfig(fake.miniPath, "nope")).rejects.toThrow(`minikube has no profile "nope"; the profiles in ${fake.miniPath} are dev: choose one with --profile dev, or create "nope" with \`minikube start -p nope\``);
+    const empty = join(fake.root, "empty", ".minikube");
+    expect(await missingProfileMessage(empty, "minikube", { PATH: fake.binDir })).toBe(`minikube has no profile "minikube" yet (${join(empty, "profiles")} is empty): create the cluster with \`minikube start\`, then run this again`);
+    expect(await missingProfileMessage(empty, "minikube", { PATH: "/nonexistent" })).toMatch(/^minikube is not on PATH and .* holds no cluster: install minikube \(https:\/\/minikube\.sigs\.k8s\.io\/docs\/start\/\)/);
   });
 
   it("finds the active profile from minikube's config, else minikube", async () => {

@@ -1,5 +1,6 @@
+import { existsSync } from "node:fs";
 import { readFile, readdir } from "node:fs/promises";
-import { join } from "node:path";
+import { delimiter, join } from "node:path";
 import { z } from "zod";
 import { isValidIp, parseCidr } from "../../shared/cidr.js";
 import { isValidProfileName } from "../../shared/profile-name.js";
@@ -37,6 +38,28 @@ export class ProfileConfigError extends Error {
   }
 }
 
+/** A profile minikube does not have: said once, with what to do (the profiles there are, or how to make one). */
+export class ProfileMissingError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "ProfileMissingError";
+  }
+}
+
+/** Whether a program is on PATH, without running it. */
+function onPath(program: string, env: NodeJS.ProcessEnv): boolean {
+  const names = process.platform === "win32" ? [`${program}.exe`, `${program}.cmd`] : [program];
+  return (env.PATH ?? "").split(delimiter).some((dir) => dir !== "" && names.some((name) => existsSync(join(dir, name))));
+}
+
+/** What a newcomer reads when the profile is not there: which profiles are, or how to get minikube and a cluster. */
+export async function missingProfileMessage(miniPath: string, profile: string, env: NodeJS.ProcessEnv = process.env): Promise<string> {
+  const others = (await listProfileNames(miniPath)).filter((p) => p !== profile);
+  if (others.length > 0) return `minikube has no profile "${profile}"; the profiles in ${miniPath} are ${others.join(", ")}: choose one with --profile ${others[0]}, or create "${profile}" with \`minikube start -p ${profile}\``;
+  if (onPath("minikube", env)) return `minikube has no profile "${profile}" yet (${join(miniPath, "profiles")} is empty): create the cluster with \`minikube start\`, then run this again`;
+  return `minikube is not on PATH and ${miniPath} holds no cluster: install minikube (https://minikube.sigs.k8s.io/docs/start/), run \`minikube start\`, then run this again (or give minikube's path with --minikube)`;
+}
+
 export const DEFAULT_SERVICE_CIDR = "10.96.0.0/12";
 export const DEFAULT_DNS_DOMAIN = "cluster.local";
 
@@ -46,7 +69,7 @@ export async function readProfileConfig(miniPath: string, profile: string): Prom
   try {
     text = await readFile(path, "utf8");
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === "ENOENT") throw new ProfileConfigError(path, `profile "${profile}" does not exist (no such file)`);
+    if ((error as NodeJS.ErrnoException).code === "ENOENT") throw new ProfileMissingError(await missingProfileMessage(miniPath, profile));
     throw new ProfileConfigError(path, (error as Error).message);
   }
   let json: unknown;

@@ -1,4 +1,4 @@
-import type { Preferences } from "../shared/preferences.js";
+import type { Preferences } from "../../shared/preferences.js";
 
 /**
  * What the window may change: everything but the minikube binary, which it may

@@ -1,4 +1,4 @@
-import type { HelperClient } from "../engine/elevation/helper-client.js";
+import type { HelperClient } from "../../engine/elevation/helper-client.js";
 
 export type HelperPreference = "ask" | "each-time" | "installed";
 

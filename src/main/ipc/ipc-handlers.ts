@@ -1,4 +1,4 @@
-import { type IpcChannel, type IpcRequest, type IpcResponse, IpcRejection, ipcChannels, validateIpcCall } from "../shared/ipc-contract.js";
+import { type IpcChannel, type IpcRequest, type IpcResponse, IpcRejection, ipcChannels, validateIpcCall } from "../../shared/ipc-contract.js";
 
 /** The part of ipcMain we use; Electron's own object fits it, and tests drive it without Electron. */
 export interface IpcMainLike {

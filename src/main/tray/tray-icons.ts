@@ -1,5 +1,5 @@
 import { join } from "node:path";
-import type { TrayIconState } from "../shared/app-state.js";
+import type { TrayIconState } from "../../shared/app-state.js";
 
 export const TRAY_STATES: readonly TrayIconState[] = ["idle", "active", "degraded", "conflict", "error"];
 export type TrayIconVariant = "light" | "dark" | "template";

@@ -1,7 +1,7 @@
 import { accessSync, constants, readFileSync } from "node:fs";
 import { delimiter, join } from "node:path";
-import { type HelperProgram, helperProgramBesideEngine } from "../engine/elevation/helper-launch.js";
-import type { HelperDigests } from "../engine/elevation/staged-launch.js";
+import { type HelperProgram, helperProgramBesideEngine } from "../../engine/elevation/helper-launch.js";
+import type { HelperDigests } from "../../engine/elevation/staged-launch.js";
 
 /**
  * The packaged helper runs on the Node runtime shipped beside it in

@@ -1,4 +1,4 @@
-import { type AppState, type TrayIconState, trayIconState } from "../shared/app-state.js";
+import { type AppState, type TrayIconState, trayIconState } from "../../shared/app-state.js";
 import { buildTrayMenu, type MenuItem } from "./tray-menu.js";
 
 /** The part of Electron's Tray we use. */

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import type { AppState, ProfileView } from "../shared/app-state.js";
-import { trayIconState } from "../shared/app-state.js";
+import type { AppState, ProfileView } from "../../shared/app-state.js";
+import { trayIconState } from "../../shared/app-state.js";
 import { buildTrayMenu, type MenuItem } from "./tray-menu.js";
 
 const profile = (over: Partial<ProfileView> = {}): ProfileView => ({ profile: "minikube", running: false, phase: "stopped", nodeIp: null, routes: [], services: [], probe: null, ...over });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { session } from "../../test-support/electron-fake/electron.js";
+import { session } from "../../../test-support/electron-fake/electron.js";
 import { denyAllPermissions } from "./permissions.js";
 
 const PERMISSIONS = ["media", "geolocation", "notifications", "midi", "midiSysex", "pointerLock", "fullscreen", "openExternal", "clipboard-read", "clipboard-sanitized-write", "display-capture", "hid", "serial", "usb", "idle-detection", "window-management", "unknown"];

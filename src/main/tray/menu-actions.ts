@@ -1,4 +1,4 @@
-import type { ViewName } from "../shared/ipc-contract.js";
+import type { ViewName } from "../../shared/ipc-contract.js";
 import type { MenuAction } from "./tray-menu.js";
 
 export interface ActionDeps {

@@ -1,5 +1,5 @@
 import type { BrowserWindow, BrowserWindowConstructorOptions, WebContents, WebPreferences } from "electron";
-import { APP_ORIGIN } from "../shared/ipc-contract.js";
+import { APP_ORIGIN } from "../../shared/ipc-contract.js";
 
 /** The only webPreferences a window of ours may have (docs/security.md, "The tray app"). */
 export const SECURE_WEB_PREFERENCES = {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { DEFAULT_PREFERENCES } from "../shared/preferences.js";
+import { DEFAULT_PREFERENCES } from "../../shared/preferences.js";
 import { type IpcImplementation, type IpcMainLike, registerIpcHandlers } from "./ipc-handlers.js";
 
 type Listener = Parameters<IpcMainLike["handle"]>[1];

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { DEFAULT_PREFERENCES } from "../shared/preferences.js";
+import { DEFAULT_PREFERENCES } from "../../shared/preferences.js";
 import { preferencesFromWindow } from "./preferences-policy.js";
 
 describe("preferences sent by the window", () => {

@@ -1,8 +1,8 @@
 import { readFile } from "node:fs/promises";
 import { extname, join, normalize, sep } from "node:path";
 import type { Protocol } from "electron";
-import { CONTENT_SECURITY_POLICY } from "../shared/content-security-policy.js";
-import { APP_ORIGIN } from "../shared/ipc-contract.js";
+import { CONTENT_SECURITY_POLICY } from "../../shared/content-security-policy.js";
+import { APP_ORIGIN } from "../../shared/ipc-contract.js";
 
 export const APP_SCHEME = "app";
 const APP_HOST = new URL(APP_ORIGIN).host;

@@ -2,7 +2,7 @@ import { readdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { BrowserWindow } from "electron";
 import { describe, expect, it } from "vitest";
-import { CONTENT_SECURITY_POLICY } from "../shared/content-security-policy.js";
+import { CONTENT_SECURITY_POLICY } from "../../shared/content-security-policy.js";
 import { uiResponseHeaders } from "./app-protocol.js";
 import { assertSecureWebPreferences, createSecureWindow, isAllowedNavigation, SECURE_WEB_PREFERENCES, secureWindowOptions } from "./secure-window.js";
 
@@ -62,13 +62,13 @@ describe("every window is secure (docs/security.md)", () => {
       for (const entry of await readdir(dir, { withFileTypes: true })) {
         const path = join(dir, entry.name);
         if (entry.isDirectory()) await walk(path);
-        else if (/\.(ts|tsx)$/.test(entry.name) && !entry.name.endsWith(".test.ts") && !path.endsWith(join("main", "secure-window.ts"))) {
+        else if (/\.(ts|tsx)$/.test(entry.name) && !entry.name.endsWith(".test.ts") && !path.endsWith(join("main", "windows", "secure-window.ts"))) {
           const text = await readFile(path, "utf8");
           if (/new\s+BrowserWindow\s*\(|new\s+BrowserView\s*\(|WebContentsView\s*\(|webPreferences\s*:/.test(text)) offenders.push(path);
         }
       }
     };
-    await walk(join(import.meta.dirname, ".."));
+    await walk(join(import.meta.dirname, "..", ".."));
     expect(offenders).toEqual([]);
   });
 });

@@ -1,6 +1,6 @@
 import { BrowserWindow } from "electron";
-import type { AppState } from "../shared/app-state.js";
-import { APP_ORIGIN, SHOW_VIEW, STATE_CHANGED, type ViewName } from "../shared/ipc-contract.js";
+import type { AppState } from "../../shared/app-state.js";
+import { APP_ORIGIN, SHOW_VIEW, STATE_CHANGED, type ViewName } from "../../shared/ipc-contract.js";
 import { createSecureWindow } from "./secure-window.js";
 
 /** The one main window (tunnels, conflicts, services, logs, preferences are views in it) and the quit progress window. */

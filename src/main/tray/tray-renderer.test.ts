@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import type { AppState, ProfileView, ServiceView } from "../shared/app-state.js";
+import type { AppState, ProfileView, ServiceView } from "../../shared/app-state.js";
 import { MAX_TRAY_SERVICES, type MenuItem } from "./tray-menu.js";
 import { TrayRenderer } from "./tray-renderer.js";
 

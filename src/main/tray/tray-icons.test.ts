@@ -3,7 +3,7 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { TRAY_STATES, trayIconName, trayIconPath } from "./tray-icons.js";
 
-const assets = join(import.meta.dirname, "..", "..", "assets");
+const assets = join(import.meta.dirname, "..", "..", "..", "assets");
 
 describe("tray icons", () => {
   it("one PNG per state, for light and dark themes and as macOS template, at 1x and 2x", async () => {

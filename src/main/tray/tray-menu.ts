@@ -1,5 +1,5 @@
-import { type AppState, type ProfileView, conflictsOf, isDegraded, trayIconState } from "../shared/app-state.js";
-import { serviceEndpoints } from "../shared/service-address.js";
+import { type AppState, type ProfileView, conflictsOf, isDegraded, trayIconState } from "../../shared/app-state.js";
+import { serviceEndpoints } from "../../shared/service-address.js";
 
 /**
  * The tray menu as plain data, so it can be tested without Electron (Playwright

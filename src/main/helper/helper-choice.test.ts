@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import type { HelperClient } from "../engine/elevation/helper-client.js";
+import type { HelperClient } from "../../engine/elevation/helper-client.js";
 import { type HelperPreference, helperOnVersionMismatch, helperWhenNoneAnswers } from "./helper-choice.js";
 
 function deps(start: HelperPreference, answer: "install" | "each-time", installedAfter = 0) {
