@@ -6,7 +6,7 @@
 import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { crc32, deflateSync } from "node:zlib";
-import { TRAY_STATES, trayIconName, type TrayIconVariant } from "../src/main/tray-icons.js";
+import { TRAY_STATES, trayIconName, type TrayIconVariant } from "../src/main/tray/tray-icons.js";
 import type { TrayIconState } from "../src/shared/app-state.js";
 
 type Rgba = [number, number, number, number];
