@@ -20,7 +20,7 @@ async function cpuTicks(pid: number): Promise<number> {
 }
 
 /**
- * P5, idle cost: a healthy `mktunnel start` (the bundled CLI, default 5 s
+ * The idle benchmark: a healthy `mktunnel start` (the bundled CLI, default 5 s
  * heartbeat) in the lab for a minute: how many minikube processes it runs
  * and how much CPU it uses; then how long it takes to notice the node stop.
  */

@@ -41,7 +41,7 @@ async function procStat(pid: number): Promise<{ rssMb: number; cpuTicks: number 
   return { rssMb: rssKb / 1024, cpuTicks: Number(fields[11]) + Number(fields[12]) };
 }
 
-/** NodePorts are not allocated: a real cluster has only 2,768 of them, fewer than the 10,000 Services of P2. */
+/** NodePorts are not allocated: a real cluster has only 2,768 of them, fewer than the 10,000 Services of the bulk benchmark. */
 function service(name: string) {
   return { metadata: { name, namespace: "default" }, spec: { type: "LoadBalancer", allocateLoadBalancerNodePorts: false, selector: { app: name }, ports: [{ port: 80 }] } };
 }
@@ -114,7 +114,7 @@ async function latency(kubeconfig: string, client: KubeHttp, script: string, pre
 }
 
 /**
- * P1: create → a separate watcher sees the ingress, with 1,000 Services present, against a bare watch→PATCH client.
+ * Latency: create → a separate watcher sees the ingress, with 1,000 Services present, against a bare watch→PATCH client.
  * The two alternate in rounds so that drift on a shared machine (GC, other load) falls on both alike.
  */
 export async function benchP1(samples = 600, rounds = 3) {
@@ -133,7 +133,7 @@ export async function benchP1(samples = 600, rounds = 3) {
   });
 }
 
-/** P2, second reading: 10,000 Services already there when the controller starts; time from its start to all assigned. */
+/** Bulk, second reading: 10,000 Services already there when the controller starts; time from its start to all assigned. */
 export async function benchBacklog(count = 10_000) {
   return withSim(async (kubeconfig, client) => {
     await createMany(client, Array.from({ length: count }, (_, i) => `backlog-${i}`));
@@ -152,7 +152,7 @@ export async function benchBacklog(count = 10_000) {
   });
 }
 
-/** P2 and P5: 10,000 Services in bulk; time to all assigned, writes per Service, idle requests, RSS and idle CPU. */
+/** Bulk and memory: 10,000 Services at once; time to all assigned, writes per Service, idle requests, RSS and idle CPU. */
 export async function benchBulk(count = 10_000, idleSeconds = 20, who: "controller" | "controller-no-events" | "bare" = "controller") {
   return withSim(async (kubeconfig, client) => {
     const proc = who === "bare" ? await runBuilt(join(here, "bare-client-proc.ts"), [kubeconfig]) : await runBuilt(join(here, "lb-controller-proc.ts"), [kubeconfig, who === "controller" ? "events" : "no-events"]);

@@ -21,7 +21,7 @@ export interface UiBenchResult {
   jsHeapMb: number;
 }
 
-/** P6: the Services view with `count` Services, median of `rounds` fresh pages. */
+/** The UI benchmark: the Services view with `count` Services, median of `rounds` fresh pages. */
 export async function benchUi(count = 2000, rounds = 5): Promise<UiBenchResult> {
   const server = await startUiServer();
   let browser: Browser | undefined;

@@ -18,7 +18,7 @@ export function notificationsBetween(previous: AppState, next: AppState): AppNot
       notes.push({ kind: "conflict", title: `Route conflict: ${route.cidr}`, body: route.conflict?.message ?? `${route.cidr} overlaps an existing route; it was not added` });
     }
     if (old?.phase === "active" && profile.phase === "waiting-for-node") {
-      notes.push({ kind: "node-stopped", title: `Tunnel for ${profile.profile} stopped`, body: "The minikube node stopped, so its routes were removed. They come back when the node runs again." });
+      notes.push({ kind: "node-stopped", title: `Tunnel for ${profile.profile} stopped`, body: profile.mode === "forward" ? "The minikube node stopped, so its forwards are waiting. They come back when the node runs again." : "The minikube node stopped, so its routes were removed. They come back when the node runs again." });
     }
   }
   return notes;

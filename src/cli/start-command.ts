@@ -63,7 +63,7 @@ export async function runStart(engine: Engine, options: StartOptions): Promise<v
     }
   }
   if (startError === undefined) {
-    if (signalled === null) say({ event: "ready", profiles: options.profiles }, "Tunnel running. Press Ctrl+C to stop and remove its routes.");
+    if (signalled === null) say({ event: "ready", profiles: options.profiles }, "Tunnel running. Press Ctrl+C to stop it and take back everything it set.");
     const signal = await stopSignal;
     say({ event: "stopping", signal }, `${signal}: removing routes...`);
   }

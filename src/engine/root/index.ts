@@ -10,5 +10,5 @@ export type { RouteTable } from "./routes/route-table.js";
 export { findRoute } from "./routes/route-table.js";
 export { windowsRouteArgs } from "./routes/route-table-windows.js";
 export { type RegistryView, evaluateRoute } from "./routes/conflicts.js";
-export { registryViews } from "./routes/route-transaction.js";
+export { registryViews } from "./routes/registry-views.js";
 export { NO_ALLOWANCES, type Allowances, allowancesSchema } from "./policy/allowances.js";

@@ -3,7 +3,7 @@ import { type RefObject, useCallback, useEffect, useState } from "react";
 /**
  * Which rows of a long list are near the viewport. Rows have a fixed height,
  * so only those (plus a margin) are in the DOM: 2,000 Services stay as cheap
- * to lay out as 60 (P6 in the README).
+ * to lay out as 60 (the UI benchmark, README "Benchmarks").
  */
 export function useRowWindow(count: number, rowHeight: number, scroller: RefObject<HTMLElement | null>, overscan = 15): { start: number; end: number } {
   const compute = useCallback(() => {

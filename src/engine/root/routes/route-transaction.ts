@@ -1,33 +1,18 @@
-import type { IpFamily } from "../../../shared/cidr.js";
 import type { KernelRoute } from "../../../shared/routes.js";
 import { type TunnelEntryJson, entryFromJson, entryToJson, sameRoute } from "../../../shared/tunnel-entry.js";
-import { type ProcessIdentity, isTunnelProcessAlive } from "../../registry/process-liveness.js";
+import type { ProcessIdentity } from "../../registry/process-liveness.js";
 import type { RegistryFile } from "../../registry/registry-file.js";
+import { pathRefusal } from "../policy/route-policy.js";
 import type { AddOutcome, RemoveOutcome, RouteRef } from "../root.js";
+import { evaluateRoute, vpnBypassNote } from "./conflicts.js";
+import { OwnRoutes } from "./own-routes.js";
+import { kernelTables, registryViews, sameEntry } from "./registry-views.js";
+import { type RouteChange, type RouteTable, findRoute } from "./route-table.js";
 
 /** A route with what its registry entry records of the cluster (minikube reads ClusterDomain and ClusterDNSIP). */
 export interface RouteEntryRequest extends RouteRef {
   readonly clusterDomain: string;
   readonly clusterDnsIp: string;
-}
-import { pathRefusal } from "../policy/route-policy.js";
-import { type RegistryView, evaluateRoute, vpnBypassNote } from "./conflicts.js";
-import { OwnRoutes } from "./own-routes.js";
-import { type RouteChange, type RouteTable, findRoute } from "./route-table.js";
-
-export async function registryViews(entries: readonly TunnelEntryJson[]): Promise<RegistryView[]> {
-  return Promise.all(
-    entries.map(async (json) => {
-      const entry = entryFromJson(json);
-      return { entry, alive: await isTunnelProcessAlive(entry.pid, entry.pidStartTime) };
-    }),
-  );
-}
-
-export async function kernelTables(table: RouteTable, families: Iterable<IpFamily>): Promise<Map<IpFamily, KernelRoute[]>> {
-  const tables = new Map<IpFamily, KernelRoute[]>();
-  for (const family of new Set(families)) tables.set(family, await table.list(family));
-  return tables;
 }
 
 /** The first route that went in carries the batch's note, if there is one. */
@@ -35,13 +20,6 @@ function withNote(outcomes: AddOutcome[], kernel: readonly KernelRoute[]): AddOu
   const note = vpnBypassNote(kernel);
   const first = note ? outcomes.findIndex((o) => o.kind === "added" || o.kind === "adopted" || o.kind === "already-active") : -1;
   return first < 0 ? outcomes : outcomes.map((o, i) => (i === first ? { ...o, note: note! } as AddOutcome : o));
-}
-
-/** The same JSON object, compared by what minikube keeps (Route, MachineName, Pid): our extra fields may have been dropped. */
-export function sameEntry(a: TunnelEntryJson, b: TunnelEntryJson): boolean {
-  const x = entryFromJson(a);
-  const y = entryFromJson(b);
-  return sameRoute(x, y) && x.profile === y.profile && x.pid === y.pid;
 }
 
 /**

@@ -5,7 +5,7 @@ import { type Allowances, NO_ALLOWANCES } from "../policy/allowances.js";
 import { checkRouteCidr, pathRefusal } from "../policy/route-policy.js";
 import type { CleanedRoute, CleanupFailure, CleanupReport, RouteRef } from "../root.js";
 import { type RouteChange, type RouteTable, findRoute } from "./route-table.js";
-import { kernelTables, registryViews, sameEntry } from "./route-transaction.js";
+import { kernelTables, registryViews, sameEntry } from "./registry-views.js";
 
 function describe(entry: TunnelEntry) {
   return { destination: entry.destination.text, gateway: entry.gateway, profile: entry.profile, pid: entry.pid, writer: entry.owner === OWNER_ID ? ("minikube-tunnel" as const) : ("minikube" as const) };
