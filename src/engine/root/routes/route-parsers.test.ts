@@ -4,6 +4,7 @@ import { describe, expect, it } from "vitest";
 import { describeKernelRoute } from "../../../shared/routes.js";
 import { expandNetstatDestination, parseNetstatRoutes } from "./route-table-darwin.js";
 import { parseBatchErrors, parseIpJsonRoutes } from "./route-table-linux.js";
+import { vpnBypassNote } from "./conflicts.js";
 import { parseRoutePrint } from "./route-table-windows.js";
 
 const fixture = (name: string) => readFileSync(join(import.meta.dirname, "fixtures", name), "utf8");
@@ -25,6 +26,16 @@ describe("Linux ip -j route", () => {
   it("parses IPv6 output", () => {
     const routes = parseIpJsonRoutes(fixture("linux-ip-j-route-6.json"), 6);
     expect(routes.map(describeKernelRoute)).toEqual(["fd00:10:96::/112 via fd00:49::2 dev vh0", "fd00:49::/64 dev vh0", "fe80::/64 dev vh0"]);
+  });
+
+  it("reads a multipath route's gateways and devices from its nexthops, one row each (captured in a lab namespace)", () => {
+    expect(parseIpJsonRoutes(fixture("linux-ip-j-route-multipath.json"), 4).map(describeKernelRoute)).toEqual([
+      "0.0.0.0/0 via 192.168.10.1 dev mkta0",
+      "10.0.0.0/8 via 192.168.10.1 dev mkta0",
+      "10.0.0.0/8 via 192.168.20.1 dev mkta1",
+      "192.168.10.0/24 dev mkta0",
+      "192.168.20.0/24 dev mkta1",
+    ]);
   });
 
   it("treats empty output as an empty table", () => {
@@ -129,6 +140,13 @@ describe("Windows route print", () => {
     const routes = parseRoutePrint(fixture(name), 4).map(describeKernelRoute);
     expect(routes).toHaveLength(count);
     expect(routes).toEqual(expect.arrayContaining([...rows]));
+  });
+
+  it("keeps rows whose Interface is a hexadecimal adapter index (a TUN adapter without an IPv4 address), so the full-tunnel VPN is seen", () => {
+    const routes = parseRoutePrint(fixture("windows-route-print-zh-cn-tun.txt"), 4);
+    expect(routes.map(describeKernelRoute)).toEqual(expect.arrayContaining(["0.0.0.0/1 via 198.18.0.2 dev 0x2e", "128.0.0.0/1 via 198.18.0.2 dev 0x2e", "192.168.6.0/24 dev 192.168.6.6"]));
+    expect(routes).toHaveLength(11);
+    expect(vpnBypassNote(routes)).toMatch(/^a full-tunnel VPN is up \(0\.0\.0\.0\/1, 128\.0\.0\.0\/1 via 0x2e\)/);
   });
 
   it("reads an empty IPv6 table (localised 'None') as empty, and ignores the IPv4 rows", () => {

@@ -9,6 +9,8 @@ const ipJsonRouteSchema = z.looseObject({
   gateway: z.string().optional(),
   dev: z.string().optional(),
   type: z.string().optional(),
+  /** A multipath route keeps its gateways and devices here instead. */
+  nexthops: z.array(z.looseObject({ gateway: z.string().optional(), dev: z.string().optional() })).optional(),
 });
 
 /** Parses `ip -j route` / `ip -6 -j route` output. */
@@ -26,12 +28,11 @@ export function parseIpJsonRoutes(stdout: string, family: IpFamily, skipped: (ro
     const row = parsed.data;
     const dst = row.dst === "default" ? (family === 4 ? "0.0.0.0/0" : "::/0") : row.dst;
     try {
-      routes.push({
-        destination: parseCidr(dst, { allowHostBits: true }),
-        gateway: row.gateway ?? null,
-        interface: row.dev ?? null,
-        ...(row.type !== undefined && row.type !== "unicast" ? { type: row.type } : {}),
-      });
+      const destination = parseCidr(dst, { allowHostBits: true });
+      const type = row.type !== undefined && row.type !== "unicast" ? { type: row.type } : {};
+      // One row per next hop: the conflict rule and the path rule see every gateway and device it uses.
+      const hops = row.nexthops?.length ? row.nexthops : [{ gateway: row.gateway, dev: row.dev }];
+      for (const hop of hops) routes.push({ destination, gateway: hop.gateway ?? null, interface: hop.dev ?? null, ...type });
     } catch (error) {
       skipped(JSON.stringify(raw), (error as Error).message);
     }

@@ -4,8 +4,12 @@ import { type CommandRunner, execFileRunner } from "../../system/command-runner.
 import { type RouteChange, type RouteChangeResult, type RouteTable, ROUTE_COMMAND_TIMEOUT_MS, RouteCommandError, applyAndVerify } from "./route-table.js";
 
 const IPV4 = String.raw`\d{1,3}(?:\.\d{1,3}){3}`;
-/** Destination, netmask, gateway (an address or a localised "On-link"), interface, metric. */
-const IPV4_ROW = new RegExp(String.raw`^\s*(${IPV4})\s+(${IPV4})\s+(.+?)\s+(${IPV4})\s+(\d+)\s*$`);
+/**
+ * Destination, netmask, gateway (an address or a localised "On-link"),
+ * interface, metric. The interface is the adapter's IPv4 address, or, for an
+ * adapter without one (a VPN's TUN adapter), its index in hexadecimal.
+ */
+const IPV4_ROW = new RegExp(String.raw`^\s*(${IPV4})\s+(${IPV4})\s+(.+?)\s+(${IPV4}|[0-9a-fA-F]{1,8})\s+(\d+)\s*$`);
 /** Interface index, metric, destination, and the gateway, which Windows wraps to the next line when long. */
 const IPV6_ROW = /^\s*(\d+)\s+(\d+)\s+([0-9a-fA-F:.]+\/\d+)(?:\s+(\S.*?))?\s*$/;
 const SEPARATOR = /^=+$/;
@@ -41,7 +45,7 @@ export function parseRoutePrint(stdout: string, family: IpFamily, skipped: (line
       inActiveBlock = true;
       const [, dest = "", mask = "", gw = "", iface = ""] = m;
       try {
-        routes.push({ destination: parseCidr(`${dest}/${netmaskToPrefix(mask)}`, { allowHostBits: true }), gateway: gatewayOrOnLink(gw), interface: iface });
+        routes.push({ destination: parseCidr(`${dest}/${netmaskToPrefix(mask)}`, { allowHostBits: true }), gateway: gatewayOrOnLink(gw), interface: iface.includes(".") ? iface : `0x${iface.toLowerCase()}` });
       } catch (error) {
         skipped(line.trim(), (error as Error).message);
       }
