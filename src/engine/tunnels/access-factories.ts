@@ -34,7 +34,7 @@ export function accessFactories(deps: AccessFactoryDeps): Record<AccessMode, (re
       return new RouteAccess(basics(request), deps.route, { lb: { mode: lb.mode, ...(pool ? { pool } : {}) }, ...(pollIntervalMs ? { pollIntervalMs } : {}) });
     },
     forward: async (request) => {
-      const { lb } = request.settings;
+      const { lb, pollIntervalMs } = request.settings;
       if (!lb.enabled) throw new TunnelSettingsError(`profile "${request.profile}": forward mode needs the LoadBalancer controller, which gives each Service its loopback address (drop --no-lb, or use --mode route)`);
       if (lb.mode === "pool") request.log("the LoadBalancer pool is for routed clusters; in forward mode each Service gets a loopback address instead");
       const octet = loopbackOctetFor(request.profile, forwardOctets);
@@ -44,6 +44,7 @@ export function accessFactories(deps: AccessFactoryDeps): Record<AccessMode, (re
         releasePool: () => forwardOctets.delete(octet),
         sshClient: deps.sshClient,
         ...(deps.sshLink ? { link: deps.sshLink } : {}),
+        ...(pollIntervalMs ? { pollIntervalMs } : {}),
       });
     },
   };

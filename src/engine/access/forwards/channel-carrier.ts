@@ -38,13 +38,16 @@ export class ChannelCarrier implements ForwardCarrier {
   async listen(address: string, port: number, target: () => { readonly host: string; readonly port: number }): Promise<CarriedListener> {
     const sockets = new Set<Socket>();
     const server = createServer({ allowHalfOpen: true, noDelay: true, highWaterMark: CLIENT_SOCKET_HIGH_WATER_MARK }, (socket) => this.forward(socket, sockets, target()));
-    server.on("error", (error) => this.log(`listener on ${address}:${port} failed: ${error.message}`));
+    let listening = false;
+    // Only errors of a listening server: a listen that fails is the caller's to report (ForwardListeners says port-in-use), not a second line here.
+    server.on("error", (error) => listening && this.log(`listener on ${address}:${port} failed: ${error.message}`));
     try {
       await listenExclusive(server, address, port);
     } catch (error) {
       server.close();
       throw error;
     }
+    listening = true;
     return {
       port: (server.address() as { port: number }).port,
       close: async () => {

@@ -39,6 +39,8 @@ export interface ForwardAccessOptions {
   readonly sshClient?: SshClientKind;
   /** How often a healthy link probes the kubernetes Service through itself. */
   readonly probeIntervalMs?: number;
+  /** How often a blocked tunnel tries minikube's tunnel lock again (route mode's poll interval, 5 s). */
+  readonly pollIntervalMs?: number;
 }
 
 /** minikube's node image logs in as `docker` with the key minikube made for the machine. */
@@ -55,7 +57,7 @@ async function readLoginKey(path: string): Promise<Buffer> {
  * Forward mode (docs/architecture.md, "Forward mode"): for a node the host
  * cannot route to. One SSH link per profile, and for each LoadBalancer
  * Service port a listener on the Service's own loopback address, fed by
- * `setServices` from the controller. Emits `change` and `log`.
+ * `servicesChanged` from the controller. Emits `change` and `log`.
  */
 export class ForwardAccess extends AccessBase {
   readonly mode = "forward" as const;
@@ -67,6 +69,11 @@ export class ForwardAccess extends AccessBase {
   private specs: readonly ForwardSpec[] = [];
   private applying: Promise<void> = Promise.resolve();
   private applyQueued = false;
+  /** Services that came while another tunnel held the profile: applied when this one takes the lock. */
+  private servicesHeldBack = false;
+  /** Tries the lock while blocked: `minikube tunnel` tells no one when it exits. */
+  private lockPoll: NodeJS.Timeout | undefined;
+  private takingOver: Promise<void> | null = null;
   private readonly link: ForwardLink;
   private readonly forwards: ForwardListeners;
 
@@ -89,16 +96,30 @@ export class ForwardAccess extends AccessBase {
     const engine = containerEngineOf(this.config.driver);
     if (!engine) throw new Error(`profile "${this.profile}" uses the ${this.config.driver || "unknown"} driver; forward mode needs docker or podman`);
     this.containers = this.deps.containers(engine);
-    if (!(await this.holdLock("forwarding", "forwards nothing"))) return;
+    if (!(await this.holdLock("forwarding", "forwards nothing"))) {
+      clearInterval(this.lockPoll);
+      this.lockPoll = setInterval(() => void this.takeOver(), this.options.pollIntervalMs ?? 5000);
+      return;
+    }
+    this.followHeldBackServices();
     await this.link.start();
     this.emitChange();
   }
 
-  /** Each Service the controller gave a loopback address of ours: its ports listen there, under its names. */
+  /**
+   * Each Service the controller gave a loopback address of ours: its ports
+   * listen there, under its names. While another tunnel holds the profile
+   * (blocked), its Services are that tunnel's: nothing listens and no name is
+   * written until this one takes the lock.
+   */
   override servicesChanged(view: ServicesView): void {
-    const specs = forwardSpecsOf(view.services(), (ip) => this.options.pool.contains(ip));
-    void this.setServices(specs);
-    void this.names.forwarded(specs);
+    this.specs = forwardSpecsOf(view.services(), (ip) => this.options.pool.contains(ip));
+    if (!this.holdsLock) {
+      this.servicesHeldBack = true;
+      return;
+    }
+    void this.setServices(this.specs);
+    void this.names.forwarded(this.specs);
   }
 
   controllerPlan(): ControllerPlan {
@@ -106,23 +127,21 @@ export class ForwardAccess extends AccessBase {
   }
 
   /** The Services to forward, from the LoadBalancer controller; listeners follow at once, a burst of changes in one pass. */
-  setServices(specs: readonly ForwardSpec[]): Promise<void> {
+  private setServices(specs: readonly ForwardSpec[]): Promise<void> {
     this.specs = specs;
     if (this.applyQueued) return this.applying;
     this.applyQueued = true;
     this.applying = this.applying.then(async () => {
       this.applyQueued = false;
       if (this.phase === "stopping" || this.phase === "stopped") return;
+      if (!this.holdsLock) return void (this.servicesHeldBack = true);
       if (await this.forwards.apply(this.specs)) this.emitChange();
     });
     return this.applying;
   }
 
   async recheck(): Promise<void> {
-    if (this.phase === "blocked") {
-      if (await this.holdLock("forwarding", "forwards nothing")) await this.link.start();
-      return;
-    }
+    if (this.phase === "blocked") return this.takeOver();
     if (this.link.status().state !== "up") await this.link.reconnect();
     // Ports that were in use may be free now.
     await this.setServices(this.specs);
@@ -130,6 +149,7 @@ export class ForwardAccess extends AccessBase {
 
   protected async teardown(): Promise<void> {
     this.phase = "stopping";
+    clearInterval(this.lockPoll);
     clearInterval(this.probeTimer);
     await this.applying.catch(() => undefined);
     const failures: string[] = [];
@@ -150,6 +170,41 @@ export class ForwardAccess extends AccessBase {
       link: this.link.status(),
       forwards: this.forwards.statuses(),
     };
+  }
+
+  /**
+   * The lock, if it is free now, and the tunnel as a start would make it. One
+   * try at a time (the poll and a recheck may meet): a second try would open
+   * the lock file again and find the first one holding it.
+   */
+  private takeOver(): Promise<void> {
+    this.takingOver ??= this.tryTakeOver().finally(() => (this.takingOver = null));
+    return this.takingOver;
+  }
+
+  private async tryTakeOver(): Promise<void> {
+    if (this.phase !== "blocked" || !(await this.holdLock("forwarding", "forwards nothing"))) return;
+    // A stop that came while the lock was being taken releases it; nothing starts.
+    if (this.phase !== "blocked") return;
+    clearInterval(this.lockPoll);
+    // Out of "blocked", which linkChanged ignores: the phase follows the link again, and the lock gets the link's note.
+    this.phase = "starting";
+    this.linkChanged(this.link.status());
+    this.followHeldBackServices();
+    await this.link.start();
+  }
+
+  /** The lock is ours, or there is none to take (tests without one). */
+  private get holdsLock(): boolean {
+    return this.heldLock !== null || this.basics.locks === null;
+  }
+
+  /** The latest Services that came while blocked (or before the lock was taken), forwarded and named now. */
+  private followHeldBackServices(): void {
+    if (!this.servicesHeldBack) return;
+    this.servicesHeldBack = false;
+    void this.setServices(this.specs);
+    void this.names.forwarded(this.specs);
   }
 
   /** Where the node's SSH is now, whose key it must present, and our key: read again for every connect. */

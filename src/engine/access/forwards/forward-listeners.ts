@@ -33,6 +33,8 @@ const keyOf = (s: Pick<ForwardSpec, "address" | "port" | "protocol">) => `${s.ad
 export class ForwardListeners {
   private readonly entries = new Map<string, Entry>();
   private readonly aliases = new Set<string>();
+  /** An alias being asked for: every port of a new address opens at once, and root is asked once for all of them. */
+  private readonly aliasRequests = new Map<string, Promise<void>>();
 
   constructor(
     private readonly carrier: ForwardCarrier,
@@ -143,8 +145,18 @@ export class ForwardListeners {
     }
   }
 
-  private async ensureAlias(address: string): Promise<void> {
-    if (!this.needsAlias || address === "127.0.0.1" || this.aliases.has(address)) return;
+  private ensureAlias(address: string): Promise<void> {
+    if (!this.needsAlias || address === "127.0.0.1" || this.aliases.has(address)) return Promise.resolve();
+    let request = this.aliasRequests.get(address);
+    if (!request) {
+      // A failure reaches every port waiting on it; the next pass asks again.
+      request = this.addAlias(address).finally(() => this.aliasRequests.delete(address));
+      this.aliasRequests.set(address, request);
+    }
+    return request;
+  }
+
+  private async addAlias(address: string): Promise<void> {
     const privileges = this.privileges();
     if (!privileges) throw new Error(`${address} needs a loopback alias, and no privileged helper is available`);
     await privileges.alias(address, true);

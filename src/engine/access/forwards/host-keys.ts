@@ -41,3 +41,8 @@ export function hostKeyAlgorithms(keys: readonly HostKey[]): string[] {
 export function isPinned(keys: readonly HostKey[], presented: Buffer): boolean {
   return keys.some((k) => k.blob.equals(presented));
 }
+
+/** The same keys, in any order. */
+export function samePins(a: readonly HostKey[], b: readonly HostKey[]): boolean {
+  return a.length === b.length && a.every((k) => isPinned(b, k.blob));
+}

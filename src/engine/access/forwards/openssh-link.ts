@@ -39,6 +39,8 @@ export class OpenSshLink extends ReconnectingLink implements ForwardCarrier {
   /** The master is up and takes forward requests: a new listener asks it directly, the rest were asked together. */
   private accepting = false;
   private readonly forwards = new Map<string, Forward>();
+  /** A dial's file work in flight, which close() lets finish before it removes the directory. */
+  private preparing: Promise<unknown> = Promise.resolve();
 
   constructor(
     resolve: () => Promise<LinkTarget>,
@@ -59,6 +61,8 @@ export class OpenSshLink extends ReconnectingLink implements ForwardCarrier {
   async close(): Promise<void> {
     this.closed = true;
     this.cancelRetry();
+    // A dial still writing the key copy into the directory would race its removal and could leave the copy behind.
+    await this.preparing;
     await this.stopMaster();
     if (this.dir) await rm(this.dir, { recursive: true, force: true });
     this.dir = null;
@@ -105,15 +109,20 @@ export class OpenSshLink extends ReconnectingLink implements ForwardCarrier {
 
   /** Starts the master; resolves "up" once the node runs its command, or why it did not. */
   protected async dial(target: LinkTarget): Promise<"up" | Error> {
-    this.dir ??= await mkdtemp(join(tmpdir(), "mkt-ssh-"));
-    const key = join(this.dir, "id");
-    const knownHosts = join(this.dir, "known_hosts");
-    await rm(join(this.dir, "control"), { force: true });
-    await writeFile(key, target.privateKey, { mode: 0o600 });
-    await writeFile(knownHosts, target.hostKeys.map((k) => `${HOST_ALIAS} ${k.algorithm} ${k.blob.toString("base64")}\n`).join(""), { mode: 0o600 });
+    const files = this.prepare(target);
+    this.preparing = files.catch(() => undefined);
+    let prepared: { dir: string; key: string; knownHosts: string } | null;
+    try {
+      prepared = await files;
+    } catch (error) {
+      return new Error(`cannot prepare the SSH master's files: ${(error as Error).message}`);
+    }
+    // The last look at `closed` before the spawn, with no await in between: a close() from here on finds the master and ends it.
+    if (!prepared || this.closed) return new Error("the link was closed");
+    const { key, knownHosts } = prepared;
     const interval = Math.max(1, Math.round((this.options.keepaliveIntervalMs ?? 5000) / 1000));
     const args = [
-      ...["-F", "/dev/null", "-M", "-S", join(this.dir, "control"), "-o", "ControlPersist=no"],
+      ...["-F", "/dev/null", "-M", "-S", join(prepared.dir, "control"), "-o", "ControlPersist=no"],
       ...["-o", "BatchMode=yes", "-o", "IdentitiesOnly=yes", "-i", key],
       ...["-o", `UserKnownHostsFile=${knownHosts}`, "-o", "GlobalKnownHostsFile=/dev/null", "-o", "StrictHostKeyChecking=yes", "-o", `HostKeyAlias=${HOST_ALIAS}`, "-o", "CheckHostIP=no"],
       ...["-o", `ServerAliveInterval=${interval}`, "-o", `ServerAliveCountMax=${this.options.keepaliveCountMax ?? 3}`, "-o", `ConnectTimeout=${Math.round((this.options.readyTimeoutMs ?? 15_000) / 1000)}`],
@@ -158,6 +167,23 @@ export class OpenSshLink extends ReconnectingLink implements ForwardCarrier {
         this.dropped(why.message);
       });
     });
+  }
+
+  /**
+   * The temporary directory, the login key's copy and the pinned keys for the
+   * next master; null when a close() came while they were written, so no key
+   * copy is written after it.
+   */
+  private async prepare(target: LinkTarget): Promise<{ dir: string; key: string; knownHosts: string } | null> {
+    this.dir ??= await mkdtemp(join(tmpdir(), "mkt-ssh-"));
+    const dir = this.dir;
+    const key = join(dir, "id");
+    const knownHosts = join(dir, "known_hosts");
+    await rm(join(dir, "control"), { force: true });
+    if (this.closed) return null;
+    await writeFile(key, target.privateKey, { mode: 0o600 });
+    await writeFile(knownHosts, target.hostKeys.map((k) => `${HOST_ALIAS} ${k.algorithm} ${k.blob.toString("base64")}\n`).join(""), { mode: 0o600 });
+    return { dir, key, knownHosts };
   }
 
   /**

@@ -1,6 +1,6 @@
 import { EventEmitter } from "node:events";
 import type { LinkState, LinkStatus } from "../cluster-access.js";
-import type { HostKey } from "./host-keys.js";
+import { type HostKey, samePins } from "./host-keys.js";
 
 /** Where and how to log in; resolved again before every connect, because the node gets a new port when it restarts. */
 export interface LinkTarget {
@@ -30,7 +30,10 @@ export class LinkUnavailable extends Error {
   }
 }
 
-/** A reason not to try again by itself (a host key that is not the node's): the link stays `refused`. */
+/**
+ * A reason not to try again by itself (a host key that is not the node's): the
+ * link stays `refused` until the target changes or `reconnect()` is called.
+ */
 export class LinkRefused extends Error {
   constructor(message: string) {
     super(message);
@@ -46,8 +49,9 @@ export function hostKeyMismatchMessage(endpoint: string, presented: string): str
  * What both of forward mode's SSH clients do the same way (docs/architecture.md,
  * "Forward mode"): resolve the target anew before every connect, report the
  * state once per change, and try again with backoff (250 ms up to 5 s) after
- * a failure or a drop. Subclasses only dial. Emits `state` (LinkStatus) and
- * `log` (line).
+ * a failure or a drop. A refusal is not tried again with the same target:
+ * only a new one (another port, other pinned keys) or `reconnect()` dials.
+ * Subclasses only dial. Emits `state` (LinkStatus) and `log` (line).
  */
 export abstract class ReconnectingLink extends EventEmitter {
   protected state: LinkState = "connecting";
@@ -94,6 +98,8 @@ export abstract class ReconnectingLink extends EventEmitter {
   /** No retry pending: before a reconnect now, or a close. */
   protected cancelRetry(): void {
     clearTimeout(this.timer);
+    // A refused link's look at the target may be awaiting it right now: this tells it it was cancelled.
+    this.timer = undefined;
   }
 
   protected markUp(how: string): void {
@@ -136,18 +142,44 @@ export abstract class ReconnectingLink extends EventEmitter {
     this.endpoint = `${target.host.includes(":") ? `[${target.host}]` : target.host}:${target.port}`;
     const outcome = await this.dial(target);
     if (outcome === "up") return;
-    this.failed(outcome.message, outcome instanceof LinkRefused ? "refused" : "reconnecting");
+    if (outcome instanceof LinkRefused) this.failed(outcome.message, "refused", false, target);
+    else this.failed(outcome.message, "reconnecting");
   }
 
-  private failed(message: string, state: LinkState, immediate = false): void {
+  private failed(message: string, state: LinkState, immediate = false, refusedTarget?: LinkTarget): void {
     if (this.closed) return;
     if (message !== this.error || state !== this.state) this.log(state === "refused" ? message : `SSH link: ${message}`);
     this.error = message;
     this.failures++;
     this.setState(state);
+    if (refusedTarget) return this.watchTarget(refusedTarget);
     const min = this.options.minBackoffMs ?? 250;
     const delay = immediate && this.failures === 1 ? 0 : Math.min(this.options.maxBackoffMs ?? 5000, min * 2 ** Math.min(this.failures - 1, 10));
     clearTimeout(this.timer);
     this.timer = setTimeout(() => void this.connect(), delay);
   }
+
+  /**
+   * Dialing the target that was refused again would knock on the same
+   * impostor every few seconds and flip the state between reconnecting and
+   * refused. The target is still read on the backoff's ceiling, because a node
+   * that restarted (a new port) or was made anew (new keys) is worth a dial.
+   */
+  private watchTarget(refused: LinkTarget): void {
+    clearTimeout(this.timer);
+    const watch = setTimeout(async () => {
+      // A node that cannot be read now changes nothing about the refusal: it stays refused, and is read again.
+      const now = await this.resolve().catch(() => null);
+      if (this.timer !== watch || this.closed) return;
+      if (!now || sameTarget(now, refused)) return this.watchTarget(refused);
+      this.log("the node's SSH port or host keys changed since the refusal: connecting again");
+      void this.connect();
+    }, this.options.maxBackoffMs ?? 5000);
+    this.timer = watch;
+  }
+}
+
+/** The same node as far as a refusal goes: where it answers and which keys it must present (the login key plays no part). */
+function sameTarget(a: LinkTarget, b: LinkTarget): boolean {
+  return a.host === b.host && a.port === b.port && samePins(a.hostKeys, b.hostKeys);
 }
