@@ -1,5 +1,6 @@
 import { lstat, readFile, readdir, readlink, rmdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
+import { eventually } from "./eventually.js";
 
 /** A mount under /sys/fs/cgroup as /proc/self/mountinfo shows it: the lab's daemon mounts the same again. */
 interface CgroupMount {
@@ -104,13 +105,9 @@ export async function cgroupPids(dir: string): Promise<number[]> {
   return lists.flatMap((text) => text.split("\n").filter(Boolean).map(Number));
 }
 
-async function until(test: () => Promise<boolean>, timeoutMs: number): Promise<boolean> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await test())) {
-    if (Date.now() > deadline) return false;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  return true;
+/** Whether `test` passes within `timeoutMs`: a problem to report, not an error to throw. */
+function within(timeoutMs: number, test: () => Promise<boolean>): Promise<boolean> {
+  return eventually(test, { timeoutMs, everyMs: 50 }).then(() => true, () => false);
 }
 
 /**
@@ -133,9 +130,9 @@ export async function removeCgroups(dirs: readonly string[]): Promise<string[]> 
     });
   }
   for (const dir of dirs) {
-    if (!(await until(async () => (await cgroupPids(dir)).length === 0, 10_000))) problems.push(`processes still in ${dir}: ${(await cgroupPids(dir)).join(" ")}`);
+    if (!(await within(10_000, async () => (await cgroupPids(dir)).length === 0))) problems.push(`processes still in ${dir}: ${(await cgroupPids(dir)).join(" ")}`);
     for (const d of await subtree(dir)) {
-      const removed = await until(() => rmdir(d).then(() => true, (e: NodeJS.ErrnoException) => e.code === "ENOENT"), 5_000);
+      const removed = await within(5_000, () => rmdir(d).then(() => true, (e: NodeJS.ErrnoException) => e.code === "ENOENT"));
       if (!removed) problems.push(`cannot remove ${d}`);
     }
   }

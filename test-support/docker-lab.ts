@@ -8,6 +8,7 @@ import { delimiter, dirname, join } from "node:path";
 import { promisify } from "node:util";
 import { cgroupMountScript, cgroupPids, labCgroupDirs, removeCgroups, unifiedCgroup } from "./docker-lab-cgroups.js";
 import { NODE_COMMAND, type NodeImage, nodeImage } from "./docker-lab-image.js";
+import { eventually } from "./eventually.js";
 
 const run = promisify(execFile);
 
@@ -154,12 +155,11 @@ export class DockerLab {
     const args = ["netns", "exec", this.netns, "setpriv", "--pdeathsig", "TERM", "unshare", "-m", "--propagation", "private", "sh", "-c", script];
     this.daemon = spawn("ip", args, { stdio: ["ignore", logFile.fd, logFile.fd] });
     await logFile.close();
-    const deadline = Date.now() + 60_000;
-    while (!(await this.ping())) {
-      if (this.daemon.exitCode !== null || this.daemon.signalCode !== null) throw new Error(`dockerd exited (${this.daemon.exitCode ?? this.daemon.signalCode}):\n${await this.daemonLog()}`);
-      if (Date.now() > deadline) throw new Error(`dockerd did not answer within 60 s:\n${await this.daemonLog()}`);
-      await new Promise((r) => setTimeout(r, 100));
-    }
+    const daemon = this.daemon;
+    const outcome = await eventually(async () => (daemon.exitCode !== null || daemon.signalCode !== null ? "exited" : (await this.ping()) && "answers"), { timeoutMs: 60_000, everyMs: 100, what: "dockerd to answer" }).catch(async () => {
+      throw new Error(`dockerd did not answer within 60 s:\n${await this.daemonLog()}`);
+    });
+    if (outcome === "exited") throw new Error(`dockerd exited (${daemon.exitCode ?? daemon.signalCode}):\n${await this.daemonLog()}`);
     await writeFile(
       join(this.binDir, "docker"),
       `#!/bin/sh\n# This lab's daemon, whatever DOCKER_HOST or context the caller's environment names.\nunset DOCKER_CONTEXT DOCKER_TLS_VERIFY DOCKER_CERT_PATH\nexport DOCKER_HOST='${this.dockerHost}' DOCKER_CONFIG='${join(this.dir, "cli")}'\nexec '${this.dockerCli}' "$@"\n`,
@@ -250,13 +250,17 @@ export class DockerLab {
 
   /** Until sshd says its banner through the published port: docker-proxy accepts connections before sshd listens. */
   async waitForSsh(timeoutMs = 30_000): Promise<number> {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const port = await this.publishedPort();
-      const said = port ? await this.connect("127.0.0.1", port, 1000) : "no port";
-      if (port && said.startsWith("SSH-2.0-")) return (this.sshPort = port);
-      if (Date.now() > deadline) throw new Error(`no SSH banner from the node through 127.0.0.1:${port} within ${timeoutMs} ms (last: ${said})\n${(await this.docker(["logs", "--tail", "20", this.profile])).stderr}`);
-      await new Promise((r) => setTimeout(r, 100));
+    let port: number | null = null;
+    let said = "";
+    const banner = async () => {
+      port = await this.publishedPort();
+      said = port ? await this.connect("127.0.0.1", port, 1000) : "no port";
+      return port !== null && said.startsWith("SSH-2.0-") && port;
+    };
+    try {
+      return (this.sshPort = await eventually(banner, { timeoutMs, everyMs: 100, what: "sshd's banner" }));
+    } catch (error) {
+      throw new Error(`no SSH banner from the node through 127.0.0.1:${port} within ${timeoutMs} ms (last: ${said || (error as Error).message})\n${(await this.docker(["logs", "--tail", "20", this.profile])).stderr}`);
     }
   }
 

@@ -7,8 +7,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { bundled } from "./bundles.js";
+import { eventually } from "./eventually.js";
 import { NetnsLab } from "./netns-lab.js";
 import { inPrivateEtc } from "./private-etc.js";
+import { mentions, stopProcesses } from "./processes.js";
 
 const run = promisify(execFile);
 export const HELPER_SCRIPT = bundled("helper-main");
@@ -49,11 +51,7 @@ export class TestUser {
       child.once("error", reject);
     });
     // setpriv execs sleep in the same process, so the pid is the user's once the exec is done.
-    for (const deadline = Date.now() + 5000; Date.now() < deadline; ) {
-      const { stdout } = await run("ps", ["-o", "uid=", "-p", String(child.pid)]).catch(() => ({ stdout: "" }));
-      if (Number(stdout.trim()) === this.uid) break;
-      await new Promise((r) => setTimeout(r, 10));
-    }
+    await eventually(async () => Number((await run("ps", ["-o", "uid=", "-p", String(child.pid)]).catch(() => ({ stdout: "" }))).stdout.trim()) === this.uid, { timeoutMs: 5000, what: `pid ${child.pid} to run as ${this.name}` }).catch(() => undefined);
     const stop = () => {
       this.processes.delete(stop);
       child.kill("SIGKILL");
@@ -66,10 +64,9 @@ export class TestUser {
     for (const stop of [...this.processes]) stop();
     // userdel refuses while a process of the user runs: anything a test started as them goes first.
     await run("pkill", ["-KILL", "-u", String(this.uid)]).catch(() => undefined);
-    for (let i = 0; i < 50; i++) {
-      if ((await run("userdel", [this.name]).then(() => true, () => false)) || !(await run("id", ["-u", this.name]).then(() => true, () => false))) return;
-      await new Promise((r) => setTimeout(r, 20));
-    }
+    // The killed processes take a moment to go, and userdel waits for none.
+    const gone = async () => (await run("userdel", [this.name]).then(() => true, () => false)) || !(await run("id", ["-u", this.name]).then(() => true, () => false));
+    await eventually(gone, { timeoutMs: 2000, everyMs: 20, what: `user ${this.name} to be removed` }).catch(() => undefined);
   }
 }
 
@@ -110,10 +107,21 @@ export async function createHelperLab(): Promise<{ lab: NetnsLab; user: TestUser
   return { lab, user, files: await helperFiles(user) };
 }
 
+/**
+ * Stops every helper that serves these files (a daemonized helper ends only
+ * when its client goes, and a test that failed, or never connected, leaves it
+ * running), then removes the lab, the user and the files.
+ */
 export async function destroyHelperLab(parts: { lab: NetnsLab; user: TestUser; files: HelperFiles }): Promise<void> {
+  await stopHelpersOf(parts.files);
   await parts.lab.destroy();
   await parts.user.destroy();
   await parts.files.cleanup();
+}
+
+/** Stops the helpers started for these files: each names its secret file, inside the files' folder, on its command line. */
+export async function stopHelpersOf(files: { root: string }): Promise<void> {
+  await stopProcesses(mentions(files.root));
 }
 
 /** Starts the helper as root inside a namespace, daemonized as sudo would start it; `umask` as a service manager or sudo might leave it. */

@@ -4,6 +4,7 @@ import { chmod, mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
+import { eventually } from "./eventually.js";
 import type { NetnsLab } from "./netns-lab.js";
 
 const run = promisify(execFile);
@@ -94,10 +95,9 @@ export class ResolvedLab {
     let stderr = "";
     child.stderr!.on("data", (c: Buffer) => (stderr += c.toString()));
     this.children.push(child);
-    await this.until(async () => {
-      if (child.exitCode !== null) throw new Error(`systemd-resolved exited: ${stderr}`);
-      return (await this.busctl("call", "org.freedesktop.resolve1", "/org/freedesktop/resolve1", "org.freedesktop.DBus.Peer", "Ping").then(() => true, (e: Error) => (process.env.DBG && console.log(e.message, stderr), false)));
-    }, "systemd-resolved on the bus");
+    const ping = () => this.busctl("call", "org.freedesktop.resolve1", "/org/freedesktop/resolve1", "org.freedesktop.DBus.Peer", "Ping").then(() => "answers", (e: Error) => (process.env.DBG && console.log(e.message, stderr), false));
+    const outcome = await eventually(async () => (child.exitCode !== null ? "exited" : await ping()), { timeoutMs: 10_000, everyMs: 50, what: "systemd-resolved on the bus" });
+    if (outcome === "exited") throw new Error(`systemd-resolved exited: ${stderr}`);
   }
 
   busctl(...args: string[]): Promise<string> {
@@ -120,14 +120,6 @@ export class ResolvedLab {
     await this.busctl("call", "org.freedesktop.resolve1", "/org/freedesktop/resolve1", "org.freedesktop.resolve1.Manager", "RevertLink", "i", String(ifindex));
   }
 
-  private async until(check: () => Promise<boolean>, what: string): Promise<void> {
-    const deadline = Date.now() + 10_000;
-    while (!(await check())) {
-      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-      await new Promise((r) => setTimeout(r, 50));
-    }
-  }
-
   async stop(): Promise<void> {
     for (const child of this.children.reverse()) child.kill("SIGKILL");
     const bus = Number(await readFile(join(this.dir, "bus.pid"), "utf8").catch(() => ""));
@@ -143,11 +135,11 @@ export async function startClusterDns(lab: NetnsLab, address: string, records: R
   const child = spawn("ip", ["netns", "exec", lab.node, "dnsmasq", ...args], { stdio: ["ignore", "ignore", "pipe"] });
   let stderr = "";
   child.stderr!.on("data", (c: Buffer) => (stderr += c.toString()));
-  const deadline = Date.now() + 10_000;
-  for (;;) {
-    const { stdout } = await run("ip", ["netns", "exec", lab.node, "ss", "-lun"]);
-    if (stdout.includes(`${address}:53`)) return child;
-    if (child.exitCode !== null || Date.now() > deadline) throw new Error(`dnsmasq did not listen on ${address}:53: ${stderr}`);
-    await new Promise((r) => setTimeout(r, 50));
+  const listening = async () => (child.exitCode !== null ? "exited" : (await run("ip", ["netns", "exec", lab.node, "ss", "-lun"])).stdout.includes(`${address}:53`) && "listening");
+  const outcome = await eventually(listening, { timeoutMs: 10_000, everyMs: 50, what: `dnsmasq on ${address}:53` }).catch(() => "timed out");
+  if (outcome !== "listening") {
+    child.kill("SIGKILL");
+    throw new Error(`dnsmasq did not listen on ${address}:53: ${stderr}`);
   }
+  return child;
 }

@@ -3,6 +3,7 @@ import { chmod, mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
+import { eventually } from "./eventually.js";
 import type { NetnsLab } from "./netns-lab.js";
 
 const run = promisify(execFile);
@@ -112,12 +113,11 @@ export class SshNode {
     let stderr = "";
     child.stderr!.on("data", (c: Buffer) => (stderr += c.toString()));
     this.sshd = child;
-    const deadline = Date.now() + 10_000;
-    while ((await this.lab.connectFromHost(this.lab.nodeIp, 22, 500)).startsWith("E")) {
-      if (child.exitCode !== null) throw new Error(`sshd exited: ${stderr}`);
-      if (Date.now() > deadline) throw new Error(`sshd did not listen within 10 s: ${stderr}`);
-      await new Promise((r) => setTimeout(r, 50));
-    }
+    const listening = async () => (child.exitCode !== null ? "exited" : !(await this.lab.connectFromHost(this.lab.nodeIp, 22, 500)).startsWith("E") && "listening");
+    const outcome = await eventually(listening, { timeoutMs: 10_000, everyMs: 50, what: "sshd to listen" }).catch(() => {
+      throw new Error(`sshd did not listen within 10 s: ${stderr}`);
+    });
+    if (outcome === "exited") throw new Error(`sshd exited: ${stderr}`);
   }
 
   /** Publishes the node's port 22 on 127.0.0.1:port of the host namespace, as Docker does (a new random port after each restart). */
@@ -126,12 +126,11 @@ export class SshNode {
     const child = spawn("ip", ["netns", "exec", this.lab.host, "socat", `TCP-LISTEN:${port},bind=127.0.0.1,reuseaddr,fork,nodelay`, `TCP:${this.lab.nodeIp}:22,nodelay`], { stdio: "ignore" });
     this.publisher = child;
     this.publishedPort = port;
-    const deadline = Date.now() + 10_000;
-    while ((await this.lab.connectFromHost("127.0.0.1", port, 500)) === "ECONNREFUSED") {
-      if (child.exitCode !== null) throw new Error(`socat on 127.0.0.1:${port} exited with ${child.exitCode}`);
-      if (Date.now() > deadline) throw new Error(`socat did not listen on 127.0.0.1:${port}`);
-      await new Promise((r) => setTimeout(r, 50));
-    }
+    const listening = async () => (child.exitCode !== null ? "exited" : (await this.lab.connectFromHost("127.0.0.1", port, 500)) !== "ECONNREFUSED" && "listening");
+    const outcome = await eventually(listening, { timeoutMs: 10_000, everyMs: 50, what: `socat to listen on 127.0.0.1:${port}` }).catch(() => {
+      throw new Error(`socat did not listen on 127.0.0.1:${port}`);
+    });
+    if (outcome === "exited") throw new Error(`socat on 127.0.0.1:${port} exited with ${child.exitCode}`);
   }
 
   unpublish(): void {

@@ -7,23 +7,13 @@ import { NrptRules } from "../src/engine/root/names/dns-resolver-windows.js";
 import { WindowsRouteTable, parseRoutePrint } from "../src/engine/root/routes/route-table-windows.js";
 import { windowsServiceArgs } from "../src/engine/elevation/daemon-definitions.js";
 import type { CommandRunner } from "../src/engine/system/command-runner.js";
+import { eventually } from "./eventually.js";
 import { TOOLS_WIN, WineLab, dosDevices, releaseWineTemplate, wineLabUnavailableReason } from "./wine-lab.js";
 
 const skip = wineLabUnavailableReason();
 if (skip) console.log(`skipped: the Windows lab under Wine: ${skip}`);
 
 const FIXTURES = join(import.meta.dirname, "..", "src", "engine", "root", "routes", "fixtures");
-
-/** Polls a condition instead of sleeping a fixed time. */
-async function until<T>(what: string, probe: () => Promise<T | null | undefined>, timeoutMs = 20_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (let pause = 20; ; pause = Math.min(pause * 2, 250)) {
-    const value = await probe();
-    if (value !== null && value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, pause));
-  }
-}
 
 /**
  * The fake route.exe's state for a captured `route print`: the Interface List
@@ -230,7 +220,7 @@ describe.skipIf(skip !== null)("the Windows lab under Wine", () => {
       const started = await sc("start", name);
       expect(started).toMatchObject({ exitCode: 0, stdout: expect.stringMatching(/STATE\s+: 2\s+START_PENDING/) });
       const running = join(lab.drive, "svc root", "running.json");
-      const service = JSON.parse(await until("the service's process to start", () => readFile(running, "utf8").catch(() => null))) as { pid: number; argv: string[] };
+      const service = JSON.parse(await eventually(() => readFile(running, "utf8").catch(() => null), { timeoutMs: 20_000, everyMs: 100, what: "the service's process to start" })) as { pid: number; argv: string[] };
       expect(service.argv).toEqual(["helper", "run", "--prefix", "D:\\svc root"]);
       const alive = async () => (await lab.node(["-e", `try { process.kill(${service.pid}, 0); console.log("alive") } catch { console.log("gone") }`])).stdout.trim();
       expect(await alive()).toBe("alive");

@@ -2,7 +2,8 @@ import { readFile, writeFile } from "node:fs/promises";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { FakeMinikube } from "../../test-support/fake-minikube.js";
 import { KubeSim } from "../../test-support/kube-sim/kube-sim.js";
-import { eventually, lbService } from "../../test-support/kube-sim/sim-client.js";
+import { eventually } from "../../test-support/eventually.js";
+import { lbService } from "../../test-support/kube-sim/sim-client.js";
 import { labUnavailableReason, NetnsLab } from "../../test-support/netns-lab.js";
 import type { AppState } from "../shared/app-state.js";
 import { parseCidr } from "../shared/cidr.js";
@@ -29,6 +30,7 @@ describe.skipIf(skip !== null)("app session (what the tray app runs), on the rea
   const savedEnv = { ...process.env };
   const notes: AppNotification[] = [];
   let latest: AppState | null = null;
+  let pushes = 0;
 
   beforeEach(async () => {
     lab = await NetnsLab.create();
@@ -44,7 +46,11 @@ describe.skipIf(skip !== null)("app session (what the tray app runs), on the rea
     notes.length = 0;
     latest = null;
     session.on("notification", (n: AppNotification) => notes.push(n));
-    session.on("state", (s: AppState) => (latest = s));
+    pushes = 0;
+    session.on("state", (s: AppState) => {
+      latest = s;
+      pushes++;
+    });
     await session.refreshProfiles();
   });
 
@@ -64,7 +70,7 @@ describe.skipIf(skip !== null)("app session (what the tray app runs), on the rea
     await session.start("minikube");
     expect(await lab.hostRoutes()).toContain("10.96.0.0/12 via 192.168.49.2");
     expect(await lab.hostRoutes()).toContain("10.244.0.0/24 via 192.168.49.2");
-    await eventually(() => (profileState()?.services[0]?.ingress.length ?? 0) > 0, 5000, "web's ingress in the pushed state");
+    await eventually(() => (profileState()?.services[0]?.ingress.length ?? 0) > 0, { timeoutMs: 5000, what: "web's ingress in the pushed state" });
     const state = profileState()!;
     expect(state).toMatchObject({ running: true, phase: "active", nodeIp: "192.168.49.2", lbMode: "clusterip" });
     expect(state.routes.map((r) => [r.cidr, r.kind, r.state])).toEqual([["10.96.0.0/12", "service", "active"], ["10.244.0.0/24", "pod", "active"]]);
@@ -80,21 +86,29 @@ describe.skipIf(skip !== null)("app session (what the tray app runs), on the rea
   it("a conflicting route is left alone, shown with the command to remove it, and announced once", async () => {
     await lab.addHostRoute("10.96.0.0/16", "via", "192.168.49.7");
     await session.start("minikube");
-    await eventually(() => notes.some((n) => n.kind === "conflict"), 3000, "conflict notification");
+    await eventually(() => notes.some((n) => n.kind === "conflict"), { timeoutMs: 3000, what: "conflict notification" });
     const route = session.state().profiles[0]!.routes.find((r) => r.cidr === "10.96.0.0/12")!;
     expect(route.state).toBe("conflict");
     expect(route.conflict).toMatchObject({ existing: { destination: "10.96.0.0/16", gateway: "192.168.49.7", interface: "mkt0" }, removeCommand: "sudo ip route del 10.96.0.0/16 via 192.168.49.7 dev mkt0" });
     expect(await lab.hostRoutes()).toContain("10.96.0.0/16 via 192.168.49.7");
-    await new Promise((r) => setTimeout(r, 500));
+    // Found again (as after a network change), and pushed again: each push compares the state with the last one
+    // pushed, so this is where a second announcement would come. setProblem(null) changes nothing but asks for a push.
+    const asked = (await fake.calls()).status ?? 0;
+    await session.recheck();
+    expect((await fake.calls()).status).toBeGreaterThan(asked);
+    const seen = pushes;
+    session.setProblem(null);
+    await eventually(() => pushes > seen, { timeoutMs: 3000, what: "a push after the re-check" });
+    expect(session.state().profiles[0]!.routes.find((r) => r.cidr === "10.96.0.0/12")!.state).toBe("conflict");
     expect(notes.filter((n) => n.kind === "conflict")).toHaveLength(1);
   });
 
   it("the node stopping removes the routes and raises a notification", async () => {
     await session.start("minikube");
-    await eventually(() => profileState()?.phase === "active", 3000, "active");
+    await eventually(() => profileState()?.phase === "active", { timeoutMs: 3000, what: "active" });
     await lab.setNodeLink(false);
     await fake.setHost("minikube", "Stopped");
-    await eventually(() => notes.some((n) => n.kind === "node-stopped"), 5000, "node-stopped notification");
+    await eventually(() => notes.some((n) => n.kind === "node-stopped"), { timeoutMs: 5000, what: "node-stopped notification" });
     expect(await lab.hostRoutes()).not.toContain("10.96.0.0/12");
   });
 
@@ -114,13 +128,25 @@ describe.skipIf(skip !== null)("app session (what the tray app runs), on the rea
     await expect(session.start("../etc")).rejects.toThrow(/profile name/);
   });
 
-  it.each([10, 150, 400])("quitting %i ms into a Start: when shutdown resolves (main.ts exits then), no route and no external IP is left, nor set later", async (delayMs) => {
+  /** Moments of a Start, each seen from outside: the fake minikube's call log, the lab's routes, the API's counters. */
+  const momentsOfAStart: Record<string, () => Promise<unknown>> = {
+    "while minikube is asked about the node": async () => {
+      const before = (await fake.calls()).status ?? 0;
+      return eventually(async () => ((await fake.calls()).status ?? 0) > before, { timeoutMs: 10_000, everyMs: 2, what: "minikube status to be run" });
+    },
+    "once the route is in": () => eventually(async () => (await lab.hostRoutes()).includes("10.96.0.0/12"), { timeoutMs: 10_000, everyMs: 2, what: "the service route" }),
+    "once the API has answered the controller's list": () => eventually(() => (sim.counts.byVerb.list ?? 0) > 0, { timeoutMs: 10_000, everyMs: 2, what: "the controller's list" }),
+    "once the controller has written an external IP": () => eventually(() => sim.counts.writes > 0, { timeoutMs: 10_000, everyMs: 2, what: "the controller's first write" }),
+  };
+
+  it.each(Object.keys(momentsOfAStart))("quitting %s: when shutdown resolves (main.ts exits then), no route and no external IP is left, nor set later", async (moment) => {
     sim.store.create("services", "default", lbService("web"));
     const ingress = () => sim.store.get("services", "default", "web").status?.loadBalancer?.ingress ?? [];
     // The sim answers slowly, so the controller is still starting when Quit comes.
     sim.faults.latencyMs = 100;
+    const reached = momentsOfAStart[moment]!();
     void session.start("minikube").catch(() => undefined);
-    await new Promise((r) => setTimeout(r, delayMs));
+    await reached;
     await session.shutdown();
     // What main.ts does: exit right here. Whatever is true now is what the user is left with.
     expect(await lab.hostRoutes()).not.toContain("10.96.0.0/12");
@@ -129,15 +155,23 @@ describe.skipIf(skip !== null)("app session (what the tray app runs), on the rea
     expect(JSON.parse(await readFile(fake.registryPath, "utf8").catch(() => "[]"))).toEqual([]);
     await expect(session.start("minikube")).rejects.toThrow(/quitting/);
     // And nothing that was still in flight sets anything afterwards (in the app, this process would be gone).
-    const seen: unknown[] = [];
-    for (const end = Date.now() + 800; Date.now() < end; await new Promise((r) => setTimeout(r, 5))) seen.push(...ingress());
-    expect(seen).toEqual([]);
+    // This one waits a fixed time: what it guards against is an event that must never come, so there is none
+    // to wait for; 800 ms is eight times the sim's latency, longer than any request in flight can take. Every
+    // change to the Service is seen, not only those a poll would catch.
+    const set: unknown[] = [];
+    const unsubscribe = sim.store.subscribe((event) => {
+      if (event.plural === "services" && event.object.metadata?.name === "web") set.push(...(event.object.status?.loadBalancer?.ingress ?? []));
+    });
+    await new Promise((r) => setTimeout(r, 800));
+    unsubscribe();
+    expect(set).toEqual([]);
+    expect(ingress()).toEqual([]);
   });
 
   it("a profile created while the app runs shows up", async () => {
     session.watchProfiles(50);
     await fake.addProfile({ name: "dev", nodeIp: "192.168.49.3" });
-    await eventually(() => latest?.profiles.some((p) => p.profile === "dev") === true, 3000, "dev in the pushed state");
+    await eventually(() => latest?.profiles.some((p) => p.profile === "dev") === true, { timeoutMs: 3000, what: "dev in the pushed state" });
     expect(session.state().profiles.map((p) => p.profile)).toEqual(["dev", "minikube"]);
   });
 

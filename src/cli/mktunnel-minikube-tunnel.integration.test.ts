@@ -3,6 +3,7 @@ import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { runCli, StartedTunnel } from "../../test-support/cli-process.js";
+import { eventually } from "../../test-support/eventually.js";
 import { FakeMinikube } from "../../test-support/fake-minikube.js";
 import { labUnavailableReason, NetnsLab } from "../../test-support/netns-lab.js";
 
@@ -75,9 +76,7 @@ describe.skipIf(skip !== null)("beside a running `minikube tunnel` (its tunnel l
   });
 });
 
+/** flock tells no one when it has the lock: a try that fails says it holds it. */
 async function waitUntilLocked(path: string): Promise<void> {
-  for (const deadline = Date.now() + 5000; Date.now() < deadline; await new Promise((r) => setTimeout(r, 20))) {
-    if (await run("flock", ["--exclusive", "--nonblock", path, "true"]).then(() => false, () => true)) return;
-  }
-  throw new Error(`${path} was never locked`);
+  await eventually(() => run("flock", ["--exclusive", "--nonblock", path, "true"]).then(() => false, () => true), { timeoutMs: 5000, everyMs: 20, what: `${path} to be locked` });
 }

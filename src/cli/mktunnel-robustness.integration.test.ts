@@ -1,6 +1,7 @@
 import { readFile } from "node:fs/promises";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { runCli, StartedTunnel } from "../../test-support/cli-process.js";
+import { eventually } from "../../test-support/eventually.js";
 import { FakeMinikube } from "../../test-support/fake-minikube.js";
 import { labUnavailableReason, NetnsLab } from "../../test-support/netns-lab.js";
 
@@ -66,7 +67,7 @@ describe.skipIf(skip !== null)("nothing external hangs the tunnel, and kill -9 a
     // Where, in a start, the registry and the routes change (the window a crash can hurt), and how long a stop takes.
     const probe = start();
     const t0 = performance.now();
-    while ((await registry()).length === 0) await new Promise((r) => setTimeout(r, 2));
+    await eventually(async () => (await registry()).length > 0, { timeoutMs: 20_000, everyMs: 2, what: "the first registry entry" });
     const firstEntryMs = performance.now() - t0;
     await probe.ready();
     const startMs = performance.now() - t0;
@@ -82,6 +83,7 @@ describe.skipIf(skip !== null)("nothing external hangs the tunnel, and kill -9 a
         tunnel.child.kill("SIGTERM");
       }
       const at = duringStop ? Math.random() * stopMs : Math.max(0, firstEntryMs - 30) + Math.random() * (startMs - firstEntryMs + 30);
+      // Not a wait for something: the kill lands at a random moment of the window measured above, which is what is tested.
       await new Promise((r) => setTimeout(r, at));
       tunnel.child.kill("SIGKILL");
       await tunnel.exited;

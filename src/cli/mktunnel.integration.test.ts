@@ -1,9 +1,12 @@
 import { chown, lstat, mkdir, readFile, rm, stat, symlink, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { eventually } from "../../test-support/eventually.js";
 import { FakeMinikube } from "../../test-support/fake-minikube.js";
 import { labUnavailableReason, NetnsLab } from "../../test-support/netns-lab.js";
 import { runCli, StartedTunnel } from "../../test-support/cli-process.js";
+import { mentions, stopProcesses } from "../../test-support/processes.js";
 
 const skip = labUnavailableReason();
 if (skip) console.log(`skipped: mktunnel on the real kernel: ${skip}`);
@@ -161,7 +164,7 @@ describe.skipIf(skip !== null)("mktunnel in network namespaces, with a fake mini
 
   it("--helper: routes go through the privileged helper, and a kill -9 of mktunnel makes the helper remove them", async () => {
     const { mkdtemp, chmod, rm } = await import("node:fs/promises");
-    const runtimeDir = await mkdtemp("/tmp/mkt-run-");
+    const runtimeDir = await mkdtemp(join(tmpdir(), "mkt-run-"));
     await chmod(runtimeDir, 0o755);
     try {
       tunnel = StartedTunnel.start(lab.host, ["--poll-interval", "200", "--helper"], fake.env({ MKTUNNEL_RUNTIME_DIR: runtimeDir }));
@@ -172,10 +175,10 @@ describe.skipIf(skip !== null)("mktunnel in network namespaces, with a fake mini
       expect(entry.Pid).toBe(tunnel.child.pid); // the tunnel's own pid, which its user (and minikube) can signal, not the helper's
       expect(await readFile(`${fake.miniPath}/logs/mktunnel-helper.log`, "utf8")).toContain("add 10.96.0.0/12 via 192.168.49.2 (minikube)");
       tunnel.child.kill("SIGKILL");
-      const deadline = Date.now() + 2000;
-      while ((await lab.hostRoutes()).includes("10.96.0.0/12") && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
-      expect(await lab.hostRoutes()).not.toContain("10.96.0.0/12");
+      await eventually(async () => !(await lab.hostRoutes()).includes("10.96.0.0/12"), { timeoutMs: 2000, everyMs: 20, what: "the helper to remove the route of the killed mktunnel" });
     } finally {
+      // The helper serves from runtimeDir; if the test failed before its client went, it still runs.
+      await stopProcesses(mentions(runtimeDir));
       await rm(runtimeDir, { recursive: true, force: true });
     }
   });

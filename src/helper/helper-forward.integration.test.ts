@@ -1,24 +1,17 @@
-import { spawn } from "node:child_process";
+import { type ChildProcess, spawn } from "node:child_process";
 import { chmod, chown, copyFile, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { portableCopy } from "../../test-support/bundles.js";
+import { timeUntil } from "../../test-support/eventually.js";
 import { TestUser, startHelperIn, createHelperLab, destroyHelperLab, type HelperFiles } from "../../test-support/helper-lab.js";
 import { NetnsLab, labUnavailableReason } from "../../test-support/netns-lab.js";
 import { SshNode } from "../../test-support/ssh-node.js";
 
 const skip = labUnavailableReason();
 if (skip) console.log(`skipped: forward mode's privileged ports through the helper: ${skip}`);
-
-async function until(check: () => Promise<boolean>, limitMs: number, what: string): Promise<void> {
-  const deadline = Date.now() + limitMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${limitMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 describe.skipIf(skip !== null)("forward mode: port 80 for a normal user, through the helper", () => {
   let lab: NetnsLab;
@@ -27,6 +20,7 @@ describe.skipIf(skip !== null)("forward mode: port 80 for a normal user, through
   let node: SshNode;
   let userDir: string;
   const cleanups: (() => Promise<void>)[] = [];
+  const children: ChildProcess[] = [];
 
   beforeEach(async () => {
     ({ lab, user, files } = await createHelperLab());
@@ -43,6 +37,8 @@ describe.skipIf(skip !== null)("forward mode: port 80 for a normal user, through
   });
 
   afterEach(async () => {
+    // The user's process, if the test failed before killing it.
+    for (const child of children.splice(0)) if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
     await node.stop();
     await destroyHelperLab({ lab, user, files });
     await rm(userDir, { recursive: true, force: true });
@@ -54,6 +50,7 @@ describe.skipIf(skip !== null)("forward mode: port 80 for a normal user, through
     cleanups.push(portable.cleanup);
     const [file, args] = user.as(portable.node, portable.script, files.socketPath, files.secret, String(node.publishedPort), join(userDir, "id_rsa"), join(userDir, "host-keys"), "127.64.0.5", "80", "10.96.0.20", "80");
     const proc = spawn("ip", ["netns", "exec", lab.host, file, ...args], { cwd: "/", stdio: ["ignore", "pipe", "pipe"] });
+    children.push(proc);
     let stderr = "";
     proc.stderr.on("data", (c: Buffer) => (stderr += c.toString()));
     const first = await new Promise<string>((resolve, reject) => {
@@ -66,8 +63,7 @@ describe.skipIf(skip !== null)("forward mode: port 80 for a normal user, through
     expect(await lab.connectFromHost("127.64.0.5", 80)).toBe("web");
 
     proc.kill("SIGKILL");
-    const killed = Date.now();
-    await until(async () => (await lab.connectFromHost("127.64.0.5", 80, 300)) === "ECONNREFUSED", 1000, "port 80 closed");
-    console.log(`[helper] port 80 closed ${Date.now() - killed} ms after kill -9 of the user's process`);
+    const took = await timeUntil(async () => (await lab.connectFromHost("127.64.0.5", 80, 300)) === "ECONNREFUSED", { timeoutMs: 1000, what: "port 80 closed" });
+    console.log(`[helper] port 80 closed ${Math.round(took)} ms after kill -9 of the user's process`);
   });
 });

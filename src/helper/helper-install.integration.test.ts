@@ -10,10 +10,12 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { APP_VERSION } from "../shared/version.js";
 import { helperLayout } from "../engine/elevation/helper-layout.js";
 import { runCli } from "../../test-support/cli-process.js";
+import { eventually, timeUntil } from "../../test-support/eventually.js";
 import { FakeMinikube } from "../../test-support/fake-minikube.js";
 import { rawConnection, TestUser } from "../../test-support/helper-lab.js";
 import { NetnsLab, labUnavailableReason } from "../../test-support/netns-lab.js";
 import { inPrivateEtc } from "../../test-support/private-etc.js";
+import { mentions, stopProcesses } from "../../test-support/processes.js";
 
 const run = promisify(execFile);
 const skip = labUnavailableReason();
@@ -23,15 +25,6 @@ if (skip) console.log(`skipped: the installed helper: ${skip}`);
 function execStart(unit: string): string[] {
   const line = unit.split("\n").find((l) => l.startsWith("ExecStart="))!.slice("ExecStart=".length);
   return [...line.matchAll(/"((?:[^"\\]|\\.)*)"/g)].map((m) => m[1]!.replace(/\\(.)/g, "$1"));
-}
-
-async function until(check: () => Promise<boolean>, limitMs: number, what: string): Promise<number> {
-  const started = Date.now();
-  while (!(await check())) {
-    if (Date.now() - started > limitMs) throw new Error(`timed out after ${limitMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-  return Date.now() - started;
 }
 
 describe.skipIf(skip !== null)("the installed helper: install once, no password again", () => {
@@ -68,6 +61,8 @@ describe.skipIf(skip !== null)("the installed helper: install once, no password 
   afterEach(async () => {
     daemon?.kill("SIGKILL");
     daemon = null;
+    // Every daemon and every mktunnel of the user runs from the prefix, including those a failed test left.
+    await stopProcesses(mentions(prefix));
     for (const cleanup of cleanups.splice(0)) await cleanup();
     await lab.destroy();
     await user.destroy();
@@ -84,10 +79,13 @@ describe.skipIf(skip !== null)("the installed helper: install once, no password 
     daemon = spawn(cmd, argv, { env: { ...process.env, MKTUNNEL_HELPER_SOCKET: socket() }, stdio: ["ignore", "ignore", "pipe"] });
     let stderr = "";
     daemon.stderr!.on("data", (c: Buffer) => (stderr += c.toString()));
-    await until(async () => {
-      if (daemon?.exitCode !== null) throw new Error(`the daemon exited: ${stderr}`);
-      return existsSync(`${socket()}.secret`) && existsSync(socket()) && (await daemonAnswers());
-    }, 10_000, "the daemon's socket");
+    const started = daemon;
+    const closed = new Promise((r) => started.once("close", r));
+    const outcome = await eventually(async () => (started.exitCode !== null ? "exited" : existsSync(`${socket()}.secret`) && existsSync(socket()) && (await daemonAnswers()) && "answers"), { timeoutMs: 10_000, everyMs: 20, what: "the daemon's socket" });
+    if (outcome === "exited") {
+      await closed;
+      throw new Error(`the daemon exited: ${stderr}`);
+    }
   }
 
   /** `mktunnel start` as the test user, with their PATH and MINIKUBE_HOME, in the lab's host namespace. */
@@ -95,7 +93,7 @@ describe.skipIf(skip !== null)("the installed helper: install once, no password 
     // The user runs the mktunnel the package installed (readable by all), not the checkout, which may be private.
     const layout = helperLayout(prefix);
     const [file, args] = user.as(layout.runtime, layout.cli, "start", "--json", "--mode", "route", "--no-lb", "--no-dns", "--poll-interval", "300");
-    const env = { PATH: userBin, HOME: fake.root, MINIKUBE_HOME: fake.root, FAKE_MINIKUBE_STATE: fake.stateDir, KUBECONFIG: join(fake.root, "none"), MKTUNNEL_HELPER_SOCKET: socket() };
+    const env = { PATH: userBin, HOME: fake.root, MINIKUBE_HOME: fake.root, FAKE_MINIKUBE_STATE: fake.stateDir, KUBECONFIG: join(fake.root, "none"), MKTUNNEL_HELPER_SOCKET: socket(), TMPDIR: tmpdir() };
     // The user's PATH has no setpriv either: name it by its full path.
     const setpriv = (await run("sh", ["-c", `command -v ${file}`])).stdout.trim();
     const child = spawn("ip", ["netns", "exec", lab.host, setpriv, ...args], { cwd: "/", env, stdio: ["ignore", "pipe", "pipe"] });
@@ -147,17 +145,17 @@ describe.skipIf(skip !== null)("the installed helper: install once, no password 
     await first.ready;
     expect(await lab.hostRoutes(), first.lines.join("\n")).toContain("10.96.0.0/12 via 192.168.49.2");
     first.child.kill("SIGKILL");
-    const took = await until(async () => !(await lab.hostRoutes()).includes("10.96.0.0/12"), 2000, "the route to go");
+    const took = Math.round(await timeUntil(async () => !(await lab.hostRoutes()).includes("10.96.0.0/12"), { timeoutMs: 2000, what: "the route to go" }));
     console.log(`[installed helper] route gone ${took} ms after kill -9 of mktunnel`);
     expect(await daemonAnswers()).toBe(true);
     // The entry goes right after its route (route first: a crash between the two leaves an entry cleanup can read).
-    await until(async () => JSON.parse(await readFile(join(fake.root, ".minikube", "tunnels.json"), "utf8")).length === 0, 2000, "the entry to go");
+    await eventually(async () => JSON.parse(await readFile(join(fake.root, ".minikube", "tunnels.json"), "utf8")).length === 0, { timeoutMs: 2000, what: "the entry to go" });
 
     const second = await startAsUser();
     await second.ready;
     expect(await lab.hostRoutes()).toContain("10.96.0.0/12 via 192.168.49.2");
     second.child.kill("SIGTERM");
-    await until(async () => !(await lab.hostRoutes()).includes("10.96.0.0/12"), 5000, "the route to go on SIGTERM");
+    await eventually(async () => !(await lab.hostRoutes()).includes("10.96.0.0/12"), { timeoutMs: 5000, what: "the route to go on SIGTERM" });
 
     const probe = `require("net").connect(${JSON.stringify(socket())}).on("connect",()=>{console.log("CONNECTED");process.exit(0)}).on("error",(e)=>{console.log(e.code);process.exit(0)})`;
     const nobody = await run("setpriv", ["--reuid=65534", "--regid=65534", "--clear-groups", process.execPath, "-e", probe]);

@@ -34,22 +34,25 @@ export class FakeElectronMain {
     this.child.stdin!.write(`${JSON.stringify(command)}\n`);
   }
 
-  /** The first event from `from` on that passes `match`. */
-  async waitFor(match: (e: FakeEvent) => boolean, what: string, timeoutMs = 20_000, from = 0): Promise<FakeEvent> {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const found = this.events.slice(from).find(match);
-      if (found) return found;
-      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; stderr: ${this.stderr.join("").slice(-2000)}`);
-      await new Promise<void>((resolve) => {
-        const done = () => {
-          this.waiters.delete(done);
-          resolve();
-        };
-        this.waiters.add(done);
-        setTimeout(done, 200);
-      });
-    }
+  /** The first event from `from` on that passes `match`: looked for again as each event arrives. */
+  waitFor(match: (e: FakeEvent) => boolean, what: string, timeoutMs = 20_000, from = 0): Promise<FakeEvent> {
+    const find = () => this.events.slice(from).find(match);
+    const found = find();
+    if (found) return Promise.resolve(found);
+    return new Promise((resolve, reject) => {
+      const check = () => {
+        const event = find();
+        if (!event) return;
+        clearTimeout(timer);
+        this.waiters.delete(check);
+        resolve(event);
+      };
+      const timer = setTimeout(() => {
+        this.waiters.delete(check);
+        reject(new Error(`timed out waiting for ${what}; stderr: ${this.stderr.join("").slice(-2000)}`));
+      }, timeoutMs);
+      this.waiters.add(check);
+    });
   }
 
   async invoke(channel: string, args: unknown[], sender?: string | null): Promise<FakeEvent> {

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { KubeApiError, type KubeHttp, type WatchLine } from "../../src/engine/kube/kube-http.js";
+import { eventually } from "../eventually.js";
 import { KubeSim } from "./kube-sim.js";
 import { clientFor, lbService } from "./sim-client.js";
 
@@ -14,15 +15,22 @@ afterAll(() => sim.stop());
 const path = (name: string, sub = "") => `/api/v1/namespaces/default/services/${name}${sub}`;
 const status = (e: unknown) => (e instanceof KubeApiError ? e.status : -1);
 
-async function collectWatch(query: string, ms: number): Promise<WatchLine[]> {
+/**
+ * The events of one watch up to its end or to the first bookmark: the simulator sends a bookmark only
+ * after what it had to replay, so what comes before one is the whole backlog.
+ */
+async function collectWatch(query: string): Promise<WatchLine[]> {
   const events: WatchLine[] = [];
   const abort = new AbortController();
-  const done = client.watch(`/api/v1/services?watch=1&${query}`, (e) => events.push(e), abort.signal).catch(() => undefined);
-  await new Promise((r) => setTimeout(r, ms));
+  let bookmarked: () => void = () => undefined;
+  const bookmark = new Promise<void>((resolve) => (bookmarked = resolve));
+  const done = client.watch(`/api/v1/services?watch=1&allowWatchBookmarks=true&${query}`, (e) => (events.push(e), e.type === "BOOKMARK" && bookmarked()), abort.signal).catch(() => undefined);
+  await Promise.race([done, bookmark]);
   abort.abort();
   await done;
   return events;
 }
+const withoutBookmarks = (events: WatchLine[]) => events.filter((e) => e.type !== "BOOKMARK");
 
 describe("kube simulator protocol", () => {
   it("allocates ClusterIPs and NodePorts on create and rejects bad names and missing namespaces", async () => {
@@ -81,15 +89,16 @@ describe("kube simulator protocol", () => {
   it("watch: synthetic ADDED without a version, history after a version, bookmarks, and 410 once history is compacted", async () => {
     const { body: list } = await client.call<Record<string, any>>("GET", "/api/v1/services");
     const listed = list.items.length;
-    const initial = await collectWatch("allowWatchBookmarks=true", 300);
+    const initial = await collectWatch("");
     expect(initial.filter((e) => e.type === "ADDED")).toHaveLength(listed);
-    expect(initial.some((e) => e.type === "BOOKMARK")).toBe(true);
+    expect(initial.at(-1)?.type).toBe("BOOKMARK");
     const since = list.metadata.resourceVersion;
     await client.call("POST", "/api/v1/namespaces/default/services", lbService("later"));
-    const resumed = await collectWatch(`resourceVersion=${since}`, 200);
+    const resumed = withoutBookmarks(await collectWatch(`resourceVersion=${since}`));
     expect(resumed.map((e) => `${e.type}:${(e.object.metadata as { name: string }).name}`)).toEqual(["ADDED:later"]);
     sim.store.compact();
-    const expired = await collectWatch(`resourceVersion=${since}`, 200);
+    // The 410 ends the stream: nothing is left to wait for.
+    const expired = await collectWatch(`resourceVersion=${since}`);
     expect(expired).toEqual([{ type: "ERROR", object: expect.objectContaining({ kind: "Status", code: 410, reason: "Expired" }) }]);
     sim.faults.gone = "http";
     const error = await client.watch("/api/v1/services?watch=1&resourceVersion=1", () => undefined, new AbortController().signal).catch((e) => e);
@@ -110,8 +119,9 @@ describe("kube simulator protocol", () => {
     expect(performance.now() - t).toBeGreaterThanOrEqual(55);
     sim.faults.latencyMs = 0;
     const abort = new AbortController();
+    const watches = sim.openWatches;
     const watching = client.watch("/api/v1/services?watch=1", () => undefined, abort.signal);
-    await new Promise((r) => setTimeout(r, 100));
+    await eventually(() => sim.openWatches > watches, { timeoutMs: 3000, what: "the watch to reach the simulator" });
     expect(sim.dropWatches()).toBeGreaterThanOrEqual(1);
     await expect(watching).rejects.toThrow();
   });

@@ -1,8 +1,9 @@
-import { execFile, spawn } from "node:child_process";
+import { type ChildProcess, execFile, spawn } from "node:child_process";
 import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { promisify } from "node:util";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { eventually } from "../eventually.js";
 import { KubeSim } from "./kube-sim.js";
 
 const run = promisify(execFile);
@@ -12,8 +13,13 @@ describe("the real kubectl drives the simulator", () => {
   let sim: KubeSim;
   const kubectl = (...args: string[]) => run("kubectl", ["--kubeconfig", sim.kubeconfig, ...args], { timeout: 20_000 });
 
+  const watchers: ChildProcess[] = [];
+
   beforeAll(async () => {
     sim = await KubeSim.start({ bookmarkIntervalMs: 300 });
+  });
+  afterEach(() => {
+    for (const watcher of watchers.splice(0)) watcher.kill();
   });
   afterAll(() => sim.stop());
 
@@ -34,17 +40,18 @@ describe("the real kubectl drives the simulator", () => {
     expect(web.spec.clusterIP).toMatch(/^10\.9[6-9]\.|^10\.1[01][0-9]\./);
     expect(web.spec.ports[0]).toMatchObject({ port: 80, protocol: "TCP", nodePort: expect.any(Number) });
 
+    const watches = sim.openWatches;
     const watcher = spawn("kubectl", ["--kubeconfig", sim.kubeconfig, "get", "svc", "web", "-w", "-o", "json"], { stdio: ["ignore", "pipe", "pipe"] });
+    watchers.push(watcher);
     let watched = "";
     watcher.stdout.on("data", (c: Buffer) => (watched += c.toString()));
-    await new Promise((r) => setTimeout(r, 1500));
+    // kubectl lists, prints, then watches: the patch must come after the simulator holds its watch.
+    await eventually(() => sim.openWatches > watches, { timeoutMs: 15_000, what: "kubectl's watch to reach the simulator" });
 
     const patch = JSON.stringify({ status: { loadBalancer: { ingress: [{ ip: web.spec.clusterIP, ipMode: "VIP" }] } } });
     expect((await kubectl("patch", "svc", "web", "--subresource=status", "--type=merge", "-p", patch)).stdout.trim()).toBe("service/web patched");
-    const deadline = Date.now() + 10_000;
-    while (!watched.includes('"ipMode": "VIP"') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    await eventually(() => watched.includes('"ipMode": "VIP"'), { timeoutMs: 10_000, everyMs: 50, what: "kubectl get -w to print the patched status" });
     watcher.kill();
-    expect(watched).toContain('"ipMode": "VIP"');
 
     const after = JSON.parse((await kubectl("get", "svc", "web", "-o", "json")).stdout);
     expect(after.status.loadBalancer.ingress).toEqual([{ ip: web.spec.clusterIP, ipMode: "VIP" }]);

@@ -17,16 +17,6 @@ export function lbService(name: string, extra: { namespace?: string; spec?: Kube
   };
 }
 
-/** Polls the store (not the network) until the check passes. */
-export async function eventually(check: () => boolean, timeoutMs = 5000, what = "condition"): Promise<number> {
-  const started = performance.now();
-  while (!check()) {
-    if (performance.now() - started > timeoutMs) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-  return performance.now() - started;
-}
-
 export function ingressOf(sim: KubeSim, name: string, namespace = "default"): string[] {
   try {
     return (sim.store.get("services", namespace, name).status?.loadBalancer?.ingress ?? []).map((i: KubeObject) => i.ip);

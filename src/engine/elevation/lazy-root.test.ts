@@ -25,12 +25,17 @@ function recordingRoot(calls: string[]): Root {
 describe("lazy root: one elevation per session", () => {
   it("starts the helper on first use only, and concurrent first uses share that one prompt", async () => {
     const calls: string[] = [];
+    // The prompt stays open until all three uses have asked for root.
+    let answer: () => void = () => undefined;
+    const answered = new Promise<void>((resolve) => (answer = resolve));
     const lazy = new LazyRoot(async () => {
-      await new Promise((r) => setTimeout(r, 20));
+      await answered;
       return recordingRoot(calls);
     });
     expect(lazy.started).toBe(false);
-    await Promise.all([lazy.declare({ profile: "a", nodeIp: "192.168.49.2", cidrs: [], clusterDomain: "cluster.local", clusterDnsIp: "10.96.0.10" }), lazy.removeRoutes([{ destination: parseCidr("10.96.0.0/12"), gateway: "192.168.49.2", profile: "a" }]), lazy.cleanup()]);
+    const uses = Promise.all([lazy.declare({ profile: "a", nodeIp: "192.168.49.2", cidrs: [], clusterDomain: "cluster.local", clusterDnsIp: "10.96.0.10" }), lazy.removeRoutes([{ destination: parseCidr("10.96.0.0/12"), gateway: "192.168.49.2", profile: "a" }]), lazy.cleanup()]);
+    answer();
+    await uses;
     await lazy.removeRoutes([{ destination: parseCidr("10.244.0.0/24"), gateway: "192.168.49.2", profile: "a" }]);
     expect(lazy.starts).toBe(1);
     expect(calls).toEqual(["declare a", "remove 10.96.0.0/12", "cleanup", "remove 10.244.0.0/24"]);

@@ -1,6 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { KubeSim } from "../../../test-support/kube-sim/kube-sim.js";
-import { clientFor, eventually, ingressOf, lbService } from "../../../test-support/kube-sim/sim-client.js";
+import { eventually, timeUntil } from "../../../test-support/eventually.js";
+import { clientFor, ingressOf, lbService } from "../../../test-support/kube-sim/sim-client.js";
 import type { KubeHttp } from "../kube/kube-http.js";
 import { IpPool } from "./ip-pool.js";
 import { LoadBalancerController, type LbControllerOptions } from "./lb-controller.js";
@@ -33,10 +34,10 @@ describe("ClusterIP mode (default)", () => {
   it("assigns the ClusterIP with ipMode VIP and records it; type change and delete release without further writes", async () => {
     const controller = await startController({ mode: "clusterip" });
     const created = sim.store.create("services", "default", lbService("web"));
-    await eventually(() => ingressOf(sim, "web").length === 1, 3000, "ingress");
+    await eventually(() => ingressOf(sim, "web").length === 1, { timeoutMs: 3000, what: "ingress" });
     expect(svc("web").status.loadBalancer.ingress).toEqual([{ ip: created.spec.clusterIP, ipMode: "VIP" }]);
     expect(svc("web").metadata.annotations[ASSIGNED_ANNOTATION]).toBe(created.spec.clusterIP);
-    await eventually(() => eventsFor("web").includes("IPAllocated"), 3000, "IPAllocated event");
+    await eventually(() => eventsFor("web").includes("IPAllocated"), { timeoutMs: 3000, what: "IPAllocated event" });
 
     const current = svc("web");
     sim.store.update("services", "default", "web", { ...current, spec: { ...current.spec, type: "ClusterIP" } }, null);
@@ -44,7 +45,8 @@ describe("ClusterIP mode (default)", () => {
     const writes = controller.stats().writes;
     expect(svc("web").status.loadBalancer).toEqual({});
     sim.store.delete("services", "default", "web");
-    await new Promise((r) => setTimeout(r, 200));
+    // The delete has reached the controller once its cache no longer holds the Service; what it would do about it is queued by then.
+    await eventually(() => !controller.allServices().some((s) => s.name === "web"), { timeoutMs: 3000, what: "the controller to see the delete" });
     await controller.idle();
     expect(controller.stats().writes).toBe(writes);
   });
@@ -54,7 +56,7 @@ describe("ClusterIP mode (default)", () => {
     sim.store.create("services", "default", lbService("dual", { spec: { clusterIP: "10.96.5.5", clusterIPs: ["10.96.5.5"] } }));
     const stored = svc("dual");
     sim.store.update("services", "default", "dual", { ...stored, spec: { ...stored.spec, clusterIPs: ["10.96.5.5", "fd00:10:96::5"], ipFamilies: ["IPv4", "IPv6"], ipFamilyPolicy: "PreferDualStack" } }, null);
-    await eventually(() => ingressOf(sim, "dual").length === 2, 3000, "two ingress entries");
+    await eventually(() => ingressOf(sim, "dual").length === 2, { timeoutMs: 3000, what: "two ingress entries" });
     expect(svc("dual").status.loadBalancer.ingress).toEqual([{ ip: "10.96.5.5", ipMode: "VIP" }, { ip: "fd00:10:96::5", ipMode: "VIP" }]);
   });
 
@@ -62,7 +64,7 @@ describe("ClusterIP mode (default)", () => {
     const controller = await startController({ mode: "clusterip" });
     sim.store.create("services", "default", lbService("a"));
     sim.store.create("services", "default", lbService("b"));
-    await eventually(() => ingressOf(sim, "a").length === 1 && ingressOf(sim, "b").length === 1, 3000);
+    await eventually(() => ingressOf(sim, "a").length === 1 && ingressOf(sim, "b").length === 1, { timeoutMs: 3000, what: "a and b assigned" });
     const b = svc("b");
     sim.store.update("services", "default", "b", { ...b, status: { loadBalancer: { ingress: [{ ip: "198.51.100.7" }] } } }, "status");
     await controller.idle();
@@ -83,7 +85,7 @@ describe.each(["clusterip", "pool"] as const)("%s mode", (mode) => {
     sim.store.create("services", "default", lbService("classy", { spec: { loadBalancerClass: "example.com/other" } }));
     const controller = await startController({ ...options(), className: "minikube-tunnel.io/lb" });
     sim.store.create("services", "default", lbService("ours-class", { spec: { loadBalancerClass: "minikube-tunnel.io/lb" } }));
-    await eventually(() => ingressOf(sim, "ours-class").length === 1, 3000);
+    await eventually(() => ingressOf(sim, "ours-class").length === 1, { timeoutMs: 3000, what: "ours-class assigned" });
     await controller.idle();
     expect(ingressOf(sim, "theirs")).toEqual(["203.0.113.9"]);
     expect(ingressOf(sim, "classy")).toEqual([]);
@@ -93,11 +95,11 @@ describe.each(["clusterip", "pool"] as const)("%s mode", (mode) => {
   it("create → assign, delete → released (its IP goes to the next Service in pool mode)", async () => {
     const controller = await startController(mode === "pool" ? { mode, pool: new IpPool(["172.30.0.5-172.30.0.5"]) } : { mode });
     sim.store.create("services", "default", lbService("first"));
-    await eventually(() => ingressOf(sim, "first").length === 1, 3000);
+    await eventually(() => ingressOf(sim, "first").length === 1, { timeoutMs: 3000, what: "first assigned" });
     const ip = ingressOf(sim, "first")[0];
     sim.store.delete("services", "default", "first");
     sim.store.create("services", "default", lbService("second"));
-    await eventually(() => ingressOf(sim, "second").length === 1, 3000, "second assigned");
+    await eventually(() => ingressOf(sim, "second").length === 1, { timeoutMs: 3000, what: "second assigned" });
     if (mode === "pool") expect(ingressOf(sim, "second")).toEqual([ip]);
     await controller.idle();
     expect(controller.services().map((s) => s.name)).toEqual(["second"]);
@@ -112,11 +114,11 @@ describe("pool allocation", () => {
     sim.store.create("services", "default", lbService("annotated", { annotations: { [WANTED_IPS_ANNOTATION]: "172.30.0.88" } }));
     sim.store.create("services", "default", lbService("outside", { spec: { loadBalancerIP: "10.0.0.1" } }));
     sim.store.create("services", "default", lbService("clash", { spec: { loadBalancerIP: "172.30.0.77" } }));
-    await eventually(() => ingressOf(sim, "auto").length === 1 && ingressOf(sim, "fixed").length === 1 && ingressOf(sim, "annotated").length === 1, 3000);
+    await eventually(() => ingressOf(sim, "auto").length === 1 && ingressOf(sim, "fixed").length === 1 && ingressOf(sim, "annotated").length === 1, { timeoutMs: 3000, what: "auto, fixed and annotated assigned" });
     expect(ingressOf(sim, "auto")).toEqual(["172.30.0.1"]);
     expect(ingressOf(sim, "fixed")).toEqual(["172.30.0.77"]);
     expect(ingressOf(sim, "annotated")).toEqual(["172.30.0.88"]);
-    await eventually(() => eventsFor("outside").includes("AllocationFailed") && eventsFor("clash").includes("AllocationFailed"), 3000, "AllocationFailed events");
+    await eventually(() => eventsFor("outside").includes("AllocationFailed") && eventsFor("clash").includes("AllocationFailed"), { timeoutMs: 3000, what: "AllocationFailed events" });
     expect(ingressOf(sim, "outside")).toEqual([]);
     expect(ingressOf(sim, "clash")).toEqual([]);
   });
@@ -124,29 +126,29 @@ describe("pool allocation", () => {
   it("exhaustion leaves a Service pending with AllocationFailed, and a released IP is then assigned to it", async () => {
     const controller = await startController({ mode: "pool", pool: new IpPool(["172.30.0.10-172.30.0.11"]) });
     for (const name of ["one", "two", "three"]) sim.store.create("services", "default", lbService(name));
-    await eventually(() => ingressOf(sim, "one").length + ingressOf(sim, "two").length === 2, 3000);
-    await eventually(() => eventsFor("three").includes("AllocationFailed"), 3000, "AllocationFailed");
+    await eventually(() => ingressOf(sim, "one").length + ingressOf(sim, "two").length === 2, { timeoutMs: 3000, what: "one and two assigned" });
+    await eventually(() => eventsFor("three").includes("AllocationFailed"), { timeoutMs: 3000, what: "AllocationFailed" });
     expect(controller.services().find((s) => s.name === "three")?.pending).toMatch(/no free address/);
     const freed = ingressOf(sim, "one")[0];
     const one = svc("one");
     sim.store.update("services", "default", "one", { ...one, spec: { ...one.spec, type: "ClusterIP" } }, null);
-    await eventually(() => ingressOf(sim, "three").length === 1, 3000, "three assigned");
+    await eventually(() => ingressOf(sim, "three").length === 1, { timeoutMs: 3000, what: "three assigned" });
     expect(ingressOf(sim, "three")).toEqual([freed]);
     // Events go out behind status writes, so IPReleased may follow three's assignment.
-    await eventually(() => eventsFor("one").includes("IPReleased"), 3000, "IPReleased event");
+    await eventually(() => eventsFor("one").includes("IPReleased"), { timeoutMs: 3000, what: "IPReleased event" });
   });
 
   it("after a restart with 50 pool IPs assigned, new Services never get a duplicate", async () => {
     const first = await startController({ mode: "pool", pool: new IpPool(["172.30.0.0/24"]), releaseOnStop: false });
     for (let i = 0; i < 50; i++) sim.store.create("services", "default", lbService(`s${i}`));
-    await eventually(() => sim.store.list("services", "default").items.filter((s) => s.status.loadBalancer.ingress?.length).length === 50, 5000);
+    await eventually(() => sim.store.list("services", "default").items.filter((s) => s.status.loadBalancer.ingress?.length).length === 50, { timeoutMs: 5000, what: "50 assigned" });
     await first.stop();
     controllers.splice(controllers.indexOf(first), 1);
     // Delete one in the middle so a naive allocator would restart from the bottom and hand out .1 again.
     sim.store.delete("services", "default", "s0");
     await startController({ mode: "pool", pool: new IpPool(["172.30.0.0/24"]) });
     for (let i = 50; i < 70; i++) sim.store.create("services", "default", lbService(`s${i}`));
-    await eventually(() => sim.store.list("services", "default").items.filter((s) => s.status.loadBalancer.ingress?.length).length === 69, 5000);
+    await eventually(() => sim.store.list("services", "default").items.filter((s) => s.status.loadBalancer.ingress?.length).length === 69, { timeoutMs: 5000, what: "69 assigned" });
     const ips = sim.store.list("services", "default").items.map((s) => s.status.loadBalancer.ingress[0].ip);
     expect(new Set(ips).size).toBe(69);
   });
@@ -156,24 +158,27 @@ describe("robustness", () => {
   it("with dropped watches, 410s, 30% 409 and 10% 500, 200 Services converge within 5 s of the faults stopping, without duplicates", async () => {
     const controller = await startController({ mode: "pool", pool: new IpPool(["172.30.0.0/23"]), emitEvents: false });
     Object.assign(sim.faults, { conflictRate: 0.3, errorRate: 0.1 });
-    const dropper = setInterval(() => sim.dropWatches(), 1000);
-    const expirer = setInterval(() => {
+    // Four batches of 50 while every write risks a 409 or a 500; after each batch the watch is dropped, then expired
+    // with a 410 once history is compacted, and the next batch comes when the controller has recovered from each.
+    for (let batch = 0; batch < 4; batch++) {
+      for (let i = batch * 50; i < (batch + 1) * 50; i++) {
+        try {
+          sim.store.create("services", "default", lbService(`f${i}`));
+        } catch {
+          i--;
+        }
+      }
+      await eventually(() => sim.openWatches > 0, { timeoutMs: 10_000, what: `batch ${batch}: a watch to drop` });
+      const { watches } = controller.stats();
+      sim.dropWatches();
+      await eventually(() => controller.stats().watches > watches && sim.openWatches > 0, { timeoutMs: 10_000, what: `batch ${batch}: a new watch after the drop` });
+      const { lists } = controller.stats();
       sim.store.compact();
       sim.expireWatches();
-    }, 700);
-    for (let i = 0; i < 200; i++) {
-      try {
-        sim.store.create("services", "default", lbService(`f${i}`));
-      } catch {
-        i--;
-      }
-      if (i % 50 === 0) await new Promise((r) => setTimeout(r, 300));
+      await eventually(() => controller.stats().lists > lists, { timeoutMs: 10_000, what: `batch ${batch}: a relist after the 410` });
     }
-    await new Promise((r) => setTimeout(r, 1500));
-    clearInterval(dropper);
-    clearInterval(expirer);
     Object.assign(sim.faults, { conflictRate: 0, errorRate: 0 });
-    const took = await eventually(() => sim.store.list("services", "default").items.filter((s) => s.status.loadBalancer.ingress?.length === 1).length === 200, 5000, "200 assigned");
+    const took = await timeUntil(() => sim.store.list("services", "default").items.filter((s) => s.status.loadBalancer.ingress?.length === 1).length === 200, { timeoutMs: 5000, what: "200 assigned" });
     const ips = sim.store.list("services", "default").items.map((s) => s.status.loadBalancer.ingress[0].ip);
     expect(new Set(ips).size).toBe(200);
     expect(took).toBeLessThan(5000);
@@ -187,7 +192,7 @@ describe("forward mode", () => {
     const first = await startController({ mode: "forward", pool: pool() });
     sim.store.create("services", "default", lbService("web"));
     sim.store.create("services", "default", lbService("api", { spec: { loadBalancerIP: "192.168.1.50" } }));
-    await eventually(() => ingressOf(sim, "web").length === 1 && ingressOf(sim, "api").length === 1, 3000, "both assigned");
+    await eventually(() => ingressOf(sim, "web").length === 1 && ingressOf(sim, "api").length === 1, { timeoutMs: 3000, what: "both assigned" });
     const web = svc("web").status.loadBalancer.ingress;
     const api = svc("api").status.loadBalancer.ingress;
     expect(web).toEqual([{ ip: expect.stringMatching(/^127\.100\.0\.[12]$/), ipMode: "Proxy" }]);
@@ -200,7 +205,7 @@ describe("forward mode", () => {
     // Kept on stop would be --keep-lb-ips; released here, so a new controller allocates again from the same pool.
     const second = await startController({ mode: "forward", pool: pool(), releaseOnStop: false });
     sim.store.create("services", "default", lbService("late"));
-    await eventually(() => ingressOf(sim, "late").length === 1, 3000, "late assigned");
+    await eventually(() => ingressOf(sim, "late").length === 1, { timeoutMs: 3000, what: "late assigned" });
     expect(second.services().every((s) => s.ingress.every((i) => i.ipMode === "Proxy"))).toBe(true);
   });
 });

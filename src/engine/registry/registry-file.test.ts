@@ -5,6 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { bundled } from "../../../test-support/bundles.js";
+import { eventually } from "../../../test-support/eventually.js";
 import { parseCidr } from "../../shared/cidr.js";
 import { entryFromJson, entryToJson } from "../../shared/tunnel-entry.js";
 import { RegistryCorruptError, resetRegistry } from "./registry-file.js";
@@ -101,7 +102,7 @@ describe("RegistryFile", () => {
     writer.stdout.on("data", (c: Buffer) => (writes += c.toString()));
     try {
       // Let it write a few times first.
-      while ((await stat(registry.path)).size < 10) await new Promise((r) => setTimeout(r, 5));
+      await eventually(async () => (await stat(registry.path)).size >= 10, { timeoutMs: 10_000, everyMs: 5, what: "the writer's first entries" });
       for (let cycle = 0; cycle < 8; cycle++) {
         const ours = { ...sample, Pid: 500 + cycle };
         // Each step would have thrown "cannot be read: not valid JSON" without the settle-and-retry read.

@@ -1,4 +1,4 @@
-import { describe, expect, it } from "vitest";
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { runQuitSequence } from "./quit-sequence.js";
 
 function deps(stopAll: () => Promise<void>) {
@@ -8,22 +8,38 @@ function deps(stopAll: () => Promise<void>) {
 const wait = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 describe("quit sequence", () => {
+  // The stops take their time on a fake clock: the timings are exact, and nothing waits for real.
+  beforeEach(() => {
+    vi.useFakeTimers();
+  });
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
   it("a quick stop shows no progress", async () => {
     const { calls, deps: d } = deps(() => wait(5));
-    expect((await runQuitSequence(d, { progressAfterMs: 200 })).outcome).toBe("stopped");
+    const result = runQuitSequence(d, { progressAfterMs: 200 });
+    await vi.advanceTimersByTimeAsync(5);
+    expect((await result).outcome).toBe("stopped");
     expect(calls).toEqual([]);
   });
 
   it("a slow stop shows progress, then hides it", async () => {
     const { calls, deps: d } = deps(() => wait(150));
-    const result = await runQuitSequence(d, { progressAfterMs: 30, timeoutMs: 2000 });
+    const quitting = runQuitSequence(d, { progressAfterMs: 30, timeoutMs: 2000 });
+    await vi.advanceTimersByTimeAsync(30);
+    expect(calls).toEqual(["show"]);
+    await vi.advanceTimersByTimeAsync(120);
+    const result = await quitting;
     expect(result.outcome).toBe("stopped");
     expect(calls).toEqual(["show", "hide"]);
   });
 
   it("a stop that never ends is cut off at the time limit, so the app still quits", async () => {
     const { deps: d } = deps(() => new Promise(() => undefined));
-    const result = await runQuitSequence(d, { progressAfterMs: 10, timeoutMs: 100 });
+    const quitting = runQuitSequence(d, { progressAfterMs: 10, timeoutMs: 100 });
+    await vi.advanceTimersByTimeAsync(100);
+    const result = await quitting;
     expect(result.outcome).toBe("timed-out");
     expect(result.elapsedMs).toBeLessThan(1000);
   });
