@@ -1,5 +1,5 @@
 import { execFile } from "node:child_process";
-import { readFile } from "node:fs/promises";
+import { chmod, readFile } from "node:fs/promises";
 import { promisify } from "node:util";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { runCli, StartedTunnel } from "../../test-support/cli-process.js";
@@ -36,6 +36,9 @@ describe.skipIf(skip !== null)("a tunnel run as root for a user's MINIPATH", () 
     user = await TestUser.create();
     await fake.addProfile({ name: "minikube", nodeIp: lab.nodeIp });
     await run("chown", ["-R", `${user.uid}:${user.gid}`, fake.miniPath]);
+    // Root runs minikube as the MINIPATH owner (owner-runner.ts): the user reaches the fake's program and its state, as they would /usr/local/bin/minikube.
+    await chmod(fake.root, 0o755);
+    await run("chown", ["-R", `${user.uid}:${user.gid}`, fake.stateDir]);
   });
 
   afterEach(async () => {

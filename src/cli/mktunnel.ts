@@ -125,7 +125,7 @@ export function buildProgram(): Command {
       const engine = await createEngine(engineOptions(program.opts()));
       const profiles = await profilesOrActive(opts.profile, engine.miniPath);
       const lbPool = opts.lbPool ? new IpPool(opts.lbPool).cidrs() : undefined;
-      const services = async (profile: string) => listLoadBalancerServices(await KubeHttp.fromKubeConfig(kubeConfigForProfile(profile), { timeoutMs: 3000 }));
+      const services = async (profile: string) => listLoadBalancerServices(await KubeHttp.fromKubeConfig(await kubeConfigForProfile(profile), { timeoutMs: 3000 }));
       const modeOf = async (profile: string) => (await engine.decideMode(profile, opts.mode)).mode;
       const report = await buildStatusReport(engine, profiles, { ...(lbPool ? { lbPool } : {}), probe: opts.probe, services, modeOf });
       process.stdout.write(opts.json ? `${JSON.stringify(report, null, 2)}\n` : `${formatStatus(report)}\n`);

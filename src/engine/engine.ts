@@ -17,6 +17,8 @@ import type { SshLinkOptions } from "./access/forwards/reconnecting-link.js";
 import { type ModeChoice, type ModeDecision, decideAccessMode, hostFacts } from "./cluster/access-mode.js";
 import { ContainerCli, containerEngineOf } from "./cluster/container-cli.js";
 import { readProfileConfig } from "./cluster/profile-config.js";
+import type { CommandRunner } from "./system/command-runner.js";
+import { runnerForOwnerOf } from "./system/owner-runner.js";
 
 export interface EngineOptions {
   readonly env?: NodeJS.ProcessEnv;
@@ -41,12 +43,12 @@ export interface EngineOptions {
 }
 
 /** "auto" follows minikube's rule for the profile's driver; an explicit choice is checked against it. */
-async function decideMode(miniPath: string, env: NodeJS.ProcessEnv, profile: string, choice: ModeChoice): Promise<ModeDecision> {
+async function decideMode(miniPath: string, env: NodeJS.ProcessEnv, runner: CommandRunner, profile: string, choice: ModeChoice): Promise<ModeDecision> {
   const { driver } = await readProfileConfig(miniPath, profile);
   const engine = containerEngineOf(driver);
   if (choice === "forward" && !engine) throw new TunnelSettingsError(`profile "${profile}": forward mode needs the docker or podman driver (this profile uses ${driver || "an unknown driver"}); use route mode`);
   if (choice !== "auto") return { mode: choice, reason: "chosen in the settings" };
-  return decideAccessMode(driver, hostFacts(engine ?? "docker", env), () => new ContainerCli(engine!).daemon());
+  return decideAccessMode(driver, hostFacts(engine ?? "docker", env), () => new ContainerCli(engine!, runner).daemon());
 }
 
 /** Wires the engine's parts for one process: the CLI's and the tray app's tunnels start here. */
@@ -55,7 +57,9 @@ export async function createEngine(options: EngineOptions = {}) {
   const miniPath = resolveMiniPath(env);
   const registry = new RegistryFile(registryPath(miniPath), { files: fileAccessFor(miniPath) });
   const table = options.routeTable ?? routeTableFor();
-  const minikube = new MinikubeCli(options.minikubeBinary ?? "minikube");
+  // As root, minikube and docker run as MINIPATH's owner, with that user's rights and settings (owner-runner.ts).
+  const runner = runnerForOwnerOf(miniPath);
+  const minikube = new MinikubeCli(options.minikubeBinary ?? "minikube", runner);
   const inspector = new ClusterInspector(miniPath, minikube, options.podCidrSource === undefined ? new KubernetesPodCidrSource() : options.podCidrSource);
   const self = await currentProcessIdentity();
   const locks = new TunnelLocks(miniPath, () => registry.files(), self);
@@ -70,17 +74,17 @@ export async function createEngine(options: EngineOptions = {}) {
     miniPath,
     locks: options.tunnelLocks === false ? null : locks,
     route: { inspector, root, table, ...options.network },
-    forward: { miniPath, minikube, containers: (engine) => new ContainerCli(engine), locks: options.tunnelLocks === false ? null : locks, privileges: () => (options.root || isRoot ? root : null) },
+    forward: { miniPath, minikube, containers: (engine) => new ContainerCli(engine, runner), locks: options.tunnelLocks === false ? null : locks, privileges: () => (options.root || isRoot ? root : null) },
     sshClient,
     ...(options.sshLink ? { sshLink: options.sshLink } : {}),
   });
   const tunnels = new TunnelSet({
     miniPath,
     names,
-    decideMode: (profile, choice) => decideMode(miniPath, env, profile, choice),
+    decideMode: (profile, choice) => decideMode(miniPath, env, runner, profile, choice),
     createAccess: (request) => factories[request.mode](request),
   });
-  return { miniPath, registry, table, minikube, inspector, root, locks, tunnels, names, decideMode: (profile: string, choice: ModeChoice) => decideMode(miniPath, env, profile, choice) };
+  return { miniPath, registry, table, minikube, inspector, root, locks, tunnels, names, decideMode: (profile: string, choice: ModeChoice) => decideMode(miniPath, env, runner, profile, choice) };
 }
 
 export type Engine = Awaited<ReturnType<typeof createEngine>>;

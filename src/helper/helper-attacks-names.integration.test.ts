@@ -1,5 +1,5 @@
-import { execFile, spawn } from "node:child_process";
-import { chmod, readFile, stat, writeFile } from "node:fs/promises";
+import { type ChildProcess, execFile, spawn } from "node:child_process";
+import { appendFile, chmod, readFile, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
@@ -29,11 +29,13 @@ describe.skipIf(skip !== null)("the helper attacked by its own user: names, rela
   let files: HelperFiles;
   let owner: { pid: number; stop: () => void };
   let call: (o: Record<string, unknown>) => Promise<Record<string, any>>;
+  let conn: Awaited<ReturnType<typeof rawConnection>>;
   const hostsPath = () => join(privateEtc(), "hosts");
+  const children: ChildProcess[] = [];
 
   async function connect(options: { umask?: string } = {}): Promise<void> {
     await startHelperIn(lab.host, files, [], options);
-    const conn = await rawConnection(files.socketPath);
+    conn = await rawConnection(files.socketPath);
     call = (o) => conn.send(JSON.stringify({ id: 1, secret: files.secret, ...o }));
     owner = await user.process();
     expect((await call({ op: "hello", pid: owner.pid })).ok).toBe(true);
@@ -43,6 +45,8 @@ describe.skipIf(skip !== null)("the helper attacked by its own user: names, rela
     ({ lab, user, files } = await createHelperLab());
   });
   afterEach(async () => {
+    // The squatter runs as nobody, not as the test user whose processes go with the user.
+    for (const child of children.splice(0)) if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
     await destroyHelperLab({ lab, user, files });
     await writeFile(hostsPath(), await readFile("/etc/hosts"));
   });
@@ -63,6 +67,37 @@ describe.skipIf(skip !== null)("the helper attacked by its own user: names, rela
       expect((await call({ op: "declare", profile: "minikube", nodeIp: lab.nodeIp, cidrs: ["10.96.0.0/12"], clusterDomain: domain, clusterDnsIp: "10.96.0.10" })).ok).toBe(true);
     }
     expect((await call({ op: "names-dns", profile: "minikube", dns: { domain: "github.com", server: "10.96.0.10", gateway: lab.nodeIp } })).error).toBe("domain github.com is not the profile's cluster domain lab.home.arpa");
+  });
+
+  it("a cluster domain that would take this machine's own lookups (a whole TLD, a cloud's metadata domain, a search domain) gets no resolver setting; WPAD and names under a search domain are dropped one by one", async () => {
+    const resolvConf = join(privateEtc(), "resolv.conf");
+    const saved = await readFile(resolvConf, "utf8");
+    // OpenWrt and many home routers hand out the search domain "lan".
+    await writeFile(resolvConf, "search corp.lan lan\nnameserver 10.255.255.53\n");
+    try {
+      await connect();
+      for (const [domain, why] of [
+        ["local", /whole top-level domain/],
+        ["google.internal", /would take the lookups of google\.internal/],
+        ["corp.lan", /would take the lookups of corp\.lan, one of this machine's search domains/],
+      ] as const) {
+        expect((await call({ op: "declare", profile: "minikube", nodeIp: lab.nodeIp, cidrs: ["10.96.0.0/12"], clusterDomain: domain, clusterDnsIp: "10.96.0.10" })).ok).toBe(true);
+        expect((await call({ op: "names-dns", profile: "minikube", dns: { domain, server: "10.96.0.10", gateway: lab.nodeIp } })).error).toMatch(why);
+      }
+      expect((await call({ op: "declare", profile: "minikube", nodeIp: lab.nodeIp, cidrs: ["10.96.0.0/12"], clusterDomain: "cluster.local", clusterDnsIp: "10.96.0.10" })).ok).toBe(true);
+      const hosts = await call({ op: "names-hosts", profile: "minikube", entries: [{ ip: "10.96.0.20", names: ["wpad.default", "mail.corp.lan", "intranet.lan", "web.default"] }] });
+      expect(hosts.result).toEqual({
+        written: 1,
+        dropped: [
+          { name: "wpad.default", reason: "wpad is looked up by clients to configure themselves (proxy, tunnel)" },
+          { name: "mail.corp.lan", reason: "not a cluster name (<svc>.<ns>.svc.cluster.local, or <svc>.<ns>)" },
+          { name: "intranet.lan", reason: "would answer for a name under this machine's search domain lan" },
+        ],
+      });
+      expect(await readFile(hostsPath(), "utf8")).not.toMatch(/wpad|intranet/);
+    } finally {
+      await writeFile(resolvConf, saved);
+    }
   });
 
   it("public names from the cluster (a Service in namespace tv or io) are dropped one by one; the profile's other names are written", async () => {
@@ -108,6 +143,7 @@ describe.skipIf(skip !== null)("the helper attacked by its own user: names, rela
     // nobody squats the user's port on that address.
     const squatter = `let n=0;require("net").createServer((s)=>{n++;s.end("squatter")}).listen(18080,${JSON.stringify(address)},()=>console.log("up"));process.on("SIGTERM",()=>{console.error("served "+n);process.exit(0)})`;
     const child = spawn("ip", ["netns", "exec", lab.host, "setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", process.execPath, "-e", squatter], { stdio: ["ignore", "pipe", "pipe"] });
+    children.push(child);
     let served = "";
     child.stderr.on("data", (c: Buffer) => (served += c.toString()));
     await new Promise((resolve) => child.stdout.once("data", resolve));
@@ -119,6 +155,7 @@ describe.skipIf(skip !== null)("the helper attacked by its own user: names, rela
     const own = `require("net").createServer((s)=>s.end("mine")).listen(18080,${JSON.stringify(address)},()=>console.log("up"))`;
     const [file, args] = user.as(process.execPath, "-e", own);
     const mine = spawn("ip", ["netns", "exec", lab.host, file, ...args], { stdio: ["ignore", "pipe", "inherit"] });
+    children.push(mine);
     await new Promise((resolve) => mine.stdout.once("data", resolve));
     expect(await lab.connectFromHost(address, 80)).toBe("mine");
     mine.kill("SIGKILL");
@@ -135,5 +172,74 @@ describe.skipIf(skip !== null)("the helper attacked by its own user: names, rela
     expect(await aliveToMinikube(user, helperPid)).toBe(false);
     owner.stop();
     await eventually(async () => !(await aliveToMinikube(user, entry.Pid)), { what: "the client's pid to read as dead" });
+  });
+
+  const forwardProfile = (profile: string) => call({ op: "declare", profile, nodeIp: null, cidrs: [], clusterDomain: "cluster.local", clusterDnsIp: "" });
+  /** `count` Services under the two names the tunnel writes for each, at forward-mode addresses. */
+  const services = (count: number) => Array.from({ length: count }, (_, i) => ({ ip: `127.64.${i >> 8}.${i & 255}`, names: [`s${i}.default.svc.cluster.local`, `s${i}.default`] }));
+  // Someone else's lines (an ad blocker's list): a hosts file can be large without us.
+  const foreign = (bytes: number) => "0.0.0.0 ads.example\n".repeat(Math.floor(bytes / 20));
+
+  it("a client's hosts blocks are bounded: 32 profiles, 8192 names (4096 Services) each; the 33rd profile and a 4097th Service are refused naming the limit, and the file is not touched", async () => {
+    await connect();
+    for (let i = 0; i < 32; i++) {
+      await forwardProfile(`p${i}`);
+      expect((await call({ op: "names-hosts", profile: `p${i}`, entries: services(1) })).result).toEqual({ written: 1, dropped: [] });
+    }
+    await forwardProfile("p32");
+    const before = await readFile(hostsPath());
+    expect((await call({ op: "names-hosts", profile: "p32", entries: services(1) })).error).toBe('refusing a hosts block for profile "p32": this client already has blocks for 32 profiles, the most one session may write');
+    expect((await readFile(hostsPath())).equals(before)).toBe(true);
+    expect((await call({ op: "names-hosts", profile: "p0", entries: services(4096) })).result).toEqual({ written: 4096, dropped: [] });
+    const thousands = await readFile(hostsPath());
+    expect((await call({ op: "names-hosts", profile: "p0", entries: services(4097) })).error).toBe('refusing the hosts block of profile "p0": 8194 names, over the 8192 one profile may write; nothing was written');
+    expect((await readFile(hostsPath())).equals(thousands)).toBe(true);
+  });
+
+  it("no block makes the hosts file larger than 4 MiB, but ours is still taken back from a 5 MiB file someone else made big: by request, and when the client goes", async () => {
+    const small = await readFile(hostsPath(), "latin1");
+    await writeFile(hostsPath(), small + foreign(4 * 1024 * 1024 - small.length - 40), "latin1");
+    const nearly = await readFile(hostsPath());
+    await connect();
+    await forwardProfile("minikube");
+    expect((await call({ op: "names-hosts", profile: "minikube", entries: services(1) })).error).toMatch(/^refusing to write \/etc\/hosts: with this block it would be \d+ bytes, over the 4 MiB \(4194304 bytes\) limit on the hosts file, which every name lookup on this machine reads; nothing was written$/);
+    expect((await readFile(hostsPath())).equals(nearly)).toBe(true);
+
+    await writeFile(hostsPath(), small, "latin1");
+    expect((await call({ op: "names-hosts", profile: "minikube", entries: services(2) })).ok).toBe(true);
+    await appendFile(hostsPath(), foreign(5 * 1024 * 1024), "latin1");
+    expect((await call({ op: "names-hosts", profile: "minikube", entries: null })).ok).toBe(true);
+    expect(await readFile(hostsPath(), "latin1")).toBe(small + foreign(5 * 1024 * 1024));
+    expect((await call({ op: "names-hosts", profile: "minikube", entries: services(1) })).error).toMatch(/over the 4 MiB \(4194304 bytes\) limit/);
+
+    await writeFile(hostsPath(), small, "latin1");
+    expect((await call({ op: "names-hosts", profile: "minikube", entries: services(2) })).ok).toBe(true);
+    await appendFile(hostsPath(), foreign(5 * 1024 * 1024), "latin1");
+    conn.socket.destroy();
+    await eventually(async () => (await readFile(hostsPath(), "latin1")) === small + foreign(5 * 1024 * 1024), { what: "the departed client's block to be taken back from the 5 MiB hosts file" });
+  });
+
+  it("a client holds at most 64 relays, and none on a system service's port even on loopback (53 is refused, named); 80 and 443 are relayed", async () => {
+    await connect();
+    const address = "127.64.1.0";
+    const own = `const net=require("net");let up=0;for(const p of [18080,18443])net.createServer((s)=>s.end("mine "+p)).listen(p,${JSON.stringify(address)},()=>{if(++up===2)console.log("up")})`;
+    const [file, args] = user.as(process.execPath, "-e", own);
+    const mine = spawn("ip", ["netns", "exec", lab.host, file, ...args], { stdio: ["ignore", "pipe", "inherit"] });
+    children.push(mine);
+    await new Promise((resolve) => mine.stdout.once("data", resolve));
+    expect((await call({ op: "relay", address, port: 80, targetPort: 18080 })).ok).toBe(true);
+    expect((await call({ op: "relay", address, port: 443, targetPort: 18443 })).ok).toBe(true);
+    expect(await lab.connectFromHost(address, 80)).toBe("mine 18080");
+    expect(await lab.connectFromHost(address, 443)).toBe("mine 18443");
+
+    expect((await call({ op: "relay", address, port: 53, targetPort: 18080 })).error).toMatch(/^refusing to relay 127\.64\.1\.0:53: port 53 \(DNS\) is a system service's port/);
+    expect(await lab.connectFromHost(address, 53)).toBe("ECONNREFUSED");
+
+    for (let i = 1; i <= 62; i++) expect((await call({ op: "relay", address: `127.64.1.${i}`, port: 80, targetPort: 18080 })).ok).toBe(true);
+    expect((await call({ op: "relay", address: "127.64.1.63", port: 80, targetPort: 18080 })).error).toBe("refusing to relay 127.64.1.63:80: this client already holds 64 relayed ports, the most one session may");
+    expect(await lab.connectFromHost("127.64.1.63", 80)).toBe("ECONNREFUSED");
+    expect((await call({ op: "unrelay", address: "127.64.1.62", port: 80 })).ok).toBe(true);
+    expect((await call({ op: "relay", address: "127.64.1.63", port: 80, targetPort: 18080 })).ok).toBe(true);
+    mine.kill("SIGKILL");
   });
 });

@@ -1,10 +1,12 @@
 import { execFile } from "node:child_process";
-import { mkdtemp, readFile, readdir, writeFile } from "node:fs/promises";
+import { mkdtemp, readFile, readdir, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { type HelperFiles, TestUser, createHelperLab, destroyHelperLab, rawConnection, startHelperIn } from "../../test-support/helper-lab.js";
 import { labUnavailableReason, type NetnsLab } from "../../test-support/netns-lab.js";
+import { eventually } from "../../test-support/eventually.js";
+import { privateEtc } from "../../test-support/private-etc.js";
 
 const run = promisify(execFile);
 const skip = labUnavailableReason();
@@ -29,13 +31,19 @@ describe.skipIf(skip !== null)("the helper attacked by its own user: routes and 
   let user: TestUser;
   let files: HelperFiles;
   let call: (o: Record<string, unknown>) => Promise<Record<string, any>>;
+  let conn: Awaited<ReturnType<typeof rawConnection>>;
+  let ownerPid: number;
+  let stopOwner: () => void;
+  const helperRuns = () => run("pgrep", ["-f", files.secretFile]).then(() => true, () => false);
 
   beforeEach(async () => {
     ({ lab, user, files } = await createHelperLab());
     await startHelperIn(lab.host, files);
-    const conn = await rawConnection(files.socketPath);
+    conn = await rawConnection(files.socketPath);
     call = (o) => conn.send(JSON.stringify({ id: 1, secret: files.secret, ...o }));
     const owner = await user.process();
+    ownerPid = owner.pid;
+    stopOwner = owner.stop;
     expect((await call({ op: "hello", pid: owner.pid })).ok).toBe(true);
   });
 
@@ -43,14 +51,14 @@ describe.skipIf(skip !== null)("the helper attacked by its own user: routes and 
 
   const inHost = (...args: string[]) => run("ip", ["-n", lab.host, ...args]);
 
-  it("forged dead entries never remove the default route, a VPN's route or the LAN router's static route; a real stale route still goes", async () => {
+  it("cleanup through the helper removes no route root did not record adding: forged dead entries for the default route, a VPN's route, the LAN router's static route or another program's cluster-looking route are all left and reported", async () => {
     await inHost("tuntap", "add", "dev", "tunmkt", "mode", "tun");
     await inHost("link", "set", "tunmkt", "up");
     await inHost("addr", "add", "10.8.0.2/24", "dev", "tunmkt");
     await inHost("route", "add", "10.8.0.0/16", "via", "10.8.0.1", "dev", "tunmkt", "onlink");
     await inHost("route", "add", "default", "via", "192.168.49.254");
     await inHost("route", "add", "10.60.0.0/16", "via", "192.168.49.254");
-    // What a crashed tunnel really left: a cluster route through the node.
+    // Through the node, as a cluster route would be, but added by another program (another user's tunnel, an administrator).
     await inHost("route", "add", "10.70.0.0/16", "via", lab.nodeIp);
     await writeFile(
       files.registry,
@@ -59,19 +67,68 @@ describe.skipIf(skip !== null)("the helper attacked by its own user: routes and 
     await run("chown", [`${user.uid}:${user.gid}`, files.registry]);
     const answer = await call({ op: "cleanup" });
     expect(answer.ok).toBe(true);
-    expect(answer.result.removed.map((r: { destination: string }) => r.destination)).toEqual(["10.70.0.0/16"]);
-    expect(answer.result.refused.map((r: { destination: string; error: string }) => `${r.destination} ${r.error.split(";")[0]}`)).toEqual([
-      "0.0.0.0/0 refused: 0.0.0.0/0 is broader than /8: refusing a blanket route",
-      "10.8.0.0/16 refused: 10.8.0.1 is reached over tunmkt, a VPN or tunnel link",
-      "10.60.0.0/16 refused: 192.168.49.254 is this machine's default gateway, not a cluster node",
-    ]);
+    expect(answer.result.removed).toEqual([]);
+    expect(answer.result.refused.map((r: { destination: string }) => r.destination)).toEqual(["0.0.0.0/0", "10.8.0.0/16", "10.60.0.0/16", "10.70.0.0/16"]);
+    expect(answer.result.refused[3].error).toMatch(/root did not add this route.*sudo mktunnel cleanup/);
     const routes = await lab.hostRoutes();
     expect(routes).toContain("default via 192.168.49.254");
     expect(routes).toContain("10.8.0.0/16 via 10.8.0.1 dev tunmkt");
     expect(routes).toContain("10.60.0.0/16 via 192.168.49.254");
-    expect(routes).not.toContain("10.70.0.0/16");
-    // The refused entries stay in the user's file for them to see; the stale one is gone.
-    expect(JSON.parse(await readFile(files.registry, "utf8"))).toHaveLength(3);
+    expect(routes).toContain(`10.70.0.0/16 via ${lab.nodeIp}`);
+    // The refused entries stay in the user's file for them to see.
+    expect(JSON.parse(await readFile(files.registry, "utf8"))).toHaveLength(4);
+  });
+
+  it.each([
+    ["live, with the client's own pid", () => ownerPid],
+    ["dead", () => DEAD],
+  ])("an entry (%s) forged for another program's route never makes it this session's: it is reported, and the client going away leaves it", async (_what, pid) => {
+    await inHost("route", "add", "10.80.0.0/16", "via", lab.nodeIp);
+    await writeFile(files.registry, JSON.stringify([entry("10.80.0.0", "//8AAA==", lab.nodeIp, "minikube", pid())]));
+    await run("chown", [`${user.uid}:${user.gid}`, files.registry]);
+    expect((await call({ op: "declare", profile: "minikube", nodeIp: lab.nodeIp, cidrs: ["10.80.0.0/16"], clusterDomain: "cluster.local", clusterDnsIp: "" })).ok).toBe(true);
+    const [outcome] = (await call({ op: "add", profile: "minikube", gateway: lab.nodeIp, cidrs: ["10.80.0.0/16"] })).result;
+    expect(outcome).toMatchObject({ kind: "conflict", conflict: { reason: "not-added-by-root", existing: { interface: expect.any(String) } } });
+    expect((await call({ op: "remove", profile: "minikube", gateway: lab.nodeIp, cidrs: ["10.80.0.0/16"] })).error).toMatch(/not a route this client added/);
+    conn.socket.end();
+    await eventually(async () => !(await helperRuns()), { timeoutMs: 5000, what: "the helper to end with its client" });
+    expect(await lab.hostRoutes()).toContain(`10.80.0.0/16 via ${lab.nodeIp}`);
+  });
+
+  it("kill -9 of the helper itself: the same client, back on a new helper, takes its route over, and it still goes when the client does; with the client gone too, cleanup finds it in root's record", async () => {
+    expect((await call({ op: "declare", profile: "minikube", nodeIp: lab.nodeIp, cidrs: ["10.90.0.0/16", "10.91.0.0/16"], clusterDomain: "cluster.local", clusterDnsIp: "" })).ok).toBe(true);
+    expect((await call({ op: "add", profile: "minikube", gateway: lab.nodeIp, cidrs: ["10.90.0.0/16", "10.91.0.0/16"] })).result).toEqual([{ kind: "added" }, { kind: "added" }]);
+    await run("pkill", ["-KILL", "-f", files.secretFile]);
+    await eventually(async () => !(await helperRuns()), { timeoutMs: 5000, what: "the killed helper to be gone" });
+    expect(await lab.hostRoutes()).toContain("10.90.0.0/16");
+    // The same client on a new helper: its route is root's by root's own record, not by the file's word.
+    await startHelperIn(lab.host, files);
+    const again = await rawConnection(files.socketPath);
+    const send = (o: Record<string, unknown>) => again.send(JSON.stringify({ id: 1, secret: files.secret, ...o }));
+    expect((await send({ op: "hello", pid: ownerPid })).ok).toBe(true);
+    expect((await send({ op: "declare", profile: "minikube", nodeIp: lab.nodeIp, cidrs: ["10.90.0.0/16"], clusterDomain: "cluster.local", clusterDnsIp: "" })).ok).toBe(true);
+    expect((await send({ op: "add", profile: "minikube", gateway: lab.nodeIp, cidrs: ["10.90.0.0/16"] })).result).toEqual([{ kind: "already-active" }]);
+    again.socket.end();
+    await eventually(async () => !(await lab.hostRoutes()).includes("10.90.0.0/16"), { timeoutMs: 5000, what: "the taken-over route to go with its client" });
+    // 10.91 was left by the killed helper; its client is gone now too: cleanup takes it from root's record.
+    stopOwner();
+    await eventually(async () => !(await helperRuns()), { timeoutMs: 5000, what: "the second helper to end" });
+    await startHelperIn(lab.host, files);
+    const third = await rawConnection(files.socketPath);
+    const other = await user.process();
+    expect((await third.send(JSON.stringify({ id: 1, secret: files.secret, op: "hello", pid: other.pid }))).ok).toBe(true);
+    const cleanup = await third.send(JSON.stringify({ id: 2, secret: files.secret, op: "cleanup" }));
+    expect(cleanup.result.removed.map((r: { destination: string }) => r.destination)).toEqual(["10.91.0.0/16"]);
+    expect(await lab.hostRoutes()).not.toContain("10.91.0.0/16");
+    third.socket.end();
+  });
+
+  it("a tunnels.json the user made unreadable does not keep root's routes in when the client goes", async () => {
+    expect((await call({ op: "declare", profile: "minikube", nodeIp: lab.nodeIp, cidrs: ["10.92.0.0/16"], clusterDomain: "cluster.local", clusterDnsIp: "" })).ok).toBe(true);
+    expect((await call({ op: "add", profile: "minikube", gateway: lab.nodeIp, cidrs: ["10.92.0.0/16"] })).result).toEqual([{ kind: "added" }]);
+    await writeFile(files.registry, "{ not json");
+    conn.socket.end();
+    await eventually(async () => !(await lab.hostRoutes()).includes("10.92.0.0/16"), { timeoutMs: 5000, what: "root's route to go with its client" });
   });
 
   it("a route through a VPN link or the default gateway is never added or adopted, even with a forged dead owner", async () => {
@@ -80,17 +137,17 @@ describe.skipIf(skip !== null)("the helper attacked by its own user: routes and 
     await inHost("addr", "add", "10.8.0.2/24", "dev", "tunmkt");
     await inHost("route", "add", "10.8.0.0/16", "via", "10.8.0.1", "dev", "tunmkt", "onlink");
     await inHost("route", "add", "default", "via", "192.168.49.254");
-    await inHost("route", "add", "192.168.0.0/16", "via", "192.168.49.254");
-    await writeFile(files.registry, JSON.stringify([entry("10.8.0.0", "//8AAA==", "10.8.0.1", "vpn"), entry("192.168.0.0", "//8AAA==", "192.168.49.254", "lan")]));
+    await inHost("route", "add", "10.61.0.0/16", "via", "192.168.49.254");
+    await writeFile(files.registry, JSON.stringify([entry("10.8.0.0", "//8AAA==", "10.8.0.1", "vpn"), entry("10.61.0.0", "//8AAA==", "192.168.49.254", "lan")]));
     await run("chown", [`${user.uid}:${user.gid}`, files.registry]);
     expect((await call({ op: "declare", profile: "vpn", nodeIp: "10.8.0.1", cidrs: ["10.8.0.0/16"], clusterDomain: "cluster.local", clusterDnsIp: "" })).ok).toBe(true);
     expect((await call({ op: "add", profile: "vpn", gateway: "10.8.0.1", cidrs: ["10.8.0.0/16"] })).result).toEqual([{ kind: "failed", error: "refused: 10.8.0.1 is reached over tunmkt, a VPN or tunnel link" }]);
-    expect((await call({ op: "declare", profile: "lan", nodeIp: "192.168.49.254", cidrs: ["192.168.0.0/16"], clusterDomain: "cluster.local", clusterDnsIp: "" })).ok).toBe(true);
-    expect((await call({ op: "add", profile: "lan", gateway: "192.168.49.254", cidrs: ["192.168.0.0/16"] })).result).toEqual([{ kind: "failed", error: "refused: 192.168.49.254 is this machine's default gateway, not a cluster node" }]);
+    expect((await call({ op: "declare", profile: "lan", nodeIp: "192.168.49.254", cidrs: ["10.61.0.0/16"], clusterDomain: "cluster.local", clusterDnsIp: "" })).ok).toBe(true);
+    expect((await call({ op: "add", profile: "lan", gateway: "192.168.49.254", cidrs: ["10.61.0.0/16"] })).result).toEqual([{ kind: "failed", error: "refused: 192.168.49.254 is this machine's default gateway, not a cluster node" }]);
     expect((await call({ op: "remove", profile: "vpn", gateway: "10.8.0.1", cidrs: ["10.8.0.0/16"] })).error).toMatch(/not a route this client added/);
     const routes = await lab.hostRoutes();
     expect(routes).toContain("10.8.0.0/16 via 10.8.0.1 dev tunmkt");
-    expect(routes).toContain("192.168.0.0/16 via 192.168.49.254");
+    expect(routes).toContain("10.61.0.0/16 via 192.168.49.254");
   });
 
   it.each(["8.0.0.0/8", "1.0.0.0/8", "64:ff9b::/96"])("a route to %s, which would take every local user's traffic for that public network, is refused; the profile's private routes still go in", async (cidr) => {
@@ -101,6 +158,32 @@ describe.skipIf(skip !== null)("the helper attacked by its own user: routes and 
     expect(answer.result[0]).toEqual({ kind: "failed", error: expect.stringMatching(/^refused: .* is not a private network/) });
     expect(answer.result[1]).toEqual({ kind: "added" });
     expect(await lab.hostRoutes(cidr.includes(":") ? 6 : 4)).not.toContain(cidr);
+  });
+
+  it("a network holding this machine's own address or its DNS server is refused (its sibling routes still go in), and the node may not be this machine", async () => {
+    // An address of the host's own with no route of its own (a /32): only the rule protects it.
+    await inHost("link", "add", "mktd", "type", "veth", "peer", "name", "mktd-peer");
+    await inHost("addr", "add", "10.123.0.1/32", "dev", "mktd");
+    await inHost("link", "set", "mktd", "up");
+    await inHost("link", "set", "mktd-peer", "up");
+    const resolvConf = join(privateEtc(), "resolv.conf");
+    const saved = await readFile(resolvConf, "utf8").catch(() => null);
+    await writeFile(resolvConf, "nameserver 10.124.0.53\n");
+    try {
+      const cidrs = ["10.123.0.0/16", "10.124.0.0/24", "10.96.0.0/12"];
+      expect((await call({ op: "declare", profile: "evil", nodeIp: lab.nodeIp, cidrs, clusterDomain: "cluster.local", clusterDnsIp: "" })).ok).toBe(true);
+      expect((await call({ op: "add", profile: "evil", gateway: lab.nodeIp, cidrs })).result).toEqual([
+        { kind: "failed", error: "refused: 10.123.0.0/16 contains 10.123.0.1, this machine's address on mktd" },
+        { kind: "failed", error: "refused: 10.124.0.0/24 contains 10.124.0.53, this machine's DNS server" },
+        { kind: "added" },
+      ]);
+      const self = await call({ op: "declare", profile: "self", nodeIp: "10.123.0.1", cidrs: ["10.97.0.0/16"], clusterDomain: "cluster.local", clusterDnsIp: "" });
+      expect(self.error).toMatch(/node IP 10\.123\.0\.1 is this machine's address on mktd/);
+      expect(await lab.hostRoutes()).not.toMatch(/10\.123\.0\.0|10\.124\.0\.0/);
+    } finally {
+      if (saved === null) await rm(resolvConf, { force: true });
+      else await writeFile(resolvConf, saved);
+    }
   });
 
   it.each([

@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { HelperClient } from "../engine/elevation/helper-client.js";
-import { HelperServer } from "./helper-server.js";
+import { HelperServer, MAX_CLIENTS } from "./helper-server.js";
 import { listenTcp } from "./tcp-listener.js";
 
 describe("the per-session helper serves one client", () => {
@@ -55,6 +55,38 @@ describe("the per-session helper serves one client", () => {
       await first.close();
     } finally {
       server.close();
+    }
+  });
+});
+
+describe("the installed helper serves a bounded number of clients", () => {
+  it(`refuses the ${MAX_CLIENTS + 1}th client at once, naming the limit, and serves again when one goes`, async () => {
+    const dir = await mkdtemp(join(tmpdir(), "mkt-helper-server-"));
+    const socketPath = join(dir, "helper.sock");
+    const secret = "c".repeat(64);
+    const server = new HelperServer({ socketPath, uid: process.getuid!(), gid: process.getgid!(), secret, log: () => undefined, mode: "daemon", openSession: () => Promise.reject(new Error("no session is needed here")) }, () => undefined);
+    await server.listen();
+    const clients: HelperClient[] = [];
+    try {
+      for (let i = 0; i < MAX_CLIENTS; i++) clients.push(await HelperClient.connect(socketPath, secret));
+      const extra = await HelperClient.connect(socketPath, secret);
+      await expect(extra.cleanup()).rejects.toThrow(`the helper already serves ${MAX_CLIENTS} clients`);
+      await clients.pop()!.close();
+      await expect
+        .poll(async () => {
+          const next = await HelperClient.connect(socketPath, secret);
+          const refused = await next.cleanup().then(
+            () => false,
+            (e: Error) => /already serves/.test(e.message),
+          );
+          clients.push(next);
+          return refused;
+        }, { timeout: 5000 })
+        .toBe(false);
+    } finally {
+      for (const c of clients) await c.close().catch(() => undefined);
+      await server.shutdown();
+      await rm(dir, { recursive: true, force: true });
     }
   });
 });

@@ -14,6 +14,12 @@ export interface Hello {
 
 /** Requests a client may have waiting at once; beyond it the helper stops reading its socket until it catches up. */
 const MAX_QUEUED = 32;
+/**
+ * Clients the installed helper serves at once: the tray app and a few CLI
+ * tunnels. Each session has its own caps (relays, hosts blocks), so this
+ * bounds what one user can make root hold.
+ */
+export const MAX_CLIENTS = 16;
 
 export interface HelperServerOptions {
   readonly socketPath: string;
@@ -83,6 +89,11 @@ export class HelperServer {
     if (this.shuttingDown || (this.options.mode === "single" && this.clients.size > 0)) {
       this.options.log("refused a second connection: the helper serves one client");
       connection.end({ id: null, ok: false, error: "the helper already has a client" });
+      return;
+    }
+    if (this.clients.size >= MAX_CLIENTS) {
+      this.options.log(`refused a connection: ${MAX_CLIENTS} clients are connected already`);
+      connection.end({ id: null, ok: false, error: `the helper already serves ${MAX_CLIENTS} clients, the most it serves at once` });
       return;
     }
     this.clients.add(connection);

@@ -1,5 +1,5 @@
 import { execFile } from "node:child_process";
-import { appendFile, chmod, chown, copyFile, cp, mkdir, mkdtemp, rm, stat, symlink } from "node:fs/promises";
+import { appendFile, chmod, chown, copyFile, cp, mkdir, mkdtemp, readdir, rm, stat, symlink } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
@@ -8,6 +8,7 @@ import { helperArgv } from "../engine/elevation/elevation.js";
 import { HelperClient } from "../engine/elevation/helper-client.js";
 import { treeDigest } from "../engine/elevation/staged-launch.js";
 import { bundled } from "../../test-support/bundles.js";
+import { eventually } from "../../test-support/eventually.js";
 import { TestUser, createHelperLab, destroyHelperLab, type HelperFiles } from "../../test-support/helper-lab.js";
 import { NetnsLab, labUnavailableReason } from "../../test-support/netns-lab.js";
 import { inPrivateEtc } from "../../test-support/private-etc.js";
@@ -47,7 +48,6 @@ describe.skipIf(skip !== null)("the per-session helper from an app the user owns
   });
 
   afterEach(async () => {
-    await run("pkill", ["-f", "--", `--secret-file ${files.secretFile}`]).catch(() => undefined);
     await destroyHelperLab({ lab, user, files });
     await rm(root, { recursive: true, force: true });
   });
@@ -82,7 +82,37 @@ describe.skipIf(skip !== null)("the per-session helper from an app the user owns
     // What runs is the checked copy: root's, in the stage directory.
     const { stdout } = await run("pgrep", ["-af", "--", `--secret-file ${files.secretFile}`]);
     expect(stdout).toContain(join(stageDir, "helper."));
+    // Once checked, the copy has the modes its digest lines name.
+    const copy = join(stageDir, (await readdir(stageDir)).find((name) => name.startsWith("helper."))!);
+    const modes = await Promise.all([copy, join(copy, "app"), join(copy, "app", "node"), join(copy, "app", "helper-main.mjs"), join(copy, "app", "node_modules")].map(async (p) => (await stat(p)).mode & 0o7777));
+    const script = (await stat(join(helperDir, "helper-main.mjs"))).mode & 0o111 ? 0o755 : 0o644;
+    expect(modes).toEqual([0o755, 0o755, 0o755, script, 0o755]);
     await client.close();
+  });
+
+  it("staged: while root copies and checks it, the copy is root's alone (no other user can open or run a file of it), and a refused copy leaves nothing", async () => {
+    const digests = await launch(true);
+    // A large sparse file keeps the check busy long enough to watch it; it is not in the digest, so the copy is refused in the end.
+    await run("truncate", ["-s", "512M", join(helperDir, "padding")]);
+    let finished = false;
+    const result = elevate(helperArgv(digests, files.secretFile)).finally(() => (finished = true));
+    const seen: { mode: number; copied: boolean }[] = [];
+    await eventually(
+      async () => {
+        for (const name of (await readdir(stageDir).catch(() => [])).filter((n) => n.startsWith("helper."))) {
+          const dir = await stat(join(stageDir, name)).catch(() => null);
+          const padding = await stat(join(stageDir, name, "app", "padding")).catch(() => null);
+          if (dir) seen.push({ mode: dir.mode & 0o777, copied: padding !== null });
+        }
+        return finished;
+      },
+      { timeoutMs: 60_000, everyMs: 5, what: "the staged launch to finish" },
+    );
+    expect((await result).code).toBe(3);
+    // It was watched while the copy was there (being checked), not only before or after.
+    expect(seen.some((s) => s.copied)).toBe(true);
+    expect(seen.filter((s) => (s.mode & 0o077) !== 0).map((s) => s.mode.toString(8))).toEqual([]);
+    expect((await readdir(stageDir)).filter((n) => n.startsWith("helper."))).toEqual([]);
   });
 
   it("staged, but a file changed after the package was built: nothing runs, and the reason is given", async () => {

@@ -60,6 +60,8 @@ export async function openRootSession(setup: SessionSetup, registryPath: string,
     namesDir: setup.runtimeDir,
     relayTargetOwner: platform === "win32" ? null : setup.user.uid,
     allowances: setup.allowances,
+    // The client's user can write anything into tunnels.json: root takes over and cleans up only what it recorded adding.
+    operator: false,
     log,
     platform,
   });

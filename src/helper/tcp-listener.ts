@@ -6,25 +6,19 @@ import type { HelperConnection, HelperServer } from "./helper-server.js";
  * The helper on a loopback TCP port (Windows; and the Linux tests of the same
  * code): each client proves the secret in the channel's handshake before the
  * helper reads a request, so requests no longer carry it; the helper adds it
- * back for the server's own check, which then runs unchanged.
+ * back for the server's own check, which then runs unchanged. How many
+ * connections may be in their handshake is the channel's to bound
+ * (`acceptChannel` evicts the oldest).
  */
-/** Connections still in their handshake: anyone on the machine can open one, so they are few, short and small. */
-const MAX_HANDSHAKES = 16;
-
 export async function listenTcp(helper: HelperServer, secret: string, log: (line: string) => void, host = "127.0.0.1"): Promise<{ port: number; server: Server }> {
-  let handshaking = 0;
   const server = createServer((socket) => {
-    if (handshaking >= MAX_HANDSHAKES) return void socket.destroy();
-    handshaking++;
-    acceptChannel(socket, secret)
-      .then(
-        (lines) => helper.accept(channelConnection(socket, lines, secret)),
-        (error: Error) => {
-          socket.destroy();
-          log(`refused a TCP client: ${error.message}`);
-        },
-      )
-      .finally(() => handshaking--);
+    acceptChannel(socket, secret).then(
+      (lines) => helper.accept(channelConnection(socket, lines, secret)),
+      (error: Error) => {
+        socket.destroy();
+        log(`refused a TCP client: ${error.message}`);
+      },
+    );
   });
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);

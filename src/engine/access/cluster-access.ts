@@ -2,7 +2,6 @@ import type { RouteConflict, RouteState } from "../../shared/routes.js";
 import type { IpPool } from "../lb/ip-pool.js";
 import type { LbMode } from "../lb/lb-controller.js";
 import type { ManagedService } from "../lb/lb-service.js";
-import type { ServiceName } from "./names/profile-names.js";
 import type { CidrKind } from "../cluster/cluster-inspector.js";
 import type { HostState } from "../cluster/minikube-cli.js";
 import type { ProbeResult } from "./reachability-probe.js";
@@ -79,6 +78,13 @@ export interface AccessSnapshot {
   readonly names?: NamesStatus;
 }
 
+/** A Service as names need it: what it is called and where it answers. */
+export interface ServiceName {
+  readonly namespace: string;
+  readonly name: string;
+  readonly clusterIPs: readonly string[];
+}
+
 /** The LoadBalancer controller's view of the cluster's Services, as an access reads it. */
 export interface ServicesView {
   /** Every Service: names and ClusterIPs. */
@@ -115,5 +121,6 @@ export interface ClusterAccess {
   controllerPlan(): ControllerPlan;
   on(event: "change", listener: (snapshot: AccessSnapshot) => void): this;
   on(event: "log", listener: (line: string) => void): this;
+  off(event: "change", listener: (snapshot: AccessSnapshot) => void): this;
   removeAllListeners(): this;
 }

@@ -54,10 +54,13 @@ export function sha256File(path: string): Promise<string> {
  * What root runs first when the app's own files are not root-owned (a dmg
  * dragged to /Applications, root:admin 0775 and owned by the user; an
  * AppImage the user mounted): copy the helper directory into a fresh
- * directory only root can write, without following any link, refuse the
- * copy if it holds anything but regular files and directories, check it
- * against the digest the package was built with (entries, kinds, modes and
- * contents), set the modes it was checked with, and only then run the copy.
+ * directory only root can enter (0700, under umask 077) without following
+ * any link, refuse the copy if it holds anything but regular files and
+ * directories, check it against the digest the package was built with
+ * (entries, kinds, modes and contents), then set the modes it was checked
+ * with (0755 directories and executables, 0644 the rest), open it to others
+ * and only then run the copy. The copy drops group and other bits, so a file
+ * executable by group or others alone would hash as 644 and be refused.
  * Everything is judged on the copy, which only root can change, so a file
  * or link changed during the copy fails the check and nothing runs. POSIX sh
  * and coreutils/BSD tools only.
@@ -73,8 +76,10 @@ export const STAGE_SCRIPT = [
   'chown 0:0 "$stage" && chmod 755 "$stage"',
   // Copies left by earlier sessions go; a helper still running from one keeps its open files.
   'rm -rf "$stage"/helper.*',
+  // Until the digest matches, the copy is root's alone (mktemp -d makes it 0700): no other user opens,
+  // maps or runs a file of it, nor holds a descriptor into it, before it is known to be the package's.
+  "umask 077",
   'dir=$(mktemp -d "$stage/helper.XXXXXX")',
-  'chmod 755 "$dir"',
   // -P: a link is copied as a link, never followed; the check below then refuses it.
   'cp -RP "$source" "$dir/app"',
   '[ -d "$dir/app" ] && [ ! -L "$dir/app" ] || refuse "$source is not a directory (a link to one is not followed)"',
@@ -87,6 +92,9 @@ export const STAGE_SCRIPT = [
   '[ "$(tree "$dir/app")" = "$tree_sum" ] || refuse "its files do not match the digest this package was built with (changed after installation?)"',
   'chown -R 0:0 "$dir/app"',
   '(cd "$dir/app" && find . -mindepth 1 | while IFS= read -r p; do if [ -d "$p" ] || [ -x "$p" ]; then chmod 755 "$p"; else chmod 644 "$p"; fi; done)',
+  // Checked: now the modes the digest lines name, and the helper's own umask (its runtime directory and socket must stay reachable).
+  'chmod 755 "$dir" "$dir/app"',
+  "umask 022",
   'exec "$dir/app/node" "$dir/app/$entry" "$@"',
 ].join("\n");
 

@@ -74,4 +74,30 @@ describe("the helper's TCP channel (challenge–response, MAC'd and sequenced li
     expect(await first.refused).toBe("the client did not prove it holds the secret");
     raw.destroy();
   });
+
+  it("at the cap of handshakes in progress, the oldest silent connection goes, not the newcomer: silent connections cannot lock the real client out", async () => {
+    const { port, accepted } = await listen();
+    const silent: { socket: Socket; closed: boolean }[] = [];
+    try {
+      // One at a time, each greeted before the next, so the server saw them in this order.
+      for (let i = 0; i < 20; i++) {
+        const socket = connect(port, "127.0.0.1").on("error", () => undefined);
+        const entry = { socket, closed: false };
+        socket.once("close", () => (entry.closed = true));
+        await new Promise((r) => createInterface({ input: socket }).once("line", r));
+        silent.push(entry);
+      }
+      const started = performance.now();
+      const { socket } = await openChannel(port, SECRET);
+      const took = performance.now() - started;
+      await accepted;
+      socket.destroy();
+      // Well inside the 5 s deadline the silent ones would otherwise hold their places until.
+      expect(took).toBeLessThan(2000);
+      // 20 silent and the client make 21; at most 15 (MAX_HANDSHAKES) are kept, so the 6 oldest went.
+      await expect.poll(() => silent.map((s) => s.closed)).toEqual(silent.map((_, i) => i < 6));
+    } finally {
+      for (const s of silent) s.socket.destroy();
+    }
+  });
 });

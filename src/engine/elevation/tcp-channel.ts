@@ -21,6 +21,12 @@ const HANDSHAKE_LINE_BYTES = 1024;
 export const FRAME_LINE_BYTES = 2 * MAX_REQUEST_BYTES + 1024;
 /** Lines waiting for the channel's reader; beyond it the socket stops being read until the reader catches up. */
 const MAX_BUFFERED_LINES = 32;
+/**
+ * Connections this process has in their handshake at once, the newest
+ * included. One below listenTcp's own cap (16, which refuses the newcomer),
+ * so that refusal never comes first: here the oldest goes instead.
+ */
+export const MAX_HANDSHAKES = 15;
 
 const mac = (key: string | Buffer, ...parts: string[]) => createHmac("sha256", key).update(parts.join("\u0000")).digest("hex");
 
@@ -54,6 +60,14 @@ class LineQueue {
       this.waiter?.reject(new ChannelError("the other end closed during the handshake"));
       this.waiter = null;
     });
+  }
+
+  /** Ends the handshake now, and the socket: whoever waits for a line hears why at once, not when the socket has closed. */
+  abort(why: string): void {
+    this.ended = true;
+    this.socket.destroy();
+    this.waiter?.reject(new ChannelError(why));
+    this.waiter = null;
   }
 
   private take(chunk: Buffer): void {
@@ -166,20 +180,39 @@ export class SecureLines {
   }
 }
 
+/**
+ * Handshakes in progress, oldest first. Anyone on the machine can open a
+ * connection and say nothing until the deadline; if a full table refused
+ * newcomers, MAX_HANDSHAKES such connections would lock the real client out
+ * for as long as they care to reconnect. The oldest is evicted instead: the
+ * real client answers within a round trip of its greeting, so it is evicted
+ * only by a flood of MAX_HANDSHAKES connections inside that round trip.
+ */
+const handshakes: LineQueue[] = [];
+
 /** Server side: greet, check the client's proof, prove ourselves; resolves with the channel, or closes the socket. */
 export async function acceptChannel(socket: Socket, secret: string, timeoutMs = 5000): Promise<SecureLines> {
   const lines = new LineQueue(socket);
   socket.on("error", () => undefined);
-  const serverNonce = randomBytes(32).toString("hex");
-  socket.write(`${JSON.stringify({ hello: CHANNEL_GREETING, nonce: serverNonce })}\n`);
-  const answer = await lines.next(timeoutMs);
-  const clientNonce = typeof answer.nonce === "string" && /^[0-9a-f]{64}$/.test(answer.nonce) ? answer.nonce : null;
-  if (!clientNonce || !sameMac(answer.proof, mac(secret, "client", serverNonce, clientNonce))) {
-    socket.end(`${JSON.stringify({ error: "not authorised" })}\n`);
-    throw new ChannelError("the client did not prove it holds the secret");
+  while (handshakes.length >= MAX_HANDSHAKES) handshakes.shift()!.abort("evicted: newer connections were waiting for their handshake");
+  handshakes.push(lines);
+  try {
+    const serverNonce = randomBytes(32).toString("hex");
+    socket.write(`${JSON.stringify({ hello: CHANNEL_GREETING, nonce: serverNonce })}\n`);
+    const answer = await lines.next(timeoutMs);
+    const clientNonce = typeof answer.nonce === "string" && /^[0-9a-f]{64}$/.test(answer.nonce) ? answer.nonce : null;
+    if (!clientNonce || !sameMac(answer.proof, mac(secret, "client", serverNonce, clientNonce))) {
+      socket.end(`${JSON.stringify({ error: "not authorised" })}\n`);
+      throw new ChannelError("the client did not prove it holds the secret");
+    }
+    // Evicted after its answer arrived but before this ran: a channel on a destroyed socket would never report its close.
+    if (socket.destroyed) throw new ChannelError("the connection closed during the handshake");
+    socket.write(`${JSON.stringify({ proof: mac(secret, "server", serverNonce, clientNonce) })}\n`);
+    return new SecureLines(socket, mac(secret, "key", serverNonce, clientNonce), "s", lines, () => socket.destroy());
+  } finally {
+    const at = handshakes.indexOf(lines);
+    if (at !== -1) handshakes.splice(at, 1);
   }
-  socket.write(`${JSON.stringify({ proof: mac(secret, "server", serverNonce, clientNonce) })}\n`);
-  return new SecureLines(socket, mac(secret, "key", serverNonce, clientNonce), "s", lines, () => socket.destroy());
 }
 
 /** Client side: answer the greeting, check the server's proof; rejects if whoever listens does not hold the secret. */

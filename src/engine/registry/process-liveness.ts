@@ -25,6 +25,19 @@ export async function processStartTime(pid: number, platform: NodeJS.Platform = 
   return null;
 }
 
+/**
+ * A process that has exited but whose parent has not collected it yet still
+ * answers kill(pid, 0). It runs nothing: a killed daemon whose parent reaps
+ * late must not keep its routes "alive". Linux only (/proc); elsewhere false.
+ */
+async function isZombie(pid: number): Promise<boolean> {
+  if (process.platform !== "linux") return false;
+  const stat = await readFile(`/proc/${pid}/stat`, "utf8").catch(() => null);
+  if (stat === null) return false;
+  const state = stat.slice(stat.lastIndexOf(")") + 2).split(" ")[0];
+  return state === "Z" || state === "X";
+}
+
 function pidExists(pid: number): boolean {
   if (!Number.isInteger(pid) || pid <= 0) return false;
   try {
@@ -38,7 +51,7 @@ function pidExists(pid: number): boolean {
 
 /** A tunnel is alive when its pid exists and, if a start time was recorded, it still matches. */
 export async function isTunnelProcessAlive(pid: number, recordedStartTime?: string): Promise<boolean> {
-  if (!pidExists(pid)) return false;
+  if (!pidExists(pid) || (await isZombie(pid))) return false;
   if (recordedStartTime === undefined) return true;
   const current = await processStartTime(pid);
   return current === null || current === recordedStartTime;

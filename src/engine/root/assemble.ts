@@ -1,4 +1,5 @@
-import type { ProcessIdentity } from "../registry/process-liveness.js";
+import { sameRoute } from "../../shared/tunnel-entry.js";
+import { type ProcessIdentity, isTunnelProcessAlive } from "../registry/process-liveness.js";
 import type { RegistryFile } from "../registry/registry-file.js";
 import type { FileOwner } from "./files/guarded-files.js";
 import { loopbackAliasesFor } from "./loopback/loopback-aliases.js";
@@ -7,6 +8,7 @@ import { NamesWriter } from "./names/names-writer.js";
 import type { Allowances } from "./policy/allowances.js";
 import { RootSession } from "./root-session.js";
 import { OwnRoutes } from "./routes/own-routes.js";
+import type { RouteRef } from "./root.js";
 import type { RouteTable } from "./routes/route-table.js";
 import { RouteRegistrar } from "./routes/route-transaction.js";
 
@@ -23,9 +25,19 @@ export interface RootSessionParts {
   readonly namesDir: string | null;
   readonly relayTargetOwner: number | null;
   readonly allowances: Allowances;
+  /** True for root serving its own operator (in process); false for a helper's client. */
+  readonly operator: boolean;
   readonly log: (line: string) => void;
   readonly platform?: NodeJS.Platform;
   readonly onClosed?: () => void;
+}
+
+/** Whether a crashed root session of this user recorded adding a route: it is root's to take over. */
+function inheritedFrom(runtimeDir: string, uid: number): (route: RouteRef) => Promise<boolean> {
+  return async (route) => {
+    const orphans = await OwnRoutes.orphans(runtimeDir, uid, (pid, started) => isTunnelProcessAlive(pid, started || undefined));
+    return orphans.some((o) => o.routes.some((r) => sameRoute(r, route)));
+  };
 }
 
 /** A RootSession from its parts: the one place the helper (per client) and a root process (for itself) put one together. */
@@ -38,10 +50,11 @@ export function assembleRootSession(parts: RootSessionParts): RootSession {
   return new RootSession({
     table: parts.table,
     registry: parts.registry,
-    registrar: new RouteRegistrar(parts.table, parts.registry, parts.owner, record),
+    registrar: new RouteRegistrar(parts.table, parts.registry, parts.owner, record, { operator: parts.operator, inherited: records ? inheritedFrom(records.runtimeDir, parts.user.uid) : async () => false, allowances: parts.allowances }),
     user: parts.user,
     relayTargetOwner: parts.relayTargetOwner,
     allowances: parts.allowances,
+    operator: parts.operator,
     runtimeDir: records?.runtimeDir ?? null,
     names,
     aliases: loopbackAliasesFor(),

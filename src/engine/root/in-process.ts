@@ -41,6 +41,8 @@ export async function createInProcessRoot(options: InProcessRootOptions): Promis
     namesDir: names ? options.runtimeDir : null,
     relayTargetOwner: null,
     allowances: options.allowances ?? NO_ALLOWANCES,
+    // Whoever runs root in process has root already: the file's dead entries are theirs to clean.
+    operator: true,
     log: options.log ?? (() => undefined),
     onClosed: () => owner.stop(),
   });

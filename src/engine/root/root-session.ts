@@ -1,4 +1,4 @@
-import { type Cidr, containsCidr, parseCidr } from "../../shared/cidr.js";
+import { type Cidr, containsCidr, normaliseIp, parseCidr } from "../../shared/cidr.js";
 import { isTunnelProcessAlive } from "../registry/process-liveness.js";
 import type { RegistryFile } from "../registry/registry-file.js";
 import type { FileOwner } from "./files/guarded-files.js";
@@ -6,6 +6,8 @@ import { type LoopbackAliases, noAliasesNeeded } from "./loopback/loopback-alias
 import { LoopbackRelays } from "./loopback/loopback-relays.js";
 import type { NamesWriter } from "./names/names-writer.js";
 import type { Allowances } from "./policy/allowances.js";
+import { hostAddressRefusal, hostAddresses } from "./policy/host-addresses.js";
+import { readResolverSettings } from "./policy/resolv-conf.js";
 import { checkClusterDomain, hostNameRefusal } from "./policy/name-policy.js";
 import { PolicyError } from "./policy/policy-error.js";
 import { type DeclaredProfile, checkClusterDns, checkForwardAddress, hostsAddressRefusal } from "./policy/request-policy.js";
@@ -26,6 +28,8 @@ export interface RootSessionDeps {
   readonly relayTargetOwner: number | null;
   /** What the administrator allowed at install beyond the fixed rules (none by default). */
   readonly allowances: Allowances;
+  /** Root's own operator is the client (`sudo mktunnel`), not a helper's user: see RegistrarPolicy (route-transaction.ts). */
+  readonly operator: boolean;
   /** Root's runtime directory, where records of crashed sessions are found; null: none. */
   readonly runtimeDir: string | null;
   readonly names: NamesWriter | null;
@@ -60,11 +64,15 @@ export class RootSession implements Root {
   async declare(declaration: ProfileDeclaration): Promise<void> {
     if (declaration.nodeIp !== null) checkGateway(declaration.nodeIp);
     if (declaration.nodeIp === null && declaration.cidrs.length > 0) throw new PolicyError("networks need the node they are routed through");
+    for (const cidr of declaration.cidrs) checkNotBlanket(cidr);
+    const families = [...new Set(declaration.cidrs.map((c) => c.family))];
+    const host = families.length > 0 ? await hostAddresses((await Promise.all(families.map((f) => this.deps.table.list(f)))).flat()) : [];
+    const own = host.find((a) => declaration.nodeIp !== null && a.kind === "own" && a.address === normaliseIp(declaration.nodeIp));
+    if (own) throw new PolicyError(`node IP ${declaration.nodeIp} is ${own.what}, not a cluster node`);
     const cidrs = new Set<string>();
     const refused = new Map<string, string>();
     for (const cidr of declaration.cidrs) {
-      checkNotBlanket(cidr);
-      const why = publicNetworkRefusal(cidr, this.deps.allowances);
+      const why = publicNetworkRefusal(cidr, this.deps.allowances) ?? hostAddressRefusal(cidr, host);
       if (why) refused.set(cidr.text, why);
       else cidrs.add(cidr.text);
     }
@@ -100,7 +108,7 @@ export class RootSession implements Root {
 
   async cleanup(): Promise<CleanupReport> {
     const orphans = this.deps.runtimeDir ? await OwnRoutes.orphans(this.deps.runtimeDir, this.deps.user.uid, (pid, started) => isTunnelProcessAlive(pid, started || undefined)) : [];
-    const report = await cleanupStaleTunnels(this.deps.table, this.deps.registry, { allowances: this.deps.allowances, recorded: orphans.flatMap((o) => o.routes) });
+    const report = await cleanupStaleTunnels(this.deps.table, this.deps.registry, { allowances: this.deps.allowances, operator: this.deps.operator, recorded: orphans.flatMap((o) => o.routes) });
     const failed = new Set(report.failures.map((f) => `${f.destination} ${f.gateway}`));
     for (const orphan of orphans) if (!orphan.routes.some((r) => failed.has(`${r.destination.text} ${r.gateway}`))) await orphan.forget();
     let names: string[] = [];
@@ -144,12 +152,13 @@ export class RootSession implements Root {
       return { written: 0, dropped: [] };
     }
     const declaration = this.declared(profile);
+    const machine = await readResolverSettings();
     const kept: HostsEntry[] = [];
     const dropped: { name: string; reason: string }[] = [];
     for (const entry of entries) {
       const badAddress = hostsAddressRefusal(entry.ip, declaration);
       const allowed = entry.names.filter((name) => {
-        const why = badAddress ?? hostNameRefusal(name, declaration.clusterDomain, this.deps.allowances);
+        const why = badAddress ?? hostNameRefusal(name, declaration.clusterDomain, this.deps.allowances, machine);
         if (why) dropped.push({ name, reason: why });
         return why === null;
       });
@@ -165,7 +174,7 @@ export class RootSession implements Root {
       const declaration = this.declared(profile);
       checkClusterDns(dns, declaration);
       // The OS resolver would send a public domain's lookups, for every user, to the cluster's server.
-      checkClusterDomain(declaration.clusterDomain, this.deps.allowances);
+      checkClusterDomain(declaration.clusterDomain, this.deps.allowances, await readResolverSettings());
     }
     return names.setDns(profile, dns);
   }

@@ -83,6 +83,9 @@ export async function poolFor(miniPath: string, profile: string, lb: LoadBalance
  */
 export class ProfileTunnel {
   private controllerValue: LoadBalancerController | null = null;
+  /** A controller start waiting for the access to take the lock over, and one under way. */
+  private cancelPendingController: () => void = () => undefined;
+  private controllerStarting: Promise<void> = Promise.resolve();
 
   private constructor(
     readonly profile: string,
@@ -135,7 +138,8 @@ export class ProfileTunnel {
       if (signal?.aborted) throw new StartCancelledError(this.profile);
       await this.access.start();
       if (signal?.aborted) throw new StartCancelledError(this.profile);
-      if (this.settings.lb.enabled) this.controllerValue = await this.startController(signal);
+      if (this.settings.lb.enabled && this.access.snapshot().phase === "blocked") this.startControllerWhenUnblocked();
+      else if (this.settings.lb.enabled) this.controllerValue = await this.startController(signal);
       if (signal?.aborted) throw new StartCancelledError(this.profile);
     } catch (error) {
       // A tunnel that never started is not reported as "stopped"; its failure is the caller's to report.
@@ -153,9 +157,37 @@ export class ProfileTunnel {
     await this.access.recheck();
   }
 
+  /**
+   * While another tunnel holds the profile's lock (`minikube tunnel`, or a
+   * tunnel of another process), it writes the Services' external IPs: a
+   * second controller would fight it over status.loadBalancer. Ours starts
+   * when the access takes the lock over.
+   */
+  private startControllerWhenUnblocked(): void {
+    this.hooks.log("the LoadBalancer controller waits: the tunnel that holds this profile's lock sets the Services' external IPs while it runs");
+    const follow = (snapshot: AccessSnapshot) => {
+      if (snapshot.phase === "blocked") return;
+      this.cancelPendingController();
+      if (snapshot.phase === "stopping" || snapshot.phase === "stopped") return;
+      this.controllerStarting = this.startController().then(
+        (controller) => {
+          this.controllerValue = controller;
+        },
+        (error: Error) => this.hooks.log(`LoadBalancer controller not started: ${error.message}`),
+      );
+    };
+    this.access.on("change", follow);
+    this.cancelPendingController = () => {
+      this.access.off("change", follow);
+      this.cancelPendingController = () => undefined;
+    };
+  }
+
   /** Controller first (it releases its IPs while the API is still reachable), then the access with its names. */
   async stop(): Promise<void> {
     const failures: string[] = [];
+    this.cancelPendingController();
+    await this.controllerStarting;
     await this.controllerValue?.stop().catch((e: Error) => failures.push(e.message));
     await this.access.stop().catch((e: Error) => failures.push(e.message));
     if (failures.length > 0) throw new Error(failures.join("; "));
@@ -165,7 +197,7 @@ export class ProfileTunnel {
     let client: KubeConnection;
     try {
       // Loaded again whenever the API stops answering: minikube rewrites the kubeconfig when the cluster comes back on a new port.
-      client = await KubeConnection.open(() => KubeHttp.fromKubeConfig(kubeConfigForProfile(this.profile)));
+      client = await KubeConnection.open(async () => KubeHttp.fromKubeConfig(await kubeConfigForProfile(this.profile)));
     } catch (error) {
       this.hooks.log(`LoadBalancer controller not started: ${(error as Error).message.replace(/\s*\n\s*/g, " ")}`);
       return null;

@@ -15,7 +15,7 @@ export interface IngressCleanup {
 
 export type KubeClientFor = (profile: string) => Promise<KubeHttp>;
 
-export const defaultKubeClientFor: KubeClientFor = (profile) => KubeHttp.fromKubeConfig(kubeConfigForProfile(profile), { timeoutMs: 3000 });
+export const defaultKubeClientFor: KubeClientFor = async (profile) => KubeHttp.fromKubeConfig(await kubeConfigForProfile(profile), { timeoutMs: 3000 });
 
 /**
  * A tunnel that died without stopping (crash, kill -9) leaves the external

@@ -6,6 +6,7 @@ const REASON: Record<string, string> = {
   overlap: "The existing route overlaps the network this tunnel needs. Traffic would go one way or the other depending on prefix length, so the tunnel does not add its route.",
   "unregistered-duplicate": "Exactly this route already exists, but no tunnel registry entry owns it. It may belong to another tool, so it is left alone.",
   "owned-by-other-tunnel": "A live tunnel (another profile or process) owns this route.",
+  "not-added-by-root": "An entry in tunnels.json claims this route (often a minikube tunnel that is no longer running), but the helper did not add it, so it neither takes it over nor removes it. Run sudo mktunnel cleanup (or minikube tunnel --cleanup) once, then Start again.",
 };
 
 export function ConflictsView({ state, api, act }: { state: AppState; api: TunnelApi; act: Act }) {

@@ -1,16 +1,10 @@
-import type { NamesStatus } from "../cluster-access.js";
+import type { NamesStatus, ServiceName } from "../cluster-access.js";
 import type { ForwardSpec } from "../forwards/forward-listeners.js";
 import type { HostsEntry, HostsResult, RootNames } from "../../root/index.js";
 
 /** Names a Service answers to on the host: the cluster's full name, and the short `svc.ns` kube-dns also answers. */
 export function serviceNames(name: string, namespace: string, domain: string): string[] {
   return [`${name}.${namespace}.svc.${domain}`, `${name}.${namespace}`];
-}
-
-export interface ServiceName {
-  readonly namespace: string;
-  readonly name: string;
-  readonly clusterIPs: readonly string[];
 }
 
 /**

@@ -1,6 +1,7 @@
 import { createHash } from "node:crypto";
 import { type Cidr, addressAt } from "../../../shared/cidr.js";
-import type { ProfileNames, ServiceName } from "../names/profile-names.js";
+import type { ServiceName } from "../cluster-access.js";
+import type { ProfileNames } from "../names/profile-names.js";
 
 /** What the hosts-file way writes, in a few bytes: a Service can gain an address (ExternalName → ClusterIP) while the count stays. */
 function servicesKey(services: readonly ServiceName[]): string {

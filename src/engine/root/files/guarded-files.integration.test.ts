@@ -79,6 +79,29 @@ describe.skipIf(!isRoot)("root never writes through a user's link (as root)", ()
     await expect(assertNoUserLinks(join(rootLink, "tunnels.json"))).resolves.toBeUndefined();
   });
 
+  it("on Windows every link or junction on the way is refused, even one only an administrator could have made (lstat reports a junction as a link)", async () => {
+    const rootLink = join(base, "root-link");
+    await symlink(miniPath, rootLink);
+    await expect(assertNoUserLinks(join(rootLink, "tunnels.json"), "win32")).rejects.toThrow(`refusing to use ${rootLink}: it is a symbolic link or a junction (a reparse point)`);
+    await expect(assertNoUserLinks(join(miniPath, "tunnels.json"), "win32")).resolves.toBeUndefined();
+  });
+
+  it("through a link only root made, writes land in the real directory; errors name the path asked for, never a descriptor's", async () => {
+    const rootLink = join(base, "root-link");
+    await symlink(miniPath, rootLink);
+    const guard = FileGuard.strictFor(USER);
+    expect(await guard.replace(join(rootLink, "tunnels.json"), "[1]\n")).toBe(true);
+    expect(await readFile(join(miniPath, "tunnels.json"), "utf8")).toBe("[1]\n");
+    expect(await guard.readText(join(rootLink, "tunnels.json"))).toBe("[1]\n");
+    expect(await guard.readText(join(miniPath, "missing.json"))).toBeNull();
+    expect(await guard.readText(join(miniPath, "missing-dir", "tunnels.json"))).toBeNull();
+    await expect(guard.openForAppend(join(miniPath, "logs", "helper.log"))).rejects.toThrow(`refusing to use ${join(miniPath, "logs")}: the directory does not exist`);
+    await expect(guard.openForAppend(join(miniPath, "tunnels.json", "helper.log"))).rejects.toThrow(`refusing to use ${join(miniPath, "tunnels.json")}: it is not a directory`);
+    await mkdir(join(miniPath, "d"));
+    const error = (await guard.readText(join(miniPath, "d", "x", "y")).catch((e: Error) => e)) ?? new Error("no error");
+    expect(String(error)).not.toContain("/proc/self/fd");
+  });
+
   it("a registry owned by another user, with two hard links, or a FIFO is refused, without hanging", async () => {
     const path = join(miniPath, "tunnels.json");
     const registry = new RegistryFile(path, { settleMs: 50, files: fileAccessFor(miniPath) });

@@ -1,5 +1,36 @@
 import { type Server, type Socket, connect, createServer } from "node:net";
+import { PolicyError } from "../policy/policy-error.js";
 import { listenerOwnedBy } from "./listener-owner.js";
+
+/**
+ * Each relay is a root listener, and its connections are root's file
+ * descriptors. Forward mode relays only Service ports below 1024 (80 and
+ * 443, as a rule), each Service on an address of its own: 64 serves 32
+ * LoadBalancer Services with both, more than a development cluster exposes.
+ */
+export const MAX_RELAYS = 64;
+
+/**
+ * Ports where local programs expect a system service, on any loopback
+ * address (a resolver configured at 127.x:53, a mail client at :25, CUPS at
+ * :631): a relay there would hand them a user's process instead.
+ */
+const SYSTEM_SERVICE_PORTS = new Map<number, string>([
+  [22, "SSH"],
+  [25, "SMTP"],
+  [53, "DNS"],
+  [67, "DHCP server"],
+  [68, "DHCP client"],
+  [111, "rpcbind"],
+  [123, "NTP"],
+  [137, "NetBIOS name service"],
+  [138, "NetBIOS datagrams"],
+  [139, "NetBIOS sessions"],
+  [445, "SMB"],
+  [546, "DHCPv6 client"],
+  [547, "DHCPv6 server"],
+  [631, "IPP printing, CUPS"],
+]);
 
 /**
  * Listeners root holds for a client in forward mode on Linux: a Service port
@@ -10,6 +41,8 @@ import { listenerOwnedBy } from "./listener-owner.js";
  */
 export class LoopbackRelays {
   private readonly relays = new Map<string, { server: Server; sockets: Set<Socket> }>();
+  /** Relays being opened, by how many opens: they count against the limit before they listen. */
+  private readonly opening = new Map<string, number>();
 
   constructor(
     /** The session's user: the only owner a relay's target may have; null when root serves itself. */
@@ -19,6 +52,23 @@ export class LoopbackRelays {
   ) {}
 
   async open(address: string, port: number, targetPort: number): Promise<void> {
+    const key = `${address}:${port}`;
+    const service = SYSTEM_SERVICE_PORTS.get(port);
+    if (service) throw new PolicyError(`refusing to relay ${key}: port ${port} (${service}) is a system service's port, where local programs expect that service and not a user's process`);
+    // Checked and claimed before the first await, so opens at once cannot all pass.
+    const held = new Set([...this.relays.keys(), ...this.opening.keys()]);
+    if (!held.has(key) && held.size >= MAX_RELAYS) throw new PolicyError(`refusing to relay ${key}: this client already holds ${MAX_RELAYS} relayed ports, the most one session may`);
+    this.opening.set(key, (this.opening.get(key) ?? 0) + 1);
+    try {
+      await this.listen(address, port, targetPort);
+    } finally {
+      const left = this.opening.get(key)! - 1;
+      if (left > 0) this.opening.set(key, left);
+      else this.opening.delete(key);
+    }
+  }
+
+  private async listen(address: string, port: number, targetPort: number): Promise<void> {
     const key = `${address}:${port}`;
     if (this.relays.has(key)) await this.close(address, port);
     const sockets = new Set<Socket>();

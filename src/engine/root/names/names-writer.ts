@@ -1,8 +1,22 @@
+import { PolicyError } from "../policy/policy-error.js";
 import type { ClusterDns, HostsEntry } from "../root.js";
 import type { DnsResolver, NamesOwner } from "./dns-resolver.js";
 import { HostsFile } from "./hosts-file.js";
 import { dnsResolverFor } from "./platform-dns-resolver.js";
 import { markerWriterAlive } from "./writer-liveness.js";
+
+/**
+ * One session's share of the hosts file, which every lookup on the machine
+ * reads (hosts-file.ts, which also caps the whole file at 4 MiB). Profiles:
+ * each is a minikube cluster with nodes of its own, and forward mode has
+ * room for 64 (a /16 each of 127.64.0.0/10); 32 at once is far more than
+ * one machine runs.
+ * Names: the tunnel writes two per Service (`svc.ns.svc.<domain>` and
+ * `svc.ns`), so 8192 is 4096 Services in one profile: a cluster with
+ * thousands of them still gets all its names, in about 0.3 MiB.
+ */
+export const MAX_HOSTS_PROFILES = 32;
+export const MAX_NAMES_PER_PROFILE = 8192;
 
 /**
  * Root's writers of cluster names (docs/architecture.md, "Names"): the
@@ -13,6 +27,8 @@ import { markerWriterAlive } from "./writer-liveness.js";
  */
 export class NamesWriter {
   private readonly hostsProfiles = new Set<string>();
+  /** Profiles whose block is being written, by how many writes: they count against the limit before they land. */
+  private readonly hostsWriting = new Map<string, number>();
   private readonly dnsProfiles = new Set<string>();
 
   constructor(
@@ -26,9 +42,28 @@ export class NamesWriter {
   }
 
   async setHosts(profile: string, entries: readonly HostsEntry[] | null): Promise<void> {
-    await this.hosts.set({ profile, ...this.owner }, entries);
-    if (entries === null) this.hostsProfiles.delete(profile);
-    else this.hostsProfiles.add(profile);
+    if (entries === null) {
+      // Never limited: taking a block back must always be possible.
+      await this.hosts.set({ profile, ...this.owner }, null);
+      this.hostsProfiles.delete(profile);
+      return;
+    }
+    const names = entries.reduce((n, e) => n + e.names.length, 0);
+    if (names > MAX_NAMES_PER_PROFILE) throw new PolicyError(`refusing the hosts block of profile "${profile}": ${names} names, over the ${MAX_NAMES_PER_PROFILE} one profile may write; nothing was written`);
+    // Checked and claimed before the first await, so writes of several profiles at once cannot all pass.
+    const claimed = new Set([...this.hostsProfiles, ...this.hostsWriting.keys()]);
+    if (!claimed.has(profile) && claimed.size >= MAX_HOSTS_PROFILES) {
+      throw new PolicyError(`refusing a hosts block for profile "${profile}": this client already has blocks for ${MAX_HOSTS_PROFILES} profiles, the most one session may write`);
+    }
+    this.hostsWriting.set(profile, (this.hostsWriting.get(profile) ?? 0) + 1);
+    try {
+      await this.hosts.set({ profile, ...this.owner }, entries);
+      this.hostsProfiles.add(profile);
+    } finally {
+      const left = this.hostsWriting.get(profile)! - 1;
+      if (left > 0) this.hostsWriting.set(profile, left);
+      else this.hostsWriting.delete(profile);
+    }
   }
 
   async setDns(profile: string, dns: ClusterDns | null): Promise<string | null> {

@@ -2,6 +2,7 @@ import { type Cidr, containsCidr, cidrsOverlap, normaliseIp, parseCidr } from ".
 import type { KernelRoute } from "../../../shared/routes.js";
 import type { Allowances } from "./allowances.js";
 import { PolicyError } from "./policy-error.js";
+import { isVirtualLink } from "./node-links.js";
 import { isTunnelLink } from "./vpn-links.js";
 
 /** Networks root never routes, whoever asks: they would cut the machine off or hijack local traffic. */
@@ -56,18 +57,36 @@ function linkOf(address: string, kernel: readonly KernelRoute[]): KernelRoute | 
     .sort((a, b) => b.destination.prefix - a.destination.prefix)[0];
 }
 
+export interface PathFacts {
+  /** The kernel route being adopted or removed, whose own link counts too. */
+  readonly via?: KernelRoute;
+  readonly platform?: NodeJS.Platform;
+  /** Networks the administrator allowed: a node inside one may sit on a physical link (minikube's ssh driver on a LAN machine). */
+  readonly allowances?: Allowances;
+  /** Where Linux lists links (tests give a copy). */
+  readonly sys?: string;
+}
+
 /**
  * A route through `gateway`, as the kernel would carry it: never through the
- * host's default gateway (a forged "cluster" route to the LAN router), and
- * never on a VPN or tunnel link (a forged entry for the VPN's own network).
+ * host's default gateway (a forged "cluster" route to the LAN router), never
+ * on a VPN or tunnel link (a forged entry for the VPN's own network), and
+ * only to a node the machine reaches directly over a virtual link (a bridge,
+ * a veth, a VM's host-only network), as every minikube driver's node is.
  * The same rule judges an add, an adoption and a removal. null when allowed.
  */
-export async function pathRefusal(gateway: string, kernel: readonly KernelRoute[], via?: KernelRoute, platform: NodeJS.Platform = process.platform): Promise<string | null> {
+export async function pathRefusal(gateway: string, kernel: readonly KernelRoute[], facts: PathFacts = {}): Promise<string | null> {
+  const platform = facts.platform ?? process.platform;
   const gw = normaliseIp(gateway);
   const defaults = kernel.filter((r) => r.destination.prefix <= 1 && r.gateway !== null && !r.gateway.startsWith("link#"));
   if (defaults.some((r) => normaliseIp(r.gateway!) === gw)) return `${gateway} is this machine's default gateway, not a cluster node`;
-  for (const link of [via?.interface ?? null, linkOf(gateway, kernel)?.interface ?? null]) {
-    if (await isTunnelLink(link, platform)) return `${gateway} is reached over ${link}, a VPN or tunnel link`;
+  const link = linkOf(gateway, kernel)?.interface ?? null;
+  for (const name of [facts.via?.interface ?? null, link]) {
+    if (await isTunnelLink(name, platform, facts.sys)) return `${gateway} is reached over ${name}, a VPN or tunnel link`;
   }
+  const allowed = (facts.allowances?.cidrs ?? []).some((c) => containsCidr(parseCidr(c), parseCidr(gateway)));
+  if (allowed || platform === "win32") return null;
+  if (link === null) return `${gateway} is not on a link of this machine: a cluster node is reached directly`;
+  if (!(await isVirtualLink(link, platform, facts.sys))) return `${gateway} is reached over ${link}, a physical network link, not a virtual one a local cluster node sits behind (an administrator may allow its network: --allow-cidr)`;
   return null;
 }

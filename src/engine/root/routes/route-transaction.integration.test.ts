@@ -1,4 +1,6 @@
+import { execFile } from "node:child_process";
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { promisify } from "node:util";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
@@ -10,9 +12,12 @@ import type { RouteChange, RouteTable } from "./route-table.js";
 import { RegistryFile } from "../../registry/registry-file.js";
 import { RouteRegistrar } from "./route-transaction.js";
 import { cleanupStaleTunnels } from "./stale-cleanup.js";
+import { OwnRoutes } from "./own-routes.js";
+import { NO_ALLOWANCES } from "../policy/allowances.js";
 import { registryAt } from "../../../../test-support/registry-at.js";
 
 const skip = labUnavailableReason();
+const run = promisify(execFile);
 if (skip) console.log(`skipped: route transactions on the real kernel: ${skip}`);
 
 /** Above pid_max's default, so never a live process. */
@@ -28,6 +33,7 @@ describe.skipIf(skip !== null)("route + registry transactions on the real kernel
   const request = { destination: svc, gateway: "192.168.49.2", profile: "minikube", clusterDomain: "cluster.local", clusterDnsIp: "10.96.0.10" };
   const podRequest = { ...request, destination: pods };
   const ref = (destination = svc) => ({ destination, gateway: "192.168.49.2", profile: "minikube" });
+  const inHost = (...args: string[]) => run("ip", ["-n", lab.host, ...args]);
   const entries = async () => (await registry.read()).map((e) => `${e.destination.text}:${e.pid}`);
 
   beforeEach(async () => {
@@ -65,6 +71,48 @@ describe.skipIf(skip !== null)("route + registry transactions on the real kernel
     expect(seenAtAdd).toEqual([["10.96.0.0", "10.244.0.0"]]);
   });
 
+  it("records the route in root's own record before the kernel has it, and forgets it when the kernel refuses it", async () => {
+    const record = OwnRoutes.in(dir, { pid: process.pid, started: "" }, "t", 0);
+    const recordFile = join(dir, `routes-${process.pid}-t.json`);
+    const recordedAtAdd: string[][] = [];
+    const watching: RouteTable = {
+      list: (family) => table.list(family),
+      apply: async (changes: readonly RouteChange[]) => {
+        recordedAtAdd.push(JSON.parse(await readFile(recordFile, "utf8")).routes.map((r: { destination: string }) => r.destination));
+        const done = await table.apply(changes.filter((c) => c.destination.text !== pods.text));
+        return changes.map((c) => done.find((d) => d.change === c) ?? { change: c, ok: false, error: "refused (injected)" });
+      },
+    };
+    const registrar = new RouteRegistrar(watching, registry, { pid: process.pid }, record);
+    expect(await registrar.addRoutes([request, podRequest])).toEqual([{ kind: "added" }, { kind: "failed", error: "refused (injected)" }]);
+    expect(recordedAtAdd).toEqual([["10.96.0.0/12", "10.244.0.0/24"]]);
+    expect(registrar.heldRoutes().map((r) => r.destination.text)).toEqual(["10.96.0.0/12"]);
+  });
+
+  it("for root's own operator, cleanup still never removes the default route, a VPN's route or the LAN router's static route for a forged dead entry; a real stale route goes", async () => {
+    await inHost("tuntap", "add", "dev", "tunmkt", "mode", "tun");
+    await inHost("link", "set", "tunmkt", "up");
+    await inHost("addr", "add", "10.8.0.2/24", "dev", "tunmkt");
+    await lab.addHostRoute("10.8.0.0/16", "via", "10.8.0.1", "dev", "tunmkt", "onlink");
+    await lab.addHostRoute("default", "via", "192.168.49.254");
+    await lab.addHostRoute("10.60.0.0/16", "via", "192.168.49.254");
+    await lab.addHostRoute("10.70.0.0/16", "via", "192.168.49.2");
+    const dead = (destination: string, gateway: string) => entryToJson({ ...request, destination: parseCidr(destination), gateway, pid: DEAD, createdAt: "x" });
+    await writeFile(registry.path, JSON.stringify([dead("0.0.0.0/0", "192.168.49.254"), dead("10.8.0.0/16", "10.8.0.1"), dead("10.60.0.0/16", "192.168.49.254"), dead("10.70.0.0/16", "192.168.49.2")]));
+    const report = await cleanupStaleTunnels(table, registry, { allowances: NO_ALLOWANCES, operator: true });
+    expect(report.removed.map((r) => r.destination)).toEqual(["10.70.0.0/16"]);
+    expect(report.refused?.map((r) => `${r.destination} ${r.error.split(";")[0]}`)).toEqual([
+      "0.0.0.0/0 refused: 0.0.0.0/0 is broader than /8: refusing a blanket route",
+      "10.8.0.0/16 refused: 10.8.0.1 is reached over tunmkt, a VPN or tunnel link",
+      "10.60.0.0/16 refused: 192.168.49.254 is this machine's default gateway, not a cluster node",
+    ]);
+    const routes = await lab.hostRoutes();
+    expect(routes).toContain("default via 192.168.49.254");
+    expect(routes).toContain("10.8.0.0/16 via 10.8.0.1 dev tunmkt");
+    expect(routes).toContain("10.60.0.0/16 via 192.168.49.254");
+    expect(routes).not.toContain("10.70.0.0/16");
+  });
+
   it("a registry that cannot be written: no route goes in", async () => {
     const failing = registryAt(registry.path, { write: async () => { throw new Error("disk full (injected)"); } });
     await expect(new RouteRegistrar(table, failing, { pid: process.pid }).addRoutes([request])).rejects.toThrow("disk full (injected)");
@@ -72,11 +120,21 @@ describe.skipIf(skip !== null)("route + registry transactions on the real kernel
   });
 
   it("a route the kernel refuses is reported and its entry is taken out again; the others go in", async () => {
-    const registrar = new RouteRegistrar(table, registry, { pid: process.pid });
-    const outcomes = await registrar.addRoutes([{ ...request, gateway: "10.1.2.3" }, { ...podRequest }]);
-    expect(outcomes[0]).toMatchObject({ kind: "failed", error: expect.stringMatching(/Nexthop has invalid gateway|unreachable|the table does not show 10\.96\.0\.0\/12 via 10\.1\.2\.3/) });
+    // The kernel says no to the service range (as it does to a gateway it cannot reach); the pods' route goes in.
+    const refusing: RouteTable = {
+      list: (family) => table.list(family),
+      apply: async (changes) => {
+        const done = await table.apply(changes.filter((c) => c.destination.text !== svc.text));
+        return changes.map((c) => done.find((d) => d.change === c) ?? { change: c, ok: false, error: "Error: Nexthop has invalid gateway. (injected)" });
+      },
+    };
+    const registrar = new RouteRegistrar(refusing, registry, { pid: process.pid });
+    const outcomes = await registrar.addRoutes([request, podRequest]);
+    expect(outcomes[0]).toEqual({ kind: "failed", error: "Error: Nexthop has invalid gateway. (injected)" });
     expect(outcomes[1]).toEqual({ kind: "added" });
     expect(await entries()).toEqual([`10.244.0.0/24:${process.pid}`]);
+    // A gateway this machine does not reach directly never gets that far: the policy refuses it first.
+    expect(await registrar.addRoutes([{ ...request, gateway: "10.1.2.3" }])).toEqual([{ kind: "failed", error: "refused: 10.1.2.3 is not on a link of this machine: a cluster node is reached directly" }]);
   });
 
   it("a conflicting route is reported, not added, and the user's route is untouched", async () => {

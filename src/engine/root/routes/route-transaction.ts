@@ -1,7 +1,8 @@
-import type { KernelRoute } from "../../../shared/routes.js";
-import { type TunnelEntryJson, entryFromJson, entryToJson, sameRoute } from "../../../shared/tunnel-entry.js";
+import type { KernelRoute, RouteConflict } from "../../../shared/routes.js";
+import { type TunnelEntry, type TunnelEntryJson, entryFromJson, entryToJson, sameRoute } from "../../../shared/tunnel-entry.js";
 import type { ProcessIdentity } from "../../registry/process-liveness.js";
 import type { RegistryFile } from "../../registry/registry-file.js";
+import { type Allowances, NO_ALLOWANCES } from "../policy/allowances.js";
 import { pathRefusal } from "../policy/route-policy.js";
 import type { AddOutcome, RemoveOutcome, RouteRef } from "../root.js";
 import { evaluateRoute, vpnBypassNote } from "./conflicts.js";
@@ -13,6 +14,32 @@ import { type RouteChange, type RouteTable, findRoute } from "./route-table.js";
 export interface RouteEntryRequest extends RouteRef {
   readonly clusterDomain: string;
   readonly clusterDnsIp: string;
+}
+
+/** What a registrar's root may do beyond its own record (docs/security.md, "The root policy"): how far it believes the user's tunnels.json, and what the administrator allowed. */
+export interface RegistrarPolicy {
+  /**
+   * True when root's own operator asked (`sudo mktunnel`): a dead tunnel's
+   * route may be adopted or cleaned up from the file's word. False for a
+   * helper's client, whose user can write anything into that file.
+   */
+  readonly operator: boolean;
+  /** Whether a crashed root session of this user recorded adding this route (own-routes.ts). */
+  readonly inherited: (route: RouteRef) => Promise<boolean>;
+  readonly allowances: Allowances;
+}
+
+export const OPERATOR_POLICY: RegistrarPolicy = { operator: true, inherited: async () => false, allowances: NO_ALLOWANCES };
+
+function notTakenOver(request: RouteRef, holder: TunnelEntry, kernel: readonly KernelRoute[]): RouteConflict {
+  const held = ` (claimed by profile "${holder.profile}", pid ${holder.pid})`;
+  return {
+    requested: request.destination.text,
+    existing: { destination: request.destination.text, gateway: request.gateway, interface: findRoute(kernel, request.destination, request.gateway)?.interface ?? null },
+    reason: "not-added-by-root",
+    owner: { profile: holder.profile, pid: holder.pid },
+    message: `${request.destination.text} via ${request.gateway} is already in the routing table${held}, and root did not add it: it is neither taken over nor removed through the helper; run "sudo mktunnel cleanup" (or "minikube tunnel --cleanup") once`,
+  };
 }
 
 /** The first route that went in carries the batch's note, if there is one. */
@@ -40,7 +67,20 @@ export class RouteRegistrar {
     private readonly registry: RegistryFile,
     private readonly self: ProcessIdentity,
     private readonly record: OwnRoutes = new OwnRoutes(null, { pid: self.pid, started: self.startTime ?? "" }, -1),
+    private readonly policy: RegistrarPolicy = OPERATOR_POLICY,
   ) {}
+
+  /**
+   * Whether root takes a route the kernel already has as this session's: a
+   * route root itself added (this session's record, or a crashed root
+   * session's for this user) always; one a dead tunnel left only for the
+   * operator. A forged entry in the user's file never makes another
+   * program's route one root will later remove.
+   */
+  private async takeOver(request: RouteRef, verdict: "already-ours" | "adopt"): Promise<boolean> {
+    if (this.record.has(request) || (await this.policy.inherited(request))) return true;
+    return verdict === "adopt" && this.policy.operator;
+  }
 
   addRoutes(requests: readonly RouteEntryRequest[]): Promise<AddOutcome[]> {
     if (requests.length === 0) return Promise.resolve([]);
@@ -48,20 +88,31 @@ export class RouteRegistrar {
       const views = await registryViews(await tx.read());
       const kernel = await kernelTables(this.table, requests.map((r) => r.destination.family));
       // The fixed rules on the kernel's side (docs/security.md): never through the default gateway or a VPN link, for an add or an adoption alike.
-      const refusals = await Promise.all(requests.map((r) => pathRefusal(r.gateway, kernel.get(r.destination.family) ?? [])));
+      const refusals = await Promise.all(requests.map((r) => pathRefusal(r.gateway, kernel.get(r.destination.family) ?? [], { allowances: this.policy.allowances })));
       const outcomes: (AddOutcome | null)[] = [];
       const toAdd: number[] = [];
       const dropDead: TunnelEntryJson[] = [];
       const newEntries: TunnelEntryJson[] = [];
       const remembered: RouteRef[] = [];
-      requests.forEach((request, i) => {
+      for (const [i, request] of requests.entries()) {
         const refused = refusals[i];
-        if (refused) return outcomes.push({ kind: "failed", error: `refused: ${refused}` });
+        if (refused) {
+          outcomes.push({ kind: "failed", error: `refused: ${refused}` });
+          continue;
+        }
         const verdict = evaluateRoute(request.destination, request.gateway, kernel.get(request.destination.family) ?? [], views, { profile: request.profile, pid: this.self.pid });
-        if (verdict.kind === "conflict") return outcomes.push({ kind: "conflict", conflict: verdict.conflict });
+        if (verdict.kind === "conflict") {
+          outcomes.push({ kind: "conflict", conflict: verdict.conflict });
+          continue;
+        }
+        if (verdict.kind !== "add" && !(await this.takeOver(request, verdict.kind))) {
+          outcomes.push({ kind: "conflict", conflict: notTakenOver(request, verdict.entry, kernel.get(request.destination.family) ?? []) });
+          continue;
+        }
         if (verdict.kind === "already-ours") {
           remembered.push(request);
-          return outcomes.push({ kind: "already-active" });
+          outcomes.push({ kind: "already-active" });
+          continue;
         }
         // Dead entries for this route (minikube's after a reboot, or a crashed tunnel's) would otherwise make cleanup remove our live route.
         // Our own older entry for it (the route was flushed from the kernel) is replaced, not duplicated.
@@ -69,29 +120,32 @@ export class RouteRegistrar {
         newEntries.push(this.entryFor(request));
         if (verdict.kind === "adopt") {
           remembered.push(request);
-          return outcomes.push({ kind: "adopted" });
+          outcomes.push({ kind: "adopted" });
+          continue;
         }
         toAdd.push(i);
         outcomes.push(null);
-      });
+      }
       for (const route of remembered) await this.record.add(route);
       if (newEntries.length === 0) return withNote(outcomes as AddOutcome[], [...kernel.values()].flat());
       await tx.update((entries) => ({ entries: [...entries.filter((e) => !dropDead.some((d) => sameEntry(d, e))), ...newEntries], result: undefined }));
+      // Recorded before the kernel has it: a kill -9 between the two leaves a record cleanup can act on, never a route root cannot prove it added.
+      for (const i of toAdd) await this.record.add(requests[i]!);
       const results = await this.table.apply(toAdd.map((i): RouteChange => ({ op: "add", destination: requests[i]!.destination, gateway: requests[i]!.gateway })));
       const failed: TunnelEntryJson[] = [];
-      const added: RouteRef[] = [];
+      const notAdded: RouteRef[] = [];
       results.forEach((result, k) => {
         const i = toAdd[k]!;
         const request = requests[i]!;
         if (result.ok) {
-          added.push(request);
           outcomes[i] = { kind: "added" };
         } else {
+          notAdded.push(request);
           failed.push(newEntries.find((e) => sameRoute(entryFromJson(e), request))!);
           outcomes[i] = { kind: "failed", error: result.error ?? "route was not added" };
         }
       });
-      for (const route of added) await this.record.add(route);
+      for (const route of notAdded) await this.record.remove(route);
       if (failed.length > 0) await tx.update((entries) => ({ entries: entries.filter((e) => !failed.some((f) => sameEntry(f, e))), result: undefined }));
       return withNote(outcomes as AddOutcome[], [...kernel.values()].flat());
     });
@@ -104,8 +158,37 @@ export class RouteRegistrar {
    * `takeBack` (the client went away) root removes what it recorded adding
    * whatever the user's file says, so a forged live entry cannot keep it.
    */
-  removeRoutes(routes: readonly RouteRef[], options: { takeBack?: boolean } = {}): Promise<RemoveOutcome[]> {
-    if (routes.length === 0) return Promise.resolve([]);
+  async removeRoutes(routes: readonly RouteRef[], options: { takeBack?: boolean } = {}): Promise<RemoveOutcome[]> {
+    if (routes.length === 0) return [];
+    if (!options.takeBack) return this.removeWithEntries(routes, false);
+    try {
+      return await this.removeWithEntries(routes, true);
+    } catch (error) {
+      // The user's file is unreadable or locked for good (garbage, a directory, a lock never released): what root added still goes.
+      return this.removeRecordedOnly(routes, (error as Error).message);
+    }
+  }
+
+  /** Takes recorded routes out of the kernel without the registry; their entries, if any, are a dead pid's for cleanup. */
+  private async removeRecordedOnly(routes: readonly RouteRef[], why: string): Promise<RemoveOutcome[]> {
+    const kernel = await kernelTables(this.table, routes.map((r) => r.destination.family));
+    const present = routes.filter((r) => this.record.has(r) && findRoute(kernel.get(r.destination.family) ?? [], r.destination, r.gateway));
+    const results = await this.table.apply(present.map((r): RouteChange => ({ op: "remove", destination: r.destination, gateway: r.gateway })));
+    const outcomes: RemoveOutcome[] = [];
+    for (const route of routes) {
+      if (!this.record.has(route)) {
+        outcomes.push({ kind: "not-ours" });
+        continue;
+      }
+      const i = present.indexOf(route);
+      const result: { ok: boolean; error?: string } = i < 0 ? { ok: true } : results[i]!;
+      if (result.ok) await this.record.remove(route);
+      outcomes.push(result.ok ? { kind: "removed" } : { kind: "failed", error: `${result.error ?? "route was not removed"} (tunnels.json: ${why})` });
+    }
+    return outcomes;
+  }
+
+  private removeWithEntries(routes: readonly RouteRef[], takeBack: boolean): Promise<RemoveOutcome[]> {
     return this.registry.locked(async (tx) => {
       const views = await registryViews(await tx.read());
       const kernel = await kernelTables(this.table, routes.map((r) => r.destination.family));
@@ -117,7 +200,7 @@ export class RouteRegistrar {
         const ours = views.filter((v) => sameRoute(v.entry, route) && v.entry.profile === route.profile && v.entry.pid === this.self.pid);
         if (ours.length === 0 && !this.record.has(route)) return outcomes.push({ kind: "not-ours" });
         drop.push(...ours.map((v) => v.entry.json));
-        const other = options.takeBack ? undefined : views.find((v) => v.alive && v.entry.pid !== this.self.pid && sameRoute(v.entry, route));
+        const other = takeBack ? undefined : views.find((v) => v.alive && v.entry.pid !== this.self.pid && sameRoute(v.entry, route));
         if (other) {
           forgotten.push(route);
           return outcomes.push({ kind: "left-to-live-owner", owner: { profile: other.entry.profile, pid: other.entry.pid } });

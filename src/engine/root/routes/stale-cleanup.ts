@@ -2,7 +2,8 @@ import { OWNER_ID, type TunnelEntry, type TunnelEntryJson, sameRoute } from "../
 import type { KernelRoute } from "../../../shared/routes.js";
 import type { RegistryFile } from "../../registry/registry-file.js";
 import { type Allowances, NO_ALLOWANCES } from "../policy/allowances.js";
-import { checkRouteCidr, pathRefusal } from "../policy/route-policy.js";
+import { checkGateway, checkRouteCidr, pathRefusal } from "../policy/route-policy.js";
+import { type HostAddress, hostAddressRefusal, hostAddresses } from "../policy/host-addresses.js";
 import type { CleanedRoute, CleanupFailure, CleanupReport, RouteRef } from "../root.js";
 import { type RouteChange, type RouteTable, findRoute } from "./route-table.js";
 import { kernelTables, registryViews, sameEntry } from "./registry-views.js";
@@ -18,18 +19,23 @@ function failure(entry: TunnelEntry, error: string): CleanupFailure {
 
 export interface CleanupPolicy {
   readonly allowances: Allowances;
+  /** Root's own operator asked (`sudo mktunnel cleanup`): dead entries of the file are taken at their word, within the rules. A helper's user gets root's records only. */
+  readonly operator: boolean;
   /** Routes root recorded adding, whose writer died (own-routes.ts): ours, whatever the user's file says. */
   readonly recorded?: readonly RouteRef[];
 }
 
 /** Why root would not remove this route: the rules an add of it would have to pass. */
-async function removalRefusal(entry: TunnelEntry, route: KernelRoute, kernel: readonly KernelRoute[], allowances: Allowances): Promise<string | null> {
+async function removalRefusal(entry: TunnelEntry, route: KernelRoute, kernel: readonly KernelRoute[], allowances: Allowances, host: readonly HostAddress[]): Promise<string | null> {
   try {
     checkRouteCidr(entry.destination, allowances);
+    checkGateway(entry.gateway);
   } catch (error) {
     return (error as Error).message;
   }
-  return pathRefusal(entry.gateway, kernel, route);
+  const local = hostAddressRefusal(entry.destination, host);
+  if (local) return local;
+  return pathRefusal(entry.gateway, kernel, { via: route, allowances });
 }
 
 /**
@@ -42,7 +48,7 @@ async function removalRefusal(entry: TunnelEntry, route: KernelRoute, kernel: re
  * forge: it is reported and left, with its entry. Routes root recorded
  * adding itself go whatever the file says. One failure does not stop the others.
  */
-export async function cleanupStaleTunnels(table: RouteTable, registry: RegistryFile, policy: CleanupPolicy = { allowances: NO_ALLOWANCES }): Promise<CleanupReport> {
+export async function cleanupStaleTunnels(table: RouteTable, registry: RegistryFile, policy: CleanupPolicy = { allowances: NO_ALLOWANCES, operator: true }): Promise<CleanupReport> {
   return registry.locked(async (tx) => {
     const views = await registryViews(await tx.read());
     const dead = views.filter((v) => !v.alive).map((v) => v.entry);
@@ -55,6 +61,7 @@ export async function cleanupStaleTunnels(table: RouteTable, registry: RegistryF
     const drop: TunnelEntryJson[] = [];
     const changes: RouteChange[] = [];
     const waiting: TunnelEntry[] = [];
+    let host: HostAddress[] | undefined;
     const ourRecord = (entry: TunnelEntry) => recorded.some((r) => sameRoute(r, entry));
     for (const route of recorded) {
       if (findRoute(kernel.get(route.destination.family) ?? [], route.destination, route.gateway)) changes.push({ op: "remove", destination: route.destination, gateway: route.gateway });
@@ -68,7 +75,12 @@ export async function cleanupStaleTunnels(table: RouteTable, registry: RegistryF
         continue;
       }
       if (!ourRecord(entry)) {
-        const why = await removalRefusal(entry, inKernel, family, policy.allowances);
+        if (!policy.operator) {
+          refused.push(failure(entry, `refused: root did not add this route, and through the helper it removes only what it added; run "sudo mktunnel cleanup" (or "minikube tunnel --cleanup") once`));
+          continue;
+        }
+        host ??= await hostAddresses([...kernel.values()].flat());
+        const why = await removalRefusal(entry, inKernel, family, policy.allowances, host);
         if (why) {
           refused.push(failure(entry, `refused: ${why}; root removes only routes it would have added`));
           continue;
