@@ -4,7 +4,10 @@ import { CONTENT_SECURITY_POLICY_META } from "./src/shared/content-security-poli
 
 /** index.html carries the same CSP that the app:// protocol sends as a header. */
 function contentSecurityPolicy(): Plugin {
-  return { name: "content-security-policy", transformIndexHtml: (html) => html.replace("%CONTENT_SECURITY_POLICY%", CONTENT_SECURITY_POLICY_META) };
+  return {
+    name: "content-security-policy",
+    transformIndexHtml: (html) => html.replace("%CONTENT_SECURITY_POLICY%", CONTENT_SECURITY_POLICY_META),
+  };
 }
 
 // React through esbuild's automatic JSX runtime: @vitejs/plugin-react is not needed for a production build.

@@ -13,9 +13,25 @@ const run = promisify(execFile);
 export interface ForwardBenchResult {
   readonly transferMb: number;
   readonly throughput: { readonly oursMBps: number; readonly sshMBps: number; readonly ratio: number };
-  readonly latency: { readonly samples: number; readonly ours: { p50: number; p99: number }; readonly ssh: { p50: number; p99: number }; readonly p50Ratio: number };
-  readonly concurrent: { readonly connections: number; readonly oursMs: number; readonly sshMs: number; readonly oursFailed: number; readonly sshFailed: number };
-  readonly scale: { readonly services: number; readonly ports: number; readonly allListeningMs: number; readonly rssAddedMb: number };
+  readonly latency: {
+    readonly samples: number;
+    readonly ours: { p50: number; p99: number };
+    readonly ssh: { p50: number; p99: number };
+    readonly p50Ratio: number;
+  };
+  readonly concurrent: {
+    readonly connections: number;
+    readonly oursMs: number;
+    readonly sshMs: number;
+    readonly oursFailed: number;
+    readonly sshFailed: number;
+  };
+  readonly scale: {
+    readonly services: number;
+    readonly ports: number;
+    readonly allListeningMs: number;
+    readonly rssAddedMb: number;
+  };
 }
 
 /** In the node namespace, on a ClusterIP: "T" streams MB megabytes, anything else gets one byte back. */
@@ -33,7 +49,9 @@ net.createServer((s) => {
   });
 }).listen(80, process.argv[1], () => console.log("listening"));`;
 
-/** In the host namespace: "T" one bulk read; "P n" n sequential connect→first byte samples; "C n" n connections at once. */
+/**
+ * In the host namespace: "T" one bulk read; "P n" n sequential connect→first byte samples; "C n" n connections at once.
+ */
 const CLIENT = `
 const net = require("net");
 const [addr, port, mode, n] = process.argv.slice(1);
@@ -60,7 +78,8 @@ function firstOutput(child: ChildProcess, what: string): Promise<string> {
   });
 }
 
-const p = (xs: number[], q: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.ceil(q * xs.length) - 1)]!;
+const p = (xs: number[], q: number) =>
+  [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.ceil(q * xs.length) - 1)]!;
 
 /**
  * Forward mode against OpenSSH's `ssh -N -L` (what minikube tunnel runs per
@@ -79,19 +98,80 @@ export async function benchForward(transferMb = 200, latencySamples = 600, round
     const hostKeys = join(dir, "host-keys");
     await writeFile(hostKeys, await node.keyscanLines());
     await lab.addServiceAddress("10.96.0.20");
-    const server = spawn("ip", ["netns", "exec", lab.node, process.execPath, "-e", SERVER(transferMb), "10.96.0.20"], { stdio: ["ignore", "pipe", "inherit"] });
+    const server = spawn("ip", ["netns", "exec", lab.node, process.execPath, "-e", SERVER(transferMb), "10.96.0.20"], {
+      stdio: ["ignore", "pipe", "inherit"],
+    });
     children.push(server);
     await new Promise((r) => server.stdout!.once("data", r));
-    const client = async (address: string, port: number, mode: string, n = 0) => JSON.parse((await run("ip", ["netns", "exec", lab.host, process.execPath, "-e", CLIENT, address, String(port), mode, String(n)], { maxBuffer: 1 << 24 })).stdout);
+    const client = async (address: string, port: number, mode: string, n = 0) =>
+      JSON.parse(
+        (
+          await run(
+            "ip",
+            ["netns", "exec", lab.host, process.execPath, "-e", CLIENT, address, String(port), mode, String(n)],
+            { maxBuffer: 1 << 24 },
+          )
+        ).stdout,
+      );
 
     // Ours: one Service on 127.70.0.1:8080; OpenSSH: the same target on 127.0.0.2:8080.
-    const ours = spawn("ip", ["netns", "exec", lab.host, process.execPath, ...(process.env.PROF ? ["--cpu-prof", "--cpu-prof-dir=/tmp/fwdprof"] : []), bundled("forward-bench-proc"), String(node.publishedPort), join(dir, "id_rsa"), hostKeys], { stdio: ["pipe", "pipe", "inherit"] });
+    const ours = spawn(
+      "ip",
+      [
+        "netns",
+        "exec",
+        lab.host,
+        process.execPath,
+        ...(process.env.PROF ? ["--cpu-prof", "--cpu-prof-dir=/tmp/fwdprof"] : []),
+        bundled("forward-bench-proc"),
+        String(node.publishedPort),
+        join(dir, "id_rsa"),
+        hostKeys,
+      ],
+      { stdio: ["pipe", "pipe", "inherit"] },
+    );
     children.push(ours);
-    ours.stdin!.end(JSON.stringify([{ namespace: "bench", name: "web", address: "127.70.0.1", port: 8080, protocol: "TCP", targetHost: "10.96.0.20", targetPort: 80 }]));
+    ours.stdin!.end(
+      JSON.stringify([
+        {
+          namespace: "bench",
+          name: "web",
+          address: "127.70.0.1",
+          port: 8080,
+          protocol: "TCP",
+          targetHost: "10.96.0.20",
+          targetPort: 80,
+        },
+      ]),
+    );
     await firstOutput(ours, "the forwarder");
-    const ssh = spawn("ip", ["netns", "exec", lab.host, "ssh", "-N", "-i", join(dir, "id_rsa"), "-o", `UserKnownHostsFile=${hostKeys}`, "-o", "StrictHostKeyChecking=yes", "-o", "LogLevel=ERROR", "-L", "127.0.0.2:8080:10.96.0.20:80", "-p", String(node.publishedPort), "docker@127.0.0.1"], { stdio: "ignore" });
+    const ssh = spawn(
+      "ip",
+      [
+        "netns",
+        "exec",
+        lab.host,
+        "ssh",
+        "-N",
+        "-i",
+        join(dir, "id_rsa"),
+        "-o",
+        `UserKnownHostsFile=${hostKeys}`,
+        "-o",
+        "StrictHostKeyChecking=yes",
+        "-o",
+        "LogLevel=ERROR",
+        "-L",
+        "127.0.0.2:8080:10.96.0.20:80",
+        "-p",
+        String(node.publishedPort),
+        "docker@127.0.0.1",
+      ],
+      { stdio: "ignore" },
+    );
     children.push(ssh);
-    while ((await lab.connectFromHost("127.0.0.2", 8080, 300)) === "ECONNREFUSED") await new Promise((r) => setTimeout(r, 50));
+    while ((await lab.connectFromHost("127.0.0.2", 8080, 300)) === "ECONNREFUSED")
+      await new Promise((r) => setTimeout(r, 50));
 
     const oursMBps: number[] = [];
     const sshMBps: number[] = [];
@@ -109,12 +189,36 @@ export async function benchForward(transferMb = 200, latencySamples = 600, round
     const sshC = await client("127.0.0.2", 8080, "C", 100);
 
     // 200 Services × 2 ports on one link, in a fresh forwarder.
-    const specs = Array.from({ length: 200 }, (_, i) => [80, 8080].map((port) => ({ namespace: "bench", name: `svc-${i}`, address: `127.71.${Math.floor(i / 250)}.${(i % 250) + 1}`, port, protocol: "TCP", targetHost: "10.96.0.20", targetPort: 80 }))).flat();
-    const scaleProc = spawn("ip", ["netns", "exec", lab.host, process.execPath, bundled("forward-bench-proc"), String(node.publishedPort), join(dir, "id_rsa"), hostKeys], { stdio: ["pipe", "pipe", "inherit"] });
+    const specs = Array.from({ length: 200 }, (_, i) =>
+      [80, 8080].map((port) => ({
+        namespace: "bench",
+        name: `svc-${i}`,
+        address: `127.71.${Math.floor(i / 250)}.${(i % 250) + 1}`,
+        port,
+        protocol: "TCP",
+        targetHost: "10.96.0.20",
+        targetPort: 80,
+      })),
+    ).flat();
+    const scaleProc = spawn(
+      "ip",
+      [
+        "netns",
+        "exec",
+        lab.host,
+        process.execPath,
+        bundled("forward-bench-proc"),
+        String(node.publishedPort),
+        join(dir, "id_rsa"),
+        hostKeys,
+      ],
+      { stdio: ["pipe", "pipe", "inherit"] },
+    );
     children.push(scaleProc);
     scaleProc.stdin!.end(JSON.stringify(specs));
     const scale = JSON.parse(await firstOutput(scaleProc, "the 400-port forwarder"));
-    if (scale.listening !== specs.length) throw new Error(`only ${scale.listening} of ${specs.length} listeners came up`);
+    if (scale.listening !== specs.length)
+      throw new Error(`only ${scale.listening} of ${specs.length} listeners came up`);
 
     const ms2 = (x: number) => Math.round(x * 100) / 100;
     const lat = (xs: number[]) => ({ p50: ms2(p(xs, 0.5)), p99: ms2(p(xs, 0.99)) });
@@ -122,10 +226,30 @@ export async function benchForward(transferMb = 200, latencySamples = 600, round
     const sshMedian = median(sshMBps);
     return {
       transferMb,
-      throughput: { oursMBps: round1(oursMedian), sshMBps: round1(sshMedian), ratio: Math.round((oursMedian / sshMedian) * 100) / 100 },
-      latency: { samples: oursLat.length, ours: lat(oursLat), ssh: lat(sshLat), p50Ratio: Math.round((p(oursLat, 0.5) / p(sshLat, 0.5)) * 100) / 100 },
-      concurrent: { connections: 100, oursMs: round1(oursC.ms), sshMs: round1(sshC.ms), oursFailed: oursC.failed, sshFailed: sshC.failed },
-      scale: { services: 200, ports: specs.length, allListeningMs: round1(scale.applyMs), rssAddedMb: round1((scale.rssAfter - scale.rssBefore) / 1e6) },
+      throughput: {
+        oursMBps: round1(oursMedian),
+        sshMBps: round1(sshMedian),
+        ratio: Math.round((oursMedian / sshMedian) * 100) / 100,
+      },
+      latency: {
+        samples: oursLat.length,
+        ours: lat(oursLat),
+        ssh: lat(sshLat),
+        p50Ratio: Math.round((p(oursLat, 0.5) / p(sshLat, 0.5)) * 100) / 100,
+      },
+      concurrent: {
+        connections: 100,
+        oursMs: round1(oursC.ms),
+        sshMs: round1(sshC.ms),
+        oursFailed: oursC.failed,
+        sshFailed: sshC.failed,
+      },
+      scale: {
+        services: 200,
+        ports: specs.length,
+        allListeningMs: round1(scale.applyMs),
+        rssAddedMb: round1((scale.rssAfter - scale.rssBefore) / 1e6),
+      },
     };
   } finally {
     for (const child of children) child.kill(process.env.PROF ? "SIGINT" : "SIGKILL");

@@ -46,7 +46,8 @@ export async function benchIdle(windowSeconds = 60): Promise<IdleBenchResult> {
     const ticks = (await cpuTicks(pid)) - ticksBefore;
     const callsAfter = await fake.calls();
     const calls: Record<string, number> = {};
-    for (const [command, n] of Object.entries(callsAfter)) if (n - (callsBefore[command] ?? 0) > 0) calls[command] = n - (callsBefore[command] ?? 0);
+    for (const [command, n] of Object.entries(callsAfter))
+      if (n - (callsBefore[command] ?? 0) > 0) calls[command] = n - (callsBefore[command] ?? 0);
     const total = Object.values(calls).reduce((a, b) => a + b, 0);
 
     await lab.setNodeLink(false);

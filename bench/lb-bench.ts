@@ -20,17 +20,30 @@ function compiled(script: string): Promise<string> {
   let out = built.get(script);
   if (!out) {
     const file = join(buildDir, `${basename(script, ".ts")}.mjs`);
-    out = build({ entryPoints: [script], outfile: file, bundle: true, packages: "external", platform: "node", format: "esm", target: "node22", logLevel: "warning" }).then(() => file);
+    out = build({
+      entryPoints: [script],
+      outfile: file,
+      bundle: true,
+      packages: "external",
+      platform: "node",
+      format: "esm",
+      target: "node22",
+      logLevel: "warning",
+    }).then(() => file);
     built.set(script, out);
   }
   return out;
 }
 
 async function runBuilt(script: string, args: string[]): Promise<ChildProcess> {
-  const profile = process.env.SIM_PROF && script.endsWith(process.env.SIM_PROF) ? ["--cpu-prof", "--cpu-prof-dir=/tmp/prof"] : [];
-  return spawn(process.execPath, [...profile, await compiled(script), ...args], { stdio: ["ignore", "pipe", "inherit"] });
+  const profile =
+    process.env.SIM_PROF && script.endsWith(process.env.SIM_PROF) ? ["--cpu-prof", "--cpu-prof-dir=/tmp/prof"] : [];
+  return spawn(process.execPath, [...profile, await compiled(script), ...args], {
+    stdio: ["ignore", "pipe", "inherit"],
+  });
 }
-const firstLine = (child: ChildProcess) => new Promise<string>((resolve) => createInterface({ input: child.stdout! }).once("line", resolve));
+const firstLine = (child: ChildProcess) =>
+  new Promise<string>((resolve) => createInterface({ input: child.stdout! }).once("line", resolve));
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 async function procStat(pid: number): Promise<{ rssMb: number; cpuTicks: number }> {
@@ -41,9 +54,20 @@ async function procStat(pid: number): Promise<{ rssMb: number; cpuTicks: number 
   return { rssMb: rssKb / 1024, cpuTicks: Number(fields[11]) + Number(fields[12]) };
 }
 
-/** NodePorts are not allocated: a real cluster has only 2,768 of them, fewer than the 10,000 Services of the bulk benchmark. */
+/**
+ * NodePorts are not allocated: a real cluster has only 2,768 of them, fewer than the 10,000 Services of the bulk
+ * benchmark.
+ */
 function service(name: string) {
-  return { metadata: { name, namespace: "default" }, spec: { type: "LoadBalancer", allocateLoadBalancerNodePorts: false, selector: { app: name }, ports: [{ port: 80 }] } };
+  return {
+    metadata: { name, namespace: "default" },
+    spec: {
+      type: "LoadBalancer",
+      allocateLoadBalancerNodePorts: false,
+      selector: { app: name },
+      ports: [{ port: 80 }],
+    },
+  };
 }
 
 /** Watches every Service and records when each first shows an ingress. */
@@ -55,12 +79,16 @@ class Observer {
   async start(): Promise<void> {
     const { body } = await this.client.call<{ metadata: { resourceVersion: string } }>("GET", "/api/v1/services");
     void this.client
-      .watch(`/api/v1/services?watch=1&resourceVersion=${body.metadata.resourceVersion}`, (event) => {
-        const svc = event.object as any;
-        if (!svc.status?.loadBalancer?.ingress?.length || this.seen.has(svc.metadata.name)) return;
-        this.seen.set(svc.metadata.name, performance.now());
-        this.waiters.get(svc.metadata.name)?.();
-      }, this.abort.signal)
+      .watch(
+        `/api/v1/services?watch=1&resourceVersion=${body.metadata.resourceVersion}`,
+        (event) => {
+          const svc = event.object as any;
+          if (!svc.status?.loadBalancer?.ingress?.length || this.seen.has(svc.metadata.name)) return;
+          this.seen.set(svc.metadata.name, performance.now());
+          this.waiters.get(svc.metadata.name)?.();
+        },
+        this.abort.signal,
+      )
       .catch(() => undefined);
   }
   waitFor(name: string): Promise<void> {
@@ -74,12 +102,14 @@ class Observer {
 
 async function createMany(client: KubeHttp, names: string[], concurrency = 32): Promise<void> {
   let next = 0;
-  await Promise.all(Array.from({ length: concurrency }, async () => {
-    while (next < names.length) {
-      const name = names[next++]!;
-      await client.call("POST", "/api/v1/namespaces/default/services", service(name));
-    }
-  }));
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (next < names.length) {
+        const name = names[next++]!;
+        await client.call("POST", "/api/v1/namespaces/default/services", service(name));
+      }
+    }),
+  );
 }
 
 async function withSim<T>(work: (kubeconfig: string, client: KubeHttp) => Promise<T>): Promise<T> {
@@ -94,7 +124,13 @@ async function withSim<T>(work: (kubeconfig: string, client: KubeHttp) => Promis
   }
 }
 
-async function latency(kubeconfig: string, client: KubeHttp, script: string, prefix: string, samples: number): Promise<number[]> {
+async function latency(
+  kubeconfig: string,
+  client: KubeHttp,
+  script: string,
+  prefix: string,
+  samples: number,
+): Promise<number[]> {
   const proc = await runBuilt(script, [kubeconfig, process.env.BENCH_NO_EVENTS ? "no-events" : "events"]);
   await firstLine(proc);
   const observer = new Observer(client);
@@ -114,48 +150,100 @@ async function latency(kubeconfig: string, client: KubeHttp, script: string, pre
 }
 
 /**
- * Latency: create → a separate watcher sees the ingress, with 1,000 Services present, against a bare watch→PATCH client.
+ * Latency: create → a separate watcher sees the ingress, with 1,000 Services present, against a bare watch→PATCH
+ * client.
  * The two alternate in rounds so that drift on a shared machine (GC, other load) falls on both alike.
  */
 export async function benchP1(samples = 600, rounds = 3) {
   return withSim(async (kubeconfig, client) => {
-    await createMany(client, Array.from({ length: 1000 }, (_, i) => `pre-${i}`));
+    await createMany(
+      client,
+      Array.from({ length: 1000 }, (_, i) => `pre-${i}`),
+    );
     const ctl: number[] = [];
     const bare: number[] = [];
     for (let round = 0; round < rounds; round++) {
-      ctl.push(...(await latency(kubeconfig, client, join(here, "lb-controller-proc.ts"), `ctl${round}`, Math.ceil(samples / rounds))));
-      bare.push(...(await latency(kubeconfig, client, join(here, "bare-client-proc.ts"), `bare${round}`, Math.ceil(samples / rounds))));
+      ctl.push(
+        ...(await latency(
+          kubeconfig,
+          client,
+          join(here, "lb-controller-proc.ts"),
+          `ctl${round}`,
+          Math.ceil(samples / rounds),
+        )),
+      );
+      bare.push(
+        ...(await latency(
+          kubeconfig,
+          client,
+          join(here, "bare-client-proc.ts"),
+          `bare${round}`,
+          Math.ceil(samples / rounds),
+        )),
+      );
     }
     const summary = (xs: number[]) => ({ p50: round1(percentile(xs, 50)), p99: round1(percentile(xs, 99)) });
     const controller = summary(ctl);
     const baseline = summary(bare);
-    return { servicesPresent: 1000, samples: ctl.length, controller, bare: baseline, p99Ratio: Math.round((controller.p99 / baseline.p99) * 100) / 100, p50Ratio: Math.round((controller.p50 / baseline.p50) * 100) / 100 };
+    return {
+      servicesPresent: 1000,
+      samples: ctl.length,
+      controller,
+      bare: baseline,
+      p99Ratio: Math.round((controller.p99 / baseline.p99) * 100) / 100,
+      p50Ratio: Math.round((controller.p50 / baseline.p50) * 100) / 100,
+    };
   });
 }
 
-/** Bulk, second reading: 10,000 Services already there when the controller starts; time from its start to all assigned. */
+/**
+ * Bulk, second reading: 10,000 Services already there when the controller starts; time from its start to all assigned.
+ */
 export async function benchBacklog(count = 10_000) {
   return withSim(async (kubeconfig, client) => {
-    await createMany(client, Array.from({ length: count }, (_, i) => `backlog-${i}`));
+    await createMany(
+      client,
+      Array.from({ length: count }, (_, i) => `backlog-${i}`),
+    );
     const observer = new Observer(client);
     await observer.start();
     await client.call("POST", "/kubesim/counts");
     const controllerScript = await compiled(join(here, "lb-controller-proc.ts"));
     const t0 = performance.now();
-    const proc = spawn(process.execPath, [controllerScript, kubeconfig, process.env.BENCH_NO_EVENTS ? "no-events" : "events"], { stdio: ["ignore", "pipe", "inherit"] });
+    const proc = spawn(
+      process.execPath,
+      [controllerScript, kubeconfig, process.env.BENCH_NO_EVENTS ? "no-events" : "events"],
+      { stdio: ["ignore", "pipe", "inherit"] },
+    );
     for (let i = 0; i < count; i++) await observer.waitFor(`backlog-${i}`);
     const allAssigned = Math.max(...observer.seen.values()) - t0;
     const { body: counts } = await client.call<any>("GET", "/kubesim/counts");
     observer.stop();
     proc.kill("SIGTERM");
-    return { services: count, startToAllAssignedMs: Math.round(allAssigned), statusWritesPerService: Math.round(((counts.byVerb.patch ?? 0) / count) * 1000) / 1000 };
+    return {
+      services: count,
+      startToAllAssignedMs: Math.round(allAssigned),
+      statusWritesPerService: Math.round(((counts.byVerb.patch ?? 0) / count) * 1000) / 1000,
+    };
   });
 }
 
-/** Bulk and memory: 10,000 Services at once; time to all assigned, writes per Service, idle requests, RSS and idle CPU. */
-export async function benchBulk(count = 10_000, idleSeconds = 20, who: "controller" | "controller-no-events" | "bare" = "controller") {
+/**
+ * Bulk and memory: 10,000 Services at once; time to all assigned, writes per Service, idle requests, RSS and idle CPU.
+ */
+export async function benchBulk(
+  count = 10_000,
+  idleSeconds = 20,
+  who: "controller" | "controller-no-events" | "bare" = "controller",
+) {
   return withSim(async (kubeconfig, client) => {
-    const proc = who === "bare" ? await runBuilt(join(here, "bare-client-proc.ts"), [kubeconfig]) : await runBuilt(join(here, "lb-controller-proc.ts"), [kubeconfig, who === "controller" ? "events" : "no-events"]);
+    const proc =
+      who === "bare"
+        ? await runBuilt(join(here, "bare-client-proc.ts"), [kubeconfig])
+        : await runBuilt(join(here, "lb-controller-proc.ts"), [
+            kubeconfig,
+            who === "controller" ? "events" : "no-events",
+          ]);
     await firstLine(proc);
     await sleep(1000);
     const baseline = await procStat(proc.pid!);

@@ -6,7 +6,11 @@ import { LoadBalancerController } from "../src/engine/lb/lb-controller.js";
 const [kubeconfig = "", events = "events"] = process.argv.slice(2);
 const config = new KubeConfig();
 config.loadFromFile(kubeconfig);
-const controller = new LoadBalancerController(await KubeHttp.fromKubeConfig(config), { mode: "clusterip", emitEvents: events === "events", releaseOnStop: false });
+const controller = new LoadBalancerController(await KubeHttp.fromKubeConfig(config), {
+  mode: "clusterip",
+  emitEvents: events === "events",
+  releaseOnStop: false,
+});
 await controller.start();
 process.stdout.write("ready\n");
 process.on("SIGTERM", () => {

@@ -40,7 +40,14 @@ export async function benchRoutes(routeCount = 16, rounds = 5): Promise<RouteBen
   try {
     await fake.addProfile({ name: "minikube", nodeIp: lab.nodeIp });
     const env = fake.env();
-    const runner: CommandRunner = { run: (file, args, options) => execFileRunner.run("env", [`PATH=${env.PATH}`, `FAKE_MINIKUBE_STATE=${env.FAKE_MINIKUBE_STATE}`, file, ...args], options) };
+    const runner: CommandRunner = {
+      run: (file, args, options) =>
+        execFileRunner.run(
+          "env",
+          [`PATH=${env.PATH}`, `FAKE_MINIKUBE_STATE=${env.FAKE_MINIKUBE_STATE}`, file, ...args],
+          options,
+        ),
+    };
     const pool = Array.from({ length: routeCount - 1 }, (_, i) => parseCidr(`172.30.${i}.0/24`));
     const table = new LinuxRouteTable(lab.hostRunner());
     const starts: number[] = [];
@@ -54,9 +61,17 @@ export async function benchRoutes(routeCount = 16, rounds = 5): Promise<RouteBen
       // The same root a `sudo mktunnel start` has: its session, policy and records included.
       const root = await createInProcessRoot({ registry, table, runtimeDir: fake.miniPath, names: false });
       const access = new RouteAccess(
-        { profile: "minikube", locks: null, names: (changed) => new ProfileNames("minikube", "cluster.local", null, () => undefined, changed) },
+        {
+          profile: "minikube",
+          locks: null,
+          names: (changed) => new ProfileNames("minikube", "cluster.local", null, () => undefined, changed),
+        },
         { inspector: new ClusterInspector(fake.miniPath, new MinikubeCli("minikube", runner), null), root, table },
-        { lb: { mode: "pool", pool: new IpPool(pool.map((c) => c.text)) }, pollIntervalMs: 60_000, probe: async (host, port) => ({ target: `${host}:${port}`, ok: true, checkedAt: "" }) },
+        {
+          lb: { mode: "pool", pool: new IpPool(pool.map((c) => c.text)) },
+          pollIntervalMs: 60_000,
+          probe: async (host, port) => ({ target: `${host}:${port}`, ok: true, checkedAt: "" }),
+        },
       );
       let t = performance.now();
       await access.start();
@@ -68,15 +83,25 @@ export async function benchRoutes(routeCount = 16, rounds = 5): Promise<RouteBen
       stops.push(performance.now() - t);
 
       t = performance.now();
-      for (const cidr of targets) await run("ip", ["netns", "exec", lab.host, "ip", "route", "add", cidr, "via", lab.nodeIp]);
+      for (const cidr of targets)
+        await run("ip", ["netns", "exec", lab.host, "ip", "route", "add", cidr, "via", lab.nodeIp]);
       bareAdds.push(performance.now() - t);
       t = performance.now();
-      for (const cidr of targets) await run("ip", ["netns", "exec", lab.host, "ip", "route", "del", cidr, "via", lab.nodeIp]);
+      for (const cidr of targets)
+        await run("ip", ["netns", "exec", lab.host, "ip", "route", "del", cidr, "via", lab.nodeIp]);
       bareDels.push(performance.now() - t);
 
       // A dead tunnel's routes, registered under a pid that cannot exist, then cleaned up.
       const dead = new RouteRegistrar(table, registry, { pid: 2 ** 22 + 1 });
-      await dead.addRoutes(targets.map((cidr) => ({ destination: parseCidr(cidr), gateway: lab.nodeIp, profile: "minikube", clusterDomain: "cluster.local", clusterDnsIp: "10.96.0.10" })));
+      await dead.addRoutes(
+        targets.map((cidr) => ({
+          destination: parseCidr(cidr),
+          gateway: lab.nodeIp,
+          profile: "minikube",
+          clusterDomain: "cluster.local",
+          clusterDnsIp: "10.96.0.10",
+        })),
+      );
       t = performance.now();
       const report = await cleanupStaleTunnels(table, registry);
       cleanups.push(performance.now() - t);

@@ -10,7 +10,11 @@ import { benchUi } from "./ui-bench.js";
 const only = process.argv[2];
 const outDir = join(import.meta.dirname, "results");
 await mkdir(outDir, { recursive: true });
-const results: Record<string, unknown> = { date: new Date().toISOString(), node: process.version, cores: (await import("node:os")).cpus().length };
+const results: Record<string, unknown> = {
+  date: new Date().toISOString(),
+  node: process.version,
+  cores: (await import("node:os")).cpus().length,
+};
 
 if (!only || only === "routes") {
   const skip = labUnavailableReason();
@@ -18,7 +22,9 @@ if (!only || only === "routes") {
   else {
     const routes = await benchRoutes();
     results.routes = routes;
-    console.log(`routes: ${routes.routes} routes, start → routes in kernel ${routes.startToRoutesMs} ms vs ${routes.bareIpRouteAddMs} ms of bare ip route add (×${routes.ratio}); stop ${routes.stopMs} ms vs ${routes.bareIpRouteDelMs} ms bare del (×${routes.stopRatio}); cleanup of a dead tunnel ${routes.cleanupMs} ms`);
+    console.log(
+      `routes: ${routes.routes} routes, start → routes in kernel ${routes.startToRoutesMs} ms vs ${routes.bareIpRouteAddMs} ms of bare ip route add (×${routes.ratio}); stop ${routes.stopMs} ms vs ${routes.bareIpRouteDelMs} ms bare del (×${routes.stopRatio}); cleanup of a dead tunnel ${routes.cleanupMs} ms`,
+    );
   }
 }
 
@@ -28,7 +34,9 @@ if (!only || only === "idle") {
   else {
     const idle = await benchIdle();
     results.idle = idle;
-    console.log(`P5 idle tunnel: ${idle.minikubeProcessesPerMinute} minikube processes/min (${JSON.stringify(idle.minikubeCalls)}), CPU ${idle.cpuPercentOfOneCore}% of one core over ${idle.windowSeconds} s; a stopped node noticed after ${idle.stoppedNodeNoticedMs} ms`);
+    console.log(
+      `P5 idle tunnel: ${idle.minikubeProcessesPerMinute} minikube processes/min (${JSON.stringify(idle.minikubeCalls)}), CPU ${idle.cpuPercentOfOneCore}% of one core over ${idle.windowSeconds} s; a stopped node noticed after ${idle.stoppedNodeNoticedMs} ms`,
+    );
   }
 }
 
@@ -38,27 +46,39 @@ if (!only || only === "forward") {
   else {
     const f = await benchForward();
     results.forward = f;
-    console.log(`forward: ${f.transferMb} MB at ${f.throughput.oursMBps} MB/s vs ssh -L ${f.throughput.sshMBps} MB/s (×${f.throughput.ratio}); connect → first byte p50 ${f.latency.ours.p50} ms / p99 ${f.latency.ours.p99} ms vs ssh -L ${f.latency.ssh.p50} / ${f.latency.ssh.p99} ms (p50 ×${f.latency.p50Ratio}); 100 at once ${f.concurrent.oursMs} ms (${f.concurrent.oursFailed} failed) vs ${f.concurrent.sshMs} ms (${f.concurrent.sshFailed} failed); ${f.scale.services} Services × 2 ports listening ${f.scale.allListeningMs} ms after the link is up, +${f.scale.rssAddedMb} MB RSS`);
+    console.log(
+      `forward: ${f.transferMb} MB at ${f.throughput.oursMBps} MB/s vs ssh -L ${f.throughput.sshMBps} MB/s (×${f.throughput.ratio}); connect → first byte p50 ${f.latency.ours.p50} ms / p99 ${f.latency.ours.p99} ms vs ssh -L ${f.latency.ssh.p50} / ${f.latency.ssh.p99} ms (p50 ×${f.latency.p50Ratio}); 100 at once ${f.concurrent.oursMs} ms (${f.concurrent.oursFailed} failed) vs ${f.concurrent.sshMs} ms (${f.concurrent.sshFailed} failed); ${f.scale.services} Services × 2 ports listening ${f.scale.allListeningMs} ms after the link is up, +${f.scale.rssAddedMb} MB RSS`,
+    );
   }
 }
 
 if (!only || only === "lb") {
   const p1 = await benchP1();
   results.p1 = p1;
-  console.log(`P1: create → watcher sees ingress, ${p1.servicesPresent} Services present: controller p50 ${p1.controller.p50} ms / p99 ${p1.controller.p99} ms; bare client p50 ${p1.bare.p50} ms / p99 ${p1.bare.p99} ms (p99 ×${p1.p99Ratio})`);
+  console.log(
+    `P1: create → watcher sees ingress, ${p1.servicesPresent} Services present: controller p50 ${p1.controller.p50} ms / p99 ${p1.controller.p99} ms; bare client p50 ${p1.bare.p50} ms / p99 ${p1.bare.p99} ms (p99 ×${p1.p99Ratio})`,
+  );
   const bare = await benchBulk(10_000, 5, "bare");
   const controller = await benchBulk(10_000, 30, "controller");
   const backlog = await benchBacklog(10_000);
   results.p2p5 = { controller, bare, backlog };
-  console.log(`P2 (backlog): controller started with 10,000 unassigned Services present, all assigned ${backlog.startToAllAssignedMs} ms after its start (process start included), ${backlog.statusWritesPerService} status writes/Service`);
-  console.log(`P2: 10,000 created in ${controller.createMs} ms; all assigned after ${controller.allAssignedMs} ms (bare client ${bare.allAssignedMs} ms, creation ${bare.createMs} ms); status writes/Service ${controller.statusWritesPerService}, events/Service ${controller.eventWritesPerService}; idle requests/min ${controller.idleRequestsPerMinute}`);
-  console.log(`P5: controller RSS ${controller.rssBaselineMb} MB → ${controller.rssWith10kMb} MB with 10,000 Services (+${controller.rssOverBaselineMb} MB); idle CPU ${controller.idleCpuPercent}% over ${controller.idleWindowSeconds} s`);
+  console.log(
+    `P2 (backlog): controller started with 10,000 unassigned Services present, all assigned ${backlog.startToAllAssignedMs} ms after its start (process start included), ${backlog.statusWritesPerService} status writes/Service`,
+  );
+  console.log(
+    `P2: 10,000 created in ${controller.createMs} ms; all assigned after ${controller.allAssignedMs} ms (bare client ${bare.allAssignedMs} ms, creation ${bare.createMs} ms); status writes/Service ${controller.statusWritesPerService}, events/Service ${controller.eventWritesPerService}; idle requests/min ${controller.idleRequestsPerMinute}`,
+  );
+  console.log(
+    `P5: controller RSS ${controller.rssBaselineMb} MB → ${controller.rssWith10kMb} MB with 10,000 Services (+${controller.rssOverBaselineMb} MB); idle CPU ${controller.idleCpuPercent}% over ${controller.idleWindowSeconds} s`,
+  );
 }
 
 if (!only || only === "ui") {
   const ui = await benchUi();
   results.p6 = ui;
-  console.log(`P6: Services view with ${ui.services} Services in Chromium: first render ${ui.firstRenderMs} ms from navigation, state update ${ui.updateMs} ms, scroll to end ${ui.scrollToEndMs} ms, filter to one row ${ui.filterMs} ms; JS heap ${ui.jsHeapMb} MB`);
+  console.log(
+    `P6: Services view with ${ui.services} Services in Chromium: first render ${ui.firstRenderMs} ms from navigation, state update ${ui.updateMs} ms, scroll to end ${ui.scrollToEndMs} ms, filter to one row ${ui.filterMs} ms; JS heap ${ui.jsHeapMb} MB`,
+  );
 }
 
 const file = join(outDir, only ? `latest-${only}.json` : "latest.json");

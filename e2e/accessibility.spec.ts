@@ -27,9 +27,16 @@ afterAll(async () => {
   await server?.close();
 });
 
-async function open(view: string, viewport: { width: number; height: number }, colorScheme: "light" | "dark"): Promise<Page> {
+async function open(
+  view: string,
+  viewport: { width: number; height: number },
+  colorScheme: "light" | "dark",
+): Promise<Page> {
   const page = await browser.newPage({ viewport, colorScheme });
-  await installFakeTunnelApi(page, { state: runningState, logs: ["2026-11-26T06:00:00.000Z [minikube] route 10.96.0.0/12 via 192.168.49.2 added"] });
+  await installFakeTunnelApi(page, {
+    state: runningState,
+    logs: ["2026-11-26T06:00:00.000Z [minikube] route 10.96.0.0/12 via 192.168.49.2 added"],
+  });
   await page.goto(`${server.url}/index.html#${view}`);
   await page.getByRole("tablist").waitFor();
   // The Logs view loads its lines after the first paint.
@@ -48,60 +55,71 @@ describe("accessibility (axe-core in Debian Chromium)", () => {
 });
 
 describe("forward mode (axe-core)", () => {
-  it.each(["tunnels", "services"] as const)("%s in forward mode, light and dark: no violation of moderate impact or worse", async (view) => {
-    for (const colorScheme of ["light", "dark"] as const) {
-      const page = await browser.newPage({ viewport: { width: 1000, height: 700 }, colorScheme });
-      await installFakeTunnelApi(page, { state: forwardState });
-      await page.goto(`${server.url}/index.html#${view}`);
-      await page.getByRole("tablist").waitFor();
-      expect(await axeViolations(page), colorScheme).toEqual([]);
-      await page.close();
-    }
-  });
+  it.each(["tunnels", "services"] as const)(
+    "%s in forward mode, light and dark: no violation of moderate impact or worse",
+    async (view) => {
+      for (const colorScheme of ["light", "dark"] as const) {
+        const page = await browser.newPage({ viewport: { width: 1000, height: 700 }, colorScheme });
+        await installFakeTunnelApi(page, { state: forwardState });
+        await page.goto(`${server.url}/index.html#${view}`);
+        await page.getByRole("tablist").waitFor();
+        expect(await axeViolations(page), colorScheme).toEqual([]);
+        await page.close();
+      }
+    },
+  );
 });
 
 describe("at the minimum window size (640 × 420)", () => {
-  it.each([...VIEWS])("%s: no sideways page scroll, Quit in sight, and every control can be reached and seen", async (view) => {
-    const page = await open(view, MIN, "light");
-    expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(MIN.width);
-    const quit = await page.getByRole("button", { name: "Quit" }).boundingBox();
-    expect(quit && quit.x >= 0 && quit.x + quit.width <= MIN.width && quit.y + quit.height <= MIN.height, `Quit at ${JSON.stringify(quit)}`).toBe(true);
+  it.each([...VIEWS])(
+    "%s: no sideways page scroll, Quit in sight, and every control can be reached and seen",
+    async (view) => {
+      const page = await open(view, MIN, "light");
+      expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(MIN.width);
+      const quit = await page.getByRole("button", { name: "Quit" }).boundingBox();
+      expect(
+        quit && quit.x >= 0 && quit.x + quit.width <= MIN.width && quit.y + quit.height <= MIN.height,
+        `Quit at ${JSON.stringify(quit)}`,
+      ).toBe(true);
 
-    // Tab through the page: each control that takes focus must then be on screen and not hidden under anything.
-    const seen: string[] = [];
-    for (let i = 0; i < 80; i++) {
-      await page.keyboard.press("Tab");
-      const report = await page.evaluate((step) => {
-        const el = document.activeElement as HTMLElement | null;
-        if (!el || el === document.body) return null;
-        const again = el.dataset.visited !== undefined;
-        el.dataset.visited = String(step);
-        const r = el.getBoundingClientRect();
-        const x = Math.min(Math.max(r.left + r.width / 2, 0), innerWidth - 1);
-        const y = Math.min(Math.max(r.top + Math.min(r.height / 2, 10), 0), innerHeight - 1);
-        const hit = document.elementFromPoint(x, y);
-        return {
-          again,
-          name: `${el.tagName.toLowerCase()} "${(el.getAttribute("aria-label") ?? el.textContent ?? "").trim().slice(0, 40)}"`,
-          inView: r.width > 0 && r.height > 0 && r.right > 0 && r.bottom > 0 && r.left < innerWidth && r.top < innerHeight,
-          onTop: hit !== null && (hit === el || el.contains(hit) || hit.contains(el)),
-        };
-      }, i);
-      if (!report) continue;
-      if (report.again) break;
-      seen.push(report.name);
-      expect(report.inView, `${report.name} is focusable but off screen`).toBe(true);
-      expect(report.onTop, `${report.name} is focusable but covered or clipped`).toBe(true);
-    }
-    expect(seen.length, seen.join(", ")).toBeGreaterThanOrEqual(view === "logs" ? 3 : 4);
-    // The tabs take focus one at a time (arrow keys): each one, once focused, is in sight too.
-    await page.getByRole("tab", { selected: true }).focus();
-    for (let i = 0; i < VIEWS.length; i++) {
-      await page.keyboard.press("ArrowRight");
-      const box = await page.getByRole("tab", { selected: true }).boundingBox();
-      expect(box && box.x >= 0 && box.x + box.width <= MIN.width, `tab ${i} at ${JSON.stringify(box)}`).toBe(true);
-    }
-    if (view === "services" || view === "tunnels") await page.screenshot({ path: join(SCREENSHOT_DIR, `${view}-640.png`) });
-    await page.close();
-  });
+      // Tab through the page: each control that takes focus must then be on screen and not hidden under anything.
+      const seen: string[] = [];
+      for (let i = 0; i < 80; i++) {
+        await page.keyboard.press("Tab");
+        const report = await page.evaluate((step) => {
+          const el = document.activeElement as HTMLElement | null;
+          if (!el || el === document.body) return null;
+          const again = el.dataset.visited !== undefined;
+          el.dataset.visited = String(step);
+          const r = el.getBoundingClientRect();
+          const x = Math.min(Math.max(r.left + r.width / 2, 0), innerWidth - 1);
+          const y = Math.min(Math.max(r.top + Math.min(r.height / 2, 10), 0), innerHeight - 1);
+          const hit = document.elementFromPoint(x, y);
+          return {
+            again,
+            name: `${el.tagName.toLowerCase()} "${(el.getAttribute("aria-label") ?? el.textContent ?? "").trim().slice(0, 40)}"`,
+            inView:
+              r.width > 0 && r.height > 0 && r.right > 0 && r.bottom > 0 && r.left < innerWidth && r.top < innerHeight,
+            onTop: hit !== null && (hit === el || el.contains(hit) || hit.contains(el)),
+          };
+        }, i);
+        if (!report) continue;
+        if (report.again) break;
+        seen.push(report.name);
+        expect(report.inView, `${report.name} is focusable but off screen`).toBe(true);
+        expect(report.onTop, `${report.name} is focusable but covered or clipped`).toBe(true);
+      }
+      expect(seen.length, seen.join(", ")).toBeGreaterThanOrEqual(view === "logs" ? 3 : 4);
+      // The tabs take focus one at a time (arrow keys): each one, once focused, is in sight too.
+      await page.getByRole("tab", { selected: true }).focus();
+      for (let i = 0; i < VIEWS.length; i++) {
+        await page.keyboard.press("ArrowRight");
+        const box = await page.getByRole("tab", { selected: true }).boundingBox();
+        expect(box && box.x >= 0 && box.x + box.width <= MIN.width, `tab ${i} at ${JSON.stringify(box)}`).toBe(true);
+      }
+      if (view === "services" || view === "tunnels")
+        await page.screenshot({ path: join(SCREENSHOT_DIR, `${view}-640.png`) });
+      await page.close();
+    },
+  );
 });

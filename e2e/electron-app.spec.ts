@@ -33,8 +33,23 @@ describe.skipIf(skip !== null)("Electron app (Playwright _electron)", () => {
     lab = await NetnsLab.create();
     fake = await FakeMinikube.create();
     await fake.addProfile({ name: "minikube", nodeIp: lab.nodeIp });
-    sim = spawn("ip", ["netns", "exec", lab.host, process.execPath, "--import", "tsx", join(appRoot, "test-support/kube-sim/serve.ts"), "minikube"], { stdio: ["ignore", "pipe", "inherit"] });
-    const kubeconfig = await new Promise<string>((resolve) => createInterface({ input: sim.stdout! }).once("line", resolve));
+    sim = spawn(
+      "ip",
+      [
+        "netns",
+        "exec",
+        lab.host,
+        process.execPath,
+        "--import",
+        "tsx",
+        join(appRoot, "test-support/kube-sim/serve.ts"),
+        "minikube",
+      ],
+      { stdio: ["ignore", "pipe", "inherit"] },
+    );
+    const kubeconfig = await new Promise<string>((resolve) =>
+      createInterface({ input: sim.stdout! }).once("line", resolve),
+    );
     home = await mkdtemp(join(tmpdir(), "mkt-e2e-home-"));
     // Playwright starts this instead of Electron, so the app and its `ip` commands live in the lab.
     const wrapper = join(home, "electron-in-lab");
@@ -43,7 +58,12 @@ describe.skipIf(skip !== null)("Electron app (Playwright _electron)", () => {
     app = await _electron.launch({
       executablePath: wrapper,
       args: [appRoot, "--no-sandbox"],
-      env: { ...fake.env({ KUBECONFIG: kubeconfig }), HOME: home, XDG_CONFIG_HOME: join(home, ".config"), MINIKUBE_TUNNEL_E2E: "1" } as Record<string, string>,
+      env: {
+        ...fake.env({ KUBECONFIG: kubeconfig }),
+        HOME: home,
+        XDG_CONFIG_HOME: join(home, ".config"),
+        MINIKUBE_TUNNEL_E2E: "1",
+      } as Record<string, string>,
     });
   });
 
@@ -57,13 +77,41 @@ describe.skipIf(skip !== null)("Electron app (Playwright _electron)", () => {
 
   it("the tray's Open window… shows the profile; Start adds routes; every window is isolated; Quit removes the routes", async () => {
     // The hook appears once main has set up; then run the tray's "Open window…" action.
-    await expect.poll(() => app.evaluate(() => typeof (globalThis as Record<string, unknown>).minikubeTunnelE2e), { timeout: 20_000 }).toBe("object");
-    await app.evaluate(async () => (globalThis as unknown as { minikubeTunnelE2e: E2eHook }).minikubeTunnelE2e.runAction({ type: "open-window" }));
+    await expect
+      .poll(() => app.evaluate(() => typeof (globalThis as Record<string, unknown>).minikubeTunnelE2e), {
+        timeout: 20_000,
+      })
+      .toBe("object");
+    await app.evaluate(async () =>
+      (globalThis as unknown as { minikubeTunnelE2e: E2eHook }).minikubeTunnelE2e.runAction({ type: "open-window" }),
+    );
     const window = await app.firstWindow();
     await window.getByRole("region", { name: "minikube" }).waitFor();
     // Isolation as the page sees it: no Node, no ipcRenderer, only the narrow window.tunnel.
-    expect(await window.evaluate(() => [typeof (globalThis as Record<string, unknown>).require, typeof (globalThis as Record<string, unknown>).process, typeof (globalThis as Record<string, unknown>).ipcRenderer])).toEqual(["undefined", "undefined", "undefined"]);
-    expect(await window.evaluate(() => Object.keys((globalThis as unknown as { tunnel: object }).tunnel).sort())).toEqual(["chooseMinikube", "cleanup", "copy", "getLogs", "getPreferences", "getState", "onShowView", "onState", "openUrl", "quit", "setPreferences", "start", "stop"]);
+    expect(
+      await window.evaluate(() => [
+        typeof (globalThis as Record<string, unknown>).require,
+        typeof (globalThis as Record<string, unknown>).process,
+        typeof (globalThis as Record<string, unknown>).ipcRenderer,
+      ]),
+    ).toEqual(["undefined", "undefined", "undefined"]);
+    expect(
+      await window.evaluate(() => Object.keys((globalThis as unknown as { tunnel: object }).tunnel).sort()),
+    ).toEqual([
+      "chooseMinikube",
+      "cleanup",
+      "copy",
+      "getLogs",
+      "getPreferences",
+      "getState",
+      "onShowView",
+      "onState",
+      "openUrl",
+      "quit",
+      "setPreferences",
+      "start",
+      "stop",
+    ]);
     expect(await window.evaluate(() => location.href)).toMatch(/^app:\/\/minikube-tunnel\//);
 
     await window.getByRole("button", { name: "Start tunnel" }).click();

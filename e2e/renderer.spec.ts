@@ -38,7 +38,8 @@ async function open(view: string, options: FakeApiOptions, colorScheme: "light" 
   return page;
 }
 
-const shot = (page: Page, name: string) => page.screenshot({ path: join(SCREENSHOT_DIR, `${name}.png`), fullPage: true });
+const shot = (page: Page, name: string) =>
+  page.screenshot({ path: join(SCREENSHOT_DIR, `${name}.png`), fullPage: true });
 
 describe("renderer in Debian Chromium", () => {
   it("is served with the app's CSP and runs under it without a violation", async () => {
@@ -46,7 +47,9 @@ describe("renderer in Debian Chromium", () => {
     await installFakeTunnelApi(page, { state: idleState });
     const response = await page.goto(`${server.url}/index.html`);
     expect(response?.headers()["content-security-policy"]).toBe(CONTENT_SECURITY_POLICY);
-    expect(await page.locator('meta[http-equiv="Content-Security-Policy"]').getAttribute("content")).toBe(CONTENT_SECURITY_POLICY_META);
+    expect(await page.locator('meta[http-equiv="Content-Security-Policy"]').getAttribute("content")).toBe(
+      CONTENT_SECURITY_POLICY_META,
+    );
     await page.getByRole("tablist").waitFor();
     expect(await page.evaluate(() => typeof (globalThis as Record<string, unknown>).require)).toBe("undefined");
     await page.close();
@@ -59,7 +62,9 @@ describe("renderer in Debian Chromium", () => {
     expect(await minikube.textContent()).toContain("node 192.168.49.2");
     expect(await minikube.textContent()).toContain("LoadBalancer pool");
     expect(await minikube.textContent()).toContain("Reachability: 10.96.0.1:443 answered in 2 ms");
-    expect(await page.getByRole("region", { name: "staging" }).textContent()).toContain("Start failed: profile \"staging\"");
+    expect(await page.getByRole("region", { name: "staging" }).textContent()).toContain(
+      'Start failed: profile "staging"',
+    );
     await shot(page, "tunnels");
     await minikube.getByRole("button", { name: "Stop tunnel" }).click();
     await page.getByRole("region", { name: "staging" }).getByRole("button", { name: "Start tunnel" }).click();
@@ -70,10 +75,16 @@ describe("renderer in Debian Chromium", () => {
   });
 
   it("Tunnels follows pushed state, and a refused Start is shown", async () => {
-    const page = await open("tunnels", { state: idleState, failures: { start: "Minikube Tunnel needs administrator rights to change routes, and the request was declined" } });
+    const page = await open("tunnels", {
+      state: idleState,
+      failures: { start: "Minikube Tunnel needs administrator rights to change routes, and the request was declined" },
+    });
     await page.getByRole("region", { name: "minikube" }).getByRole("button", { name: "Start tunnel" }).click();
     await page.getByRole("alert").filter({ hasText: "request was declined" }).waitFor();
-    await page.evaluate((s) => (globalThis as unknown as { __pushState(s: unknown): void }).__pushState(s), runningState);
+    await page.evaluate(
+      (s) => (globalThis as unknown as { __pushState(s: unknown): void }).__pushState(s),
+      runningState,
+    );
     await page.getByRole("region", { name: "minikube" }).getByRole("button", { name: "Stop tunnel" }).waitFor();
     await page.close();
   });
@@ -106,7 +117,10 @@ describe("renderer in Debian Chromium", () => {
     await shot(page, "services");
     await web.getByRole("button", { name: "Copy 172.30.0.1:80" }).click();
     await web.getByRole("button", { name: "Open http://172.30.0.1:80/ in the browser" }).click();
-    await rows.filter({ hasText: "checkout" }).getByRole("button", { name: "Open https://172.30.0.2:443/ in the browser" }).click();
+    await rows
+      .filter({ hasText: "checkout" })
+      .getByRole("button", { name: "Open https://172.30.0.2:443/ in the browser" })
+      .click();
     expect(await rows.filter({ hasText: "coredns-lb" }).getByRole("button", { name: /^Open/ }).count()).toBe(0);
     await page.getByRole("searchbox").fill("shop/");
     await expect.poll(() => rows.count()).toBe(1);
@@ -125,11 +139,15 @@ describe("renderer in Debian Chromium", () => {
     await minikube.getByText("Forward mode", { exact: true }).waitFor();
     expect(await minikube.textContent()).toContain("SSH link to the node 127.0.0.1:49162: up");
     expect(await minikube.textContent()).toContain("2 of 4 Service ports forwarded on their own loopback addresses");
-    expect(await minikube.textContent()).toContain("Names: on for *.svc.cluster.local, through hosts file; try api.default.svc.cluster.local");
+    expect(await minikube.textContent()).toContain(
+      "Names: on for *.svc.cluster.local, through hosts file; try api.default.svc.cluster.local",
+    );
     expect(await minikube.textContent()).not.toContain("node IP unknown");
     await shot(page, "forward-mode");
     const desktop = page.getByRole("region", { name: "desktop" });
-    expect(await desktop.textContent()).toContain("not reachable through routes from here. Forward mode reaches it over SSH.");
+    expect(await desktop.textContent()).toContain(
+      "not reachable through routes from here. Forward mode reaches it over SSH.",
+    );
     await desktop.getByRole("button", { name: "Use forward mode" }).click();
     await minikube.getByRole("combobox", { name: "Reach by" }).selectOption("route");
 
@@ -143,7 +161,11 @@ describe("renderer in Debian Chromium", () => {
     expect(await web.getByRole("button", { name: "Copy 127.70.0.1:9090" }).count()).toBe(0);
     await shot(page, "forward-mode-services");
     await web.getByRole("button", { name: "Copy 127.70.0.1:80" }).click();
-    expect(await callsOf(page)).toEqual([["setMode", "desktop", "forward"], ["setMode", "minikube", "route"], ["copy", "127.70.0.1:80"]]);
+    expect(await callsOf(page)).toEqual([
+      ["setMode", "desktop", "forward"],
+      ["setMode", "minikube", "route"],
+      ["copy", "127.70.0.1:80"],
+    ]);
     await page.close();
   });
 
@@ -154,12 +176,20 @@ describe("renderer in Debian Chromium", () => {
     expect(await page.locator("table.services tbody tr:not(.spacer-row)").count()).toBeLessThan(200);
     await page.locator(".table-scroll").evaluate((box) => (box.scrollTop = box.scrollHeight));
     await page.locator("table.services tbody tr", { hasText: "svc-1999" }).waitFor();
-    expect(await page.locator("table.services tbody tr", { hasText: "svc-1999" }).getAttribute("aria-rowindex")).toBe("2001");
+    expect(await page.locator("table.services tbody tr", { hasText: "svc-1999" }).getAttribute("aria-rowindex")).toBe(
+      "2001",
+    );
     await page.close();
   });
 
   it("Logs: the session log", async () => {
-    const page = await open("logs", { state: runningState, logs: ["2026-11-26T06:00:00.000Z [minikube] route 10.96.0.0/12 via 192.168.49.2 added", "2026-11-26T06:00:00.100Z [minikube] default/web → 172.30.0.1"] });
+    const page = await open("logs", {
+      state: runningState,
+      logs: [
+        "2026-11-26T06:00:00.000Z [minikube] route 10.96.0.0/12 via 192.168.49.2 added",
+        "2026-11-26T06:00:00.100Z [minikube] default/web → 172.30.0.1",
+      ],
+    });
     await page.getByLabel("Session log").waitFor();
     expect(await page.getByLabel("Session log").textContent()).toContain("route 10.96.0.0/12 via 192.168.49.2 added");
     await shot(page, "logs");
@@ -177,10 +207,17 @@ describe("renderer in Debian Chromium", () => {
     await shot(page, "preferences");
     await page.getByRole("button", { name: "Save" }).click();
     await page.getByText(/^Saved\./).waitFor();
-    const [[name], [setName, saved]] = (await callsOf(page)) as [[string], [string, { autoStartProfiles: string[]; loadBalancer: { mode: string; pool: string[] }; startAtLogin: boolean }]];
+    const [[name], [setName, saved]] = (await callsOf(page)) as [
+      [string],
+      [string, { autoStartProfiles: string[]; loadBalancer: { mode: string; pool: string[] }; startAtLogin: boolean }],
+    ];
     expect(setName).toBe("setPreferences");
     expect(name).toBe("chooseMinikube");
-    expect(saved).toMatchObject({ autoStartProfiles: ["minikube"], loadBalancer: { mode: "pool", pool: ["172.30.0.0/24", "172.31.0.10-172.31.0.20"] }, startAtLogin: true });
+    expect(saved).toMatchObject({
+      autoStartProfiles: ["minikube"],
+      loadBalancer: { mode: "pool", pool: ["172.30.0.0/24", "172.31.0.10-172.31.0.20"] },
+      startAtLogin: true,
+    });
     await page.close();
 
     // The network helper: not installed here; installing it once is one click (main runs the elevation).
@@ -191,7 +228,12 @@ describe("renderer in Debian Chromium", () => {
     expect(await callsOf(helper)).toEqual([["installHelper"]]);
     await helper.close();
 
-    const refused = await open("preferences", { state: runningState, failures: { setPreferences: "refused prefs:set: argument 0.loadBalancer.pool.0 must be a CIDR or a start-end range" } });
+    const refused = await open("preferences", {
+      state: runningState,
+      failures: {
+        setPreferences: "refused prefs:set: argument 0.loadBalancer.pool.0 must be a CIDR or a start-end range",
+      },
+    });
     await refused.getByRole("button", { name: "Save" }).click();
     await refused.getByRole("alert").filter({ hasText: "must be a CIDR or a start-end range" }).waitFor();
     await refused.close();
@@ -221,7 +263,10 @@ describe("renderer in Debian Chromium", () => {
   it("dark theme: readable colours for every view", async () => {
     for (const view of ["tunnels", "conflicts", "services"]) {
       const page = await open(view, { state: runningState }, "dark");
-      const [bg, fg] = await page.evaluate(() => [getComputedStyle(document.body).backgroundColor, getComputedStyle(document.body).color]);
+      const [bg, fg] = await page.evaluate(() => [
+        getComputedStyle(document.body).backgroundColor,
+        getComputedStyle(document.body).color,
+      ]);
       expect(bg).toBe("rgb(13, 17, 23)");
       expect(fg).toBe("rgb(230, 237, 243)");
       await shot(page, `${view}-dark`);

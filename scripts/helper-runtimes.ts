@@ -23,7 +23,9 @@ export const TARGETS = [
 ] as const;
 
 export function nodeArchive(version: string, target: (typeof TARGETS)[number]): string {
-  return target.node.startsWith("win") ? `node-v${version}-${target.node}.zip` : `node-v${version}-${target.node}.tar.gz`;
+  return target.node.startsWith("win")
+    ? `node-v${version}-${target.node}.zip`
+    : `node-v${version}-${target.node}.tar.gz`;
 }
 
 export function nodeUrl(version: string, file: string): string {
@@ -37,8 +39,10 @@ async function download(url: string): Promise<Buffer> {
 }
 
 async function main(): Promise<void> {
-  const version = (await import(join(root, "node_modules", "node", "package.json"), { with: { type: "json" } })).default.version as string;
-  const koffiVersion = (await import(join(root, "node_modules", "koffi", "package.json"), { with: { type: "json" } })).default.version as string;
+  const version = (await import(join(root, "node_modules", "node", "package.json"), { with: { type: "json" } })).default
+    .version as string;
+  const koffiVersion = (await import(join(root, "node_modules", "koffi", "package.json"), { with: { type: "json" } }))
+    .default.version as string;
   const sums = await download(nodeUrl(version, "SHASUMS256.txt")).then((b) => b.toString());
   const digests: Record<string, { tree: string }> = {};
   for (const target of TARGETS) {
@@ -49,14 +53,21 @@ async function main(): Promise<void> {
     await mkdir(out, { recursive: true });
     const file = nodeArchive(version, target);
     const archive = await download(nodeUrl(version, file));
-    const expected = sums.split("\n").find((l) => l.endsWith(`  ${file}`))?.split(/\s+/)[0];
-    if (createHash("sha256").update(archive).digest("hex") !== expected) throw new Error(`${file} does not match nodejs.org's SHASUMS256.txt`);
+    const expected = sums
+      .split("\n")
+      .find((l) => l.endsWith(`  ${file}`))
+      ?.split(/\s+/)[0];
+    if (createHash("sha256").update(archive).digest("hex") !== expected)
+      throw new Error(`${file} does not match nodejs.org's SHASUMS256.txt`);
     const work = await mkdtemp(join(tmpdir(), "helper-runtime-"));
     await writeFile(join(work, file), archive);
     if (file.endsWith(".zip")) await run("unzip", ["-q", join(work, file), "-d", work]);
     else await run("tar", ["-xzf", join(work, file), "-C", work]);
     const base = file.replace(/\.(zip|tar\.gz)$/, "");
-    await rename(target.exe === "node.exe" ? join(work, base, "node.exe") : join(work, base, "bin", "node"), join(out, target.exe));
+    await rename(
+      target.exe === "node.exe" ? join(work, base, "node.exe") : join(work, base, "bin", "node"),
+      join(out, target.exe),
+    );
     // koffi and its prebuilt for this machine, as npm publishes them (npm pack checks the registry's integrity).
     for (const pkg of ["koffi", `@koromix/koffi-${target.koffi}`]) {
       const { stdout } = await run("npm", ["pack", `${pkg}@${koffiVersion}`, "--silent", "--pack-destination", work]);
@@ -71,7 +82,8 @@ async function main(): Promise<void> {
     await rm(layout, { recursive: true, force: true });
     await mkdir(layout, { recursive: true });
     await cp(join(out, target.exe), join(layout, target.exe));
-    for (const bundle of ["helper-main.mjs", "mktunnel.mjs"]) await cp(join(root, "dist", "helper-bundle", bundle), join(layout, bundle));
+    for (const bundle of ["helper-main.mjs", "mktunnel.mjs"])
+      await cp(join(root, "dist", "helper-bundle", bundle), join(layout, bundle));
     await cp(modules, join(layout, "node_modules"), { recursive: true });
     digests[target.tag] = { tree: await treeDigest(layout) };
     console.log(`${target.tag}: ${(await readdir(out)).join(", ")}, koffi ${koffiVersion}`);

@@ -52,7 +52,9 @@ export async function buildBundles(): Promise<void> {
  * read, for code a test runs as another user: the checkout itself may sit
  * under a private directory (CI systems often clone into one made by mktemp -d).
  */
-export async function portableCopy(name: BundleName): Promise<{ node: string; script: string; cleanup: () => Promise<void> }> {
+export async function portableCopy(
+  name: BundleName,
+): Promise<{ node: string; script: string; cleanup: () => Promise<void> }> {
   const dir = await mkdtemp(join(tmpdir(), "mkt-portable-"));
   await chmod(dir, 0o755);
   const node = join(dir, "node");

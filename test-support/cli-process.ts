@@ -39,7 +39,8 @@ export function runCli(netns: string | null, args: readonly string[], env: NodeJ
 export class StartedTunnel {
   readonly events: Record<string, unknown>[] = [];
   stderr = "";
-  private waiters: { test: (e: Record<string, unknown>) => boolean; resolve: (e: Record<string, unknown>) => void }[] = [];
+  private waiters: { test: (e: Record<string, unknown>) => boolean; resolve: (e: Record<string, unknown>) => void }[] =
+    [];
   readonly exited: Promise<number | null>;
 
   constructor(readonly child: ChildProcess) {
@@ -62,20 +63,44 @@ export class StartedTunnel {
     return new StartedTunnel(spawn(file, argv, { env, cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] }));
   }
 
-  waitFor(test: (e: Record<string, unknown>) => boolean, timeoutMs = 15_000, what = "event"): Promise<Record<string, unknown>> {
+  waitFor(
+    test: (e: Record<string, unknown>) => boolean,
+    timeoutMs = 15_000,
+    what = "event",
+  ): Promise<Record<string, unknown>> {
     const seen = this.events.find(test);
     if (seen) return Promise.resolve(seen);
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`timed out waiting for ${what}; stderr: ${this.stderr}; events: ${JSON.stringify(this.events.slice(-5))}`)), timeoutMs);
+      const timer = setTimeout(
+        () =>
+          reject(
+            new Error(
+              `timed out waiting for ${what}; stderr: ${this.stderr}; events: ${JSON.stringify(this.events.slice(-5))}`,
+            ),
+          ),
+        timeoutMs,
+      );
       this.waiters.push({ test, resolve: (e) => (clearTimeout(timer), resolve(e)) });
     });
   }
 
   /** Waits for the next state event (after those seen so far) matching the test. */
-  nextState(test: (e: Record<string, unknown>) => boolean, timeoutMs = 15_000, what = "state"): Promise<Record<string, unknown>> {
+  nextState(
+    test: (e: Record<string, unknown>) => boolean,
+    timeoutMs = 15_000,
+    what = "state",
+  ): Promise<Record<string, unknown>> {
     const from = this.events.length;
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`timed out waiting for ${what}; stderr: ${this.stderr}; events: ${JSON.stringify(this.events.slice(-3))}`)), timeoutMs);
+      const timer = setTimeout(
+        () =>
+          reject(
+            new Error(
+              `timed out waiting for ${what}; stderr: ${this.stderr}; events: ${JSON.stringify(this.events.slice(-3))}`,
+            ),
+          ),
+        timeoutMs,
+      );
       const check = (e: Record<string, unknown>) => e.event === "state" && this.events.indexOf(e) >= from && test(e);
       const early = this.events.slice(from).find(check);
       if (early) {

@@ -17,8 +17,10 @@ async function cgroupMounts(): Promise<CgroupMount[]> {
     const [before, after] = line.split(" - ");
     const mountPoint = before?.split(" ")[4];
     const [fstype, , superOptions] = after?.split(" ") ?? [];
-    if (!mountPoint || !superOptions || (mountPoint !== CGROUP_ROOT && !mountPoint.startsWith(`${CGROUP_ROOT}/`))) continue;
-    if (fstype === "tmpfs" || fstype === "cgroup" || fstype === "cgroup2") mounts.push({ mountPoint, fstype, superOptions });
+    if (!mountPoint || !superOptions || (mountPoint !== CGROUP_ROOT && !mountPoint.startsWith(`${CGROUP_ROOT}/`)))
+      continue;
+    if (fstype === "tmpfs" || fstype === "cgroup" || fstype === "cgroup2")
+      mounts.push({ mountPoint, fstype, superOptions });
   }
   return mounts;
 }
@@ -36,7 +38,11 @@ async function ownCgroups(): Promise<{ controllers: string[]; path: string }[]> 
 
 async function ownPathIn(mount: CgroupMount): Promise<string | null> {
   const options = mount.superOptions.split(",");
-  const own = (await ownCgroups()).find((c) => (mount.fstype === "cgroup2" ? c.controllers.length === 0 : c.controllers.length > 0 && c.controllers.every((x) => options.includes(x))));
+  const own = (await ownCgroups()).find((c) =>
+    mount.fstype === "cgroup2"
+      ? c.controllers.length === 0
+      : c.controllers.length > 0 && c.controllers.every((x) => options.includes(x)),
+  );
   return own?.path ?? null;
 }
 
@@ -58,7 +64,8 @@ export async function cgroupMountScript(): Promise<string[]> {
     if (mount.mountPoint !== CGROUP_ROOT) lines.push(`mkdir -p '${mount.mountPoint}'`);
     lines.push(`mount -t ${mount.fstype} -o '${options}' ${mount.fstype} '${mount.mountPoint}'`);
   }
-  // Hosts with combined controllers link `cpu` to `cpu,cpuacct`; runc looks through mountinfo, but people look through the links.
+  // Hosts with combined controllers link `cpu` to `cpu,cpuacct`; runc looks through mountinfo, but people look through
+  // the links.
   const top = await cgroupMounts().then((m) => m.find((x) => x.mountPoint === CGROUP_ROOT));
   if (top?.fstype === "tmpfs") {
     for (const entry of await readdir(CGROUP_ROOT)) {
@@ -69,7 +76,10 @@ export async function cgroupMountScript(): Promise<string[]> {
   return lines;
 }
 
-/** The cgroup2 hierarchy (`/sys/fs/cgroup` or, on a hybrid host, `/sys/fs/cgroup/unified`) and this process's place in it. */
+/**
+ * The cgroup2 hierarchy (`/sys/fs/cgroup` or, on a hybrid host, `/sys/fs/cgroup/unified`) and this process's place in
+ * it.
+ */
 export async function unifiedCgroup(): Promise<{ mountPoint: string; ownPath: string } | null> {
   const mount = (await cgroupMounts()).find((m) => m.fstype === "cgroup2");
   const ownPath = mount ? await ownPathIn(mount) : null;
@@ -101,13 +111,18 @@ async function subtree(dir: string): Promise<string[]> {
 
 /** Pids in a cgroup and every cgroup below it. */
 export async function cgroupPids(dir: string): Promise<number[]> {
-  const lists = await Promise.all((await subtree(dir)).map((d) => readFile(join(d, "cgroup.procs"), "utf8").catch(() => "")));
+  const lists = await Promise.all(
+    (await subtree(dir)).map((d) => readFile(join(d, "cgroup.procs"), "utf8").catch(() => "")),
+  );
   return lists.flatMap((text) => text.split("\n").filter(Boolean).map(Number));
 }
 
 /** Whether `test` passes within `timeoutMs`: a problem to report, not an error to throw. */
 function within(timeoutMs: number, test: () => Promise<boolean>): Promise<boolean> {
-  return eventually(test, { timeoutMs, everyMs: 50 }).then(() => true, () => false);
+  return eventually(test, { timeoutMs, everyMs: 50 }).then(
+    () => true,
+    () => false,
+  );
 }
 
 /**
@@ -130,9 +145,15 @@ export async function removeCgroups(dirs: readonly string[]): Promise<string[]> 
     });
   }
   for (const dir of dirs) {
-    if (!(await within(10_000, async () => (await cgroupPids(dir)).length === 0))) problems.push(`processes still in ${dir}: ${(await cgroupPids(dir)).join(" ")}`);
+    if (!(await within(10_000, async () => (await cgroupPids(dir)).length === 0)))
+      problems.push(`processes still in ${dir}: ${(await cgroupPids(dir)).join(" ")}`);
     for (const d of await subtree(dir)) {
-      const removed = await within(5_000, () => rmdir(d).then(() => true, (e: NodeJS.ErrnoException) => e.code === "ENOENT"));
+      const removed = await within(5_000, () =>
+        rmdir(d).then(
+          () => true,
+          (e: NodeJS.ErrnoException) => e.code === "ENOENT",
+        ),
+      );
       if (!removed) problems.push(`cannot remove ${d}`);
     }
   }

@@ -29,7 +29,10 @@ const CUSTOMIZE = [
 /** Man pages, docs and translations are a third of the root and nothing in a test reads them. */
 const EXCLUDED = ["/usr/share/man/*", "/usr/share/doc/*", "/usr/share/locale/*", "/usr/share/info/*"];
 
-/** `ssh-keygen -A` at every start only fills in missing keys, so a restarted node keeps its host keys, as minikube's does. */
+/**
+ * `ssh-keygen -A` at every start only fills in missing keys, so a restarted node keeps its host keys, as minikube's
+ * does.
+ */
 export const NODE_COMMAND = ["/bin/sh", "-c", "mkdir -p /run/sshd && ssh-keygen -A && exec /usr/sbin/sshd -D -e"];
 
 export interface NodeImage {
@@ -42,7 +45,8 @@ export interface NodeImage {
 async function codename(): Promise<string> {
   const release = await readFile("/etc/os-release", "utf8");
   const name = /^VERSION_CODENAME=("?)([a-z]+)\1$/m.exec(release)?.[2];
-  if (!name) throw new Error("no VERSION_CODENAME in /etc/os-release: cannot tell which suite to bootstrap the node from");
+  if (!name)
+    throw new Error("no VERSION_CODENAME in /etc/os-release: cannot tell which suite to bootstrap the node from");
   return name;
 }
 
@@ -60,7 +64,15 @@ function deb822(text: string): Source[] {
     if (/^Enabled:\s*no\s*$/im.test(paragraph) || !field("URIs")) return [];
     const words = (name: string) => (field(name) ?? "").split(/\s+/).filter(Boolean);
     const signedBy = field("Signed-By");
-    return [{ types: words("Types"), uris: words("URIs"), suites: words("Suites"), components: words("Components"), ...(signedBy?.startsWith("/") ? { signedBy } : {}) }];
+    return [
+      {
+        types: words("Types"),
+        uris: words("URIs"),
+        suites: words("Suites"),
+        components: words("Components"),
+        ...(signedBy?.startsWith("/") ? { signedBy } : {}),
+      },
+    ];
   });
 }
 
@@ -69,7 +81,15 @@ function oneLine(text: string): Source[] {
     const match = /^\s*(deb)\s+(?:\[([^\]]*)\]\s+)?(\S+)\s+(\S+)\s+(.*)$/.exec(line);
     if (!match) return [];
     const signedBy = /signed-by=(\S+)/.exec(match[2] ?? "")?.[1];
-    return [{ types: ["deb"], uris: [match[3]!], suites: [match[4]!], components: match[5]!.split(/\s+/).filter(Boolean), ...(signedBy ? { signedBy } : {}) }];
+    return [
+      {
+        types: ["deb"],
+        uris: [match[3]!],
+        suites: [match[4]!],
+        components: match[5]!.split(/\s+/).filter(Boolean),
+        ...(signedBy ? { signedBy } : {}),
+      },
+    ];
   });
 }
 
@@ -80,7 +100,12 @@ function oneLine(text: string): Source[] {
  * vendors' repositories (their keys are not in the new root) stay out.
  */
 async function aptSources(suite: string): Promise<string[]> {
-  const files = ["/etc/apt/sources.list", ...(await readdir("/etc/apt/sources.list.d").catch(() => [] as string[])).map((f) => join("/etc/apt/sources.list.d", f))];
+  const files = [
+    "/etc/apt/sources.list",
+    ...(await readdir("/etc/apt/sources.list.d").catch(() => [] as string[])).map((f) =>
+      join("/etc/apt/sources.list.d", f),
+    ),
+  ];
   const sources: Source[] = [];
   for (const file of files) {
     const text = await readFile(file, "utf8").catch(() => "");
@@ -92,14 +117,21 @@ async function aptSources(suite: string): Promise<string[]> {
     if (!source.types.includes("deb")) continue;
     for (const uri of source.uris)
       for (const s of source.suites.filter((s) => s === suite || s.startsWith(`${suite}-`))) {
-        lines.add(`deb ${source.signedBy ? `[signed-by=${source.signedBy}] ` : ""}${uri} ${s} ${source.components.join(" ")}`);
+        lines.add(
+          `deb ${source.signedBy ? `[signed-by=${source.signedBy}] ` : ""}${uri} ${s} ${source.components.join(" ")}`,
+        );
       }
   }
-  if (lines.size === 0) throw new Error(`no apt source for ${suite} in /etc/apt/sources.list*: cannot bootstrap the lab node`);
+  if (lines.size === 0)
+    throw new Error(`no apt source for ${suite} in /etc/apt/sources.list*: cannot bootstrap the lab node`);
   return [...lines];
 }
 
-const exists = (path: string) => stat(path).then(() => true, () => false);
+const exists = (path: string) =>
+  stat(path).then(
+    () => true,
+    () => false,
+  );
 
 /**
  * The node's root file system as a tarball for `docker import`, so no
@@ -116,7 +148,8 @@ export async function nodeImage(log: (line: string) => void = () => undefined): 
 
   const started = performance.now();
   await mkdir(BUNDLE_DIR, { recursive: true });
-  // mmdebstrap's own temp directory and bind mounts: in a directory and a mount namespace of ours, gone even if it crashes.
+  // mmdebstrap's own temp directory and bind mounts: in a directory and a mount namespace of ours, gone even if it
+  // crashes.
   const work = await mkdtemp(join(tmpdir(), "mkt-dk-build-"));
   const partial = join(BUNDLE_DIR, `.docker-lab-node-${process.pid}-${key}.tar`);
   try {
@@ -135,7 +168,11 @@ export async function nodeImage(log: (line: string) => void = () => undefined): 
       ...(await aptSources(suite)),
     ];
     log(`[docker-lab] building the node image (${suite}: ${NODE_PACKAGES.join(", ")}) into ${tarball}`);
-    await run("unshare", args, { env: { ...process.env, TMPDIR: work }, maxBuffer: 16 * 1024 * 1024, timeout: 600_000 }).catch((error: { stderr?: string; message: string }) => {
+    await run("unshare", args, {
+      env: { ...process.env, TMPDIR: work },
+      maxBuffer: 16 * 1024 * 1024,
+      timeout: 600_000,
+    }).catch((error: { stderr?: string; message: string }) => {
       throw new Error(`mmdebstrap failed: ${(error.stderr ?? error.message).trim().split("\n").slice(-5).join("\n")}`);
     });
     await rename(partial, tarball);

@@ -34,17 +34,27 @@ function onPath(command: string): string | null {
 export function dockerLabUnavailableReason(): string | null {
   if (process.platform !== "linux") return "the Docker lab needs Linux";
   if (process.getuid?.() !== 0) return "the Docker lab needs root (CI runs as root)";
-  for (const [command, from] of [["dockerd", "docker.io"], ["docker", "docker.io"], ["mmdebstrap", "mmdebstrap"], ["iptables", "iptables"], ["setpriv", "util-linux"], ["ip", "iproute2"]]) {
+  for (const [command, from] of [
+    ["dockerd", "docker.io"],
+    ["docker", "docker.io"],
+    ["mmdebstrap", "mmdebstrap"],
+    ["iptables", "iptables"],
+    ["setpriv", "util-linux"],
+    ["ip", "iproute2"],
+  ]) {
     if (!onPath(command!)) return `no ${command} (apt-get install ${from}; .ci/run does)`;
   }
   // dockerd writes key.json there; it is covered with a tmpfs, which needs the directory docker.io ships.
   if (!existsSync("/etc/docker")) return "no /etc/docker (it comes with docker.io)";
-  if (!/ - cgroup2 /.test(readFileSync("/proc/self/mountinfo", "utf8"))) return "no cgroup2 hierarchy (the lab tells the engine's packets from the tests' by their cgroup)";
+  if (!/ - cgroup2 /.test(readFileSync("/proc/self/mountinfo", "utf8")))
+    return "no cgroup2 hierarchy (the lab tells the engine's packets from the tests' by their cgroup)";
   return null;
 }
 
 export interface DockerLabOptions {
-  /** minikube's client key, MINIPATH/machines/<profile>/id_rsa; made (RSA, as minikube makes it) if it does not exist. */
+  /**
+   * minikube's client key, MINIPATH/machines/<profile>/id_rsa; made (RSA, as minikube makes it) if it does not exist.
+   */
   readonly clientKeyPath: string;
   readonly profile?: string;
   /** More container ports to publish on 127.0.0.1 with a random host port, e.g. "5353/udp", "8443/tcp". */
@@ -98,18 +108,29 @@ export class DockerLab {
     const started = performance.now();
     const log = options.log ?? (() => undefined);
     await sweepStaleDockerLabs();
-    const cli = [...(process.env.PATH ?? "").split(delimiter), "/usr/bin"].map((d) => join(d, "docker")).find((p) => existsSync(p));
+    const cli = [...(process.env.PATH ?? "").split(delimiter), "/usr/bin"]
+      .map((d) => join(d, "docker"))
+      .find((p) => existsSync(p));
     if (!cli) throw new Error("no docker CLI on PATH");
     const name = `${DOCKER_LAB_PREFIX}${process.pid}-${randomBytes(3).toString("hex")}`;
     const lab = new DockerLab(name, join(tmpdir(), name), options.profile ?? "minikube", options.clientKeyPath, cli);
     try {
       const [image, daemonMs] = await Promise.all([nodeImage(log), lab.startDaemon()]);
       const importStarted = performance.now();
-      await lab.dockerOk(["import", "-c", `CMD ${JSON.stringify(NODE_COMMAND)}`, "-c", "EXPOSE 22", image.tarball, image.tag], 300_000);
+      await lab.dockerOk(
+        ["import", "-c", `CMD ${JSON.stringify(NODE_COMMAND)}`, "-c", "EXPOSE 22", image.tarball, image.tag],
+        300_000,
+      );
       const importMs = Math.round(performance.now() - importStarted);
       const nodeStarted = performance.now();
       await lab.runNode(image.tag, options.publish ?? []);
-      lab.timings = { image, daemonMs, importMs, nodeMs: Math.round(performance.now() - nodeStarted), totalMs: Math.round(performance.now() - started) };
+      lab.timings = {
+        image,
+        daemonMs,
+        importMs,
+        nodeMs: Math.round(performance.now() - nodeStarted),
+        totalMs: Math.round(performance.now() - started),
+      };
     } catch (error) {
       await lab.destroy();
       throw error;
@@ -122,8 +143,10 @@ export class DockerLab {
     await mkdir(this.binDir, { recursive: true, mode: 0o755 });
     await mkdir(join(this.dir, "cli"));
     const unified = await unifiedCgroup();
-    if (!unified) throw new Error("no cgroup2 hierarchy: the lab tells the engine's traffic from the tests' by its cgroup2 path");
-    // Everything the daemon starts (containerd, shims, docker-proxy, the containers) is born in this cgroup, which is how teardown finds it.
+    if (!unified)
+      throw new Error("no cgroup2 hierarchy: the lab tells the engine's traffic from the tests' by its cgroup2 path");
+    // Everything the daemon starts (containerd, shims, docker-proxy, the containers) is born in this cgroup, which is
+    // how teardown finds it.
     const tracking = join(unified.mountPoint, unified.ownPath, this.netns);
     await mkdir(tracking);
     await run("ip", ["netns", "add", this.netns]);
@@ -134,7 +157,8 @@ export class DockerLab {
       // dockerd finds containerd, runc, docker-proxy and iptables on PATH.
       'PATH="$PATH:/usr/sbin:/sbin"',
       ...(await cgroupMountScript()),
-      // dockerd and containerd keep state under /run and /etc/docker whatever their flags say (key.json, plugins): ours, in this mount namespace only.
+      // dockerd and containerd keep state under /run and /etc/docker whatever their flags say (key.json, plugins):
+      // ours, in this mount namespace only.
       "mount -t tmpfs -o mode=755 tmpfs /run",
       "mount -t tmpfs -o mode=755 tmpfs /etc/docker",
       `echo $$ > '${join(tracking, "cgroup.procs")}'`,
@@ -152,14 +176,33 @@ export class DockerLab {
     const logFile = await open(join(this.dir, "dockerd.log"), "a");
     // setpriv --pdeathsig: if the test process dies without destroy(), dockerd gets SIGTERM and stops its containers.
     // ip netns exec, setpriv and unshare each exec the next, so the child's pid is dockerd's.
-    const args = ["netns", "exec", this.netns, "setpriv", "--pdeathsig", "TERM", "unshare", "-m", "--propagation", "private", "sh", "-c", script];
+    const args = [
+      "netns",
+      "exec",
+      this.netns,
+      "setpriv",
+      "--pdeathsig",
+      "TERM",
+      "unshare",
+      "-m",
+      "--propagation",
+      "private",
+      "sh",
+      "-c",
+      script,
+    ];
     this.daemon = spawn("ip", args, { stdio: ["ignore", logFile.fd, logFile.fd] });
     await logFile.close();
     const daemon = this.daemon;
-    const outcome = await eventually(async () => (daemon.exitCode !== null || daemon.signalCode !== null ? "exited" : (await this.ping()) && "answers"), { timeoutMs: 60_000, everyMs: 100, what: "dockerd to answer" }).catch(async () => {
+    const outcome = await eventually(
+      async () =>
+        daemon.exitCode !== null || daemon.signalCode !== null ? "exited" : (await this.ping()) && "answers",
+      { timeoutMs: 60_000, everyMs: 100, what: "dockerd to answer" },
+    ).catch(async () => {
       throw new Error(`dockerd did not answer within 60 s:\n${await this.daemonLog()}`);
     });
-    if (outcome === "exited") throw new Error(`dockerd exited (${daemon.exitCode ?? daemon.signalCode}):\n${await this.daemonLog()}`);
+    if (outcome === "exited")
+      throw new Error(`dockerd exited (${daemon.exitCode ?? daemon.signalCode}):\n${await this.daemonLog()}`);
     await writeFile(
       join(this.binDir, "docker"),
       `#!/bin/sh\n# This lab's daemon, whatever DOCKER_HOST or context the caller's environment names.\nunset DOCKER_CONTEXT DOCKER_TLS_VERIFY DOCKER_CERT_PATH\nexport DOCKER_HOST='${this.dockerHost}' DOCKER_CONFIG='${join(this.dir, "cli")}'\nexec '${this.dockerCli}' "$@"\n`,
@@ -182,8 +225,34 @@ export class DockerLab {
    * the connect would hang. Forwarded packets do not pass OUTPUT.
    */
   private async blockDirectPath(cgroupPath: string): Promise<void> {
-    const match = ["-d", this.subnet, "-m", "addrtype", "!", "--dst-type", "LOCAL", "-m", "cgroup", "!", "--path", cgroupPath];
-    await run("ip", ["netns", "exec", this.netns, "iptables", "-w", "-I", "OUTPUT", ...match, "-j", "REJECT", "--reject-with", "icmp-host-unreachable"]);
+    const match = [
+      "-d",
+      this.subnet,
+      "-m",
+      "addrtype",
+      "!",
+      "--dst-type",
+      "LOCAL",
+      "-m",
+      "cgroup",
+      "!",
+      "--path",
+      cgroupPath,
+    ];
+    await run("ip", [
+      "netns",
+      "exec",
+      this.netns,
+      "iptables",
+      "-w",
+      "-I",
+      "OUTPUT",
+      ...match,
+      "-j",
+      "REJECT",
+      "--reject-with",
+      "icmp-host-unreachable",
+    ]);
   }
 
   private ping(): Promise<boolean> {
@@ -206,32 +275,68 @@ export class DockerLab {
   /** Runs the docker CLI against this lab; never throws for a non-zero exit. */
   docker(args: readonly string[], timeoutMs = 60_000): Promise<CliResult> {
     return new Promise((resolve) => {
-      execFile(join(this.binDir, "docker"), [...args], { timeout: timeoutMs, killSignal: "SIGKILL", maxBuffer: 16 * 1024 * 1024 }, (error, stdout, stderr) => {
-        const code = (error as { code?: unknown } | null)?.code;
-        resolve({ stdout, stderr, exitCode: error ? (typeof code === "number" ? code : 1) : 0 });
-      });
+      execFile(
+        join(this.binDir, "docker"),
+        [...args],
+        { timeout: timeoutMs, killSignal: "SIGKILL", maxBuffer: 16 * 1024 * 1024 },
+        (error, stdout, stderr) => {
+          const code = (error as { code?: unknown } | null)?.code;
+          resolve({ stdout, stderr, exitCode: error ? (typeof code === "number" ? code : 1) : 0 });
+        },
+      );
     });
   }
 
   async dockerOk(args: readonly string[], timeoutMs?: number): Promise<string> {
     const result = await this.docker(args, timeoutMs);
-    if (result.exitCode !== 0) throw new Error(`docker ${args.slice(0, 2).join(" ")} failed (${result.exitCode}): ${result.stderr.trim()}`);
+    if (result.exitCode !== 0)
+      throw new Error(`docker ${args.slice(0, 2).join(" ")} failed (${result.exitCode}): ${result.stderr.trim()}`);
     return result.stdout;
   }
 
   /** The environment for the product under test: the lab's `docker` first on PATH, DOCKER_HOST set too. */
   env(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
     const { DOCKER_CONTEXT: _context, ...rest } = process.env;
-    return { ...rest, PATH: `${this.binDir}${delimiter}${process.env.PATH ?? ""}`, DOCKER_HOST: this.dockerHost, DOCKER_CONFIG: join(this.dir, "cli"), ...extra };
+    return {
+      ...rest,
+      PATH: `${this.binDir}${delimiter}${process.env.PATH ?? ""}`,
+      DOCKER_HOST: this.dockerHost,
+      DOCKER_CONFIG: join(this.dir, "cli"),
+      ...extra,
+    };
   }
 
   private async runNode(tag: string, publish: readonly string[]): Promise<void> {
     const p = this.profile;
     const labels = [`created_by.minikube.sigs.k8s.io=true`, `name.minikube.sigs.k8s.io=${p}`];
-    await this.dockerOk(["network", "create", "--driver", "bridge", "--subnet", this.subnet, "--gateway", "192.168.49.1", ...labels.flatMap((l) => ["--label", l]), p]);
+    await this.dockerOk([
+      "network",
+      "create",
+      "--driver",
+      "bridge",
+      "--subnet",
+      this.subnet,
+      "--gateway",
+      "192.168.49.1",
+      ...labels.flatMap((l) => ["--label", l]),
+      p,
+    ]);
     const nodeLabels = [...labels, `mode.minikube.sigs.k8s.io=${p}`, "role.minikube.sigs.k8s.io="];
     const ports = ["22/tcp", ...publish].flatMap((port) => ["-p", `127.0.0.1::${port}`]);
-    await this.dockerOk(["create", "--name", p, "--hostname", p, "--network", p, "--ip", this.nodeIp, ...ports, ...nodeLabels.flatMap((l) => ["--label", l]), tag]);
+    await this.dockerOk([
+      "create",
+      "--name",
+      p,
+      "--hostname",
+      p,
+      "--network",
+      p,
+      "--ip",
+      this.nodeIp,
+      ...ports,
+      ...nodeLabels.flatMap((l) => ["--label", l]),
+      tag,
+    ]);
     if (!(await stat(this.clientKeyPath).catch(() => null))) {
       await mkdir(dirname(this.clientKeyPath), { recursive: true });
       await run("ssh-keygen", ["-q", "-t", "rsa", "-b", "2048", "-N", "", "-C", "minikube", "-f", this.clientKeyPath]);
@@ -243,7 +348,9 @@ export class DockerLab {
 
   /** Host port of a published container port, from the real `docker container inspect`. */
   async publishedPort(containerPort = "22/tcp"): Promise<number | null> {
-    const [container] = JSON.parse(await this.dockerOk(["container", "inspect", this.profile])) as { NetworkSettings: { Ports: Record<string, { HostPort: string }[] | null> } }[];
+    const [container] = JSON.parse(await this.dockerOk(["container", "inspect", this.profile])) as {
+      NetworkSettings: { Ports: Record<string, { HostPort: string }[] | null> };
+    }[];
     const port = Number(container?.NetworkSettings.Ports[containerPort]?.[0]?.HostPort);
     return port > 0 ? port : null;
   }
@@ -260,11 +367,15 @@ export class DockerLab {
     try {
       return (this.sshPort = await eventually(banner, { timeoutMs, everyMs: 100, what: "sshd's banner" }));
     } catch (error) {
-      throw new Error(`no SSH banner from the node through 127.0.0.1:${port} within ${timeoutMs} ms (last: ${said || (error as Error).message})\n${(await this.docker(["logs", "--tail", "20", this.profile])).stderr}`);
+      throw new Error(
+        `no SSH banner from the node through 127.0.0.1:${port} within ${timeoutMs} ms (last: ${said || (error as Error).message})\n${(await this.docker(["logs", "--tail", "20", this.profile])).stderr}`,
+      );
     }
   }
 
-  /** `docker restart`: Docker publishes port 22 again on another host port; resolves with it once sshd answers there. */
+  /**
+   * `docker restart`: Docker publishes port 22 again on another host port; resolves with it once sshd answers there.
+   */
   async restartNode(): Promise<number> {
     await this.dockerOk(["restart", this.profile]);
     return this.waitForSsh();
@@ -272,16 +383,31 @@ export class DockerLab {
 
   /** `docker exec <profile> …` */
   exec(args: readonly string[], options: { detach?: boolean; user?: string } = {}): Promise<CliResult> {
-    return this.docker(["exec", ...(options.detach ? ["-d"] : []), ...(options.user ? ["-u", options.user] : []), this.profile, ...args]);
+    return this.docker([
+      "exec",
+      ...(options.detach ? ["-d"] : []),
+      ...(options.user ? ["-u", options.user] : []),
+      this.profile,
+      ...args,
+    ]);
   }
 
   /** Runs a program in the lab namespace, where 127.0.0.1 is where Docker publishes. */
-  async inNetns(file: string, args: readonly string[], options: { env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): Promise<CliResult> {
+  async inNetns(
+    file: string,
+    args: readonly string[],
+    options: { env?: NodeJS.ProcessEnv; timeoutMs?: number } = {},
+  ): Promise<CliResult> {
     return new Promise((resolve) => {
-      execFile("ip", ["netns", "exec", this.netns, file, ...args], { env: options.env ?? process.env, timeout: options.timeoutMs ?? 30_000, killSignal: "SIGKILL" }, (error, stdout, stderr) => {
-        const code = (error as { code?: unknown } | null)?.code;
-        resolve({ stdout, stderr, exitCode: error ? (typeof code === "number" ? code : 1) : 0 });
-      });
+      execFile(
+        "ip",
+        ["netns", "exec", this.netns, file, ...args],
+        { env: options.env ?? process.env, timeout: options.timeoutMs ?? 30_000, killSignal: "SIGKILL" },
+        (error, stdout, stderr) => {
+          const code = (error as { code?: unknown } | null)?.code;
+          resolve({ stdout, stderr, exitCode: error ? (typeof code === "number" ? code : 1) : 0 });
+        },
+      );
     });
   }
 
@@ -295,10 +421,14 @@ export class DockerLab {
   async leftovers(): Promise<string[]> {
     const found: string[] = [];
     const { stdout: ps } = await run("ps", ["-eo", "pid=,args="]);
-    for (const line of ps.split("\n")) if (line.includes(this.dir) || line.includes(this.netns)) found.push(`process: ${line.trim()}`);
-    if ((await run("ip", ["netns", "list"])).stdout.split("\n").some((l) => l.split(" ")[0] === this.netns)) found.push(`namespace ${this.netns}`);
-    for (const dir of await labCgroupDirs(this.netns)) if (await stat(dir).catch(() => null)) found.push(`cgroup ${dir} (${(await cgroupPids(dir)).length} processes)`);
-    for (const line of (await readFile("/proc/self/mountinfo", "utf8")).split("\n")) if (line.includes(this.dir)) found.push(`mount: ${line}`);
+    for (const line of ps.split("\n"))
+      if (line.includes(this.dir) || line.includes(this.netns)) found.push(`process: ${line.trim()}`);
+    if ((await run("ip", ["netns", "list"])).stdout.split("\n").some((l) => l.split(" ")[0] === this.netns))
+      found.push(`namespace ${this.netns}`);
+    for (const dir of await labCgroupDirs(this.netns))
+      if (await stat(dir).catch(() => null)) found.push(`cgroup ${dir} (${(await cgroupPids(dir)).length} processes)`);
+    for (const line of (await readFile("/proc/self/mountinfo", "utf8")).split("\n"))
+      if (line.includes(this.dir)) found.push(`mount: ${line}`);
     if (await stat(this.dir).catch(() => null)) found.push(`directory ${this.dir}`);
     return found;
   }
@@ -324,18 +454,27 @@ export class DockerLab {
 async function tearDownByName(name: string, dir: string): Promise<string[]> {
   const problems = await removeCgroups(await labCgroupDirs(name));
   await run("ip", ["netns", "del", name]).catch(() => undefined);
-  // Once its processes are gone the daemon's mount namespace is too, overlay mounts included, so this only removes files.
-  await rm(dir, { recursive: true, force: true }).catch((error: Error) => problems.push(`cannot remove ${dir}: ${error.message}`));
+  // Once its processes are gone the daemon's mount namespace is too, overlay mounts included, so this only removes
+  // files.
+  await rm(dir, { recursive: true, force: true }).catch((error: Error) =>
+    problems.push(`cannot remove ${dir}: ${error.message}`),
+  );
   return problems;
 }
 
-/** Labs of test processes that died without destroy() (SIGKILL, a crash): found by name, in namespaces, cgroups and temp dirs. */
+/**
+ * Labs of test processes that died without destroy() (SIGKILL, a crash): found by name, in namespaces, cgroups and temp
+ * dirs.
+ */
 export async function sweepStaleDockerLabs(): Promise<string[]> {
   const names = new Set<string>();
   for (const entry of await readdir(tmpdir()).catch(() => [] as string[])) names.add(entry);
-  for (const line of (await run("ip", ["netns", "list"]).catch(() => ({ stdout: "" }))).stdout.split("\n")) names.add(line.split(" ")[0] ?? "");
+  for (const line of (await run("ip", ["netns", "list"]).catch(() => ({ stdout: "" }))).stdout.split("\n"))
+    names.add(line.split(" ")[0] ?? "");
   const unified = await unifiedCgroup();
-  if (unified) for (const entry of await readdir(join(unified.mountPoint, unified.ownPath)).catch(() => [] as string[])) names.add(entry);
+  if (unified)
+    for (const entry of await readdir(join(unified.mountPoint, unified.ownPath)).catch(() => [] as string[]))
+      names.add(entry);
   const swept: string[] = [];
   for (const name of names) {
     const pid = Number(NAME.exec(name)?.[1] ?? 0);

@@ -5,7 +5,10 @@
  * Tests never sleep a fixed time; on a busy machine this waits as long as it
  * must and no longer.
  */
-export async function eventually<T>(check: () => T | Promise<T>, options: { timeoutMs?: number; what?: string; everyMs?: number } = {}): Promise<Exclude<T, false | null | undefined | 0 | "">> {
+export async function eventually<T>(
+  check: () => T | Promise<T>,
+  options: { timeoutMs?: number; what?: string; everyMs?: number } = {},
+): Promise<Exclude<T, false | null | undefined | 0 | "">> {
   const timeoutMs = options.timeoutMs ?? 5000;
   const started = performance.now();
   let last: unknown = null;
@@ -26,7 +29,10 @@ export async function eventually<T>(check: () => T | Promise<T>, options: { time
 }
 
 /** How long `check` took to pass, for tests that print a measured figure. */
-export async function timeUntil(check: () => unknown | Promise<unknown>, options: { timeoutMs?: number; what?: string } = {}): Promise<number> {
+export async function timeUntil(
+  check: () => unknown | Promise<unknown>,
+  options: { timeoutMs?: number; what?: string } = {},
+): Promise<number> {
   const started = performance.now();
   await eventually(async () => (await check()) || false, options);
   return performance.now() - started;

@@ -99,7 +99,12 @@ export class FakeMinikube {
     const config = {
       Name: profile.name,
       Driver: "docker",
-      KubernetesConfig: { KubernetesVersion: "v1.34.0", ClusterName: profile.name, ServiceCIDR: profile.serviceCidr ?? "10.96.0.0/12", DNSDomain: "cluster.local" },
+      KubernetesConfig: {
+        KubernetesVersion: "v1.34.0",
+        ClusterName: profile.name,
+        ServiceCIDR: profile.serviceCidr ?? "10.96.0.0/12",
+        DNSDomain: "cluster.local",
+      },
       Nodes: [{ Name: "", IP: profile.nodeIp, Port: 8443, ControlPlane: true, Worker: true }],
       ...profile.extraConfig,
     };
@@ -123,7 +128,8 @@ export class FakeMinikube {
   async calls(): Promise<Record<string, number>> {
     const text = await readFile(join(this.stateDir, "calls.log"), "utf8").catch(() => "");
     const counts: Record<string, number> = {};
-    for (const line of text.split("\n").filter(Boolean)) counts[line.split(" ")[0]!] = (counts[line.split(" ")[0]!] ?? 0) + 1;
+    for (const line of text.split("\n").filter(Boolean))
+      counts[line.split(" ")[0]!] = (counts[line.split(" ")[0]!] ?? 0) + 1;
     return counts;
   }
 
@@ -131,10 +137,27 @@ export class FakeMinikube {
     await writeFile(join(this.stateDir, `${profile}.ip`), `${ip}\n`);
   }
 
-  /** The node's container: running with port 22 published on 127.0.0.1:sshPort, or stopped (no ports, as Docker shows it). */
-  async setContainer(profile: string, container: { running: true; sshPort: number } | { running: false }): Promise<void> {
-    const ports = container.running ? { "22/tcp": [{ HostIp: "127.0.0.1", HostPort: String(container.sshPort) }], "8443/tcp": [{ HostIp: "127.0.0.1", HostPort: "32769" }] } : {};
-    const inspect = [{ Name: `/${profile}`, State: { Status: container.running ? "running" : "exited", Running: container.running }, NetworkSettings: { Ports: ports } }];
+  /**
+   * The node's container: running with port 22 published on 127.0.0.1:sshPort, or stopped (no ports, as Docker shows
+   * it).
+   */
+  async setContainer(
+    profile: string,
+    container: { running: true; sshPort: number } | { running: false },
+  ): Promise<void> {
+    const ports = container.running
+      ? {
+          "22/tcp": [{ HostIp: "127.0.0.1", HostPort: String(container.sshPort) }],
+          "8443/tcp": [{ HostIp: "127.0.0.1", HostPort: "32769" }],
+        }
+      : {};
+    const inspect = [
+      {
+        Name: `/${profile}`,
+        State: { Status: container.running ? "running" : "exited", Running: container.running },
+        NetworkSettings: { Ports: ports },
+      },
+    ];
     await writeFile(join(this.stateDir, `${profile}.docker-inspect`), JSON.stringify(inspect, null, 4));
   }
 

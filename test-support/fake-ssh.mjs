@@ -55,7 +55,13 @@ else mux();
 
 function master() {
   const mode = readSetting("master-mode") || "up";
-  record({ kind: "master", args, mode, keyPresent: existsSync(option("-i")), knownHosts: readFileSync(settings.UserKnownHostsFile, "utf8") });
+  record({
+    kind: "master",
+    args,
+    mode,
+    keyPresent: existsSync(option("-i")),
+    knownHosts: readFileSync(settings.UserKnownHostsFile, "utf8"),
+  });
   if (mode === "hostkey") {
     // What ssh prints with StrictHostKeyChecking=yes when the pinned key is not the one presented.
     die(

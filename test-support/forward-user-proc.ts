@@ -6,12 +6,42 @@ import { parseHostKeys } from "../src/engine/access/forwards/host-keys.js";
 import { chooseSshClient, createForwardLink } from "../src/engine/access/forwards/forward-link.js";
 import { HelperClient } from "../src/engine/elevation/helper-client.js";
 
-const [socketPath = "", secret = "", sshPort = "", keyPath = "", hostKeysPath = "", address = "", port = "", targetHost = "", targetPort = ""] = process.argv.slice(2);
+const [
+  socketPath = "",
+  secret = "",
+  sshPort = "",
+  keyPath = "",
+  hostKeysPath = "",
+  address = "",
+  port = "",
+  targetHost = "",
+  targetPort = "",
+] = process.argv.slice(2);
 const helper = await HelperClient.connect(socketPath, secret);
 await helper.hello();
-const { link, carrier } = createForwardLink(await chooseSshClient(), async () => ({ host: "127.0.0.1", port: Number(sshPort), username: "docker", privateKey: readFileSync(keyPath), hostKeys: parseHostKeys(readFileSync(hostKeysPath, "utf8")) }));
+const { link, carrier } = createForwardLink(await chooseSshClient(), async () => ({
+  host: "127.0.0.1",
+  port: Number(sshPort),
+  username: "docker",
+  privateKey: readFileSync(keyPath),
+  hostKeys: parseHostKeys(readFileSync(hostKeysPath, "utf8")),
+}));
 await link.start();
-const listeners = new ForwardListeners(carrier, () => helper, (line) => process.stderr.write(`${line}\n`));
-await listeners.apply([{ namespace: "default", name: "web", address, port: Number(port), protocol: "TCP", targetHost, targetPort: Number(targetPort) }]);
+const listeners = new ForwardListeners(
+  carrier,
+  () => helper,
+  (line) => process.stderr.write(`${line}\n`),
+);
+await listeners.apply([
+  {
+    namespace: "default",
+    name: "web",
+    address,
+    port: Number(port),
+    protocol: "TCP",
+    targetHost,
+    targetPort: Number(targetPort),
+  },
+]);
 process.stdout.write(`${JSON.stringify({ link: link.status(), forwards: listeners.statuses() })}\n`);
 setInterval(() => undefined, 60_000);

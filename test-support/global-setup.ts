@@ -4,7 +4,14 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { buildBundles } from "./bundles.js";
 import { labUnavailableReason, sweepStaleLabs } from "./netns-lab.js";
-import { type ProcessInfo, RUN_DIR_VARIABLE, RUN_ID_VARIABLE, processTable, selfAndAncestors, stopProcesses } from "./processes.js";
+import {
+  type ProcessInfo,
+  RUN_DIR_VARIABLE,
+  RUN_ID_VARIABLE,
+  processTable,
+  selfAndAncestors,
+  stopProcesses,
+} from "./processes.js";
 
 const CHECKOUT = join(import.meta.dirname, "..");
 /** What a process started from the checkout or from a test's temporary folders looks like, whoever started it. */
@@ -59,13 +66,15 @@ function inUse(path: string, table: readonly ProcessInfo[]): boolean {
       // gone, or not ours to read
     }
   }
-  const mounts = readdirSync("/proc").filter((n) => /^\d+$/.test(n)).some((pid) => {
-    try {
-      return readFileSync(`/proc/${pid}/mountinfo`, "utf8").includes(` ${path}`);
-    } catch {
-      return false;
-    }
-  });
+  const mounts = readdirSync("/proc")
+    .filter((n) => /^\d+$/.test(n))
+    .some((pid) => {
+      try {
+        return readFileSync(`/proc/${pid}/mountinfo`, "utf8").includes(` ${path}`);
+      } catch {
+        return false;
+      }
+    });
   return mounts;
 }
 
@@ -78,14 +87,29 @@ function inUse(path: string, table: readonly ProcessInfo[]): boolean {
 async function endRun(run: Run): Promise<void> {
   const table = processTable();
   // Vitest's own workers and its esbuild service are children of this process, and end with it.
-  const vitestItself = new Set([...selfAndAncestors(table), ...table.filter((p) => p.ppid === process.pid).map((p) => p.pid)]);
-  const ours = (p: ProcessInfo) => !vitestItself.has(p.pid) && (p.environment().get(RUN_ID_VARIABLE) === run.id || p.command.includes(run.dir));
+  const vitestItself = new Set([
+    ...selfAndAncestors(table),
+    ...table.filter((p) => p.ppid === process.pid).map((p) => p.pid),
+  ]);
+  const ours = (p: ProcessInfo) =>
+    !vitestItself.has(p.pid) && (p.environment().get(RUN_ID_VARIABLE) === run.id || p.command.includes(run.dir));
   const stopped = await stopProcesses(ours);
 
-  // Started during the run, looking like a test's, without this run's mark: another run's (tests running beside this one). Left alone.
+  // Started during the run, looking like a test's, without this run's mark: another run's (tests running beside this
+  // one). Left alone.
   const tooling = (p: ProcessInfo) => / --service=\S+ --ping$/.test(p.command); // esbuild's service, vite's or tsx's: it ends with its parent
-  const others = processTable().filter((p) => !vitestItself.has(p.pid) && !tooling(p) && p.startTicks >= run.startedTicks && LOOKS_LIKE_A_TEST_PROCESS.some((s) => p.command.includes(s)) && !ours(p));
-  if (others.length > 0) console.log(`[run] ${others.length} process(es) started during this run look like tests' but are not this run's (another run?); left alone:\n${others.map(describe).join("\n")}`);
+  const others = processTable().filter(
+    (p) =>
+      !vitestItself.has(p.pid) &&
+      !tooling(p) &&
+      p.startTicks >= run.startedTicks &&
+      LOOKS_LIKE_A_TEST_PROCESS.some((s) => p.command.includes(s)) &&
+      !ours(p),
+  );
+  if (others.length > 0)
+    console.log(
+      `[run] ${others.length} process(es) started during this run look like tests' but are not this run's (another run?); left alone:\n${others.map(describe).join("\n")}`,
+    );
 
   try {
     rmSync(run.dir, { recursive: true, force: true });
@@ -105,10 +129,15 @@ async function endRun(run: Run): Promise<void> {
         return false;
       }
     });
-  if (strays.length > 0) console.log(`[run] ${strays.length} folder(s) like a test's appeared in ${run.systemTmp} during this run, outside its folder (another run's?); left alone: ${strays.join(" ")}`);
+  if (strays.length > 0)
+    console.log(
+      `[run] ${strays.length} folder(s) like a test's appeared in ${run.systemTmp} during this run, outside its folder (another run's?); left alone: ${strays.join(" ")}`,
+    );
 
   if (stopped.length > 0) {
-    throw new Error(`${stopped.length} process(es) this run started were still running at its end (killed now); a test must stop what it starts, even when it fails:\n${stopped.map(describe).join("\n")}`);
+    throw new Error(
+      `${stopped.length} process(es) this run started were still running at its end (killed now); a test must stop what it starts, even when it fails:\n${stopped.map(describe).join("\n")}`,
+    );
   }
 }
 

@@ -13,8 +13,16 @@ try {
     process.stdout.write(`${JSON.stringify({ pong: await client.call({ op: "ping" }) })}\n`);
     process.exit(0);
   }
-  await client.declare({ profile: "minikube", nodeIp: gateway, cidrs: cidrs.map((c) => parseCidr(c)), clusterDomain: "cluster.local", clusterDnsIp: "10.96.0.10" });
-  const outcomes = await client.addRoutes(cidrs.map((cidr) => ({ destination: parseCidr(cidr), gateway, profile: "minikube" })));
+  await client.declare({
+    profile: "minikube",
+    nodeIp: gateway,
+    cidrs: cidrs.map((c) => parseCidr(c)),
+    clusterDomain: "cluster.local",
+    clusterDnsIp: "10.96.0.10",
+  });
+  const outcomes = await client.addRoutes(
+    cidrs.map((cidr) => ({ destination: parseCidr(cidr), gateway, profile: "minikube" })),
+  );
   process.stdout.write(`${JSON.stringify({ ready: true, outcomes })}\n`);
   setInterval(() => undefined, 60_000);
 } catch (error) {

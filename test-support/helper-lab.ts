@@ -51,7 +51,13 @@ export class TestUser {
       child.once("error", reject);
     });
     // setpriv execs sleep in the same process, so the pid is the user's once the exec is done.
-    await eventually(async () => Number((await run("ps", ["-o", "uid=", "-p", String(child.pid)]).catch(() => ({ stdout: "" }))).stdout.trim()) === this.uid, { timeoutMs: 5000, what: `pid ${child.pid} to run as ${this.name}` }).catch(() => undefined);
+    await eventually(
+      async () =>
+        Number(
+          (await run("ps", ["-o", "uid=", "-p", String(child.pid)]).catch(() => ({ stdout: "" }))).stdout.trim(),
+        ) === this.uid,
+      { timeoutMs: 5000, what: `pid ${child.pid} to run as ${this.name}` },
+    ).catch(() => undefined);
     const stop = () => {
       this.processes.delete(stop);
       child.kill("SIGKILL");
@@ -65,12 +71,24 @@ export class TestUser {
     // userdel refuses while a process of the user runs: anything a test started as them goes first.
     await run("pkill", ["-KILL", "-u", String(this.uid)]).catch(() => undefined);
     // The killed processes take a moment to go, and userdel waits for none.
-    const gone = async () => (await run("userdel", [this.name]).then(() => true, () => false)) || !(await run("id", ["-u", this.name]).then(() => true, () => false));
-    await eventually(gone, { timeoutMs: 2000, everyMs: 20, what: `user ${this.name} to be removed` }).catch(() => undefined);
+    const gone = async () =>
+      (await run("userdel", [this.name]).then(
+        () => true,
+        () => false,
+      )) ||
+      !(await run("id", ["-u", this.name]).then(
+        () => true,
+        () => false,
+      ));
+    await eventually(gone, { timeoutMs: 2000, everyMs: 20, what: `user ${this.name} to be removed` }).catch(
+      () => undefined,
+    );
   }
 }
 
-/** Files a helper start needs: a root-owned runtime dir, the user's MINIPATH, and a 0600 secret file owned by the user. */
+/**
+ * Files a helper start needs: a root-owned runtime dir, the user's MINIPATH, and a 0600 secret file owned by the user.
+ */
 export async function helperFiles(owner: { uid: number; gid: number }) {
   const root = await mkdtemp(join(tmpdir(), "mkt-helper-"));
   await chmod(root, 0o755);
@@ -119,14 +137,37 @@ export async function destroyHelperLab(parts: { lab: NetnsLab; user: TestUser; f
   await parts.files.cleanup();
 }
 
-/** Stops the helpers started for these files: each names its secret file, inside the files' folder, on its command line. */
+/**
+ * Stops the helpers started for these files: each names its secret file, inside the files' folder, on its command line.
+ */
 export async function stopHelpersOf(files: { root: string }): Promise<void> {
   await stopProcesses(mentions(files.root));
 }
 
-/** Starts the helper as root inside a namespace, daemonized as sudo would start it; `umask` as a service manager or sudo might leave it. */
-export async function startHelperIn(netns: string, files: HelperFiles, extra: readonly string[] = [], options: { umask?: string } = {}): Promise<void> {
-  const helper = [process.execPath, HELPER_SCRIPT, "--daemonize", "--secret-file", files.secretFile, "--runtime-dir", files.runtimeDir, "--log-file", files.logFile, "--registry", files.registry, ...extra];
+/**
+ * Starts the helper as root inside a namespace, daemonized as sudo would start it; `umask` as a service manager or sudo
+ * might leave it.
+ */
+export async function startHelperIn(
+  netns: string,
+  files: HelperFiles,
+  extra: readonly string[] = [],
+  options: { umask?: string } = {},
+): Promise<void> {
+  const helper = [
+    process.execPath,
+    HELPER_SCRIPT,
+    "--daemonize",
+    "--secret-file",
+    files.secretFile,
+    "--runtime-dir",
+    files.runtimeDir,
+    "--log-file",
+    files.logFile,
+    "--registry",
+    files.registry,
+    ...extra,
+  ];
   const command = options.umask ? ["sh", "-c", `umask ${options.umask} && exec "$@"`, "sh", ...helper] : helper;
   const [file, args] = inPrivateEtc("ip", ["netns", "exec", netns, ...command]);
   await run(file, args, { cwd: join(import.meta.dirname, "..") });
@@ -146,12 +187,13 @@ export async function rawConnection(socketPath: string) {
     if (waiter) waiter(line);
     else lines.push(line);
   });
-  const next = () => new Promise<Record<string, any>>((resolve) => {
-    const take = (line: string) => resolve(JSON.parse(line));
-    const queued = lines.shift();
-    if (queued !== undefined) take(queued);
-    else waiters.push(take);
-  });
+  const next = () =>
+    new Promise<Record<string, any>>((resolve) => {
+      const take = (line: string) => resolve(JSON.parse(line));
+      const queued = lines.shift();
+      if (queued !== undefined) take(queued);
+      else waiters.push(take);
+    });
   return {
     socket,
     async send(payload: string): Promise<Record<string, any>> {
@@ -160,4 +202,3 @@ export async function rawConnection(socketPath: string) {
     },
   };
 }
-

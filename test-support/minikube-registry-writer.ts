@@ -5,7 +5,16 @@ import { closeSync, openSync, readFileSync, writeSync } from "node:fs";
 
 const [path = "", pidText = "777777"] = process.argv.slice(2);
 const pid = Number(pidText);
-const mine = { Route: { Gateway: "192.168.49.2", DestCIDR: { IP: "10.200.0.0", Mask: "///wAA==" }, ClusterDomain: "cluster.local", ClusterDNSIP: "10.96.0.10" }, MachineName: "other", Pid: pid };
+const mine = {
+  Route: {
+    Gateway: "192.168.49.2",
+    DestCIDR: { IP: "10.200.0.0", Mask: "///wAA==" },
+    ClusterDomain: "cluster.local",
+    ClusterDNSIP: "10.96.0.10",
+  },
+  MachineName: "other",
+  Pid: pid,
+};
 let writes = 0;
 process.on("SIGTERM", () => {
   process.stdout.write(`${writes}\n`);
@@ -26,7 +35,11 @@ setInterval(() => {
   const list = read();
   if (list !== null) {
     const has = list.some((e) => e.Pid === pid);
-    const next = (has ? list.filter((e) => e.Pid !== pid) : [...list, mine]).map((e) => ({ Route: e.Route, MachineName: e.MachineName, Pid: e.Pid }));
+    const next = (has ? list.filter((e) => e.Pid !== pid) : [...list, mine]).map((e) => ({
+      Route: e.Route,
+      MachineName: e.MachineName,
+      Pid: e.Pid,
+    }));
     const bytes = Buffer.from(JSON.stringify(next));
     const fd = openSync(path, "w"); // O_WRONLY|O_CREAT|O_TRUNC, as Go's O_RDWR|O_TRUNC
     const half = Math.floor(bytes.length / 2);

@@ -56,7 +56,10 @@ export class NetnsLab {
     await ip("-n", this.node, "addr", "add", `${this.nodeIp}/24`, "dev", "mkt1");
     await ip("-n", this.host, "-6", "addr", "add", "fd00:49::1/64", "dev", "mkt0", "nodad");
     await ip("-n", this.node, "-6", "addr", "add", "fd00:49::2/64", "dev", "mkt1", "nodad");
-    for (const [ns, dev] of [[this.host, "mkt0"], [this.node, "mkt1"]] as const) {
+    for (const [ns, dev] of [
+      [this.host, "mkt0"],
+      [this.node, "mkt1"],
+    ] as const) {
       await ip("-n", ns, "link", "set", dev, "up");
       await ip("-n", ns, "link", "set", "lo", "up");
     }
@@ -84,7 +87,9 @@ export class NetnsLab {
 
   /** Runs commands inside the host namespace, as the engine does there. */
   hostRunner(): CommandRunner {
-    return { run: (file, args, options) => execFileRunner.run("ip", ["netns", "exec", this.host, file, ...args], options) };
+    return {
+      run: (file, args, options) => execFileRunner.run("ip", ["netns", "exec", this.host, file, ...args], options),
+    };
   }
 
   async hostRoutes(family: 4 | 6 = 4): Promise<string> {
@@ -96,10 +101,17 @@ export class NetnsLab {
   }
 
   /** A TCP server in the node namespace that answers `reply` ("ok") on connect. */
-  /** A server that answers `reply` and closes: in the node namespace (a Service's backend), or in the host's (another program on this machine). */
+  /**
+   * A server that answers `reply` and closes: in the node namespace (a Service's backend), or in the host's (another
+   * program on this machine).
+   */
   async startTcpServer(address: string, port: number, reply = "ok", where: "node" | "host" = "node"): Promise<void> {
     const script = `require("net").createServer((s) => { s.on("error", () => {}); s.end(${JSON.stringify(reply)}); }).listen(${port}, ${JSON.stringify(address)}, () => console.log("listening"))`;
-    const child = spawn("ip", ["netns", "exec", where === "node" ? this.node : this.host, process.execPath, "-e", script], { stdio: ["ignore", "pipe", "inherit"] });
+    const child = spawn(
+      "ip",
+      ["netns", "exec", where === "node" ? this.node : this.host, process.execPath, "-e", script],
+      { stdio: ["ignore", "pipe", "inherit"] },
+    );
     this.children.push(child);
     await new Promise<void>((resolve, reject) => {
       child.stdout?.once("data", () => resolve());
@@ -125,7 +137,12 @@ export class NetnsLab {
         const started = performance.now();
         const said = await this.connectFromHost(host, port, 1000);
         const ok = said !== "TIMEOUT" && !/^E[A-Z]+$/.test(said);
-        return { target: `${host}:${port}`, ok, ...(ok ? { latencyMs: Math.round(performance.now() - started) } : { error: said }), checkedAt: new Date().toISOString() };
+        return {
+          target: `${host}:${port}`,
+          ok,
+          ...(ok ? { latencyMs: Math.round(performance.now() - started) } : { error: said }),
+          checkedAt: new Date().toISOString(),
+        };
       },
       nodeAnswers: async (host: string, port: number) => {
         const said = await this.connectFromHost(host, port, 1000);

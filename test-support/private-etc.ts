@@ -36,5 +36,8 @@ export function inPrivateEtc(file: string, args: readonly string[]): [string, st
   const etc = privateEtc();
   // Users come and go during a run (the helper tests make their own): the copy gets today's account files.
   for (const name of ["passwd", "group", "shadow"]) copyFileSync(`/etc/${name}`, join(etc, name));
-  return ["unshare", ["-m", "--propagation", "private", "sh", "-c", 'mount --bind "$0" /etc && exec "$@"', etc, file, ...args]];
+  return [
+    "unshare",
+    ["-m", "--propagation", "private", "sh", "-c", 'mount --bind "$0" /etc && exec "$@"', etc, file, ...args],
+  ];
 }

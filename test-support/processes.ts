@@ -50,7 +50,13 @@ export function processTable(): ProcessInfo[] {
       const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
       if (fields[0] === "Z") continue;
       let env: ReadonlyMap<string, string> | null = null;
-      table.push({ pid, ppid: Number(fields[1]), command: words.join(" "), startTicks: Number(fields[19]), environment: () => (env ??= readEnvironment(pid)) });
+      table.push({
+        pid,
+        ppid: Number(fields[1]),
+        command: words.join(" "),
+        startTicks: Number(fields[19]),
+        environment: () => (env ??= readEnvironment(pid)),
+      });
     } catch {
       // it ended while we looked
     }
@@ -88,7 +94,10 @@ function signal(pid: number, name: NodeJS.Signals): void {
  * SIGTERM, so a helper can take its routes back, then SIGKILL for what is
  * still there after `graceMs`. Resolves with what it found, once all of it is gone.
  */
-export async function stopProcesses(matches: (p: ProcessInfo) => boolean, { graceMs = 2000 }: { graceMs?: number } = {}): Promise<ProcessInfo[]> {
+export async function stopProcesses(
+  matches: (p: ProcessInfo) => boolean,
+  { graceMs = 2000 }: { graceMs?: number } = {},
+): Promise<ProcessInfo[]> {
   const table = processTable();
   const spared = selfAndAncestors(table);
   const found = table.filter((p) => !spared.has(p.pid) && matches(p));
@@ -101,7 +110,10 @@ export async function stopProcesses(matches: (p: ProcessInfo) => boolean, { grac
   return found;
 }
 
-/** A process whose command line names `path` (a file or a folder in it): temporary folders have names of a fixed length, so no one's name is the start of another's. */
+/**
+ * A process whose command line names `path` (a file or a folder in it): temporary folders have names of a fixed length,
+ * so no one's name is the start of another's.
+ */
 export function mentions(path: string): (p: ProcessInfo) => boolean {
   return (p) => p.command.includes(path);
 }

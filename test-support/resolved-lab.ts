@@ -9,17 +9,27 @@ import type { NetnsLab } from "./netns-lab.js";
 
 const run = promisify(execFile);
 
-/** Where .ci/run unpacks Debian's systemd-resolved when it is not installed (installing it would take over this machine's resolv.conf). */
+/**
+ * Where .ci/run unpacks Debian's systemd-resolved when it is not installed (installing it would take over this
+ * machine's resolv.conf).
+ */
 export const UNPACKED_RESOLVED = join(import.meta.dirname, ".build", "systemd-resolved");
 
 export function resolvedBinary(): string | null {
-  for (const path of ["/lib/systemd/systemd-resolved", "/usr/lib/systemd/systemd-resolved", join(UNPACKED_RESOLVED, "lib", "systemd", "systemd-resolved")]) if (existsSync(path)) return path;
+  for (const path of [
+    "/lib/systemd/systemd-resolved",
+    "/usr/lib/systemd/systemd-resolved",
+    join(UNPACKED_RESOLVED, "lib", "systemd", "systemd-resolved"),
+  ])
+    if (existsSync(path)) return path;
   return null;
 }
 
 export function resolvedUnavailableReason(): string | null {
-  if (!resolvedBinary()) return "no systemd-resolved binary (.ci/run unpacks Debian's into test-support/.build/systemd-resolved)";
-  for (const tool of ["/usr/bin/dbus-daemon", "/usr/bin/busctl", "/usr/sbin/dnsmasq"]) if (!existsSync(tool)) return `${tool} is missing`;
+  if (!resolvedBinary())
+    return "no systemd-resolved binary (.ci/run unpacks Debian's into test-support/.build/systemd-resolved)";
+  for (const tool of ["/usr/bin/dbus-daemon", "/usr/bin/busctl", "/usr/sbin/dnsmasq"])
+    if (!existsSync(tool)) return `${tool} is missing`;
   return null;
 }
 
@@ -63,9 +73,17 @@ export class ResolvedLab {
   private async setUp(): Promise<void> {
     const etc = join(this.dir, "etc");
     await mkdir(etc);
-    const lines = { passwd: `systemd-resolve:x:${RESOLVE_UID}:${RESOLVE_UID}::/run/systemd/resolve:/usr/sbin/nologin\n`, group: `systemd-resolve:x:${RESOLVE_UID}:\n`, shadow: "systemd-resolve:*:19000:0:99999:7:::\n" };
-    for (const [name, line] of Object.entries(lines)) await writeFile(join(etc, name), (await readFile(`/etc/${name}`, "utf8")).replace(/\n?$/, "\n") + line);
-    await writeFile(join(etc, "resolved.conf"), "[Resolve]\nDNS=\nFallbackDNS=\nLLMNR=no\nMulticastDNS=no\nDNSSEC=no\nDNSStubListener=yes\n");
+    const lines = {
+      passwd: `systemd-resolve:x:${RESOLVE_UID}:${RESOLVE_UID}::/run/systemd/resolve:/usr/sbin/nologin\n`,
+      group: `systemd-resolve:x:${RESOLVE_UID}:\n`,
+      shadow: "systemd-resolve:*:19000:0:99999:7:::\n",
+    };
+    for (const [name, line] of Object.entries(lines))
+      await writeFile(join(etc, name), (await readFile(`/etc/${name}`, "utf8")).replace(/\n?$/, "\n") + line);
+    await writeFile(
+      join(etc, "resolved.conf"),
+      "[Resolve]\nDNS=\nFallbackDNS=\nLLMNR=no\nMulticastDNS=no\nDNSSEC=no\nDNSStubListener=yes\n",
+    );
     await writeFile(join(etc, "resolv.conf"), "nameserver 127.0.0.53\n");
     await writeFile(
       join(this.dir, "bus.conf"),
@@ -80,7 +98,8 @@ export class ResolvedLab {
       `mount --bind ${etc}/resolv.conf /etc/resolv.conf`,
       "mount -t tmpfs tmpfs /run",
       "mkdir -p /run/systemd/resolve /run/systemd/resolved.conf.d",
-      // resolved.conf(5): drop-ins in /run/systemd/resolved.conf.d are read too; /etc/systemd/resolved.conf may not exist here.
+      // resolved.conf(5): drop-ins in /run/systemd/resolved.conf.d are read too; /etc/systemd/resolved.conf may not
+      // exist here.
       `cp ${etc}/resolved.conf /run/systemd/resolved.conf.d/lab.conf`,
       `chown ${RESOLVE_UID}:${RESOLVE_UID} /run/systemd/resolve`,
       // The bus daemon shares this namespace, so it knows resolved's user when it authenticates.
@@ -88,28 +107,73 @@ export class ResolvedLab {
       `exec ${resolvedBinary()}`,
     ].join("\n");
     const libDir = join(UNPACKED_RESOLVED, "usr", "lib", "x86_64-linux-gnu", "systemd");
-    const child = spawn("ip", ["netns", "exec", this.lab.host, "unshare", "-m", "--propagation", "private", "sh", "-c", script], {
-      stdio: ["ignore", "ignore", "pipe"],
-      env: { ...process.env, DBUS_SYSTEM_BUS_ADDRESS: this.busAddress, SYSTEMD_LOG_LEVEL: process.env.DBG ? "debug" : "warning", ...(existsSync(libDir) ? { LD_LIBRARY_PATH: libDir } : {}) },
-    });
+    const child = spawn(
+      "ip",
+      ["netns", "exec", this.lab.host, "unshare", "-m", "--propagation", "private", "sh", "-c", script],
+      {
+        stdio: ["ignore", "ignore", "pipe"],
+        env: {
+          ...process.env,
+          DBUS_SYSTEM_BUS_ADDRESS: this.busAddress,
+          SYSTEMD_LOG_LEVEL: process.env.DBG ? "debug" : "warning",
+          ...(existsSync(libDir) ? { LD_LIBRARY_PATH: libDir } : {}),
+        },
+      },
+    );
     let stderr = "";
     child.stderr!.on("data", (c: Buffer) => (stderr += c.toString()));
     this.children.push(child);
-    const ping = () => this.busctl("call", "org.freedesktop.resolve1", "/org/freedesktop/resolve1", "org.freedesktop.DBus.Peer", "Ping").then(() => "answers", (e: Error) => (process.env.DBG && console.log(e.message, stderr), false));
-    const outcome = await eventually(async () => (child.exitCode !== null ? "exited" : await ping()), { timeoutMs: 10_000, everyMs: 50, what: "systemd-resolved on the bus" });
+    const ping = () =>
+      this.busctl(
+        "call",
+        "org.freedesktop.resolve1",
+        "/org/freedesktop/resolve1",
+        "org.freedesktop.DBus.Peer",
+        "Ping",
+      ).then(
+        () => "answers",
+        (e: Error) => (process.env.DBG && console.log(e.message, stderr), false),
+      );
+    const outcome = await eventually(async () => (child.exitCode !== null ? "exited" : await ping()), {
+      timeoutMs: 10_000,
+      everyMs: 50,
+      what: "systemd-resolved on the bus",
+    });
     if (outcome === "exited") throw new Error(`systemd-resolved exited: ${stderr}`);
   }
 
   busctl(...args: string[]): Promise<string> {
-    return run("busctl", ["--system", ...args], { env: { ...process.env, DBUS_SYSTEM_BUS_ADDRESS: this.busAddress } }).then((r) => r.stdout);
+    return run("busctl", ["--system", ...args], {
+      env: { ...process.env, DBUS_SYSTEM_BUS_ADDRESS: this.busAddress },
+    }).then((r) => r.stdout);
   }
 
   /** The DNS servers resolved holds for a link of the host namespace. */
   async linkServers(dev: string): Promise<string> {
     const { stdout } = await run("ip", ["-n", this.lab.host, "-j", "link", "show", "dev", dev]);
     const ifindex = (JSON.parse(stdout) as { ifindex: number }[])[0]!.ifindex;
-    const path = JSON.parse(await this.busctl("--json=short", "call", "org.freedesktop.resolve1", "/org/freedesktop/resolve1", "org.freedesktop.resolve1.Manager", "GetLink", "i", String(ifindex))).data[0];
-    const dns = JSON.parse(await this.busctl("--json=short", "get-property", "org.freedesktop.resolve1", path, "org.freedesktop.resolve1.Link", "DNS")).data as [number, number[]][];
+    const path = JSON.parse(
+      await this.busctl(
+        "--json=short",
+        "call",
+        "org.freedesktop.resolve1",
+        "/org/freedesktop/resolve1",
+        "org.freedesktop.resolve1.Manager",
+        "GetLink",
+        "i",
+        String(ifindex),
+      ),
+    ).data[0];
+    const dns = JSON.parse(
+      await this.busctl(
+        "--json=short",
+        "get-property",
+        "org.freedesktop.resolve1",
+        path,
+        "org.freedesktop.resolve1.Link",
+        "DNS",
+      ),
+    ).data as [number, number[]][];
     return dns.map(([, bytes]) => bytes.join(".")).join(" ");
   }
 
@@ -117,7 +181,15 @@ export class ResolvedLab {
   async revertLink(dev: string): Promise<void> {
     const { stdout } = await run("ip", ["-n", this.lab.host, "-j", "link", "show", "dev", dev]);
     const ifindex = (JSON.parse(stdout) as { ifindex: number }[])[0]!.ifindex;
-    await this.busctl("call", "org.freedesktop.resolve1", "/org/freedesktop/resolve1", "org.freedesktop.resolve1.Manager", "RevertLink", "i", String(ifindex));
+    await this.busctl(
+      "call",
+      "org.freedesktop.resolve1",
+      "/org/freedesktop/resolve1",
+      "org.freedesktop.resolve1.Manager",
+      "RevertLink",
+      "i",
+      String(ifindex),
+    );
   }
 
   async stop(): Promise<void> {
@@ -129,14 +201,35 @@ export class ResolvedLab {
 }
 
 /** dnsmasq in the node namespace at kube-dns's address, answering fixed records as CoreDNS would. */
-export async function startClusterDns(lab: NetnsLab, address: string, records: Record<string, string>): Promise<ChildProcess> {
+export async function startClusterDns(
+  lab: NetnsLab,
+  address: string,
+  records: Record<string, string>,
+): Promise<ChildProcess> {
   await lab.addServiceAddress(address);
-  const args = ["--no-daemon", "--no-resolv", "--no-hosts", "--user=root", "--pid-file=", `--listen-address=${address}`, "--bind-interfaces", "--port=53", ...Object.entries(records).map(([name, ip]) => `--host-record=${name},${ip}`)];
+  const args = [
+    "--no-daemon",
+    "--no-resolv",
+    "--no-hosts",
+    "--user=root",
+    "--pid-file=",
+    `--listen-address=${address}`,
+    "--bind-interfaces",
+    "--port=53",
+    ...Object.entries(records).map(([name, ip]) => `--host-record=${name},${ip}`),
+  ];
   const child = spawn("ip", ["netns", "exec", lab.node, "dnsmasq", ...args], { stdio: ["ignore", "ignore", "pipe"] });
   let stderr = "";
   child.stderr!.on("data", (c: Buffer) => (stderr += c.toString()));
-  const listening = async () => (child.exitCode !== null ? "exited" : (await run("ip", ["netns", "exec", lab.node, "ss", "-lun"])).stdout.includes(`${address}:53`) && "listening");
-  const outcome = await eventually(listening, { timeoutMs: 10_000, everyMs: 50, what: `dnsmasq on ${address}:53` }).catch(() => "timed out");
+  const listening = async () =>
+    child.exitCode !== null
+      ? "exited"
+      : (await run("ip", ["netns", "exec", lab.node, "ss", "-lun"])).stdout.includes(`${address}:53`) && "listening";
+  const outcome = await eventually(listening, {
+    timeoutMs: 10_000,
+    everyMs: 50,
+    what: `dnsmasq on ${address}:53`,
+  }).catch(() => "timed out");
   if (outcome !== "listening") {
     child.kill("SIGKILL");
     throw new Error(`dnsmasq did not listen on ${address}:53: ${stderr}`);

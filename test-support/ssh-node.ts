@@ -60,7 +60,9 @@ export class SshNode {
     await mkdir(join(this.clientKeyPath, ".."), { recursive: true });
     await rm(this.clientKeyPath, { force: true });
     await run("ssh-keygen", ["-q", "-t", "rsa", "-b", "2048", "-N", "", "-C", "minikube", "-f", this.clientKeyPath]);
-    await writeFile(join(this.dir, "authorized_keys"), await readFile(`${this.clientKeyPath}.pub`, "utf8"), { mode: 0o644 });
+    await writeFile(join(this.dir, "authorized_keys"), await readFile(`${this.clientKeyPath}.pub`, "utf8"), {
+      mode: 0o644,
+    });
     await this.makeHostKeys();
   }
 
@@ -75,7 +77,11 @@ export class SshNode {
   private async writeConfig(): Promise<void> {
     const etc = join(this.dir, "etc");
     await mkdir(etc, { mode: 0o755 });
-    const entry = { passwd: `${USER}:x:${UID}:${UID}::${this.dir}:/bin/sh\n`, group: `${USER}:x:${UID}:\n`, shadow: `${USER}:*:19000:0:99999:7:::\n` };
+    const entry = {
+      passwd: `${USER}:x:${UID}:${UID}::${this.dir}:/bin/sh\n`,
+      group: `${USER}:x:${UID}:\n`,
+      shadow: `${USER}:*:19000:0:99999:7:::\n`,
+    };
     for (const [name, line] of Object.entries(entry)) {
       const own = await readFile(`/etc/${name}`, "utf8").catch(() => "");
       await writeFile(join(etc, name), own.replace(/\n?$/, "\n") + line, { mode: name === "shadow" ? 0o640 : 0o644 });
@@ -109,25 +115,55 @@ export class SshNode {
       "mkdir -m 755 /run/sshd",
       `exec /usr/sbin/sshd -D -e -f ${join(this.dir, "sshd_config")}`,
     ].join("\n");
-    const child = spawn("ip", ["netns", "exec", this.lab.node, "unshare", "-m", "--propagation", "private", "sh", "-c", script], { stdio: ["ignore", "ignore", "pipe"] });
+    const child = spawn(
+      "ip",
+      ["netns", "exec", this.lab.node, "unshare", "-m", "--propagation", "private", "sh", "-c", script],
+      { stdio: ["ignore", "ignore", "pipe"] },
+    );
     let stderr = "";
     child.stderr!.on("data", (c: Buffer) => (stderr += c.toString()));
     this.sshd = child;
-    const listening = async () => (child.exitCode !== null ? "exited" : !(await this.lab.connectFromHost(this.lab.nodeIp, 22, 500)).startsWith("E") && "listening");
-    const outcome = await eventually(listening, { timeoutMs: 10_000, everyMs: 50, what: "sshd to listen" }).catch(() => {
-      throw new Error(`sshd did not listen within 10 s: ${stderr}`);
-    });
+    const listening = async () =>
+      child.exitCode !== null
+        ? "exited"
+        : !(await this.lab.connectFromHost(this.lab.nodeIp, 22, 500)).startsWith("E") && "listening";
+    const outcome = await eventually(listening, { timeoutMs: 10_000, everyMs: 50, what: "sshd to listen" }).catch(
+      () => {
+        throw new Error(`sshd did not listen within 10 s: ${stderr}`);
+      },
+    );
     if (outcome === "exited") throw new Error(`sshd exited: ${stderr}`);
   }
 
-  /** Publishes the node's port 22 on 127.0.0.1:port of the host namespace, as Docker does (a new random port after each restart). */
+  /**
+   * Publishes the node's port 22 on 127.0.0.1:port of the host namespace, as Docker does (a new random port after each
+   * restart).
+   */
   async publish(port: number): Promise<void> {
     this.unpublish();
-    const child = spawn("ip", ["netns", "exec", this.lab.host, "socat", `TCP-LISTEN:${port},bind=127.0.0.1,reuseaddr,fork,nodelay`, `TCP:${this.lab.nodeIp}:22,nodelay`], { stdio: "ignore" });
+    const child = spawn(
+      "ip",
+      [
+        "netns",
+        "exec",
+        this.lab.host,
+        "socat",
+        `TCP-LISTEN:${port},bind=127.0.0.1,reuseaddr,fork,nodelay`,
+        `TCP:${this.lab.nodeIp}:22,nodelay`,
+      ],
+      { stdio: "ignore" },
+    );
     this.publisher = child;
     this.publishedPort = port;
-    const listening = async () => (child.exitCode !== null ? "exited" : (await this.lab.connectFromHost("127.0.0.1", port, 500)) !== "ECONNREFUSED" && "listening");
-    const outcome = await eventually(listening, { timeoutMs: 10_000, everyMs: 50, what: `socat to listen on 127.0.0.1:${port}` }).catch(() => {
+    const listening = async () =>
+      child.exitCode !== null
+        ? "exited"
+        : (await this.lab.connectFromHost("127.0.0.1", port, 500)) !== "ECONNREFUSED" && "listening";
+    const outcome = await eventually(listening, {
+      timeoutMs: 10_000,
+      everyMs: 50,
+      what: `socat to listen on 127.0.0.1:${port}`,
+    }).catch(() => {
       throw new Error(`socat did not listen on 127.0.0.1:${port}`);
     });
     if (outcome === "exited") throw new Error(`socat on 127.0.0.1:${port} exited with ${child.exitCode}`);
@@ -150,10 +186,15 @@ export class SshNode {
 
   /** The host's public keys as `cat /etc/ssh/ssh_host_*_key.pub` inside the container prints them. */
   async hostPublicKeys(): Promise<string> {
-    return (await Promise.all(["rsa", "ed25519"].map((t) => readFile(join(this.dir, `host_${t}.pub`), "utf8")))).join("");
+    return (await Promise.all(["rsa", "ed25519"].map((t) => readFile(join(this.dir, `host_${t}.pub`), "utf8")))).join(
+      "",
+    );
   }
 
-  /** The connections' sshd processes (the privileged monitor and its child) die, as when the node side drops the link; the listener stays. */
+  /**
+   * The connections' sshd processes (the privileged monitor and its child) die, as when the node side drops the link;
+   * the listener stays.
+   */
   async killSessions(): Promise<void> {
     const listener = await this.listenerPid();
     if (listener) for (const pid of await descendants(listener)) process.kill(pid, "SIGKILL");

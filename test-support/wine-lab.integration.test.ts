@@ -47,7 +47,8 @@ describe.skipIf(skip !== null)("the Windows lab under Wine", () => {
   const tool = (name: string) => `${TOOLS_WIN}\\${name}.exe`;
   /** The product's CommandRunner, with each command run by Windows under Wine. */
   const windowsRunner = (env: Record<string, string> = {}): CommandRunner => ({
-    run: (file, args) => lab.run(file === "route" ? tool("route") : file === "powershell.exe" ? tool("powershell") : file, args, { env }),
+    run: (file, args) =>
+      lab.run(file === "route" ? tool("route") : file === "powershell.exe" ? tool("powershell") : file, args, { env }),
   });
 
   beforeAll(async () => {
@@ -60,7 +61,10 @@ describe.skipIf(skip !== null)("the Windows lab under Wine", () => {
   });
 
   it("runs Windows' own Node, which sees win32 on Windows 10", async () => {
-    const r = await lab.node(["-p", "JSON.stringify([process.platform, require('os').release(), require('os').homedir(), process.cwd()])"]);
+    const r = await lab.node([
+      "-p",
+      "JSON.stringify([process.platform, require('os').release(), require('os').homedir(), process.cwd()])",
+    ]);
     expect(r.exitCode).toBe(0);
     const [platform, release, home, cwd] = JSON.parse(r.stdout) as string[];
     expect(platform).toBe("win32");
@@ -119,10 +123,17 @@ describe.skipIf(skip !== null)("the Windows lab under Wine", () => {
     it("wraps a long IPv6 destination's gateway onto the next line, and the parser follows it", async () => {
       await writeFile(
         state(),
-        ["iface 1 75 - 127.0.0.1/8 ::1/128 Software Loopback Interface 1", "route6 1 331 ::1/128 On-link", "route6 13 276 fe80::17a:4eba:7c80:727f/128 On-link", "route6 8 21 fd00:ec2::123/128 On-link"].join("\n"),
+        [
+          "iface 1 75 - 127.0.0.1/8 ::1/128 Software Loopback Interface 1",
+          "route6 1 331 ::1/128 On-link",
+          "route6 13 276 fe80::17a:4eba:7c80:727f/128 On-link",
+          "route6 8 21 fd00:ec2::123/128 On-link",
+        ].join("\n"),
       );
       const r = await lab.run(tool("route"), ["print", "-6"]);
-      expect(r.stdout).toContain(" 13    276 fe80::17a:4eba:7c80:727f/128\r\n                                    On-link\r\n");
+      expect(r.stdout).toContain(
+        " 13    276 fe80::17a:4eba:7c80:727f/128\r\n                                    On-link\r\n",
+      );
       expect(parseRoutePrint(r.stdout, 6).map((x) => [x.destination.text, x.gateway, x.interface])).toEqual([
         ["::1/128", null, "if 1"],
         ["fe80::17a:4eba:7c80:727f/128", null, "if 13"],
@@ -131,19 +142,38 @@ describe.skipIf(skip !== null)("the Windows lab under Wine", () => {
     });
 
     it("adds and removes routes for the product's WindowsRouteTable, and fails as the real one does (exit 0, localised words)", async () => {
-      await writeFile(state(), ["iface 23 15 00-15-5d-01-6e-02 172.31.16.1/20 fd00:49::1/64 Hyper-V Virtual Ethernet Adapter", "route4 172.31.16.0 255.255.240.0 On-link 172.31.16.1 271"].join("\n"));
+      await writeFile(
+        state(),
+        [
+          "iface 23 15 00-15-5d-01-6e-02 172.31.16.1/20 fd00:49::1/64 Hyper-V Virtual Ethernet Adapter",
+          "route4 172.31.16.0 255.255.240.0 On-link 172.31.16.1 271",
+        ].join("\n"),
+      );
       const table = new WindowsRouteTable(windowsRunner());
       const adds = [
         { op: "add" as const, destination: parseCidr("10.96.0.0/12"), gateway: "172.31.16.5" },
         { op: "add" as const, destination: parseCidr("fd00:10:96::/112"), gateway: "fd00:49::2" },
       ];
       expect(await table.apply(adds)).toEqual(adds.map((change) => ({ change, ok: true })));
-      expect((await table.list(4)).map((x) => [x.destination.text, x.gateway, x.interface])).toContainEqual(["10.96.0.0/12", "172.31.16.5", "172.31.16.1"]);
-      expect((await table.list(6)).map((x) => [x.destination.text, x.gateway])).toContainEqual(["fd00:10:96::/112", "fd00:49::2"]);
+      expect((await table.list(4)).map((x) => [x.destination.text, x.gateway, x.interface])).toContainEqual([
+        "10.96.0.0/12",
+        "172.31.16.5",
+        "172.31.16.1",
+      ]);
+      expect((await table.list(6)).map((x) => [x.destination.text, x.gateway])).toContainEqual([
+        "fd00:10:96::/112",
+        "fd00:49::2",
+      ]);
 
       const again = await lab.run(tool("route"), ["ADD", "10.96.0.0", "MASK", "255.240.0.0", "172.31.16.5"]);
-      expect(again).toEqual({ exitCode: 0, stdout: "The route addition failed: The object already exists.\r\n", stderr: "" });
-      const french = await lab.run(tool("route"), ["ADD", "10.96.0.0", "MASK", "255.240.0.0", "172.31.16.5"], { env: { MKT_FAKE_ROUTE_LANG: "fr" } });
+      expect(again).toEqual({
+        exitCode: 0,
+        stdout: "The route addition failed: The object already exists.\r\n",
+        stderr: "",
+      });
+      const french = await lab.run(tool("route"), ["ADD", "10.96.0.0", "MASK", "255.240.0.0", "172.31.16.5"], {
+        env: { MKT_FAKE_ROUTE_LANG: "fr" },
+      });
       expect(french.exitCode).toBe(0);
       expect(french.stdout).toMatch(/^L'ajout de l'itin.raire a .chou. : L'objet existe d.j.\.\r\n$/);
       const badMask = await lab.run(tool("route"), ["ADD", "10.96.0.1", "MASK", "255.240.0.0", "172.31.16.5"]);
@@ -160,7 +190,11 @@ describe.skipIf(skip !== null)("the Windows lab under Wine", () => {
   describe("powershell.exe", () => {
     const state = () => join(lab.toolsDir, "nrpt-state.txt");
     const owner = { pid: 4242, started: "Thu Jan 1 00:00:00 2026" };
-    const rules = async () => (await readFile(state(), "utf8").catch(() => "")).split("\n").filter(Boolean).map((l) => l.split("\t"));
+    const rules = async () =>
+      (await readFile(state(), "utf8").catch(() => ""))
+        .split("\n")
+        .filter(Boolean)
+        .map((l) => l.split("\t"));
 
     it("keeps NRPT rules for the product's own scripts", async () => {
       const nrpt = new NrptRules(owner, windowsRunner());
@@ -170,10 +204,16 @@ describe.skipIf(skip !== null)("the Windows lab under Wine", () => {
       const [rule, ...others] = await rules();
       expect(others).toEqual([]);
       expect(rule![0]).toMatch(/^\{[0-9A-F-]{36}\}$/);
-      expect(rule!.slice(1)).toEqual([".cluster.local", "10.96.0.10", "minikube-tunnel profile=minikube pid=4242 started=Thu_Jan_1_00:00:00_2026"]);
+      expect(rule!.slice(1)).toEqual([
+        ".cluster.local",
+        "10.96.0.10",
+        "minikube-tunnel profile=minikube pid=4242 started=Thu_Jan_1_00:00:00_2026",
+      ]);
 
       // A rule whose writer is gone is found through ConvertTo-Json and removed by name.
-      expect(await new NrptRules({ pid: 1, started: "x" }, windowsRunner()).removeStale(async () => false)).toEqual([rule![0]]);
+      expect(await new NrptRules({ pid: 1, started: "x" }, windowsRunner()).removeStale(async () => false)).toEqual([
+        rule![0],
+      ]);
       expect(await rules()).toEqual([]);
 
       await nrpt.apply(dns);
@@ -194,35 +234,65 @@ describe.skipIf(skip !== null)("the Windows lab under Wine", () => {
         join(lab.drive, "mkt", "elevate.cjs"),
         "require('@vscode/sudo-prompt').exec(process.argv[2], { name: 'Minikube Tunnel' }, (error, stdout, stderr) => console.log(JSON.stringify({ error: error ? { message: error.message, code: error.code } : null, stdout, stderr })));\n",
       );
-      const elevate = async (command: string, env: Record<string, string> = {}) => JSON.parse((await lab.node(["D:\\mkt\\elevate.cjs", command], { env })).stdout) as { error: { message: string; code?: number } | null; stdout?: string; stderr?: string };
+      const elevate = async (command: string, env: Record<string, string> = {}) =>
+        JSON.parse((await lab.node(["D:\\mkt\\elevate.cjs", command], { env })).stdout) as {
+          error: { message: string; code?: number } | null;
+          stdout?: string;
+          stderr?: string;
+        };
 
       expect(await elevate("echo elevated")).toEqual({ error: null, stdout: "elevated\r\n", stderr: "" });
       const failing = await elevate("echo oops 1>&2 & C:\\windows\\system32\\cmd.exe /c exit 4");
       // On failure sudo-prompt passes the command's stderr in the message only.
       expect(failing.error).toMatchObject({ code: 4, message: expect.stringContaining("oops") });
-      expect((await elevate("echo never", { MKT_FAKE_UAC: "deny" })).error).toEqual({ message: "User did not grant permission." });
+      expect((await elevate("echo never", { MKT_FAKE_UAC: "deny" })).error).toEqual({
+        message: "User did not grant permission.",
+      });
     });
   });
 
   describe("sc.exe", () => {
     it("creates, starts, queries, stops and deletes the product's service with the real exit codes", async () => {
       await mkdir(join(lab.drive, "svc root"), { recursive: true });
-      await writeFile(join(lab.drive, "svc root", "idle.mjs"), "import { writeFileSync } from 'node:fs';\nwriteFileSync('D:\\\\svc root\\\\running.json', JSON.stringify({ pid: process.pid, argv: process.argv.slice(2) }));\nsetInterval(() => {}, 1000);\n");
-      const layout = { runtime: "C:\\mkt-node\\node.exe", cli: "D:\\svc root\\idle.mjs" } as Parameters<typeof windowsServiceArgs>[0];
+      await writeFile(
+        join(lab.drive, "svc root", "idle.mjs"),
+        "import { writeFileSync } from 'node:fs';\nwriteFileSync('D:\\\\svc root\\\\running.json', JSON.stringify({ pid: process.pid, argv: process.argv.slice(2) }));\nsetInterval(() => {}, 1000);\n",
+      );
+      const layout = { runtime: "C:\\mkt-node\\node.exe", cli: "D:\\svc root\\idle.mjs" } as Parameters<
+        typeof windowsServiceArgs
+      >[0];
       const sc = (...args: string[]) => lab.run(tool("sc"), args);
       const name = windowsServiceArgs(layout, "D:\\svc root")[1]!;
 
       expect((await sc("query", name)).exitCode).toBe(1060);
-      expect(await sc(...windowsServiceArgs(layout, "D:\\svc root"))).toMatchObject({ exitCode: 0, stdout: "[SC] CreateService SUCCESS\r\n" });
-      expect(await sc(...windowsServiceArgs(layout, "D:\\svc root"))).toMatchObject({ exitCode: 1073, stdout: expect.stringContaining("The specified service already exists.") });
+      expect(await sc(...windowsServiceArgs(layout, "D:\\svc root"))).toMatchObject({
+        exitCode: 0,
+        stdout: "[SC] CreateService SUCCESS\r\n",
+      });
+      expect(await sc(...windowsServiceArgs(layout, "D:\\svc root"))).toMatchObject({
+        exitCode: 1073,
+        stdout: expect.stringContaining("The specified service already exists."),
+      });
       expect((await sc("stop", name)).exitCode).toBe(1062);
 
       const started = await sc("start", name);
       expect(started).toMatchObject({ exitCode: 0, stdout: expect.stringMatching(/STATE\s+: 2\s+START_PENDING/) });
       const running = join(lab.drive, "svc root", "running.json");
-      const service = JSON.parse(await eventually(() => readFile(running, "utf8").catch(() => null), { timeoutMs: 20_000, everyMs: 100, what: "the service's process to start" })) as { pid: number; argv: string[] };
+      const service = JSON.parse(
+        await eventually(() => readFile(running, "utf8").catch(() => null), {
+          timeoutMs: 20_000,
+          everyMs: 100,
+          what: "the service's process to start",
+        }),
+      ) as { pid: number; argv: string[] };
       expect(service.argv).toEqual(["helper", "run", "--prefix", "D:\\svc root"]);
-      const alive = async () => (await lab.node(["-e", `try { process.kill(${service.pid}, 0); console.log("alive") } catch { console.log("gone") }`])).stdout.trim();
+      const alive = async () =>
+        (
+          await lab.node([
+            "-e",
+            `try { process.kill(${service.pid}, 0); console.log("alive") } catch { console.log("gone") }`,
+          ])
+        ).stdout.trim();
       expect(await alive()).toBe("alive");
       expect((await sc("query", name)).stdout).toMatch(/STATE\s+: 4\s+RUNNING/);
       expect((await sc("start", name)).exitCode).toBe(1056);

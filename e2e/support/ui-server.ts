@@ -12,7 +12,8 @@ export const RENDERER_DIR = join(import.meta.dirname, "..", "..", "dist", "rende
  * handler (same files, same CSP header), so Chromium sees what Electron would.
  */
 export async function startUiServer(): Promise<{ url: string; close(): Promise<void> }> {
-  if (!existsSync(join(RENDERER_DIR, "index.html"))) throw new Error(`no built renderer at ${RENDERER_DIR}: run "npm run build:renderer" first (npm test does)`);
+  if (!existsSync(join(RENDERER_DIR, "index.html")))
+    throw new Error(`no built renderer at ${RENDERER_DIR}: run "npm run build:renderer" first (npm test does)`);
   const server: Server = createServer((request, response) => {
     void uiResponse(`${APP_ORIGIN}${request.url ?? "/"}`, RENDERER_DIR).then(({ status, headers, body }) => {
       response.writeHead(status, headers);

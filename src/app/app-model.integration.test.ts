@@ -37,12 +37,25 @@ describe.skipIf(skip !== null)("app session (what the tray app runs), on the rea
     fake = await FakeMinikube.create();
     await fake.addProfile({ name: "minikube", nodeIp: lab.nodeIp });
     sim = await KubeSim.start({ profile: "minikube" });
-    sim.store.create("nodes", null, { metadata: { name: "minikube" }, spec: { podCIDR: "10.244.0.0/24", podCIDRs: ["10.244.0.0/24"] } });
+    sim.store.create("nodes", null, {
+      metadata: { name: "minikube" },
+      spec: { podCIDR: "10.244.0.0/24", podCIDRs: ["10.244.0.0/24"] },
+    });
     Object.assign(process.env, fake.env({ KUBECONFIG: sim.kubeconfig }));
     lb = { enabled: true, mode: "clusterip", pool: [], className: null, releaseOnStop: true };
     // Names stay off in process: this test runs outside a private /etc.
-    const engine = await createEngine({ routeTable: new LinuxRouteTable(lab.hostRunner()), network: lab.hostNetwork(), names: false });
-    session = new AppModel({ engine, loadBalancer: () => lb, pollIntervalMs: 200, pushIntervalMs: 20, platform: "linux" });
+    const engine = await createEngine({
+      routeTable: new LinuxRouteTable(lab.hostRunner()),
+      network: lab.hostNetwork(),
+      names: false,
+    });
+    session = new AppModel({
+      engine,
+      loadBalancer: () => lb,
+      pollIntervalMs: 200,
+      pushIntervalMs: 20,
+      platform: "linux",
+    });
     notes.length = 0;
     latest = null;
     session.on("notification", (n: AppNotification) => notes.push(n));
@@ -70,11 +83,22 @@ describe.skipIf(skip !== null)("app session (what the tray app runs), on the rea
     await session.start("minikube");
     expect(await lab.hostRoutes()).toContain("10.96.0.0/12 via 192.168.49.2");
     expect(await lab.hostRoutes()).toContain("10.244.0.0/24 via 192.168.49.2");
-    await eventually(() => (profileState()?.services[0]?.ingress.length ?? 0) > 0, { timeoutMs: 5000, what: "web's ingress in the pushed state" });
+    await eventually(() => (profileState()?.services[0]?.ingress.length ?? 0) > 0, {
+      timeoutMs: 5000,
+      what: "web's ingress in the pushed state",
+    });
     const state = profileState()!;
     expect(state).toMatchObject({ running: true, phase: "active", nodeIp: "192.168.49.2", lbMode: "clusterip" });
-    expect(state.routes.map((r) => [r.cidr, r.kind, r.state])).toEqual([["10.96.0.0/12", "service", "active"], ["10.244.0.0/24", "pod", "active"]]);
-    expect(state.services[0]).toMatchObject({ namespace: "default", name: "web", owner: "minikube-tunnel", ingress: [{ ip: web.spec.clusterIP, ipMode: "VIP" }] });
+    expect(state.routes.map((r) => [r.cidr, r.kind, r.state])).toEqual([
+      ["10.96.0.0/12", "service", "active"],
+      ["10.244.0.0/24", "pod", "active"],
+    ]);
+    expect(state.services[0]).toMatchObject({
+      namespace: "default",
+      name: "web",
+      owner: "minikube-tunnel",
+      ingress: [{ ip: web.spec.clusterIP, ipMode: "VIP" }],
+    });
 
     await session.stop("minikube");
     expect(await lab.hostRoutes()).not.toContain("10.96.0.0/12");
@@ -86,10 +110,16 @@ describe.skipIf(skip !== null)("app session (what the tray app runs), on the rea
   it("a conflicting route is left alone, shown with the command to remove it, and announced once", async () => {
     await lab.addHostRoute("10.96.0.0/16", "via", "192.168.49.7");
     await session.start("minikube");
-    await eventually(() => notes.some((n) => n.kind === "conflict"), { timeoutMs: 3000, what: "conflict notification" });
+    await eventually(() => notes.some((n) => n.kind === "conflict"), {
+      timeoutMs: 3000,
+      what: "conflict notification",
+    });
     const route = session.state().profiles[0]!.routes.find((r) => r.cidr === "10.96.0.0/12")!;
     expect(route.state).toBe("conflict");
-    expect(route.conflict).toMatchObject({ existing: { destination: "10.96.0.0/16", gateway: "192.168.49.7", interface: "mkt0" }, removeCommand: "sudo ip route del 10.96.0.0/16 via 192.168.49.7 dev mkt0" });
+    expect(route.conflict).toMatchObject({
+      existing: { destination: "10.96.0.0/16", gateway: "192.168.49.7", interface: "mkt0" },
+      removeCommand: "sudo ip route del 10.96.0.0/16 via 192.168.49.7 dev mkt0",
+    });
     expect(await lab.hostRoutes()).toContain("10.96.0.0/16 via 192.168.49.7");
     // Found again (as after a network change), and pushed again: each push compares the state with the last one
     // pushed, so this is where a second announcement would come. setProblem(null) changes nothing but asks for a push.
@@ -108,7 +138,10 @@ describe.skipIf(skip !== null)("app session (what the tray app runs), on the rea
     await eventually(() => profileState()?.phase === "active", { timeoutMs: 3000, what: "active" });
     await lab.setNodeLink(false);
     await fake.setHost("minikube", "Stopped");
-    await eventually(() => notes.some((n) => n.kind === "node-stopped"), { timeoutMs: 5000, what: "node-stopped notification" });
+    await eventually(() => notes.some((n) => n.kind === "node-stopped"), {
+      timeoutMs: 5000,
+      what: "node-stopped notification",
+    });
     expect(await lab.hostRoutes()).not.toContain("10.96.0.0/12");
   });
 
@@ -132,52 +165,82 @@ describe.skipIf(skip !== null)("app session (what the tray app runs), on the rea
   const momentsOfAStart: Record<string, () => Promise<unknown>> = {
     "while minikube is asked about the node": async () => {
       const before = (await fake.calls()).status ?? 0;
-      return eventually(async () => ((await fake.calls()).status ?? 0) > before, { timeoutMs: 10_000, everyMs: 2, what: "minikube status to be run" });
+      return eventually(async () => ((await fake.calls()).status ?? 0) > before, {
+        timeoutMs: 10_000,
+        everyMs: 2,
+        what: "minikube status to be run",
+      });
     },
-    "once the route is in": () => eventually(async () => (await lab.hostRoutes()).includes("10.96.0.0/12"), { timeoutMs: 10_000, everyMs: 2, what: "the service route" }),
-    "once the API has answered the controller's list": () => eventually(() => (sim.counts.byVerb.list ?? 0) > 0, { timeoutMs: 10_000, everyMs: 2, what: "the controller's list" }),
-    "once the controller has written an external IP": () => eventually(() => sim.counts.writes > 0, { timeoutMs: 10_000, everyMs: 2, what: "the controller's first write" }),
+    "once the route is in": () =>
+      eventually(async () => (await lab.hostRoutes()).includes("10.96.0.0/12"), {
+        timeoutMs: 10_000,
+        everyMs: 2,
+        what: "the service route",
+      }),
+    "once the API has answered the controller's list": () =>
+      eventually(() => (sim.counts.byVerb.list ?? 0) > 0, {
+        timeoutMs: 10_000,
+        everyMs: 2,
+        what: "the controller's list",
+      }),
+    "once the controller has written an external IP": () =>
+      eventually(() => sim.counts.writes > 0, { timeoutMs: 10_000, everyMs: 2, what: "the controller's first write" }),
   };
 
-  it.each(Object.keys(momentsOfAStart))("quitting %s: when shutdown resolves (main.ts exits then), no route and no external IP is left, nor set later", async (moment) => {
-    sim.store.create("services", "default", lbService("web"));
-    const ingress = () => sim.store.get("services", "default", "web").status?.loadBalancer?.ingress ?? [];
-    // The sim answers slowly, so the controller is still starting when Quit comes.
-    sim.faults.latencyMs = 100;
-    const reached = momentsOfAStart[moment]!();
-    void session.start("minikube").catch(() => undefined);
-    await reached;
-    await session.shutdown();
-    // What main.ts does: exit right here. Whatever is true now is what the user is left with.
-    expect(await lab.hostRoutes()).not.toContain("10.96.0.0/12");
-    expect(ingress()).toEqual([]);
-    expect(session.runningProfiles()).toEqual([]);
-    expect(JSON.parse(await readFile(fake.registryPath, "utf8").catch(() => "[]"))).toEqual([]);
-    await expect(session.start("minikube")).rejects.toThrow(/quitting/);
-    // And nothing that was still in flight sets anything afterwards (in the app, this process would be gone).
-    // This one waits a fixed time: what it guards against is an event that must never come, so there is none
-    // to wait for; 800 ms is eight times the sim's latency, longer than any request in flight can take. Every
-    // change to the Service is seen, not only those a poll would catch.
-    const set: unknown[] = [];
-    const unsubscribe = sim.store.subscribe((event) => {
-      if (event.plural === "services" && event.object.metadata?.name === "web") set.push(...(event.object.status?.loadBalancer?.ingress ?? []));
-    });
-    await new Promise((r) => setTimeout(r, 800));
-    unsubscribe();
-    expect(set).toEqual([]);
-    expect(ingress()).toEqual([]);
-  });
+  it.each(Object.keys(momentsOfAStart))(
+    "quitting %s: when shutdown resolves (main.ts exits then), no route and no external IP is left, nor set later",
+    async (moment) => {
+      sim.store.create("services", "default", lbService("web"));
+      const ingress = () => sim.store.get("services", "default", "web").status?.loadBalancer?.ingress ?? [];
+      // The sim answers slowly, so the controller is still starting when Quit comes.
+      sim.faults.latencyMs = 100;
+      const reached = momentsOfAStart[moment]!();
+      void session.start("minikube").catch(() => undefined);
+      await reached;
+      await session.shutdown();
+      // What main.ts does: exit right here. Whatever is true now is what the user is left with.
+      expect(await lab.hostRoutes()).not.toContain("10.96.0.0/12");
+      expect(ingress()).toEqual([]);
+      expect(session.runningProfiles()).toEqual([]);
+      expect(JSON.parse(await readFile(fake.registryPath, "utf8").catch(() => "[]"))).toEqual([]);
+      await expect(session.start("minikube")).rejects.toThrow(/quitting/);
+      // And nothing that was still in flight sets anything afterwards (in the app, this process would be gone).
+      // This one waits a fixed time: what it guards against is an event that must never come, so there is none
+      // to wait for; 800 ms is eight times the sim's latency, longer than any request in flight can take. Every
+      // change to the Service is seen, not only those a poll would catch.
+      const set: unknown[] = [];
+      const unsubscribe = sim.store.subscribe((event) => {
+        if (event.plural === "services" && event.object.metadata?.name === "web")
+          set.push(...(event.object.status?.loadBalancer?.ingress ?? []));
+      });
+      await new Promise((r) => setTimeout(r, 800));
+      unsubscribe();
+      expect(set).toEqual([]);
+      expect(ingress()).toEqual([]);
+    },
+  );
 
   it("a profile created while the app runs shows up", async () => {
     session.watchProfiles(50);
     await fake.addProfile({ name: "dev", nodeIp: "192.168.49.3" });
-    await eventually(() => latest?.profiles.some((p) => p.profile === "dev") === true, { timeoutMs: 3000, what: "dev in the pushed state" });
+    await eventually(() => latest?.profiles.some((p) => p.profile === "dev") === true, {
+      timeoutMs: 3000,
+      what: "dev in the pushed state",
+    });
     expect(session.state().profiles.map((p) => p.profile)).toEqual(["dev", "minikube"]);
   });
 
   it("cleanup removes a dead tunnel's route and entry, and counts it", async () => {
     await lab.addHostRoute("10.97.0.0/16", "via", "192.168.49.2");
-    const dead = { destination: parseCidr("10.97.0.0/16"), gateway: "192.168.49.2", profile: "old", clusterDomain: "cluster.local", clusterDnsIp: "10.96.0.10", pid: 2 ** 22 + 7, createdAt: "x" };
+    const dead = {
+      destination: parseCidr("10.97.0.0/16"),
+      gateway: "192.168.49.2",
+      profile: "old",
+      clusterDomain: "cluster.local",
+      clusterDnsIp: "10.96.0.10",
+      pid: 2 ** 22 + 7,
+      createdAt: "x",
+    };
     await writeFile(fake.registryPath, JSON.stringify([entryToJson(dead)]));
     expect(await session.cleanup()).toEqual({ removed: 1, released: 0, failures: [] });
     expect(await lab.hostRoutes()).not.toContain("10.97.0.0/16");

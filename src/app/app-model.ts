@@ -97,7 +97,12 @@ export class AppModel extends EventEmitter {
     try {
       await this.tunnels.start(
         profile,
-        { lb, mode: this.options.accessMode?.(profile) ?? "auto", names: this.options.names?.() ?? true, ...(this.options.pollIntervalMs ? { pollIntervalMs: this.options.pollIntervalMs } : {}) },
+        {
+          lb,
+          mode: this.options.accessMode?.(profile) ?? "auto",
+          names: this.options.names?.() ?? true,
+          ...(this.options.pollIntervalMs ? { pollIntervalMs: this.options.pollIntervalMs } : {}),
+        },
         {
           assigned: (service, ingress) => this.log(`[${profile}] ${service} → ${ingress.map((i) => i.ip).join(", ")}`),
           servicesChanged: () => this.schedulePush(),
@@ -177,17 +182,34 @@ export class AppModel extends EventEmitter {
       this.notify({ kind: "cleanup-failed", title: "Cleanup failed", body: (error as Error).message });
       throw error;
     }
-    for (const r of report.removed) this.log(`cleanup: removed ${r.destination} via ${r.gateway} (${r.writer} pid ${r.pid}, profile ${r.profile})`);
-    const ingress = await releaseIngressOfGoneTunnels(this.options.engine.registry, this.knownProfiles, new Set(this.tunnels.profiles()), this.options.kubeClientFor, this.options.engine.locks);
-    for (const i of ingress) for (const key of i.released) this.log(`cleanup: released the external IP of ${key} (profile ${i.profile})`);
+    for (const r of report.removed)
+      this.log(`cleanup: removed ${r.destination} via ${r.gateway} (${r.writer} pid ${r.pid}, profile ${r.profile})`);
+    const ingress = await releaseIngressOfGoneTunnels(
+      this.options.engine.registry,
+      this.knownProfiles,
+      new Set(this.tunnels.profiles()),
+      this.options.kubeClientFor,
+      this.options.engine.locks,
+    );
+    for (const i of ingress)
+      for (const key of i.released) this.log(`cleanup: released the external IP of ${key} (profile ${i.profile})`);
     const failures = [
-      ...report.failures.map((f) => `${f.destination} via ${f.gateway} (profile ${f.profile}, pid ${f.pid}): ${f.error}`),
-      ...(report.refused ?? []).map((f) => `${f.destination} via ${f.gateway} (profile ${f.profile}, pid ${f.pid}) left in place: ${f.error}`),
+      ...report.failures.map(
+        (f) => `${f.destination} via ${f.gateway} (profile ${f.profile}, pid ${f.pid}): ${f.error}`,
+      ),
+      ...(report.refused ?? []).map(
+        (f) => `${f.destination} via ${f.gateway} (profile ${f.profile}, pid ${f.pid}) left in place: ${f.error}`,
+      ),
       ...(report.nameFailures ?? []).map((f) => `names: ${f}`),
       ...ingress.flatMap((i) => i.failures.map((f) => `external IP of ${f} (profile ${i.profile})`)),
     ];
     for (const f of failures) this.log(`cleanup failed: ${f}`);
-    if (failures.length > 0) this.notify({ kind: "cleanup-failed", title: "Cleanup could not remove every stale route", body: failures.join("\n") });
+    if (failures.length > 0)
+      this.notify({
+        kind: "cleanup-failed",
+        title: "Cleanup could not remove every stale route",
+        body: failures.join("\n"),
+      });
     return { removed: report.removed.length, released: ingress.reduce((n, i) => n + i.released.length, 0), failures };
   }
 
@@ -244,7 +266,8 @@ export class AppModel extends EventEmitter {
   private log(line: string): void {
     const stamped = `${new Date().toISOString()} ${line}`;
     this.logLines.push(stamped);
-    if (this.logLines.length > (this.options.logLimit ?? 2000)) this.logLines.splice(0, this.logLines.length - (this.options.logLimit ?? 2000));
+    if (this.logLines.length > (this.options.logLimit ?? 2000))
+      this.logLines.splice(0, this.logLines.length - (this.options.logLimit ?? 2000));
     this.emit("log", stamped);
   }
 

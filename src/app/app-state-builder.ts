@@ -22,11 +22,24 @@ export interface AppStateInput {
 function conflictView(conflict: RouteConflict, platform: NodeJS.Platform): NonNullable<RouteView["conflict"]> {
   let removeCommand: string | undefined;
   try {
-    removeCommand = manualRemovalCommand({ destination: parseCidr(conflict.existing.destination, { allowHostBits: true }), gateway: conflict.existing.gateway, interface: conflict.existing.interface }, platform);
+    removeCommand = manualRemovalCommand(
+      {
+        destination: parseCidr(conflict.existing.destination, { allowHostBits: true }),
+        gateway: conflict.existing.gateway,
+        interface: conflict.existing.interface,
+      },
+      platform,
+    );
   } catch {
     removeCommand = undefined;
   }
-  return { requested: conflict.requested, existing: conflict.existing, reason: conflict.reason, message: conflict.message, ...(removeCommand ? { removeCommand } : {}) };
+  return {
+    requested: conflict.requested,
+    existing: conflict.existing,
+    reason: conflict.reason,
+    message: conflict.message,
+    ...(removeCommand ? { removeCommand } : {}),
+  };
 }
 
 function routeView(route: RouteStatus, platform: NodeJS.Platform): RouteView {
@@ -41,7 +54,8 @@ function routeView(route: RouteStatus, platform: NodeJS.Platform): RouteView {
 }
 
 type ForwardIndex = ReadonlyMap<string, ForwardStatus>;
-const forwardKey = (namespace: string, name: string, port: number, protocol: string) => `${namespace}/${name}:${port}/${protocol}`;
+const forwardKey = (namespace: string, name: string, port: number, protocol: string) =>
+  `${namespace}/${name}:${port}/${protocol}`;
 
 function forwardsOf(snapshot: AccessSnapshot | undefined): ForwardIndex {
   return new Map((snapshot?.forwards ?? []).map((f) => [forwardKey(f.namespace, f.name, f.port, f.protocol), f]));
@@ -53,7 +67,12 @@ function serviceView(s: ManagedService, forwards: ForwardIndex): ServiceView {
     name: s.name,
     ports: s.ports.map((p) => {
       const f = forwards.get(forwardKey(s.namespace, s.name, p.port, p.protocol));
-      return { port: p.port, protocol: p.protocol, ...(p.name ? { name: p.name } : {}), ...(f ? { forward: { address: f.address, state: f.state, ...(f.error ? { error: f.error } : {}) } } : {}) };
+      return {
+        port: p.port,
+        protocol: p.protocol,
+        ...(p.name ? { name: p.name } : {}),
+        ...(f ? { forward: { address: f.address, state: f.state, ...(f.error ? { error: f.error } : {}) } } : {}),
+      };
     }),
     ingress: s.ingress.map((i) => ({ ...i })),
     owner: s.owner,
@@ -77,7 +96,14 @@ export function buildAppState(input: AppStateInput): AppState {
       nodeIp: snapshot?.nodeIp ?? null,
       routes: (snapshot?.routes ?? []).map((r) => routeView(r, platform)),
       services: (input.services.get(name) ?? []).map((s) => serviceView(s, forwardsOf(snapshot))),
-      probe: snapshot?.probe ? { target: snapshot.probe.target, ok: snapshot.probe.ok, ...(snapshot.probe.latencyMs !== undefined ? { latencyMs: snapshot.probe.latencyMs } : {}), ...(snapshot.probe.error ? { error: snapshot.probe.error } : {}) } : null,
+      probe: snapshot?.probe
+        ? {
+            target: snapshot.probe.target,
+            ok: snapshot.probe.ok,
+            ...(snapshot.probe.latencyMs !== undefined ? { latencyMs: snapshot.probe.latencyMs } : {}),
+            ...(snapshot.probe.error ? { error: snapshot.probe.error } : {}),
+          }
+        : null,
       ...(message ? { message } : {}),
       ...(snapshot ? { lbMode: input.lbModes.get(name) ?? "off", mode: snapshot.mode } : {}),
       ...(snapshot?.link ? { link: { ...snapshot.link } } : {}),

@@ -15,10 +15,21 @@ export function notificationsBetween(previous: AppState, next: AppState): AppNot
     const oldConflicts = new Set(old?.routes.filter((r) => r.state === "conflict").map((r) => r.cidr));
     for (const route of profile.routes) {
       if (route.state !== "conflict" || oldConflicts.has(route.cidr)) continue;
-      notes.push({ kind: "conflict", title: `Route conflict: ${route.cidr}`, body: route.conflict?.message ?? `${route.cidr} overlaps an existing route; it was not added` });
+      notes.push({
+        kind: "conflict",
+        title: `Route conflict: ${route.cidr}`,
+        body: route.conflict?.message ?? `${route.cidr} overlaps an existing route; it was not added`,
+      });
     }
     if (old?.phase === "active" && profile.phase === "waiting-for-node") {
-      notes.push({ kind: "node-stopped", title: `Tunnel for ${profile.profile} stopped`, body: profile.mode === "forward" ? "The minikube node stopped, so its forwards are waiting. They come back when the node runs again." : "The minikube node stopped, so its routes were removed. They come back when the node runs again." });
+      notes.push({
+        kind: "node-stopped",
+        title: `Tunnel for ${profile.profile} stopped`,
+        body:
+          profile.mode === "forward"
+            ? "The minikube node stopped, so its forwards are waiting. They come back when the node runs again."
+            : "The minikube node stopped, so its routes were removed. They come back when the node runs again.",
+      });
     }
   }
   return notes;

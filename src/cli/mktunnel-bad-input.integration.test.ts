@@ -38,7 +38,10 @@ describe.skipIf(skip !== null)("mktunnel refuses bad input", () => {
   it("malformed tunnels.json: named in the error and kept byte for byte", async () => {
     const content = '[{"Route":{"Gateway":"192.168.49.2","DestCIDR":{"IP":"10.96.0.0"'; // cut short
     await writeFile(fake.registryPath, content);
-    await expectRefused(["start"], new RegExp(`tunnel registry ${fake.registryPath.replace(/[.]/g, "\\.")} cannot be read: not valid JSON`));
+    await expectRefused(
+      ["start"],
+      new RegExp(`tunnel registry ${fake.registryPath.replace(/[.]/g, "\\.")} cannot be read: not valid JSON`),
+    );
     await expectRefused(["cleanup"], /cannot be read: not valid JSON/);
     await expectRefused(["status", "--json"], /cannot be read/);
     expect(await readFile(fake.registryPath, "utf8")).toBe(content);
@@ -50,14 +53,23 @@ describe.skipIf(skip !== null)("mktunnel refuses bad input", () => {
     const dir = join(fake.miniPath, "profiles", "broken");
     await mkdir(dir, { recursive: true });
     await writeFile(join(dir, "config.json"), "{not json");
-    await expectRefused(["start", "--profile", "broken"], /profile "broken": profile config .*profiles\/broken\/config\.json: not valid JSON/);
+    await expectRefused(
+      ["start", "--profile", "broken"],
+      /profile "broken": profile config .*profiles\/broken\/config\.json: not valid JSON/,
+    );
     expect(await readFile(join(dir, "config.json"), "utf8")).toBe("{not json");
     expect(await readFile(fake.registryPath, "utf8")).toBe("[]");
   });
 
-  it.each([["10.0.0.0/33"], ["10.96.0.1/12"], ["banana"], ["10.0.0.0/8;reboot"]])("invalid CIDR %s names the value", async (cidr) => {
-    await expectRefused(["start", "--lb-mode", "pool", "--lb-pool", cidr], new RegExp(`invalid CIDR "${cidr.replace(/[./]/g, "\\$&")}"`));
-  });
+  it.each([["10.0.0.0/33"], ["10.96.0.1/12"], ["banana"], ["10.0.0.0/8;reboot"]])(
+    "invalid CIDR %s names the value",
+    async (cidr) => {
+      await expectRefused(
+        ["start", "--lb-mode", "pool", "--lb-pool", cidr],
+        new RegExp(`invalid CIDR "${cidr.replace(/[./]/g, "\\$&")}"`),
+      );
+    },
+  );
 
   it.each([["../etc"], ["a/b"], ["..%2f"]])("profile name %s is refused", async (name) => {
     await expectRefused(["start", "--profile", name], /invalid profile name/);
@@ -66,7 +78,10 @@ describe.skipIf(skip !== null)("mktunnel refuses bad input", () => {
 
   it("minikube missing from PATH says so", async () => {
     const env = fake.env();
-    env.PATH = `${process.execPath.replace(/\/node$/, "")}:/usr/sbin:/usr/bin:/sbin:/bin`.split(":").filter((p) => p !== fake.binDir).join(":");
+    env.PATH = `${process.execPath.replace(/\/node$/, "")}:/usr/sbin:/usr/bin:/sbin:/bin`
+      .split(":")
+      .filter((p) => p !== fake.binDir)
+      .join(":");
     await expectRefused(["start"], /minikube was not found \(looked for "minikube" on PATH\)/, env);
   });
 

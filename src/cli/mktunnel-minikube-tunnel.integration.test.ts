@@ -49,16 +49,26 @@ describe.skipIf(skip !== null)("beside a running `minikube tunnel` (its tunnel l
     holder = spawn("flock", ["--exclusive", "--no-fork", lockFile(), "sleep", "600"], { stdio: "ignore" });
     await waitUntilLocked(lockFile());
     const tunnel = start();
-    const blocked = (await tunnel.waitFor((e) => e.event === "state" && (e as unknown as StateEvent).phase === "blocked", 15_000, "blocked")) as unknown as StateEvent;
+    const blocked = (await tunnel.waitFor(
+      (e) => e.event === "state" && (e as unknown as StateEvent).phase === "blocked",
+      15_000,
+      "blocked",
+    )) as unknown as StateEvent;
     expect(blocked.message).toMatch(/`minikube tunnel` is running for this profile/);
     expect(await lab.hostRoutes()).not.toContain("10.96.0.0/12");
 
     const status = JSON.parse((await runCli(lab.host, ["status", "--json", "--no-probe"], fake.env())).stdout);
     expect(status.profiles[0].tunnelLock).toEqual({ kind: "minikube" });
-    expect((await runCli(lab.host, ["status", "--no-probe"], fake.env())).stdout).toContain("`minikube tunnel` is running for this profile");
+    expect((await runCli(lab.host, ["status", "--no-probe"], fake.env())).stdout).toContain(
+      "`minikube tunnel` is running for this profile",
+    );
 
     holder.kill("SIGKILL");
-    await tunnel.nextState((e) => (e as unknown as StateEvent).phase === "active", 15_000, "active after minikube tunnel exited");
+    await tunnel.nextState(
+      (e) => (e as unknown as StateEvent).phase === "active",
+      15_000,
+      "active after minikube tunnel exited",
+    );
     expect(await lab.hostRoutes()).toContain("10.96.0.0/12 via 192.168.49.2");
     expect(await tunnel.stop()).toBe(0);
   });
@@ -67,16 +77,31 @@ describe.skipIf(skip !== null)("beside a running `minikube tunnel` (its tunnel l
     const tunnel = start();
     await tunnel.ready();
     // What gofrs/flock's TryLock does: LOCK_EX|LOCK_NB, failing with EWOULDBLOCK.
-    const attempt = await run("flock", ["--exclusive", "--nonblock", lockFile(), "true"]).then(() => "got it", () => "refused");
+    const attempt = await run("flock", ["--exclusive", "--nonblock", lockFile(), "true"]).then(
+      () => "got it",
+      () => "refused",
+    );
     expect(attempt).toBe("refused");
     const status = JSON.parse((await runCli(lab.host, ["status", "--json", "--no-probe"], fake.env())).stdout);
     expect(status.profiles[0].tunnelLock).toEqual({ kind: "minikube-tunnel", pid: tunnel.child.pid });
     expect(await tunnel.stop()).toBe(0);
-    expect(await run("flock", ["--exclusive", "--nonblock", lockFile(), "true"]).then(() => "got it", () => "refused")).toBe("got it");
+    expect(
+      await run("flock", ["--exclusive", "--nonblock", lockFile(), "true"]).then(
+        () => "got it",
+        () => "refused",
+      ),
+    ).toBe("got it");
   });
 });
 
 /** flock tells no one when it has the lock: a try that fails says it holds it. */
 async function waitUntilLocked(path: string): Promise<void> {
-  await eventually(() => run("flock", ["--exclusive", "--nonblock", path, "true"]).then(() => false, () => true), { timeoutMs: 5000, everyMs: 20, what: `${path} to be locked` });
+  await eventually(
+    () =>
+      run("flock", ["--exclusive", "--nonblock", path, "true"]).then(
+        () => false,
+        () => true,
+      ),
+    { timeoutMs: 5000, everyMs: 20, what: `${path} to be locked` },
+  );
 }

@@ -34,12 +34,24 @@ describe.skipIf(skip !== null)("cluster names in route mode, on a real systemd-r
 
   const inHost = (file: string, ...args: string[]) => {
     const [cmd, argv] = inPrivateEtc("ip", ["netns", "exec", lab.host, file, ...args]);
-    return run(cmd, argv).then((r) => r.stdout.trim(), (e: { code?: number }) => `exit ${e.code}`);
+    return run(cmd, argv).then(
+      (r) => r.stdout.trim(),
+      (e: { code?: number }) => `exit ${e.code}`,
+    );
   };
   const env = () => fake.env({ DBUS_SYSTEM_BUS_ADDRESS: resolved.busAddress, MKTUNNEL_RUNTIME_DIR: runtimeDir });
-  const start = (...args: string[]) => (tunnel = StartedTunnel.start(lab.host, ["--mode", "route", "--no-lb", "--poll-interval", "300", ...args], env()));
+  const start = (...args: string[]) =>
+    (tunnel = StartedTunnel.start(lab.host, ["--mode", "route", "--no-lb", "--poll-interval", "300", ...args], env()));
   const names = (t: StartedTunnel, test: (n: Names) => boolean, what: string, from = 0) =>
-    t.waitFor((e) => e.event === "state" && t.events.indexOf(e) >= from && (e as unknown as State).names !== undefined && test((e as unknown as State).names!), 15_000, what) as unknown as Promise<State>;
+    t.waitFor(
+      (e) =>
+        e.event === "state" &&
+        t.events.indexOf(e) >= from &&
+        (e as unknown as State).names !== undefined &&
+        test((e as unknown as State).names!),
+      15_000,
+      what,
+    ) as unknown as Promise<State>;
 
   beforeEach(async () => {
     lab = await NetnsLab.create();
@@ -68,22 +80,37 @@ describe.skipIf(skip !== null)("cluster names in route mode, on a real systemd-r
     const t = start();
     await t.ready();
     const on = await names(t, (n) => n.state === "on", "names on");
-    expect(on.names).toMatchObject({ how: "10.96.0.10 for ~cluster.local on link mkt0 (systemd-resolved)", example: "kubernetes.default.svc.cluster.local" });
+    expect(on.names).toMatchObject({
+      how: "10.96.0.10 for ~cluster.local on link mkt0 (systemd-resolved)",
+      example: "kubernetes.default.svc.cluster.local",
+    });
     expect(await resolved.linkServers("mkt0")).toBe("10.96.0.10");
-    expect(await inHost("getent", "hosts", "web.default.svc.cluster.local")).toMatch(/^10\.96\.0\.20\s+web\.default\.svc\.cluster\.local$/);
-    expect(await inHost("curl", "-s", "--http0.9", "--max-time", "5", "http://web.default.svc.cluster.local/")).toBe("web");
+    expect(await inHost("getent", "hosts", "web.default.svc.cluster.local")).toMatch(
+      /^10\.96\.0\.20\s+web\.default\.svc\.cluster\.local$/,
+    );
+    expect(await inHost("curl", "-s", "--http0.9", "--max-time", "5", "http://web.default.svc.cluster.local/")).toBe(
+      "web",
+    );
 
     // The node goes away and comes back; meanwhile the link lost its settings, as a re-created link does.
     const from = t.events.length;
     await lab.setNodeLink(false);
     await fake.setHost("minikube", "Stopped");
-    await t.waitFor((e) => e.event === "state" && t.events.indexOf(e) >= from && (e as unknown as State).phase === "waiting-for-node", 15_000, "waiting for the node");
+    await t.waitFor(
+      (e) => e.event === "state" && t.events.indexOf(e) >= from && (e as unknown as State).phase === "waiting-for-node",
+      15_000,
+      "waiting for the node",
+    );
     await resolved.revertLink("mkt0");
     expect(await resolved.linkServers("mkt0")).toBe("");
     const back = t.events.length;
     await lab.setNodeLink(true);
     await fake.setHost("minikube", "Running");
-    await t.waitFor((e) => e.event === "state" && t.events.indexOf(e) >= back && (e as unknown as State).phase === "active", 15_000, "active again");
+    await t.waitFor(
+      (e) => e.event === "state" && t.events.indexOf(e) >= back && (e as unknown as State).phase === "active",
+      15_000,
+      "active again",
+    );
     await expect.poll(() => resolved.linkServers("mkt0"), { timeout: 10_000 }).toBe("10.96.0.10");
     expect(await inHost("getent", "hosts", "web.default.svc.cluster.local")).toMatch(/^10\.96\.0\.20\s/);
 
@@ -95,11 +122,28 @@ describe.skipIf(skip !== null)("cluster names in route mode, on a real systemd-r
   it("a link that already has DNS servers of someone else is left alone, and the reason is shown", async () => {
     const { stdout } = await run("ip", ["-n", lab.host, "-j", "link", "show", "dev", "mkt0"]);
     const ifindex = String((JSON.parse(stdout) as { ifindex: number }[])[0]!.ifindex);
-    await resolved.busctl("call", "org.freedesktop.resolve1", "/org/freedesktop/resolve1", "org.freedesktop.resolve1.Manager", "SetLinkDNS", "ia(iay)", ifindex, "1", "2", "4", "192", "168", "49", "53");
+    await resolved.busctl(
+      "call",
+      "org.freedesktop.resolve1",
+      "/org/freedesktop/resolve1",
+      "org.freedesktop.resolve1.Manager",
+      "SetLinkDNS",
+      "ia(iay)",
+      ifindex,
+      "1",
+      "2",
+      "4",
+      "192",
+      "168",
+      "49",
+      "53",
+    );
     const t = start();
     await t.ready();
     const refused = await names(t, (n) => n.state === "error", "names refused");
-    expect(refused.names?.error).toBe("link mkt0 already has DNS servers (192.168.49.53) that are not ours; leaving its resolver settings alone");
+    expect(refused.names?.error).toBe(
+      "link mkt0 already has DNS servers (192.168.49.53) that are not ours; leaving its resolver settings alone",
+    );
     expect(await t.stop()).toBe(0);
     expect(await resolved.linkServers("mkt0")).toBe("192.168.49.53");
   });

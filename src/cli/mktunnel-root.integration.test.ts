@@ -12,9 +12,16 @@ const run = promisify(execFile);
 const skip = labUnavailableReason();
 if (skip) console.log(`skipped: sudo mktunnel for a user's MINIPATH: ${skip}`);
 
-/** minikube's liveness rule for an entry (kill(pid, 0); any error, EPERM included, is dead), run as the user minikube runs as. */
+/**
+ * minikube's liveness rule for an entry (kill(pid, 0); any error, EPERM included, is dead), run as the user minikube
+ * runs as.
+ */
 async function aliveToMinikube(user: TestUser, pid: number): Promise<boolean> {
-  const [file, args] = user.as(process.execPath, "-e", `try { process.kill(${pid}, 0); console.log("alive"); } catch { console.log("dead"); }`);
+  const [file, args] = user.as(
+    process.execPath,
+    "-e",
+    `try { process.kill(${pid}, 0); console.log("alive"); } catch { console.log("dead"); }`,
+  );
   return (await run(file, args)).stdout.trim() === "alive";
 }
 
@@ -36,7 +43,8 @@ describe.skipIf(skip !== null)("a tunnel run as root for a user's MINIPATH", () 
     user = await TestUser.create();
     await fake.addProfile({ name: "minikube", nodeIp: lab.nodeIp });
     await run("chown", ["-R", `${user.uid}:${user.gid}`, fake.miniPath]);
-    // Root runs minikube as the MINIPATH owner (owner-runner.ts): the user reaches the fake's program and its state, as they would /usr/local/bin/minikube.
+    // Root runs minikube as the MINIPATH owner (owner-runner.ts): the user reaches the fake's program and its state, as
+    // they would /usr/local/bin/minikube.
     await chmod(fake.root, 0o755);
     await run("chown", ["-R", `${user.uid}:${user.gid}`, fake.stateDir]);
   });
@@ -62,23 +70,67 @@ describe.skipIf(skip !== null)("a tunnel run as root for a user's MINIPATH", () 
     expect(stdout.trim().split("\n")).toEqual([String(user.uid), String(user.uid)]);
 
     tunnel.child.kill("SIGKILL");
-    await eventually(async () => !(await aliveToMinikube(user, entry.Pid)), { what: "the recorded pid to die with the tunnel" });
+    await eventually(async () => !(await aliveToMinikube(user, entry.Pid)), {
+      what: "the recorded pid to die with the tunnel",
+    });
     const cleanup = await runCli(lab.host, ["cleanup", "--json"], fake.env());
     expect(cleanup.code, cleanup.stderr).toBe(0);
-    expect(JSON.parse(cleanup.stdout).removed).toEqual([expect.objectContaining({ destination: "10.96.0.0/12", routeRemoved: true })]);
+    expect(JSON.parse(cleanup.stdout).removed).toEqual([
+      expect.objectContaining({ destination: "10.96.0.0/12", routeRemoved: true }),
+    ]);
     expect(await lab.hostRoutes()).not.toContain("10.96.0.0/12");
   });
 
   it("a public LoadBalancer pool is refused route by route, the rest still goes in; root allows it with --allow-cidr, a helper's user cannot", async () => {
-    const routeStates = (t: StartedTunnel) => t.waitFor((e) => e.event === "state" && (e as { routes: { state: string }[] }).routes.every((r) => r.state !== "pending"), 15_000, "routes settled");
-    tunnel = StartedTunnel.start(lab.host, ["--poll-interval", "200", "--no-dns", "--lb-mode", "pool", "--lb-pool", "203.0.113.0/24"], fake.env());
+    const routeStates = (t: StartedTunnel) =>
+      t.waitFor(
+        (e) => e.event === "state" && (e as { routes: { state: string }[] }).routes.every((r) => r.state !== "pending"),
+        15_000,
+        "routes settled",
+      );
+    tunnel = StartedTunnel.start(
+      lab.host,
+      ["--poll-interval", "200", "--no-dns", "--lb-mode", "pool", "--lb-pool", "203.0.113.0/24"],
+      fake.env(),
+    );
     await tunnel.ready();
     const refused = (await routeStates(tunnel)) as { routes: { cidr: string; state: string; error?: string }[] };
-    expect(refused.routes).toEqual(expect.arrayContaining([expect.objectContaining({ cidr: "10.96.0.0/12", state: "active" }), expect.objectContaining({ cidr: "203.0.113.0/24", state: "error", error: expect.stringMatching(/^refused: 203\.0\.113\.0\/24 is not a private network/) })]));
+    expect(refused.routes).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ cidr: "10.96.0.0/12", state: "active" }),
+        expect.objectContaining({
+          cidr: "203.0.113.0/24",
+          state: "error",
+          error: expect.stringMatching(/^refused: 203\.0\.113\.0\/24 is not a private network/),
+        }),
+      ]),
+    );
     expect(await tunnel.stop("SIGTERM")).toBe(0);
-    tunnel = StartedTunnel.start(lab.host, ["--poll-interval", "200", "--no-dns", "--lb-mode", "pool", "--lb-pool", "203.0.113.0/24", "--allow-cidr", "203.0.113.0/24"], fake.env());
+    tunnel = StartedTunnel.start(
+      lab.host,
+      [
+        "--poll-interval",
+        "200",
+        "--no-dns",
+        "--lb-mode",
+        "pool",
+        "--lb-pool",
+        "203.0.113.0/24",
+        "--allow-cidr",
+        "203.0.113.0/24",
+      ],
+      fake.env(),
+    );
     await tunnel.ready();
-    await tunnel.waitFor((e) => e.event === "state" && (e as { routes: { cidr: string; state: string }[] }).routes.some((r) => r.cidr === "203.0.113.0/24" && r.state === "active"), 15_000, "the allowed pool routed");
+    await tunnel.waitFor(
+      (e) =>
+        e.event === "state" &&
+        (e as { routes: { cidr: string; state: string }[] }).routes.some(
+          (r) => r.cidr === "203.0.113.0/24" && r.state === "active",
+        ),
+      15_000,
+      "the allowed pool routed",
+    );
     expect(await lab.hostRoutes()).toContain("203.0.113.0/24 via 192.168.49.2");
     expect(await tunnel.stop("SIGTERM")).toBe(0);
     const asHelper = await runCli(lab.host, ["start", "--helper", "--allow-cidr", "203.0.113.0/24"], fake.env());

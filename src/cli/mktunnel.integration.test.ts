@@ -43,7 +43,12 @@ describe.skipIf(skip !== null)("mktunnel in network namespaces, with a fake mini
   };
   const cli = (...args: string[]) => runCli(lab.host, args, fake.env());
   const activeState = (t: StartedTunnel, cidr = "10.96.0.0/12") =>
-    t.waitFor((e) => e.event === "state" && (e as unknown as StateEvent).routes.some((r) => r.cidr === cidr && r.state === "active"), 15_000, `${cidr} active`);
+    t.waitFor(
+      (e) =>
+        e.event === "state" && (e as unknown as StateEvent).routes.some((r) => r.cidr === cidr && r.state === "active"),
+      15_000,
+      `${cidr} active`,
+    );
 
   it("start makes 10.96.0.1 in the node reachable from the host; SIGTERM removes route and entry and exits 0", async () => {
     expect(await lab.connectFromHost("10.96.0.1", 443)).not.toBe("ok");
@@ -52,14 +57,24 @@ describe.skipIf(skip !== null)("mktunnel in network namespaces, with a fake mini
     expect(await lab.hostRoutes()).toContain("10.96.0.0/12 via 192.168.49.2 dev mkt0");
     expect(await lab.connectFromHost("10.96.0.1", 443)).toBe("ok");
     const registry = JSON.parse(await readFile(fake.registryPath, "utf8"));
-    expect(registry).toEqual([expect.objectContaining({ MachineName: "minikube", Pid: tunnel.child.pid, Route: expect.objectContaining({ Gateway: "192.168.49.2", DestCIDR: { IP: "10.96.0.0", Mask: "//AAAA==" } }) })]);
-    const state = (await tunnel.waitFor((e) => e.event === "state" && (e as unknown as StateEvent).probe !== null)) as unknown as StateEvent;
+    expect(registry).toEqual([
+      expect.objectContaining({
+        MachineName: "minikube",
+        Pid: tunnel.child.pid,
+        Route: expect.objectContaining({ Gateway: "192.168.49.2", DestCIDR: { IP: "10.96.0.0", Mask: "//AAAA==" } }),
+      }),
+    ]);
+    const state = (await tunnel.waitFor(
+      (e) => e.event === "state" && (e as unknown as StateEvent).probe !== null,
+    )) as unknown as StateEvent;
     expect(state.probe?.ok).toBe(true);
 
     const status = await cli("status", "--json");
     expect(status.code).toBe(0);
     const report = JSON.parse(status.stdout);
-    expect(report.profiles[0].routes).toEqual([expect.objectContaining({ cidr: "10.96.0.0/12", state: "active", kind: "service" })]);
+    expect(report.profiles[0].routes).toEqual([
+      expect.objectContaining({ cidr: "10.96.0.0/12", state: "active", kind: "service" }),
+    ]);
     expect(report.profiles[0].probe.ok).toBe(true);
     expect(report.tunnels[0]).toMatchObject({ profile: "minikube", alive: true, writer: "minikube-tunnel" });
 
@@ -84,7 +99,12 @@ describe.skipIf(skip !== null)("mktunnel in network namespaces, with a fake mini
     await tunnel.waitFor((e) => e.event === "log" && String(e.message).startsWith("conflict:"));
     expect(await lab.hostRoutes()).toBe(before);
     const report = JSON.parse((await cli("status", "--json")).stdout);
-    expect(report.conflicts).toEqual([expect.objectContaining({ requested: "10.96.0.0/12", existing: { destination: "10.96.0.0/16", gateway: null, interface: "mkt0" } })]);
+    expect(report.conflicts).toEqual([
+      expect.objectContaining({
+        requested: "10.96.0.0/12",
+        existing: { destination: "10.96.0.0/16", gateway: null, interface: "mkt0" },
+      }),
+    ]);
     expect(report.profiles[0].routes[0].state).toBe("conflict");
     expect(tunnel.child.exitCode).toBeNull();
     expect(await tunnel.stop()).toBe(0);
@@ -100,7 +120,11 @@ describe.skipIf(skip !== null)("mktunnel in network namespaces, with a fake mini
     // minikube's own registry entry, exactly as it writes it, for a tunnel that also died.
     await lab.addHostRoute("10.244.0.0/24", "via", "192.168.49.2");
     const entries = JSON.parse(await readFile(fake.registryPath, "utf8"));
-    entries.push(JSON.parse(`{"Route":{"Gateway":"192.168.49.2","DestCIDR":{"IP":"10.244.0.0","Mask":"////AA=="},"ClusterDomain":"cluster.local","ClusterDNSIP":"10.96.0.10"},"MachineName":"minikube","Pid":${2 ** 22 + 7}}`));
+    entries.push(
+      JSON.parse(
+        `{"Route":{"Gateway":"192.168.49.2","DestCIDR":{"IP":"10.244.0.0","Mask":"////AA=="},"ClusterDomain":"cluster.local","ClusterDNSIP":"10.96.0.10"},"MachineName":"minikube","Pid":${2 ** 22 + 7}}`,
+      ),
+    );
     await writeFile(fake.registryPath, JSON.stringify(entries));
     const status = JSON.parse((await cli("status", "--json", "--no-probe")).stdout);
     expect(status.tunnels.map((t: { alive: boolean }) => t.alive)).toEqual([false, false]);
@@ -108,7 +132,10 @@ describe.skipIf(skip !== null)("mktunnel in network namespaces, with a fake mini
     const result = await cli("cleanup", "--json");
     expect(result.code).toBe(0);
     const report = JSON.parse(result.stdout);
-    expect(report.removed.map((r: { destination: string; writer: string }) => `${r.destination} ${r.writer}`)).toEqual(["10.96.0.0/12 minikube-tunnel", "10.244.0.0/24 minikube"]);
+    expect(report.removed.map((r: { destination: string; writer: string }) => `${r.destination} ${r.writer}`)).toEqual([
+      "10.96.0.0/12 minikube-tunnel",
+      "10.244.0.0/24 minikube",
+    ]);
     expect(await lab.hostRoutes()).not.toMatch(/10\.96\.0\.0|10\.244\.0\.0/);
     expect(JSON.parse(await readFile(fake.registryPath, "utf8"))).toEqual([]);
   });
@@ -138,12 +165,16 @@ describe.skipIf(skip !== null)("mktunnel in network namespaces, with a fake mini
 
     await lab.removeNodeAddress("192.168.49.2");
     await fake.setIp("minikube", "192.168.49.3");
-    await tunnel.waitFor((e) => e.event === "log" && String(e.message).includes("changed from 192.168.49.2 to 192.168.49.3"));
+    await tunnel.waitFor(
+      (e) => e.event === "log" && String(e.message).includes("changed from 192.168.49.2 to 192.168.49.3"),
+    );
     await tunnel.nextState((e) => (e as unknown as StateEvent).phase === "active");
     const routes = await lab.hostRoutes();
     expect(routes).toContain("10.96.0.0/12 via 192.168.49.3");
     expect(routes).not.toContain("via 192.168.49.2");
-    expect(JSON.parse(await readFile(fake.registryPath, "utf8")).map((e: { Route: { Gateway: string } }) => e.Route.Gateway)).toEqual(["192.168.49.3"]);
+    expect(
+      JSON.parse(await readFile(fake.registryPath, "utf8")).map((e: { Route: { Gateway: string } }) => e.Route.Gateway),
+    ).toEqual(["192.168.49.3"]);
     expect(await tunnel.stop()).toBe(0);
     expect(await lab.hostRoutes()).not.toContain("10.96.0.0/12");
   });
@@ -154,7 +185,10 @@ describe.skipIf(skip !== null)("mktunnel in network namespaces, with a fake mini
     await fake.addProfile({ name: "third", nodeIp: "192.168.49.3", serviceCidr: "10.112.0.0/12" });
     tunnel = start("--profile", "minikube", "--profile", "second", "--profile", "third");
     await tunnel.ready();
-    await tunnel.waitFor((e) => e.event === "log" && e.profile === "second" && String(e.message).includes('registered to profile "minikube"'));
+    await tunnel.waitFor(
+      (e) =>
+        e.event === "log" && e.profile === "second" && String(e.message).includes('registered to profile "minikube"'),
+    );
     const routes = await lab.hostRoutes();
     expect(routes).toContain("10.96.0.0/12 via 192.168.49.2");
     expect(routes).toContain("10.112.0.0/12 via 192.168.49.3");
@@ -167,15 +201,25 @@ describe.skipIf(skip !== null)("mktunnel in network namespaces, with a fake mini
     const runtimeDir = await mkdtemp(join(tmpdir(), "mkt-run-"));
     await chmod(runtimeDir, 0o755);
     try {
-      tunnel = StartedTunnel.start(lab.host, ["--poll-interval", "200", "--helper"], fake.env({ MKTUNNEL_RUNTIME_DIR: runtimeDir }));
+      tunnel = StartedTunnel.start(
+        lab.host,
+        ["--poll-interval", "200", "--helper"],
+        fake.env({ MKTUNNEL_RUNTIME_DIR: runtimeDir }),
+      );
       started.push(tunnel);
       await tunnel.ready();
       expect(await lab.hostRoutes()).toContain("10.96.0.0/12 via 192.168.49.2");
       const [entry] = JSON.parse(await readFile(fake.registryPath, "utf8"));
       expect(entry.Pid).toBe(tunnel.child.pid); // the tunnel's own pid, which its user (and minikube) can signal, not the helper's
-      expect(await readFile(`${fake.miniPath}/logs/mktunnel-helper.log`, "utf8")).toContain("add 10.96.0.0/12 via 192.168.49.2 (minikube)");
+      expect(await readFile(`${fake.miniPath}/logs/mktunnel-helper.log`, "utf8")).toContain(
+        "add 10.96.0.0/12 via 192.168.49.2 (minikube)",
+      );
       tunnel.child.kill("SIGKILL");
-      await eventually(async () => !(await lab.hostRoutes()).includes("10.96.0.0/12"), { timeoutMs: 2000, everyMs: 20, what: "the helper to remove the route of the killed mktunnel" });
+      await eventually(async () => !(await lab.hostRoutes()).includes("10.96.0.0/12"), {
+        timeoutMs: 2000,
+        everyMs: 20,
+        what: "the helper to remove the route of the killed mktunnel",
+      });
     } finally {
       // The helper serves from runtimeDir; if the test failed before its client went, it still runs.
       await stopProcesses(mentions(runtimeDir));
@@ -202,7 +246,9 @@ describe.skipIf(skip !== null)("mktunnel in network namespaces, with a fake mini
     tunnel = start("--no-lb");
     const code = await tunnel.exited;
     expect(code).not.toBe(0);
-    expect(tunnel.stderr + JSON.stringify(tunnel.events)).toContain(`refusing to use ${fake.registryPath}: it is a symbolic link`);
+    expect(tunnel.stderr + JSON.stringify(tunnel.events)).toContain(
+      `refusing to use ${fake.registryPath}: it is a symbolic link`,
+    );
     expect(await lab.hostRoutes()).not.toContain("10.96.0.0/12");
     const info = await stat(target);
     expect([await readFile(target, "utf8"), info.uid, info.mode & 0o777]).toEqual(["[]", 0, 0o600]);
@@ -214,11 +260,20 @@ describe.skipIf(skip !== null)("mktunnel in network namespaces, with a fake mini
     await fake.addProfile({ name: "desktop", nodeIp: lab.nodeIp, serviceCidr: "10.100.0.0/16" });
     tunnel = start("--profile", "desktop", "--mode", "route", "--no-lb");
     await tunnel.ready();
-    const hinted = (await tunnel.waitFor((e) => e.event === "state" && (e as { suggestion?: string }).suggestion === "forward-mode", 15_000, "the forward-mode suggestion")) as { message?: string };
-    expect(hinted.message).toMatch(/^routes are in, but the cluster does not answer through them; a docker or podman node/);
+    const hinted = (await tunnel.waitFor(
+      (e) => e.event === "state" && (e as { suggestion?: string }).suggestion === "forward-mode",
+      15_000,
+      "the forward-mode suggestion",
+    )) as { message?: string };
+    expect(hinted.message).toMatch(
+      /^routes are in, but the cluster does not answer through them; a docker or podman node/,
+    );
     const status = await cli("status", "--profile", "desktop", "--mode", "route");
     expect(status.stdout).toContain("try `mktunnel start --mode forward`");
-    expect(JSON.parse((await cli("status", "--json", "--profile", "desktop", "--mode", "route")).stdout).profiles[0].suggestion).toBe("forward-mode");
+    expect(
+      JSON.parse((await cli("status", "--json", "--profile", "desktop", "--mode", "route")).stdout).profiles[0]
+        .suggestion,
+    ).toBe("forward-mode");
     expect(await tunnel.stop()).toBe(0);
   });
 });

@@ -42,7 +42,8 @@ function parsePool(value: string, previous: string[] = []): string[] {
 
 function parseInterval(value: string): number {
   const n = Number(value);
-  if (!Number.isInteger(n) || n < 50) throw new InvalidArgumentError(`poll interval "${value}" must be a whole number of milliseconds, at least 50`);
+  if (!Number.isInteger(n) || n < 50)
+    throw new InvalidArgumentError(`poll interval "${value}" must be a whole number of milliseconds, at least 50`);
   return n;
 }
 
@@ -75,43 +76,109 @@ export function buildProgram(): Command {
   program
     .command("start")
     .description("add routes for the profile and keep them in step with the cluster until SIGINT/SIGTERM")
-    .option("-p, --profile <name>", "minikube profile (repeat for several; default: the active profile)", collectProfile)
-    .addOption(new Option("--mode <mode>", "how to reach the cluster: routes to the node, SSH forwards on loopback addresses, or auto (minikube's rule for the driver)").choices(["auto", "route", "forward"]).default("auto"))
-    .addOption(new Option("--lb-mode <mode>", "LoadBalancer IPs: the Service's ClusterIP, or an IP from --lb-pool").choices(["clusterip", "pool"]).default("clusterip"))
-    .option("--lb-pool <cidr|start-end>", "LoadBalancer pool (repeatable; default: the profile's LoadBalancerStartIP-EndIP); routed too", parsePool)
+    .option(
+      "-p, --profile <name>",
+      "minikube profile (repeat for several; default: the active profile)",
+      collectProfile,
+    )
+    .addOption(
+      new Option(
+        "--mode <mode>",
+        "how to reach the cluster: routes to the node, SSH forwards on loopback addresses, or auto (minikube's rule for the driver)",
+      )
+        .choices(["auto", "route", "forward"])
+        .default("auto"),
+    )
+    .addOption(
+      new Option("--lb-mode <mode>", "LoadBalancer IPs: the Service's ClusterIP, or an IP from --lb-pool")
+        .choices(["clusterip", "pool"])
+        .default("clusterip"),
+    )
+    .option(
+      "--lb-pool <cidr|start-end>",
+      "LoadBalancer pool (repeatable; default: the profile's LoadBalancerStartIP-EndIP); routed too",
+      parsePool,
+    )
     .option("--lb-class <class>", "loadBalancerClass to serve besides Services without one")
     .option("--no-lb", "do not run the LoadBalancer controller")
     .option("--no-dns", "do not make the cluster's names (svc.ns.svc.cluster.local) resolve on this machine")
     .option("--keep-lb-ips", "leave assigned external IPs in place on stop")
-    .option("--allow-cidr <cidr>", "as root: also route this network outside the private ranges (repeatable; a normal user's helper takes it at install)", collectText)
-    .option("--allow-domain <domain>", "as root: also set names under this public domain, e.g. k8s.example.com (repeatable)", collectText)
+    .option(
+      "--allow-cidr <cidr>",
+      "as root: also route this network outside the private ranges (repeatable; a normal user's helper takes it at install)",
+      collectText,
+    )
+    .option(
+      "--allow-domain <domain>",
+      "as root: also set names under this public domain, e.g. k8s.example.com (repeatable)",
+      collectText,
+    )
     .option("--json", "print one JSON object per line instead of text")
     .option("--helper", "change routes through the privileged helper even when already root")
-    .addOption(new Option("--poll-interval <ms>", "how often to re-check the cluster").argParser(parseInterval).default(5000).hideHelp())
-    .action(async (opts: { profile?: string[]; mode: ModeChoice; lbMode: "clusterip" | "pool"; lbPool?: string[]; lbClass?: string; lb: boolean; dns: boolean; keepLbIps?: boolean; json?: boolean; helper?: boolean; pollInterval: number; allowCidr?: string[]; allowDomain?: string[] }) => {
-      const allowances = allowancesOf(opts, usesHelper(opts));
-      const miniPath = resolveMiniPath();
-      const registry = new RegistryFile(registryPath(miniPath), { files: fileAccessFor(miniPath) });
-      await registry.readJson();
-      const profiles = await profilesOrActive(opts.profile, miniPath);
-      // Started at first need: forward mode without low ports or aliases never asks for a password.
-      const say = (line: string) => process.stderr.write(`mktunnel: ${line}\n`);
-      // The installed helper when one answers for this user; otherwise one started through sudo for this session.
-      const helper = usesHelper(opts) ? new LazyRoot(() => openPrivilegedHelper(registry.path, () => launchHelper({ miniPath, registryPath: registry.path, mode: cliElevation() }), say)) : undefined;
-      const engine = await createEngine({ ...engineOptions(program.opts()), ...(helper ? { root: helper } : {}), ...(allowances ? { allowances } : {}) });
-      try {
-        await runStart(engine, {
-          profiles,
-          mode: opts.mode,
-          names: opts.dns,
-          json: opts.json === true,
-          pollIntervalMs: opts.pollInterval,
-          lb: { enabled: opts.lb, mode: opts.lbMode, pool: opts.lbPool ?? [], className: opts.lbClass ?? null, releaseOnStop: opts.keepLbIps !== true },
+    .addOption(
+      new Option("--poll-interval <ms>", "how often to re-check the cluster")
+        .argParser(parseInterval)
+        .default(5000)
+        .hideHelp(),
+    )
+    .action(
+      async (opts: {
+        profile?: string[];
+        mode: ModeChoice;
+        lbMode: "clusterip" | "pool";
+        lbPool?: string[];
+        lbClass?: string;
+        lb: boolean;
+        dns: boolean;
+        keepLbIps?: boolean;
+        json?: boolean;
+        helper?: boolean;
+        pollInterval: number;
+        allowCidr?: string[];
+        allowDomain?: string[];
+      }) => {
+        const allowances = allowancesOf(opts, usesHelper(opts));
+        const miniPath = resolveMiniPath();
+        const registry = new RegistryFile(registryPath(miniPath), { files: fileAccessFor(miniPath) });
+        await registry.readJson();
+        const profiles = await profilesOrActive(opts.profile, miniPath);
+        // Started at first need: forward mode without low ports or aliases never asks for a password.
+        const say = (line: string) => process.stderr.write(`mktunnel: ${line}\n`);
+        // The installed helper when one answers for this user; otherwise one started through sudo for this session.
+        const helper = usesHelper(opts)
+          ? new LazyRoot(() =>
+              openPrivilegedHelper(
+                registry.path,
+                () => launchHelper({ miniPath, registryPath: registry.path, mode: cliElevation() }),
+                say,
+              ),
+            )
+          : undefined;
+        const engine = await createEngine({
+          ...engineOptions(program.opts()),
+          ...(helper ? { root: helper } : {}),
+          ...(allowances ? { allowances } : {}),
         });
-      } finally {
-        await engine.root.close();
-      }
-    });
+        try {
+          await runStart(engine, {
+            profiles,
+            mode: opts.mode,
+            names: opts.dns,
+            json: opts.json === true,
+            pollIntervalMs: opts.pollInterval,
+            lb: {
+              enabled: opts.lb,
+              mode: opts.lbMode,
+              pool: opts.lbPool ?? [],
+              className: opts.lbClass ?? null,
+              releaseOnStop: opts.keepLbIps !== true,
+            },
+          });
+        } finally {
+          await engine.root.close();
+        }
+      },
+    );
 
   program
     .command("status")
@@ -120,20 +187,36 @@ export function buildProgram(): Command {
     .option("--lb-pool <cidr|start-end>", "also report this LoadBalancer pool's routes", parsePool)
     .option("--json", "print JSON")
     .option("--no-probe", "skip the TCP probe of the kubernetes Service")
-    .addOption(new Option("--mode <mode>", "how the tunnel reaches the cluster (as given to start)").choices(["auto", "route", "forward"]).default("auto"))
-    .action(async (opts: { profile?: string[]; lbPool?: string[]; json?: boolean; probe: boolean; mode: ModeChoice }) => {
-      const engine = await createEngine(engineOptions(program.opts()));
-      const profiles = await profilesOrActive(opts.profile, engine.miniPath);
-      const lbPool = opts.lbPool ? new IpPool(opts.lbPool).cidrs() : undefined;
-      const services = async (profile: string) => listLoadBalancerServices(await KubeHttp.fromKubeConfig(await kubeConfigForProfile(profile), { timeoutMs: 3000 }));
-      const modeOf = async (profile: string) => (await engine.decideMode(profile, opts.mode)).mode;
-      const report = await buildStatusReport(engine, profiles, { ...(lbPool ? { lbPool } : {}), probe: opts.probe, services, modeOf });
-      process.stdout.write(opts.json ? `${JSON.stringify(report, null, 2)}\n` : `${formatStatus(report)}\n`);
-    });
+    .addOption(
+      new Option("--mode <mode>", "how the tunnel reaches the cluster (as given to start)")
+        .choices(["auto", "route", "forward"])
+        .default("auto"),
+    )
+    .action(
+      async (opts: { profile?: string[]; lbPool?: string[]; json?: boolean; probe: boolean; mode: ModeChoice }) => {
+        const engine = await createEngine(engineOptions(program.opts()));
+        const profiles = await profilesOrActive(opts.profile, engine.miniPath);
+        const lbPool = opts.lbPool ? new IpPool(opts.lbPool).cidrs() : undefined;
+        const services = async (profile: string) =>
+          listLoadBalancerServices(
+            await KubeHttp.fromKubeConfig(await kubeConfigForProfile(profile), { timeoutMs: 3000 }),
+          );
+        const modeOf = async (profile: string) => (await engine.decideMode(profile, opts.mode)).mode;
+        const report = await buildStatusReport(engine, profiles, {
+          ...(lbPool ? { lbPool } : {}),
+          probe: opts.probe,
+          services,
+          modeOf,
+        });
+        process.stdout.write(opts.json ? `${JSON.stringify(report, null, 2)}\n` : `${formatStatus(report)}\n`);
+      },
+    );
 
   program
     .command("cleanup")
-    .description("remove the routes and registry entries of tunnels whose process is gone (ours or minikube's), and the external IPs they set")
+    .description(
+      "remove the routes and registry entries of tunnels whose process is gone (ours or minikube's), and the external IPs they set",
+    )
     .option("--json", "print JSON")
     .option("--helper", "clean up through the privileged helper even when already root")
     .action(async (opts: { json?: boolean; helper?: boolean }) => {
@@ -141,8 +224,20 @@ export function buildProgram(): Command {
       const registry = new RegistryFile(registryPath(miniPath), { files: fileAccessFor(miniPath) });
       await registry.readJson();
       const say = (line: string) => process.stderr.write(`mktunnel: ${line}\n`);
-      const helper = usesHelper(opts) ? new LazyRoot(() => openPrivilegedHelper(registry.path, () => launchHelper({ miniPath, registryPath: registry.path, mode: cliElevation() }), say)) : undefined;
-      const engine = await createEngine({ ...engineOptions(program.opts()), podCidrSource: null, ...(helper ? { root: helper } : {}) });
+      const helper = usesHelper(opts)
+        ? new LazyRoot(() =>
+            openPrivilegedHelper(
+              registry.path,
+              () => launchHelper({ miniPath, registryPath: registry.path, mode: cliElevation() }),
+              say,
+            ),
+          )
+        : undefined;
+      const engine = await createEngine({
+        ...engineOptions(program.opts()),
+        podCidrSource: null,
+        ...(helper ? { root: helper } : {}),
+      });
       let report;
       try {
         report = await engine.root.cleanup();
@@ -150,13 +245,28 @@ export function buildProgram(): Command {
         await engine.root.close();
       }
       // A tunnel killed without stopping also left the external IPs its controller set.
-      const ingress = await releaseIngressOfGoneTunnels(engine.registry, await listProfileNames(engine.miniPath), new Set(), undefined, engine.locks);
-      process.stdout.write(opts.json ? `${JSON.stringify({ ...report, ingress }, null, 2)}\n` : `${formatCleanup(report, ingress)}\n`);
-      const failed = report.failures.length + (report.nameFailures?.length ?? 0) + ingress.reduce((n, i) => n + i.failures.length, 0);
+      const ingress = await releaseIngressOfGoneTunnels(
+        engine.registry,
+        await listProfileNames(engine.miniPath),
+        new Set(),
+        undefined,
+        engine.locks,
+      );
+      process.stdout.write(
+        opts.json ? `${JSON.stringify({ ...report, ingress }, null, 2)}\n` : `${formatCleanup(report, ingress)}\n`,
+      );
+      const failed =
+        report.failures.length +
+        (report.nameFailures?.length ?? 0) +
+        ingress.reduce((n, i) => n + i.failures.length, 0);
       if (failed > 0) throw new CliError(`cleanup could not remove or release ${failed} item(s); see above`, 1);
       // Left on purpose, but still stale: the user should look at them (forged, or another tool's).
       const refused = report.refused?.length ?? 0;
-      if (refused > 0) throw new CliError(`cleanup left ${refused} dead entr${refused === 1 ? "y" : "ies"} whose route root would never have added; see above`, 1);
+      if (refused > 0)
+        throw new CliError(
+          `cleanup left ${refused} dead entr${refused === 1 ? "y" : "ies"} whose route root would never have added; see above`,
+          1,
+        );
     });
 
   addHelperCommands(program);
@@ -176,7 +286,11 @@ export function buildProgram(): Command {
         if (!/^y(es)?$/i.test(answer.trim())) throw new CliError("registry reset cancelled", 1);
       }
       const backup = await resetRegistry(engine.registry);
-      process.stdout.write(backup ? `kept the unreadable registry as ${backup}; ${engine.registry.path} is now empty\n` : `${engine.registry.path} is readable; nothing to reset\n`);
+      process.stdout.write(
+        backup
+          ? `kept the unreadable registry as ${backup}; ${engine.registry.path} is now empty\n`
+          : `${engine.registry.path} is readable; nothing to reset\n`,
+      );
     });
 
   return program;

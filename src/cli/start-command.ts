@@ -1,7 +1,11 @@
 import type { Engine } from "../engine/engine.js";
 import type { AccessSnapshot } from "../engine/access/cluster-access.js";
 import type { ModeChoice } from "../engine/cluster/access-mode.js";
-import { type LoadBalancerSettings, StartCancelledError, TunnelSettingsError } from "../engine/tunnels/profile-tunnel.js";
+import {
+  type LoadBalancerSettings,
+  StartCancelledError,
+  TunnelSettingsError,
+} from "../engine/tunnels/profile-tunnel.js";
 import { ProfileMissingError } from "../engine/cluster/profile-config.js";
 import { CliError, oneLine } from "./cli-errors.js";
 
@@ -30,13 +34,18 @@ function waitForStopSignal(): Promise<NodeJS.Signals> {
 /** Foreground tunnel (docs/architecture.md, "CLI"): runs until SIGINT or SIGTERM, then removes everything it added. */
 export async function runStart(engine: Engine, options: StartOptions): Promise<void> {
   const say = (event: Record<string, unknown>, text: string) => {
-    process.stdout.write(options.json ? `${JSON.stringify({ time: new Date().toISOString(), ...event })}\n` : `${text}\n`);
+    process.stdout.write(
+      options.json ? `${JSON.stringify({ time: new Date().toISOString(), ...event })}\n` : `${text}\n`,
+    );
   };
-  engine.tunnels.on("log", (profile: string, message: string) => say({ event: "log", profile, message }, `[${profile}] ${message}`));
+  engine.tunnels.on("log", (profile: string, message: string) =>
+    say({ event: "log", profile, message }, `[${profile}] ${message}`),
+  );
   const lastPhase = new Map<string, string>();
   engine.tunnels.on("change", (snapshot: AccessSnapshot) => {
     if (options.json) say({ event: "state", ...snapshot }, "");
-    else if (lastPhase.get(snapshot.profile) !== snapshot.phase) say({}, `[${snapshot.profile}] ${snapshot.phase}${snapshot.message ? `: ${snapshot.message}` : ""}`);
+    else if (lastPhase.get(snapshot.profile) !== snapshot.phase)
+      say({}, `[${snapshot.profile}] ${snapshot.phase}${snapshot.message ? `: ${snapshot.message}` : ""}`);
     lastPhase.set(snapshot.profile, snapshot.phase);
   });
   // Listen before the first route goes in, so a signal during start-up still cleans up, and cancels what is in flight.
@@ -52,18 +61,36 @@ export async function runStart(engine: Engine, options: StartOptions): Promise<v
     try {
       await engine.tunnels.start(
         profile,
-        { lb: options.lb, pollIntervalMs: options.pollIntervalMs, ...(options.mode ? { mode: options.mode } : {}), ...(options.names === false ? { names: false } : {}) },
-        { assigned: (service, ingress) => say({ event: "service", profile, service, ingress }, `[${profile}] service ${service} → ${ingress.map((i) => i.ip).join(", ")}`) },
+        {
+          lb: options.lb,
+          pollIntervalMs: options.pollIntervalMs,
+          ...(options.mode ? { mode: options.mode } : {}),
+          ...(options.names === false ? { names: false } : {}),
+        },
+        {
+          assigned: (service, ingress) =>
+            say(
+              { event: "service", profile, service, ingress },
+              `[${profile}] service ${service} → ${ingress.map((i) => i.ip).join(", ")}`,
+            ),
+        },
         cancel.signal,
       );
     } catch (error) {
       if (error instanceof StartCancelledError) break;
-      startError = error instanceof TunnelSettingsError || error instanceof ProfileMissingError ? new CliError(error.message, 2) : new Error(`profile "${profile}": ${oneLine(error)}`);
+      startError =
+        error instanceof TunnelSettingsError || error instanceof ProfileMissingError
+          ? new CliError(error.message, 2)
+          : new Error(`profile "${profile}": ${oneLine(error)}`);
       break;
     }
   }
   if (startError === undefined) {
-    if (signalled === null) say({ event: "ready", profiles: options.profiles }, "Tunnel running. Press Ctrl+C to stop it and take back everything it set.");
+    if (signalled === null)
+      say(
+        { event: "ready", profiles: options.profiles },
+        "Tunnel running. Press Ctrl+C to stop it and take back everything it set.",
+      );
     const signal = await stopSignal;
     say({ event: "stopping", signal }, `${signal}: removing routes...`);
   }

@@ -37,7 +37,13 @@ export interface ProfileStatus {
   readonly link?: LinkNote;
   readonly host: string | null;
   readonly nodeIp: string | null;
-  readonly routes: { readonly cidr: string; readonly kind: CidrKind; readonly gateway: string; readonly state: RouteState; readonly conflict?: RouteConflict }[];
+  readonly routes: {
+    readonly cidr: string;
+    readonly kind: CidrKind;
+    readonly gateway: string;
+    readonly state: RouteState;
+    readonly conflict?: RouteConflict;
+  }[];
   readonly probe: ProbeResult | null;
   readonly error?: string;
   readonly podCidrError?: string;
@@ -46,7 +52,9 @@ export interface ProfileStatus {
   readonly servicesError?: string;
   /** Route mode whose probe fails on a docker or podman node: forward mode would likely reach it. */
   readonly suggestion?: "forward-mode";
-  /** Who holds minikube's tunnel lock for the profile: a running `minikube tunnel`, or a tunnel of ours (and its pid). */
+  /**
+   * Who holds minikube's tunnel lock for the profile: a running `minikube tunnel`, or a tunnel of ours (and its pid).
+   */
   readonly tunnelLock?: LockHolder;
 }
 
@@ -64,7 +72,12 @@ export interface StatusReport {
 export async function buildStatusReport(
   deps: { registry: RegistryFile; table: RouteTable; inspector: ClusterInspector; locks?: TunnelLocks },
   profiles: readonly string[],
-  options: { lbPool?: readonly Cidr[]; probe?: boolean; services?: (profile: string) => Promise<ManagedService[]>; modeOf?: (profile: string) => Promise<AccessMode> } = {},
+  options: {
+    lbPool?: readonly Cidr[];
+    probe?: boolean;
+    services?: (profile: string) => Promise<ManagedService[]>;
+    modeOf?: (profile: string) => Promise<AccessMode>;
+  } = {},
 ): Promise<StatusReport> {
   const json = await deps.registry.readJson();
   const views = await registryViews(json);
@@ -72,8 +85,18 @@ export async function buildStatusReport(
   const tunnels = new Map<string, RegisteredTunnel>();
   for (const { entry, alive } of views) {
     const key = `${entry.profile}\u0000${entry.pid}`;
-    const tunnel = tunnels.get(key) ?? { profile: entry.profile, pid: entry.pid, alive, writer: entry.owner === OWNER_ID ? "minikube-tunnel" : "minikube", routes: [] };
-    tunnel.routes.push({ destination: entry.destination.text, gateway: entry.gateway, inKernel: findRoute(kernel[entry.destination.family], entry.destination, entry.gateway) !== undefined });
+    const tunnel = tunnels.get(key) ?? {
+      profile: entry.profile,
+      pid: entry.pid,
+      alive,
+      writer: entry.owner === OWNER_ID ? "minikube-tunnel" : "minikube",
+      routes: [],
+    };
+    tunnel.routes.push({
+      destination: entry.destination.text,
+      gateway: entry.gateway,
+      inKernel: findRoute(kernel[entry.destination.family], entry.destination, entry.gateway) !== undefined,
+    });
     tunnels.set(key, tunnel);
   }
   const profileStatuses: ProfileStatus[] = [];
@@ -88,17 +111,28 @@ export async function buildStatusReport(
       const routes: ProfileStatus["routes"][number][] = [];
       for (const { cidr, kind } of view.cidrs) {
         const gateway = view.nodeIp ?? "";
-        const owned = views.find((v) => v.alive && v.entry.profile === profile && v.entry.destination.text === cidr.text && v.entry.gateway === gateway);
+        const owned = views.find(
+          (v) =>
+            v.alive &&
+            v.entry.profile === profile &&
+            v.entry.destination.text === cidr.text &&
+            v.entry.gateway === gateway,
+        );
         if (owned) {
           const inKernel = findRoute(kernel[cidr.family], cidr, gateway) !== undefined;
           routes.push({ cidr: cidr.text, kind, gateway, state: inKernel ? "active" : "error" });
           continue;
         }
         const verdict = evaluateRoute(cidr, gateway, kernel[cidr.family], views, { profile, pid: -1 });
-        routes.push(verdict.kind === "conflict" ? { cidr: cidr.text, kind, gateway, state: "conflict", conflict: verdict.conflict } : { cidr: cidr.text, kind, gateway, state: "pending" });
+        routes.push(
+          verdict.kind === "conflict"
+            ? { cidr: cidr.text, kind, gateway, state: "conflict", conflict: verdict.conflict }
+            : { cidr: cidr.text, kind, gateway, state: "pending" },
+        );
       }
       const serviceActive = routes.some((r) => r.kind === "service" && r.state === "active");
-      const probe = serviceActive && options.probe !== false ? await probeTcp(addressAt(view.serviceCidr, 1n), 443) : null;
+      const probe =
+        serviceActive && options.probe !== false ? await probeTcp(addressAt(view.serviceCidr, 1n), 443) : null;
       let services: { services?: ManagedService[]; servicesError?: string } = {};
       if (options.services && view.host === "Running") {
         services = await options.services(profile).then(
@@ -108,9 +142,27 @@ export async function buildStatusReport(
       }
       const tunnelLock = (await deps.locks?.check(profile).catch(() => null)) ?? null;
       const suggest = probe !== null && !probe.ok && containerEngineOf(view.config.driver) !== null;
-      profileStatuses.push({ profile, mode, host: view.host, nodeIp: view.nodeIp, routes, probe, ...(suggest ? { suggestion: "forward-mode" as const } : {}), ...(view.podCidrError ? { podCidrError: view.podCidrError } : {}), ...services, ...(tunnelLock ? { tunnelLock } : {}) });
+      profileStatuses.push({
+        profile,
+        mode,
+        host: view.host,
+        nodeIp: view.nodeIp,
+        routes,
+        probe,
+        ...(suggest ? { suggestion: "forward-mode" as const } : {}),
+        ...(view.podCidrError ? { podCidrError: view.podCidrError } : {}),
+        ...services,
+        ...(tunnelLock ? { tunnelLock } : {}),
+      });
     } catch (error) {
-      profileStatuses.push({ profile, host: null, nodeIp: null, routes: [], probe: null, error: (error as Error).message });
+      profileStatuses.push({
+        profile,
+        host: null,
+        nodeIp: null,
+        routes: [],
+        probe: null,
+        error: (error as Error).message,
+      });
     }
   }
   const conflicts = profileStatuses.flatMap((p) => p.routes.flatMap((r) => (r.conflict ? [r.conflict] : [])));
@@ -120,20 +172,47 @@ export async function buildStatusReport(
 const forwardRange = parseCidr(FORWARD_RANGE);
 
 /** Forward mode keeps no registry entries: what answers on the Services' loopback addresses is the state. */
-async function forwardStatus(deps: { locks?: TunnelLocks }, profile: string, options: { services?: (profile: string) => Promise<ManagedService[]> }): Promise<ProfileStatus> {
+async function forwardStatus(
+  deps: { locks?: TunnelLocks },
+  profile: string,
+  options: { services?: (profile: string) => Promise<ManagedService[]> },
+): Promise<ProfileStatus> {
   const tunnelLock = (await deps.locks?.check(profile).catch(() => null)) ?? null;
   let services: ManagedService[] = [];
   let servicesError: string | undefined;
-  if (options.services) await options.services(profile).then((list) => (services = list), (error: Error) => (servicesError = error.message));
+  if (options.services)
+    await options.services(profile).then(
+      (list) => (services = list),
+      (error: Error) => (servicesError = error.message),
+    );
   const forwards: ForwardReport[] = [];
   for (const service of services) {
-    const address = service.ingress.map((i) => i.ip).find((ip): ip is string => ip !== undefined && isValidIp(ip) && containsCidr(forwardRange, parseCidr(ip)));
+    const address = service.ingress
+      .map((i) => i.ip)
+      .find((ip): ip is string => ip !== undefined && isValidIp(ip) && containsCidr(forwardRange, parseCidr(ip)));
     if (!address || service.owner !== "minikube-tunnel") continue;
     for (const { port, protocol } of service.ports) {
-      const state = protocol !== "TCP" ? "udp-not-forwarded" : (await probeTcp(address, port, 500)).ok ? "listening" : "not-listening";
+      const state =
+        protocol !== "TCP"
+          ? "udp-not-forwarded"
+          : (await probeTcp(address, port, 500)).ok
+            ? "listening"
+            : "not-listening";
       forwards.push({ namespace: service.namespace, name: service.name, address, port, protocol, state });
     }
   }
   const link = tunnelLock?.kind === "minikube-tunnel" ? tunnelLock.link : undefined;
-  return { profile, mode: "forward", ...(link ? { link } : {}), host: null, nodeIp: null, routes: [], probe: null, forwards, services, ...(servicesError ? { servicesError } : {}), ...(tunnelLock ? { tunnelLock } : {}) };
+  return {
+    profile,
+    mode: "forward",
+    ...(link ? { link } : {}),
+    host: null,
+    nodeIp: null,
+    routes: [],
+    probe: null,
+    forwards,
+    services,
+    ...(servicesError ? { servicesError } : {}),
+    ...(tunnelLock ? { tunnelLock } : {}),
+  };
 }

@@ -4,7 +4,14 @@ import { registryPath, resolveMiniPath } from "./cluster/minipath.js";
 import { KubernetesPodCidrSource, type PodCidrSource } from "./cluster/node-pod-cidrs.js";
 import { currentProcessIdentity } from "./registry/process-liveness.js";
 import { RegistryFile } from "./registry/registry-file.js";
-import { type Allowances, type Root, type RouteTable, createInProcessRoot, fileAccessFor, routeTableFor } from "./root/index.js";
+import {
+  type Allowances,
+  type Root,
+  type RouteTable,
+  createInProcessRoot,
+  fileAccessFor,
+  routeTableFor,
+} from "./root/index.js";
 import { TunnelLocks } from "./registry/tunnel-lock.js";
 import type { RouteAccessDeps } from "./access/routes/route-access.js";
 import { TunnelSet } from "./tunnels/tunnel-set.js";
@@ -38,15 +45,26 @@ export interface EngineOptions {
   readonly sshLink?: SshLinkOptions;
   /** False: cluster names stay off whatever the tunnel asks (a test that must not touch this machine's resolver). */
   readonly names?: boolean;
-  /** As root, in process: what the operator allows beyond the fixed rules (mktunnel start --allow-cidr/--allow-domain). */
+  /**
+   * As root, in process: what the operator allows beyond the fixed rules (mktunnel start --allow-cidr/--allow-domain).
+   */
   readonly allowances?: Allowances;
 }
 
 /** "auto" follows minikube's rule for the profile's driver; an explicit choice is checked against it. */
-async function decideMode(miniPath: string, env: NodeJS.ProcessEnv, runner: CommandRunner, profile: string, choice: ModeChoice): Promise<ModeDecision> {
+async function decideMode(
+  miniPath: string,
+  env: NodeJS.ProcessEnv,
+  runner: CommandRunner,
+  profile: string,
+  choice: ModeChoice,
+): Promise<ModeDecision> {
   const { driver } = await readProfileConfig(miniPath, profile);
   const engine = containerEngineOf(driver);
-  if (choice === "forward" && !engine) throw new TunnelSettingsError(`profile "${profile}": forward mode needs the docker or podman driver (this profile uses ${driver || "an unknown driver"}); use route mode`);
+  if (choice === "forward" && !engine)
+    throw new TunnelSettingsError(
+      `profile "${profile}": forward mode needs the docker or podman driver (this profile uses ${driver || "an unknown driver"}); use route mode`,
+    );
   if (choice !== "auto") return { mode: choice, reason: "chosen in the settings" };
   return decideAccessMode(driver, hostFacts(engine ?? "docker", env), () => new ContainerCli(engine!, runner).daemon());
 }
@@ -60,12 +78,26 @@ export async function createEngine(options: EngineOptions = {}) {
   // As root, minikube and docker run as MINIPATH's owner, with that user's rights and settings (owner-runner.ts).
   const runner = runnerForOwnerOf(miniPath);
   const minikube = new MinikubeCli(options.minikubeBinary ?? "minikube", runner);
-  const inspector = new ClusterInspector(miniPath, minikube, options.podCidrSource === undefined ? new KubernetesPodCidrSource() : options.podCidrSource);
+  const inspector = new ClusterInspector(
+    miniPath,
+    minikube,
+    options.podCidrSource === undefined ? new KubernetesPodCidrSource() : options.podCidrSource,
+  );
   const self = await currentProcessIdentity();
   const locks = new TunnelLocks(miniPath, () => registry.files(), self);
   const isRoot = process.platform !== "win32" && process.getuid?.() === 0;
   // This process as its own root is made at first use: `status` and `registry reset` never need one.
-  const root = options.root ?? new LazyRoot(() => createInProcessRoot({ registry, table, runtimeDir: env.MKTUNNEL_RUNTIME_DIR || defaultRuntimeDir(), names: options.names !== false, ...(options.allowances ? { allowances: options.allowances } : {}) }));
+  const root =
+    options.root ??
+    new LazyRoot(() =>
+      createInProcessRoot({
+        registry,
+        table,
+        runtimeDir: env.MKTUNNEL_RUNTIME_DIR || defaultRuntimeDir(),
+        names: options.names !== false,
+        ...(options.allowances ? { allowances: options.allowances } : {}),
+      }),
+    );
   // Names need root: the helper, or this process as root; a normal user without the helper has none.
   const names = options.names === false || (!options.root && !isRoot) ? null : root;
   // Which SSH client carries forward mode (forward-link.ts): asked once, `ssh -V`.
@@ -74,7 +106,13 @@ export async function createEngine(options: EngineOptions = {}) {
     miniPath,
     locks: options.tunnelLocks === false ? null : locks,
     route: { inspector, root, table, ...options.network },
-    forward: { miniPath, minikube, containers: (engine) => new ContainerCli(engine, runner), locks: options.tunnelLocks === false ? null : locks, privileges: () => (options.root || isRoot ? root : null) },
+    forward: {
+      miniPath,
+      minikube,
+      containers: (engine) => new ContainerCli(engine, runner),
+      locks: options.tunnelLocks === false ? null : locks,
+      privileges: () => (options.root || isRoot ? root : null),
+    },
     sshClient,
     ...(options.sshLink ? { sshLink: options.sshLink } : {}),
   });
@@ -84,7 +122,18 @@ export async function createEngine(options: EngineOptions = {}) {
     decideMode: (profile, choice) => decideMode(miniPath, env, runner, profile, choice),
     createAccess: (request) => factories[request.mode](request),
   });
-  return { miniPath, registry, table, minikube, inspector, root, locks, tunnels, names, decideMode: (profile: string, choice: ModeChoice) => decideMode(miniPath, env, runner, profile, choice) };
+  return {
+    miniPath,
+    registry,
+    table,
+    minikube,
+    inspector,
+    root,
+    locks,
+    tunnels,
+    names,
+    decideMode: (profile: string, choice: ModeChoice) => decideMode(miniPath, env, runner, profile, choice),
+  };
 }
 
 export type Engine = Awaited<ReturnType<typeof createEngine>>;

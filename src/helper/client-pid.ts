@@ -7,8 +7,15 @@ const run = promisify(execFile);
 
 /** The uid a process runs as: /proc on Linux, ps elsewhere; null when there is no such process. */
 async function uidOf(pid: number, platform: NodeJS.Platform): Promise<number | null> {
-  if (platform === "linux") return stat(`/proc/${pid}`).then((s) => s.uid, () => null);
-  const out = await run("ps", ["-o", "uid=", "-p", String(pid)], { timeout: 5000 }).then((r) => r.stdout.trim(), () => "");
+  if (platform === "linux")
+    return stat(`/proc/${pid}`).then(
+      (s) => s.uid,
+      () => null,
+    );
+  const out = await run("ps", ["-o", "uid=", "-p", String(pid)], { timeout: 5000 }).then(
+    (r) => r.stdout.trim(),
+    () => "",
+  );
   return out === "" ? null : Number(out);
 }
 
@@ -19,7 +26,11 @@ async function uidOf(pid: number, platform: NodeJS.Platform): Promise<number | n
  * user's process. Windows has no uids to compare: the channel's secret is
  * the proof there.
  */
-export async function verifyClientPid(pid: number, uid: number, platform: NodeJS.Platform = process.platform): Promise<ProcessIdentity> {
+export async function verifyClientPid(
+  pid: number,
+  uid: number,
+  platform: NodeJS.Platform = process.platform,
+): Promise<ProcessIdentity> {
   if (platform !== "win32") {
     const owner = await uidOf(pid, platform);
     if (owner === null) throw new Error(`pid ${pid} is not a running process`);

@@ -3,7 +3,14 @@ import { mkdtemp, readFile, readdir, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { type HelperFiles, TestUser, createHelperLab, destroyHelperLab, rawConnection, startHelperIn } from "../../test-support/helper-lab.js";
+import {
+  type HelperFiles,
+  TestUser,
+  createHelperLab,
+  destroyHelperLab,
+  rawConnection,
+  startHelperIn,
+} from "../../test-support/helper-lab.js";
 import { labUnavailableReason, type NetnsLab } from "../../test-support/netns-lab.js";
 import { eventually } from "../../test-support/eventually.js";
 import { privateEtc } from "../../test-support/private-etc.js";
@@ -17,7 +24,16 @@ const DEAD = 2 ** 22 + 4242;
 
 /** A tunnels.json entry in minikube's shape, as anyone with the user's rights can write one. */
 function entry(ip: string, mask: string, gateway: string, profile = "minikube", pid = DEAD) {
-  return { Route: { Gateway: gateway, DestCIDR: { IP: ip, Mask: mask }, ClusterDomain: "cluster.local", ClusterDNSIP: "10.96.0.10" }, MachineName: profile, Pid: pid };
+  return {
+    Route: {
+      Gateway: gateway,
+      DestCIDR: { IP: ip, Mask: mask },
+      ClusterDomain: "cluster.local",
+      ClusterDNSIP: "10.96.0.10",
+    },
+    MachineName: profile,
+    Pid: pid,
+  };
 }
 
 /**
@@ -34,7 +50,11 @@ describe.skipIf(skip !== null)("the helper attacked by its own user: routes and 
   let conn: Awaited<ReturnType<typeof rawConnection>>;
   let ownerPid: number;
   let stopOwner: () => void;
-  const helperRuns = () => run("pgrep", ["-f", files.secretFile]).then(() => true, () => false);
+  const helperRuns = () =>
+    run("pgrep", ["-f", files.secretFile]).then(
+      () => true,
+      () => false,
+    );
 
   beforeEach(async () => {
     ({ lab, user, files } = await createHelperLab());
@@ -58,17 +78,28 @@ describe.skipIf(skip !== null)("the helper attacked by its own user: routes and 
     await inHost("route", "add", "10.8.0.0/16", "via", "10.8.0.1", "dev", "tunmkt", "onlink");
     await inHost("route", "add", "default", "via", "192.168.49.254");
     await inHost("route", "add", "10.60.0.0/16", "via", "192.168.49.254");
-    // Through the node, as a cluster route would be, but added by another program (another user's tunnel, an administrator).
+    // Through the node, as a cluster route would be, but added by another program (another user's tunnel, an
+    // administrator).
     await inHost("route", "add", "10.70.0.0/16", "via", lab.nodeIp);
     await writeFile(
       files.registry,
-      JSON.stringify([entry("0.0.0.0", "AAAAAA==", "192.168.49.254"), entry("10.8.0.0", "//8AAA==", "10.8.0.1"), entry("10.60.0.0", "//8AAA==", "192.168.49.254"), entry("10.70.0.0", "//8AAA==", lab.nodeIp)]),
+      JSON.stringify([
+        entry("0.0.0.0", "AAAAAA==", "192.168.49.254"),
+        entry("10.8.0.0", "//8AAA==", "10.8.0.1"),
+        entry("10.60.0.0", "//8AAA==", "192.168.49.254"),
+        entry("10.70.0.0", "//8AAA==", lab.nodeIp),
+      ]),
     );
     await run("chown", [`${user.uid}:${user.gid}`, files.registry]);
     const answer = await call({ op: "cleanup" });
     expect(answer.ok).toBe(true);
     expect(answer.result.removed).toEqual([]);
-    expect(answer.result.refused.map((r: { destination: string }) => r.destination)).toEqual(["0.0.0.0/0", "10.8.0.0/16", "10.60.0.0/16", "10.70.0.0/16"]);
+    expect(answer.result.refused.map((r: { destination: string }) => r.destination)).toEqual([
+      "0.0.0.0/0",
+      "10.8.0.0/16",
+      "10.60.0.0/16",
+      "10.70.0.0/16",
+    ]);
     expect(answer.result.refused[3].error).toMatch(/root did not add this route.*sudo mktunnel cleanup/);
     const routes = await lab.hostRoutes();
     expect(routes).toContain("default via 192.168.49.254");
@@ -82,22 +113,59 @@ describe.skipIf(skip !== null)("the helper attacked by its own user: routes and 
   it.each([
     ["live, with the client's own pid", () => ownerPid],
     ["dead", () => DEAD],
-  ])("an entry (%s) forged for another program's route never makes it this session's: it is reported, and the client going away leaves it", async (_what, pid) => {
-    await inHost("route", "add", "10.80.0.0/16", "via", lab.nodeIp);
-    await writeFile(files.registry, JSON.stringify([entry("10.80.0.0", "//8AAA==", lab.nodeIp, "minikube", pid())]));
-    await run("chown", [`${user.uid}:${user.gid}`, files.registry]);
-    expect((await call({ op: "declare", profile: "minikube", nodeIp: lab.nodeIp, cidrs: ["10.80.0.0/16"], clusterDomain: "cluster.local", clusterDnsIp: "" })).ok).toBe(true);
-    const [outcome] = (await call({ op: "add", profile: "minikube", gateway: lab.nodeIp, cidrs: ["10.80.0.0/16"] })).result;
-    expect(outcome).toMatchObject({ kind: "conflict", conflict: { reason: "not-added-by-root", existing: { interface: expect.any(String) } } });
-    expect((await call({ op: "remove", profile: "minikube", gateway: lab.nodeIp, cidrs: ["10.80.0.0/16"] })).error).toMatch(/not a route this client added/);
-    conn.socket.end();
-    await eventually(async () => !(await helperRuns()), { timeoutMs: 5000, what: "the helper to end with its client" });
-    expect(await lab.hostRoutes()).toContain(`10.80.0.0/16 via ${lab.nodeIp}`);
-  });
+  ])(
+    "an entry (%s) forged for another program's route never makes it this session's: it is reported, and the client going away leaves it",
+    async (_what, pid) => {
+      await inHost("route", "add", "10.80.0.0/16", "via", lab.nodeIp);
+      await writeFile(files.registry, JSON.stringify([entry("10.80.0.0", "//8AAA==", lab.nodeIp, "minikube", pid())]));
+      await run("chown", [`${user.uid}:${user.gid}`, files.registry]);
+      expect(
+        (
+          await call({
+            op: "declare",
+            profile: "minikube",
+            nodeIp: lab.nodeIp,
+            cidrs: ["10.80.0.0/16"],
+            clusterDomain: "cluster.local",
+            clusterDnsIp: "",
+          })
+        ).ok,
+      ).toBe(true);
+      const [outcome] = (await call({ op: "add", profile: "minikube", gateway: lab.nodeIp, cidrs: ["10.80.0.0/16"] }))
+        .result;
+      expect(outcome).toMatchObject({
+        kind: "conflict",
+        conflict: { reason: "not-added-by-root", existing: { interface: expect.any(String) } },
+      });
+      expect(
+        (await call({ op: "remove", profile: "minikube", gateway: lab.nodeIp, cidrs: ["10.80.0.0/16"] })).error,
+      ).toMatch(/not a route this client added/);
+      conn.socket.end();
+      await eventually(async () => !(await helperRuns()), {
+        timeoutMs: 5000,
+        what: "the helper to end with its client",
+      });
+      expect(await lab.hostRoutes()).toContain(`10.80.0.0/16 via ${lab.nodeIp}`);
+    },
+  );
 
   it("kill -9 of the helper itself: the same client, back on a new helper, takes its route over, and it still goes when the client does; with the client gone too, cleanup finds it in root's record", async () => {
-    expect((await call({ op: "declare", profile: "minikube", nodeIp: lab.nodeIp, cidrs: ["10.90.0.0/16", "10.91.0.0/16"], clusterDomain: "cluster.local", clusterDnsIp: "" })).ok).toBe(true);
-    expect((await call({ op: "add", profile: "minikube", gateway: lab.nodeIp, cidrs: ["10.90.0.0/16", "10.91.0.0/16"] })).result).toEqual([{ kind: "added" }, { kind: "added" }]);
+    expect(
+      (
+        await call({
+          op: "declare",
+          profile: "minikube",
+          nodeIp: lab.nodeIp,
+          cidrs: ["10.90.0.0/16", "10.91.0.0/16"],
+          clusterDomain: "cluster.local",
+          clusterDnsIp: "",
+        })
+      ).ok,
+    ).toBe(true);
+    expect(
+      (await call({ op: "add", profile: "minikube", gateway: lab.nodeIp, cidrs: ["10.90.0.0/16", "10.91.0.0/16"] }))
+        .result,
+    ).toEqual([{ kind: "added" }, { kind: "added" }]);
     await run("pkill", ["-KILL", "-f", files.secretFile]);
     await eventually(async () => !(await helperRuns()), { timeoutMs: 5000, what: "the killed helper to be gone" });
     expect(await lab.hostRoutes()).toContain("10.90.0.0/16");
@@ -106,17 +174,35 @@ describe.skipIf(skip !== null)("the helper attacked by its own user: routes and 
     const again = await rawConnection(files.socketPath);
     const send = (o: Record<string, unknown>) => again.send(JSON.stringify({ id: 1, secret: files.secret, ...o }));
     expect((await send({ op: "hello", pid: ownerPid })).ok).toBe(true);
-    expect((await send({ op: "declare", profile: "minikube", nodeIp: lab.nodeIp, cidrs: ["10.90.0.0/16"], clusterDomain: "cluster.local", clusterDnsIp: "" })).ok).toBe(true);
-    expect((await send({ op: "add", profile: "minikube", gateway: lab.nodeIp, cidrs: ["10.90.0.0/16"] })).result).toEqual([{ kind: "already-active" }]);
+    expect(
+      (
+        await send({
+          op: "declare",
+          profile: "minikube",
+          nodeIp: lab.nodeIp,
+          cidrs: ["10.90.0.0/16"],
+          clusterDomain: "cluster.local",
+          clusterDnsIp: "",
+        })
+      ).ok,
+    ).toBe(true);
+    expect(
+      (await send({ op: "add", profile: "minikube", gateway: lab.nodeIp, cidrs: ["10.90.0.0/16"] })).result,
+    ).toEqual([{ kind: "already-active" }]);
     again.socket.end();
-    await eventually(async () => !(await lab.hostRoutes()).includes("10.90.0.0/16"), { timeoutMs: 5000, what: "the taken-over route to go with its client" });
+    await eventually(async () => !(await lab.hostRoutes()).includes("10.90.0.0/16"), {
+      timeoutMs: 5000,
+      what: "the taken-over route to go with its client",
+    });
     // 10.91 was left by the killed helper; its client is gone now too: cleanup takes it from root's record.
     stopOwner();
     await eventually(async () => !(await helperRuns()), { timeoutMs: 5000, what: "the second helper to end" });
     await startHelperIn(lab.host, files);
     const third = await rawConnection(files.socketPath);
     const other = await user.process();
-    expect((await third.send(JSON.stringify({ id: 1, secret: files.secret, op: "hello", pid: other.pid }))).ok).toBe(true);
+    expect((await third.send(JSON.stringify({ id: 1, secret: files.secret, op: "hello", pid: other.pid }))).ok).toBe(
+      true,
+    );
     const cleanup = await third.send(JSON.stringify({ id: 2, secret: files.secret, op: "cleanup" }));
     expect(cleanup.result.removed.map((r: { destination: string }) => r.destination)).toEqual(["10.91.0.0/16"]);
     expect(await lab.hostRoutes()).not.toContain("10.91.0.0/16");
@@ -124,11 +210,27 @@ describe.skipIf(skip !== null)("the helper attacked by its own user: routes and 
   });
 
   it("a tunnels.json the user made unreadable does not keep root's routes in when the client goes", async () => {
-    expect((await call({ op: "declare", profile: "minikube", nodeIp: lab.nodeIp, cidrs: ["10.92.0.0/16"], clusterDomain: "cluster.local", clusterDnsIp: "" })).ok).toBe(true);
-    expect((await call({ op: "add", profile: "minikube", gateway: lab.nodeIp, cidrs: ["10.92.0.0/16"] })).result).toEqual([{ kind: "added" }]);
+    expect(
+      (
+        await call({
+          op: "declare",
+          profile: "minikube",
+          nodeIp: lab.nodeIp,
+          cidrs: ["10.92.0.0/16"],
+          clusterDomain: "cluster.local",
+          clusterDnsIp: "",
+        })
+      ).ok,
+    ).toBe(true);
+    expect(
+      (await call({ op: "add", profile: "minikube", gateway: lab.nodeIp, cidrs: ["10.92.0.0/16"] })).result,
+    ).toEqual([{ kind: "added" }]);
     await writeFile(files.registry, "{ not json");
     conn.socket.end();
-    await eventually(async () => !(await lab.hostRoutes()).includes("10.92.0.0/16"), { timeoutMs: 5000, what: "root's route to go with its client" });
+    await eventually(async () => !(await lab.hostRoutes()).includes("10.92.0.0/16"), {
+      timeoutMs: 5000,
+      what: "root's route to go with its client",
+    });
   });
 
   it("a route through a VPN link or the default gateway is never added or adopted, even with a forged dead owner", async () => {
@@ -138,27 +240,80 @@ describe.skipIf(skip !== null)("the helper attacked by its own user: routes and 
     await inHost("route", "add", "10.8.0.0/16", "via", "10.8.0.1", "dev", "tunmkt", "onlink");
     await inHost("route", "add", "default", "via", "192.168.49.254");
     await inHost("route", "add", "10.61.0.0/16", "via", "192.168.49.254");
-    await writeFile(files.registry, JSON.stringify([entry("10.8.0.0", "//8AAA==", "10.8.0.1", "vpn"), entry("10.61.0.0", "//8AAA==", "192.168.49.254", "lan")]));
+    await writeFile(
+      files.registry,
+      JSON.stringify([
+        entry("10.8.0.0", "//8AAA==", "10.8.0.1", "vpn"),
+        entry("10.61.0.0", "//8AAA==", "192.168.49.254", "lan"),
+      ]),
+    );
     await run("chown", [`${user.uid}:${user.gid}`, files.registry]);
-    expect((await call({ op: "declare", profile: "vpn", nodeIp: "10.8.0.1", cidrs: ["10.8.0.0/16"], clusterDomain: "cluster.local", clusterDnsIp: "" })).ok).toBe(true);
-    expect((await call({ op: "add", profile: "vpn", gateway: "10.8.0.1", cidrs: ["10.8.0.0/16"] })).result).toEqual([{ kind: "failed", error: "refused: 10.8.0.1 is reached over tunmkt, a VPN or tunnel link" }]);
-    expect((await call({ op: "declare", profile: "lan", nodeIp: "192.168.49.254", cidrs: ["10.61.0.0/16"], clusterDomain: "cluster.local", clusterDnsIp: "" })).ok).toBe(true);
-    expect((await call({ op: "add", profile: "lan", gateway: "192.168.49.254", cidrs: ["10.61.0.0/16"] })).result).toEqual([{ kind: "failed", error: "refused: 192.168.49.254 is this machine's default gateway, not a cluster node" }]);
-    expect((await call({ op: "remove", profile: "vpn", gateway: "10.8.0.1", cidrs: ["10.8.0.0/16"] })).error).toMatch(/not a route this client added/);
+    expect(
+      (
+        await call({
+          op: "declare",
+          profile: "vpn",
+          nodeIp: "10.8.0.1",
+          cidrs: ["10.8.0.0/16"],
+          clusterDomain: "cluster.local",
+          clusterDnsIp: "",
+        })
+      ).ok,
+    ).toBe(true);
+    expect((await call({ op: "add", profile: "vpn", gateway: "10.8.0.1", cidrs: ["10.8.0.0/16"] })).result).toEqual([
+      { kind: "failed", error: "refused: 10.8.0.1 is reached over tunmkt, a VPN or tunnel link" },
+    ]);
+    expect(
+      (
+        await call({
+          op: "declare",
+          profile: "lan",
+          nodeIp: "192.168.49.254",
+          cidrs: ["10.61.0.0/16"],
+          clusterDomain: "cluster.local",
+          clusterDnsIp: "",
+        })
+      ).ok,
+    ).toBe(true);
+    expect(
+      (await call({ op: "add", profile: "lan", gateway: "192.168.49.254", cidrs: ["10.61.0.0/16"] })).result,
+    ).toEqual([
+      { kind: "failed", error: "refused: 192.168.49.254 is this machine's default gateway, not a cluster node" },
+    ]);
+    expect((await call({ op: "remove", profile: "vpn", gateway: "10.8.0.1", cidrs: ["10.8.0.0/16"] })).error).toMatch(
+      /not a route this client added/,
+    );
     const routes = await lab.hostRoutes();
     expect(routes).toContain("10.8.0.0/16 via 10.8.0.1 dev tunmkt");
     expect(routes).toContain("10.61.0.0/16 via 192.168.49.254");
   });
 
-  it.each(["8.0.0.0/8", "1.0.0.0/8", "64:ff9b::/96"])("a route to %s, which would take every local user's traffic for that public network, is refused; the profile's private routes still go in", async (cidr) => {
-    const nodeIp = cidr.includes(":") ? "fd00:49::2" : lab.nodeIp;
-    const cidrs = [cidr, cidr.includes(":") ? "fd00:10:96::/112" : "10.96.0.0/12"];
-    expect((await call({ op: "declare", profile: "evil", nodeIp, cidrs, clusterDomain: "cluster.local", clusterDnsIp: "" })).ok).toBe(true);
-    const answer = await call({ op: "add", profile: "evil", gateway: nodeIp, cidrs });
-    expect(answer.result[0]).toEqual({ kind: "failed", error: expect.stringMatching(/^refused: .* is not a private network/) });
-    expect(answer.result[1]).toEqual({ kind: "added" });
-    expect(await lab.hostRoutes(cidr.includes(":") ? 6 : 4)).not.toContain(cidr);
-  });
+  it.each(["8.0.0.0/8", "1.0.0.0/8", "64:ff9b::/96"])(
+    "a route to %s, which would take every local user's traffic for that public network, is refused; the profile's private routes still go in",
+    async (cidr) => {
+      const nodeIp = cidr.includes(":") ? "fd00:49::2" : lab.nodeIp;
+      const cidrs = [cidr, cidr.includes(":") ? "fd00:10:96::/112" : "10.96.0.0/12"];
+      expect(
+        (
+          await call({
+            op: "declare",
+            profile: "evil",
+            nodeIp,
+            cidrs,
+            clusterDomain: "cluster.local",
+            clusterDnsIp: "",
+          })
+        ).ok,
+      ).toBe(true);
+      const answer = await call({ op: "add", profile: "evil", gateway: nodeIp, cidrs });
+      expect(answer.result[0]).toEqual({
+        kind: "failed",
+        error: expect.stringMatching(/^refused: .* is not a private network/),
+      });
+      expect(answer.result[1]).toEqual({ kind: "added" });
+      expect(await lab.hostRoutes(cidr.includes(":") ? 6 : 4)).not.toContain(cidr);
+    },
+  );
 
   it("a network holding this machine's own address or its DNS server is refused (its sibling routes still go in), and the node may not be this machine", async () => {
     // An address of the host's own with no route of its own (a /32): only the rule protects it.
@@ -171,13 +326,31 @@ describe.skipIf(skip !== null)("the helper attacked by its own user: routes and 
     await writeFile(resolvConf, "nameserver 10.124.0.53\n");
     try {
       const cidrs = ["10.123.0.0/16", "10.124.0.0/24", "10.96.0.0/12"];
-      expect((await call({ op: "declare", profile: "evil", nodeIp: lab.nodeIp, cidrs, clusterDomain: "cluster.local", clusterDnsIp: "" })).ok).toBe(true);
+      expect(
+        (
+          await call({
+            op: "declare",
+            profile: "evil",
+            nodeIp: lab.nodeIp,
+            cidrs,
+            clusterDomain: "cluster.local",
+            clusterDnsIp: "",
+          })
+        ).ok,
+      ).toBe(true);
       expect((await call({ op: "add", profile: "evil", gateway: lab.nodeIp, cidrs })).result).toEqual([
         { kind: "failed", error: "refused: 10.123.0.0/16 contains 10.123.0.1, this machine's address on mktd" },
         { kind: "failed", error: "refused: 10.124.0.0/24 contains 10.124.0.53, this machine's DNS server" },
         { kind: "added" },
       ]);
-      const self = await call({ op: "declare", profile: "self", nodeIp: "10.123.0.1", cidrs: ["10.97.0.0/16"], clusterDomain: "cluster.local", clusterDnsIp: "" });
+      const self = await call({
+        op: "declare",
+        profile: "self",
+        nodeIp: "10.123.0.1",
+        cidrs: ["10.97.0.0/16"],
+        clusterDomain: "cluster.local",
+        clusterDnsIp: "",
+      });
       expect(self.error).toMatch(/node IP 10\.123\.0\.1 is this machine's address on mktd/);
       expect(await lab.hostRoutes()).not.toMatch(/10\.123\.0\.0|10\.124\.0\.0/);
     } finally {
@@ -191,30 +364,72 @@ describe.skipIf(skip !== null)("the helper attacked by its own user: routes and 
     ["127.64.0.0/16", /overlaps 127\.0\.0\.0\/8/],
     ["224.0.0.0/8", /overlaps 224\.0\.0\.0\/4/],
   ])("%s is never a cluster's network: the declaration is refused", async (cidr, why) => {
-    const answer = await call({ op: "declare", profile: "evil", nodeIp: lab.nodeIp, cidrs: [cidr], clusterDomain: "cluster.local", clusterDnsIp: "" });
+    const answer = await call({
+      op: "declare",
+      profile: "evil",
+      nodeIp: lab.nodeIp,
+      cidrs: [cidr],
+      clusterDomain: "cluster.local",
+      clusterDnsIp: "",
+    });
     expect(answer.ok).toBe(false);
     expect(answer.error).toMatch(why);
   });
 
   it("a registry in a root-owned directory, a relative one, or another one at hello: refused, and no file of the user's appears where root lives", async () => {
-    // bash-completion sources every file in /etc/bash_completion.d: a user-owned tunnels.json or lock there is code in everyone's shell.
+    // bash-completion sources every file in /etc/bash_completion.d: a user-owned tunnels.json or lock there is code in
+    // everyone's shell.
     const rootOwned = await mkdtemp(join(files.root, "etc-"));
-    const second = { ...files, runtimeDir: join(files.root, "run2"), socketPath: join(files.root, "run2", `helper-${user.uid}.sock`) };
-    await expect(startHelperIn(lab.host, { ...second, registry: join(rootOwned, "tunnels.json") })).rejects.toThrow(/registry directory .* belongs to uid 0, not to the helper's user/);
-    await expect(startHelperIn(lab.host, { ...second, registry: "tunnels.json" })).rejects.toThrow(/must be an absolute path/);
+    const second = {
+      ...files,
+      runtimeDir: join(files.root, "run2"),
+      socketPath: join(files.root, "run2", `helper-${user.uid}.sock`),
+    };
+    await expect(startHelperIn(lab.host, { ...second, registry: join(rootOwned, "tunnels.json") })).rejects.toThrow(
+      /registry directory .* belongs to uid 0, not to the helper's user/,
+    );
+    await expect(startHelperIn(lab.host, { ...second, registry: "tunnels.json" })).rejects.toThrow(
+      /must be an absolute path/,
+    );
     await startHelperIn(lab.host, second);
     const conn = await rawConnection(second.socketPath);
     const owner = await user.process();
-    const hello = await conn.send(JSON.stringify({ id: 1, secret: files.secret, op: "hello", pid: owner.pid, registry: join(rootOwned, "tunnels.json") }));
+    const hello = await conn.send(
+      JSON.stringify({
+        id: 1,
+        secret: files.secret,
+        op: "hello",
+        pid: owner.pid,
+        registry: join(rootOwned, "tunnels.json"),
+      }),
+    );
     expect(hello.error).toBe(`this helper writes ${files.registry}, not ${join(rootOwned, "tunnels.json")}`);
     conn.socket.end();
     expect(await readdir(rootOwned)).toEqual([]);
   });
 
   it("root writes the user's registry and its lock as the user, in the user's directory", async () => {
-    expect((await call({ op: "declare", profile: "minikube", nodeIp: lab.nodeIp, cidrs: ["10.96.0.0/12"], clusterDomain: "cluster.local", clusterDnsIp: "10.96.0.10" })).ok).toBe(true);
-    expect((await call({ op: "add", profile: "minikube", gateway: lab.nodeIp, cidrs: ["10.96.0.0/12"] })).result).toEqual([{ kind: "added" }]);
+    expect(
+      (
+        await call({
+          op: "declare",
+          profile: "minikube",
+          nodeIp: lab.nodeIp,
+          cidrs: ["10.96.0.0/12"],
+          clusterDomain: "cluster.local",
+          clusterDnsIp: "10.96.0.10",
+        })
+      ).ok,
+    ).toBe(true);
+    expect(
+      (await call({ op: "add", profile: "minikube", gateway: lab.nodeIp, cidrs: ["10.96.0.0/12"] })).result,
+    ).toEqual([{ kind: "added" }]);
     const { stdout } = await run("stat", ["-c", "%u %a", files.registry, `${files.registry}.lock`]);
-    expect(stdout.trim().split("\n").map((l) => l.split(" ")[0])).toEqual([String(user.uid), String(user.uid)]);
+    expect(
+      stdout
+        .trim()
+        .split("\n")
+        .map((l) => l.split(" ")[0]),
+    ).toEqual([String(user.uid), String(user.uid)]);
   });
 });

@@ -6,7 +6,13 @@ import { createInterface } from "node:readline";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { portableCopy } from "../../test-support/bundles.js";
 import { timeUntil } from "../../test-support/eventually.js";
-import { TestUser, startHelperIn, createHelperLab, destroyHelperLab, type HelperFiles } from "../../test-support/helper-lab.js";
+import {
+  TestUser,
+  startHelperIn,
+  createHelperLab,
+  destroyHelperLab,
+  type HelperFiles,
+} from "../../test-support/helper-lab.js";
 import { NetnsLab, labUnavailableReason } from "../../test-support/netns-lab.js";
 import { SshNode } from "../../test-support/ssh-node.js";
 
@@ -38,7 +44,8 @@ describe.skipIf(skip !== null)("forward mode: port 80 for a normal user, through
 
   afterEach(async () => {
     // The user's process, if the test failed before killing it.
-    for (const child of children.splice(0)) if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
+    for (const child of children.splice(0))
+      if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
     await node.stop();
     await destroyHelperLab({ lab, user, files });
     await rm(userDir, { recursive: true, force: true });
@@ -48,8 +55,23 @@ describe.skipIf(skip !== null)("forward mode: port 80 for a normal user, through
   it("the user's process cannot bind 80; the helper listens there and relays to it; kill -9 of the user's process closes port 80 within 1 s", async () => {
     const portable = await portableCopy("forward-user-proc");
     cleanups.push(portable.cleanup);
-    const [file, args] = user.as(portable.node, portable.script, files.socketPath, files.secret, String(node.publishedPort), join(userDir, "id_rsa"), join(userDir, "host-keys"), "127.64.0.5", "80", "10.96.0.20", "80");
-    const proc = spawn("ip", ["netns", "exec", lab.host, file, ...args], { cwd: "/", stdio: ["ignore", "pipe", "pipe"] });
+    const [file, args] = user.as(
+      portable.node,
+      portable.script,
+      files.socketPath,
+      files.secret,
+      String(node.publishedPort),
+      join(userDir, "id_rsa"),
+      join(userDir, "host-keys"),
+      "127.64.0.5",
+      "80",
+      "10.96.0.20",
+      "80",
+    );
+    const proc = spawn("ip", ["netns", "exec", lab.host, file, ...args], {
+      cwd: "/",
+      stdio: ["ignore", "pipe", "pipe"],
+    });
     children.push(proc);
     let stderr = "";
     proc.stderr.on("data", (c: Buffer) => (stderr += c.toString()));
@@ -63,7 +85,10 @@ describe.skipIf(skip !== null)("forward mode: port 80 for a normal user, through
     expect(await lab.connectFromHost("127.64.0.5", 80)).toBe("web");
 
     proc.kill("SIGKILL");
-    const took = await timeUntil(async () => (await lab.connectFromHost("127.64.0.5", 80, 300)) === "ECONNREFUSED", { timeoutMs: 1000, what: "port 80 closed" });
+    const took = await timeUntil(async () => (await lab.connectFromHost("127.64.0.5", 80, 300)) === "ECONNREFUSED", {
+      timeoutMs: 1000,
+      what: "port 80 closed",
+    });
     console.log(`[helper] port 80 closed ${Math.round(took)} ms after kill -9 of the user's process`);
   });
 });

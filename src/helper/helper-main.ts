@@ -1,5 +1,6 @@
 #!/usr/bin/env node
-// The privileged helper (docs/architecture.md, "The privileged helper"). Started as root through sudo, @vscode/sudo-prompt, or directly when already root.
+// The privileged helper (docs/architecture.md, "The privileged helper"). Started as root through sudo,
+// @vscode/sudo-prompt, or directly when already root.
 import { spawn } from "node:child_process";
 import { appendFileSync, closeSync, mkdirSync, statSync, writeSync } from "node:fs";
 import { fileURLToPath } from "node:url";
@@ -24,7 +25,10 @@ const { values } = parseArgs({
     daemonize: { type: "boolean", default: false },
     daemon: { type: "boolean", default: false },
     config: { type: "string" },
-    /** "unix" (a socket in the runtime directory), or "tcp" (a loopback port with the challenge–response channel; Windows). */
+    /**
+     * "unix" (a socket in the runtime directory), or "tcp" (a loopback port with the challenge–response channel;
+     * Windows).
+     */
     transport: { type: "string" },
     /** With tcp: where to tell the client the port (a file of the user's, beside the secret). */
     "port-file": { type: "string" },
@@ -51,7 +55,11 @@ const READY_FD = 3;
 if (values.daemon) {
   // The installed helper, in the foreground: the service manager keeps it running.
   const log = (line: string) => process.stderr.write(`${new Date().toISOString()} ${line}\n`);
-  const server = await runDaemon(values.config ?? fail("--config is required with --daemon"), fileURLToPath(import.meta.url), log).catch((error: Error) => fail(error.message));
+  const server = await runDaemon(
+    values.config ?? fail("--config is required with --daemon"),
+    fileURLToPath(import.meta.url),
+    log,
+  ).catch((error: Error) => fail(error.message));
   for (const signal of ["SIGTERM", "SIGINT", "SIGHUP"] as const) process.on(signal, () => void server.shutdown());
 } else if (values.daemonize) {
   // sudo and sudo-prompt wait for the command to end, so the real helper runs detached and this one reports its start.
@@ -83,27 +91,50 @@ if (values.daemon) {
   };
   const script = fileURLToPath(import.meta.url);
   const secret = await readSecretFile(secretFile).catch((error: Error) => stop(error.message));
-  // The log lives in the user's MINIPATH: opened without following links, created for the user, never chowned otherwise.
+  // The log lives in the user's MINIPATH: opened without following links, created for the user, never chowned
+  // otherwise.
   const guard = FileGuard.strictFor({ uid: secret.uid, gid: secret.gid });
   const logHandle = await guard.openForAppend(logFile).catch((error: Error) => stop(error.message));
   const log = (line: string) => appendFileSync(logHandle.fd, `${new Date().toISOString()} ${line}\n`);
-  // Code root runs must be code only root can change, wherever it lives (a .git above it changes nothing: ~/.nvm is a clone).
+  // Code root runs must be code only root can change, wherever it lives (a .git above it changes nothing: ~/.nvm is a
+  // clone).
   const problems = writablePaths([process.execPath, script]);
   if (problems.length > 0) {
     log(`refusing to run: ${problems.join("; ")}`);
-    stop(`refusing to run as root: ${problems[0]} (code that runs as root must be root's; install the helper once with \`sudo mktunnel helper install\`, or run mktunnel itself as root)`);
+    stop(
+      `refusing to run as root: ${problems[0]} (code that runs as root must be root's; install the helper once with \`sudo mktunnel helper install\`, or run mktunnel itself as root)`,
+    );
   }
   await checkRegistryPath(registryFile, secret.uid).catch((error: Error) => stop(error.message));
   await assertNoUserLinks(runtimeDir).catch((error: Error) => stop(error.message));
   mkdirSync(runtimeDir, { recursive: true, mode: 0o755 });
   const dirInfo = statSync(runtimeDir);
-  if (dirInfo.uid !== 0 || (dirInfo.mode & 0o022) !== 0) stop(`runtime directory ${runtimeDir} must be owned by root and not writable by others`);
-  const setup = { table: routeTableFor(), user: { uid: secret.uid, gid: secret.gid }, runtimeDir, allowances: NO_ALLOWANCES, log };
+  if (dirInfo.uid !== 0 || (dirInfo.mode & 0o022) !== 0)
+    stop(`runtime directory ${runtimeDir} must be owned by root and not writable by others`);
+  const setup = {
+    table: routeTableFor(),
+    user: { uid: secret.uid, gid: secret.gid },
+    runtimeDir,
+    allowances: NO_ALLOWANCES,
+    log,
+  };
   const openSession = async (hello: { registry: string | undefined; pid: number }) => {
-    if (hello.registry !== undefined && hello.registry !== registryFile) throw new Error(`this helper writes ${registryFile}, not ${hello.registry}`);
+    if (hello.registry !== undefined && hello.registry !== registryFile)
+      throw new Error(`this helper writes ${registryFile}, not ${hello.registry}`);
     return openRootSession(setup, registryFile, hello);
   };
-  const server = new HelperServer({ socketPath: socketPathFor(runtimeDir, secret.uid), uid: secret.uid, gid: secret.gid, secret: secret.value, log, mode: "single", openSession }, () => process.exit(0));
+  const server = new HelperServer(
+    {
+      socketPath: socketPathFor(runtimeDir, secret.uid),
+      uid: secret.uid,
+      gid: secret.gid,
+      secret: secret.value,
+      log,
+      mode: "single",
+      openSession,
+    },
+    () => process.exit(0),
+  );
   const transport = values.transport ?? (process.platform === "win32" ? "tcp" : "unix");
   if (transport === "tcp") {
     const portFile = values["port-file"] ?? stop("--port-file is required with --transport tcp");

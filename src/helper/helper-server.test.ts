@@ -64,7 +64,18 @@ describe("the installed helper serves a bounded number of clients", () => {
     const dir = await mkdtemp(join(tmpdir(), "mkt-helper-server-"));
     const socketPath = join(dir, "helper.sock");
     const secret = "c".repeat(64);
-    const server = new HelperServer({ socketPath, uid: process.getuid!(), gid: process.getgid!(), secret, log: () => undefined, mode: "daemon", openSession: () => Promise.reject(new Error("no session is needed here")) }, () => undefined);
+    const server = new HelperServer(
+      {
+        socketPath,
+        uid: process.getuid!(),
+        gid: process.getgid!(),
+        secret,
+        log: () => undefined,
+        mode: "daemon",
+        openSession: () => Promise.reject(new Error("no session is needed here")),
+      },
+      () => undefined,
+    );
     await server.listen();
     const clients: HelperClient[] = [];
     try {
@@ -73,15 +84,18 @@ describe("the installed helper serves a bounded number of clients", () => {
       await expect(extra.cleanup()).rejects.toThrow(`the helper already serves ${MAX_CLIENTS} clients`);
       await clients.pop()!.close();
       await expect
-        .poll(async () => {
-          const next = await HelperClient.connect(socketPath, secret);
-          const refused = await next.cleanup().then(
-            () => false,
-            (e: Error) => /already serves/.test(e.message),
-          );
-          clients.push(next);
-          return refused;
-        }, { timeout: 5000 })
+        .poll(
+          async () => {
+            const next = await HelperClient.connect(socketPath, secret);
+            const refused = await next.cleanup().then(
+              () => false,
+              (e: Error) => /already serves/.test(e.message),
+            );
+            clients.push(next);
+            return refused;
+          },
+          { timeout: 5000 },
+        )
         .toBe(false);
     } finally {
       for (const c of clients) await c.close().catch(() => undefined);

@@ -1,7 +1,12 @@
 import { timingSafeEqual } from "node:crypto";
 import { chmod, chown, rm } from "node:fs/promises";
 import { type Server, type Socket, createServer } from "node:net";
-import { type HelperRequest, type HelperResponse, MAX_REQUEST_BYTES, helperRequestSchema } from "../shared/helper-protocol.js";
+import {
+  type HelperRequest,
+  type HelperResponse,
+  MAX_REQUEST_BYTES,
+  helperRequestSchema,
+} from "../shared/helper-protocol.js";
 import type { Root } from "../engine/root/root.js";
 import { APP_VERSION } from "../shared/version.js";
 import { dispatch } from "./request-dispatch.js";
@@ -93,7 +98,11 @@ export class HelperServer {
     }
     if (this.clients.size >= MAX_CLIENTS) {
       this.options.log(`refused a connection: ${MAX_CLIENTS} clients are connected already`);
-      connection.end({ id: null, ok: false, error: `the helper already serves ${MAX_CLIENTS} clients, the most it serves at once` });
+      connection.end({
+        id: null,
+        ok: false,
+        error: `the helper already serves ${MAX_CLIENTS} clients, the most it serves at once`,
+      });
       return;
     }
     this.clients.add(connection);
@@ -111,7 +120,8 @@ export class HelperServer {
           const open = (hello: Hello) => {
             const opening = this.options.openSession(hello);
             session = opening;
-            // A refused hello (a pid that is not the client's) leaves the connection without a session, to say hello again.
+            // A refused hello (a pid that is not the client's) leaves the connection without a session, to say hello
+            // again.
             opening.catch(() => (session === opening ? (session = null) : undefined));
             return opening;
           };
@@ -130,7 +140,11 @@ export class HelperServer {
         this.clients.delete(connection);
         this.options.log("client disconnected: taking back what it set");
         // One session failing to take back what it set must never take the daemon (and every other session) down.
-        await (await session?.catch(() => null))?.close().catch((error: Error) => this.options.log(`could not take back everything of a client: ${error.message}`));
+        await (
+          await session?.catch(() => null)
+        )
+          ?.close()
+          .catch((error: Error) => this.options.log(`could not take back everything of a client: ${error.message}`));
       });
       this.closing.add(done);
       void done.finally(() => {
@@ -141,7 +155,11 @@ export class HelperServer {
     });
   }
 
-  private async handle(request: HelperRequest, session: Promise<Root> | null, open: (hello: Hello) => Promise<Root>): Promise<unknown> {
+  private async handle(
+    request: HelperRequest,
+    session: Promise<Root> | null,
+    open: (hello: Hello) => Promise<Root>,
+  ): Promise<unknown> {
     if (request.op === "ping") return "pong";
     if (request.op === "hello") {
       if (session) throw new Error("hello was already said on this connection");

@@ -39,7 +39,11 @@ describe.skipIf(skip !== null)("the per-session helper from an app the user owns
     await mkdir(helperDir, { recursive: true });
     await copyFile(process.execPath, join(helperDir, "node"));
     await copyFile(bundled("helper-main"), join(helperDir, "helper-main.mjs"));
-    for (const pkg of ["koffi", `@koromix/koffi-${process.platform}-${process.arch}`]) await cp(join(import.meta.dirname, "..", "..", "node_modules", pkg), join(helperDir, "node_modules", pkg), { recursive: true, dereference: true });
+    for (const pkg of ["koffi", `@koromix/koffi-${process.platform}-${process.arch}`])
+      await cp(join(import.meta.dirname, "..", "..", "node_modules", pkg), join(helperDir, "node_modules", pkg), {
+        recursive: true,
+        dereference: true,
+      });
     await run("chown", ["-R", `${user.uid}:${user.gid}`, join(applications, "Minikube Tunnel.app")]);
     // root:admin 0775, as macOS ships it (gid 80 is admin there; any non-root group shows the same thing here).
     await chown(applications, 0, 80);
@@ -65,13 +69,18 @@ describe.skipIf(skip !== null)("the per-session helper from an app the user owns
   /** What the elevation runs, run as root in the lab: an exit code and what it said. */
   async function elevate(argv: string[]): Promise<{ code: number; stderr: string }> {
     const [file, args] = inPrivateEtc("ip", ["netns", "exec", lab.host, ...argv]);
-    return run(file, args).then(() => ({ code: 0, stderr: "" }), (e: { code: number; stderr: string }) => ({ code: e.code, stderr: e.stderr }));
+    return run(file, args).then(
+      () => ({ code: 0, stderr: "" }),
+      (e: { code: number; stderr: string }) => ({ code: e.code, stderr: e.stderr }),
+    );
   }
 
   it("run from where it lies, the helper refuses root: a user could change it", async () => {
     const result = await elevate(helperArgv(await launch(false), files.secretFile));
     expect(result.code).not.toBe(0);
-    expect(result.stderr).toMatch(/refusing to run as root: .*Minikube Tunnel\.app.* is owned by uid \d+|refusing to run as root: .*Applications is writable by group or others/);
+    expect(result.stderr).toMatch(
+      /refusing to run as root: .*Minikube Tunnel\.app.* is owned by uid \d+|refusing to run as root: .*Applications is writable by group or others/,
+    );
   });
 
   it("staged: root copies it into a directory only root can write, checks the package's digests, and the copy serves the user", async () => {
@@ -83,8 +92,19 @@ describe.skipIf(skip !== null)("the per-session helper from an app the user owns
     const { stdout } = await run("pgrep", ["-af", "--", `--secret-file ${files.secretFile}`]);
     expect(stdout).toContain(join(stageDir, "helper."));
     // Once checked, the copy has the modes its digest lines name.
-    const copy = join(stageDir, (await readdir(stageDir)).find((name) => name.startsWith("helper."))!);
-    const modes = await Promise.all([copy, join(copy, "app"), join(copy, "app", "node"), join(copy, "app", "helper-main.mjs"), join(copy, "app", "node_modules")].map(async (p) => (await stat(p)).mode & 0o7777));
+    const copy = join(
+      stageDir,
+      (await readdir(stageDir)).find((name) => name.startsWith("helper."))!,
+    );
+    const modes = await Promise.all(
+      [
+        copy,
+        join(copy, "app"),
+        join(copy, "app", "node"),
+        join(copy, "app", "helper-main.mjs"),
+        join(copy, "app", "node_modules"),
+      ].map(async (p) => (await stat(p)).mode & 0o7777),
+    );
     const script = (await stat(join(helperDir, "helper-main.mjs"))).mode & 0o111 ? 0o755 : 0o644;
     expect(modes).toEqual([0o755, 0o755, 0o755, script, 0o755]);
     await client.close();
@@ -92,7 +112,8 @@ describe.skipIf(skip !== null)("the per-session helper from an app the user owns
 
   it("staged: while root copies and checks it, the copy is root's alone (no other user can open or run a file of it), and a refused copy leaves nothing", async () => {
     const digests = await launch(true);
-    // A large sparse file keeps the check busy long enough to watch it; it is not in the digest, so the copy is refused in the end.
+    // A large sparse file keeps the check busy long enough to watch it; it is not in the digest, so the copy is refused
+    // in the end.
     await run("truncate", ["-s", "512M", join(helperDir, "padding")]);
     let finished = false;
     const result = elevate(helperArgv(digests, files.secretFile)).finally(() => (finished = true));
@@ -120,7 +141,9 @@ describe.skipIf(skip !== null)("the per-session helper from an app the user owns
     await appendFile(join(helperDir, "helper-main.mjs"), "\n// changed by someone\n");
     const result = await elevate(helperArgv(digests, files.secretFile));
     expect(result.code).toBe(3);
-    expect(result.stderr.trim()).toBe("refusing to run the helper as root: its files do not match the digest this package was built with (changed after installation?)");
+    expect(result.stderr.trim()).toBe(
+      "refusing to run the helper as root: its files do not match the digest this package was built with (changed after installation?)",
+    );
     await expect(HelperClient.connect(files.socketPath, files.secret, 500)).rejects.toThrow();
   });
 
@@ -131,21 +154,31 @@ describe.skipIf(skip !== null)("the per-session helper from an app the user owns
     await symlink(live, helperDir);
     const result = await elevate(helperArgv(digests, files.secretFile));
     expect(result.code).toBe(3);
-    expect(result.stderr.trim()).toMatch(/refusing to run the helper as root: .* is not a directory \(a link to one is not followed\)/);
+    expect(result.stderr.trim()).toMatch(
+      /refusing to run the helper as root: .* is not a directory \(a link to one is not followed\)/,
+    );
   });
 
   it.each([
-    ["a link planted as node_modules/cpu-features (ssh2 requires it at start)", async (dir: string) => symlink(join(root, "elsewhere"), join(dir, "node_modules", "cpu-features"))],
+    [
+      "a link planted as node_modules/cpu-features (ssh2 requires it at start)",
+      async (dir: string) => symlink(join(root, "elsewhere"), join(dir, "node_modules", "cpu-features")),
+    ],
     ["a FIFO planted beside the bundle", async (dir: string) => void (await run("mkfifo", [join(dir, "fifo")]))],
-  ])("staged, with %s: refused before anything runs, though the files the package lists are intact", async (_what, plant) => {
-    const digests = await launch(true);
-    await mkdir(join(root, "elsewhere"), { recursive: true });
-    await plant(helperDir);
-    const result = await elevate(helperArgv(digests, files.secretFile));
-    expect(result.code).toBe(3);
-    expect(result.stderr.trim()).toBe("refusing to run the helper as root: its directory holds a link or a special file");
-    await expect(HelperClient.connect(files.socketPath, files.secret, 500)).rejects.toThrow();
-  });
+  ])(
+    "staged, with %s: refused before anything runs, though the files the package lists are intact",
+    async (_what, plant) => {
+      const digests = await launch(true);
+      await mkdir(join(root, "elsewhere"), { recursive: true });
+      await plant(helperDir);
+      const result = await elevate(helperArgv(digests, files.secretFile));
+      expect(result.code).toBe(3);
+      expect(result.stderr.trim()).toBe(
+        "refusing to run the helper as root: its directory holds a link or a special file",
+      );
+      await expect(HelperClient.connect(files.socketPath, files.secret, 500)).rejects.toThrow();
+    },
+  );
 
   it("staged, with only a file's mode changed (its execute bits flipped): the digest covers modes too", async () => {
     const digests = await launch(true);

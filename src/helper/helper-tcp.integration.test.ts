@@ -6,7 +6,13 @@ import { createInterface } from "node:readline";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { portableCopy } from "../../test-support/bundles.js";
 import { eventually } from "../../test-support/eventually.js";
-import { TestUser, startHelperIn, createHelperLab, destroyHelperLab, type HelperFiles } from "../../test-support/helper-lab.js";
+import {
+  TestUser,
+  startHelperIn,
+  createHelperLab,
+  destroyHelperLab,
+  type HelperFiles,
+} from "../../test-support/helper-lab.js";
 import { NetnsLab, labUnavailableReason } from "../../test-support/netns-lab.js";
 
 const run = promisify(execFile);
@@ -38,13 +44,21 @@ describe.skipIf(skip !== null)("the helper over the TCP channel (Windows' transp
     await destroyHelperLab({ lab, user, files });
   });
 
-  async function client(mode: "add" | "ping", secret = files.secret): Promise<{ child: ChildProcess; first: Promise<Record<string, unknown>> }> {
+  async function client(
+    mode: "add" | "ping",
+    secret = files.secret,
+  ): Promise<{ child: ChildProcess; first: Promise<Record<string, unknown>> }> {
     const portable = await portableCopy("helper-channel-proc");
     cleanups.push(portable.cleanup);
     const [file, args] = user.as(portable.node, portable.script, mode, portFile, secret, lab.nodeIp, "10.96.0.0/12");
-    const child = spawn("ip", ["netns", "exec", lab.host, file, ...args], { cwd: "/", stdio: ["ignore", "pipe", "inherit"] });
+    const child = spawn("ip", ["netns", "exec", lab.host, file, ...args], {
+      cwd: "/",
+      stdio: ["ignore", "pipe", "inherit"],
+    });
     children.push(child);
-    const first = new Promise<Record<string, unknown>>((resolve) => createInterface({ input: child.stdout! }).once("line", (l) => resolve(JSON.parse(l))));
+    const first = new Promise<Record<string, unknown>>((resolve) =>
+      createInterface({ input: child.stdout! }).once("line", (l) => resolve(JSON.parse(l))),
+    );
     return { child, first };
   }
 
@@ -55,7 +69,10 @@ describe.skipIf(skip !== null)("the helper over the TCP channel (Windows' transp
     const second = await client("ping");
     expect((await second.first).error).toMatch(/the helper already has a client/);
     first.child.kill("SIGKILL");
-    await eventually(async () => !(await lab.hostRoutes()).includes("10.96.0.0/12"), { timeoutMs: 2000, what: "the route to go with its client" });
+    await eventually(async () => !(await lab.hostRoutes()).includes("10.96.0.0/12"), {
+      timeoutMs: 2000,
+      what: "the route to go with its client",
+    });
   });
 
   /** The helper's resident memory, from /proc. */
@@ -88,9 +105,22 @@ describe.skipIf(skip !== null)("the helper over the TCP channel (Windows' transp
       }
       let pending = 21; function done() { if (--pending === 0) { out.idleClosedMs = idle.sort((a, b) => a - b); console.log(JSON.stringify(out)); process.exit(0); } }
       setTimeout(() => { console.log(JSON.stringify({ ...out, idleClosedMs: idle, timedOut: true })); process.exit(0); }, 20000);`;
-    const { stdout } = await run("ip", ["netns", "exec", lab.host, "setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", process.execPath, "-e", attack]);
+    const { stdout } = await run("ip", [
+      "netns",
+      "exec",
+      lab.host,
+      "setpriv",
+      "--reuid=65534",
+      "--regid=65534",
+      "--clear-groups",
+      process.execPath,
+      "-e",
+      attack,
+    ]);
     const seen = JSON.parse(stdout) as { floodClosedAfterBytes: number; idleClosedMs: number[]; timedOut?: boolean };
-    console.log(`[helper tcp] flood cut after ${seen.floodClosedAfterBytes} bytes written; idle connections closed at ${seen.idleClosedMs[0]}–${seen.idleClosedMs.at(-1)} ms`);
+    console.log(
+      `[helper tcp] flood cut after ${seen.floodClosedAfterBytes} bytes written; idle connections closed at ${seen.idleClosedMs[0]}–${seen.idleClosedMs.at(-1)} ms`,
+    );
     expect(seen.timedOut).toBeUndefined();
     expect(seen.floodClosedAfterBytes).toBeLessThan(64 * 2 ** 20);
     // Beyond 15 handshakes at once, the oldest are closed at once; the others at the 5 s deadline, not later.
@@ -113,14 +143,31 @@ describe.skipIf(skip !== null)("the helper over the TCP channel (Windows' transp
         s.once("data", next); held.push(s);
       };
       next(); setInterval(() => {}, 60000);`;
-    const holder = spawn("ip", ["netns", "exec", lab.host, "setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", process.execPath, "-e", hold], { stdio: ["ignore", "pipe", "inherit"] });
+    const holder = spawn(
+      "ip",
+      [
+        "netns",
+        "exec",
+        lab.host,
+        "setpriv",
+        "--reuid=65534",
+        "--regid=65534",
+        "--clear-groups",
+        process.execPath,
+        "-e",
+        hold,
+      ],
+      { stdio: ["ignore", "pipe", "inherit"] },
+    );
     children.push(holder);
     await new Promise((resolve) => createInterface({ input: holder.stdout! }).once("line", resolve));
     const started = performance.now();
     const ok = await client("ping");
     expect(await ok.first).toEqual({ pong: "pong" });
     const took = performance.now() - started;
-    console.log(`[helper tcp] with 16 silent connections held, the client's ping answered after ${Math.round(took)} ms (process start included)`);
+    console.log(
+      `[helper tcp] with 16 silent connections held, the client's ping answered after ${Math.round(took)} ms (process start included)`,
+    );
     // Not at the 5 s deadline that frees the silent ones' places.
     expect(took).toBeLessThan(4000);
   });

@@ -2,7 +2,13 @@ import { existsSync } from "node:fs";
 import { mkdir, readFile, rm, stat, symlink, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { startHelperIn, TestUser, createHelperLab, destroyHelperLab, type HelperFiles } from "../../test-support/helper-lab.js";
+import {
+  startHelperIn,
+  TestUser,
+  createHelperLab,
+  destroyHelperLab,
+  type HelperFiles,
+} from "../../test-support/helper-lab.js";
 import { labUnavailableReason, NetnsLab } from "../../test-support/netns-lab.js";
 import { HelperClient } from "../engine/elevation/helper-client.js";
 import { parseCidr } from "../shared/cidr.js";
@@ -41,7 +47,9 @@ describe.skipIf(skip !== null)("the root helper never follows a link the user pl
   it("its log file planted as a link: the helper refuses to start and says why", async () => {
     await symlink(target, files.logFile);
     const error = await startHelperIn(lab.host, files).catch((e: { stderr?: string }) => e);
-    expect(String((error as { stderr?: string }).stderr)).toContain(`refusing to use ${files.logFile}: it is a symbolic link`);
+    expect(String((error as { stderr?: string }).stderr)).toContain(
+      `refusing to use ${files.logFile}: it is a symbolic link`,
+    );
     await expectTargetUntouched();
     expect(existsSync(files.socketPath)).toBe(false);
   });
@@ -50,7 +58,9 @@ describe.skipIf(skip !== null)("the root helper never follows a link the user pl
     await rm(files.secretFile);
     await symlink(target, files.secretFile);
     const error = await startHelperIn(lab.host, files).catch((e: { stderr?: string }) => e);
-    expect(String((error as { stderr?: string }).stderr)).toContain(`refusing to use ${files.secretFile}: it is a symbolic link`);
+    expect(String((error as { stderr?: string }).stderr)).toContain(
+      `refusing to use ${files.secretFile}: it is a symbolic link`,
+    );
     await expectTargetUntouched();
     expect(existsSync(join(files.runtimeDir, "helper-0.sock"))).toBe(false);
   });
@@ -61,8 +71,21 @@ describe.skipIf(skip !== null)("the root helper never follows a link the user pl
     const client = await HelperClient.connect(files.socketPath, files.secret);
     const owner = await user.process();
     await client.hello(undefined, owner.pid);
-    await client.declare({ profile: "minikube", nodeIp: lab.nodeIp, cidrs: [parseCidr("10.96.0.0/12")], clusterDomain: "cluster.local", clusterDnsIp: "10.96.0.10" });
-    expect(await client.addRoutes([{ destination: parseCidr("10.96.0.0/12"), gateway: lab.nodeIp, profile: "minikube" }])).toEqual([{ kind: "failed", error: `helper refused: refusing to use ${files.registry}: it is a symbolic link; nothing was read, written or chowned` }]);
+    await client.declare({
+      profile: "minikube",
+      nodeIp: lab.nodeIp,
+      cidrs: [parseCidr("10.96.0.0/12")],
+      clusterDomain: "cluster.local",
+      clusterDnsIp: "10.96.0.10",
+    });
+    expect(
+      await client.addRoutes([{ destination: parseCidr("10.96.0.0/12"), gateway: lab.nodeIp, profile: "minikube" }]),
+    ).toEqual([
+      {
+        kind: "failed",
+        error: `helper refused: refusing to use ${files.registry}: it is a symbolic link; nothing was read, written or chowned`,
+      },
+    ]);
     expect(await lab.hostRoutes()).not.toContain("10.96.0.0/12");
     await client.close();
     await expectTargetUntouched();

@@ -4,16 +4,36 @@ import type { Root } from "../engine/root/root.js";
 
 export type SessionRequest = Exclude<HelperRequest, { op: "ping" } | { op: "hello" }>;
 
-/** One protocol request onto the client's RootSession, where the policy is checked; answers what goes back on the wire. */
+/**
+ * One protocol request onto the client's RootSession, where the policy is checked; answers what goes back on the wire.
+ */
 export async function dispatch(session: Root, request: SessionRequest): Promise<unknown> {
   switch (request.op) {
     case "declare":
-      await session.declare({ profile: request.profile, nodeIp: request.nodeIp, cidrs: request.cidrs.map((c) => parseCidr(c)), clusterDomain: request.clusterDomain, clusterDnsIp: request.clusterDnsIp });
+      await session.declare({
+        profile: request.profile,
+        nodeIp: request.nodeIp,
+        cidrs: request.cidrs.map((c) => parseCidr(c)),
+        clusterDomain: request.clusterDomain,
+        clusterDnsIp: request.clusterDnsIp,
+      });
       return "declared";
     case "add":
-      return session.addRoutes(request.cidrs.map((cidr) => ({ destination: parseCidr(cidr), gateway: request.gateway, profile: request.profile })));
+      return session.addRoutes(
+        request.cidrs.map((cidr) => ({
+          destination: parseCidr(cidr),
+          gateway: request.gateway,
+          profile: request.profile,
+        })),
+      );
     case "remove":
-      return session.removeRoutes(request.cidrs.map((cidr) => ({ destination: parseCidr(cidr), gateway: request.gateway, profile: request.profile })));
+      return session.removeRoutes(
+        request.cidrs.map((cidr) => ({
+          destination: parseCidr(cidr),
+          gateway: request.gateway,
+          profile: request.profile,
+        })),
+      );
     case "cleanup":
       return session.cleanup();
     case "relay":

@@ -15,7 +15,10 @@ export interface Secret {
  */
 export async function readSecretFile(path: string): Promise<Secret> {
   const { text, info } = await readSecretText(path);
-  if ((info.mode & 0o077) !== 0) throw new Error(`secret file ${path} is readable or writable by others (mode ${(info.mode & 0o777).toString(8)}); it must be 0600`);
+  if ((info.mode & 0o077) !== 0)
+    throw new Error(
+      `secret file ${path} is readable or writable by others (mode ${(info.mode & 0o777).toString(8)}); it must be 0600`,
+    );
   const value = text.trim();
   if (!/^[0-9a-f]{64}$/.test(value)) throw new Error(`secret file ${path} does not hold a 64-digit hex secret`);
   return { value, uid: info.uid, gid: info.gid };

@@ -28,7 +28,11 @@ export interface SessionSetup {
  * root-owned directory such as /etc/bash_completion.d runs in everyone's
  * shell), reached without a link the user could plant.
  */
-export async function checkRegistryPath(path: string, uid: number, platform: NodeJS.Platform = process.platform): Promise<void> {
+export async function checkRegistryPath(
+  path: string,
+  uid: number,
+  platform: NodeJS.Platform = process.platform,
+): Promise<void> {
   if (!isAbsolute(path)) throw new Error(`the registry must be an absolute path, not ${path}`);
   if (basename(path) !== "tunnels.json") throw new Error(`the registry must be a tunnels.json file, not ${path}`);
   if (platform === "win32") return;
@@ -37,19 +41,30 @@ export async function checkRegistryPath(path: string, uid: number, platform: Nod
     throw new Error(`registry directory ${dirname(path)} does not exist`);
   });
   if (!info.isDirectory()) throw new Error(`registry directory ${dirname(path)} is not a directory`);
-  if (info.uid !== uid) throw new Error(`registry directory ${dirname(path)} belongs to uid ${info.uid}, not to the helper's user ${uid}`);
+  if (info.uid !== uid)
+    throw new Error(`registry directory ${dirname(path)} belongs to uid ${info.uid}, not to the helper's user ${uid}`);
 }
 
 let sessions = 0;
 
-/** A client's RootSession, at its hello: its registry checked, its pid its user's, a record of its own in root's runtime directory. */
-export async function openRootSession(setup: SessionSetup, registryPath: string, hello: Hello, self?: ProcessIdentity): Promise<RootSession> {
+/**
+ * A client's RootSession, at its hello: its registry checked, its pid its user's, a record of its own in root's runtime
+ * directory.
+ */
+export async function openRootSession(
+  setup: SessionSetup,
+  registryPath: string,
+  hello: Hello,
+  self?: ProcessIdentity,
+): Promise<RootSession> {
   const platform = setup.platform ?? process.platform;
   await checkRegistryPath(registryPath, setup.user.uid, platform);
   const client = await verifyClientPid(hello.pid, setup.user.uid, platform);
   const tag = `s${++sessions}`;
   const log = (line: string) => setup.log(`[${tag} pid ${client.pid}] ${line}`);
-  const registry = new RegistryFile(registryPath, { files: platform === "win32" ? plainFiles : FileGuard.strictFor(setup.user) });
+  const registry = new RegistryFile(registryPath, {
+    files: platform === "win32" ? plainFiles : FileGuard.strictFor(setup.user),
+  });
   log(`client pid ${client.pid}, registry ${registryPath}`);
   return assembleRootSession({
     table: setup.table,
@@ -60,7 +75,8 @@ export async function openRootSession(setup: SessionSetup, registryPath: string,
     namesDir: setup.runtimeDir,
     relayTargetOwner: platform === "win32" ? null : setup.user.uid,
     allowances: setup.allowances,
-    // The client's user can write anything into tunnels.json: root takes over and cleans up only what it recorded adding.
+    // The client's user can write anything into tunnels.json: root takes over and cleans up only what it recorded
+    // adding.
     operator: false,
     log,
     platform,

@@ -10,7 +10,12 @@ import type { HelperConnection, HelperServer } from "./helper-server.js";
  * connections may be in their handshake is the channel's to bound
  * (`acceptChannel` evicts the oldest).
  */
-export async function listenTcp(helper: HelperServer, secret: string, log: (line: string) => void, host = "127.0.0.1"): Promise<{ port: number; server: Server }> {
+export async function listenTcp(
+  helper: HelperServer,
+  secret: string,
+  log: (line: string) => void,
+  host = "127.0.0.1",
+): Promise<{ port: number; server: Server }> {
   const server = createServer((socket) => {
     acceptChannel(socket, secret).then(
       (lines) => helper.accept(channelConnection(socket, lines, secret)),
@@ -37,7 +42,11 @@ function channelConnection(socket: Socket, lines: SecureLines, secret: string): 
         } catch {
           return listener(body);
         }
-        listener(request !== null && typeof request === "object" && !Array.isArray(request) ? JSON.stringify({ ...request, secret }) : body);
+        listener(
+          request !== null && typeof request === "object" && !Array.isArray(request)
+            ? JSON.stringify({ ...request, secret })
+            : body,
+        );
       }),
     send: (response) => lines.write(JSON.stringify(response)),
     onClose: (listener) => void socket.on("close", listener),

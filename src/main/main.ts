@@ -1,6 +1,17 @@
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { Notification, app, clipboard, dialog, ipcMain, nativeTheme, powerMonitor, protocol, session as electronSession, shell } from "electron";
+import {
+  Notification,
+  app,
+  clipboard,
+  dialog,
+  ipcMain,
+  nativeTheme,
+  powerMonitor,
+  protocol,
+  session as electronSession,
+  shell,
+} from "electron";
 import { resolveMiniPath } from "../engine/cluster/minipath.js";
 import { createEngine } from "../engine/engine.js";
 import { installedHelperAnswers } from "../engine/elevation/installed-helper-client.js";
@@ -48,7 +59,9 @@ if (!app.requestSingleInstanceLock()) {
 
 async function run(): Promise<void> {
   // Before any window exists: Electron would grant every permission a page asks for.
-  denyAllPermissions(electronSession.defaultSession, (permission) => console.warn(`refused a page's request for permission "${permission}"`));
+  denyAllPermissions(electronSession.defaultSession, (permission) =>
+    console.warn(`refused a page's request for permission "${permission}"`),
+  );
   const preferences = new PreferencesStore();
   const windows = new AppWindows(preloadPath);
   app.on("second-instance", () => windows.show("tunnels"));
@@ -56,10 +69,26 @@ async function run(): Promise<void> {
   let prefs = preferences.get();
   const miniPath = resolveMiniPath();
   const savePrefs = (change: Partial<Preferences>) => (prefs = preferences.set({ ...preferences.get(), ...change }));
-  const helper = provisionHelper({ app, dialog, resourcesPath: process.resourcesPath, miniPath, prefs: () => prefs, savePrefs, say: (line) => model.reportActionError(line) });
+  const helper = provisionHelper({
+    app,
+    dialog,
+    resourcesPath: process.resourcesPath,
+    miniPath,
+    prefs: () => prefs,
+    savePrefs,
+    say: (line) => model.reportActionError(line),
+  });
   const root = isRoot ? undefined : helper.root;
-  const engine = await createEngine({ ...(prefs.minikubePath ? { minikubeBinary: prefs.minikubePath } : {}), ...(root ? { root } : {}) });
-  const model = new AppModel({ engine, loadBalancer: () => ({ enabled: true, ...prefs.loadBalancer }), accessMode: (profile) => prefs.accessModes[profile] ?? "auto", names: () => prefs.names });
+  const engine = await createEngine({
+    ...(prefs.minikubePath ? { minikubeBinary: prefs.minikubePath } : {}),
+    ...(root ? { root } : {}),
+  });
+  const model = new AppModel({
+    engine,
+    loadBalancer: () => ({ enabled: true, ...prefs.loadBalancer }),
+    accessMode: (profile) => prefs.accessModes[profile] ?? "auto",
+    names: () => prefs.names,
+  });
   if (preferences.problem) model.setProblem(preferences.problem);
 
   const report = (title: string, error: unknown) => {
@@ -111,20 +140,29 @@ async function run(): Promise<void> {
         return prefs;
       },
       "prefs:choose-minikube": async () => {
-        const choice = await dialog.showOpenDialog({ title: "Choose the minikube binary", properties: ["openFile", "dontAddToRecent"] });
+        const choice = await dialog.showOpenDialog({
+          title: "Choose the minikube binary",
+          properties: ["openFile", "dontAddToRecent"],
+        });
         const path = choice.canceled ? undefined : choice.filePaths[0];
         if (path) prefs = preferences.set({ ...preferences.get(), minikubePath: path });
         return preferences.get();
       },
       "service:open": async (ref) => {
-        // The page names a Service port; the address comes from our own state, so a compromised page cannot open anything else.
+        // The page names a Service port; the address comes from our own state, so a compromised page cannot open
+        // anything else.
         const url = serviceUrl(model.state(), ref);
-        if (!url || !isServiceUrl(url)) throw new Error(`${ref.namespace}/${ref.name} has no http(s) port ${ref.port} with an external IP`);
+        if (!url || !isServiceUrl(url))
+          throw new Error(`${ref.namespace}/${ref.name} has no http(s) port ${ref.port} with an external IP`);
         await shell.openExternal(url);
       },
       "helper:status": async () => {
         const config = await readHelperConfig("/").catch(() => null);
-        return { installed: config !== null, running: await installedHelperAnswers(), version: config?.version ?? null };
+        return {
+          installed: config !== null,
+          running: await installedHelperAnswers(),
+          version: config?.version ?? null,
+        };
       },
       "helper:install": async () => {
         await helper.install();
@@ -147,7 +185,8 @@ async function run(): Promise<void> {
     render(model.state());
   });
   model.on("notification", (note: AppNotification) => {
-    if (prefs.notifications && Notification.isSupported()) new Notification({ title: note.title, body: note.body }).show();
+    if (prefs.notifications && Notification.isSupported())
+      new Notification({ title: note.title, body: note.body }).show();
   });
 
   powerMonitor.on("resume", () => void model.recheck());
@@ -159,8 +198,15 @@ async function run(): Promise<void> {
     event.preventDefault();
     quitting = true;
     stopWatchingNetwork();
-    void runQuitSequence({ stopAll: () => model.shutdown(), showProgress: () => windows.showQuitProgress(), hideProgress: () => windows.hideQuitProgress() }).then((result) => {
-      if (result.outcome !== "stopped") console.warn(`quit: ${result.outcome}${result.error ? `: ${result.error}` : ""}; the helper removes what is left when this process exits`);
+    void runQuitSequence({
+      stopAll: () => model.shutdown(),
+      showProgress: () => windows.showQuitProgress(),
+      hideProgress: () => windows.hideQuitProgress(),
+    }).then((result) => {
+      if (result.outcome !== "stopped")
+        console.warn(
+          `quit: ${result.outcome}${result.error ? `: ${result.error}` : ""}; the helper removes what is left when this process exits`,
+        );
       app.exit(0);
     });
   });
@@ -168,6 +214,14 @@ async function run(): Promise<void> {
   await model.refreshProfiles();
   model.watchProfiles();
   render(model.state());
-  if (shouldOpenWindowAtLaunch({ platform: process.platform, trayCreated: tray.created, desktop: process.env.XDG_CURRENT_DESKTOP ?? "" })) windows.show("tunnels");
-  for (const profile of prefs.autoStartProfiles) await model.start(profile).catch((error: unknown) => report(`Could not start the tunnel for ${profile}`, error));
+  if (
+    shouldOpenWindowAtLaunch({
+      platform: process.platform,
+      trayCreated: tray.created,
+      desktop: process.env.XDG_CURRENT_DESKTOP ?? "",
+    })
+  )
+    windows.show("tunnels");
+  for (const profile of prefs.autoStartProfiles)
+    await model.start(profile).catch((error: unknown) => report(`Could not start the tunnel for ${profile}`, error));
 }

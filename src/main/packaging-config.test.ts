@@ -22,7 +22,9 @@ describe("electron-builder.yml", () => {
   it("a typo is caught by the same validation (so the check above can fail)", async () => {
     const { validateConfiguration } = require("app-builder-lib/out/util/config/config.js");
     const { DebugLogger } = require("builder-util/out/DebugLogger.js");
-    await expect(validateConfiguration({ ...(await builderConfig()), linux: { targett: ["AppImage"] } }, new DebugLogger(false))).rejects.toThrow(/configuration.linux should be/);
+    await expect(
+      validateConfiguration({ ...(await builderConfig()), linux: { targett: ["AppImage"] } }, new DebugLogger(false)),
+    ).rejects.toThrow(/configuration.linux should be/);
   });
 
   it("targets AppImage, deb, dmg without a Dock icon, and nsis", async () => {
@@ -34,26 +36,47 @@ describe("electron-builder.yml", () => {
 
   it("fuses: Electron never runs as Node; the helper ships unpacked with its own runtime", async () => {
     const config = await builderConfig();
-    expect(config.electronFuses).toMatchObject({ runAsNode: false, enableNodeOptionsEnvironmentVariable: false, enableNodeCliInspectArguments: false, onlyLoadAppFromAsar: true, enableEmbeddedAsarIntegrityValidation: true });
+    expect(config.electronFuses).toMatchObject({
+      runAsNode: false,
+      enableNodeOptionsEnvironmentVariable: false,
+      enableNodeCliInspectArguments: false,
+      onlyLoadAppFromAsar: true,
+      enableEmbeddedAsarIntegrityValidation: true,
+    });
     const resources = config.extraResources.map((r: { to: string }) => r.to);
     expect(resources).toEqual(expect.arrayContaining(["helper/helper-main.mjs", "helper/", "helper/node_modules/"]));
     // The runtime and native packages are the target's own, never the build machine's.
     const from = config.extraResources.map((r: { from: string }) => r.from);
-    expect(from).toEqual(expect.arrayContaining(["build/helper-runtime/${os}-${arch}/", "build/helper-modules/${os}-${arch}/node_modules/"]));
+    expect(from).toEqual(
+      expect.arrayContaining([
+        "build/helper-runtime/${os}-${arch}/",
+        "build/helper-modules/${os}-${arch}/node_modules/",
+      ]),
+    );
     expect(from.some((f: string) => f.startsWith("node_modules/node"))).toBe(false);
     expect(config.files).toContain("dist/helper-digests.json");
     // The same layout the app looks for at run time (appHelperProgram).
     const { appHelperProgram } = await import("./helper/helper-program.js");
-    expect(appHelperProgram(true, "/opt/mt/resources", "linux")).toEqual({ runtime: "/opt/mt/resources/helper/node", runtimeArgs: [], script: "/opt/mt/resources/helper/helper-main.mjs" });
+    expect(appHelperProgram(true, "/opt/mt/resources", "linux")).toEqual({
+      runtime: "/opt/mt/resources/helper/node",
+      runtimeArgs: [],
+      script: "/opt/mt/resources/helper/helper-main.mjs",
+    });
   });
 
   it("every target gets its runtime from nodejs.org under its own name, and the app finds the digests under electron-builder's ${os}-${arch}", async () => {
     const { TARGETS, nodeArchive, nodeUrl } = await import("../../scripts/helper-runtimes.js");
     const { targetTag } = await import("./helper/helper-program.js");
     expect(TARGETS.map((t) => t.tag)).toEqual(["mac-x64", "mac-arm64", "linux-x64", "linux-arm64", "win-x64"]);
-    expect(nodeUrl("22.23.3", nodeArchive("22.23.3", TARGETS[1]))).toBe("https://nodejs.org/dist/v22.23.3/node-v22.23.3-darwin-arm64.tar.gz");
+    expect(nodeUrl("22.23.3", nodeArchive("22.23.3", TARGETS[1]))).toBe(
+      "https://nodejs.org/dist/v22.23.3/node-v22.23.3-darwin-arm64.tar.gz",
+    );
     expect(nodeArchive("22.23.3", TARGETS[4])).toBe("node-v22.23.3-win-x64.zip");
-    expect([targetTag("darwin", "arm64"), targetTag("linux", "x64"), targetTag("win32", "x64")]).toEqual(["mac-arm64", "linux-x64", "win-x64"]);
+    expect([targetTag("darwin", "arm64"), targetTag("linux", "x64"), targetTag("win32", "x64")]).toEqual([
+      "mac-arm64",
+      "linux-x64",
+      "win-x64",
+    ]);
   });
 
   it("the package's mktunnel is the bundle, with the helper bundle beside it, so `sudo mktunnel helper install` works from an installed CLI", async () => {
@@ -67,6 +90,7 @@ describe("electron-builder.yml", () => {
 
   it("the icons it names exist", async () => {
     const config = await builderConfig();
-    for (const icon of [config.linux.icon, config.mac.icon, config.win.icon]) expect(existsSync(join(root, icon)), icon).toBe(true);
+    for (const icon of [config.linux.icon, config.mac.icon, config.win.icon])
+      expect(existsSync(join(root, icon)), icon).toBe(true);
   });
 });

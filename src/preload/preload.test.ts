@@ -19,7 +19,8 @@ describe("the preload, as bundled for the sandbox", () => {
   it("each method invokes its own channel with the arguments; pushes reach subscribers until they unsubscribe", async () => {
     const { window, invoked, push, listeners } = await loadPreload(BUNDLE);
     const api = window.tunnel as Record<string, (...a: unknown[]) => unknown>;
-    for (const [channel, method] of Object.entries(IPC_METHODS)) expect(await api[method]!("arg")).toBe(`answer to ${channel}`);
+    for (const [channel, method] of Object.entries(IPC_METHODS))
+      expect(await api[method]!("arg")).toBe(`answer to ${channel}`);
     expect(invoked).toEqual(Object.keys(IPC_METHODS).map((channel) => [channel, "arg"]));
     const seen: unknown[] = [];
     const off = api.onState!((s: unknown) => seen.push(s)) as () => void;

@@ -9,7 +9,9 @@ import type { TunnelApi } from "../shared/ipc-contract.js";
  * load modules, so this file is bundled to one CommonJS file; it takes only
  * the schema-free half of the contract.
  */
-const methods = Object.entries(IPC_METHODS).map(([channel, method]) => [method, (...args: unknown[]) => ipcRenderer.invoke(channel, ...args)] as const);
+const methods = Object.entries(IPC_METHODS).map(
+  ([channel, method]) => [method, (...args: unknown[]) => ipcRenderer.invoke(channel, ...args)] as const,
+);
 const subscriptions = Object.entries(IPC_PUSHES).map(
   ([channel, method]) =>
     [
@@ -22,4 +24,7 @@ const subscriptions = Object.entries(IPC_PUSHES).map(
     ] as const,
 );
 
-contextBridge.exposeInMainWorld("tunnel", Object.freeze(Object.fromEntries([...methods, ...subscriptions])) as TunnelApi);
+contextBridge.exposeInMainWorld(
+  "tunnel",
+  Object.freeze(Object.fromEntries([...methods, ...subscriptions])) as TunnelApi,
+);

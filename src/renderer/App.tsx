@@ -11,7 +11,13 @@ import { ServicesView } from "./views/ServicesView.js";
 import { TunnelsView } from "./views/TunnelsView.js";
 import type { Act } from "./act.js";
 
-const LABELS: Record<ViewName, string> = { tunnels: "Tunnels", conflicts: "Conflicts", services: "Services", logs: "Logs", preferences: "Preferences" };
+const LABELS: Record<ViewName, string> = {
+  tunnels: "Tunnels",
+  conflicts: "Conflicts",
+  services: "Services",
+  logs: "Logs",
+  preferences: "Preferences",
+};
 
 function viewFromHash(): ViewName | "quitting" {
   const hash = window.location.hash.replace(/^#/, "");
@@ -36,7 +42,9 @@ export function App({ api }: { api: TunnelApi }) {
     try {
       await call();
     } catch (error) {
-      setActionError(`${what}: ${(error as Error).message.replace(/^Error invoking remote method '[^']+': (Error: )?/, "")}`);
+      setActionError(
+        `${what}: ${(error as Error).message.replace(/^Error invoking remote method '[^']+': (Error: )?/, "")}`,
+      );
     }
   }, []);
 
@@ -47,7 +55,12 @@ export function App({ api }: { api: TunnelApi }) {
       </main>
     );
   }
-  if (!state) return <main className="loading" aria-busy="true">Loading…</main>;
+  if (!state)
+    return (
+      <main className="loading" aria-busy="true">
+        Loading…
+      </main>
+    );
 
   const conflicts = conflictsOf(state).length;
   const services = state.profiles.reduce((n, p) => n + p.services.length, 0);
@@ -55,12 +68,30 @@ export function App({ api }: { api: TunnelApi }) {
     <div className="app">
       <header className="topbar">
         <h1>Minikube Tunnel</h1>
-        <Tabs tabs={VIEWS.map((id) => ({ id, label: LABELS[id], ...(id === "conflicts" ? { badge: conflicts } : id === "services" ? { badge: services } : {}) }))} active={view} onSelect={select} />
+        <Tabs
+          tabs={VIEWS.map((id) => ({
+            id,
+            label: LABELS[id],
+            ...(id === "conflicts" ? { badge: conflicts } : id === "services" ? { badge: services } : {}),
+          }))}
+          active={view}
+          onSelect={select}
+        />
         {/* Always in sight: on GNOME without a tray this is the only way to quit. */}
-        <button className="quiet quit" onClick={() => void act("Quit", () => api.quit())}>Quit</button>
+        <button className="quiet quit" onClick={() => void act("Quit", () => api.quit())}>
+          Quit
+        </button>
       </header>
-      {state.error ? <div className="banner error" role="alert">{state.error}</div> : null}
-      {actionError ? <div className="banner error" role="alert">{actionError}</div> : null}
+      {state.error ? (
+        <div className="banner error" role="alert">
+          {state.error}
+        </div>
+      ) : null}
+      {actionError ? (
+        <div className="banner error" role="alert">
+          {actionError}
+        </div>
+      ) : null}
       <main>
         <div id={`panel-${view}`} role="tabpanel" aria-labelledby={`tab-${view}`} tabIndex={0}>
           {view === "tunnels" && <TunnelsView state={state} api={api} act={act} />}
@@ -73,4 +104,3 @@ export function App({ api }: { api: TunnelApi }) {
     </div>
   );
 }
-

@@ -29,8 +29,17 @@ export const forwardViewSchema = z.object({
 export const serviceViewSchema = z.object({
   namespace: z.string(),
   name: z.string(),
-  ports: z.array(z.object({ port: z.number(), protocol: z.string(), name: z.string().optional(), forward: forwardViewSchema.optional() })),
-  ingress: z.array(z.object({ ip: z.string().optional(), hostname: z.string().optional(), ipMode: z.string().optional() })),
+  ports: z.array(
+    z.object({
+      port: z.number(),
+      protocol: z.string(),
+      name: z.string().optional(),
+      forward: forwardViewSchema.optional(),
+    }),
+  ),
+  ingress: z.array(
+    z.object({ ip: z.string().optional(), hostname: z.string().optional(), ipMode: z.string().optional() }),
+  ),
   owner: z.enum(["minikube-tunnel", "other", "none"]),
   pending: z.string().optional(),
 });
@@ -42,7 +51,9 @@ export const profileViewSchema = z.object({
   nodeIp: z.string().nullable(),
   routes: z.array(routeViewSchema),
   services: z.array(serviceViewSchema),
-  probe: z.object({ target: z.string(), ok: z.boolean(), latencyMs: z.number().optional(), error: z.string().optional() }).nullable(),
+  probe: z
+    .object({ target: z.string(), ok: z.boolean(), latencyMs: z.number().optional(), error: z.string().optional() })
+    .nullable(),
   message: z.string().optional(),
   /** How the LoadBalancer controller hands out IPs for this profile; "off" when it is not running. */
   lbMode: z.enum(["clusterip", "pool", "forward", "off"]).optional(),
@@ -51,11 +62,27 @@ export const profileViewSchema = z.object({
   /** What the user chose for this profile (Preferences); "auto" follows minikube's rule for the driver. */
   modeChoice: z.enum(["auto", "route", "forward"]).optional(),
   /** Forward mode's SSH link to the node. */
-  link: z.object({ state: z.enum(["connecting", "up", "reconnecting", "refused", "down"]), endpoint: z.string().nullable(), error: z.string().optional() }).optional(),
-  /** Route mode with a docker or podman node that does not answer through its routes: forward mode would likely work. */
+  link: z
+    .object({
+      state: z.enum(["connecting", "up", "reconnecting", "refused", "down"]),
+      endpoint: z.string().nullable(),
+      error: z.string().optional(),
+    })
+    .optional(),
+  /**
+   * Route mode with a docker or podman node that does not answer through its routes: forward mode would likely work.
+   */
   suggestion: z.literal("forward-mode").optional(),
   /** Cluster names on this machine: on (with how, and a name that resolves), off, or why not. */
-  names: z.object({ state: z.enum(["on", "off", "pending", "error"]), domain: z.string(), how: z.string().optional(), example: z.string().optional(), error: z.string().optional() }).optional(),
+  names: z
+    .object({
+      state: z.enum(["on", "off", "pending", "error"]),
+      domain: z.string(),
+      how: z.string().optional(),
+      example: z.string().optional(),
+      error: z.string().optional(),
+    })
+    .optional(),
 });
 
 export const appStateSchema = z.object({
@@ -77,7 +104,8 @@ export type TrayIconState = "idle" | "active" | "degraded" | "conflict" | "error
  * the kubernetes Service fails): the tunnel is up on paper only.
  */
 export function isDegraded(profile: ProfileView): boolean {
-  const up = profile.mode === "forward" ? profile.link?.state === "up" : profile.routes.some((r) => r.state === "active");
+  const up =
+    profile.mode === "forward" ? profile.link?.state === "up" : profile.routes.some((r) => r.state === "active");
   return profile.running && up && profile.probe !== null && !profile.probe.ok;
 }
 
@@ -88,7 +116,8 @@ export function linkRefused(profile: ProfileView): boolean {
 
 /** One icon per state: error beats conflict beats degraded beats active. */
 export function trayIconState(state: AppState): TrayIconState {
-  if (state.error !== null || state.profiles.some((p) => p.routes.some((r) => r.state === "error") || linkRefused(p))) return "error";
+  if (state.error !== null || state.profiles.some((p) => p.routes.some((r) => r.state === "error") || linkRefused(p)))
+    return "error";
   if (state.profiles.some((p) => p.routes.some((r) => r.state === "conflict"))) return "conflict";
   if (state.profiles.some(isDegraded)) return "degraded";
   if (state.profiles.some((p) => p.running)) return "active";

@@ -1,9 +1,24 @@
 import { describe, expect, it } from "vitest";
-import { InvalidCidrError, addressAt, cidrsOverlap, containsCidr, maskBytesToPrefix, netmaskToPrefix, parseCidr, prefixToMaskBytes, prefixToNetmask } from "./cidr.js";
+import {
+  InvalidCidrError,
+  addressAt,
+  cidrsOverlap,
+  containsCidr,
+  maskBytesToPrefix,
+  netmaskToPrefix,
+  parseCidr,
+  prefixToMaskBytes,
+  prefixToNetmask,
+} from "./cidr.js";
 
 describe("parseCidr", () => {
   it("normalises IPv4 and IPv6 networks", () => {
-    expect(parseCidr("10.96.0.0/12")).toMatchObject({ family: 4, address: "10.96.0.0", prefix: 12, text: "10.96.0.0/12" });
+    expect(parseCidr("10.96.0.0/12")).toMatchObject({
+      family: 4,
+      address: "10.96.0.0",
+      prefix: 12,
+      text: "10.96.0.0/12",
+    });
     expect(parseCidr("FD00:10:96:0::/112").text).toBe("fd00:10:96::/112");
     expect(parseCidr("10.0.0.7").text).toBe("10.0.0.7/32");
     expect(parseCidr("::1").text).toBe("::1/128");

@@ -129,7 +129,11 @@ export function cidrFromAddressAndPrefix(address: string, prefix: number): Cidr 
 }
 
 export function isValidIp(address: string): boolean {
-  return ipaddr.isValid(address) && !address.includes("%") && (!ipaddr.IPv4.isValid(address) || ipaddr.IPv4.isValidFourPartDecimal(address));
+  return (
+    ipaddr.isValid(address) &&
+    !address.includes("%") &&
+    (!ipaddr.IPv4.isValid(address) || ipaddr.IPv4.isValidFourPartDecimal(address))
+  );
 }
 
 export function ipFamily(address: string): IpFamily {
@@ -159,7 +163,10 @@ export function addressAt(cidr: Cidr, offset: bigint): string {
 }
 
 export function ipToBigInt(address: string): bigint {
-  return ipaddr.parse(address).toByteArray().reduce((n, b) => (n << 8n) | BigInt(b), 0n);
+  return ipaddr
+    .parse(address)
+    .toByteArray()
+    .reduce((n, b) => (n << 8n) | BigInt(b), 0n);
 }
 
 export function bigIntToIp(value: bigint, family: IpFamily): string {
@@ -174,7 +181,8 @@ export function bigIntToIp(value: bigint, family: IpFamily): string {
 
 /** The fewest CIDRs that cover exactly the addresses start..end (inclusive). */
 export function rangeToCidrs(start: string, end: string): Cidr[] {
-  if (!isValidIp(start) || !isValidIp(end)) throw new InvalidCidrError(`${start}-${end}`, "range ends must be IP addresses");
+  if (!isValidIp(start) || !isValidIp(end))
+    throw new InvalidCidrError(`${start}-${end}`, "range ends must be IP addresses");
   const family = ipFamily(start);
   if (ipFamily(end) !== family) throw new InvalidCidrError(`${start}-${end}`, "range ends are different IP families");
   const bits = bitLength(family);
@@ -184,7 +192,8 @@ export function rangeToCidrs(start: string, end: string): Cidr[] {
   const result: Cidr[] = [];
   while (low <= high) {
     let size = 0;
-    while (size < bits && (low & ((1n << BigInt(size + 1)) - 1n)) === 0n && low + (1n << BigInt(size + 1)) - 1n <= high) size++;
+    while (size < bits && (low & ((1n << BigInt(size + 1)) - 1n)) === 0n && low + (1n << BigInt(size + 1)) - 1n <= high)
+      size++;
     result.push(cidrFromAddressAndPrefix(bigIntToIp(low, family), bits - size));
     low += 1n << BigInt(size);
   }

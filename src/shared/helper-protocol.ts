@@ -28,7 +28,16 @@ export const helperRequestSchema = z.discriminatedUnion("op", [
    * entries and names then carry (a pid the user, and minikube, can signal);
    * answers the helper's version.
    */
-  z.strictObject({ ...base, op: z.literal("hello"), registry: z.string().max(4096).optional(), pid: z.number().int().positive().max(2 ** 31 - 1) }),
+  z.strictObject({
+    ...base,
+    op: z.literal("hello"),
+    registry: z.string().max(4096).optional(),
+    pid: z
+      .number()
+      .int()
+      .positive()
+      .max(2 ** 31 - 1),
+  }),
   z.strictObject({
     ...base,
     op: z.literal("declare"),
@@ -40,11 +49,31 @@ export const helperRequestSchema = z.discriminatedUnion("op", [
     clusterDnsIp: z.union([ip, z.literal("")]),
   }),
   /** One batch: the helper locks the registry once and reads the table back once. */
-  z.strictObject({ ...base, op: z.literal("add"), profile, gateway: ip, cidrs: z.array(cidr).min(1).max(MAX_DECLARED_CIDRS) }),
-  z.strictObject({ ...base, op: z.literal("remove"), profile, gateway: ip, cidrs: z.array(cidr).min(1).max(MAX_DECLARED_CIDRS) }),
+  z.strictObject({
+    ...base,
+    op: z.literal("add"),
+    profile,
+    gateway: ip,
+    cidrs: z.array(cidr).min(1).max(MAX_DECLARED_CIDRS),
+  }),
+  z.strictObject({
+    ...base,
+    op: z.literal("remove"),
+    profile,
+    gateway: ip,
+    cidrs: z.array(cidr).min(1).max(MAX_DECLARED_CIDRS),
+  }),
   z.strictObject({ ...base, op: z.literal("cleanup") }),
-  /** Forward mode, a port below 1024: listen on address:port and relay to address:targetPort, where the client listens. */
-  z.strictObject({ ...base, op: z.literal("relay"), address: ip, port: z.number().int().min(1).max(1023), targetPort: z.number().int().min(1024).max(65535) }),
+  /**
+   * Forward mode, a port below 1024: listen on address:port and relay to address:targetPort, where the client listens.
+   */
+  z.strictObject({
+    ...base,
+    op: z.literal("relay"),
+    address: ip,
+    port: z.number().int().min(1).max(1023),
+    targetPort: z.number().int().min(1024).max(65535),
+  }),
   z.strictObject({ ...base, op: z.literal("unrelay"), address: ip, port: z.number().int().min(1).max(1023) }),
   /** Forward mode on macOS: an lo0 alias for a Service's loopback address. */
   z.strictObject({ ...base, op: z.literal("alias"), address: ip, present: z.boolean() }),
@@ -53,10 +82,18 @@ export const helperRequestSchema = z.discriminatedUnion("op", [
     ...base,
     op: z.literal("names-hosts"),
     profile,
-    entries: z.array(z.strictObject({ ip, names: z.array(hostName).min(1).max(4) })).max(MAX_HOSTS_ENTRIES).nullable(),
+    entries: z
+      .array(z.strictObject({ ip, names: z.array(hostName).min(1).max(4) }))
+      .max(MAX_HOSTS_ENTRIES)
+      .nullable(),
   }),
   /** Cluster names in route mode: the OS resolver sends the domain to the cluster's DNS (null takes it back). */
-  z.strictObject({ ...base, op: z.literal("names-dns"), profile, dns: z.strictObject({ domain, server: ip, gateway: ip }).nullable() }),
+  z.strictObject({
+    ...base,
+    op: z.literal("names-dns"),
+    profile,
+    dns: z.strictObject({ domain, server: ip, gateway: ip }).nullable(),
+  }),
   z.strictObject({ ...base, op: z.literal("names-dns-check") }),
 ]);
 
@@ -64,4 +101,5 @@ export type HelperRequest = z.infer<typeof helperRequestSchema>;
 type WithoutAuth<T> = T extends unknown ? Omit<T, "id" | "secret"> : never;
 export type HelperCall = WithoutAuth<HelperRequest>;
 
-export type HelperResponse = { id: number; ok: true; result: unknown } | { id: number | null; ok: false; error: string };
+export type HelperResponse =
+  { id: number; ok: true; result: unknown } | { id: number | null; ok: false; error: string };

@@ -27,18 +27,28 @@ export const ipcChannels = {
   "tunnel:stop": { request: z.tuple([profile]), response: z.void() },
   /** How the profile is reached (saved in Preferences); a running tunnel restarts in the new mode. */
   "profile:set-mode": { request: z.tuple([profile, accessModeChoice]), response: z.void() },
-  "tunnels:cleanup": { request: z.tuple([]), response: z.object({ removed: z.number(), released: z.number(), failures: z.array(z.string()) }) },
+  "tunnels:cleanup": {
+    request: z.tuple([]),
+    response: z.object({ removed: z.number(), released: z.number(), failures: z.array(z.string()) }),
+  },
   "clipboard:copy": { request: z.tuple([z.string().max(300)]), response: z.void() },
   "logs:get": { request: z.tuple([z.number().int().min(1).max(5000)]), response: z.array(z.string()) },
   "prefs:get": { request: z.tuple([]), response: preferencesSchema },
-  /** The window may change every preference but the minikube binary, which it may only clear: see prefs:choose-minikube. */
+  /**
+   * The window may change every preference but the minikube binary, which it may only clear: see prefs:choose-minikube.
+   */
   "prefs:set": { request: z.tuple([preferencesSchema]), response: preferencesSchema },
-  /** Main asks the user with the OS file dialog, so a compromised page cannot point the app at a program of its choice. */
+  /**
+   * Main asks the user with the OS file dialog, so a compromised page cannot point the app at a program of its choice.
+   */
   "prefs:choose-minikube": { request: z.tuple([]), response: preferencesSchema },
   /** Opens a Service's own http(s) address, looked up by main; no other URL can be opened from the page. */
   "service:open": { request: z.tuple([serviceRefSchema]), response: z.void() },
   /** The installed network helper: whether it is there, running, and which version. */
-  "helper:status": { request: z.tuple([]), response: z.object({ installed: z.boolean(), running: z.boolean(), version: z.string().nullable() }) },
+  "helper:status": {
+    request: z.tuple([]),
+    response: z.object({ installed: z.boolean(), running: z.boolean(), version: z.string().nullable() }),
+  },
   /** Installs the helper once (one password prompt), so that no Start asks again. */
   "helper:install": { request: z.tuple([]), response: z.void() },
   /** Quit from the window too: on GNOME without AppIndicator there is no tray to quit from. */
@@ -64,7 +74,9 @@ export const SHOW_VIEW = "view:show" satisfies IpcPush;
 export type TunnelApi = {
   readonly [C in IpcChannel as (typeof IPC_METHODS)[C]]: (...args: IpcRequest<C>) => Promise<IpcResponse<C>>;
 } & {
-  readonly [P in IpcPush as (typeof IPC_PUSHES)[P]]: (listener: (value: z.infer<(typeof ipcPushes)[P]["payload"]>) => void) => () => void;
+  readonly [P in IpcPush as (typeof IPC_PUSHES)[P]]: (
+    listener: (value: z.infer<(typeof ipcPushes)[P]["payload"]>) => void,
+  ) => () => void;
 };
 
 export function isIpcChannel(name: string): name is IpcChannel {
@@ -80,7 +92,11 @@ export const APP_ORIGIN = "app://minikube-tunnel";
  * Main's gate for every `ipcMain.handle`: the sender frame must be ours and
  * the arguments must match the channel's schema. Returns the parsed arguments.
  */
-export function validateIpcCall<C extends IpcChannel>(channel: C, senderUrl: string | undefined, args: unknown[]): IpcRequest<C> {
+export function validateIpcCall<C extends IpcChannel>(
+  channel: C,
+  senderUrl: string | undefined,
+  args: unknown[],
+): IpcRequest<C> {
   if (!isIpcChannel(channel)) throw new IpcRejection(`unknown channel ${String(channel)}`);
   let origin: string;
   try {
@@ -93,7 +109,9 @@ export function validateIpcCall<C extends IpcChannel>(channel: C, senderUrl: str
   const parsed = ipcChannels[channel].request.safeParse(args);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
-    throw new IpcRejection(`refused ${channel}: argument ${issue?.path.join(".") || ""} ${issue?.message ?? "invalid"}`.replace(/\s+/g, " "));
+    throw new IpcRejection(
+      `refused ${channel}: argument ${issue?.path.join(".") || ""} ${issue?.message ?? "invalid"}`.replace(/\s+/g, " "),
+    );
   }
   return parsed.data as IpcRequest<C>;
 }

@@ -7,16 +7,44 @@ describe("preferences migrations", () => {
   });
 
   it("migrates version 1 (flat LB keys, one auto-start profile)", () => {
-    const migrated = migratePreferences({ lbMode: "pool", lbPool: "172.30.0.0/24", autoStart: "dev", notifications: false });
-    expect(migrated).toMatchObject({ version: 4, accessModes: {}, names: true, autoStartProfiles: ["dev"], notifications: false, loadBalancer: { mode: "pool", pool: ["172.30.0.0/24"], releaseOnStop: true } });
+    const migrated = migratePreferences({
+      lbMode: "pool",
+      lbPool: "172.30.0.0/24",
+      autoStart: "dev",
+      notifications: false,
+    });
+    expect(migrated).toMatchObject({
+      version: 4,
+      accessModes: {},
+      names: true,
+      autoStartProfiles: ["dev"],
+      notifications: false,
+      loadBalancer: { mode: "pool", pool: ["172.30.0.0/24"], releaseOnStop: true },
+    });
   });
 
   it("migrates version 2: every profile reached the way minikube's rule says, names on", () => {
-    const v2 = { version: 2, autoStartProfiles: ["minikube"], loadBalancer: { mode: "clusterip", pool: [], className: null, releaseOnStop: true }, startAtLogin: false, notifications: true, minikubePath: null };
-    expect(migratePreferences(v2)).toEqual({ ...v2, version: 4, accessModes: {}, names: true, helper: "ask", helperUpgradeDeclined: null });
+    const v2 = {
+      version: 2,
+      autoStartProfiles: ["minikube"],
+      loadBalancer: { mode: "clusterip", pool: [], className: null, releaseOnStop: true },
+      startAtLogin: false,
+      notifications: true,
+      minikubePath: null,
+    };
+    expect(migratePreferences(v2)).toEqual({
+      ...v2,
+      version: 4,
+      accessModes: {},
+      names: true,
+      helper: "ask",
+      helperUpgradeDeclined: null,
+    });
     const v3 = { ...v2, version: 3, accessModes: { minikube: "forward" }, names: false, helper: "installed" };
     expect(migratePreferences(v3)).toEqual({ ...v3, version: 4, helperUpgradeDeclined: null });
-    expect(() => migratePreferences({ ...DEFAULT_PREFERENCES, accessModes: { minikube: "tunnel" } })).toThrow("preference accessModes.minikube");
+    expect(() => migratePreferences({ ...DEFAULT_PREFERENCES, accessModes: { minikube: "tunnel" } })).toThrow(
+      "preference accessModes.minikube",
+    );
   });
 
   it("keeps current preferences as they are", () => {
@@ -26,7 +54,9 @@ describe("preferences migrations", () => {
 
   it("refuses a newer version and invalid values with a clear message", () => {
     expect(() => migratePreferences({ version: 99 })).toThrow("newer version (99)");
-    expect(() => migratePreferences({ ...DEFAULT_PREFERENCES, autoStartProfiles: ["../x"] })).toThrow("preference autoStartProfiles.0: invalid profile name");
+    expect(() => migratePreferences({ ...DEFAULT_PREFERENCES, autoStartProfiles: ["../x"] })).toThrow(
+      "preference autoStartProfiles.0: invalid profile name",
+    );
     expect(() => migratePreferences("nope")).toThrow("not an object");
   });
 });

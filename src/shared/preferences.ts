@@ -6,11 +6,14 @@ import { isValidProfileName } from "./profile-name.js";
 function isPoolEntry(entry: string): boolean {
   if (isValidCidr(entry)) return true;
   const [start, end, ...rest] = entry.split("-");
-  return rest.length === 0 && start !== undefined && end !== undefined && isValidIp(start.trim()) && isValidIp(end.trim());
+  return (
+    rest.length === 0 && start !== undefined && end !== undefined && isValidIp(start.trim()) && isValidIp(end.trim())
+  );
 }
 
 /** Kubernetes loadBalancerClass: a label-style key such as `example.com/lb`. */
-const LB_CLASS = /^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*\/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/;
+const LB_CLASS =
+  /^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*\/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/;
 
 /**
  * Preferences: stored by the main process only (electron-store), versioned
@@ -32,14 +35,25 @@ export const preferencesSchema = z.object({
   }),
   startAtLogin: z.boolean(),
   notifications: z.boolean(),
-  minikubePath: z.string().refine((p) => p.startsWith("/") || /^[A-Za-z]:\\/.test(p), "must be an absolute path").nullable(),
-  /** Per profile: routes, forwards, or minikube's rule for the driver ("auto", the default for a profile not listed). */
+  minikubePath: z
+    .string()
+    .refine((p) => p.startsWith("/") || /^[A-Za-z]:\\/.test(p), "must be an absolute path")
+    .nullable(),
+  /**
+   * Per profile: routes, forwards, or minikube's rule for the driver ("auto", the default for a profile not listed).
+   */
   accessModes: z.record(z.string().refine(isValidProfileName, "invalid profile name"), accessModeChoice),
   /** Cluster names (svc.ns.svc.cluster.local) resolve on this machine while a tunnel runs. */
   names: z.boolean(),
-  /** Root's help: "ask" (the first time it is needed, offer to install the helper once), "each-time" (a password per session), or "installed". */
+  /**
+   * Root's help: "ask" (the first time it is needed, offer to install the helper once), "each-time" (a password per
+   * session), or "installed".
+   */
   helper: z.enum(["ask", "each-time", "installed"]),
-  /** An installed helper of another version whose upgrade the user put off, as `installed>app`: not offered again for that pair. */
+  /**
+   * An installed helper of another version whose upgrade the user put off, as `installed>app`: not offered again for
+   * that pair.
+   */
   helperUpgradeDeclined: z.string().max(100).nullable(),
 });
 
@@ -68,7 +82,11 @@ const MIGRATIONS: Record<number, (old: Stored) => Stored> = {
       ...rest,
       version: 2,
       autoStartProfiles: typeof autoStart === "string" && autoStart !== "" ? [autoStart] : [],
-      loadBalancer: { ...DEFAULT_PREFERENCES.loadBalancer, mode: lbMode === "pool" ? "pool" : "clusterip", pool: typeof lbPool === "string" && lbPool !== "" ? [lbPool] : [] },
+      loadBalancer: {
+        ...DEFAULT_PREFERENCES.loadBalancer,
+        mode: lbMode === "pool" ? "pool" : "clusterip",
+        pool: typeof lbPool === "string" && lbPool !== "" ? [lbPool] : [],
+      },
     };
   },
   /** Version 3 added how each profile is reached, and cluster names on the host. */
@@ -79,20 +97,27 @@ const MIGRATIONS: Record<number, (old: Stored) => Stored> = {
 
 export class PreferencesError extends Error {}
 
-/** Brings stored preferences up to date; unknown future versions and invalid values are reported, never silently reset. */
+/**
+ * Brings stored preferences up to date; unknown future versions and invalid values are reported, never silently reset.
+ */
 export function migratePreferences(stored: unknown): Preferences {
   if (stored === undefined || stored === null) return structuredClone(DEFAULT_PREFERENCES);
   if (typeof stored !== "object" || Array.isArray(stored)) throw new PreferencesError("preferences are not an object");
   let current: Stored = { ...(stored as Stored) };
   let version = typeof current.version === "number" ? current.version : 1;
-  if (version > PREFERENCES_VERSION) throw new PreferencesError(`preferences were written by a newer version (${version}); not touching them`);
+  if (version > PREFERENCES_VERSION)
+    throw new PreferencesError(`preferences were written by a newer version (${version}); not touching them`);
   while (version < PREFERENCES_VERSION) {
     const step = MIGRATIONS[version];
     if (!step) throw new PreferencesError(`no migration from preferences version ${version}`);
     current = step(current);
     version = current.version as number;
   }
-  const merged = { ...DEFAULT_PREFERENCES, ...current, loadBalancer: { ...DEFAULT_PREFERENCES.loadBalancer, ...(current.loadBalancer as Stored | undefined) } };
+  const merged = {
+    ...DEFAULT_PREFERENCES,
+    ...current,
+    loadBalancer: { ...DEFAULT_PREFERENCES.loadBalancer, ...(current.loadBalancer as Stored | undefined) },
+  };
   const parsed = preferencesSchema.safeParse(merged);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];

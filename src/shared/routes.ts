@@ -20,7 +20,10 @@ export type ConflictReason =
   | "unregistered-duplicate"
   /** Exactly this route exists and a live tunnel (another process or profile) owns it. */
   | "owned-by-other-tunnel"
-  /** Exactly this route exists and an entry of the user's tunnels.json claims it, but root did not add it: only the operator's cleanup removes it. */
+  /**
+   * Exactly this route exists and an entry of the user's tunnels.json claims it, but root did not add it: only the
+   * operator's cleanup removes it.
+   */
   | "not-added-by-root";
 
 export interface RouteConflict {

@@ -16,7 +16,8 @@ export interface ServiceEndpoint {
 
 /** One entry per port: what the tray and the Services view offer to copy or open. */
 export function serviceEndpoints(service: ServiceView): ServiceEndpoint[] {
-  // Only an address: an ingress "ip" is whatever a Service's status says, and must not smuggle a host name or a path into a URL.
+  // Only an address: an ingress "ip" is whatever a Service's status says, and must not smuggle a host name or a path
+  // into a URL.
   const ip = service.ingress.find((i) => i.ip && isValidIp(i.ip))?.ip;
   const host = ip ? (ip.includes(":") ? `[${ip}]` : ip) : null;
   return service.ports.map((port) => {
@@ -25,13 +26,24 @@ export function serviceEndpoints(service: ServiceView): ServiceEndpoint[] {
     const address = host && reachable ? `${host}:${port.port}` : null;
     const http = port.protocol === "TCP" && (HTTP_PORTS.has(port.port) || /^https?$/.test(port.name ?? ""));
     const scheme = port.port === 443 || port.port === 8443 || port.name === "https" ? "https" : "http";
-    return { port: port.port, protocol: port.protocol, address, url: address && http ? `${scheme}://${address}/` : null, ...(port.forward ? { forward: port.forward } : {}) };
+    return {
+      port: port.port,
+      protocol: port.protocol,
+      address,
+      url: address && http ? `${scheme}://${address}/` : null,
+      ...(port.forward ? { forward: port.forward } : {}),
+    };
   });
 }
 
 /** The http(s) address of one port of a Service the state shows; null when there is none to open. */
-export function serviceUrl(state: AppState, ref: { profile: string; namespace: string; name: string; port: number }): string | null {
-  const service = state.profiles.find((p) => p.profile === ref.profile)?.services.find((s) => s.namespace === ref.namespace && s.name === ref.name);
+export function serviceUrl(
+  state: AppState,
+  ref: { profile: string; namespace: string; name: string; port: number },
+): string | null {
+  const service = state.profiles
+    .find((p) => p.profile === ref.profile)
+    ?.services.find((s) => s.namespace === ref.namespace && s.name === ref.name);
   return (service && serviceEndpoints(service).find((e) => e.port === ref.port)?.url) ?? null;
 }
 
@@ -48,5 +60,10 @@ export function isServiceUrl(text: string): boolean {
     return false;
   }
   const host = url.hostname.replace(/^\[(.*)\]$/, "$1");
-  return (url.protocol === "http:" || url.protocol === "https:") && url.username === "" && url.password === "" && isValidIp(host);
+  return (
+    (url.protocol === "http:" || url.protocol === "https:") &&
+    url.username === "" &&
+    url.password === "" &&
+    isValidIp(host)
+  );
 }

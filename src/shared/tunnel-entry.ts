@@ -1,5 +1,13 @@
 import { z } from "zod";
-import { type Cidr, cidrFromAddressAndPrefix, ipFamily, isValidIp, maskBytesToPrefix, normaliseIp, prefixToMaskBytes } from "./cidr.js";
+import {
+  type Cidr,
+  cidrFromAddressAndPrefix,
+  ipFamily,
+  isValidIp,
+  maskBytesToPrefix,
+  normaliseIp,
+  prefixToMaskBytes,
+} from "./cidr.js";
 
 /** Marks entries this project wrote; minikube ignores unknown fields. */
 export const OWNER_ID = "minikube-tunnel";
@@ -65,7 +73,8 @@ export function decodeMask(base64: string, family: 4 | 6 = 4): number {
     throw new Error(`mask "${base64}" decodes to ${bytes.length} bytes, expected 4 or 16`);
   }
   if (family === 4 && bytes.length === 16) {
-    if (!bytes.subarray(0, 12).every((b) => b === 0xff)) throw new Error(`mask "${base64}" is 16 bytes but not an IPv4 mask in IPv6 form`);
+    if (!bytes.subarray(0, 12).every((b) => b === 0xff))
+      throw new Error(`mask "${base64}" is 16 bytes but not an IPv4 mask in IPv6 form`);
     bytes = bytes.subarray(12);
   }
   if (family === 6 && bytes.length === 4) throw new Error(`mask "${base64}" is an IPv4 mask on an IPv6 address`);
@@ -77,7 +86,8 @@ export function encodeMask(cidr: Cidr): string {
 }
 
 export function entryFromJson(json: TunnelEntryJson): TunnelEntry {
-  if (!isValidIp(json.Route.DestCIDR.IP)) throw new Error(`DestCIDR.IP "${json.Route.DestCIDR.IP}" is not an IP address`);
+  if (!isValidIp(json.Route.DestCIDR.IP))
+    throw new Error(`DestCIDR.IP "${json.Route.DestCIDR.IP}" is not an IP address`);
   const prefix = decodeMask(json.Route.DestCIDR.Mask, ipFamily(json.Route.DestCIDR.IP));
   if (!isValidIp(json.Route.Gateway)) throw new Error(`Gateway "${json.Route.Gateway}" is not an IP address`);
   const destination = cidrFromAddressAndPrefix(json.Route.DestCIDR.IP, prefix);
@@ -123,6 +133,9 @@ export function entryToJson(entry: NewTunnelEntry): TunnelEntryJson {
 }
 
 /** Registry identity of a route: the same destination through the same gateway. */
-export function sameRoute(a: { destination: Cidr; gateway: string }, b: { destination: Cidr; gateway: string }): boolean {
+export function sameRoute(
+  a: { destination: Cidr; gateway: string },
+  b: { destination: Cidr; gateway: string },
+): boolean {
   return a.destination.text === b.destination.text && normaliseIp(a.gateway) === normaliseIp(b.gateway);
 }

@@ -1,2 +1,4 @@
-/** This build's version; the installed helper and its clients compare theirs (a test keeps it equal to package.json's). */
+/**
+ * This build's version; the installed helper and its clients compare theirs (a test keeps it equal to package.json's).
+ */
 export const APP_VERSION = "0.1.0";

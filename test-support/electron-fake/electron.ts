@@ -99,7 +99,10 @@ export const nativeImage = {
 export const nativeTheme = Object.assign(new EventEmitter(), { shouldUseDarkColors: false });
 export const powerMonitor = new EventEmitter();
 export const clipboard = { writeText: (text: string) => say({ event: "clipboard", text }) };
-export const shell = { openExternal: async (url: string) => say({ event: "open-external", url }), openPath: async () => "" };
+export const shell = {
+  openExternal: async (url: string) => say({ event: "open-external", url }),
+  openPath: async () => "",
+};
 export const dialog = { showOpenDialog: async () => ({ canceled: true, filePaths: [] as string[] }) };
 
 export class Notification {
@@ -118,7 +121,8 @@ export class Notification {
  * setPermissionRequestHandler / setPermissionCheckHandler decides instead.
  */
 class Session {
-  private requestHandler: ((wc: unknown, permission: string, callback: (granted: boolean) => void) => void) | null = null;
+  private requestHandler: ((wc: unknown, permission: string, callback: (granted: boolean) => void) => void) | null =
+    null;
   private checkHandler: ((wc: unknown, permission: string) => boolean) | null = null;
   private deviceHandler: ((details: unknown) => boolean) | null = null;
   setPermissionRequestHandler(handler: Session["requestHandler"]): void {
@@ -169,7 +173,13 @@ export class Menu {
 }
 
 const trays: Tray[] = [];
-const describeMenu = (items: MenuItemOptions[]): unknown[] => items.map((i) => ({ id: i.id, label: i.label, enabled: i.enabled !== false, ...(i.submenu ? { submenu: describeMenu(i.submenu) } : {}) }));
+const describeMenu = (items: MenuItemOptions[]): unknown[] =>
+  items.map((i) => ({
+    id: i.id,
+    label: i.label,
+    enabled: i.enabled !== false,
+    ...(i.submenu ? { submenu: describeMenu(i.submenu) } : {}),
+  }));
 
 export class Tray {
   menu: Menu | null = null;
@@ -239,7 +249,16 @@ function findItem(items: MenuItemOptions[], id: string): MenuItemOptions | undef
 
 // The test's side of the harness: one JSON command per stdin line.
 createInterface({ input: process.stdin }).on("line", (line) => {
-  const command = JSON.parse(line) as { cmd: string; id?: string; channel?: string; sender?: string | null; args?: unknown[]; target?: string; event?: string; url?: string };
+  const command = JSON.parse(line) as {
+    cmd: string;
+    id?: string;
+    channel?: string;
+    sender?: string | null;
+    args?: unknown[];
+    target?: string;
+    event?: string;
+    url?: string;
+  };
   if (command.cmd === "click") {
     const menu = trays.at(-1)?.menu;
     const item = menu ? findItem(menu.items, command.id ?? "") : undefined;
@@ -248,9 +267,17 @@ createInterface({ input: process.stdin }).on("line", (line) => {
     item.click();
   } else if (command.cmd === "invoke") {
     const handler = ipcMain.handlers.get(command.channel ?? "");
-    if (!handler) return say({ event: "invoke-result", ok: false, error: `No handler registered for '${command.channel}'` });
+    if (!handler)
+      return say({ event: "invoke-result", ok: false, error: `No handler registered for '${command.channel}'` });
     Promise.resolve()
-      .then(() => handler({ senderFrame: command.sender === null ? null : { url: command.sender ?? "app://minikube-tunnel/index.html" } }, ...(command.args ?? [])))
+      .then(() =>
+        handler(
+          {
+            senderFrame: command.sender === null ? null : { url: command.sender ?? "app://minikube-tunnel/index.html" },
+          },
+          ...(command.args ?? []),
+        ),
+      )
       .then(
         (value) => say({ event: "invoke-result", ok: true, value: value ?? null }),
         (error: unknown) => say({ event: "invoke-result", ok: false, error: (error as Error).message }),
@@ -259,9 +286,23 @@ createInterface({ input: process.stdin }).on("line", (line) => {
     const url = new URL(command.url ?? "");
     const handler = protocol.handlers.get(url.protocol.replace(/:$/, ""));
     if (!handler) return say({ event: "fetch-result", status: null, error: `no handler for ${url.protocol}` });
-    void handler(new Request(url.href)).then(async (response) => say({ event: "fetch-result", status: response.status, csp: response.headers.get("content-security-policy"), bytes: (await response.arrayBuffer()).byteLength }));
+    void handler(new Request(url.href)).then(async (response) =>
+      say({
+        event: "fetch-result",
+        status: response.status,
+        csp: response.headers.get("content-security-policy"),
+        bytes: (await response.arrayBuffer()).byteLength,
+      }),
+    );
   } else if (command.cmd === "permission") {
-    void session.defaultSession.request(command.event ?? "media").then((granted) => say({ event: "permission-result", permission: command.event, granted, check: session.defaultSession.check(command.event ?? "media") }));
+    void session.defaultSession.request(command.event ?? "media").then((granted) =>
+      say({
+        event: "permission-result",
+        permission: command.event,
+        granted,
+        check: session.defaultSession.check(command.event ?? "media"),
+      }),
+    );
   } else if (command.cmd === "power") {
     powerMonitor.emit(command.event ?? "resume");
   } else if (command.cmd === "quit") {
@@ -269,4 +310,19 @@ createInterface({ input: process.stdin }).on("line", (line) => {
   }
 });
 
-export default { app, protocol, ipcMain, nativeImage, nativeTheme, powerMonitor, clipboard, shell, dialog, Notification, Menu, Tray, BrowserWindow, session };
+export default {
+  app,
+  protocol,
+  ipcMain,
+  nativeImage,
+  nativeTheme,
+  powerMonitor,
+  clipboard,
+  shell,
+  dialog,
+  Notification,
+  Menu,
+  Tray,
+  BrowserWindow,
+  session,
+};

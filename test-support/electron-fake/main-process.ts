@@ -25,7 +25,17 @@ export class FakeElectronMain {
   }
 
   static start(namespace: string, env: NodeJS.ProcessEnv): FakeElectronMain {
-    const [file, args] = inPrivateEtc("ip", ["netns", "exec", namespace, process.execPath, "--import", "tsx", "--import", join(root, "test-support/electron-fake/register.ts"), join(root, "src/main/main.ts")]);
+    const [file, args] = inPrivateEtc("ip", [
+      "netns",
+      "exec",
+      namespace,
+      process.execPath,
+      "--import",
+      "tsx",
+      "--import",
+      join(root, "test-support/electron-fake/register.ts"),
+      join(root, "src/main/main.ts"),
+    ]);
     const child = spawn(file, args, { env, stdio: ["pipe", "pipe", "pipe"] });
     return new FakeElectronMain(child);
   }

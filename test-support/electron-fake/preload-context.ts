@@ -15,9 +15,14 @@ export async function loadPreload(bundle: string) {
   const electron = {
     contextBridge: { exposeInMainWorld: (key: string, value: unknown) => void (window[key] = value) },
     ipcRenderer: {
-      invoke: (channel: string, ...args: unknown[]) => (invoked.push([channel, ...args]), Promise.resolve(`answer to ${channel}`)),
-      on: (channel: string, listener: (event: unknown, value: unknown) => void) => void (listeners.get(channel) ?? listeners.set(channel, new Set()).get(channel)!).add(listener),
-      removeListener: (channel: string, listener: (event: unknown, value: unknown) => void) => void listeners.get(channel)?.delete(listener),
+      invoke: (channel: string, ...args: unknown[]) => (
+        invoked.push([channel, ...args]),
+        Promise.resolve(`answer to ${channel}`)
+      ),
+      on: (channel: string, listener: (event: unknown, value: unknown) => void) =>
+        void (listeners.get(channel) ?? listeners.set(channel, new Set()).get(channel)!).add(listener),
+      removeListener: (channel: string, listener: (event: unknown, value: unknown) => void) =>
+        void listeners.get(channel)?.delete(listener),
     },
   };
   const module = { exports: {} };
@@ -29,5 +34,10 @@ export async function loadPreload(bundle: string) {
       throw new Error(`a sandboxed preload cannot require "${name}"`);
     },
   });
-  return { window, invoked, push: (channel: string, value: unknown) => listeners.get(channel)?.forEach((l) => l({}, value)), listeners };
+  return {
+    window,
+    invoked,
+    push: (channel: string, value: unknown) => listeners.get(channel)?.forEach((l) => l({}, value)),
+    listeners,
+  };
 }

@@ -11,6 +11,14 @@ export class ApiError extends Error {
   }
 
   toStatus(): KubeObject {
-    return { kind: "Status", apiVersion: "v1", metadata: {}, status: "Failure", message: this.message, reason: this.reason, code: this.code };
+    return {
+      kind: "Status",
+      apiVersion: "v1",
+      metadata: {},
+      status: "Failure",
+      message: this.message,
+      reason: this.reason,
+      code: this.code,
+    };
   }
 }

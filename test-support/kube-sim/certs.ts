@@ -26,14 +26,84 @@ async function openssl(dir: string, ...args: string[]): Promise<void> {
 export async function makeCertificates(): Promise<SimCertificates> {
   const dir = await mkdtemp(join(tmpdir(), "mkt-kubesim-"));
   const ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"];
-  await openssl(dir, "req", "-x509", ...ec, "-keyout", "ca.key", "-out", "ca.crt", "-days", "2", "-subj", "/CN=minikubeCA");
+  await openssl(
+    dir,
+    "req",
+    "-x509",
+    ...ec,
+    "-keyout",
+    "ca.key",
+    "-out",
+    "ca.crt",
+    "-days",
+    "2",
+    "-subj",
+    "/CN=minikubeCA",
+  );
   await writeFile(join(dir, "server.ext"), "subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n");
   await openssl(dir, "req", ...ec, "-keyout", "server.key", "-out", "server.csr", "-subj", "/CN=minikube");
-  await openssl(dir, "x509", "-req", "-in", "server.csr", "-CA", "ca.crt", "-CAkey", "ca.key", "-CAcreateserial", "-out", "server.crt", "-days", "2", "-extfile", "server.ext");
+  await openssl(
+    dir,
+    "x509",
+    "-req",
+    "-in",
+    "server.csr",
+    "-CA",
+    "ca.crt",
+    "-CAkey",
+    "ca.key",
+    "-CAcreateserial",
+    "-out",
+    "server.crt",
+    "-days",
+    "2",
+    "-extfile",
+    "server.ext",
+  );
   await writeFile(join(dir, "client.ext"), "extendedKeyUsage=clientAuth\n");
-  await openssl(dir, "req", ...ec, "-keyout", "client.key", "-out", "client.csr", "-subj", "/O=system:masters/CN=minikube-user");
-  await openssl(dir, "x509", "-req", "-in", "client.csr", "-CA", "ca.crt", "-CAkey", "ca.key", "-CAcreateserial", "-out", "client.crt", "-days", "2", "-extfile", "client.ext");
-  await openssl(dir, "req", "-x509", ...ec, "-keyout", "stranger.key", "-out", "stranger.crt", "-days", "2", "-subj", "/CN=stranger");
+  await openssl(
+    dir,
+    "req",
+    ...ec,
+    "-keyout",
+    "client.key",
+    "-out",
+    "client.csr",
+    "-subj",
+    "/O=system:masters/CN=minikube-user",
+  );
+  await openssl(
+    dir,
+    "x509",
+    "-req",
+    "-in",
+    "client.csr",
+    "-CA",
+    "ca.crt",
+    "-CAkey",
+    "ca.key",
+    "-CAcreateserial",
+    "-out",
+    "client.crt",
+    "-days",
+    "2",
+    "-extfile",
+    "client.ext",
+  );
+  await openssl(
+    dir,
+    "req",
+    "-x509",
+    ...ec,
+    "-keyout",
+    "stranger.key",
+    "-out",
+    "stranger.crt",
+    "-days",
+    "2",
+    "-subj",
+    "/CN=stranger",
+  );
   const read = (f: string) => readFile(join(dir, f), "utf8");
   return {
     dir,

@@ -3,7 +3,11 @@ import { KINDS } from "./object-store.js";
 const VERBS = ["create", "delete", "get", "list", "patch", "update", "watch"];
 
 export function apiVersions(address: string) {
-  return { kind: "APIVersions", versions: ["v1"], serverAddressByClientCIDRs: [{ clientCIDR: "0.0.0.0/0", serverAddress: address }] };
+  return {
+    kind: "APIVersions",
+    versions: ["v1"],
+    serverAddressByClientCIDRs: [{ clientCIDR: "0.0.0.0/0", serverAddress: address }],
+  };
 }
 
 export function apiGroupList() {
@@ -12,14 +16,41 @@ export function apiGroupList() {
 
 export function coreResourceList() {
   const resources = Object.values(KINDS).flatMap((k) => [
-    { name: k.plural, singularName: k.kind.toLowerCase(), namespaced: k.namespaced, kind: k.kind, verbs: VERBS, shortNames: [...k.shortNames] },
-    ...(k.hasStatus ? [{ name: `${k.plural}/status`, singularName: "", namespaced: k.namespaced, kind: k.kind, verbs: ["get", "patch", "update"] }] : []),
+    {
+      name: k.plural,
+      singularName: k.kind.toLowerCase(),
+      namespaced: k.namespaced,
+      kind: k.kind,
+      verbs: VERBS,
+      shortNames: [...k.shortNames],
+    },
+    ...(k.hasStatus
+      ? [
+          {
+            name: `${k.plural}/status`,
+            singularName: "",
+            namespaced: k.namespaced,
+            kind: k.kind,
+            verbs: ["get", "patch", "update"],
+          },
+        ]
+      : []),
   ]);
   return { kind: "APIResourceList", groupVersion: "v1", resources };
 }
 
 export function version() {
-  return { major: "1", minor: "34", gitVersion: "v1.34.0-kubesim", gitCommit: "0000000", gitTreeState: "clean", buildDate: "2026-01-01T00:00:00Z", goVersion: "go1.24", compiler: "gc", platform: "linux/amd64" };
+  return {
+    major: "1",
+    minor: "34",
+    gitVersion: "v1.34.0-kubesim",
+    gitCommit: "0000000",
+    gitTreeState: "clean",
+    buildDate: "2026-01-01T00:00:00Z",
+    goVersion: "go1.24",
+    compiler: "gc",
+    platform: "linux/amd64",
+  };
 }
 
 const OPENAPI_HASH = "kubesim1";
@@ -37,7 +68,9 @@ export function openApiV3Root() {
 export function openApiV3CoreV1() {
   const paths: Record<string, unknown> = {};
   for (const kind of Object.values(KINDS)) {
-    const path = kind.namespaced ? `/api/v1/namespaces/{namespace}/${kind.plural}/{name}` : `/api/v1/${kind.plural}/{name}`;
+    const path = kind.namespaced
+      ? `/api/v1/namespaces/{namespace}/${kind.plural}/{name}`
+      : `/api/v1/${kind.plural}/{name}`;
     paths[path] = {
       patch: {
         operationId: `patchCoreV1${kind.namespaced ? "Namespaced" : ""}${kind.kind}`,
@@ -52,5 +85,10 @@ export function openApiV3CoreV1() {
       },
     };
   }
-  return { openapi: "3.0.0", info: { title: "Kubernetes", version: "v1.34.0-kubesim" }, paths, components: { schemas: {} } };
+  return {
+    openapi: "3.0.0",
+    info: { title: "Kubernetes", version: "v1.34.0-kubesim" },
+    paths,
+    components: { schemas: {} },
+  };
 }

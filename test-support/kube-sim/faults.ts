@@ -6,9 +6,14 @@ export interface Faults {
   errorRate: number;
   /** Added to every response, in milliseconds. */
   latencyMs: number;
-  /** Every watch request is refused with 410 Gone: "http" as the response status, "stream" as an in-stream ERROR event. */
+  /**
+   * Every watch request is refused with 410 Gone: "http" as the response status, "stream" as an in-stream ERROR event.
+   */
   gone: "off" | "http" | "stream";
-  /** Fraction of non-watch requests whose connection is reset before any answer, as a kept-alive socket the server already closed. */
+  /**
+   * Fraction of non-watch requests whose connection is reset before any answer, as a kept-alive socket the server
+   * already closed.
+   */
   resetRate: number;
   /** Every watch is answered 200 and ended at once, with no event. */
   watchEndsAtOnce: boolean;

@@ -80,7 +80,14 @@ function parseObject(body: string, contentType: string): KubeObject {
 export function fieldMatcher(selector: string | null): (o: KubeObject) => boolean {
   if (!selector) return () => true;
   const terms = selector.split(",").map((t) => t.split("="));
-  return (o) => terms.every(([field, value]) => (field === "metadata.name" ? o.metadata?.name === value : field === "metadata.namespace" ? o.metadata?.namespace === value : true));
+  return (o) =>
+    terms.every(([field, value]) =>
+      field === "metadata.name"
+        ? o.metadata?.name === value
+        : field === "metadata.namespace"
+          ? o.metadata?.namespace === value
+          : true,
+    );
 }
 
 /**
@@ -104,8 +111,17 @@ export class KubeSim {
     readonly certs: SimCertificates,
     private readonly options: KubeSimOptions,
   ) {
-    this.store = new ObjectStore(new ServiceAllocator(options.serviceCidr), options.historyLimit, options.opaqueResourceVersions);
-    for (const ns of ["default", "kube-system"]) this.store.create("namespaces", null, { metadata: { name: ns }, spec: { finalizers: ["kubernetes"] }, status: { phase: "Active" } });
+    this.store = new ObjectStore(
+      new ServiceAllocator(options.serviceCidr),
+      options.historyLimit,
+      options.opaqueResourceVersions,
+    );
+    for (const ns of ["default", "kube-system"])
+      this.store.create("namespaces", null, {
+        metadata: { name: ns },
+        spec: { finalizers: ["kubernetes"] },
+        status: { phase: "Active" },
+      });
   }
 
   static async start(options: KubeSimOptions = {}): Promise<KubeSim> {
@@ -128,12 +144,21 @@ export class KubeSim {
   }
 
   private async listen(): Promise<void> {
-    this.server = createServer({ key: this.certs.serverKey, cert: this.certs.serverCert, ca: this.certs.caCert, requestCert: true, rejectUnauthorized: true }, (req, res) => {
-      // A client that drops the connection mid-request is normal here (fault switches, shutdown).
-      req.on("error", () => undefined);
-      res.on("error", () => undefined);
-      this.handle(req, res).catch((error: unknown) => this.fail(res, error));
-    });
+    this.server = createServer(
+      {
+        key: this.certs.serverKey,
+        cert: this.certs.serverCert,
+        ca: this.certs.caCert,
+        requestCert: true,
+        rejectUnauthorized: true,
+      },
+      (req, res) => {
+        // A client that drops the connection mid-request is normal here (fault switches, shutdown).
+        req.on("error", () => undefined);
+        res.on("error", () => undefined);
+        this.handle(req, res).catch((error: unknown) => this.fail(res, error));
+      },
+    );
     this.server.on("connection", (socket: Socket) => {
       this.sockets.add(socket);
       socket.on("close", () => this.sockets.delete(socket));
@@ -191,7 +216,11 @@ export class KubeSim {
 
   private send(res: ServerResponse, code: number, body: unknown): void {
     const text = JSON.stringify(body);
-    res.writeHead(code, { "Content-Type": "application/json", "Content-Length": Buffer.byteLength(text), "Cache-Control": "no-cache, private" });
+    res.writeHead(code, {
+      "Content-Type": "application/json",
+      "Content-Length": Buffer.byteLength(text),
+      "Cache-Control": "no-cache, private",
+    });
     res.end(text);
   }
 
@@ -223,7 +252,8 @@ export class KubeSim {
       case "/api/v1":
         return this.send(res, 200, coreResourceList());
       case "/kubesim/counts":
-        // Test-support endpoint, not part of the Kubernetes API: lets a benchmark in another process read and reset counters.
+        // Test-support endpoint, not part of the Kubernetes API: lets a benchmark in another process read and reset
+        // counters.
         if (method === "POST") this.resetCounts();
         return this.send(res, 200, this.counts);
       case "/openapi/v3":
@@ -233,37 +263,61 @@ export class KubeSim {
     }
     const route = parsePath(url.pathname);
     if (!route) throw new ApiError(404, "NotFound", "the server could not find the requested resource");
-    const watching = method === "GET" && (url.searchParams.get("watch") === "true" || url.searchParams.get("watch") === "1");
+    const watching =
+      method === "GET" && (url.searchParams.get("watch") === "true" || url.searchParams.get("watch") === "1");
     if (!watching && this.faults.resetRate > 0 && Math.random() < this.faults.resetRate) {
-      // Over TLS this reads as "socket hang up" (ECONNRESET) on the client, as a reused socket the server had closed does.
+      // Over TLS this reads as "socket hang up" (ECONNRESET) on the client, as a reused socket the server had closed
+      // does.
       req.socket.destroy();
       return;
     }
     const verb = watching ? "watch" : method === "GET" ? (route.name ? "get" : "list") : method.toLowerCase();
     this.count(verb);
-    if (this.faults.errorRate > 0 && Math.random() < this.faults.errorRate) throw new ApiError(500, "InternalError", "injected fault: internal error");
+    if (this.faults.errorRate > 0 && Math.random() < this.faults.errorRate)
+      throw new ApiError(500, "InternalError", "injected fault: internal error");
     const kind = KINDS[route.plural]!;
-    if (kind.namespaced && route.name && !route.namespace) throw new ApiError(404, "NotFound", "the server could not find the requested resource");
+    if (kind.namespaced && route.name && !route.namespace)
+      throw new ApiError(404, "NotFound", "the server could not find the requested resource");
     if (watching) return this.watch(req, res, route, url.searchParams);
     if (method === "GET" && !route.name) return this.list(res, route, url.searchParams);
     if (method === "GET") return this.send(res, 200, this.store.get(route.plural, route.namespace, route.name!));
     const body = await readBody(req);
     if (this.faults.conflictRate > 0 && method !== "DELETE" && Math.random() < this.faults.conflictRate) {
-      throw new ApiError(409, "Conflict", `Operation cannot be fulfilled on ${route.plural} "${route.name ?? ""}": the object has been modified; please apply your changes to the latest version and try again`);
+      throw new ApiError(
+        409,
+        "Conflict",
+        `Operation cannot be fulfilled on ${route.plural} "${route.name ?? ""}": the object has been modified; please apply your changes to the latest version and try again`,
+      );
     }
     const contentType = req.headers["content-type"] ?? "application/json";
     if (method === "POST" && !route.name && !route.subresource) {
       return this.send(res, 201, this.store.create(route.plural, route.namespace, parseObject(body, contentType)));
     }
-    if (!route.name) throw new ApiError(405, "MethodNotAllowed", `the server does not allow this method on the requested resource`);
-    if (method === "PUT") return this.send(res, 200, this.store.update(route.plural, route.namespace, route.name, parseObject(body, contentType), route.subresource));
+    if (!route.name)
+      throw new ApiError(405, "MethodNotAllowed", `the server does not allow this method on the requested resource`);
+    if (method === "PUT")
+      return this.send(
+        res,
+        200,
+        this.store.update(route.plural, route.namespace, route.name, parseObject(body, contentType), route.subresource),
+      );
     if (method === "PATCH") {
       const current = this.store.get(route.plural, route.namespace, route.name);
       const patched = applyPatch(contentType, current, body);
       // A resourceVersion carried in a patch is a precondition, exactly as for PUT.
-      const requestedVersion = (patched.metadata?.resourceVersion as string | undefined) === current.metadata.resourceVersion ? undefined : patched.metadata?.resourceVersion;
-      const toStore = { ...patched, metadata: { ...patched.metadata, resourceVersion: requestedVersion ?? current.metadata.resourceVersion } };
-      return this.send(res, 200, this.store.update(route.plural, route.namespace, route.name, toStore, route.subresource));
+      const requestedVersion =
+        (patched.metadata?.resourceVersion as string | undefined) === current.metadata.resourceVersion
+          ? undefined
+          : patched.metadata?.resourceVersion;
+      const toStore = {
+        ...patched,
+        metadata: { ...patched.metadata, resourceVersion: requestedVersion ?? current.metadata.resourceVersion },
+      };
+      return this.send(
+        res,
+        200,
+        this.store.update(route.plural, route.namespace, route.name, toStore, route.subresource),
+      );
     }
     if (method === "DELETE") {
       const deleted = this.store.delete(route.plural, route.namespace, route.name);
@@ -274,7 +328,12 @@ export class KubeSim {
 
   private list(res: ServerResponse, route: Route, params: URLSearchParams): void {
     const requested = params.get("resourceVersion");
-    if (requested && requested !== "0" && params.get("resourceVersionMatch") === "Exact" && this.store.decodeVersion(requested) < this.store.oldestResumable) {
+    if (
+      requested &&
+      requested !== "0" &&
+      params.get("resourceVersionMatch") === "Exact" &&
+      this.store.decodeVersion(requested) < this.store.oldestResumable
+    ) {
       throw new ApiError(410, "Expired", `too old resource version: ${requested} (${this.store.oldestResumable})`);
     }
     const kind = KINDS[route.plural]!;
@@ -282,7 +341,12 @@ export class KubeSim {
     let page: { items: KubeObject[]; resourceVersion: string };
     if (token) {
       const rest = this.pages.get(token);
-      if (!rest) throw new ApiError(410, "Expired", "The provided continue parameter is too old to display a consistent list result. You can start a new list without the continue parameter.");
+      if (!rest)
+        throw new ApiError(
+          410,
+          "Expired",
+          "The provided continue parameter is too old to display a consistent list result. You can start a new list without the continue parameter.",
+        );
       this.pages.delete(token);
       page = rest;
     } else {

@@ -32,7 +32,10 @@ describe("the real kubectl drives the simulator", () => {
 
   it("create -f, get -A -o json, patch --subresource=status, get -w sees it, delete", async () => {
     const manifest = join(sim.certs.dir, "service.yaml");
-    await writeFile(manifest, "apiVersion: v1\nkind: Service\nmetadata:\n  name: web\n  namespace: default\nspec:\n  type: LoadBalancer\n  selector:\n    app: web\n  ports:\n  - name: http\n    port: 80\n    targetPort: 8080\n");
+    await writeFile(
+      manifest,
+      "apiVersion: v1\nkind: Service\nmetadata:\n  name: web\n  namespace: default\nspec:\n  type: LoadBalancer\n  selector:\n    app: web\n  ports:\n  - name: http\n    port: 80\n    targetPort: 8080\n",
+    );
     expect((await kubectl("create", "-f", manifest)).stdout.trim()).toBe("service/web created");
 
     const list = JSON.parse((await kubectl("get", "svc", "-A", "-o", "json")).stdout);
@@ -41,16 +44,29 @@ describe("the real kubectl drives the simulator", () => {
     expect(web.spec.ports[0]).toMatchObject({ port: 80, protocol: "TCP", nodePort: expect.any(Number) });
 
     const watches = sim.openWatches;
-    const watcher = spawn("kubectl", ["--kubeconfig", sim.kubeconfig, "get", "svc", "web", "-w", "-o", "json"], { stdio: ["ignore", "pipe", "pipe"] });
+    const watcher = spawn("kubectl", ["--kubeconfig", sim.kubeconfig, "get", "svc", "web", "-w", "-o", "json"], {
+      stdio: ["ignore", "pipe", "pipe"],
+    });
     watchers.push(watcher);
     let watched = "";
     watcher.stdout.on("data", (c: Buffer) => (watched += c.toString()));
     // kubectl lists, prints, then watches: the patch must come after the simulator holds its watch.
-    await eventually(() => sim.openWatches > watches, { timeoutMs: 15_000, what: "kubectl's watch to reach the simulator" });
+    await eventually(() => sim.openWatches > watches, {
+      timeoutMs: 15_000,
+      what: "kubectl's watch to reach the simulator",
+    });
 
-    const patch = JSON.stringify({ status: { loadBalancer: { ingress: [{ ip: web.spec.clusterIP, ipMode: "VIP" }] } } });
-    expect((await kubectl("patch", "svc", "web", "--subresource=status", "--type=merge", "-p", patch)).stdout.trim()).toBe("service/web patched");
-    await eventually(() => watched.includes('"ipMode": "VIP"'), { timeoutMs: 10_000, everyMs: 50, what: "kubectl get -w to print the patched status" });
+    const patch = JSON.stringify({
+      status: { loadBalancer: { ingress: [{ ip: web.spec.clusterIP, ipMode: "VIP" }] } },
+    });
+    expect(
+      (await kubectl("patch", "svc", "web", "--subresource=status", "--type=merge", "-p", patch)).stdout.trim(),
+    ).toBe("service/web patched");
+    await eventually(() => watched.includes('"ipMode": "VIP"'), {
+      timeoutMs: 10_000,
+      everyMs: 50,
+      what: "kubectl get -w to print the patched status",
+    });
     watcher.kill();
 
     const after = JSON.parse((await kubectl("get", "svc", "web", "-o", "json")).stdout);
@@ -69,14 +85,21 @@ describe("the real kubectl drives the simulator", () => {
   it("returns kubectl-readable errors: 404 and 422", async () => {
     await expect(kubectl("get", "svc", "missing")).rejects.toThrow('services "missing" not found');
     const manifest = join(sim.certs.dir, "bad.yaml");
-    await writeFile(manifest, "apiVersion: v1\nkind: Service\nmetadata:\n  name: Bad_Name\nspec:\n  ports:\n  - port: 80\n");
+    await writeFile(
+      manifest,
+      "apiVersion: v1\nkind: Service\nmetadata:\n  name: Bad_Name\nspec:\n  ports:\n  - port: 80\n",
+    );
     await expect(kubectl("create", "-f", manifest)).rejects.toThrow(/is invalid/);
   });
 
   it("refuses a client certificate from another CA", async () => {
     const { request } = await import("node:https");
     const status = await new Promise<string>((resolve) => {
-      const req = request(`${sim.url}/api/v1/services`, { ca: sim.certs.caCert, cert: sim.certs.strangerCert, key: sim.certs.strangerKey }, (res) => resolve(String(res.statusCode)));
+      const req = request(
+        `${sim.url}/api/v1/services`,
+        { ca: sim.certs.caCert, cert: sim.certs.strangerCert, key: sim.certs.strangerKey },
+        (res) => resolve(String(res.statusCode)),
+      );
       req.on("error", (e) => resolve((e as NodeJS.ErrnoException).code ?? e.message));
       req.end();
     });

@@ -1,9 +1,14 @@
 import { randomUUID } from "node:crypto";
 import { ApiError, type KubeObject } from "./api-error.js";
-import { applyServiceCreate, applyServiceStatusUpdate, applyServiceUpdate, type ServiceAllocator } from "./service-rules.js";
+import {
+  applyServiceCreate,
+  applyServiceStatusUpdate,
+  applyServiceUpdate,
+  type ServiceAllocator,
+} from "./service-rules.js";
 
 // Kubernetes objects are open-ended JSON; the simulator handles them as such.
- 
+
 export { ApiError, type KubeObject };
 
 export interface ResourceKind {
@@ -56,7 +61,10 @@ export class ObjectStore {
     private readonly allocator: ServiceAllocator,
     /** How many changes are kept for watches; older resourceVersions get 410 Gone. */
     public historyLimit = 10_000,
-    /** resourceVersions are opaque to clients; this renders them as strings that are not numbers, so a client that compares them shows it. */
+    /**
+     * resourceVersions are opaque to clients; this renders them as strings that are not numbers, so a client that
+     * compares them shows it.
+     */
     private readonly opaqueVersions = false,
   ) {
     for (const kind of Object.keys(KINDS)) this.objects.set(kind, new Map());
@@ -88,7 +96,8 @@ export class ObjectStore {
   }
 
   eventsSince(rv: number, plural: string): StoredEvent[] {
-    if (rv < this.oldestResumable) throw new ApiError(410, "Expired", `too old resource version: ${rv} (${this.oldestResumable})`);
+    if (rv < this.oldestResumable)
+      throw new ApiError(410, "Expired", `too old resource version: ${rv} (${this.oldestResumable})`);
     return this.history.filter((e) => e.rv > rv && e.plural === plural);
   }
 
@@ -108,7 +117,12 @@ export class ObjectStore {
   }
 
   private record(plural: string, type: WatchEventType, object: KubeObject): void {
-    const event: StoredEvent = { rv: this.decodeVersion(object.metadata.resourceVersion), plural, type, object: clone(object) };
+    const event: StoredEvent = {
+      rv: this.decodeVersion(object.metadata.resourceVersion),
+      plural,
+      type,
+      object: clone(object),
+    };
     this.history.push(event);
     // Trim in batches so a long history costs amortised O(1) per change.
     if (this.history.length > this.historyLimit * 1.25) this.history.splice(0, this.history.length - this.historyLimit);
@@ -127,7 +141,9 @@ export class ObjectStore {
   }
 
   list(plural: string, ns: string | null): { items: KubeObject[]; resourceVersion: string } {
-    const items = [...this.bucket(plural).values()].filter((o) => ns === null || o.metadata.namespace === ns).map(clone);
+    const items = [...this.bucket(plural).values()]
+      .filter((o) => ns === null || o.metadata.namespace === ns)
+      .map(clone);
     return { items, resourceVersion: this.encodeVersion(this.rv) };
   }
 
@@ -142,16 +158,25 @@ export class ObjectStore {
     object.apiVersion = "v1";
     object.kind = kind.kind;
     object.metadata = { ...(object.metadata ?? {}) };
-    if (!object.metadata.name && object.metadata.generateName) object.metadata.name = `${object.metadata.generateName}${randomUUID().slice(0, 5)}`;
+    if (!object.metadata.name && object.metadata.generateName)
+      object.metadata.name = `${object.metadata.generateName}${randomUUID().slice(0, 5)}`;
     const name: unknown = object.metadata.name;
     const nameRule = plural === "services" || plural === "namespaces" ? DNS_LABEL : DNS_SUBDOMAIN;
     if (typeof name !== "string" || !nameRule.test(name) || name.length > 253) {
-      throw new ApiError(422, "Invalid", `${kind.kind} "${String(name)}" is invalid: metadata.name: Invalid value: "${String(name)}"`);
+      throw new ApiError(
+        422,
+        "Invalid",
+        `${kind.kind} "${String(name)}" is invalid: metadata.name: Invalid value: "${String(name)}"`,
+      );
     }
     if (kind.namespaced) {
       if (ns === null) throw new ApiError(400, "BadRequest", "namespace is required");
       if (object.metadata.namespace && object.metadata.namespace !== ns) {
-        throw new ApiError(400, "BadRequest", "the namespace of the provided object does not match the namespace sent on the request");
+        throw new ApiError(
+          400,
+          "BadRequest",
+          "the namespace of the provided object does not match the namespace sent on the request",
+        );
       }
       if (!this.bucket("namespaces").has(ns)) throw new ApiError(404, "NotFound", `namespaces "${ns}" not found`);
       object.metadata.namespace = ns;
@@ -167,7 +192,10 @@ export class ObjectStore {
     return clone(object);
   }
 
-  /** PUT semantics: a stale resourceVersion is a 409; the main resource ignores status and the status subresource ignores spec. */
+  /**
+   * PUT semantics: a stale resourceVersion is a 409; the main resource ignores status and the status subresource
+   * ignores spec.
+   */
   update(plural: string, ns: string | null, name: string, input: KubeObject, subresource: "status" | null): KubeObject {
     const existing = this.get(plural, ns, name);
     const incoming = clone(input);
@@ -176,20 +204,44 @@ export class ObjectStore {
     }
     const wanted = incoming.metadata?.resourceVersion;
     if (wanted !== undefined && wanted !== "" && wanted !== existing.metadata.resourceVersion) {
-      throw new ApiError(409, "Conflict", `Operation cannot be fulfilled on ${plural} "${name}": the object has been modified; please apply your changes to the latest version and try again`);
+      throw new ApiError(
+        409,
+        "Conflict",
+        `Operation cannot be fulfilled on ${plural} "${name}": the object has been modified; please apply your changes to the latest version and try again`,
+      );
     }
     let next: KubeObject;
     if (plural === "services") {
-      next = subresource === "status" ? applyServiceStatusUpdate(existing, incoming) : applyServiceUpdate(existing, incoming, this.allocator);
+      next =
+        subresource === "status"
+          ? applyServiceStatusUpdate(existing, incoming)
+          : applyServiceUpdate(existing, incoming, this.allocator);
     } else if (subresource === "status") {
-      next = { ...existing, metadata: { ...existing.metadata, labels: incoming.metadata?.labels, annotations: incoming.metadata?.annotations }, status: incoming.status };
+      next = {
+        ...existing,
+        metadata: {
+          ...existing.metadata,
+          labels: incoming.metadata?.labels,
+          annotations: incoming.metadata?.annotations,
+        },
+        status: incoming.status,
+      };
     } else {
       next = { ...incoming, status: existing.status };
     }
     next.apiVersion = "v1";
     next.kind = existing.kind;
-    next.metadata = { ...next.metadata, name, uid: existing.metadata.uid, creationTimestamp: existing.metadata.creationTimestamp, ...(ns ? { namespace: ns } : {}) };
-    if (JSON.stringify({ ...next, metadata: { ...next.metadata, resourceVersion: "" } }) === JSON.stringify({ ...existing, metadata: { ...existing.metadata, resourceVersion: "" } })) {
+    next.metadata = {
+      ...next.metadata,
+      name,
+      uid: existing.metadata.uid,
+      creationTimestamp: existing.metadata.creationTimestamp,
+      ...(ns ? { namespace: ns } : {}),
+    };
+    if (
+      JSON.stringify({ ...next, metadata: { ...next.metadata, resourceVersion: "" } }) ===
+      JSON.stringify({ ...existing, metadata: { ...existing.metadata, resourceVersion: "" } })
+    ) {
       return existing; // a no-op write does not bump the resourceVersion
     }
     next.metadata.resourceVersion = this.nextVersion();

@@ -63,14 +63,28 @@ export function applyPatch(contentType: string, target: KubeObject, body: string
     case "application/json-patch+json": {
       if (!Array.isArray(patch)) throw new ApiError(400, "BadRequest", "json patch must be a JSON array of operations");
       try {
-        return fastJsonPatch.applyPatch(structuredClone(target), patch as fastJsonPatch.Operation[], true, false).newDocument as KubeObject;
+        return fastJsonPatch.applyPatch(structuredClone(target), patch as fastJsonPatch.Operation[], true, false)
+          .newDocument as KubeObject;
       } catch (error) {
         const name = (error as { name?: string }).name;
-        if (name === "TEST_OPERATION_FAILED") throw new ApiError(422, "Invalid", `the server rejected our request due to an error in our request: testing value failed`);
-        throw new ApiError(422, "Invalid", `the server rejected our request due to an error in our request: ${(error as Error).message.split("\n")[0]}`);
+        if (name === "TEST_OPERATION_FAILED")
+          throw new ApiError(
+            422,
+            "Invalid",
+            `the server rejected our request due to an error in our request: testing value failed`,
+          );
+        throw new ApiError(
+          422,
+          "Invalid",
+          `the server rejected our request due to an error in our request: ${(error as Error).message.split("\n")[0]}`,
+        );
       }
     }
     default:
-      throw new ApiError(415, "UnsupportedMediaType", `the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/strategic-merge-patch+json`);
+      throw new ApiError(
+        415,
+        "UnsupportedMediaType",
+        `the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/strategic-merge-patch+json`,
+      );
   }
 }

@@ -19,8 +19,18 @@ export class ServiceAllocator {
 
   allocateIp(requested?: string): string {
     if (requested) {
-      if (!containsAddress(this.cidr, requested)) throw new ApiError(422, "Invalid", `Service is invalid: spec.clusterIPs: Invalid value: "${requested}": failed to allocate IP ${requested}: the provided IP (${requested}) is not in the valid range. The range of valid IPs is ${this.cidr.text}`);
-      if (this.usedIps.has(requested)) throw new ApiError(422, "Invalid", `Service is invalid: spec.clusterIPs: Invalid value: "${requested}": failed to allocate IP ${requested}: provided IP is already allocated`);
+      if (!containsAddress(this.cidr, requested))
+        throw new ApiError(
+          422,
+          "Invalid",
+          `Service is invalid: spec.clusterIPs: Invalid value: "${requested}": failed to allocate IP ${requested}: the provided IP (${requested}) is not in the valid range. The range of valid IPs is ${this.cidr.text}`,
+        );
+      if (this.usedIps.has(requested))
+        throw new ApiError(
+          422,
+          "Invalid",
+          `Service is invalid: spec.clusterIPs: Invalid value: "${requested}": failed to allocate IP ${requested}: provided IP is already allocated`,
+        );
       this.usedIps.add(requested);
       return requested;
     }
@@ -37,7 +47,12 @@ export class ServiceAllocator {
   }
 
   allocatePort(): number {
-    if (this.usedPorts.size >= 32767 - 30000 + 1) throw new ApiError(422, "Invalid", "spec.ports.nodePort: Internal error: failed to allocate a nodePort: range is full");
+    if (this.usedPorts.size >= 32767 - 30000 + 1)
+      throw new ApiError(
+        422,
+        "Invalid",
+        "spec.ports.nodePort: Internal error: failed to allocate a nodePort: range is full",
+      );
     while (this.usedPorts.has(this.nextPort)) this.nextPort = this.nextPort >= 32767 ? 30000 : this.nextPort + 1;
     this.usedPorts.add(this.nextPort);
     return this.nextPort;
@@ -58,7 +73,11 @@ function validatePorts(service: KubeObject): void {
   }
   for (const [i, port] of ports.entries()) {
     if (!Number.isInteger(port.port) || port.port < 1 || port.port > 65535) {
-      throw new ApiError(422, "Invalid", `Service "${service.metadata.name}" is invalid: spec.ports[${i}].port: Invalid value: ${JSON.stringify(port.port)}: must be between 1 and 65535, inclusive`);
+      throw new ApiError(
+        422,
+        "Invalid",
+        `Service "${service.metadata.name}" is invalid: spec.ports[${i}].port: Invalid value: ${JSON.stringify(port.port)}: must be between 1 and 65535, inclusive`,
+      );
     }
     port.protocol ??= "TCP";
     port.targetPort ??= port.port;
@@ -75,9 +94,18 @@ export function applyServiceCreate(service: KubeObject, allocator: ServiceAlloca
   service.spec = { ...(service.spec ?? {}) };
   const spec = service.spec;
   spec.type ??= "ClusterIP";
-  if (!SERVICE_TYPES.has(spec.type)) throw new ApiError(422, "Invalid", `Service "${service.metadata.name}" is invalid: spec.type: Unsupported value: "${spec.type}"`);
+  if (!SERVICE_TYPES.has(spec.type))
+    throw new ApiError(
+      422,
+      "Invalid",
+      `Service "${service.metadata.name}" is invalid: spec.type: Unsupported value: "${spec.type}"`,
+    );
   if (spec.loadBalancerClass !== undefined && spec.type !== "LoadBalancer") {
-    throw new ApiError(422, "Invalid", `Service "${service.metadata.name}" is invalid: spec.loadBalancerClass: Invalid value: "${spec.loadBalancerClass}": may only be used when \`type\` is 'LoadBalancer'`);
+    throw new ApiError(
+      422,
+      "Invalid",
+      `Service "${service.metadata.name}" is invalid: spec.loadBalancerClass: Invalid value: "${spec.loadBalancerClass}": may only be used when \`type\` is 'LoadBalancer'`,
+    );
   }
   validatePorts(service);
   if (spec.type !== "ExternalName") {
@@ -95,13 +123,23 @@ export function applyServiceCreate(service: KubeObject, allocator: ServiceAlloca
   service.status = { loadBalancer: {} };
 }
 
-export function applyServiceUpdate(existing: KubeObject, incoming: KubeObject, allocator: ServiceAllocator): KubeObject {
+export function applyServiceUpdate(
+  existing: KubeObject,
+  incoming: KubeObject,
+  allocator: ServiceAllocator,
+): KubeObject {
   const spec = { ...(incoming.spec ?? {}) };
   const old = existing.spec;
   spec.type ??= "ClusterIP";
-  if (!SERVICE_TYPES.has(spec.type)) throw new ApiError(422, "Invalid", `Service "${existing.metadata.name}" is invalid: spec.type: Unsupported value: "${spec.type}"`);
+  if (!SERVICE_TYPES.has(spec.type))
+    throw new ApiError(
+      422,
+      "Invalid",
+      `Service "${existing.metadata.name}" is invalid: spec.type: Unsupported value: "${spec.type}"`,
+    );
   if (old.type === "ExternalName" && spec.type !== "ExternalName") {
-    // An ExternalName Service has no ClusterIP; leaving that type allocates one, as on create (the apiserver's service REST update).
+    // An ExternalName Service has no ClusterIP; leaving that type allocates one, as on create (the apiserver's service
+    // REST update).
     if (spec.clusterIP !== "None") spec.clusterIP = allocator.allocateIp(spec.clusterIP || spec.clusterIPs?.[0]);
     spec.clusterIPs = [spec.clusterIP];
     spec.ipFamilies ??= [spec.clusterIP.includes(":") ? "IPv6" : "IPv4"];
@@ -111,12 +149,25 @@ export function applyServiceUpdate(existing: KubeObject, incoming: KubeObject, a
   }
   spec.clusterIP ??= old.clusterIP;
   spec.clusterIPs ??= old.clusterIPs;
-  if (spec.clusterIP !== old.clusterIP && old.type !== "ExternalName") throw new ApiError(422, "Invalid", `Service "${existing.metadata.name}" is invalid: spec.clusterIPs[0]: Invalid value: ${JSON.stringify(spec.clusterIP)}: may not change once set`);
+  if (spec.clusterIP !== old.clusterIP && old.type !== "ExternalName")
+    throw new ApiError(
+      422,
+      "Invalid",
+      `Service "${existing.metadata.name}" is invalid: spec.clusterIPs[0]: Invalid value: ${JSON.stringify(spec.clusterIP)}: may not change once set`,
+    );
   if (old.type === "LoadBalancer" && spec.type === "LoadBalancer" && spec.loadBalancerClass !== old.loadBalancerClass) {
-    throw new ApiError(422, "Invalid", `Service "${existing.metadata.name}" is invalid: spec.loadBalancerClass: Invalid value: ${JSON.stringify(spec.loadBalancerClass ?? null)}: may not change once set`);
+    throw new ApiError(
+      422,
+      "Invalid",
+      `Service "${existing.metadata.name}" is invalid: spec.loadBalancerClass: Invalid value: ${JSON.stringify(spec.loadBalancerClass ?? null)}: may not change once set`,
+    );
   }
   if (spec.loadBalancerClass !== undefined && spec.type !== "LoadBalancer") {
-    throw new ApiError(422, "Invalid", `Service "${existing.metadata.name}" is invalid: spec.loadBalancerClass: Invalid value: "${spec.loadBalancerClass}": may only be used when \`type\` is 'LoadBalancer'`);
+    throw new ApiError(
+      422,
+      "Invalid",
+      `Service "${existing.metadata.name}" is invalid: spec.loadBalancerClass: Invalid value: "${spec.loadBalancerClass}": may only be used when \`type\` is 'LoadBalancer'`,
+    );
   }
   const next: KubeObject = { ...incoming, spec, status: existing.status };
   validatePorts(next);
@@ -125,7 +176,8 @@ export function applyServiceUpdate(existing: KubeObject, incoming: KubeObject, a
     if (port.nodePort === undefined && before?.nodePort !== undefined) port.nodePort = before.nodePort;
   }
   allocateNodePorts(next, allocator);
-  if (spec.type !== "LoadBalancer" && spec.type !== "NodePort") for (const port of spec.ports ?? []) delete port.nodePort;
+  if (spec.type !== "LoadBalancer" && spec.type !== "NodePort")
+    for (const port of spec.ports ?? []) delete port.nodePort;
   // Leaving LoadBalancer clears the load balancer status (the apiserver's dropTypeDependentFields).
   if (old.type === "LoadBalancer" && spec.type !== "LoadBalancer") next.status = { loadBalancer: {} };
   return next;
@@ -136,14 +188,26 @@ export function applyServiceStatusUpdate(existing: KubeObject, incoming: KubeObj
   const ingress: KubeObject[] = incoming.status?.loadBalancer?.ingress ?? [];
   for (const [i, entry] of ingress.entries()) {
     if (entry.ipMode !== undefined && entry.ipMode !== "VIP" && entry.ipMode !== "Proxy") {
-      throw new ApiError(422, "Invalid", `Service "${existing.metadata.name}" is invalid: status.loadBalancer.ingress[${i}].ipMode: Unsupported value: "${entry.ipMode}"`);
+      throw new ApiError(
+        422,
+        "Invalid",
+        `Service "${existing.metadata.name}" is invalid: status.loadBalancer.ingress[${i}].ipMode: Unsupported value: "${entry.ipMode}"`,
+      );
     }
     if (entry.ipMode !== undefined && !entry.ip) {
-      throw new ApiError(422, "Invalid", `Service "${existing.metadata.name}" is invalid: status.loadBalancer.ingress[${i}].ipMode: Forbidden: may not be specified when \`ip\` is not`);
+      throw new ApiError(
+        422,
+        "Invalid",
+        `Service "${existing.metadata.name}" is invalid: status.loadBalancer.ingress[${i}].ipMode: Forbidden: may not be specified when \`ip\` is not`,
+      );
     }
   }
   if (ingress.length > 0 && existing.spec.type !== "LoadBalancer") {
-    throw new ApiError(422, "Invalid", `Service "${existing.metadata.name}" is invalid: status.loadBalancer.ingress: Forbidden: may only be used when \`spec.type\` is 'LoadBalancer'`);
+    throw new ApiError(
+      422,
+      "Invalid",
+      `Service "${existing.metadata.name}" is invalid: status.loadBalancer.ingress: Forbidden: may only be used when \`spec.type\` is 'LoadBalancer'`,
+    );
   }
   return {
     ...existing,

@@ -10,16 +10,25 @@ export async function clientFor(sim: KubeSim): Promise<KubeHttp> {
   return KubeHttp.fromKubeConfig(config);
 }
 
-export function lbService(name: string, extra: { namespace?: string; spec?: KubeObject; annotations?: Record<string, string> } = {}): KubeObject {
+export function lbService(
+  name: string,
+  extra: { namespace?: string; spec?: KubeObject; annotations?: Record<string, string> } = {},
+): KubeObject {
   return {
-    metadata: { name, namespace: extra.namespace ?? "default", ...(extra.annotations ? { annotations: extra.annotations } : {}) },
+    metadata: {
+      name,
+      namespace: extra.namespace ?? "default",
+      ...(extra.annotations ? { annotations: extra.annotations } : {}),
+    },
     spec: { type: "LoadBalancer", selector: { app: name }, ports: [{ port: 80, targetPort: 8080 }], ...extra.spec },
   };
 }
 
 export function ingressOf(sim: KubeSim, name: string, namespace = "default"): string[] {
   try {
-    return (sim.store.get("services", namespace, name).status?.loadBalancer?.ingress ?? []).map((i: KubeObject) => i.ip);
+    return (sim.store.get("services", namespace, name).status?.loadBalancer?.ingress ?? []).map(
+      (i: KubeObject) => i.ip,
+    );
   } catch {
     return [];
   }

@@ -31,7 +31,11 @@ export class WatchStream {
     private readonly kind: string,
   ) {
     this.lastVersion = store.resourceVersion;
-    res.writeHead(200, { "Content-Type": "application/json", "Transfer-Encoding": "chunked", "Cache-Control": "no-cache, private" });
+    res.writeHead(200, {
+      "Content-Type": "application/json",
+      "Transfer-Encoding": "chunked",
+      "Cache-Control": "no-cache, private",
+    });
     res.flushHeaders();
   }
 
@@ -44,7 +48,12 @@ export class WatchStream {
     let backlog: StoredEvent[];
     if (!requested || requested === "0") {
       const { items } = this.store.list(this.params.plural, this.params.namespace);
-      backlog = items.map((object) => ({ rv: this.store.decodeVersion(object.metadata.resourceVersion), plural: this.params.plural, type: "ADDED" as const, object }));
+      backlog = items.map((object) => ({
+        rv: this.store.decodeVersion(object.metadata.resourceVersion),
+        plural: this.params.plural,
+        type: "ADDED" as const,
+        object,
+      }));
     } else {
       try {
         backlog = this.store.eventsSince(this.store.decodeVersion(requested), this.params.plural);
@@ -60,7 +69,20 @@ export class WatchStream {
       this.lastVersion = event.rv;
     });
     if (this.params.bookmarks) {
-      this.timers.push(setInterval(() => this.write({ type: "BOOKMARK", object: { kind: this.kind, apiVersion: "v1", metadata: { resourceVersion: this.store.encodeVersion(this.lastVersion) } } }), this.params.bookmarkIntervalMs));
+      this.timers.push(
+        setInterval(
+          () =>
+            this.write({
+              type: "BOOKMARK",
+              object: {
+                kind: this.kind,
+                apiVersion: "v1",
+                metadata: { resourceVersion: this.store.encodeVersion(this.lastVersion) },
+              },
+            }),
+          this.params.bookmarkIntervalMs,
+        ),
+      );
     }
     this.timers.push(setTimeout(() => this.close(), this.params.timeoutSeconds * 1000));
   }

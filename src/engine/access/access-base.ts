@@ -1,7 +1,14 @@
 import { EventEmitter } from "node:events";
 import { type LockHolder, type TunnelLocks, describeHolder } from "../registry/tunnel-lock.js";
 import type { HeldLock } from "../system/file-lock.js";
-import type { AccessMode, AccessPhase, AccessSnapshot, ClusterAccess, ControllerPlan, ServicesView } from "./cluster-access.js";
+import type {
+  AccessMode,
+  AccessPhase,
+  AccessSnapshot,
+  ClusterAccess,
+  ControllerPlan,
+  ServicesView,
+} from "./cluster-access.js";
 import type { ProfileNames } from "./names/profile-names.js";
 import type { ProbeResult } from "./reachability-probe.js";
 
@@ -48,7 +55,10 @@ export abstract class AccessBase extends EventEmitter implements ClusterAccess {
   /** The controller's Services changed; a mode that forwards or names them follows. */
   servicesChanged(_view: ServicesView): void {}
 
-  /** How the LoadBalancer controller runs with this access: the mode's own pool (forward mode's loopback addresses), or the user's. */
+  /**
+   * How the LoadBalancer controller runs with this access: the mode's own pool (forward mode's loopback addresses), or
+   * the user's.
+   */
   abstract controllerPlan(): ControllerPlan;
 
   /** Names first (they point at what the access is about to take down), then the mode's own parts, then the lock. */
@@ -78,7 +88,10 @@ export abstract class AccessBase extends EventEmitter implements ClusterAccess {
     };
   }
 
-  /** The tunnel lock in minikube's profile folder, as `minikube tunnel` takes it; false (and phase "blocked") while someone else holds it. */
+  /**
+   * The tunnel lock in minikube's profile folder, as `minikube tunnel` takes it; false (and phase "blocked") while
+   * someone else holds it.
+   */
   protected async holdLock(doing: string, idle: string, first = false): Promise<boolean> {
     if (this.lock || !this.basics.locks) return true;
     const result = await this.basics.locks.acquire(this.profile);
@@ -102,7 +115,12 @@ export abstract class AccessBase extends EventEmitter implements ClusterAccess {
 
   /** A probe's result: logged when it turns, shown in the snapshot. */
   protected recordProbe(result: ProbeResult, how = ""): void {
-    if (this.probeResult?.ok !== result.ok) this.log(result.ok ? `probe of ${result.target}${how} answers` : `probe of ${result.target}${how} failed: ${result.error}`);
+    if (this.probeResult?.ok !== result.ok)
+      this.log(
+        result.ok
+          ? `probe of ${result.target}${how} answers`
+          : `probe of ${result.target}${how} failed: ${result.error}`,
+      );
     this.probeResult = result;
     this.emitChange();
   }
@@ -114,7 +132,12 @@ export abstract class AccessBase extends EventEmitter implements ClusterAccess {
   /** Only real changes go out: a healthy tunnel's heartbeat must not redraw the tray every few seconds. */
   protected emitChange(): void {
     const snapshot = this.snapshot();
-    const key = JSON.stringify({ ...snapshot, probe: snapshot.probe ? { ok: snapshot.probe.ok, target: snapshot.probe.target, error: snapshot.probe.error } : null });
+    const key = JSON.stringify({
+      ...snapshot,
+      probe: snapshot.probe
+        ? { ok: snapshot.probe.ok, target: snapshot.probe.target, error: snapshot.probe.error }
+        : null,
+    });
     if (key === this.lastEmitted) return;
     this.lastEmitted = key;
     this.emit("change", snapshot);

@@ -56,7 +56,9 @@ export interface NamesStatus {
   readonly how?: string;
   readonly example?: string;
   readonly error?: string;
-  /** Names root would not write (a Service in namespace `tv` makes `name.tv`, a public name), with why: the rest are on. */
+  /**
+   * Names root would not write (a Service in namespace `tv` makes `name.tv`, a public name), with why: the rest are on.
+   */
   readonly unmapped?: readonly { readonly name: string; readonly reason: string }[];
 }
 
@@ -116,7 +118,9 @@ export interface ClusterAccess {
   /** Takes down everything this access set up, names included; rejects, naming each failure, after trying all of it. */
   stop(): Promise<void>;
   snapshot(): AccessSnapshot;
-  /** The LoadBalancer controller's Services, after every change: forward mode listens for them, route mode names them. */
+  /**
+   * The LoadBalancer controller's Services, after every change: forward mode listens for them, route mode names them.
+   */
   servicesChanged(view: ServicesView): void;
   controllerPlan(): ControllerPlan;
   on(event: "change", listener: (snapshot: AccessSnapshot) => void): this;

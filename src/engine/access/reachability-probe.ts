@@ -19,7 +19,11 @@ export function probeTcp(host: string, port: number, timeoutMs = 1500, signal?: 
       signal?.removeEventListener("abort", onAbort);
       socket.destroy();
       const checkedAt = new Date().toISOString();
-      resolve(error === undefined ? { target, ok: true, latencyMs: Math.round((performance.now() - started) * 10) / 10, checkedAt } : { target, ok: false, error, checkedAt });
+      resolve(
+        error === undefined
+          ? { target, ok: true, latencyMs: Math.round((performance.now() - started) * 10) / 10, checkedAt }
+          : { target, ok: false, error, checkedAt },
+      );
     };
     if (signal?.aborted) return finish("cancelled");
     signal?.addEventListener("abort", onAbort, { once: true });
@@ -47,7 +51,9 @@ export function nodeAnswers(host: string, port: number, timeoutMs = 2000, signal
     signal?.addEventListener("abort", onAbort, { once: true });
     socket.setTimeout(timeoutMs, () => finish(false));
     socket.once("connect", () => finish(true));
-    socket.once("error", (error: NodeJS.ErrnoException) => finish(error.code === "ECONNREFUSED" || error.code === "ECONNRESET"));
+    socket.once("error", (error: NodeJS.ErrnoException) =>
+      finish(error.code === "ECONNREFUSED" || error.code === "ECONNRESET"),
+    );
     socket.connect(port, host);
   });
 }

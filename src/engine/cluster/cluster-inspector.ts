@@ -57,20 +57,31 @@ export class ClusterInspector {
     const config = await readProfileConfig(this.miniPath, previous.profile);
     const pods = await this.podCidrs(previous.profile);
     // An API hiccup keeps the pod routes we had rather than dropping them.
-    const cidrs = pods.error !== undefined ? previous.cidrs.filter((c) => c.kind === "pod").map((c) => c.cidr) : pods.cidrs;
+    const cidrs =
+      pods.error !== undefined ? previous.cidrs.filter((c) => c.kind === "pod").map((c) => c.cidr) : pods.cidrs;
     return this.view(previous.profile, config, previous.host, previous.nodeIp, cidrs, pods.error, options);
   }
 
   private async podCidrs(profile: string): Promise<{ cidrs: Cidr[]; error?: string }> {
     if (!this.podCidrSource) return { cidrs: [] };
     try {
-      return { cidrs: (await this.podCidrSource.podCidrs(profile)).map((text) => parseCidr(text, { allowHostBits: true })) };
+      return {
+        cidrs: (await this.podCidrSource.podCidrs(profile)).map((text) => parseCidr(text, { allowHostBits: true })),
+      };
     } catch (error) {
       return { cidrs: [], error: (error as Error).message };
     }
   }
 
-  private view(profile: string, config: ProfileConfig, host: HostState, nodeIp: string | null, pods: readonly Cidr[], podCidrError: string | undefined, options: InspectOptions): ClusterView {
+  private view(
+    profile: string,
+    config: ProfileConfig,
+    host: HostState,
+    nodeIp: string | null,
+    pods: readonly Cidr[],
+    podCidrError: string | undefined,
+    options: InspectOptions,
+  ): ClusterView {
     const serviceCidr = parseCidr(config.serviceCidr);
     const base = {
       profile,
@@ -83,8 +94,13 @@ export class ClusterInspector {
       ...(podCidrError !== undefined ? { podCidrError } : {}),
     };
     if (nodeIp === null) return { ...base, cidrs: [] };
-    const cidrs: RoutedCidr[] = [{ cidr: serviceCidr, kind: "service" }, ...pods.map((cidr) => ({ cidr, kind: "pod" as const })), ...(options.lbPool ?? []).map((cidr) => ({ cidr, kind: "lb-pool" as const }))];
-    // A network inside one already listed is reached through that route; routing it again would conflict with ourselves.
+    const cidrs: RoutedCidr[] = [
+      { cidr: serviceCidr, kind: "service" },
+      ...pods.map((cidr) => ({ cidr, kind: "pod" as const })),
+      ...(options.lbPool ?? []).map((cidr) => ({ cidr, kind: "lb-pool" as const })),
+    ];
+    // A network inside one already listed is reached through that route; routing it again would conflict with
+    // ourselves.
     const unique = cidrs.filter((c, i) => !cidrs.slice(0, i).some((d) => containsCidr(d.cidr, c.cidr)));
     return { ...base, cidrs: unique };
   }

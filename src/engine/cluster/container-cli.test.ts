@@ -12,7 +12,10 @@ const never = async () => {
 
 describe("docker container inspect (captured)", () => {
   it("finds the node's SSH port as Docker published it", () => {
-    expect(parseSshPort(fixture("docker-container-inspect-minikube-linux.json"), "minikube")).toEqual({ host: "127.0.0.1", port: 49162 });
+    expect(parseSshPort(fixture("docker-container-inspect-minikube-linux.json"), "minikube")).toEqual({
+      host: "127.0.0.1",
+      port: 49162,
+    });
   });
 
   it("a stopped container publishes nothing: null, not an error", () => {
@@ -39,7 +42,15 @@ describe("docker and podman system info (captured)", () => {
   });
 
   it("a rootless daemon lists name=rootless among its security options (as Docker's rootless docs show)", () => {
-    expect(parseDaemonInfo("docker", JSON.stringify({ OperatingSystem: "Ubuntu 20.04.2 LTS", SecurityOptions: ["name=seccomp,profile=default", "name=rootless"] })).rootless).toBe(true);
+    expect(
+      parseDaemonInfo(
+        "docker",
+        JSON.stringify({
+          OperatingSystem: "Ubuntu 20.04.2 LTS",
+          SecurityOptions: ["name=seccomp,profile=default", "name=rootless"],
+        }),
+      ).rootless,
+    ).toBe(true);
     expect(parseDaemonInfo("podman", JSON.stringify({ host: { security: { rootless: true } } })).rootless).toBe(true);
   });
 });
@@ -53,21 +64,38 @@ describe("auto follows minikube's NeedsPortForward", () => {
   });
 
   it("docker on macOS, on Windows and under WSL forwards, without asking the daemon", async () => {
-    expect(await decideAccessMode("docker", { ...linux, platform: "darwin" }, never)).toEqual({ mode: "forward", reason: "with the docker driver on macOS the node lives in the daemon's VM" });
+    expect(await decideAccessMode("docker", { ...linux, platform: "darwin" }, never)).toEqual({
+      mode: "forward",
+      reason: "with the docker driver on macOS the node lives in the daemon's VM",
+    });
     expect((await decideAccessMode("podman", { ...linux, platform: "win32" }, never)).mode).toBe("forward");
     expect((await decideAccessMode("docker", { ...linux, wsl: true }, never)).mode).toBe("forward");
   });
 
   it("a remote daemon forwards; a local socket does not count as remote", async () => {
-    expect((await decideAccessMode("docker", { ...linux, daemonHost: "ssh://me@build-box" }, never)).mode).toBe("forward");
-    expect((await decideAccessMode("docker", { ...linux, daemonHost: "tcp://10.0.0.5:2376" }, never)).mode).toBe("forward");
+    expect((await decideAccessMode("docker", { ...linux, daemonHost: "ssh://me@build-box" }, never)).mode).toBe(
+      "forward",
+    );
+    expect((await decideAccessMode("docker", { ...linux, daemonHost: "tcp://10.0.0.5:2376" }, never)).mode).toBe(
+      "forward",
+    );
     expect(isRemoteDaemon("unix:///run/user/1000/docker.sock")).toBe(false);
-    expect((await decideAccessMode("docker", { ...linux, daemonHost: "unix:///var/run/docker.sock" }, daemon("docker-info-linux-docker.json"))).mode).toBe("route");
+    expect(
+      (
+        await decideAccessMode(
+          "docker",
+          { ...linux, daemonHost: "unix:///var/run/docker.sock" },
+          daemon("docker-info-linux-docker.json"),
+        )
+      ).mode,
+    ).toBe("route");
   });
 
   it("on Linux, Docker Desktop and a rootless daemon forward; a rootful engine is routed to", async () => {
     expect((await decideAccessMode("docker", linux, daemon("docker-info-macos-docker.json"))).mode).toBe("forward");
-    expect((await decideAccessMode("docker", linux, async () => ({ desktop: false, rootless: true }))).mode).toBe("forward");
+    expect((await decideAccessMode("docker", linux, async () => ({ desktop: false, rootless: true }))).mode).toBe(
+      "forward",
+    );
     expect((await decideAccessMode("docker", linux, daemon("docker-info-linux-docker.json"))).mode).toBe("route");
   });
 
@@ -75,11 +103,23 @@ describe("auto follows minikube's NeedsPortForward", () => {
     const decision = await decideAccessMode("docker", linux, async () => {
       throw new Error("Cannot connect to the Docker daemon");
     });
-    expect(decision).toEqual({ mode: "route", reason: "could not ask the docker daemon (Cannot connect to the Docker daemon); trying routes, as a local Linux daemon needs" });
+    expect(decision).toEqual({
+      mode: "route",
+      reason:
+        "could not ask the docker daemon (Cannot connect to the Docker daemon); trying routes, as a local Linux daemon needs",
+    });
   });
 
   it("host facts: WSL from minikube's variables, the daemon from DOCKER_HOST or CONTAINER_HOST", () => {
-    expect(hostFacts("docker", { WSL_DISTRO_NAME: "Ubuntu", DOCKER_HOST: "tcp://x:2376" }, "linux")).toEqual({ platform: "linux", wsl: true, daemonHost: "tcp://x:2376" });
-    expect(hostFacts("podman", { CONTAINER_HOST: "ssh://core@vm" }, "darwin")).toEqual({ platform: "darwin", wsl: false, daemonHost: "ssh://core@vm" });
+    expect(hostFacts("docker", { WSL_DISTRO_NAME: "Ubuntu", DOCKER_HOST: "tcp://x:2376" }, "linux")).toEqual({
+      platform: "linux",
+      wsl: true,
+      daemonHost: "tcp://x:2376",
+    });
+    expect(hostFacts("podman", { CONTAINER_HOST: "ssh://core@vm" }, "darwin")).toEqual({
+      platform: "darwin",
+      wsl: false,
+      daemonHost: "ssh://core@vm",
+    });
   });
 });

@@ -26,7 +26,9 @@ const bindingSchema = z.looseObject({ HostIp: z.string().optional(), HostPort: z
 const inspectSchema = z.array(
   z.looseObject({
     State: z.looseObject({ Running: z.boolean().optional(), Status: z.string().optional() }).optional(),
-    NetworkSettings: z.looseObject({ Ports: z.record(z.string(), z.array(bindingSchema).nullable()).nullable().optional() }).optional(),
+    NetworkSettings: z
+      .looseObject({ Ports: z.record(z.string(), z.array(bindingSchema).nullable()).nullable().optional() })
+      .optional(),
   }),
 );
 
@@ -44,13 +46,15 @@ export function parseSshPort(json: string, name: string): PublishedPort | null {
     throw new ContainerCliError(`container inspect ${name} did not print JSON`);
   }
   const result = inspectSchema.safeParse(parsed);
-  if (!result.success || result.data.length === 0) throw new ContainerCliError(`container inspect ${name} printed no container`);
+  if (!result.success || result.data.length === 0)
+    throw new ContainerCliError(`container inspect ${name} printed no container`);
   const container = result.data[0]!;
   if (container.State?.Running === false) return null;
   const binding = container.NetworkSettings?.Ports?.["22/tcp"]?.[0];
   const port = Number(binding?.HostPort);
   if (!binding || !Number.isInteger(port) || port < 1 || port > 65535) return null;
-  const host = !binding.HostIp || binding.HostIp === "0.0.0.0" ? "127.0.0.1" : binding.HostIp === "::" ? "::1" : binding.HostIp;
+  const host =
+    !binding.HostIp || binding.HostIp === "0.0.0.0" ? "127.0.0.1" : binding.HostIp === "::" ? "::1" : binding.HostIp;
   return { host, port };
 }
 
@@ -73,7 +77,9 @@ export function parseDaemonInfo(engine: ContainerEngine, json: string): DaemonFa
     const host = (info.host ?? {}) as { rootless?: unknown; security?: { rootless?: unknown } };
     return { desktop: false, rootless: host.security?.rootless === true || host.rootless === true };
   }
-  const options = Array.isArray(info.SecurityOptions) ? info.SecurityOptions.filter((o): o is string => typeof o === "string") : [];
+  const options = Array.isArray(info.SecurityOptions)
+    ? info.SecurityOptions.filter((o): o is string => typeof o === "string")
+    : [];
   return {
     desktop: info.OperatingSystem === "Docker Desktop",
     rootless: options.some((o) => o.split(",").includes("name=rootless")),
@@ -81,7 +87,11 @@ export function parseDaemonInfo(engine: ContainerEngine, json: string): DaemonFa
 }
 
 /** Lines of `ssh_host_*_key.pub` files (`ssh-rsa AAAA… root@minikube`). */
-export const HOST_KEY_FILES = ["/etc/ssh/ssh_host_rsa_key.pub", "/etc/ssh/ssh_host_ecdsa_key.pub", "/etc/ssh/ssh_host_ed25519_key.pub"];
+export const HOST_KEY_FILES = [
+  "/etc/ssh/ssh_host_rsa_key.pub",
+  "/etc/ssh/ssh_host_ecdsa_key.pub",
+  "/etc/ssh/ssh_host_ed25519_key.pub",
+];
 
 export const CONTAINER_CLI_TIMEOUT_MS = 15_000;
 
@@ -94,9 +104,15 @@ export class ContainerCli {
 
   private async run(args: string[], signal?: AbortSignal) {
     try {
-      return await this.runner.run(this.engine, args, { timeoutMs: CONTAINER_CLI_TIMEOUT_MS, ...(signal ? { signal } : {}) });
+      return await this.runner.run(this.engine, args, {
+        timeoutMs: CONTAINER_CLI_TIMEOUT_MS,
+        ...(signal ? { signal } : {}),
+      });
     } catch (error) {
-      if (error instanceof CommandNotFoundError) throw new ContainerCliError(`${this.engine} was not found on PATH; forward mode asks it where the node's SSH port is`);
+      if (error instanceof CommandNotFoundError)
+        throw new ContainerCliError(
+          `${this.engine} was not found on PATH; forward mode asks it where the node's SSH port is`,
+        );
       throw error;
     }
   }
@@ -106,14 +122,22 @@ export class ContainerCli {
     if (result.exitCode !== 0) {
       const said = (result.stderr || result.stdout).trim().split("\n")[0] ?? "";
       if (/no such (container|object)/i.test(said)) return null;
-      throw new ContainerCliError(`${this.engine} container inspect ${profile} failed (exit ${result.exitCode}${said ? `: ${said}` : ""})`);
+      throw new ContainerCliError(
+        `${this.engine} container inspect ${profile} failed (exit ${result.exitCode}${said ? `: ${said}` : ""})`,
+      );
     }
     return parseSshPort(result.stdout, profile);
   }
 
   async daemon(signal?: AbortSignal): Promise<DaemonFacts> {
-    const result = await this.run(["system", "info", "--format", this.engine === "docker" ? "{{json .}}" : "json"], signal);
-    if (result.exitCode !== 0) throw new ContainerCliError(`${this.engine} system info failed (exit ${result.exitCode}): ${(result.stderr || result.stdout).trim().split("\n")[0] ?? ""}`);
+    const result = await this.run(
+      ["system", "info", "--format", this.engine === "docker" ? "{{json .}}" : "json"],
+      signal,
+    );
+    if (result.exitCode !== 0)
+      throw new ContainerCliError(
+        `${this.engine} system info failed (exit ${result.exitCode}): ${(result.stderr || result.stdout).trim().split("\n")[0] ?? ""}`,
+      );
     return parseDaemonInfo(this.engine, result.stdout);
   }
 

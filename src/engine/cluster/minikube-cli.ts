@@ -6,7 +6,12 @@ import { type CommandRunner, CommandNotFoundError, execFileRunner } from "../sys
 /** minikube's status words; anything unexpected is kept verbatim. */
 export type HostState = "Running" | "Stopped" | "Paused" | "Nonexistent" | "Starting" | "Unknown" | (string & {});
 
-const statusSchema = z.looseObject({ Name: z.string().optional(), Host: z.string(), Kubelet: z.string().optional(), APIServer: z.string().optional() });
+const statusSchema = z.looseObject({
+  Name: z.string().optional(),
+  Host: z.string(),
+  Kubelet: z.string().optional(),
+  APIServer: z.string().optional(),
+});
 
 export class MinikubeError extends Error {
   constructor(message: string) {
@@ -35,7 +40,9 @@ export class MinikubeCli {
       return await this.runner.run(this.binary, args, { timeoutMs, ...(signal ? { signal } : {}) });
     } catch (error) {
       if (error instanceof CommandNotFoundError) {
-        throw new MinikubeError(`minikube was not found (looked for "${this.binary}" on PATH); install it or pass --minikube <path>`);
+        throw new MinikubeError(
+          `minikube was not found (looked for "${this.binary}" on PATH); install it or pass --minikube <path>`,
+        );
       }
       throw error;
     }
@@ -49,7 +56,9 @@ export class MinikubeCli {
       json = JSON.parse(result.stdout);
     } catch {
       const said = (result.stderr || result.stdout).trim().split("\n")[0] ?? "";
-      throw new MinikubeError(`minikube status -p ${profile} gave no JSON (exit ${result.exitCode}${said ? `: ${said}` : ""})`);
+      throw new MinikubeError(
+        `minikube status -p ${profile} gave no JSON (exit ${result.exitCode}${said ? `: ${said}` : ""})`,
+      );
     }
     // Multi-node clusters print an array; the control plane comes first and carries the profile's name.
     const nodes = z.union([statusSchema, z.array(statusSchema)]).safeParse(json);

@@ -15,7 +15,10 @@ export class KubernetesPodCidrSource implements PodCidrSource {
   constructor(private readonly timeoutMs = 3000) {}
 
   async podCidrs(profile: string): Promise<string[]> {
-    const client = await KubeHttp.fromKubeConfig(await kubeConfigForProfile(profile), { timeoutMs: this.timeoutMs, maxSockets: 1 });
+    const client = await KubeHttp.fromKubeConfig(await kubeConfigForProfile(profile), {
+      timeoutMs: this.timeoutMs,
+      maxSockets: 1,
+    });
     const { body } = await client.call<NodeList>("GET", "/api/v1/nodes");
     const cidrs = new Set<string>();
     for (const node of body.items) {

@@ -18,7 +18,15 @@ const clusterConfigSchema = z.looseObject({
       LoadBalancerEndIP: z.string().optional(),
     })
     .optional(),
-  Nodes: z.array(z.looseObject({ IP: z.string().optional(), Port: z.number().int().optional(), ControlPlane: z.boolean().optional() })).nullish(),
+  Nodes: z
+    .array(
+      z.looseObject({
+        IP: z.string().optional(),
+        Port: z.number().int().optional(),
+        ControlPlane: z.boolean().optional(),
+      }),
+    )
+    .nullish(),
 });
 
 export interface ProfileConfig {
@@ -32,7 +40,10 @@ export interface ProfileConfig {
 }
 
 export class ProfileConfigError extends Error {
-  constructor(readonly path: string, detail: string) {
+  constructor(
+    readonly path: string,
+    detail: string,
+  ) {
     super(`profile config ${path}: ${detail}`);
     this.name = "ProfileConfigError";
   }
@@ -49,14 +60,22 @@ export class ProfileMissingError extends Error {
 /** Whether a program is on PATH, without running it. */
 function onPath(program: string, env: NodeJS.ProcessEnv): boolean {
   const names = process.platform === "win32" ? [`${program}.exe`, `${program}.cmd`] : [program];
-  return (env.PATH ?? "").split(delimiter).some((dir) => dir !== "" && names.some((name) => existsSync(join(dir, name))));
+  return (env.PATH ?? "")
+    .split(delimiter)
+    .some((dir) => dir !== "" && names.some((name) => existsSync(join(dir, name))));
 }
 
 /** What a newcomer reads when the profile is not there: which profiles are, or how to get minikube and a cluster. */
-export async function missingProfileMessage(miniPath: string, profile: string, env: NodeJS.ProcessEnv = process.env): Promise<string> {
+export async function missingProfileMessage(
+  miniPath: string,
+  profile: string,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<string> {
   const others = (await listProfileNames(miniPath)).filter((p) => p !== profile);
-  if (others.length > 0) return `minikube has no profile "${profile}"; the profiles in ${miniPath} are ${others.join(", ")}: choose one with --profile ${others[0]}, or create "${profile}" with \`minikube start -p ${profile}\``;
-  if (onPath("minikube", env)) return `minikube has no profile "${profile}" yet (${join(miniPath, "profiles")} is empty): create the cluster with \`minikube start\`, then run this again`;
+  if (others.length > 0)
+    return `minikube has no profile "${profile}"; the profiles in ${miniPath} are ${others.join(", ")}: choose one with --profile ${others[0]}, or create "${profile}" with \`minikube start -p ${profile}\``;
+  if (onPath("minikube", env))
+    return `minikube has no profile "${profile}" yet (${join(miniPath, "profiles")} is empty): create the cluster with \`minikube start\`, then run this again`;
   return `minikube is not on PATH and ${miniPath} holds no cluster: install minikube (https://minikube.sigs.k8s.io/docs/start/), run \`minikube start\`, then run this again (or give minikube's path with --minikube)`;
 }
 
@@ -69,7 +88,8 @@ export async function readProfileConfig(miniPath: string, profile: string): Prom
   try {
     text = await readFile(path, "utf8");
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === "ENOENT") throw new ProfileMissingError(await missingProfileMessage(miniPath, profile));
+    if ((error as NodeJS.ErrnoException).code === "ENOENT")
+      throw new ProfileMissingError(await missingProfileMessage(miniPath, profile));
     throw new ProfileConfigError(path, (error as Error).message);
   }
   let json: unknown;
@@ -81,7 +101,10 @@ export async function readProfileConfig(miniPath: string, profile: string): Prom
   const parsed = clusterConfigSchema.safeParse(json);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
-    throw new ProfileConfigError(path, `unexpected shape at ${issue?.path.join(".") || "top level"}: ${issue?.message ?? "invalid"}`);
+    throw new ProfileConfigError(
+      path,
+      `unexpected shape at ${issue?.path.join(".") || "top level"}: ${issue?.message ?? "invalid"}`,
+    );
   }
   const k8s = parsed.data.KubernetesConfig ?? {};
   const serviceCidr = k8s.ServiceCIDR?.trim() || DEFAULT_SERVICE_CIDR;

@@ -71,6 +71,19 @@ export function launchdPlist(layout: HelperLayout, prefix: string): string {
  * each option is `name=` followed by its value as the next argument).
  */
 export function windowsServiceArgs(layout: HelperLayout, prefix: string): string[] {
-  const binPath = daemonArgv(layout, prefix).map((a) => (/[\s"]/.test(a) ? `"${a.replace(/"/g, '\\"')}"` : a)).join(" ");
-  return ["create", DAEMON_NAME, "binPath=", binPath, "start=", "auto", "obj=", "LocalSystem", "DisplayName=", "Minikube Tunnel network helper"];
+  const binPath = daemonArgv(layout, prefix)
+    .map((a) => (/[\s"]/.test(a) ? `"${a.replace(/"/g, '\\"')}"` : a))
+    .join(" ");
+  return [
+    "create",
+    DAEMON_NAME,
+    "binPath=",
+    binPath,
+    "start=",
+    "auto",
+    "obj=",
+    "LocalSystem",
+    "DisplayName=",
+    "Minikube Tunnel network helper",
+  ];
 }

@@ -6,7 +6,14 @@ import { explainElevationFailure, helperArgv, shellQuote } from "./elevation.js"
 const run = promisify(execFile);
 
 describe("the command handed to sudo-prompt", () => {
-  const launch = { runtime: "/Applications/Minikube Tunnel.app/Contents/MacOS/node", runtimeArgs: [], script: "/opt/it's here/helper main.js", runtimeDir: "/var/run/minikube-tunnel", logFile: "/Users/o'brien/Library/Logs/mk tunnel/helper.log", registry: "/Users/o'brien/.minikube/tunnels.json" };
+  const launch = {
+    runtime: "/Applications/Minikube Tunnel.app/Contents/MacOS/node",
+    runtimeArgs: [],
+    script: "/opt/it's here/helper main.js",
+    runtimeDir: "/var/run/minikube-tunnel",
+    logFile: "/Users/o'brien/Library/Logs/mk tunnel/helper.log",
+    registry: "/Users/o'brien/.minikube/tunnels.json",
+  };
 
   it("puts the secret's file on the command line, never the secret", () => {
     const argv = helperArgv(launch, "/tmp/mktunnel-x/secret");
@@ -37,7 +44,10 @@ describe("the command handed to sudo-prompt", () => {
     ["No polkit authentication agent found.", /no polkit authentication agent/],
     ["Unable to find pkexec or kdesudo.", /neither pkexec nor kdesudo/],
     ["sudo: 3 incorrect password attempts", /request was declined/],
-    ["mktunnel-helper: refusing to run as root: /opt is writable", /failed to start: mktunnel-helper: refusing.*log ends with: last line/],
+    [
+      "mktunnel-helper: refusing to run as root: /opt is writable",
+      /failed to start: mktunnel-helper: refusing.*log ends with: last line/,
+    ],
   ])("explains %j", (message, expected) => {
     expect(explainElevationFailure(new Error(message), "last line").message).toMatch(expected);
   });

@@ -18,7 +18,10 @@ export interface HelperLaunch {
   readonly runtimeDir: string;
   readonly logFile: string;
   readonly registry: string;
-  /** Set when the helper's files are not root-owned (a macOS app in /Applications, an AppImage): root copies and checks them first. */
+  /**
+   * Set when the helper's files are not root-owned (a macOS app in /Applications, an AppImage): root copies and checks
+   * them first.
+   */
   readonly staged?: { readonly digests: HelperDigests; readonly stageDir: string };
 }
 
@@ -30,8 +33,19 @@ export function defaultRuntimeDir(platform: NodeJS.Platform = process.platform):
 
 /** The helper's command line; the secret is never on it, only the path of a file that holds it. */
 export function helperArgv(launch: HelperLaunch, secretFile: string): string[] {
-  const args = ["--daemonize", "--secret-file", secretFile, "--runtime-dir", launch.runtimeDir, "--log-file", launch.logFile, "--registry", launch.registry];
-  if (launch.staged) return stagedArgv(dirname(launch.script), "helper-main.mjs", launch.staged.digests, launch.staged.stageDir, args);
+  const args = [
+    "--daemonize",
+    "--secret-file",
+    secretFile,
+    "--runtime-dir",
+    launch.runtimeDir,
+    "--log-file",
+    launch.logFile,
+    "--registry",
+    launch.registry,
+  ];
+  if (launch.staged)
+    return stagedArgv(dirname(launch.script), "helper-main.mjs", launch.staged.digests, launch.staged.stageDir, args);
   return [launch.runtime, ...launch.runtimeArgs, launch.script, ...args];
 }
 
@@ -47,12 +61,18 @@ export function explainElevationFailure(error: Error, logTail: string): HelperEr
     return new HelperError(`${APP_NAME} needs administrator rights to change routes, and the request was declined`);
   }
   if (/No polkit authentication agent|No authentication agent found/i.test(message)) {
-    return new HelperError("no polkit authentication agent is running to ask for the password; start one (for example your desktop's) or run `sudo mktunnel start`");
+    return new HelperError(
+      "no polkit authentication agent is running to ask for the password; start one (for example your desktop's) or run `sudo mktunnel start`",
+    );
   }
   if (/Unable to find pkexec or kdesudo/i.test(message)) {
-    return new HelperError("neither pkexec nor kdesudo is installed, so the password cannot be asked for; install polkit (pkexec) or run `sudo mktunnel start`");
+    return new HelperError(
+      "neither pkexec nor kdesudo is installed, so the password cannot be asked for; install polkit (pkexec) or run `sudo mktunnel start`",
+    );
   }
-  return new HelperError(`the privileged helper failed to start: ${message}${logTail ? `; its log ends with: ${logTail}` : ""}`);
+  return new HelperError(
+    `the privileged helper failed to start: ${message}${logTail ? `; its log ends with: ${logTail}` : ""}`,
+  );
 }
 
 async function logTail(path: string, lines = 5): Promise<string> {
@@ -70,7 +90,8 @@ export function runAsRoot(mode: ElevationMode, argv: string[]): Promise<void> {
 
 function runElevated(mode: ElevationMode, argv: string[]): Promise<void> {
   if (mode === "gui") {
-    // sudo-prompt's API takes one command string; shellQuote (tested through a real /bin/sh) makes every argument literal.
+    // sudo-prompt's API takes one command string; shellQuote (tested through a real /bin/sh) makes every argument
+    // literal.
     return import("@vscode/sudo-prompt").then(
       (sudoPrompt) =>
         new Promise<void>((resolve, reject) => {
@@ -78,7 +99,10 @@ function runElevated(mode: ElevationMode, argv: string[]): Promise<void> {
         }),
     );
   }
-  const [file, args] = mode === "sudo" ? ["sudo", ["--prompt", `[${APP_NAME}] password for %u, to change routes: `, "--", ...argv]] : [argv[0]!, argv.slice(1)];
+  const [file, args] =
+    mode === "sudo"
+      ? ["sudo", ["--prompt", `[${APP_NAME}] password for %u, to change routes: `, "--", ...argv]]
+      : [argv[0]!, argv.slice(1)];
   return new Promise((resolve, reject) => {
     const child = spawn(file, args, { stdio: ["inherit", "ignore", "pipe"] });
     let stderr = "";
@@ -94,7 +118,12 @@ function runElevated(mode: ElevationMode, argv: string[]): Promise<void> {
  * it without following links and serves only that file's owner, and this
  * client deletes it once the helper is up.
  */
-export async function startHelper(launch: HelperLaunch, mode: ElevationMode, uid = process.getuid?.() ?? 0, transport: "unix" | "tcp" = process.platform === "win32" ? "tcp" : "unix"): Promise<HelperClient> {
+export async function startHelper(
+  launch: HelperLaunch,
+  mode: ElevationMode,
+  uid = process.getuid?.() ?? 0,
+  transport: "unix" | "tcp" = process.platform === "win32" ? "tcp" : "unix",
+): Promise<HelperClient> {
   const secret = randomBytes(32).toString("hex");
   const dir = await mkdtemp(join(tmpdir(), "mktunnel-"));
   const secretFile = join(dir, "secret");
@@ -102,15 +131,22 @@ export async function startHelper(launch: HelperLaunch, mode: ElevationMode, uid
   await writeFile(secretFile, secret, { mode: 0o600 });
   let port: number | null = null;
   try {
-    // On Windows the helper listens on a loopback port (Node cannot restrict a named pipe to one user) and says which here.
-    await runElevated(mode, [...helperArgv(launch, secretFile), ...(transport === "tcp" ? ["--transport", "tcp", "--port-file", portFile] : [])]);
+    // On Windows the helper listens on a loopback port (Node cannot restrict a named pipe to one user) and says which
+    // here.
+    await runElevated(mode, [
+      ...helperArgv(launch, secretFile),
+      ...(transport === "tcp" ? ["--transport", "tcp", "--port-file", portFile] : []),
+    ]);
     if (transport === "tcp") port = Number((await readFile(portFile, "utf8")).trim());
   } catch (error) {
     throw explainElevationFailure(error as Error, await logTail(launch.logFile));
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
-  const client = port !== null ? await HelperClient.overChannel(port, secret) : await HelperClient.connect(socketPathFor(launch.runtimeDir, uid), secret);
+  const client =
+    port !== null
+      ? await HelperClient.overChannel(port, secret)
+      : await HelperClient.connect(socketPathFor(launch.runtimeDir, uid), secret);
   // Closing the connection ends a per-session helper: one that refused our hello must not stay behind.
   await client.hello().catch(async (error: Error) => {
     await client.close();

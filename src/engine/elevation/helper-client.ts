@@ -1,7 +1,18 @@
 import { type Socket, connect } from "node:net";
 import { createInterface } from "node:readline";
 import type { HelperCall, HelperResponse } from "../../shared/helper-protocol.js";
-import type { AddOutcome, CleanupReport, ClusterDns, HostsEntry, HostsResult, ProfileDeclaration, RemoveOutcome, Root, RouteRef, RouteRequest } from "../root/index.js";
+import type {
+  AddOutcome,
+  CleanupReport,
+  ClusterDns,
+  HostsEntry,
+  HostsResult,
+  ProfileDeclaration,
+  RemoveOutcome,
+  Root,
+  RouteRef,
+  RouteRequest,
+} from "../root/index.js";
 import { openChannel } from "./tcp-channel.js";
 
 /** Long enough for a batch of route commands, each of which the helper limits to 10 s. */
@@ -39,7 +50,8 @@ export class HelperClient implements Root {
     else createInterface({ input: socket }).on("line", (line) => this.onLine(line));
     socket.on("close", () => {
       this.isClosed = true;
-      for (const { reject } of this.pending.values()) reject(new HelperError(this.refusal ?? "the privileged helper closed the connection"));
+      for (const { reject } of this.pending.values())
+        reject(new HelperError(this.refusal ?? "the privileged helper closed the connection"));
       this.pending.clear();
     });
     socket.on("error", () => undefined);
@@ -51,12 +63,29 @@ export class HelperClient implements Root {
   }
 
   /** The helper over the TCP channel (Windows): both ends proved the secret; every line is MAC'd and sequenced. */
-  static async overChannel(port: number, secret: string, callTimeoutMs = HELPER_CALL_TIMEOUT_MS): Promise<HelperClient> {
-    const { socket, lines } = await openChannel(port, secret).catch((error: Error) => Promise.reject(new HelperError(error.message)));
-    return new HelperClient(socket, null, callTimeoutMs, (line) => lines.write(line), (listener) => lines.onLine(listener));
+  static async overChannel(
+    port: number,
+    secret: string,
+    callTimeoutMs = HELPER_CALL_TIMEOUT_MS,
+  ): Promise<HelperClient> {
+    const { socket, lines } = await openChannel(port, secret).catch((error: Error) =>
+      Promise.reject(new HelperError(error.message)),
+    );
+    return new HelperClient(
+      socket,
+      null,
+      callTimeoutMs,
+      (line) => lines.write(line),
+      (listener) => lines.onLine(listener),
+    );
   }
 
-  static connect(socketPath: string, secret: string, timeoutMs = 5000, callTimeoutMs = HELPER_CALL_TIMEOUT_MS): Promise<HelperClient> {
+  static connect(
+    socketPath: string,
+    secret: string,
+    timeoutMs = 5000,
+    callTimeoutMs = HELPER_CALL_TIMEOUT_MS,
+  ): Promise<HelperClient> {
     return new Promise((resolve, reject) => {
       const socket = connect(socketPath);
       const timer = setTimeout(() => {
@@ -102,7 +131,8 @@ export class HelperClient implements Root {
     if (this.isClosed) return Promise.reject(new HelperError("the privileged helper is not connected"));
     const id = this.nextId++;
     return new Promise<T>((resolve, reject) => {
-      // A helper stuck in a command must not hold the tunnel: the call gives up, the helper's own command limits end the command.
+      // A helper stuck in a command must not hold the tunnel: the call gives up, the helper's own command limits end
+      // the command.
       const timer = setTimeout(() => {
         this.pending.delete(id);
         reject(new HelperError(`the privileged helper did not answer "${request.op}" within ${this.callTimeoutMs} ms`));
@@ -111,7 +141,9 @@ export class HelperClient implements Root {
         resolve: (v) => (clearTimeout(timer), (resolve as (v: unknown) => void)(v)),
         reject: (e) => (clearTimeout(timer), reject(e)),
       });
-      this.writeLine(JSON.stringify(this.secret === null ? { ...request, id } : { ...request, id, secret: this.secret }));
+      this.writeLine(
+        JSON.stringify(this.secret === null ? { ...request, id } : { ...request, id, secret: this.secret }),
+      );
     });
   }
 
@@ -121,19 +153,38 @@ export class HelperClient implements Root {
   }
 
   async declare(d: ProfileDeclaration): Promise<void> {
-    await this.call({ op: "declare", profile: d.profile, nodeIp: d.nodeIp, cidrs: d.cidrs.map((c) => c.text), clusterDomain: d.clusterDomain, clusterDnsIp: d.clusterDnsIp });
+    await this.call({
+      op: "declare",
+      profile: d.profile,
+      nodeIp: d.nodeIp,
+      cidrs: d.cidrs.map((c) => c.text),
+      clusterDomain: d.clusterDomain,
+      clusterDnsIp: d.clusterDnsIp,
+    });
   }
 
   /** One helper call per profile and gateway: the helper batches per call. */
   addRoutes(requests: readonly RouteRequest[]): Promise<AddOutcome[]> {
-    return this.perGroup(requests, (profile, gateway, cidrs) => this.call<AddOutcome[]>({ op: "add", profile, gateway, cidrs }), (error) => ({ kind: "failed", error: error.message }));
+    return this.perGroup(
+      requests,
+      (profile, gateway, cidrs) => this.call<AddOutcome[]>({ op: "add", profile, gateway, cidrs }),
+      (error) => ({ kind: "failed", error: error.message }),
+    );
   }
 
   removeRoutes(routes: readonly RouteRef[]): Promise<RemoveOutcome[]> {
-    return this.perGroup(routes, (profile, gateway, cidrs) => this.call<RemoveOutcome[]>({ op: "remove", profile, gateway, cidrs }), (error) => ({ kind: "failed", error: error.message }));
+    return this.perGroup(
+      routes,
+      (profile, gateway, cidrs) => this.call<RemoveOutcome[]>({ op: "remove", profile, gateway, cidrs }),
+      (error) => ({ kind: "failed", error: error.message }),
+    );
   }
 
-  private async perGroup<T>(routes: readonly RouteRef[], send: (profile: string, gateway: string, cidrs: string[]) => Promise<T[]>, failed: (error: Error) => T): Promise<T[]> {
+  private async perGroup<T>(
+    routes: readonly RouteRef[],
+    send: (profile: string, gateway: string, cidrs: string[]) => Promise<T[]>,
+    failed: (error: Error) => T,
+  ): Promise<T[]> {
     const results: T[] = new Array<T>(routes.length);
     const groups = new Map<string, number[]>();
     routes.forEach((r, i) => {
@@ -144,7 +195,13 @@ export class HelperClient implements Root {
     for (const indexes of groups.values()) {
       const first = routes[indexes[0]!]!;
       // Once a group failed, the next ones are not sent; the groups already done keep their answers.
-      const answers = failure ? null : await send(first.profile, first.gateway, indexes.map((i) => routes[i]!.destination.text)).catch((error: Error) => ((failure = error), null));
+      const answers = failure
+        ? null
+        : await send(
+            first.profile,
+            first.gateway,
+            indexes.map((i) => routes[i]!.destination.text),
+          ).catch((error: Error) => ((failure = error), null));
       indexes.forEach((i, k) => (results[i] = answers ? answers[k]! : failed(failure!)));
     }
     return results;
@@ -167,7 +224,11 @@ export class HelperClient implements Root {
   }
 
   setHosts(profile: string, entries: readonly HostsEntry[] | null): Promise<HostsResult> {
-    return this.call({ op: "names-hosts", profile, entries: entries === null ? null : entries.map((e) => ({ ip: e.ip, names: [...e.names] })) });
+    return this.call({
+      op: "names-hosts",
+      profile,
+      entries: entries === null ? null : entries.map((e) => ({ ip: e.ip, names: [...e.names] })),
+    });
   }
 
   async setDns(profile: string, dns: ClusterDns | null): Promise<string | null> {

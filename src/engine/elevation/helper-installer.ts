@@ -1,4 +1,17 @@
-import { chmod, chown, cp, lstat, mkdir, readFile, readdir, rename, rm, rmdir, stat, writeFile } from "node:fs/promises";
+import {
+  chmod,
+  chown,
+  cp,
+  lstat,
+  mkdir,
+  readFile,
+  readdir,
+  rename,
+  rm,
+  rmdir,
+  stat,
+  writeFile,
+} from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { type CommandRunner, execFileRunner } from "../system/command-runner.js";
 import { APP_VERSION } from "../../shared/version.js";
@@ -6,7 +19,10 @@ import { type Allowances, NO_ALLOWANCES, allowancesSchema } from "../root/index.
 import { type HelperConfig, LAUNCHD_LABEL, DAEMON_NAME, helperConfigSchema, helperLayout } from "./helper-layout.js";
 import { launchdPlist, systemdUnit, windowsServiceArgs } from "./daemon-definitions.js";
 
-/** What the installed helper runs: a Node runtime, the CLI bundle (for `helper run`), the helper bundle, and the native packages they load. */
+/**
+ * What the installed helper runs: a Node runtime, the CLI bundle (for `helper run`), the helper bundle, and the native
+ * packages they load.
+ */
 export interface HelperSources {
   readonly runtime: string;
   readonly cli: string;
@@ -20,7 +36,10 @@ export interface InstallOptions {
   readonly user: string;
   readonly noStart: boolean;
   readonly sources: HelperSources;
-  /** What the administrator allows beyond the fixed rules (networks outside the private ranges, public domains); none by default. */
+  /**
+   * What the administrator allows beyond the fixed rules (networks outside the private ranges, public domains); none by
+   * default.
+   */
   readonly allow?: Allowances;
   readonly platform?: NodeJS.Platform;
   readonly runner?: CommandRunner;
@@ -57,7 +76,13 @@ async function place(path: string, data: Buffer | string, mode: number): Promise
 async function rootDir(path: string): Promise<string[]> {
   const made: string[] = [];
   for (let dir = path; ; dir = dirname(dir)) {
-    if (await stat(dir).then(() => true, () => false)) break;
+    if (
+      await stat(dir).then(
+        () => true,
+        () => false,
+      )
+    )
+      break;
     made.unshift(dir);
     if (dirname(dir) === dir) break;
   }
@@ -82,18 +107,30 @@ async function copyTree(from: string, to: string): Promise<void> {
   await walk(dirname(to));
 }
 
-export async function readHelperConfig(prefix: string, platform: NodeJS.Platform = process.platform): Promise<HelperConfig | null> {
+export async function readHelperConfig(
+  prefix: string,
+  platform: NodeJS.Platform = process.platform,
+): Promise<HelperConfig | null> {
   const text = await readFile(helperLayout(prefix, platform).config, "utf8").catch(() => null);
   if (text === null) return null;
   const parsed = helperConfigSchema.safeParse(JSON.parse(text));
-  if (!parsed.success) throw new HelperInstallError(`${helperLayout(prefix, platform).config} is not a helper record of ours; not touching it`);
+  if (!parsed.success)
+    throw new HelperInstallError(
+      `${helperLayout(prefix, platform).config} is not a helper record of ours; not touching it`,
+    );
   return parsed.data;
 }
 
-async function serviceManager(platform: NodeJS.Platform, runner: CommandRunner, action: "start" | "stop", servicePath: string): Promise<void> {
+async function serviceManager(
+  platform: NodeJS.Platform,
+  runner: CommandRunner,
+  action: "start" | "stop",
+  servicePath: string,
+): Promise<void> {
   const run = async (file: string, args: string[], okCodes = [0]) => {
     const result = await runner.run(file, args, { timeoutMs: 30_000 });
-    if (!okCodes.includes(result.exitCode)) throw new HelperInstallError(`${file} ${args.join(" ")} failed: ${(result.stderr || result.stdout).trim()}`);
+    if (!okCodes.includes(result.exitCode))
+      throw new HelperInstallError(`${file} ${args.join(" ")} failed: ${(result.stderr || result.stdout).trim()}`);
   };
   if (platform === "darwin") {
     if (action === "stop") return run("launchctl", ["bootout", `system/${LAUNCHD_LABEL}`], [0, 3, 36, 113]);
@@ -121,7 +158,8 @@ async function serviceManager(platform: NodeJS.Platform, runner: CommandRunner, 
 export async function installHelper(options: InstallOptions): Promise<InstallResult> {
   const platform = options.platform ?? process.platform;
   const runner = options.runner ?? execFileRunner;
-  if (platform !== "win32" && process.getuid?.() !== 0) throw new HelperInstallError("installing the helper needs root: run it with sudo");
+  if (platform !== "win32" && process.getuid?.() !== 0)
+    throw new HelperInstallError("installing the helper needs root: run it with sudo");
   const layout = helperLayout(options.prefix, platform);
   const previous = await readHelperConfig(options.prefix, platform);
   const real = options.prefix === "/" && !options.noStart;
@@ -129,33 +167,61 @@ export async function installHelper(options: InstallOptions): Promise<InstallRes
   const uid = platform === "win32" ? 0 : await idOf(options.user, "-u", runner);
   const gid = platform === "win32" ? 0 : await idOf(options.user, "-g", runner);
   const dirs = [...(previous?.dirs ?? [])];
-  for (const dir of [layout.libexec, layout.configDir, dirname(layout.service)]) for (const made of await rootDir(dir)) if (!dirs.includes(made)) dirs.push(made);
+  for (const dir of [layout.libexec, layout.configDir, dirname(layout.service)])
+    for (const made of await rootDir(dir)) if (!dirs.includes(made)) dirs.push(made);
   await place(layout.runtime, await readFile(options.sources.runtime), 0o755);
   await place(layout.cli, await readFile(options.sources.cli), 0o644);
   await place(layout.helper, await readFile(options.sources.helper), 0o644);
   const modules = join(layout.libexec, "node_modules");
   await rm(modules, { recursive: true, force: true });
   for (const pkg of options.sources.packages) await copyTree(pkg.dir, join(modules, pkg.name));
-  const definition = platform === "darwin" ? launchdPlist(layout, options.prefix) : platform === "win32" ? `${JSON.stringify({ sc: windowsServiceArgs(layout, options.prefix) }, null, 2)}\n` : systemdUnit(layout, options.prefix);
+  const definition =
+    platform === "darwin"
+      ? launchdPlist(layout, options.prefix)
+      : platform === "win32"
+        ? `${JSON.stringify({ sc: windowsServiceArgs(layout, options.prefix) }, null, 2)}\n`
+        : systemdUnit(layout, options.prefix);
   await place(layout.service, definition, 0o644);
-  const files = [layout.runtime, layout.cli, layout.helper, ...(options.sources.packages.length > 0 ? [modules] : []), layout.service, layout.config];
+  const files = [
+    layout.runtime,
+    layout.cli,
+    layout.helper,
+    ...(options.sources.packages.length > 0 ? [modules] : []),
+    layout.service,
+    layout.config,
+  ];
   const allow = allowancesSchema.parse(options.allow ?? NO_ALLOWANCES);
-  const config: HelperConfig = { version: APP_VERSION, user: options.user, uid, gid, prefix: options.prefix, installedAt: new Date().toISOString(), files, dirs, allow };
+  const config: HelperConfig = {
+    version: APP_VERSION,
+    user: options.user,
+    uid,
+    gid,
+    prefix: options.prefix,
+    installedAt: new Date().toISOString(),
+    files,
+    dirs,
+    allow,
+  };
   await place(layout.config, `${JSON.stringify(config, null, 2)}\n`, 0o644);
   if (real) {
-    if (platform === "win32") await runner.run("sc.exe", windowsServiceArgs(layout, options.prefix), { timeoutMs: 30_000 });
+    if (platform === "win32")
+      await runner.run("sc.exe", windowsServiceArgs(layout, options.prefix), { timeoutMs: 30_000 });
     await serviceManager(platform, runner, "start", layout.service);
   }
   return { version: APP_VERSION, upgradedFrom: previous?.version ?? null, files, started: real };
 }
 
 /** `mktunnel helper uninstall`: the service stopped and every file install put in place removed. */
-export async function uninstallHelper(prefix: string, options: { platform?: NodeJS.Platform; runner?: CommandRunner } = {}): Promise<string[]> {
+export async function uninstallHelper(
+  prefix: string,
+  options: { platform?: NodeJS.Platform; runner?: CommandRunner } = {},
+): Promise<string[]> {
   const platform = options.platform ?? process.platform;
   const config = await readHelperConfig(prefix, platform);
   if (!config) return [];
   const layout = helperLayout(prefix, platform);
-  if (prefix === "/") await serviceManager(platform, options.runner ?? execFileRunner, "stop", layout.service).catch(() => undefined);
+  if (prefix === "/")
+    await serviceManager(platform, options.runner ?? execFileRunner, "stop", layout.service).catch(() => undefined);
   for (const file of config.files) await rm(file, { recursive: true, force: true });
   // Only directories install made, deepest first, and only if nothing else is in them.
   for (const dir of [...config.dirs].sort((a, b) => b.length - a.length)) await rmdir(dir).catch(() => undefined);

@@ -21,7 +21,11 @@ export function helperProgramBesideEngine(runtime = process.execPath): HelperPro
   const here = fileURLToPath(import.meta.url);
   if (here.endsWith(".mjs")) return { runtime, runtimeArgs: [], script: join(dirname(here), "helper-main.mjs") };
   const fromSource = here.endsWith(".ts");
-  return { runtime, runtimeArgs: fromSource ? ["--import", "tsx"] : [], script: join(dirname(here), "..", "..", "helper", fromSource ? "helper-main.ts" : "helper-main.js") };
+  return {
+    runtime,
+    runtimeArgs: fromSource ? ["--import", "tsx"] : [],
+    script: join(dirname(here), "..", "..", "helper", fromSource ? "helper-main.ts" : "helper-main.js"),
+  };
 }
 
 export interface HelperLaunchOptions {
@@ -47,7 +51,14 @@ export async function launchHelper(options: HelperLaunchOptions): Promise<Helper
     runtimeDir: env.MKTUNNEL_RUNTIME_DIR || defaultRuntimeDir(),
     logFile: join(logDir, options.logName ?? "mktunnel-helper.log"),
     registry: options.registryPath,
-    ...(options.digests ? { staged: { digests: options.digests, stageDir: join(env.MKTUNNEL_RUNTIME_DIR || defaultRuntimeDir(), "stage") } } : {}),
+    ...(options.digests
+      ? {
+          staged: {
+            digests: options.digests,
+            stageDir: join(env.MKTUNNEL_RUNTIME_DIR || defaultRuntimeDir(), "stage"),
+          },
+        }
+      : {}),
   };
   return startHelper(launch, options.mode);
 }

@@ -6,12 +6,24 @@ import { allowancesSchema } from "../root/index.js";
 export const DAEMON_NAME = "minikube-tunnel-helper";
 export const LAUNCHD_LABEL = "io.minikube-tunnel.helper";
 
-/** Where the installed helper's files go, under `prefix` ("/" for a real install; another directory for packagers and tests). */
+/**
+ * Where the installed helper's files go, under `prefix` ("/" for a real install; another directory for packagers and
+ * tests).
+ */
 export function helperLayout(prefix: string, platform: NodeJS.Platform = process.platform) {
   const under = (...parts: string[]) => join(prefix, ...parts);
   const libexec =
-    platform === "darwin" ? under("Library", "PrivilegedHelperTools", "minikube-tunnel") : platform === "win32" ? under("Program Files", "Minikube Tunnel Helper") : under("usr", "local", "libexec", "minikube-tunnel");
-  const config = platform === "win32" ? under("ProgramData", "Minikube Tunnel") : platform === "darwin" ? under("Library", "Application Support", "minikube-tunnel") : under("etc", "minikube-tunnel");
+    platform === "darwin"
+      ? under("Library", "PrivilegedHelperTools", "minikube-tunnel")
+      : platform === "win32"
+        ? under("Program Files", "Minikube Tunnel Helper")
+        : under("usr", "local", "libexec", "minikube-tunnel");
+  const config =
+    platform === "win32"
+      ? under("ProgramData", "Minikube Tunnel")
+      : platform === "darwin"
+        ? under("Library", "Application Support", "minikube-tunnel")
+        : under("etc", "minikube-tunnel");
   return {
     libexec,
     runtime: join(libexec, platform === "win32" ? "node.exe" : "node"),
@@ -36,7 +48,10 @@ export function socketPathFor(runtimeDir: string, uid: number): string {
 }
 
 /** The well-known socket; MKTUNNEL_HELPER_SOCKET moves it, for daemon and client alike (tests). */
-export function installedSocketPath(env: NodeJS.ProcessEnv = process.env, platform: NodeJS.Platform = process.platform): string {
+export function installedSocketPath(
+  env: NodeJS.ProcessEnv = process.env,
+  platform: NodeJS.Platform = process.platform,
+): string {
   if (env.MKTUNNEL_HELPER_SOCKET) return env.MKTUNNEL_HELPER_SOCKET;
   return platform === "win32" ? "\\\\.\\pipe\\minikube-tunnel-helper" : "/var/run/minikube-tunnel/helper.sock";
 }
@@ -57,7 +72,10 @@ export const helperConfigSchema = z.strictObject({
   files: z.array(z.string()),
   /** Directories install had to make, removed again by uninstall when empty. */
   dirs: z.array(z.string()),
-  /** What the administrator allowed beyond the fixed rules (docs/security.md), at install: root-owned, never from a user's file. */
+  /**
+   * What the administrator allowed beyond the fixed rules (docs/security.md), at install: root-owned, never from a
+   * user's file.
+   */
   allow: allowancesSchema.default({ cidrs: [], domains: [] }),
 });
 

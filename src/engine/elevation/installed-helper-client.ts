@@ -7,7 +7,9 @@ import { installedSocketPath, secretPathFor } from "./helper-layout.js";
 
 export class HelperVersionMismatch extends Error {
   constructor(readonly installed: string) {
-    super(`the installed helper is version ${installed}, this is ${APP_VERSION}: run \`sudo mktunnel helper install\` to upgrade it`);
+    super(
+      `the installed helper is version ${installed}, this is ${APP_VERSION}: run \`sudo mktunnel helper install\` to upgrade it`,
+    );
     this.name = "HelperVersionMismatch";
   }
 }
@@ -17,10 +19,16 @@ export class HelperVersionMismatch extends Error {
  * null when there is none (or it is not this user's); HelperVersionMismatch
  * when it is another version, so the caller can say so and fall back.
  */
-export async function connectInstalledHelper(registryPath: string, env: NodeJS.ProcessEnv = process.env): Promise<HelperClient | null> {
+export async function connectInstalledHelper(
+  registryPath: string,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<HelperClient | null> {
   const socket = installedSocketPath(env);
   if (!existsSync(socket)) return null;
-  const secret = await readFile(secretPathFor(socket), "utf8").then((s) => s.trim(), () => null);
+  const secret = await readFile(secretPathFor(socket), "utf8").then(
+    (s) => s.trim(),
+    () => null,
+  );
   if (!secret) return null;
   const client = await HelperClient.connect(socket, secret, 2000).catch(() => null);
   if (!client) return null;

@@ -9,8 +9,10 @@ function recordingRoot(calls: string[]): Root {
   };
   return {
     declare: async (d) => void calls.push(`declare ${d.profile}`),
-    addRoutes: async (requests) => requests.map((r) => (calls.push(`add ${r.destination.text}`), { kind: "added" as const })),
-    removeRoutes: async (routes) => routes.map((r) => (calls.push(`remove ${r.destination.text}`), { kind: "removed" as const })),
+    addRoutes: async (requests) =>
+      requests.map((r) => (calls.push(`add ${r.destination.text}`), { kind: "added" as const })),
+    removeRoutes: async (routes) =>
+      routes.map((r) => (calls.push(`remove ${r.destination.text}`), { kind: "removed" as const })),
     cleanup: async () => (calls.push("cleanup"), { removed: [], failures: [], skippedAlive: 0 }),
     relay: unused,
     unrelay: unused,
@@ -33,7 +35,17 @@ describe("lazy root: one elevation per session", () => {
       return recordingRoot(calls);
     });
     expect(lazy.started).toBe(false);
-    const uses = Promise.all([lazy.declare({ profile: "a", nodeIp: "192.168.49.2", cidrs: [], clusterDomain: "cluster.local", clusterDnsIp: "10.96.0.10" }), lazy.removeRoutes([{ destination: parseCidr("10.96.0.0/12"), gateway: "192.168.49.2", profile: "a" }]), lazy.cleanup()]);
+    const uses = Promise.all([
+      lazy.declare({
+        profile: "a",
+        nodeIp: "192.168.49.2",
+        cidrs: [],
+        clusterDomain: "cluster.local",
+        clusterDnsIp: "10.96.0.10",
+      }),
+      lazy.removeRoutes([{ destination: parseCidr("10.96.0.0/12"), gateway: "192.168.49.2", profile: "a" }]),
+      lazy.cleanup(),
+    ]);
     answer();
     await uses;
     await lazy.removeRoutes([{ destination: parseCidr("10.244.0.0/24"), gateway: "192.168.49.2", profile: "a" }]);
@@ -47,7 +59,8 @@ describe("lazy root: one elevation per session", () => {
     let attempt = 0;
     const lazy = new LazyRoot(async () => {
       attempt++;
-      if (attempt === 1) throw new Error("Minikube Tunnel needs administrator rights to change routes, and the request was declined");
+      if (attempt === 1)
+        throw new Error("Minikube Tunnel needs administrator rights to change routes, and the request was declined");
       return recordingRoot([]);
     });
     await expect(lazy.cleanup()).rejects.toThrow(/declined/);

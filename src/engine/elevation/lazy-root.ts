@@ -1,4 +1,15 @@
-import type { AddOutcome, CleanupReport, ClusterDns, HostsEntry, HostsResult, ProfileDeclaration, RemoveOutcome, Root, RouteRef, RouteRequest } from "../root/index.js";
+import type {
+  AddOutcome,
+  CleanupReport,
+  ClusterDns,
+  HostsEntry,
+  HostsResult,
+  ProfileDeclaration,
+  RemoveOutcome,
+  Root,
+  RouteRef,
+  RouteRequest,
+} from "../root/index.js";
 
 /**
  * Root, reached at first use rather than at app start, and once per session:
@@ -82,7 +93,10 @@ export class LazyRoot implements Root {
     return (await this.get()).dnsUnavailable();
   }
 
-  /** Closing the helper's connection makes it take back whatever is still ours (docs/architecture.md, "The privileged helper"), so close only after stopping. */
+  /**
+   * Closing the helper's connection makes it take back whatever is still ours (docs/architecture.md, "The privileged
+   * helper"), so close only after stopping.
+   */
   async close(): Promise<void> {
     const root = this.root;
     this.root = null;

@@ -3,7 +3,10 @@ import { createReadStream } from "node:fs";
 import { lstat, readdir } from "node:fs/promises";
 import { join, relative } from "node:path";
 
-/** The digest of the packaged helper directory (runtime, helper and CLI bundles, native packages), as the package was built; the app reads it from inside its signed archive. */
+/**
+ * The digest of the packaged helper directory (runtime, helper and CLI bundles, native packages), as the package was
+ * built; the app reads it from inside its signed archive.
+ */
 export interface HelperDigests {
   readonly tree: string;
 }
@@ -34,7 +37,10 @@ export async function treeDigest(dir: string): Promise<string> {
       } else if (info.isFile()) {
         const mode = (info.mode & 0o111) !== 0 ? "755" : "644";
         entries.push({ path: rel, file: true, line: (sum) => `f ${mode} ${sum} ${rel}\n` });
-      } else throw new Error(`${path} is a link or special file: the helper's directory may hold regular files and directories only`);
+      } else
+        throw new Error(
+          `${path} is a link or special file: the helper's directory may hold regular files and directories only`,
+        );
     }
   };
   await walk(dir);
@@ -46,7 +52,10 @@ export async function treeDigest(dir: string): Promise<string> {
 export function sha256File(path: string): Promise<string> {
   return new Promise((resolve, reject) => {
     const hash = createHash("sha256");
-    createReadStream(path).on("error", reject).on("data", (c) => hash.update(c)).on("end", () => resolve(hash.digest("hex")));
+    createReadStream(path)
+      .on("error", reject)
+      .on("data", (c) => hash.update(c))
+      .on("end", () => resolve(hash.digest("hex")));
   });
 }
 
@@ -68,7 +77,7 @@ export function sha256File(path: string): Promise<string> {
 export const STAGE_SCRIPT = [
   "set -eu",
   "umask 022",
-  'source=$1 entry=$2 tree_sum=$3 stage=$4',
+  "source=$1 entry=$2 tree_sum=$3 stage=$4",
   "shift 4",
   'refuse() { rm -rf "$dir"; echo "refusing to run the helper as root: $1" >&2; exit 3; }',
   'case "$entry" in helper-main.mjs|mktunnel.mjs) ;; *) echo "refusing to run the helper as root: unknown entry $entry" >&2; exit 2 ;; esac',
@@ -92,14 +101,24 @@ export const STAGE_SCRIPT = [
   '[ "$(tree "$dir/app")" = "$tree_sum" ] || refuse "its files do not match the digest this package was built with (changed after installation?)"',
   'chown -R 0:0 "$dir/app"',
   '(cd "$dir/app" && find . -mindepth 1 | while IFS= read -r p; do if [ -d "$p" ] || [ -x "$p" ]; then chmod 755 "$p"; else chmod 644 "$p"; fi; done)',
-  // Checked: now the modes the digest lines name, and the helper's own umask (its runtime directory and socket must stay reachable).
+  // Checked: now the modes the digest lines name, and the helper's own umask (its runtime directory and socket must
+  // stay reachable).
   'chmod 755 "$dir" "$dir/app"',
   "umask 022",
   'exec "$dir/app/node" "$dir/app/$entry" "$@"',
 ].join("\n");
 
-/** `/bin/sh -c STAGE_SCRIPT` with the helper directory, the bundle to run in it, its digest, the stage directory, then the bundle's own arguments. */
-export function stagedArgv(helperDir: string, entry: "helper-main.mjs" | "mktunnel.mjs", digests: HelperDigests, stageDir: string, args: readonly string[]): string[] {
+/**
+ * `/bin/sh -c STAGE_SCRIPT` with the helper directory, the bundle to run in it, its digest, the stage directory, then
+ * the bundle's own arguments.
+ */
+export function stagedArgv(
+  helperDir: string,
+  entry: "helper-main.mjs" | "mktunnel.mjs",
+  digests: HelperDigests,
+  stageDir: string,
+  args: readonly string[],
+): string[] {
   if (!/^[0-9a-f]{64}$/.test(digests.tree)) throw new Error(`"${digests.tree}" is not a SHA-256 digest`);
   return ["/bin/sh", "-c", STAGE_SCRIPT, "mktunnel-stage", helperDir, entry, digests.tree, stageDir, ...args];
 }

@@ -9,12 +9,23 @@ let server: Server | null = null;
 afterEach(() => server?.close());
 
 /** A server on a free loopback port whose accepted channels (or refusals) the test sees. */
-async function listen(secret = SECRET): Promise<{ port: number; accepted: Promise<{ lines: SecureLines; socket: Socket }>; refused: Promise<string> }> {
+async function listen(
+  secret = SECRET,
+): Promise<{ port: number; accepted: Promise<{ lines: SecureLines; socket: Socket }>; refused: Promise<string> }> {
   let accept!: (v: { lines: SecureLines; socket: Socket }) => void;
   let refuse!: (why: string) => void;
   const accepted = new Promise<{ lines: SecureLines; socket: Socket }>((r) => (accept = r));
   const refused = new Promise<string>((r) => (refuse = r));
-  server = createServer((socket) => void acceptChannel(socket.on("error", () => undefined), secret).then((lines) => accept({ lines, socket }), (e: Error) => refuse(e.message)));
+  server = createServer(
+    (socket) =>
+      void acceptChannel(
+        socket.on("error", () => undefined),
+        secret,
+      ).then(
+        (lines) => accept({ lines, socket }),
+        (e: Error) => refuse(e.message),
+      ),
+  );
   await new Promise<void>((r) => server!.listen(0, "127.0.0.1", r));
   return { port: (server.address() as { port: number }).port, accepted, refused };
 }
@@ -51,7 +62,11 @@ describe("the helper's TCP channel (challenge–response, MAC'd and sequenced li
     // Record what a real client sends, as a local eavesdropper would.
     const raw = connect(first.port, "127.0.0.1");
     raw.on("error", () => undefined);
-    const rawGreeting = new Promise<string>((r) => createInterface({ input: raw }).on("error", () => undefined).once("line", r));
+    const rawGreeting = new Promise<string>((r) =>
+      createInterface({ input: raw })
+        .on("error", () => undefined)
+        .once("line", r),
+    );
     const sent: string[] = [];
     const { lines: client, socket } = await openChannel(first.port, SECRET);
     const originalWrite = socket.write.bind(socket);

@@ -28,7 +28,8 @@ const MAX_BUFFERED_LINES = 32;
  */
 export const MAX_HANDSHAKES = 15;
 
-const mac = (key: string | Buffer, ...parts: string[]) => createHmac("sha256", key).update(parts.join("\u0000")).digest("hex");
+const mac = (key: string | Buffer, ...parts: string[]) =>
+  createHmac("sha256", key).update(parts.join("\u0000")).digest("hex");
 
 function sameMac(a: unknown, b: string): boolean {
   return typeof a === "string" && a.length === b.length && timingSafeEqual(Buffer.from(a), Buffer.from(b));
@@ -62,7 +63,9 @@ class LineQueue {
     });
   }
 
-  /** Ends the handshake now, and the socket: whoever waits for a line hears why at once, not when the socket has closed. */
+  /**
+   * Ends the handshake now, and the socket: whoever waits for a line hears why at once, not when the socket has closed.
+   */
   abort(why: string): void {
     this.ended = true;
     this.socket.destroy();
@@ -113,7 +116,10 @@ class LineQueue {
         this.socket.destroy();
         reject(new ChannelError("no answer during the handshake"));
       }, timeoutMs);
-      this.waiter = { resolve: (l) => (clearTimeout(timer), resolve(l)), reject: (e) => (clearTimeout(timer), reject(e)) };
+      this.waiter = {
+        resolve: (l) => (clearTimeout(timer), resolve(l)),
+        reject: (e) => (clearTimeout(timer), reject(e)),
+      };
     }).then((line) => {
       try {
         return JSON.parse(line) as Record<string, unknown>;
@@ -123,7 +129,10 @@ class LineQueue {
     });
   }
 
-  /** Everything after the handshake goes to `sink`, starting with what already arrived; frames may be as long as a request needs. */
+  /**
+   * Everything after the handshake goes to `sink`, starting with what already arrived; frames may be as long as a
+   * request needs.
+   */
   handOver(sink: (line: string) => void): void {
     this.limit = FRAME_LINE_BYTES;
     this.sink = sink;
@@ -160,8 +169,10 @@ export class SecureLines {
       return this.onBreach("a line that is not a frame");
     }
     if (typeof frame.seq !== "number" || typeof frame.body !== "string") return this.onBreach("a malformed frame");
-    if (!sameMac(frame.mac, mac(this.key, peer, String(frame.seq), frame.body))) return this.onBreach("a frame whose MAC does not match");
-    if (frame.seq !== this.receiveSeq + 1) return this.onBreach(`a frame out of sequence (${frame.seq} after ${this.receiveSeq}): replayed or dropped`);
+    if (!sameMac(frame.mac, mac(this.key, peer, String(frame.seq), frame.body)))
+      return this.onBreach("a frame whose MAC does not match");
+    if (frame.seq !== this.receiveSeq + 1)
+      return this.onBreach(`a frame out of sequence (${frame.seq} after ${this.receiveSeq}): replayed or dropped`);
     this.receiveSeq = frame.seq;
     if (this.listener) this.listener(frame.body);
     else if (this.early.push(frame.body) >= MAX_BUFFERED_LINES) this.socket.pause();
@@ -176,7 +187,8 @@ export class SecureLines {
 
   write(line: string): void {
     const seq = ++this.sendSeq;
-    if (!this.socket.destroyed) this.socket.write(`${JSON.stringify({ seq, mac: mac(this.key, this.self, String(seq), line), body: line })}\n`);
+    if (!this.socket.destroyed)
+      this.socket.write(`${JSON.stringify({ seq, mac: mac(this.key, this.self, String(seq), line), body: line })}\n`);
   }
 }
 
@@ -194,7 +206,8 @@ const handshakes: LineQueue[] = [];
 export async function acceptChannel(socket: Socket, secret: string, timeoutMs = 5000): Promise<SecureLines> {
   const lines = new LineQueue(socket);
   socket.on("error", () => undefined);
-  while (handshakes.length >= MAX_HANDSHAKES) handshakes.shift()!.abort("evicted: newer connections were waiting for their handshake");
+  while (handshakes.length >= MAX_HANDSHAKES)
+    handshakes.shift()!.abort("evicted: newer connections were waiting for their handshake");
   handshakes.push(lines);
   try {
     const serverNonce = randomBytes(32).toString("hex");
@@ -205,7 +218,8 @@ export async function acceptChannel(socket: Socket, secret: string, timeoutMs = 
       socket.end(`${JSON.stringify({ error: "not authorised" })}\n`);
       throw new ChannelError("the client did not prove it holds the secret");
     }
-    // Evicted after its answer arrived but before this ran: a channel on a destroyed socket would never report its close.
+    // Evicted after its answer arrived but before this ran: a channel on a destroyed socket would never report its
+    // close.
     if (socket.destroyed) throw new ChannelError("the connection closed during the handshake");
     socket.write(`${JSON.stringify({ proof: mac(secret, "server", serverNonce, clientNonce) })}\n`);
     return new SecureLines(socket, mac(secret, "key", serverNonce, clientNonce), "s", lines, () => socket.destroy());
@@ -216,17 +230,25 @@ export async function acceptChannel(socket: Socket, secret: string, timeoutMs = 
 }
 
 /** Client side: answer the greeting, check the server's proof; rejects if whoever listens does not hold the secret. */
-export async function openChannel(port: number, secret: string, timeoutMs = 5000, host = "127.0.0.1"): Promise<{ socket: Socket; lines: SecureLines }> {
+export async function openChannel(
+  port: number,
+  secret: string,
+  timeoutMs = 5000,
+  host = "127.0.0.1",
+): Promise<{ socket: Socket; lines: SecureLines }> {
   const socket = connect({ host, port, noDelay: true });
   socket.on("error", () => undefined);
   await new Promise<void>((resolve, reject) => {
     socket.once("connect", resolve);
-    socket.once("error", (error) => reject(new ChannelError(`cannot reach the helper on ${host}:${port}: ${error.message}`)));
+    socket.once("error", (error) =>
+      reject(new ChannelError(`cannot reach the helper on ${host}:${port}: ${error.message}`)),
+    );
   });
   const lines = new LineQueue(socket);
   // A peer that is not the helper, or that gives up half-way, leaves no open socket behind.
   const greeting = await lines.next(timeoutMs).catch((error: Error) => (socket.destroy(), Promise.reject(error)));
-  const serverNonce = typeof greeting.nonce === "string" && /^[0-9a-f]{64}$/.test(greeting.nonce) ? greeting.nonce : null;
+  const serverNonce =
+    typeof greeting.nonce === "string" && /^[0-9a-f]{64}$/.test(greeting.nonce) ? greeting.nonce : null;
   if (greeting.hello !== CHANNEL_GREETING || !serverNonce) {
     socket.destroy();
     throw new ChannelError(`${host}:${port} is not the helper`);
@@ -242,7 +264,8 @@ export async function openChannel(port: number, secret: string, timeoutMs = 5000
     socket.destroy();
     throw new ChannelError(`whoever listens on ${host}:${port} does not hold the session's secret; not talking to it`);
   }
-  const secure = new SecureLines(socket, mac(secret, "key", serverNonce, clientNonce), "c", lines, () => socket.destroy());
+  const secure = new SecureLines(socket, mac(secret, "key", serverNonce, clientNonce), "c", lines, () =>
+    socket.destroy(),
+  );
   return { socket, lines: secure };
 }
-

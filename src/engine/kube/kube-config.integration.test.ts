@@ -37,14 +37,19 @@ describe.skipIf(!asRoot)("attack: a user's kubeconfig read by root", () => {
 
   const userKubeconfig = async (userBody: string) => {
     const path = join(home, `config-${Math.random().toString(16).slice(2)}`);
-    await writeFile(path, `clusters: [{name: c, cluster: {server: "https://attacker.example:6443"}}]\ncontexts: [{name: p, context: {cluster: c, user: u}}]\nusers: [{name: u, user: ${userBody}}]\n`);
+    await writeFile(
+      path,
+      `clusters: [{name: c, cluster: {server: "https://attacker.example:6443"}}]\ncontexts: [{name: p, context: {cluster: c, user: u}}]\nusers: [{name: u, user: ${userBody}}]\n`,
+    );
     await chown(path, user.uid, user.gid);
     return path;
   };
 
   it("a token-file naming root's secret is not sent as a token", async () => {
     const path = await userKubeconfig(`{token-file: ${secret}}`);
-    await expect(kubeConfigForProfile("p", { KUBECONFIG: path })).rejects.toThrow(/token-file .* could not be read: .*Permission denied/);
+    await expect(kubeConfigForProfile("p", { KUBECONFIG: path })).rejects.toThrow(
+      /token-file .* could not be read: .*Permission denied/,
+    );
   });
 
   it("a client key naming root's private file is not read", async () => {
@@ -53,8 +58,12 @@ describe.skipIf(!asRoot)("attack: a user's kubeconfig read by root", () => {
   });
 
   it("an exec plugin or auth provider is refused, with what to do instead", async () => {
-    const exec = await userKubeconfig(`{exec: {apiVersion: client.authentication.k8s.io/v1, command: /bin/sh, args: [-c, "touch ${join(dir, "private", "owned")}"]}}`);
-    await expect(kubeConfigForProfile("p", { KUBECONFIG: exec })).rejects.toThrow(/uses exec: root does not run a program a user's kubeconfig names/);
+    const exec = await userKubeconfig(
+      `{exec: {apiVersion: client.authentication.k8s.io/v1, command: /bin/sh, args: [-c, "touch ${join(dir, "private", "owned")}"]}}`,
+    );
+    await expect(kubeConfigForProfile("p", { KUBECONFIG: exec })).rejects.toThrow(
+      /uses exec: root does not run a program a user's kubeconfig names/,
+    );
     const provider = await userKubeconfig(`{auth-provider: {name: oidc}}`);
     await expect(kubeConfigForProfile("p", { KUBECONFIG: provider })).rejects.toBeInstanceOf(KubeConfigError);
   });
@@ -69,7 +78,12 @@ describe.skipIf(!asRoot)("attack: a user's kubeconfig read by root", () => {
 
   it("root's own kubeconfig keeps its exec plugin", async () => {
     const path = join(dir, "private", "root-config");
-    await writeFile(path, `clusters: [{name: c, cluster: {server: "https://x:6443"}}]\ncontexts: [{name: p, context: {cluster: c, user: u}}]\nusers: [{name: u, user: {exec: {apiVersion: client.authentication.k8s.io/v1, command: root-plugin}}}]\n`);
-    expect((await kubeConfigForProfile("p", { KUBECONFIG: path })).getCurrentUser()?.exec).toMatchObject({ command: "root-plugin" });
+    await writeFile(
+      path,
+      `clusters: [{name: c, cluster: {server: "https://x:6443"}}]\ncontexts: [{name: p, context: {cluster: c, user: u}}]\nusers: [{name: u, user: {exec: {apiVersion: client.authentication.k8s.io/v1, command: root-plugin}}}]\n`,
+    );
+    expect((await kubeConfigForProfile("p", { KUBECONFIG: path })).getCurrentUser()?.exec).toMatchObject({
+      command: "root-plugin",
+    });
   });
 });

@@ -24,7 +24,8 @@ export interface KubeConfigReader {
 const asUserReader: KubeConfigReader = {
   isRoot: isPosixRoot(),
   async read(path, owner) {
-    // Root reads its own files itself; a user's only with that user's rights, so a kubeconfig cannot make root read what its author could not.
+    // Root reads its own files itself; a user's only with that user's rights, so a kubeconfig cannot make root read
+    // what its author could not.
     if (!this.isRoot || owner.uid === 0) return readFile(path, "utf8");
     const result = await runnerAs(owner).run("cat", ["--", path], { timeoutMs: 10_000 });
     if (result.exitCode !== 0) throw new Error(`${path}: ${result.stderr.trim() || `cat exited ${result.exitCode}`}`);
@@ -45,7 +46,8 @@ export function kubeConfigPaths(env: NodeJS.ProcessEnv = process.env): string[] 
   return listed.length > 0 ? listed : [join(homedir(), ".kube", "config")];
 }
 
-const list = (value: unknown): Entry[] => (Array.isArray(value) ? value.filter((e): e is Entry => typeof e === "object" && e !== null) : []);
+const list = (value: unknown): Entry[] =>
+  Array.isArray(value) ? value.filter((e): e is Entry => typeof e === "object" && e !== null) : [];
 
 async function loadFile(path: string, reader: KubeConfigReader): Promise<ConfigFile | null> {
   let owner: UserIds;
@@ -67,7 +69,11 @@ async function loadFile(path: string, reader: KubeConfigReader): Promise<ConfigF
 }
 
 /** kubectl's merge: the first file that names a context, cluster or user wins. */
-function firstNamed(files: readonly ConfigFile[], kind: "clusters" | "users" | "contexts", name: unknown): { file: ConfigFile; entry: Entry } | null {
+function firstNamed(
+  files: readonly ConfigFile[],
+  kind: "clusters" | "users" | "contexts",
+  name: unknown,
+): { file: ConfigFile; entry: Entry } | null {
   for (const file of files) {
     const entry = file[kind].find((e) => e.name === name);
     if (entry) return { file, entry };
@@ -82,7 +88,12 @@ type FileField = readonly [file: string, data: string];
  * read with the rights of the kubeconfig's owner; client-node then reads
  * nothing from disk itself.
  */
-async function inline(body: Record<string, unknown>, fields: readonly FileField[], from: ConfigFile, reader: KubeConfigReader): Promise<Record<string, unknown>> {
+async function inline(
+  body: Record<string, unknown>,
+  fields: readonly FileField[],
+  from: ConfigFile,
+  reader: KubeConfigReader,
+): Promise<Record<string, unknown>> {
   const out = { ...body };
   for (const [fileKey, dataKey] of fields) {
     const named = out[fileKey];
@@ -90,7 +101,9 @@ async function inline(body: Record<string, unknown>, fields: readonly FileField[
     if (typeof named !== "string" || named === "" || out[dataKey]) continue;
     const path = isAbsolute(named) ? named : resolve(dirname(from.path), named);
     const text = await reader.read(path, from.owner).catch((error: Error) => {
-      throw new KubeConfigError(`kubeconfig ${from.path} names ${fileKey} ${path}, which could not be read: ${error.message}`);
+      throw new KubeConfigError(
+        `kubeconfig ${from.path} names ${fileKey} ${path}, which could not be read: ${error.message}`,
+      );
     });
     out[dataKey] = dataKey === "token" ? text.trim() : Buffer.from(text).toString("base64");
   }
@@ -104,13 +117,25 @@ async function inline(body: Record<string, unknown>, fields: readonly FileField[
  * cannot make root run a program (exec credential plugins, auth providers)
  * (docs/security.md, "Commands root runs for a user").
  */
-export async function kubeConfigForProfile(profile: string, env: NodeJS.ProcessEnv = process.env, reader: KubeConfigReader = asUserReader): Promise<KubeConfig> {
-  const files = (await Promise.all(kubeConfigPaths(env).map((path) => loadFile(path, reader)))).filter((f): f is ConfigFile => f !== null);
+export async function kubeConfigForProfile(
+  profile: string,
+  env: NodeJS.ProcessEnv = process.env,
+  reader: KubeConfigReader = asUserReader,
+): Promise<KubeConfig> {
+  const files = (await Promise.all(kubeConfigPaths(env).map((path) => loadFile(path, reader)))).filter(
+    (f): f is ConfigFile => f !== null,
+  );
   const context = firstNamed(files, "contexts", profile);
-  if (!context) throw new KubeConfigError(`kubeconfig has no context named "${profile}" (minikube names the context after the profile)`);
+  if (!context)
+    throw new KubeConfigError(
+      `kubeconfig has no context named "${profile}" (minikube names the context after the profile)`,
+    );
   const body = (context.entry.context ?? {}) as Record<string, unknown>;
   const cluster = firstNamed(files, "clusters", body.cluster);
-  if (!cluster) throw new KubeConfigError(`kubeconfig context "${profile}" names cluster "${String(body.cluster)}", which no kubeconfig file defines`);
+  if (!cluster)
+    throw new KubeConfigError(
+      `kubeconfig context "${profile}" names cluster "${String(body.cluster)}", which no kubeconfig file defines`,
+    );
   const user = firstNamed(files, "users", body.user);
   const userBody = (user?.entry.user ?? {}) as Record<string, unknown>;
   if (user && reader.isRoot && user.file.owner.uid !== 0) {
@@ -121,7 +146,12 @@ export async function kubeConfigForProfile(profile: string, env: NodeJS.ProcessE
       );
     }
   }
-  const clusterBody = await inline((cluster.entry.cluster ?? {}) as Record<string, unknown>, [["certificate-authority", "certificate-authority-data"]], cluster.file, reader);
+  const clusterBody = await inline(
+    (cluster.entry.cluster ?? {}) as Record<string, unknown>,
+    [["certificate-authority", "certificate-authority-data"]],
+    cluster.file,
+    reader,
+  );
   const userInlined = user
     ? await inline(
         userBody,

@@ -52,12 +52,19 @@ export class KubeConnection implements KubeApi {
 }
 
 /** Every item of a collection, a page at a time (limit/continue), as one consistent list with its resourceVersion. */
-export async function listAll<T>(api: KubeApi, path: string, pageSize = 500): Promise<{ items: T[]; resourceVersion: string }> {
+export async function listAll<T>(
+  api: KubeApi,
+  path: string,
+  pageSize = 500,
+): Promise<{ items: T[]; resourceVersion: string }> {
   const items: T[] = [];
   let next = "";
   for (;;) {
     const separator = path.includes("?") ? "&" : "?";
-    const { body } = await api.call<{ metadata?: { resourceVersion?: string; continue?: string }; items?: T[] }>("GET", `${path}${separator}limit=${pageSize}${next ? `&continue=${encodeURIComponent(next)}` : ""}`);
+    const { body } = await api.call<{ metadata?: { resourceVersion?: string; continue?: string }; items?: T[] }>(
+      "GET",
+      `${path}${separator}limit=${pageSize}${next ? `&continue=${encodeURIComponent(next)}` : ""}`,
+    );
     items.push(...(body.items ?? []));
     next = body.metadata?.continue ?? "";
     if (!next) return { items, resourceVersion: body.metadata?.resourceVersion ?? "" };

@@ -28,24 +28,48 @@ export type Json = Record<string, any>;
 export interface KubeApi {
   call<T>(method: string, path: string, body?: unknown, contentType?: string): Promise<KubeResponse<T>>;
   watch(path: string, onEvent: (event: WatchLine) => void, signal: AbortSignal): Promise<void>;
-  /** Read the kubeconfig again after a connection-level failure (minikube rewrites it with a new port after a restart). */
+  /**
+   * Read the kubeconfig again after a connection-level failure (minikube rewrites it with a new port after a restart).
+   */
   reload?(): Promise<boolean>;
 }
 
-const CONNECTION_CODES = new Set(["ECONNREFUSED", "ECONNRESET", "EPIPE", "ETIMEDOUT", "EHOSTUNREACH", "ENETUNREACH", "ENOTFOUND", "EAI_AGAIN", "ECONNABORTED", "UND_ERR_SOCKET"]);
+const CONNECTION_CODES = new Set([
+  "ECONNREFUSED",
+  "ECONNRESET",
+  "EPIPE",
+  "ETIMEDOUT",
+  "EHOSTUNREACH",
+  "ENETUNREACH",
+  "ENOTFOUND",
+  "EAI_AGAIN",
+  "ECONNABORTED",
+  "UND_ERR_SOCKET",
+]);
 
 /** The request never got an answer from an API server: the connection, not the API, failed. */
 export function isConnectionError(error: unknown): boolean {
   if (error instanceof KubeApiError) return false;
   const e = error as NodeJS.ErrnoException | undefined;
   if (!e) return false;
-  if (e.code && (CONNECTION_CODES.has(e.code) || e.code.startsWith("ERR_TLS") || e.code.startsWith("CERT_") || e.code === "DEPTH_ZERO_SELF_SIGNED_CERT" || e.code === "UNABLE_TO_VERIFY_LEAF_SIGNATURE")) return true;
+  if (
+    e.code &&
+    (CONNECTION_CODES.has(e.code) ||
+      e.code.startsWith("ERR_TLS") ||
+      e.code.startsWith("CERT_") ||
+      e.code === "DEPTH_ZERO_SELF_SIGNED_CERT" ||
+      e.code === "UNABLE_TO_VERIFY_LEAF_SIGNATURE")
+  )
+    return true;
   return /socket hang up|no answer within|idle for|connection dropped|stream ended early/.test(e.message ?? "");
 }
 
 /** A kept-alive socket the server already closed shows as a reset on reuse; a few quick retries cover it. */
 const RETRIES = 4;
-/** Watches: with no byte (events or bookmarks, which apiservers send about every minute) for this long, the connection is taken for dead. */
+/**
+ * Watches: with no byte (events or bookmarks, which apiservers send about every minute) for this long, the connection
+ * is taken for dead.
+ */
 export const WATCH_IDLE_TIMEOUT_MS = 75_000;
 
 /**
@@ -63,15 +87,34 @@ export class KubeHttp implements KubeApi {
     readonly watchIdleTimeoutMs: number,
   ) {}
 
-  static async fromKubeConfig(config: KubeConfig, { maxSockets = 32, timeoutMs = 15_000, watchIdleTimeoutMs = WATCH_IDLE_TIMEOUT_MS } = {}): Promise<KubeHttp> {
+  static async fromKubeConfig(
+    config: KubeConfig,
+    { maxSockets = 32, timeoutMs = 15_000, watchIdleTimeoutMs = WATCH_IDLE_TIMEOUT_MS } = {},
+  ): Promise<KubeHttp> {
     const cluster = config.getCurrentCluster();
     if (!cluster) throw new Error(`kubeconfig context "${config.getCurrentContext()}" has no cluster`);
     const tlsAndAuth: RequestOptions = {};
     await config.applyToHTTPSOptions(tlsAndAuth);
-    // Credentials live on the agent only: per-request copies of the PEMs would be hashed into the agent's pool key on every request.
+    // Credentials live on the agent only: per-request copies of the PEMs would be hashed into the agent's pool key on
+    // every request.
     const { ca, cert, key, pfx, passphrase, rejectUnauthorized, headers } = tlsAndAuth;
-    const agent = new Agent({ keepAlive: true, maxSockets, ca, cert, key, pfx, passphrase, ...(rejectUnauthorized !== undefined ? { rejectUnauthorized } : {}) });
-    return new KubeHttp(new URL(cluster.server), { agent, ...(headers ? { headers } : {}) }, timeoutMs, agent, watchIdleTimeoutMs);
+    const agent = new Agent({
+      keepAlive: true,
+      maxSockets,
+      ca,
+      cert,
+      key,
+      pfx,
+      passphrase,
+      ...(rejectUnauthorized !== undefined ? { rejectUnauthorized } : {}),
+    });
+    return new KubeHttp(
+      new URL(cluster.server),
+      { agent, ...(headers ? { headers } : {}) },
+      timeoutMs,
+      agent,
+      watchIdleTimeoutMs,
+    );
   }
 
   /** Where this client talks to, with which credentials: a reload that finds the same keeps the client. */
@@ -86,7 +129,12 @@ export class KubeHttp implements KubeApi {
 
   private open(method: string, path: string, headers: Record<string, string>, signal?: AbortSignal) {
     const url = new URL(path, this.server);
-    return request(url, { ...this.options, method, headers: { ...(this.options.headers ?? {}), Accept: "application/json", ...headers }, ...(signal ? { signal } : {}) });
+    return request(url, {
+      ...this.options,
+      method,
+      headers: { ...(this.options.headers ?? {}), Accept: "application/json", ...headers },
+      ...(signal ? { signal } : {}),
+    });
   }
 
   /**
@@ -94,7 +142,12 @@ export class KubeHttp implements KubeApi {
    * connection fails before an answer: our writes carry a resourceVersion
    * precondition, so a retried write cannot apply twice or over a change.
    */
-  async call<T>(method: string, path: string, body?: unknown, contentType = "application/json"): Promise<KubeResponse<T>> {
+  async call<T>(
+    method: string,
+    path: string,
+    body?: unknown,
+    contentType = "application/json",
+  ): Promise<KubeResponse<T>> {
     for (let attempt = 0; ; attempt++) {
       try {
         return await this.callOnce<T>(method, path, body, contentType);
@@ -108,8 +161,16 @@ export class KubeHttp implements KubeApi {
   private callOnce<T>(method: string, path: string, body: unknown, contentType: string): Promise<KubeResponse<T>> {
     const payload = body === undefined ? undefined : JSON.stringify(body);
     return new Promise((resolve, reject) => {
-      const req = this.open(method, path, payload === undefined ? {} : { "Content-Type": contentType, "Content-Length": String(Buffer.byteLength(payload)) });
-      req.setTimeout(this.timeoutMs, () => req.destroy(new Error(`${method} ${path}: no answer within ${this.timeoutMs} ms`)));
+      const req = this.open(
+        method,
+        path,
+        payload === undefined
+          ? {}
+          : { "Content-Type": contentType, "Content-Length": String(Buffer.byteLength(payload)) },
+      );
+      req.setTimeout(this.timeoutMs, () =>
+        req.destroy(new Error(`${method} ${path}: no answer within ${this.timeoutMs} ms`)),
+      );
       req.on("response", (res) => {
         const chunks: Buffer[] = [];
         res.on("data", (c: Buffer) => chunks.push(c));
@@ -125,7 +186,13 @@ export class KubeHttp implements KubeApi {
           if (status >= 200 && status < 300) resolve({ status, body: parsed as T });
           else {
             const s = parsed as { reason?: string; message?: string };
-            reject(new KubeApiError(status, s.reason ?? "Unknown", `${method} ${path}: ${status} ${s.message ?? String(text).slice(0, 200)}`));
+            reject(
+              new KubeApiError(
+                status,
+                s.reason ?? "Unknown",
+                `${method} ${path}: ${status} ${s.message ?? String(text).slice(0, 200)}`,
+              ),
+            );
           }
         });
         res.on("error", reject);
@@ -143,7 +210,9 @@ export class KubeHttp implements KubeApi {
   watch(path: string, onEvent: (event: WatchLine) => void, signal: AbortSignal): Promise<void> {
     return new Promise((resolve, reject) => {
       const req = this.open("GET", path, {}, signal);
-      req.setTimeout(this.watchIdleTimeoutMs, () => req.destroy(new Error(`watch ${path}: idle for ${Math.round(this.watchIdleTimeoutMs / 1000)} s`)));
+      req.setTimeout(this.watchIdleTimeoutMs, () =>
+        req.destroy(new Error(`watch ${path}: idle for ${Math.round(this.watchIdleTimeoutMs / 1000)} s`)),
+      );
       req.on("response", (res) => {
         if (res.statusCode !== 200) {
           res.on("error", reject);

@@ -31,8 +31,18 @@ export class EventRecorder {
     if (!this.enabled) return;
     const now = new Date().toISOString().replace(/\.\d+Z$/, "Z");
     const event = {
-      metadata: { name: `${service.name}.${Date.now().toString(16)}${Math.floor(Math.random() * 0xffff).toString(16)}`, namespace: service.namespace },
-      involvedObject: { apiVersion: "v1", kind: "Service", namespace: service.namespace, name: service.name, uid: service.uid, resourceVersion: service.resourceVersion },
+      metadata: {
+        name: `${service.name}.${Date.now().toString(16)}${Math.floor(Math.random() * 0xffff).toString(16)}`,
+        namespace: service.namespace,
+      },
+      involvedObject: {
+        apiVersion: "v1",
+        kind: "Service",
+        namespace: service.namespace,
+        name: service.name,
+        uid: service.uid,
+        resourceVersion: service.resourceVersion,
+      },
       reason,
       message,
       type,

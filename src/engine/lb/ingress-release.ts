@@ -2,7 +2,6 @@ import { type Json, KubeApiError, type KubeApi } from "../kube/kube-http.js";
 import { listAll } from "../kube/kube-connection.js";
 import { ASSIGNED_ANNOTATION, type LbService, ownership, toLbService } from "./lb-service.js";
 
-
 export function servicePath(service: Pick<LbService, "namespace" | "name">): string {
   return `/api/v1/namespaces/${encodeURIComponent(service.namespace)}/services/${encodeURIComponent(service.name)}`;
 }
@@ -13,8 +12,15 @@ export function servicePath(service: Pick<LbService, "namespace" | "name">): str
  * again" (up to 3 times). Used by the controller's stop and by cleanup after
  * a tunnel died without stopping.
  */
-export async function releaseIngress(client: KubeApi, service: LbService, attempt = 0): Promise<"released" | "not-ours" | "gone"> {
-  const body = { metadata: { resourceVersion: service.resourceVersion, annotations: { [ASSIGNED_ANNOTATION]: null } }, status: { loadBalancer: { ingress: null } } };
+export async function releaseIngress(
+  client: KubeApi,
+  service: LbService,
+  attempt = 0,
+): Promise<"released" | "not-ours" | "gone"> {
+  const body = {
+    metadata: { resourceVersion: service.resourceVersion, annotations: { [ASSIGNED_ANNOTATION]: null } },
+    status: { loadBalancer: { ingress: null } },
+  };
   try {
     await client.call("PATCH", `${servicePath(service)}/status`, body, "application/merge-patch+json");
     return "released";

@@ -1,4 +1,16 @@
-import { type Cidr, type IpFamily, InvalidCidrError, bigIntToIp, cidrSize, ipFamily, ipToBigInt, isValidIp, normaliseIp, parseCidr, rangeToCidrs } from "../../shared/cidr.js";
+import {
+  type Cidr,
+  type IpFamily,
+  InvalidCidrError,
+  bigIntToIp,
+  cidrSize,
+  ipFamily,
+  ipToBigInt,
+  isValidIp,
+  normaliseIp,
+  parseCidr,
+  rangeToCidrs,
+} from "../../shared/cidr.js";
 
 interface Range {
   readonly family: IpFamily;
@@ -99,7 +111,8 @@ function parseRange(text: string): Range {
   const trimmed = text.trim();
   if (trimmed.includes("-")) {
     const [start = "", end = ""] = trimmed.split("-").map((s) => s.trim());
-    if (!isValidIp(start) || !isValidIp(end)) throw new InvalidCidrError(trimmed, "pool range ends must be IP addresses");
+    if (!isValidIp(start) || !isValidIp(end))
+      throw new InvalidCidrError(trimmed, "pool range ends must be IP addresses");
     const family = ipFamily(start);
     if (ipFamily(end) !== family) throw new InvalidCidrError(trimmed, "pool range ends are different IP families");
     const first = ipToBigInt(start);

@@ -28,7 +28,11 @@ async function startController(options: LbControllerOptions): Promise<LoadBalanc
 }
 
 const svc = (name: string, namespace = "default") => sim.store.get("services", namespace, name);
-const eventsFor = (name: string) => sim.store.list("events", "default").items.filter((e) => e.involvedObject.name === name).map((e) => e.reason as string);
+const eventsFor = (name: string) =>
+  sim.store
+    .list("events", "default")
+    .items.filter((e) => e.involvedObject.name === name)
+    .map((e) => e.reason as string);
 
 describe("ClusterIP mode (default)", () => {
   it("assigns the ClusterIP with ipMode VIP and records it; type change and delete release without further writes", async () => {
@@ -45,28 +49,62 @@ describe("ClusterIP mode (default)", () => {
     const writes = controller.stats().writes;
     expect(svc("web").status.loadBalancer).toEqual({});
     sim.store.delete("services", "default", "web");
-    // The delete has reached the controller once its cache no longer holds the Service; what it would do about it is queued by then.
-    await eventually(() => !controller.allServices().some((s) => s.name === "web"), { timeoutMs: 3000, what: "the controller to see the delete" });
+    // The delete has reached the controller once its cache no longer holds the Service; what it would do about it is
+    // queued by then.
+    await eventually(() => !controller.allServices().some((s) => s.name === "web"), {
+      timeoutMs: 3000,
+      what: "the controller to see the delete",
+    });
     await controller.idle();
     expect(controller.stats().writes).toBe(writes);
   });
 
   it("gives a dual-stack Service one ingress per clusterIPs family", async () => {
     await startController({ mode: "clusterip" });
-    sim.store.create("services", "default", lbService("dual", { spec: { clusterIP: "10.96.5.5", clusterIPs: ["10.96.5.5"] } }));
+    sim.store.create(
+      "services",
+      "default",
+      lbService("dual", { spec: { clusterIP: "10.96.5.5", clusterIPs: ["10.96.5.5"] } }),
+    );
     const stored = svc("dual");
-    sim.store.update("services", "default", "dual", { ...stored, spec: { ...stored.spec, clusterIPs: ["10.96.5.5", "fd00:10:96::5"], ipFamilies: ["IPv4", "IPv6"], ipFamilyPolicy: "PreferDualStack" } }, null);
+    sim.store.update(
+      "services",
+      "default",
+      "dual",
+      {
+        ...stored,
+        spec: {
+          ...stored.spec,
+          clusterIPs: ["10.96.5.5", "fd00:10:96::5"],
+          ipFamilies: ["IPv4", "IPv6"],
+          ipFamilyPolicy: "PreferDualStack",
+        },
+      },
+      null,
+    );
     await eventually(() => ingressOf(sim, "dual").length === 2, { timeoutMs: 3000, what: "two ingress entries" });
-    expect(svc("dual").status.loadBalancer.ingress).toEqual([{ ip: "10.96.5.5", ipMode: "VIP" }, { ip: "fd00:10:96::5", ipMode: "VIP" }]);
+    expect(svc("dual").status.loadBalancer.ingress).toEqual([
+      { ip: "10.96.5.5", ipMode: "VIP" },
+      { ip: "fd00:10:96::5", ipMode: "VIP" },
+    ]);
   });
 
   it("on stop removes only the ingress it set, and only if unchanged", async () => {
     const controller = await startController({ mode: "clusterip" });
     sim.store.create("services", "default", lbService("a"));
     sim.store.create("services", "default", lbService("b"));
-    await eventually(() => ingressOf(sim, "a").length === 1 && ingressOf(sim, "b").length === 1, { timeoutMs: 3000, what: "a and b assigned" });
+    await eventually(() => ingressOf(sim, "a").length === 1 && ingressOf(sim, "b").length === 1, {
+      timeoutMs: 3000,
+      what: "a and b assigned",
+    });
     const b = svc("b");
-    sim.store.update("services", "default", "b", { ...b, status: { loadBalancer: { ingress: [{ ip: "198.51.100.7" }] } } }, "status");
+    sim.store.update(
+      "services",
+      "default",
+      "b",
+      { ...b, status: { loadBalancer: { ingress: [{ ip: "198.51.100.7" }] } } },
+      "status",
+    );
     await controller.idle();
     await controller.stop();
     expect(ingressOf(sim, "a")).toEqual([]);
@@ -76,15 +114,26 @@ describe("ClusterIP mode (default)", () => {
 });
 
 describe.each(["clusterip", "pool"] as const)("%s mode", (mode) => {
-  const options = (): LbControllerOptions => (mode === "pool" ? { mode, pool: new IpPool(["172.30.0.0/24"]) } : { mode });
+  const options = (): LbControllerOptions =>
+    mode === "pool" ? { mode, pool: new IpPool(["172.30.0.0/24"]) } : { mode };
 
   it("leaves alone a Service whose ingress another controller set, and one with another loadBalancerClass", async () => {
     sim.store.create("services", "default", lbService("theirs"));
     const theirs = svc("theirs");
-    sim.store.update("services", "default", "theirs", { ...theirs, status: { loadBalancer: { ingress: [{ ip: "203.0.113.9" }] } } }, "status");
+    sim.store.update(
+      "services",
+      "default",
+      "theirs",
+      { ...theirs, status: { loadBalancer: { ingress: [{ ip: "203.0.113.9" }] } } },
+      "status",
+    );
     sim.store.create("services", "default", lbService("classy", { spec: { loadBalancerClass: "example.com/other" } }));
     const controller = await startController({ ...options(), className: "minikube-tunnel.io/lb" });
-    sim.store.create("services", "default", lbService("ours-class", { spec: { loadBalancerClass: "minikube-tunnel.io/lb" } }));
+    sim.store.create(
+      "services",
+      "default",
+      lbService("ours-class", { spec: { loadBalancerClass: "minikube-tunnel.io/lb" } }),
+    );
     await eventually(() => ingressOf(sim, "ours-class").length === 1, { timeoutMs: 3000, what: "ours-class assigned" });
     await controller.idle();
     expect(ingressOf(sim, "theirs")).toEqual(["203.0.113.9"]);
@@ -93,7 +142,9 @@ describe.each(["clusterip", "pool"] as const)("%s mode", (mode) => {
   });
 
   it("create → assign, delete → released (its IP goes to the next Service in pool mode)", async () => {
-    const controller = await startController(mode === "pool" ? { mode, pool: new IpPool(["172.30.0.5-172.30.0.5"]) } : { mode });
+    const controller = await startController(
+      mode === "pool" ? { mode, pool: new IpPool(["172.30.0.5-172.30.0.5"]) } : { mode },
+    );
     sim.store.create("services", "default", lbService("first"));
     await eventually(() => ingressOf(sim, "first").length === 1, { timeoutMs: 3000, what: "first assigned" });
     const ip = ingressOf(sim, "first")[0];
@@ -111,14 +162,27 @@ describe("pool allocation", () => {
     await startController({ mode: "pool", pool: new IpPool(["172.30.0.0/24"]) });
     sim.store.create("services", "default", lbService("auto"));
     sim.store.create("services", "default", lbService("fixed", { spec: { loadBalancerIP: "172.30.0.77" } }));
-    sim.store.create("services", "default", lbService("annotated", { annotations: { [WANTED_IPS_ANNOTATION]: "172.30.0.88" } }));
+    sim.store.create(
+      "services",
+      "default",
+      lbService("annotated", { annotations: { [WANTED_IPS_ANNOTATION]: "172.30.0.88" } }),
+    );
     sim.store.create("services", "default", lbService("outside", { spec: { loadBalancerIP: "10.0.0.1" } }));
     sim.store.create("services", "default", lbService("clash", { spec: { loadBalancerIP: "172.30.0.77" } }));
-    await eventually(() => ingressOf(sim, "auto").length === 1 && ingressOf(sim, "fixed").length === 1 && ingressOf(sim, "annotated").length === 1, { timeoutMs: 3000, what: "auto, fixed and annotated assigned" });
+    await eventually(
+      () =>
+        ingressOf(sim, "auto").length === 1 &&
+        ingressOf(sim, "fixed").length === 1 &&
+        ingressOf(sim, "annotated").length === 1,
+      { timeoutMs: 3000, what: "auto, fixed and annotated assigned" },
+    );
     expect(ingressOf(sim, "auto")).toEqual(["172.30.0.1"]);
     expect(ingressOf(sim, "fixed")).toEqual(["172.30.0.77"]);
     expect(ingressOf(sim, "annotated")).toEqual(["172.30.0.88"]);
-    await eventually(() => eventsFor("outside").includes("AllocationFailed") && eventsFor("clash").includes("AllocationFailed"), { timeoutMs: 3000, what: "AllocationFailed events" });
+    await eventually(
+      () => eventsFor("outside").includes("AllocationFailed") && eventsFor("clash").includes("AllocationFailed"),
+      { timeoutMs: 3000, what: "AllocationFailed events" },
+    );
     expect(ingressOf(sim, "outside")).toEqual([]);
     expect(ingressOf(sim, "clash")).toEqual([]);
   });
@@ -126,8 +190,14 @@ describe("pool allocation", () => {
   it("exhaustion leaves a Service pending with AllocationFailed, and a released IP is then assigned to it", async () => {
     const controller = await startController({ mode: "pool", pool: new IpPool(["172.30.0.10-172.30.0.11"]) });
     for (const name of ["one", "two", "three"]) sim.store.create("services", "default", lbService(name));
-    await eventually(() => ingressOf(sim, "one").length + ingressOf(sim, "two").length === 2, { timeoutMs: 3000, what: "one and two assigned" });
-    await eventually(() => eventsFor("three").includes("AllocationFailed"), { timeoutMs: 3000, what: "AllocationFailed" });
+    await eventually(() => ingressOf(sim, "one").length + ingressOf(sim, "two").length === 2, {
+      timeoutMs: 3000,
+      what: "one and two assigned",
+    });
+    await eventually(() => eventsFor("three").includes("AllocationFailed"), {
+      timeoutMs: 3000,
+      what: "AllocationFailed",
+    });
     expect(controller.services().find((s) => s.name === "three")?.pending).toMatch(/no free address/);
     const freed = ingressOf(sim, "one")[0];
     const one = svc("one");
@@ -141,14 +211,22 @@ describe("pool allocation", () => {
   it("after a restart with 50 pool IPs assigned, new Services never get a duplicate", async () => {
     const first = await startController({ mode: "pool", pool: new IpPool(["172.30.0.0/24"]), releaseOnStop: false });
     for (let i = 0; i < 50; i++) sim.store.create("services", "default", lbService(`s${i}`));
-    await eventually(() => sim.store.list("services", "default").items.filter((s) => s.status.loadBalancer.ingress?.length).length === 50, { timeoutMs: 5000, what: "50 assigned" });
+    await eventually(
+      () =>
+        sim.store.list("services", "default").items.filter((s) => s.status.loadBalancer.ingress?.length).length === 50,
+      { timeoutMs: 5000, what: "50 assigned" },
+    );
     await first.stop();
     controllers.splice(controllers.indexOf(first), 1);
     // Delete one in the middle so a naive allocator would restart from the bottom and hand out .1 again.
     sim.store.delete("services", "default", "s0");
     await startController({ mode: "pool", pool: new IpPool(["172.30.0.0/24"]) });
     for (let i = 50; i < 70; i++) sim.store.create("services", "default", lbService(`s${i}`));
-    await eventually(() => sim.store.list("services", "default").items.filter((s) => s.status.loadBalancer.ingress?.length).length === 69, { timeoutMs: 5000, what: "69 assigned" });
+    await eventually(
+      () =>
+        sim.store.list("services", "default").items.filter((s) => s.status.loadBalancer.ingress?.length).length === 69,
+      { timeoutMs: 5000, what: "69 assigned" },
+    );
     const ips = sim.store.list("services", "default").items.map((s) => s.status.loadBalancer.ingress[0].ip);
     expect(new Set(ips).size).toBe(69);
   });
@@ -171,14 +249,25 @@ describe("robustness", () => {
       await eventually(() => sim.openWatches > 0, { timeoutMs: 10_000, what: `batch ${batch}: a watch to drop` });
       const { watches } = controller.stats();
       sim.dropWatches();
-      await eventually(() => controller.stats().watches > watches && sim.openWatches > 0, { timeoutMs: 10_000, what: `batch ${batch}: a new watch after the drop` });
+      await eventually(() => controller.stats().watches > watches && sim.openWatches > 0, {
+        timeoutMs: 10_000,
+        what: `batch ${batch}: a new watch after the drop`,
+      });
       const { lists } = controller.stats();
       sim.store.compact();
       sim.expireWatches();
-      await eventually(() => controller.stats().lists > lists, { timeoutMs: 10_000, what: `batch ${batch}: a relist after the 410` });
+      await eventually(() => controller.stats().lists > lists, {
+        timeoutMs: 10_000,
+        what: `batch ${batch}: a relist after the 410`,
+      });
     }
     Object.assign(sim.faults, { conflictRate: 0, errorRate: 0 });
-    const took = await timeUntil(() => sim.store.list("services", "default").items.filter((s) => s.status.loadBalancer.ingress?.length === 1).length === 200, { timeoutMs: 5000, what: "200 assigned" });
+    const took = await timeUntil(
+      () =>
+        sim.store.list("services", "default").items.filter((s) => s.status.loadBalancer.ingress?.length === 1)
+          .length === 200,
+      { timeoutMs: 5000, what: "200 assigned" },
+    );
     const ips = sim.store.list("services", "default").items.map((s) => s.status.loadBalancer.ingress[0].ip);
     expect(new Set(ips).size).toBe(200);
     expect(took).toBeLessThan(5000);
@@ -192,7 +281,10 @@ describe("forward mode", () => {
     const first = await startController({ mode: "forward", pool: pool() });
     sim.store.create("services", "default", lbService("web"));
     sim.store.create("services", "default", lbService("api", { spec: { loadBalancerIP: "192.168.1.50" } }));
-    await eventually(() => ingressOf(sim, "web").length === 1 && ingressOf(sim, "api").length === 1, { timeoutMs: 3000, what: "both assigned" });
+    await eventually(() => ingressOf(sim, "web").length === 1 && ingressOf(sim, "api").length === 1, {
+      timeoutMs: 3000,
+      what: "both assigned",
+    });
     const web = svc("web").status.loadBalancer.ingress;
     const api = svc("api").status.loadBalancer.ingress;
     expect(web).toEqual([{ ip: expect.stringMatching(/^127\.100\.0\.[12]$/), ipMode: "Proxy" }]);

@@ -5,7 +5,20 @@ import { jitteredBackoff } from "./backoff.js";
 import type { IpPool } from "./ip-pool.js";
 import { EventRecorder } from "./event-recorder.js";
 import { releaseIngress, servicePath } from "./ingress-release.js";
-import { ASSIGNED_ANNOTATION, type IngressEntry, type LbService, type ManagedService, clusterIpIngress, inScope, ingressMatches, ownership, requestedIps, serviceKey, toLbService, toManagedService } from "./lb-service.js";
+import {
+  ASSIGNED_ANNOTATION,
+  type IngressEntry,
+  type LbService,
+  type ManagedService,
+  clusterIpIngress,
+  inScope,
+  ingressMatches,
+  ownership,
+  requestedIps,
+  serviceKey,
+  toLbService,
+  toManagedService,
+} from "./lb-service.js";
 import { ServiceInformer } from "./service-informer.js";
 import { WorkQueue } from "./work-queue.js";
 
@@ -68,11 +81,18 @@ export class LoadBalancerController extends EventEmitter {
       onList: (objects) => this.onList(objects),
       onEvent: (type, object) => this.onEvent(type, object),
       onError: (error, wait) => this.emit("log", `Kubernetes API: ${(error as Error).message}; retrying in ${wait} ms`),
-      onReconnect: () => this.emit("log", "the kubeconfig now names another API server or credentials (cluster restarted?): reconnected, reading everything again"),
+      onReconnect: () =>
+        this.emit(
+          "log",
+          "the kubeconfig now names another API server or credentials (cluster restarted?): reconnected, reading everything again",
+        ),
     });
   }
 
-  /** Starts watching; resolves once the first list has been processed, after `syncTimeoutMs` while the API is unreachable, or when `signal` fires. */
+  /**
+   * Starts watching; resolves once the first list has been processed, after `syncTimeoutMs` while the API is
+   * unreachable, or when `signal` fires.
+   */
   async start(syncTimeoutMs = 10_000, signal?: AbortSignal): Promise<void> {
     this.informer.start();
     let timer: NodeJS.Timeout | undefined;
@@ -89,14 +109,23 @@ export class LoadBalancerController extends EventEmitter {
     return this.queue.idle();
   }
 
-  /** Stops watching and takes back what we set; bounded by `limitMs`, so quit and SIGTERM never hang on an API that went away. */
+  /**
+   * Stops watching and takes back what we set; bounded by `limitMs`, so quit and SIGTERM never hang on an API that went
+   * away.
+   */
   async stop(limitMs = 8000): Promise<void> {
     this.stopping = true;
     let timer: NodeJS.Timeout | undefined;
-    const limit = new Promise<void>((resolve) => (timer = setTimeout(() => {
-      this.emit("log", `stopping took longer than ${limitMs} ms; some external IPs may be left (mktunnel cleanup takes them back)`);
-      resolve();
-    }, limitMs)));
+    const limit = new Promise<void>(
+      (resolve) =>
+        (timer = setTimeout(() => {
+          this.emit(
+            "log",
+            `stopping took longer than ${limitMs} ms; some external IPs may be left (mktunnel cleanup takes them back)`,
+          );
+          resolve();
+        }, limitMs)),
+    );
     await Promise.race([
       (async () => {
         await this.informer.stop();
@@ -121,7 +150,14 @@ export class LoadBalancerController extends EventEmitter {
   }
 
   stats() {
-    return { lists: this.informer.lists, watches: this.informer.watches, writes: this.writes, events: this.events.sent, eventsDropped: this.events.dropped, cached: this.cache.size };
+    return {
+      lists: this.informer.lists,
+      watches: this.informer.watches,
+      writes: this.writes,
+      events: this.events.sent,
+      eventsDropped: this.events.dropped,
+      cached: this.cache.size,
+    };
   }
 
   private onList(objects: Json[]): void {
@@ -130,7 +166,10 @@ export class LoadBalancerController extends EventEmitter {
     this.lastSeen.clear();
     const fresh = objects.map(toLbService);
     // Rebuild pool allocations from what we already set before assigning anything new, so no IP is handed out twice.
-    if (this.options.pool) for (const s of fresh) if (inScope(s, this.className) && ownership(s) === "ours") for (const ip of s.assigned ?? []) this.options.pool.claim(ip, s.key);
+    if (this.options.pool)
+      for (const s of fresh)
+        if (inScope(s, this.className) && ownership(s) === "ours")
+          for (const ip of s.assigned ?? []) this.options.pool.claim(ip, s.key);
     for (const s of fresh) {
       seen.add(s.key);
       this.cache.set(s.key, s);
@@ -170,7 +209,13 @@ export class LoadBalancerController extends EventEmitter {
     if (!service || !inScope(service, this.className)) {
       this.pending.delete(key);
       const freed = this.options.pool?.release(key) ?? 0;
-      if (service && freed > 0) this.events.record(service, "Normal", "IPReleased", `released pool address(es); the Service is no longer ours to serve (type ${service.type})`);
+      if (service && freed > 0)
+        this.events.record(
+          service,
+          "Normal",
+          "IPReleased",
+          `released pool address(es); the Service is no longer ours to serve (type ${service.type})`,
+        );
       if (freed > 0) this.retryPending();
       return;
     }
@@ -203,7 +248,10 @@ export class LoadBalancerController extends EventEmitter {
         const result = pool.claim(ip, service.key);
         if (result !== "ok") {
           pool.release(service.key);
-          const why = result === "outside-pool" ? `requested IP ${ip} is outside the pool ${pool.spec.join(", ")}` : `requested IP ${ip} is already assigned to ${pool.ownerOf(ip)}`;
+          const why =
+            result === "outside-pool"
+              ? `requested IP ${ip} is outside the pool ${pool.spec.join(", ")}`
+              : `requested IP ${ip} is already assigned to ${pool.ownerOf(ip)}`;
           return this.markPending(service, why);
         }
       }
@@ -232,14 +280,27 @@ export class LoadBalancerController extends EventEmitter {
   /** One merge patch of the status subresource, with resourceVersion as a precondition; 409 → read again and retry. */
   private async write(service: LbService, desired: IngressEntry[]): Promise<void> {
     const body = {
-      metadata: { resourceVersion: service.resourceVersion, annotations: { [ASSIGNED_ANNOTATION]: desired.map((d) => d.ip).join(",") } },
+      metadata: {
+        resourceVersion: service.resourceVersion,
+        annotations: { [ASSIGNED_ANNOTATION]: desired.map((d) => d.ip).join(",") },
+      },
       status: { loadBalancer: { ingress: desired } },
     };
     try {
       this.writes++;
-      const { body: updated } = await this.client.call<Json>("PATCH", `${servicePath(service)}/status`, body, "application/merge-patch+json");
+      const { body: updated } = await this.client.call<Json>(
+        "PATCH",
+        `${servicePath(service)}/status`,
+        body,
+        "application/merge-patch+json",
+      );
       this.accept(updated, true);
-      this.events.record(service, "Normal", "IPAllocated", `assigned ${desired.map((d) => d.ip).join(", ")} (${this.options.mode} mode)`);
+      this.events.record(
+        service,
+        "Normal",
+        "IPAllocated",
+        `assigned ${desired.map((d) => d.ip).join(", ")} (${this.options.mode} mode)`,
+      );
       this.emit("assigned", service.key, desired);
     } catch (error) {
       await this.handleWriteError(service, error);
@@ -250,7 +311,8 @@ export class LoadBalancerController extends EventEmitter {
   private accept(object: Json, ownWrite = false): void {
     const next = toLbService(object);
     this.cache.set(next.key, next);
-    if (ownWrite && this.lastSeen.get(next.key) !== next.resourceVersion) this.awaiting.set(next.key, next.resourceVersion);
+    if (ownWrite && this.lastSeen.get(next.key) !== next.resourceVersion)
+      this.awaiting.set(next.key, next.resourceVersion);
     this.emit("changed");
   }
 

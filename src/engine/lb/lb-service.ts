@@ -30,9 +30,13 @@ export interface LbService {
   readonly ports: readonly { readonly port: number; readonly protocol: string; readonly name?: string }[];
 }
 
-
 function splitList(text: unknown): string[] {
-  return typeof text === "string" ? text.split(",").map((s) => s.trim()).filter((s) => s !== "") : [];
+  return typeof text === "string"
+    ? text
+        .split(",")
+        .map((s) => s.trim())
+        .filter((s) => s !== "")
+    : [];
 }
 
 export function serviceKey(namespace: string, name: string): string {
@@ -56,14 +60,24 @@ export function toLbService(object: Json): LbService {
     loadBalancerIP: spec.loadBalancerIP || null,
     wantedIps: splitList(annotations[WANTED_IPS_ANNOTATION]),
     assigned: ASSIGNED_ANNOTATION in annotations ? splitList(annotations[ASSIGNED_ANNOTATION]) : null,
-    ingress: (object.status?.loadBalancer?.ingress ?? []).map((i: Json) => ({ ...(i.ip ? { ip: i.ip } : {}), ...(i.hostname ? { hostname: i.hostname } : {}), ...(i.ipMode ? { ipMode: i.ipMode } : {}) })),
-    ports: (spec.ports ?? []).map((p: Json) => ({ port: p.port, protocol: p.protocol ?? "TCP", ...(p.name ? { name: p.name } : {}) })),
+    ingress: (object.status?.loadBalancer?.ingress ?? []).map((i: Json) => ({
+      ...(i.ip ? { ip: i.ip } : {}),
+      ...(i.hostname ? { hostname: i.hostname } : {}),
+      ...(i.ipMode ? { ipMode: i.ipMode } : {}),
+    })),
+    ports: (spec.ports ?? []).map((p: Json) => ({
+      port: p.port,
+      protocol: p.protocol ?? "TCP",
+      ...(p.name ? { name: p.name } : {}),
+    })),
   };
 }
 
 /** KEP-1959: only LoadBalancer Services whose class is unset or ours. */
 export function inScope(service: LbService, className: string | null): boolean {
-  return service.type === "LoadBalancer" && (service.loadBalancerClass === null || service.loadBalancerClass === className);
+  return (
+    service.type === "LoadBalancer" && (service.loadBalancerClass === null || service.loadBalancerClass === className)
+  );
 }
 
 function ingressIps(ingress: readonly IngressEntry[]): string[] {
@@ -100,9 +114,17 @@ export function requestedIps(service: LbService): string[] {
 export function ingressMatches(service: LbService, desired: readonly IngressEntry[]): boolean {
   return (
     service.assigned !== null &&
-    sameIps(service.assigned, desired.map((d) => d.ip ?? "")) &&
+    sameIps(
+      service.assigned,
+      desired.map((d) => d.ip ?? ""),
+    ) &&
     service.ingress.length === desired.length &&
-    desired.every((d) => service.ingress.some((i) => i.ip !== undefined && d.ip !== undefined && normaliseIp(i.ip) === normaliseIp(d.ip) && i.ipMode === d.ipMode))
+    desired.every((d) =>
+      service.ingress.some(
+        (i) =>
+          i.ip !== undefined && d.ip !== undefined && normaliseIp(i.ip) === normaliseIp(d.ip) && i.ipMode === d.ipMode,
+      ),
+    )
   );
 }
 

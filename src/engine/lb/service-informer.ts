@@ -11,7 +11,9 @@ export interface InformerHandlers {
   onReconnect?(): void;
 }
 
-/** A watch that ends this soon with nothing in it counts as a failure, so a server that closes at once is not hammered. */
+/**
+ * A watch that ends this soon with nothing in it counts as a failure, so a server that closes at once is not hammered.
+ */
 const SHORT_WATCH_MS = 1000;
 
 /**
@@ -91,14 +93,18 @@ export class ServiceInformer {
           this.abort.signal,
         );
         if (gone) needList = true;
-        else if (events === 0 && performance.now() - began < SHORT_WATCH_MS) await this.backOff(new Error("watch ended at once with no events"), failures++);
+        else if (events === 0 && performance.now() - began < SHORT_WATCH_MS)
+          await this.backOff(new Error("watch ended at once with no events"), failures++);
       } catch (error) {
         if (this.abort.signal.aborted) break;
         if (error instanceof KubeApiError && error.status === 410) {
           needList = true;
           continue;
         }
-        if ((isConnectionError(error) || (error instanceof KubeApiError && error.status === 401)) && (await this.client.reload?.())) {
+        if (
+          (isConnectionError(error) || (error instanceof KubeApiError && error.status === 401)) &&
+          (await this.client.reload?.())
+        ) {
           // The cluster moved (new port, new certificates): everything is read again from the new place.
           this.handlers.onReconnect?.();
           needList = true;

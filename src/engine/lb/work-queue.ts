@@ -39,10 +39,13 @@ export class WorkQueue {
     if (this.closed) return;
     this.failureCounts.set(key, (this.failureCounts.get(key) ?? 0) + 1);
     if (this.delayed.has(key)) return;
-    this.delayed.set(key, setTimeout(() => {
-      this.delayed.delete(key);
-      this.add(key);
-    }, ms));
+    this.delayed.set(
+      key,
+      setTimeout(() => {
+        this.delayed.delete(key);
+        this.add(key);
+      }, ms),
+    );
   }
 
   failures(key: string): number {

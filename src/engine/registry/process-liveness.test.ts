@@ -14,14 +14,20 @@ describe("tunnel process liveness", () => {
     expect(await isTunnelProcessAlive(2 ** 22 + 7)).toBe(false);
   });
 
-  // A daemon killed with -9 whose parent collects it late (a container's init) stays a zombie, and kill(pid, 0) still answers for it.
+  // A daemon killed with -9 whose parent collects it late (a container's init) stays a zombie, and kill(pid, 0) still
+  // answers for it.
   it.skipIf(process.platform !== "linux")("an exited process nobody has collected yet (a zombie) is dead", async () => {
     // The shell starts a child that exits soon, then becomes `sleep 30`, which never collects it.
     const parent = spawn("sh", ["-c", "sleep 0.1 & echo $!; exec sleep 30"], { stdio: ["ignore", "pipe", "ignore"] });
     try {
-      const line = await new Promise<string>((resolve) => createInterface({ input: parent.stdout! }).once("line", resolve));
+      const line = await new Promise<string>((resolve) =>
+        createInterface({ input: parent.stdout! }).once("line", resolve),
+      );
       const zombie = Number(line);
-      await eventually(async () => (await readFile(`/proc/${zombie}/stat`, "utf8")).includes(") Z "), { timeoutMs: 5000, what: `pid ${zombie} to be a zombie` });
+      await eventually(async () => (await readFile(`/proc/${zombie}/stat`, "utf8")).includes(") Z "), {
+        timeoutMs: 5000,
+        what: `pid ${zombie} to be a zombie`,
+      });
       expect(await isTunnelProcessAlive(zombie)).toBe(false);
     } finally {
       parent.kill("SIGKILL");

@@ -6,7 +6,11 @@ import { execFileRunner, type CommandRunner } from "../system/command-runner.js"
  * reused: Linux clock ticks since boot from /proc, `ps -o lstart` on macOS.
  * Windows returns null, and liveness then rests on the pid alone.
  */
-export async function processStartTime(pid: number, platform: NodeJS.Platform = process.platform, runner: CommandRunner = execFileRunner): Promise<string | null> {
+export async function processStartTime(
+  pid: number,
+  platform: NodeJS.Platform = process.platform,
+  runner: CommandRunner = execFileRunner,
+): Promise<string | null> {
   if (platform === "linux") {
     try {
       const stat = await readFile(`/proc/${pid}/stat`, "utf8");

@@ -17,7 +17,15 @@ beforeEach(async () => {
 });
 afterEach(() => rm(dir, { recursive: true, force: true }));
 
-const sample = entryToJson({ destination: parseCidr("10.96.0.0/12"), gateway: "192.168.49.2", profile: "minikube", pid: 1, clusterDomain: "cluster.local", clusterDnsIp: "10.96.0.10", createdAt: "x" });
+const sample = entryToJson({
+  destination: parseCidr("10.96.0.0/12"),
+  gateway: "192.168.49.2",
+  profile: "minikube",
+  pid: 1,
+  clusterDomain: "cluster.local",
+  clusterDnsIp: "10.96.0.10",
+  createdAt: "x",
+});
 
 describe("RegistryFile", () => {
   it("treats a missing or empty file, and Go's null, as an empty registry", async () => {
@@ -32,7 +40,11 @@ describe("RegistryFile", () => {
   it.each([
     ["truncated JSON", '[{"Route":', "not valid JSON"],
     ["an object instead of a list", '{"a":1}', "unexpected shape"],
-    ["a bad mask", '[{"Route":{"Gateway":"192.168.49.2","DestCIDR":{"IP":"10.96.0.0","Mask":"AA=="}},"MachineName":"m","Pid":1}]', "entry 0: mask"],
+    [
+      "a bad mask",
+      '[{"Route":{"Gateway":"192.168.49.2","DestCIDR":{"IP":"10.96.0.0","Mask":"AA=="}},"MachineName":"m","Pid":1}]',
+      "entry 0: mask",
+    ],
   ])("refuses %s with an error naming the file, and never rewrites it", async (_what, content, reason) => {
     const registry = registryAt(join(dir, "tunnels.json"), { settleMs: 50 });
     await writeFile(registry.path, content);
@@ -65,7 +77,11 @@ describe("RegistryFile", () => {
 
   it("writes nothing when the change throws", async () => {
     const registry = registryAt(join(dir, "tunnels.json"));
-    await expect(registry.update(() => { throw new Error("no"); })).rejects.toThrow("no");
+    await expect(
+      registry.update(() => {
+        throw new Error("no");
+      }),
+    ).rejects.toThrow("no");
     await expect(stat(registry.path)).rejects.toThrow();
   });
 
@@ -73,7 +89,13 @@ describe("RegistryFile", () => {
     const registry = registryAt(join(dir, "tunnels.json"));
     const whole = JSON.stringify([sample]);
     await writeFile(registry.path, "");
-    const later = setTimeout(() => void writeFile(registry.path, whole.slice(0, 40)).then(() => setTimeout(() => void writeFile(registry.path, whole), 60)), 60);
+    const later = setTimeout(
+      () =>
+        void writeFile(registry.path, whole.slice(0, 40)).then(() =>
+          setTimeout(() => void writeFile(registry.path, whole), 60),
+        ),
+      60,
+    );
     const started = performance.now();
     expect((await registry.read()).map((e) => e.destination.text)).toEqual(["10.96.0.0/12"]);
     expect(performance.now() - started).toBeLessThan(1500);
@@ -97,18 +119,27 @@ describe("RegistryFile", () => {
   it("beside minikube's unlocked in-place writer, 8 register/unregister cycles all succeed and nothing is lost", async () => {
     const registry = registryAt(join(dir, "tunnels.json"));
     await writeFile(registry.path, "[]");
-    const writer = spawn(process.execPath, [bundled("minikube-registry-writer"), registry.path, "777777"], { stdio: ["ignore", "pipe", "inherit"] });
+    const writer = spawn(process.execPath, [bundled("minikube-registry-writer"), registry.path, "777777"], {
+      stdio: ["ignore", "pipe", "inherit"],
+    });
     let writes = "";
     writer.stdout.on("data", (c: Buffer) => (writes += c.toString()));
     try {
       // Let it write a few times first.
-      await eventually(async () => (await stat(registry.path)).size >= 10, { timeoutMs: 10_000, everyMs: 5, what: "the writer's first entries" });
+      await eventually(async () => (await stat(registry.path)).size >= 10, {
+        timeoutMs: 10_000,
+        everyMs: 5,
+        what: "the writer's first entries",
+      });
       for (let cycle = 0; cycle < 8; cycle++) {
         const ours = { ...sample, Pid: 500 + cycle };
         // Each step would have thrown "cannot be read: not valid JSON" without the settle-and-retry read.
         await registry.update((entries) => ({ entries: [...entries, ours], result: undefined }));
         await registry.read();
-        await registry.update((entries) => ({ entries: entries.filter((e) => e.Pid !== 500 + cycle), result: undefined }));
+        await registry.update((entries) => ({
+          entries: entries.filter((e) => e.Pid !== 500 + cycle),
+          result: undefined,
+        }));
       }
     } finally {
       writer.kill("SIGTERM");
@@ -126,7 +157,9 @@ describe("RegistryFile", () => {
     const workers = [0, 1, 2, 3].map(
       (w) =>
         new Promise<number | null>((resolve) => {
-          const child = spawn(process.execPath, [bundled("registry-worker"), path, String(w), "200"], { stdio: ["ignore", "inherit", "inherit"] });
+          const child = spawn(process.execPath, [bundled("registry-worker"), path, String(w), "200"], {
+            stdio: ["ignore", "inherit", "inherit"],
+          });
           child.on("exit", resolve);
         }),
     );

@@ -8,12 +8,19 @@ export class RegistryCorruptError extends Error {
     readonly path: string,
     detail: string,
   ) {
-    super(`tunnel registry ${path} cannot be read: ${detail}. It was left untouched; move it aside or run "mktunnel registry reset" to back it up and start empty`);
+    super(
+      `tunnel registry ${path} cannot be read: ${detail}. It was left untouched; move it aside or run "mktunnel registry reset" to back it up and start empty`,
+    );
     this.name = "RegistryCorruptError";
   }
 }
 
-export type RegistryWriter = (path: string, data: string, files: FileAccess, beforeRename: () => Promise<boolean>) => Promise<boolean>;
+export type RegistryWriter = (
+  path: string,
+  data: string,
+  files: FileAccess,
+  beforeRename: () => Promise<boolean>,
+) => Promise<boolean>;
 
 const defaultWriter: RegistryWriter = (path, data, files, beforeRename) => files.replace(path, data, { beforeRename });
 
@@ -36,7 +43,10 @@ export interface RegistryTransaction {
   update<T>(change: (entries: TunnelEntryJson[]) => { entries: TunnelEntryJson[]; result: T }): Promise<T>;
 }
 
-type Parsed = { readonly kind: "ok"; readonly entries: TunnelEntryJson[] } | { readonly kind: "torn"; readonly detail: string } | { readonly kind: "bad"; readonly detail: string };
+type Parsed =
+  | { readonly kind: "ok"; readonly entries: TunnelEntryJson[] }
+  | { readonly kind: "torn"; readonly detail: string }
+  | { readonly kind: "bad"; readonly detail: string };
 
 function parse(text: string): Parsed {
   if (text.trim() === "") return { kind: "torn", detail: "empty" };
@@ -49,7 +59,10 @@ function parse(text: string): Parsed {
   const result = tunnelsFileSchema.safeParse(json);
   if (!result.success) {
     const issue = result.error.issues[0];
-    return { kind: "bad", detail: `unexpected shape at ${issue?.path.join(".") || "top level"}: ${issue?.message ?? "invalid"}` };
+    return {
+      kind: "bad",
+      detail: `unexpected shape at ${issue?.path.join(".") || "top level"}: ${issue?.message ?? "invalid"}`,
+    };
   }
   const entries = result.data ?? [];
   for (const [index, entry] of entries.entries()) {
@@ -95,7 +108,9 @@ export class RegistryFile {
     return (await this.files()).readText(this.path);
   }
 
-  /** Reads and parses, waiting out a write in progress; returns the text too so a writer can tell whether it changed. */
+  /**
+   * Reads and parses, waiting out a write in progress; returns the text too so a writer can tell whether it changed.
+   */
   private async load(): Promise<{ text: string | null; entries: TunnelEntryJson[] }> {
     const deadline = Date.now() + this.settleMs;
     for (let pause = 5; ; pause = Math.min(pause * 2, 100)) {
@@ -141,7 +156,10 @@ export class RegistryFile {
     }
   }
 
-  private async lockedUpdate<T>(files: FileAccess, change: (entries: TunnelEntryJson[]) => { entries: TunnelEntryJson[]; result: T }): Promise<T> {
+  private async lockedUpdate<T>(
+    files: FileAccess,
+    change: (entries: TunnelEntryJson[]) => { entries: TunnelEntryJson[]; result: T },
+  ): Promise<T> {
     for (let attempt = 0; ; attempt++) {
       const before = await this.load();
       const { entries, result } = change(before.entries);
@@ -155,12 +173,15 @@ export class RegistryFile {
   private async lock(files: FileAccess) {
     const lockPath = `${this.path}.lock`;
     // Version 0.1 locked with a directory of this name (proper-lockfile); an empty one left by a crash is in the way.
-    if (!files.strict && (await stat(lockPath).catch(() => null))?.isDirectory()) await rmdir(lockPath).catch(() => undefined);
+    if (!files.strict && (await stat(lockPath).catch(() => null))?.isDirectory())
+      await rmdir(lockPath).catch(() => undefined);
     return lockFile(lockPath, files, this.options.lockTimeoutMs ?? 10_000);
   }
 }
 
-/** Moves an unreadable registry aside (kept byte for byte) and starts an empty one. Only on the user's explicit request. */
+/**
+ * Moves an unreadable registry aside (kept byte for byte) and starts an empty one. Only on the user's explicit request.
+ */
 export async function resetRegistry(registry: RegistryFile): Promise<string | null> {
   try {
     await registry.readJson();

@@ -15,7 +15,8 @@ export interface LinkNote {
 }
 
 /** Who holds a profile's tunnel lock when we cannot take it. */
-export type LockHolder = { readonly kind: "minikube-tunnel"; readonly pid: number; readonly link?: LinkNote } | { readonly kind: "minikube" };
+export type LockHolder =
+  { readonly kind: "minikube-tunnel"; readonly pid: number; readonly link?: LinkNote } | { readonly kind: "minikube" };
 
 /** `minikube tunnel` holds an exclusive flock on this file for as long as it runs (cmd/minikube/cmd/tunnel.go). */
 export function tunnelLockPath(miniPath: string, profile: string): string {
@@ -23,7 +24,9 @@ export function tunnelLockPath(miniPath: string, profile: string): string {
 }
 
 export function describeHolder(holder: LockHolder): string {
-  return holder.kind === "minikube" ? "`minikube tunnel` is running for this profile" : `another Minikube Tunnel process (pid ${holder.pid}) runs this profile`;
+  return holder.kind === "minikube"
+    ? "`minikube tunnel` is running for this profile"
+    : `another Minikube Tunnel process (pid ${holder.pid}) runs this profile`;
 }
 
 /**
@@ -87,7 +90,11 @@ function parseLinkNote(json: string | undefined): LinkNote | null {
   try {
     const note = JSON.parse(json) as Partial<LinkNote>;
     if (typeof note.state !== "string" || (note.endpoint !== null && typeof note.endpoint !== "string")) return null;
-    return { state: note.state, endpoint: note.endpoint, ...(typeof note.error === "string" ? { error: note.error } : {}) };
+    return {
+      state: note.state,
+      endpoint: note.endpoint,
+      ...(typeof note.error === "string" ? { error: note.error } : {}),
+    };
   } catch {
     return null;
   }

@@ -27,7 +27,8 @@ export interface InProcessRootOptions {
 export async function createInProcessRoot(options: InProcessRootOptions): Promise<RootSession> {
   const isRoot = process.platform !== "win32" && process.getuid?.() === 0;
   const files = await options.registry.files();
-  const user = files instanceof FileGuard ? files.owner : { uid: process.getuid?.() ?? 0, gid: process.getgid?.() ?? 0 };
+  const user =
+    files instanceof FileGuard ? files.owner : { uid: process.getuid?.() ?? 0, gid: process.getgid?.() ?? 0 };
   const self = await currentProcessIdentity();
   // Last of what can fail before the session exists, so nothing has to stop it on the way.
   const owner = await registryPidFor(user);

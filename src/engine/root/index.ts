@@ -2,7 +2,23 @@
 // tunnels use, the in-process implementation, and what unprivileged code may read (the routing table,
 // the conflict rule, registry liveness). Everything that changes routes, names or privileged files stays
 // behind it: lint refuses an import of root/'s other files from outside root/ and src/helper/.
-export type { AddOutcome, CleanedRoute, CleanupFailure, CleanupReport, ClusterDns, HostsEntry, HostsResult, ProfileDeclaration, RemoveOutcome, Root, RootLoopback, RootNames, RootRoutes, RouteRef, RouteRequest } from "./root.js";
+export type {
+  AddOutcome,
+  CleanedRoute,
+  CleanupFailure,
+  CleanupReport,
+  ClusterDns,
+  HostsEntry,
+  HostsResult,
+  ProfileDeclaration,
+  RemoveOutcome,
+  Root,
+  RootLoopback,
+  RootNames,
+  RootRoutes,
+  RouteRef,
+  RouteRequest,
+} from "./root.js";
 export { createInProcessRoot } from "./in-process.js";
 export { fileAccessFor } from "./files/guarded-files.js";
 export { routeTableFor } from "./routes/platform-route-table.js";

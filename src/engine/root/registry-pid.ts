@@ -16,8 +16,14 @@ export interface RegistryPid {
 }
 
 export async function registryPidFor(owner: FileOwner): Promise<RegistryPid> {
-  if (process.platform === "win32" || owner.uid === 0 || process.getuid?.() !== 0) return { identity: await currentProcessIdentity(), stop: () => undefined };
-  const child: ChildProcess = spawn("cat", [], { uid: owner.uid, gid: owner.gid, stdio: ["pipe", "ignore", "ignore"], cwd: "/" });
+  if (process.platform === "win32" || owner.uid === 0 || process.getuid?.() !== 0)
+    return { identity: await currentProcessIdentity(), stop: () => undefined };
+  const child: ChildProcess = spawn("cat", [], {
+    uid: owner.uid,
+    gid: owner.gid,
+    stdio: ["pipe", "ignore", "ignore"],
+    cwd: "/",
+  });
   await new Promise<void>((resolve, reject) => {
     child.once("spawn", resolve);
     child.once("error", reject);

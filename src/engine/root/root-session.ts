@@ -10,9 +10,25 @@ import { hostAddressRefusal, hostAddresses } from "./policy/host-addresses.js";
 import { readResolverSettings } from "./policy/resolv-conf.js";
 import { checkClusterDomain, hostNameRefusal } from "./policy/name-policy.js";
 import { PolicyError } from "./policy/policy-error.js";
-import { type DeclaredProfile, checkClusterDns, checkForwardAddress, hostsAddressRefusal } from "./policy/request-policy.js";
+import {
+  type DeclaredProfile,
+  checkClusterDns,
+  checkForwardAddress,
+  hostsAddressRefusal,
+} from "./policy/request-policy.js";
 import { checkGateway, checkNotBlanket, publicNetworkRefusal } from "./policy/route-policy.js";
-import type { AddOutcome, CleanupReport, ClusterDns, HostsEntry, HostsResult, ProfileDeclaration, RemoveOutcome, Root, RouteRef, RouteRequest } from "./root.js";
+import type {
+  AddOutcome,
+  CleanupReport,
+  ClusterDns,
+  HostsEntry,
+  HostsResult,
+  ProfileDeclaration,
+  RemoveOutcome,
+  Root,
+  RouteRef,
+  RouteRequest,
+} from "./root.js";
 import { OwnRoutes } from "./routes/own-routes.js";
 import type { RouteTable } from "./routes/route-table.js";
 import type { RouteRegistrar } from "./routes/route-transaction.js";
@@ -28,7 +44,10 @@ export interface RootSessionDeps {
   readonly relayTargetOwner: number | null;
   /** What the administrator allowed at install beyond the fixed rules (none by default). */
   readonly allowances: Allowances;
-  /** Root's own operator is the client (`sudo mktunnel`), not a helper's user: see RegistrarPolicy (route-transaction.ts). */
+  /**
+   * Root's own operator is the client (`sudo mktunnel`), not a helper's user: see RegistrarPolicy
+   * (route-transaction.ts).
+   */
   readonly operator: boolean;
   /** Root's runtime directory, where records of crashed sessions are found; null: none. */
   readonly runtimeDir: string | null;
@@ -63,11 +82,17 @@ export class RootSession implements Root {
    */
   async declare(declaration: ProfileDeclaration): Promise<void> {
     if (declaration.nodeIp !== null) checkGateway(declaration.nodeIp);
-    if (declaration.nodeIp === null && declaration.cidrs.length > 0) throw new PolicyError("networks need the node they are routed through");
+    if (declaration.nodeIp === null && declaration.cidrs.length > 0)
+      throw new PolicyError("networks need the node they are routed through");
     for (const cidr of declaration.cidrs) checkNotBlanket(cidr);
     const families = [...new Set(declaration.cidrs.map((c) => c.family))];
-    const host = families.length > 0 ? await hostAddresses((await Promise.all(families.map((f) => this.deps.table.list(f)))).flat()) : [];
-    const own = host.find((a) => declaration.nodeIp !== null && a.kind === "own" && a.address === normaliseIp(declaration.nodeIp));
+    const host =
+      families.length > 0
+        ? await hostAddresses((await Promise.all(families.map((f) => this.deps.table.list(f)))).flat())
+        : [];
+    const own = host.find(
+      (a) => declaration.nodeIp !== null && a.kind === "own" && a.address === normaliseIp(declaration.nodeIp),
+    );
     if (own) throw new PolicyError(`node IP ${declaration.nodeIp} is ${own.what}, not a cluster node`);
     const cidrs = new Set<string>();
     const refused = new Map<string, string>();
@@ -77,15 +102,23 @@ export class RootSession implements Root {
       else cidrs.add(cidr.text);
     }
     const all = [...cidrs, ...refused.keys()];
-    if (declaration.clusterDnsIp !== "" && !inAny(declaration.clusterDnsIp, all)) throw new PolicyError(`cluster DNS ${declaration.clusterDnsIp} is not in a declared network`);
-    this.declarations.set(declaration.profile, { nodeIp: declaration.nodeIp, cidrs, refused, clusterDomain: declaration.clusterDomain, clusterDnsIp: declaration.clusterDnsIp });
+    if (declaration.clusterDnsIp !== "" && !inAny(declaration.clusterDnsIp, all))
+      throw new PolicyError(`cluster DNS ${declaration.clusterDnsIp} is not in a declared network`);
+    this.declarations.set(declaration.profile, {
+      nodeIp: declaration.nodeIp,
+      cidrs,
+      refused,
+      clusterDomain: declaration.clusterDomain,
+      clusterDnsIp: declaration.clusterDnsIp,
+    });
   }
 
   async addRoutes(requests: readonly RouteRequest[]): Promise<AddOutcome[]> {
     // Every route is checked before any is added: one undeclared route refuses the whole batch.
     for (const r of requests) {
       const d = this.routable(r.profile, r.gateway);
-      if (!d.cidrs.has(r.destination.text) && !d.refused.has(r.destination.text)) throw new PolicyError(`${r.destination.text} was not declared for profile "${r.profile}"`);
+      if (!d.cidrs.has(r.destination.text) && !d.refused.has(r.destination.text))
+        throw new PolicyError(`${r.destination.text} was not declared for profile "${r.profile}"`);
     }
     const allowed = requests.filter((r) => this.declarations.get(r.profile)!.cidrs.has(r.destination.text));
     const added = await this.deps.registrar.addRoutes(
@@ -102,15 +135,27 @@ export class RootSession implements Root {
 
   async removeRoutes(routes: readonly RouteRef[]): Promise<RemoveOutcome[]> {
     const foreign = routes.filter((r) => !this.deps.registrar.holds(r));
-    if (foreign.length > 0) throw new PolicyError(`${foreign.map((r) => `${r.destination.text} via ${r.gateway}`).join(", ")} is not a route this client added; refusing to remove it`);
+    if (foreign.length > 0)
+      throw new PolicyError(
+        `${foreign.map((r) => `${r.destination.text} via ${r.gateway}`).join(", ")} is not a route this client added; refusing to remove it`,
+      );
     return this.deps.registrar.removeRoutes(routes);
   }
 
   async cleanup(): Promise<CleanupReport> {
-    const orphans = this.deps.runtimeDir ? await OwnRoutes.orphans(this.deps.runtimeDir, this.deps.user.uid, (pid, started) => isTunnelProcessAlive(pid, started || undefined)) : [];
-    const report = await cleanupStaleTunnels(this.deps.table, this.deps.registry, { allowances: this.deps.allowances, operator: this.deps.operator, recorded: orphans.flatMap((o) => o.routes) });
+    const orphans = this.deps.runtimeDir
+      ? await OwnRoutes.orphans(this.deps.runtimeDir, this.deps.user.uid, (pid, started) =>
+          isTunnelProcessAlive(pid, started || undefined),
+        )
+      : [];
+    const report = await cleanupStaleTunnels(this.deps.table, this.deps.registry, {
+      allowances: this.deps.allowances,
+      operator: this.deps.operator,
+      recorded: orphans.flatMap((o) => o.routes),
+    });
     const failed = new Set(report.failures.map((f) => `${f.destination} ${f.gateway}`));
-    for (const orphan of orphans) if (!orphan.routes.some((r) => failed.has(`${r.destination.text} ${r.gateway}`))) await orphan.forget();
+    for (const orphan of orphans)
+      if (!orphan.routes.some((r) => failed.has(`${r.destination.text} ${r.gateway}`))) await orphan.forget();
     let names: string[] = [];
     const nameFailures: string[] = [];
     try {
@@ -118,7 +163,8 @@ export class RootSession implements Root {
     } catch (error) {
       nameFailures.push((error as Error).message);
     }
-    for (const r of report.refused ?? []) this.deps.log(`cleanup refused ${r.destination} via ${r.gateway} (${r.profile}, pid ${r.pid}): ${r.error}`);
+    for (const r of report.refused ?? [])
+      this.deps.log(`cleanup refused ${r.destination} via ${r.gateway} (${r.profile}, pid ${r.pid}): ${r.error}`);
     return { ...report, names, ...(nameFailures.length > 0 ? { nameFailures } : {}) };
   }
 
@@ -141,7 +187,8 @@ export class RootSession implements Root {
       this.aliasesAdded.add(address);
       return;
     }
-    if (!this.aliasesAdded.delete(address)) throw new PolicyError(`${address} is not an alias this client added; refusing to remove it`);
+    if (!this.aliasesAdded.delete(address))
+      throw new PolicyError(`${address} is not an alias this client added; refusing to remove it`);
     await aliases.remove(address);
   }
 
@@ -214,7 +261,8 @@ export class RootSession implements Root {
       );
     }
     this.aliasesAdded.clear();
-    for (const failure of (await this.deps.names?.clearAll().catch((e: Error) => [`names: ${e.message}`])) ?? []) log(`could not take back ${failure}`);
+    for (const failure of (await this.deps.names?.clearAll().catch((e: Error) => [`names: ${e.message}`])) ?? [])
+      log(`could not take back ${failure}`);
   }
 
   private declared(profile: string): DeclaredProfile {
@@ -225,7 +273,10 @@ export class RootSession implements Root {
 
   private routable(profile: string, gateway: string): DeclaredProfile {
     const declaration = this.declared(profile);
-    if (gateway !== declaration.nodeIp) throw new PolicyError(`gateway ${gateway} is not the node IP ${declaration.nodeIp ?? "(none)"} of profile "${profile}"`);
+    if (gateway !== declaration.nodeIp)
+      throw new PolicyError(
+        `gateway ${gateway} is not the node IP ${declaration.nodeIp ?? "(none)"} of profile "${profile}"`,
+      );
     return declaration;
   }
 

@@ -54,7 +54,10 @@ export interface CleanupFailure {
 export interface CleanupReport {
   readonly removed: CleanedRoute[];
   readonly failures: CleanupFailure[];
-  /** Dead entries whose route root would not have added (a forged entry for the default route or a VPN's network): left alone, and said. */
+  /**
+   * Dead entries whose route root would not have added (a forged entry for the default route or a VPN's network): left
+   * alone, and said.
+   */
   readonly refused?: CleanupFailure[];
   readonly skippedAlive: number;
   /** Cluster-name settings (hosts blocks, resolver settings) that a dead tunnel left, taken back. */

@@ -28,7 +28,10 @@ export class CommandNotFoundError extends Error {
 }
 
 export class CommandTimeoutError extends Error {
-  constructor(readonly command: string, readonly timeoutMs: number) {
+  constructor(
+    readonly command: string,
+    readonly timeoutMs: number,
+  ) {
     super(`${command} did not finish within ${timeoutMs} ms and was stopped`);
     this.name = "CommandTimeoutError";
   }
@@ -52,13 +55,21 @@ export const execFileRunner: CommandRunner = {
       const child = execFile(
         file,
         [...args],
-        { encoding: "utf8", maxBuffer: 64 * 1024 * 1024, windowsHide: true, timeout: timeoutMs, killSignal: "SIGKILL", ...(options.signal ? { signal: options.signal } : {}) },
+        {
+          encoding: "utf8",
+          maxBuffer: 64 * 1024 * 1024,
+          windowsHide: true,
+          timeout: timeoutMs,
+          killSignal: "SIGKILL",
+          ...(options.signal ? { signal: options.signal } : {}),
+        },
         (error, stdout, stderr) => {
           if (error) {
             const code = (error as NodeJS.ErrnoException).code;
             if (code === "ENOENT") return reject(new CommandNotFoundError(file));
             if (code === "ABORT_ERR" || options.signal?.aborted) return reject(new CommandAbortedError(label));
-            if ((error as { killed?: boolean }).killed && error.signal === "SIGKILL") return reject(new CommandTimeoutError(label, timeoutMs));
+            if ((error as { killed?: boolean }).killed && error.signal === "SIGKILL")
+              return reject(new CommandTimeoutError(label, timeoutMs));
           }
           const exitCode = error ? (typeof error.code === "number" ? error.code : 1) : 0;
           resolve({ stdout, stderr, exitCode });

@@ -10,7 +10,10 @@ export interface ReplaceOptions {
   readonly mode?: number;
   readonly encoding?: TextEncoding;
   readonly tempName?: (path: string) => string;
-  /** May veto the rename (the caller saw the file change and will try again); the answer is whether the file was replaced. */
+  /**
+   * May veto the rename (the caller saw the file change and will try again); the answer is whether the file was
+   * replaced.
+   */
   readonly beforeRename?: () => Promise<boolean>;
 }
 
@@ -38,7 +41,9 @@ const rootOnPosix = () => process.platform !== "win32" && process.getuid?.() ===
 
 function refuseAsRoot(path: string, isRoot: () => boolean): void {
   if (isRoot()) {
-    throw new Error(`${path}: root opens files in other users' directories only through the guarded file access (root/files/guarded-files.ts), never with plain calls`);
+    throw new Error(
+      `${path}: root opens files in other users' directories only through the guarded file access (root/files/guarded-files.ts), never with plain calls`,
+    );
   }
 }
 
@@ -52,13 +57,17 @@ export class PlainFiles implements FileAccess {
   readonly strict = false;
 
   constructor(
-    /** Whether this process is root on POSIX (replaceable so a test run as root can exercise a normal user's behaviour). */
+    /**
+     * Whether this process is root on POSIX (replaceable so a test run as root can exercise a normal user's behaviour).
+     */
     private readonly isRoot: () => boolean = rootOnPosix,
   ) {}
 
   async readText(path: string, encoding: TextEncoding = "utf8"): Promise<string | null> {
     refuseAsRoot(path, this.isRoot);
-    return readFile(path, encoding).catch((error: NodeJS.ErrnoException) => (error.code === "ENOENT" ? null : Promise.reject(error)));
+    return readFile(path, encoding).catch((error: NodeJS.ErrnoException) =>
+      error.code === "ENOENT" ? null : Promise.reject(error),
+    );
   }
 
   async replace(path: string, data: string, options: ReplaceOptions = {}): Promise<boolean> {

@@ -22,8 +22,23 @@ const INVALID_HANDLE_VALUE = -1n;
  */
 export class WindowsFileLock implements LockPrimitive {
   private readonly api: {
-    CreateFileW: (name: string, access: number, share: number, security: null, disposition: number, flags: number, template: null) => unknown;
-    LockFileEx: (handle: unknown, flags: number, reserved: number, low: number, high: number, overlapped: object) => boolean;
+    CreateFileW: (
+      name: string,
+      access: number,
+      share: number,
+      security: null,
+      disposition: number,
+      flags: number,
+      template: null,
+    ) => unknown;
+    LockFileEx: (
+      handle: unknown,
+      flags: number,
+      reserved: number,
+      low: number,
+      high: number,
+      overlapped: object,
+    ) => boolean;
     UnlockFileEx: (handle: unknown, reserved: number, low: number, high: number, overlapped: object) => boolean;
     CloseHandle: (handle: unknown) => boolean;
     GetLastError: () => number;
@@ -32,19 +47,55 @@ export class WindowsFileLock implements LockPrimitive {
   constructor() {
     const kernel32 = koffi.load("kernel32.dll");
     const HANDLE = koffi.pointer("HANDLE", koffi.opaque());
-    koffi.struct("OVERLAPPED", { Internal: "uintptr_t", InternalHigh: "uintptr_t", Offset: "uint32_t", OffsetHigh: "uint32_t", hEvent: "void *" });
+    koffi.struct("OVERLAPPED", {
+      Internal: "uintptr_t",
+      InternalHigh: "uintptr_t",
+      Offset: "uint32_t",
+      OffsetHigh: "uint32_t",
+      hEvent: "void *",
+    });
     this.api = {
-      CreateFileW: kernel32.func("__stdcall", "CreateFileW", HANDLE, ["str16", "uint32_t", "uint32_t", "void *", "uint32_t", "uint32_t", "void *"]),
-      LockFileEx: kernel32.func("__stdcall", "LockFileEx", "bool", [HANDLE, "uint32_t", "uint32_t", "uint32_t", "uint32_t", "_Inout_ OVERLAPPED *"]),
-      UnlockFileEx: kernel32.func("__stdcall", "UnlockFileEx", "bool", [HANDLE, "uint32_t", "uint32_t", "uint32_t", "_Inout_ OVERLAPPED *"]),
+      CreateFileW: kernel32.func("__stdcall", "CreateFileW", HANDLE, [
+        "str16",
+        "uint32_t",
+        "uint32_t",
+        "void *",
+        "uint32_t",
+        "uint32_t",
+        "void *",
+      ]),
+      LockFileEx: kernel32.func("__stdcall", "LockFileEx", "bool", [
+        HANDLE,
+        "uint32_t",
+        "uint32_t",
+        "uint32_t",
+        "uint32_t",
+        "_Inout_ OVERLAPPED *",
+      ]),
+      UnlockFileEx: kernel32.func("__stdcall", "UnlockFileEx", "bool", [
+        HANDLE,
+        "uint32_t",
+        "uint32_t",
+        "uint32_t",
+        "_Inout_ OVERLAPPED *",
+      ]),
       CloseHandle: kernel32.func("__stdcall", "CloseHandle", "bool", [HANDLE]),
       GetLastError: kernel32.func("__stdcall", "GetLastError", "uint32_t", []),
     } as WindowsFileLock["api"];
   }
 
   async tryLock(path: string, _files: FileAccess): Promise<HeldLock | null> {
-    const handle = this.api.CreateFileW(path, GENERIC_READ, FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE, null, OPEN_ALWAYS, FILE_ATTRIBUTE_NORMAL, null);
-    if (handle === null || koffi.address(handle) === BigInt.asUintN(64, INVALID_HANDLE_VALUE)) throw new Error(`cannot open ${path} (Windows error ${this.api.GetLastError()})`);
+    const handle = this.api.CreateFileW(
+      path,
+      GENERIC_READ,
+      FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE,
+      null,
+      OPEN_ALWAYS,
+      FILE_ATTRIBUTE_NORMAL,
+      null,
+    );
+    if (handle === null || koffi.address(handle) === BigInt.asUintN(64, INVALID_HANDLE_VALUE))
+      throw new Error(`cannot open ${path} (Windows error ${this.api.GetLastError()})`);
     const overlapped = () => ({ Internal: 0, InternalHigh: 0, Offset: 0, OffsetHigh: 0, hEvent: null });
     if (!this.api.LockFileEx(handle, LOCKFILE_EXCLUSIVE_LOCK | LOCKFILE_FAIL_IMMEDIATELY, 0, 1, 0, overlapped())) {
       const error = this.api.GetLastError();

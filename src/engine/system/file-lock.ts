@@ -4,7 +4,10 @@ import type { HeldLock, LockPrimitive } from "./lock-primitive.js";
 export type { HeldLock, LockPrimitive } from "./lock-primitive.js";
 
 export class LockTimeoutError extends Error {
-  constructor(readonly path: string, timeoutMs: number) {
+  constructor(
+    readonly path: string,
+    timeoutMs: number,
+  ) {
     super(`could not lock ${path} within ${timeoutMs} ms: another process holds it`);
     this.name = "LockTimeoutError";
   }
@@ -14,7 +17,10 @@ let primitive: LockPrimitive | undefined;
 
 export async function lockPrimitive(platform: NodeJS.Platform = process.platform): Promise<LockPrimitive> {
   if (primitive) return primitive;
-  primitive = platform === "win32" ? new (await import("./file-lock-windows.js")).WindowsFileLock() : new (await import("./file-lock-posix.js")).PosixFileLock(platform);
+  primitive =
+    platform === "win32"
+      ? new (await import("./file-lock-windows.js")).WindowsFileLock()
+      : new (await import("./file-lock-posix.js")).PosixFileLock(platform);
   return primitive;
 }
 
@@ -22,7 +28,10 @@ export async function tryLockFile(path: string, files: FileAccess): Promise<Held
   return (await lockPrimitive()).tryLock(path, files);
 }
 
-/** Waits for the lock, polling with a growing pause: a holder that dies releases it at once, so no stale-lock rules are needed. */
+/**
+ * Waits for the lock, polling with a growing pause: a holder that dies releases it at once, so no stale-lock rules are
+ * needed.
+ */
 export async function lockFile(path: string, files: FileAccess, timeoutMs = 10_000): Promise<HeldLock> {
   const deadline = Date.now() + timeoutMs;
   for (let pause = 1; ; pause = Math.min(pause * 2, 25)) {

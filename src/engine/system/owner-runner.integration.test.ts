@@ -45,7 +45,10 @@ describe.skipIf(!asRoot)("commands root runs for a user", () => {
     const saved = process.env;
     process.env = env;
     try {
-      const ids = await runnerAs(user).run("sh", ["-c", 'echo "$(id -u) $(id -g) $(id -Gn)"; echo "$HOME"; env | grep -c ^SUDO_ || true']);
+      const ids = await runnerAs(user).run("sh", [
+        "-c",
+        'echo "$(id -u) $(id -g) $(id -Gn)"; echo "$HOME"; env | grep -c ^SUDO_ || true',
+      ]);
       const [idLine, home, sudoVars] = ids.stdout.trim().split("\n");
       const [uid, gid, ...groups] = idLine!.split(" ");
       expect({ uid: Number(uid), gid: Number(gid) }).toEqual({ uid: user.uid, gid: user.gid });
@@ -60,8 +63,13 @@ describe.skipIf(!asRoot)("commands root runs for a user", () => {
   it("a timeout stops the command itself, not only the process that started it", async () => {
     const length = `30.${process.pid}`;
     const marker = `sleep ${length}`;
-    await expect(runnerAs(user).run("sleep", [length], { timeoutMs: 1500 })).rejects.toBeInstanceOf(CommandTimeoutError);
-    await eventually(async () => (await run("pgrep", ["-f", marker]).catch(() => ({ stdout: "" }))).stdout.trim() === "", { timeoutMs: 3000, what: "the timed-out command to be gone" });
+    await expect(runnerAs(user).run("sleep", [length], { timeoutMs: 1500 })).rejects.toBeInstanceOf(
+      CommandTimeoutError,
+    );
+    await eventually(
+      async () => (await run("pgrep", ["-f", marker]).catch(() => ({ stdout: "" }))).stdout.trim() === "",
+      { timeoutMs: 3000, what: "the timed-out command to be gone" },
+    );
   });
 
   it("a missing command is reported as not found", async () => {
@@ -76,7 +84,9 @@ describe.skipIf(!asRoot)("commands root runs for a user", () => {
     await mkdir(theirs);
     await chown(theirs, user.uid, user.gid);
     // Not there yet: its nearest existing folder's owner answers.
-    expect((await runnerForOwnerOf(join(theirs, "later", ".minikube")).run("id", ["-u"])).stdout.trim()).toBe(String(user.uid));
+    expect((await runnerForOwnerOf(join(theirs, "later", ".minikube")).run("id", ["-u"])).stdout.trim()).toBe(
+      String(user.uid),
+    );
   });
 
   it("attack: a minikube the user planted cannot act as root when root tunnels their MINIPATH", async () => {
@@ -87,9 +97,19 @@ describe.skipIf(!asRoot)("commands root runs for a user", () => {
     const proof = join(dir, "root-only-proof");
     // The user's "minikube" tries to write where only root can and reports who it ran as.
     const planted = join(miniPath, "minikube");
-    await writeFile(planted, `#!/bin/sh\ntouch ${proof} 2>/dev/null\necho "{\\"Name\\":\\"p\\",\\"Host\\":\\"uid-$(id -u)\\"}"\n`, { mode: 0o755 });
+    await writeFile(
+      planted,
+      `#!/bin/sh\ntouch ${proof} 2>/dev/null\necho "{\\"Name\\":\\"p\\",\\"Host\\":\\"uid-$(id -u)\\"}"\n`,
+      { mode: 0o755 },
+    );
     await chown(planted, user.uid, user.gid);
-    const engine = await createEngine({ env: { ...process.env, MINIKUBE_HOME: miniPath }, minikubeBinary: planted, podCidrSource: null, names: false, tunnelLocks: false });
+    const engine = await createEngine({
+      env: { ...process.env, MINIKUBE_HOME: miniPath },
+      minikubeBinary: planted,
+      podCidrSource: null,
+      names: false,
+      tunnelLocks: false,
+    });
     const status = await engine.minikube.status("p");
     expect(status.host).toBe(`uid-${user.uid}`);
     await expect(run("test", ["-e", proof])).rejects.toThrow();

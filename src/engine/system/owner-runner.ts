@@ -46,7 +46,11 @@ process.execve(found, [file, ...args], env);
 export function runnerAs(user: UserIds, base: CommandRunner = execFileRunner): CommandRunner {
   return {
     async run(file, args, options) {
-      const result = await base.run(process.execPath, ["--no-warnings", "-e", TRAMPOLINE, "--", String(user.uid), String(user.gid), file, ...args], options);
+      const result = await base.run(
+        process.execPath,
+        ["--no-warnings", "-e", TRAMPOLINE, "--", String(user.uid), String(user.gid), file, ...args],
+        options,
+      );
       if (result.exitCode === 127 && result.stderr.startsWith(NOT_FOUND)) throw new CommandNotFoundError(file);
       return result;
     },
@@ -72,7 +76,11 @@ export const isPosixRoot = (): boolean => process.platform !== "win32" && proces
  * as the path's owner, asked at each run (MINIPATH may be created later);
  * a normal user, or root's own MINIPATH, runs it directly.
  */
-export function runnerForOwnerOf(path: string, base: CommandRunner = execFileRunner, isRoot: () => boolean = isPosixRoot): CommandRunner {
+export function runnerForOwnerOf(
+  path: string,
+  base: CommandRunner = execFileRunner,
+  isRoot: () => boolean = isPosixRoot,
+): CommandRunner {
   if (!isRoot()) return base;
   return {
     async run(file, args, options) {

@@ -23,20 +23,35 @@ export interface AccessFactoryDeps {
  * mode needs besides the tunnel's basics. A third mode is one more entry
  * here and a class on AccessBase; ProfileTunnel does not change.
  */
-export function accessFactories(deps: AccessFactoryDeps): Record<AccessMode, (request: AccessRequest) => Promise<ClusterAccess>> {
+export function accessFactories(
+  deps: AccessFactoryDeps,
+): Record<AccessMode, (request: AccessRequest) => Promise<ClusterAccess>> {
   // Profiles of this process in forward mode each hold their own /16 of loopback addresses.
   const forwardOctets = new Set<number>();
-  const basics = (request: AccessRequest): AccessBasics => ({ profile: request.profile, locks: deps.locks, names: request.names });
+  const basics = (request: AccessRequest): AccessBasics => ({
+    profile: request.profile,
+    locks: deps.locks,
+    names: request.names,
+  });
   return {
     route: async (request) => {
       const { lb, pollIntervalMs } = request.settings;
       const pool = await poolFor(deps.miniPath, request.profile, lb);
-      return new RouteAccess(basics(request), deps.route, { lb: { mode: lb.mode, ...(pool ? { pool } : {}) }, ...(pollIntervalMs ? { pollIntervalMs } : {}) });
+      return new RouteAccess(basics(request), deps.route, {
+        lb: { mode: lb.mode, ...(pool ? { pool } : {}) },
+        ...(pollIntervalMs ? { pollIntervalMs } : {}),
+      });
     },
     forward: async (request) => {
       const { lb, pollIntervalMs } = request.settings;
-      if (!lb.enabled) throw new TunnelSettingsError(`profile "${request.profile}": forward mode needs the LoadBalancer controller, which gives each Service its loopback address (drop --no-lb, or use --mode route)`);
-      if (lb.mode === "pool") request.log("the LoadBalancer pool is for routed clusters; in forward mode each Service gets a loopback address instead");
+      if (!lb.enabled)
+        throw new TunnelSettingsError(
+          `profile "${request.profile}": forward mode needs the LoadBalancer controller, which gives each Service its loopback address (drop --no-lb, or use --mode route)`,
+        );
+      if (lb.mode === "pool")
+        request.log(
+          "the LoadBalancer pool is for routed clusters; in forward mode each Service gets a loopback address instead",
+        );
       const octet = loopbackOctetFor(request.profile, forwardOctets);
       forwardOctets.add(octet);
       return new ForwardAccess(basics(request), deps.forward, {

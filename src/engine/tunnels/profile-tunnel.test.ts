@@ -4,7 +4,13 @@ import { eventually } from "../../../test-support/eventually.js";
 import { FakeMinikube } from "../../../test-support/fake-minikube.js";
 import { KubeSim } from "../../../test-support/kube-sim/kube-sim.js";
 import { lbService } from "../../../test-support/kube-sim/sim-client.js";
-import type { AccessPhase, AccessSnapshot, ClusterAccess, ControllerPlan, ServicesView } from "../access/cluster-access.js";
+import type {
+  AccessPhase,
+  AccessSnapshot,
+  ClusterAccess,
+  ControllerPlan,
+  ServicesView,
+} from "../access/cluster-access.js";
 import { ProfileTunnel } from "./profile-tunnel.js";
 
 /** An access whose lock another tunnel holds until the test lets go of it: what ProfileTunnel sees of AccessBase. */
@@ -18,7 +24,15 @@ class LockedAccess extends EventEmitter implements ClusterAccess {
     this.become("stopped");
   }
   snapshot(): AccessSnapshot {
-    return { profile: this.profile, mode: this.mode, phase: this.phase, host: "Running", nodeIp: "192.168.49.2", routes: [], probe: null };
+    return {
+      profile: this.profile,
+      mode: this.mode,
+      phase: this.phase,
+      host: "Running",
+      nodeIp: "192.168.49.2",
+      routes: [],
+      probe: null,
+    };
   }
   servicesChanged(_view: ServicesView): void {}
   controllerPlan(): ControllerPlan {
@@ -49,7 +63,11 @@ describe("a profile's tunnel while another tunnel holds the profile's lock", () 
 
   const create = async (access: LockedAccess, logs: string[]) =>
     ProfileTunnel.create(
-      { miniPath: fake.miniPath, decideMode: async () => ({ mode: "route", reason: "test" }), createAccess: async () => access },
+      {
+        miniPath: fake.miniPath,
+        decideMode: async () => ({ mode: "route", reason: "test" }),
+        createAccess: async () => access,
+      },
       "minikube",
       { lb: { enabled: true, mode: "clusterip", pool: [], className: null, releaseOnStop: true } },
       { log: (line) => logs.push(line) },
@@ -65,7 +83,10 @@ describe("a profile's tunnel while another tunnel holds the profile's lock", () 
     expect(logs.join("\n")).toMatch(/controller waits/);
     expect(sim.store.get("services", "default", "web")?.status?.loadBalancer?.ingress).toBeUndefined();
     access.become("active");
-    await eventually(() => sim.store.get("services", "default", "web")?.status?.loadBalancer?.ingress?.[0]?.ip === "10.96.0.50", { timeoutMs: 10_000, what: "the controller to assign web's external IP" });
+    await eventually(
+      () => sim.store.get("services", "default", "web")?.status?.loadBalancer?.ingress?.[0]?.ip === "10.96.0.50",
+      { timeoutMs: 10_000, what: "the controller to assign web's external IP" },
+    );
     await eventually(() => tunnel.controller !== null, { timeoutMs: 10_000, what: "the controller to be up" });
     await tunnel.stop();
   });

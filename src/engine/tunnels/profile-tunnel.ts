@@ -68,11 +68,18 @@ export interface ProfileTunnelDeps {
   readonly names?: RootNames | null;
 }
 
-export async function poolFor(miniPath: string, profile: string, lb: LoadBalancerSettings): Promise<IpPool | undefined> {
+export async function poolFor(
+  miniPath: string,
+  profile: string,
+  lb: LoadBalancerSettings,
+): Promise<IpPool | undefined> {
   if (!lb.enabled || lb.mode !== "pool") return undefined;
   if (lb.pool.length > 0) return new IpPool(lb.pool);
   const range = (await readProfileConfig(miniPath, profile)).loadBalancerRange;
-  if (!range) throw new TunnelSettingsError(`profile "${profile}": LoadBalancer pool mode needs a pool (mktunnel --lb-pool, or the pool in Preferences), or LoadBalancerStartIP and LoadBalancerEndIP in the profile`);
+  if (!range)
+    throw new TunnelSettingsError(
+      `profile "${profile}": LoadBalancer pool mode needs a pool (mktunnel --lb-pool, or the pool in Preferences), or LoadBalancerStartIP and LoadBalancerEndIP in the profile`,
+    );
   return new IpPool([`${range.start}-${range.end}`]);
 }
 
@@ -94,7 +101,12 @@ export class ProfileTunnel {
     private readonly hooks: ProfileTunnelHooks,
   ) {}
 
-  static async create(deps: ProfileTunnelDeps, profile: string, settings: TunnelSettings, hooks: ProfileTunnelHooks): Promise<ProfileTunnel> {
+  static async create(
+    deps: ProfileTunnelDeps,
+    profile: string,
+    settings: TunnelSettings,
+    hooks: ProfileTunnelHooks,
+  ): Promise<ProfileTunnel> {
     const decision = await deps.decideMode(profile, settings.mode ?? "auto");
     hooks.log(`${decision.mode} mode: ${decision.reason}`);
     const config = await readProfileConfig(deps.miniPath, profile);
@@ -164,7 +176,9 @@ export class ProfileTunnel {
    * when the access takes the lock over.
    */
   private startControllerWhenUnblocked(): void {
-    this.hooks.log("the LoadBalancer controller waits: the tunnel that holds this profile's lock sets the Services' external IPs while it runs");
+    this.hooks.log(
+      "the LoadBalancer controller waits: the tunnel that holds this profile's lock sets the Services' external IPs while it runs",
+    );
     const follow = (snapshot: AccessSnapshot) => {
       if (snapshot.phase === "blocked") return;
       this.cancelPendingController();
@@ -196,7 +210,8 @@ export class ProfileTunnel {
   private async startController(signal?: AbortSignal): Promise<LoadBalancerController | null> {
     let client: KubeConnection;
     try {
-      // Loaded again whenever the API stops answering: minikube rewrites the kubeconfig when the cluster comes back on a new port.
+      // Loaded again whenever the API stops answering: minikube rewrites the kubeconfig when the cluster comes back on
+      // a new port.
       client = await KubeConnection.open(async () => KubeHttp.fromKubeConfig(await kubeConfigForProfile(this.profile)));
     } catch (error) {
       this.hooks.log(`LoadBalancer controller not started: ${(error as Error).message.replace(/\s*\n\s*/g, " ")}`);
@@ -204,7 +219,12 @@ export class ProfileTunnel {
     }
     const lb = this.settings.lb;
     const plan = this.access.controllerPlan();
-    const controller = new LoadBalancerController(client, { mode: plan.mode, ...(plan.pool ? { pool: plan.pool } : {}), className: lb.className, releaseOnStop: lb.releaseOnStop });
+    const controller = new LoadBalancerController(client, {
+      mode: plan.mode,
+      ...(plan.pool ? { pool: plan.pool } : {}),
+      className: lb.className,
+      releaseOnStop: lb.releaseOnStop,
+    });
     controller.on("log", this.hooks.log);
     if (this.hooks.assigned) controller.on("assigned", this.hooks.assigned);
     if (this.hooks.servicesChanged) controller.on("changed", this.hooks.servicesChanged);

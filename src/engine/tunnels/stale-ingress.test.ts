@@ -15,13 +15,32 @@ let sim: KubeSim;
 let dir: string;
 let registry: RegistryFile;
 
-const entry = (profile: string, pid: number) => entryToJson({ destination: parseCidr("10.96.0.0/12"), gateway: "192.168.49.2", profile, clusterDomain: "cluster.local", clusterDnsIp: "10.96.0.10", pid, createdAt: "x" });
+const entry = (profile: string, pid: number) =>
+  entryToJson({
+    destination: parseCidr("10.96.0.0/12"),
+    gateway: "192.168.49.2",
+    profile,
+    clusterDomain: "cluster.local",
+    clusterDnsIp: "10.96.0.10",
+    pid,
+    createdAt: "x",
+  });
 const deadPid = 2 ** 22 + 4321;
 
 /** A Service as our controller leaves it: the ingress and our record of it. */
 function ours(name: string, ip: string) {
-  const created = sim.store.create("services", "default", lbService(name, { annotations: { [ASSIGNED_ANNOTATION]: ip } }));
-  sim.store.update("services", "default", name, { ...created, status: { loadBalancer: { ingress: [{ ip, ipMode: "VIP" }] } } }, "status");
+  const created = sim.store.create(
+    "services",
+    "default",
+    lbService(name, { annotations: { [ASSIGNED_ANNOTATION]: ip } }),
+  );
+  sim.store.update(
+    "services",
+    "default",
+    name,
+    { ...created, status: { loadBalancer: { ingress: [{ ip, ipMode: "VIP" }] } } },
+    "status",
+  );
 }
 
 beforeEach(async () => {
@@ -41,9 +60,21 @@ describe("external IPs left by a tunnel that died", () => {
     ours("api", "172.30.0.2");
     ours("edited", "172.30.0.3");
     const edited = sim.store.get("services", "default", "edited");
-    sim.store.update("services", "default", "edited", { ...edited, status: { loadBalancer: { ingress: [{ ip: "203.0.113.9" }] } } }, "status");
+    sim.store.update(
+      "services",
+      "default",
+      "edited",
+      { ...edited, status: { loadBalancer: { ingress: [{ ip: "203.0.113.9" }] } } },
+      "status",
+    );
     const theirs = sim.store.create("services", "default", lbService("theirs"));
-    sim.store.update("services", "default", "theirs", { ...theirs, status: { loadBalancer: { ingress: [{ ip: "198.51.100.4" }] } } }, "status");
+    sim.store.update(
+      "services",
+      "default",
+      "theirs",
+      { ...theirs, status: { loadBalancer: { ingress: [{ ip: "198.51.100.4" }] } } },
+      "status",
+    );
 
     const client = await clientFor(sim);
     const report = await releaseIngressOfGoneTunnels(registry, ["minikube"], new Set(), async () => client);
@@ -58,14 +89,24 @@ describe("external IPs left by a tunnel that died", () => {
     await writeFile(registry.path, JSON.stringify([entry("other", process.pid)]));
     ours("web", "172.30.0.1");
     const client = await clientFor(sim);
-    const report = await releaseIngressOfGoneTunnels(registry, ["minikube", "other", "down"], new Set(["minikube"]), async (profile) => {
-      if (profile === "down") throw new Error("connect ECONNREFUSED 192.168.58.2:8443");
-      return client;
-    });
+    const report = await releaseIngressOfGoneTunnels(
+      registry,
+      ["minikube", "other", "down"],
+      new Set(["minikube"]),
+      async (profile) => {
+        if (profile === "down") throw new Error("connect ECONNREFUSED 192.168.58.2:8443");
+        return client;
+      },
+    );
     expect(report).toEqual([
       { profile: "minikube", released: [], failures: [], skipped: "a tunnel for it is running" },
       { profile: "other", released: [], failures: [], skipped: "a tunnel for it is running" },
-      { profile: "down", released: [], failures: [], skipped: "cluster not reachable: connect ECONNREFUSED 192.168.58.2:8443" },
+      {
+        profile: "down",
+        released: [],
+        failures: [],
+        skipped: "cluster not reachable: connect ECONNREFUSED 192.168.58.2:8443",
+      },
     ]);
     expect(ingressOf(sim, "web")).toEqual(["172.30.0.1"]);
   });

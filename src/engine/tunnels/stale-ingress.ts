@@ -15,7 +15,8 @@ export interface IngressCleanup {
 
 export type KubeClientFor = (profile: string) => Promise<KubeHttp>;
 
-export const defaultKubeClientFor: KubeClientFor = async (profile) => KubeHttp.fromKubeConfig(await kubeConfigForProfile(profile), { timeoutMs: 3000 });
+export const defaultKubeClientFor: KubeClientFor = async (profile) =>
+  KubeHttp.fromKubeConfig(await kubeConfigForProfile(profile), { timeoutMs: 3000 });
 
 /**
  * A tunnel that died without stopping (crash, kill -9) leaves the external
@@ -31,18 +32,26 @@ export async function releaseIngressOfGoneTunnels(
   clientFor: KubeClientFor = defaultKubeClientFor,
   locks: Pick<TunnelLocks, "check"> | null = null,
 ): Promise<IngressCleanup[]> {
-  const live = new Set((await registryViews(await registry.readJson())).filter((v) => v.alive).map((v) => v.entry.profile));
+  const live = new Set(
+    (await registryViews(await registry.readJson())).filter((v) => v.alive).map((v) => v.entry.profile),
+  );
   return Promise.all(
     profiles.map(async (profile): Promise<IngressCleanup> => {
       // A forward-mode tunnel has no registry entry; the tunnel lock it holds says it is alive.
       const held = (await locks?.check(profile).catch(() => null)) ?? null;
-      if (runningHere.has(profile) || live.has(profile) || held !== null) return { profile, released: [], failures: [], skipped: "a tunnel for it is running" };
+      if (runningHere.has(profile) || live.has(profile) || held !== null)
+        return { profile, released: [], failures: [], skipped: "a tunnel for it is running" };
       let client: KubeHttp;
       try {
         client = await clientFor(profile);
         return { profile, ...(await releaseAllOurIngress(client)) };
       } catch (error) {
-        return { profile, released: [], failures: [], skipped: `cluster not reachable: ${(error as Error).message.replace(/\s*\n\s*/g, " ")}` };
+        return {
+          profile,
+          released: [],
+          failures: [],
+          skipped: `cluster not reachable: ${(error as Error).message.replace(/\s*\n\s*/g, " ")}`,
+        };
       }
     }),
   );

@@ -1,6 +1,11 @@
 import { EventEmitter } from "node:events";
 import type { AccessSnapshot } from "../access/cluster-access.js";
-import { ProfileTunnel, type ProfileTunnelDeps, type ProfileTunnelHooks, type TunnelSettings } from "./profile-tunnel.js";
+import {
+  ProfileTunnel,
+  type ProfileTunnelDeps,
+  type ProfileTunnelHooks,
+  type TunnelSettings,
+} from "./profile-tunnel.js";
 
 export type TunnelSetHooks = Omit<ProfileTunnelHooks, "log" | "change">;
 
@@ -18,7 +23,12 @@ export class TunnelSet extends EventEmitter {
   }
 
   /** Starts the profile's tunnel, or returns the one already running or starting. */
-  async start(profile: string, settings: TunnelSettings, hooks: TunnelSetHooks = {}, signal?: AbortSignal): Promise<ProfileTunnel> {
+  async start(
+    profile: string,
+    settings: TunnelSettings,
+    hooks: TunnelSetHooks = {},
+    signal?: AbortSignal,
+  ): Promise<ProfileTunnel> {
     const existing = this.tunnels.get(profile);
     if (existing) return existing;
     const tunnel = await ProfileTunnel.create(this.deps, profile, settings, {

@@ -33,7 +33,10 @@ export async function helperWhenNoneAnswers(deps: HelperChoiceDeps): Promise<Hel
   return deps.perSession();
 }
 
-export interface HelperUpgradeDeps extends Pick<HelperChoiceDeps, "install" | "connectInstalled" | "perSession" | "pause"> {
+export interface HelperUpgradeDeps extends Pick<
+  HelperChoiceDeps,
+  "install" | "connectInstalled" | "perSession" | "pause"
+> {
   /** The mismatch the user last said "not now" to, as `installed>app`; null when none. */
   declined(): string | null;
   setDeclined(mismatch: string): void;
@@ -47,7 +50,11 @@ export interface HelperUpgradeDeps extends Pick<HelperChoiceDeps, "install" | "c
  * "Not now" is kept for this pair of versions, so the offer is not repeated
  * at every Start; a newer app asks again.
  */
-export async function helperOnVersionMismatch(deps: HelperUpgradeDeps, installed: string, appVersion: string): Promise<HelperClient> {
+export async function helperOnVersionMismatch(
+  deps: HelperUpgradeDeps,
+  installed: string,
+  appVersion: string,
+): Promise<HelperClient> {
   const mismatch = `${installed}>${appVersion}`;
   if (deps.declined() !== mismatch) {
     if ((await deps.askUpgrade(installed)) === "upgrade") {
@@ -60,7 +67,10 @@ export async function helperOnVersionMismatch(deps: HelperUpgradeDeps, installed
   return deps.perSession();
 }
 
-async function installedOnceItAnswers(deps: Pick<HelperChoiceDeps, "connectInstalled" | "pause">, what: string): Promise<HelperClient> {
+async function installedOnceItAnswers(
+  deps: Pick<HelperChoiceDeps, "connectInstalled" | "pause">,
+  what: string,
+): Promise<HelperClient> {
   const pause = deps.pause ?? ((ms) => new Promise((r) => setTimeout(r, ms)));
   // The service manager starts it in the background.
   for (let i = 0; i < 50; i++) {

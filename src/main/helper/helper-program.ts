@@ -8,10 +8,19 @@ import type { HelperDigests } from "../../engine/elevation/staged-launch.js";
  * resources/helper, not on the Electron binary: that lets the RunAsNode fuse
  * stay off (docs/security.md). From a checkout it runs on the Node ≥ 22 on PATH.
  */
-export function appHelperProgram(isPackaged: boolean, resourcesPath: string, platform: NodeJS.Platform = process.platform, path = process.env.PATH ?? ""): HelperProgram {
+export function appHelperProgram(
+  isPackaged: boolean,
+  resourcesPath: string,
+  platform: NodeJS.Platform = process.platform,
+  path = process.env.PATH ?? "",
+): HelperProgram {
   if (isPackaged) {
     const dir = join(resourcesPath, "helper");
-    return { runtime: join(dir, platform === "win32" ? "node.exe" : "node"), runtimeArgs: [], script: join(dir, "helper-main.mjs") };
+    return {
+      runtime: join(dir, platform === "win32" ? "node.exe" : "node"),
+      runtimeArgs: [],
+      script: join(dir, "helper-main.mjs"),
+    };
   }
   return helperProgramBesideEngine(findOnPath("node", path) ?? "node");
 }
@@ -39,9 +48,16 @@ export function targetTag(platform: NodeJS.Platform = process.platform, arch: st
  * the archive), for root to check its copies against; null from a checkout
  * or on Windows, where the helper runs from Program Files as installed.
  */
-export function packagedHelperDigests(isPackaged: boolean, appPath: string, platform: NodeJS.Platform = process.platform): HelperDigests | null {
+export function packagedHelperDigests(
+  isPackaged: boolean,
+  appPath: string,
+  platform: NodeJS.Platform = process.platform,
+): HelperDigests | null {
   if (!isPackaged || platform === "win32") return null;
-  const all = JSON.parse(readFileSync(join(appPath, "dist", "helper-digests.json"), "utf8")) as Record<string, HelperDigests>;
+  const all = JSON.parse(readFileSync(join(appPath, "dist", "helper-digests.json"), "utf8")) as Record<
+    string,
+    HelperDigests
+  >;
   const digests = all[targetTag(platform)];
   if (!digests) throw new Error(`this package has no helper digests for ${targetTag(platform)}`);
   return digests;

@@ -35,10 +35,29 @@ export interface ProvisioningDeps {
 export function provisionHelper(deps: ProvisioningDeps): { root: LazyRoot; install: () => Promise<void> } {
   const registry = registryPath(deps.miniPath);
   const digests = packagedHelperDigests(deps.app.isPackaged, deps.app.getAppPath());
-  const perSession = () => launchHelper({ miniPath: deps.miniPath, registryPath: registry, mode: "gui", program: appHelperProgram(deps.app.isPackaged, deps.resourcesPath), logName: "minikube-tunnel-helper.log", ...(digests ? { digests } : {}) });
+  const perSession = () =>
+    launchHelper({
+      miniPath: deps.miniPath,
+      registryPath: registry,
+      mode: "gui",
+      program: appHelperProgram(deps.app.isPackaged, deps.resourcesPath),
+      logName: "minikube-tunnel-helper.log",
+      ...(digests ? { digests } : {}),
+    });
   const install = async () => {
-    if (!digests) throw new Error("the helper is installed from a package (or: sudo node dist/helper-bundle/mktunnel.mjs helper install)");
-    await runAsRoot("gui", stagedArgv(join(deps.resourcesPath, "helper"), "mktunnel.mjs", digests, join(defaultRuntimeDir(), "stage"), ["helper", "install", "--user", userInfo().username]));
+    if (!digests)
+      throw new Error(
+        "the helper is installed from a package (or: sudo node dist/helper-bundle/mktunnel.mjs helper install)",
+      );
+    await runAsRoot(
+      "gui",
+      stagedArgv(join(deps.resourcesPath, "helper"), "mktunnel.mjs", digests, join(defaultRuntimeDir(), "stage"), [
+        "helper",
+        "install",
+        "--user",
+        userInfo().username,
+      ]),
+    );
   };
   const connectInstalled = () => connectInstalledHelper(registry).catch(() => null);
   const ask = async (): Promise<"install" | "each-time"> => {
@@ -46,7 +65,8 @@ export function provisionHelper(deps: ProvisioningDeps): { root: LazyRoot; insta
       type: "question",
       title: "Minikube Tunnel",
       message: "Minikube Tunnel needs administrator rights to change routes.",
-      detail: "Install its network helper once, and you will not be asked for a password again. Or be asked once each time the app starts a tunnel.",
+      detail:
+        "Install its network helper once, and you will not be asked for a password again. Or be asked once each time the app starts a tunnel.",
       buttons: ["Install the network helper (asks once)", "Ask each time"],
       defaultId: 0,
       cancelId: 1,
@@ -66,10 +86,24 @@ export function provisionHelper(deps: ProvisioningDeps): { root: LazyRoot; insta
     return response === 0 ? "upgrade" : "later";
   };
   const choose = () =>
-    helperWhenNoneAnswers({ preference: () => deps.prefs().helper, setPreference: (helper) => deps.savePrefs({ helper }), ask, install, connectInstalled, perSession });
+    helperWhenNoneAnswers({
+      preference: () => deps.prefs().helper,
+      setPreference: (helper) => deps.savePrefs({ helper }),
+      ask,
+      install,
+      connectInstalled,
+      perSession,
+    });
   const upgrade = (installed: string) =>
     helperOnVersionMismatch(
-      { declined: () => deps.prefs().helperUpgradeDeclined, setDeclined: (helperUpgradeDeclined) => deps.savePrefs({ helperUpgradeDeclined }), askUpgrade, install, connectInstalled, perSession },
+      {
+        declined: () => deps.prefs().helperUpgradeDeclined,
+        setDeclined: (helperUpgradeDeclined) => deps.savePrefs({ helperUpgradeDeclined }),
+        askUpgrade,
+        install,
+        connectInstalled,
+        perSession,
+      },
       installed,
       APP_VERSION,
     );

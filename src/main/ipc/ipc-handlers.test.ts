@@ -24,8 +24,11 @@ function harness() {
     "helper:install": () => void calls.push("install helper"),
     "app:quit": () => void calls.push("quit"),
   };
-  registerIpcHandlers({ handle: (channel, listener) => void handlers.set(channel, listener) }, implementation, (m) => refused.push(m));
-  const invoke = async (channel: string, url: string | null, ...args: unknown[]) => handlers.get(channel)!({ senderFrame: url === null ? null : { url } }, ...args);
+  registerIpcHandlers({ handle: (channel, listener) => void handlers.set(channel, listener) }, implementation, (m) =>
+    refused.push(m),
+  );
+  const invoke = async (channel: string, url: string | null, ...args: unknown[]) =>
+    handlers.get(channel)!({ senderFrame: url === null ? null : { url } }, ...args);
   return { handlers, calls, refused, invoke };
 }
 
@@ -34,7 +37,22 @@ const ours = "app://minikube-tunnel/index.html";
 describe("IPC handlers", () => {
   it("registers every channel of the map and passes validated calls through", async () => {
     const h = harness();
-    expect([...h.handlers.keys()].sort()).toEqual(["app:quit", "clipboard:copy", "helper:install", "helper:status", "logs:get", "prefs:choose-minikube", "prefs:get", "prefs:set", "profile:set-mode", "service:open", "state:get", "tunnel:start", "tunnel:stop", "tunnels:cleanup"]);
+    expect([...h.handlers.keys()].sort()).toEqual([
+      "app:quit",
+      "clipboard:copy",
+      "helper:install",
+      "helper:status",
+      "logs:get",
+      "prefs:choose-minikube",
+      "prefs:get",
+      "prefs:set",
+      "profile:set-mode",
+      "service:open",
+      "state:get",
+      "tunnel:start",
+      "tunnel:stop",
+      "tunnels:cleanup",
+    ]);
     await h.invoke("tunnel:start", ours, "minikube");
     await h.invoke("service:open", ours, { profile: "minikube", namespace: "default", name: "web", port: 80 });
     await h.invoke("profile:set-mode", ours, "minikube", "forward");
@@ -59,19 +77,33 @@ describe("IPC handlers", () => {
       ["service:open", ours, ["https://evil.example/login"], /argument 0/],
       ["service:open", ours, ["http://127.0.0.1:631/admin"], /argument 0/],
       ["service:open", ours, ["http://user:pw@host/"], /argument 0/],
-      ["service:open", ours, [{ profile: "minikube", namespace: "default", name: "web", port: 80, url: "https://evil.example" }], /argument 0/],
+      [
+        "service:open",
+        ours,
+        [{ profile: "minikube", namespace: "default", name: "web", port: 80, url: "https://evil.example" }],
+        /argument 0/,
+      ],
       ["service:open", ours, [{ profile: "minikube", namespace: "default", name: "web", port: 70000 }], /argument 0/],
-      ["prefs:set", ours, [{ ...DEFAULT_PREFERENCES, loadBalancer: { ...DEFAULT_PREFERENCES.loadBalancer, pool: ["10.0.0.0/33"] } }], /CIDR or a start-end range/],
+      [
+        "prefs:set",
+        ours,
+        [{ ...DEFAULT_PREFERENCES, loadBalancer: { ...DEFAULT_PREFERENCES.loadBalancer, pool: ["10.0.0.0/33"] } }],
+        /CIDR or a start-end range/,
+      ],
       ["prefs:set", ours, [{ ...DEFAULT_PREFERENCES, minikubePath: "minikube" }], /absolute path/],
     ];
-    for (const [channel, url, args, message] of cases) await expect(h.invoke(channel, url, ...args), `${channel} ${JSON.stringify(args)}`).rejects.toThrow(message);
+    for (const [channel, url, args, message] of cases)
+      await expect(h.invoke(channel, url, ...args), `${channel} ${JSON.stringify(args)}`).rejects.toThrow(message);
     expect(h.calls).toEqual([]);
     expect(h.refused).toHaveLength(cases.length);
   });
 
   it("checks answers against the map too", async () => {
     const handlers = new Map<string, Listener>();
-    registerIpcHandlers({ handle: (c, l) => void handlers.set(c, l) }, { ...harness().handlers, "state:get": () => ({ profiles: "oops" }) } as unknown as IpcImplementation);
+    registerIpcHandlers({ handle: (c, l) => void handlers.set(c, l) }, {
+      ...harness().handlers,
+      "state:get": () => ({ profiles: "oops" }),
+    } as unknown as IpcImplementation);
     await expect(handlers.get("state:get")!({ senderFrame: { url: ours } })).rejects.toThrow();
   });
 });

@@ -1,8 +1,18 @@
-import { type IpcChannel, type IpcRequest, type IpcResponse, IpcRejection, ipcChannels, validateIpcCall } from "../../shared/ipc-contract.js";
+import {
+  type IpcChannel,
+  type IpcRequest,
+  type IpcResponse,
+  IpcRejection,
+  ipcChannels,
+  validateIpcCall,
+} from "../../shared/ipc-contract.js";
 
 /** The part of ipcMain we use; Electron's own object fits it, and tests drive it without Electron. */
 export interface IpcMainLike {
-  handle(channel: string, listener: (event: { senderFrame: { url: string } | null }, ...args: unknown[]) => unknown): void;
+  handle(
+    channel: string,
+    listener: (event: { senderFrame: { url: string } | null }, ...args: unknown[]) => unknown,
+  ): void;
 }
 
 export type IpcImplementation = {
@@ -14,7 +24,11 @@ export type IpcImplementation = {
  * (validateIpcCall), then the answer checked against the map too, so a bug in
  * main cannot leak an unexpected shape to the window.
  */
-export function registerIpcHandlers(ipcMain: IpcMainLike, implementation: IpcImplementation, onRefused: (message: string) => void = () => undefined): void {
+export function registerIpcHandlers(
+  ipcMain: IpcMainLike,
+  implementation: IpcImplementation,
+  onRefused: (message: string) => void = () => undefined,
+): void {
   for (const channel of Object.keys(ipcChannels) as IpcChannel[]) {
     ipcMain.handle(channel, async (event, ...args) => {
       let parsed: unknown[];

@@ -1,7 +1,14 @@
 import { describe, expect, it, vi } from "vitest";
 import { networkSignature, watchNetworkChanges } from "./network-watch.js";
 
-const nic = (address: string, internal = false) => ({ address, netmask: "255.255.255.0", family: "IPv4" as const, mac: "00:00:00:00:00:00", internal, cidr: `${address}/24` });
+const nic = (address: string, internal = false) => ({
+  address,
+  netmask: "255.255.255.0",
+  family: "IPv4" as const,
+  mac: "00:00:00:00:00:00",
+  internal,
+  cidr: `${address}/24`,
+});
 
 describe("network change watch", () => {
   it("the signature ignores loopback and order, and changes with an address", () => {
@@ -16,7 +23,11 @@ describe("network change watch", () => {
     try {
       const readings = ["a", "a", "b", "b", "c"];
       let changes = 0;
-      const stop = watchNetworkChanges(() => changes++, 5, () => readings.shift() ?? "c");
+      const stop = watchNetworkChanges(
+        () => changes++,
+        5,
+        () => readings.shift() ?? "c",
+      );
       // Twelve readings: the four left and eight more of the last one, which is no change.
       vi.advanceTimersByTime(60);
       stop();

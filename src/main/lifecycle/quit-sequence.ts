@@ -17,7 +17,10 @@ export interface QuitResult {
   readonly elapsedMs: number;
 }
 
-export async function runQuitSequence(deps: QuitDeps, { timeoutMs = 10_000, progressAfterMs = 500 } = {}): Promise<QuitResult> {
+export async function runQuitSequence(
+  deps: QuitDeps,
+  { timeoutMs = 10_000, progressAfterMs = 500 } = {},
+): Promise<QuitResult> {
   const started = performance.now();
   let progressShown = false;
   const progressTimer = setTimeout(() => {

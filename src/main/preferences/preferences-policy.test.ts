@@ -8,7 +8,10 @@ describe("preferences sent by the window", () => {
   it("take effect, except a new minikube binary, which only main's file dialog sets", () => {
     const next = preferencesFromWindow(current, { ...current, notifications: false, minikubePath: "/tmp/evil" });
     expect(next).toMatchObject({ notifications: false, minikubePath: "/usr/local/bin/minikube" });
-    expect(preferencesFromWindow({ ...DEFAULT_PREFERENCES }, { ...DEFAULT_PREFERENCES, minikubePath: "/tmp/evil" }).minikubePath).toBeNull();
+    expect(
+      preferencesFromWindow({ ...DEFAULT_PREFERENCES }, { ...DEFAULT_PREFERENCES, minikubePath: "/tmp/evil" })
+        .minikubePath,
+    ).toBeNull();
   });
 
   it("may clear the binary back to the one on PATH", () => {

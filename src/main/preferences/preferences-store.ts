@@ -1,5 +1,11 @@
 import Store from "electron-store";
-import { type Preferences, DEFAULT_PREFERENCES, PreferencesError, migratePreferences, preferencesSchema } from "../../shared/preferences.js";
+import {
+  type Preferences,
+  DEFAULT_PREFERENCES,
+  PreferencesError,
+  migratePreferences,
+  preferencesSchema,
+} from "../../shared/preferences.js";
 
 /**
  * Preferences on disk through electron-store. A file that cannot be parsed or

@@ -9,8 +9,12 @@ import { TrayRenderer } from "./tray-renderer.js";
  * decides when to redraw). null where the desktop has no tray (GNOME without
  * the AppIndicator extension): the window then does everything.
  */
-export function createAppTray(assetsDir: string, runAction: (action: MenuAction) => void): { renderer: TrayRenderer<NativeImage, Menu> | null; created: boolean } {
-  const icon = (state: Parameters<typeof trayIconPath>[1]) => nativeImage.createFromPath(trayIconPath(assetsDir, state, process.platform, nativeTheme.shouldUseDarkColors));
+export function createAppTray(
+  assetsDir: string,
+  runAction: (action: MenuAction) => void,
+): { renderer: TrayRenderer<NativeImage, Menu> | null; created: boolean } {
+  const icon = (state: Parameters<typeof trayIconPath>[1]) =>
+    nativeImage.createFromPath(trayIconPath(assetsDir, state, process.platform, nativeTheme.shouldUseDarkColors));
   let tray: Tray;
   try {
     tray = new Tray(icon("idle"));
@@ -19,5 +23,11 @@ export function createAppTray(assetsDir: string, runAction: (action: MenuAction)
     console.warn(`no system tray: ${(error as Error).message}`);
     return { renderer: null, created: false };
   }
-  return { renderer: new TrayRenderer<NativeImage, Menu>(tray, { image: icon, menu: (items) => Menu.buildFromTemplate(toMenuTemplate(items, runAction)) }), created: true };
+  return {
+    renderer: new TrayRenderer<NativeImage, Menu>(tray, {
+      image: icon,
+      menu: (items) => Menu.buildFromTemplate(toMenuTemplate(items, runAction)),
+    }),
+    created: true,
+  };
 }

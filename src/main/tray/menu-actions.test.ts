@@ -25,7 +25,24 @@ describe("tray actions", () => {
     const { d, calls } = deps();
     const run = createActionRunner(d);
     const pending: Promise<void>[] = [];
-    const template = toMenuTemplate(buildTrayMenu({ profiles: [{ profile: "minikube", running: false, phase: "stopped", nodeIp: null, routes: [], services: [], probe: null }], error: null, busy: false }), (a) => pending.push(run(a)));
+    const template = toMenuTemplate(
+      buildTrayMenu({
+        profiles: [
+          {
+            profile: "minikube",
+            running: false,
+            phase: "stopped",
+            nodeIp: null,
+            routes: [],
+            services: [],
+            probe: null,
+          },
+        ],
+        error: null,
+        busy: false,
+      }),
+      (a) => pending.push(run(a)),
+    );
     for (const id of ["start:minikube", "cleanup", "open-window", "preferences", "quit"]) {
       const item = template.find((t) => t.id === id)!;
       (item.click as () => void)();
@@ -40,8 +57,20 @@ describe("tray actions", () => {
     const { d, calls } = deps();
     const run = createActionRunner(d);
     const pending: Promise<void>[] = [];
-    const profile = { profile: "minikube", running: true, phase: "active", nodeIp: "192.168.49.2", routes: [{ cidr: "10.96.0.0/12", gateway: "192.168.49.2", kind: "service" as const, state: "active" as const }], services: [], probe: { target: "10.96.0.1:443", ok: false, error: "timed out" }, mode: "route" as const, suggestion: "forward-mode" as const };
-    const template = toMenuTemplate(buildTrayMenu({ profiles: [profile], error: null, busy: false }), (a) => pending.push(run(a)));
+    const profile = {
+      profile: "minikube",
+      running: true,
+      phase: "active",
+      nodeIp: "192.168.49.2",
+      routes: [{ cidr: "10.96.0.0/12", gateway: "192.168.49.2", kind: "service" as const, state: "active" as const }],
+      services: [],
+      probe: { target: "10.96.0.1:443", ok: false, error: "timed out" },
+      mode: "route" as const,
+      suggestion: "forward-mode" as const,
+    };
+    const template = toMenuTemplate(buildTrayMenu({ profiles: [profile], error: null, busy: false }), (a) =>
+      pending.push(run(a)),
+    );
     const item = template.find((t) => t.id === "suggest-forward:minikube")!;
     expect(item.label).toBe("  Not reachable through routes: use forward mode");
     (item.click as () => void)();
@@ -50,10 +79,18 @@ describe("tray actions", () => {
   });
 
   it("failures are reported with what failed, never swallowed", async () => {
-    const { d, calls } = deps({ start: async () => { throw new Error("the request was declined"); }, cleanup: async () => ({ removed: 0, released: 0, failures: ["10.97.0.0/16 via 192.168.49.2: busy"] }) });
+    const { d, calls } = deps({
+      start: async () => {
+        throw new Error("the request was declined");
+      },
+      cleanup: async () => ({ removed: 0, released: 0, failures: ["10.97.0.0/16 via 192.168.49.2: busy"] }),
+    });
     const run = createActionRunner(d);
     await run({ type: "start", profile: "dev" });
     await run({ type: "cleanup" });
-    expect(calls).toEqual(["report Could not start the tunnel for dev: the request was declined", "report Cleanup could not remove every stale route: 10.97.0.0/16 via 192.168.49.2: busy"]);
+    expect(calls).toEqual([
+      "report Could not start the tunnel for dev: the request was declined",
+      "report Cleanup could not remove every stale route: 10.97.0.0/16 via 192.168.49.2: busy",
+    ]);
   });
 });

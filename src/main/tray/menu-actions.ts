@@ -27,7 +27,8 @@ export function createActionRunner(deps: ActionDeps): (action: MenuAction) => Pr
           return await deps.setMode(action.profile, action.mode);
         case "cleanup": {
           const result = await deps.cleanup();
-          if (result.failures.length > 0) deps.report("Cleanup could not remove every stale route", new Error(result.failures.join("\n")));
+          if (result.failures.length > 0)
+            deps.report("Cleanup could not remove every stale route", new Error(result.failures.join("\n")));
           return;
         }
         case "copy":
@@ -46,7 +47,14 @@ export function createActionRunner(deps: ActionDeps): (action: MenuAction) => Pr
           return deps.quit();
       }
     } catch (error) {
-      deps.report(action.type === "start" ? `Could not start the tunnel for ${action.profile}` : action.type === "stop" ? `Could not stop the tunnel for ${action.profile}` : `${action.type} failed`, error);
+      deps.report(
+        action.type === "start"
+          ? `Could not start the tunnel for ${action.profile}`
+          : action.type === "stop"
+            ? `Could not stop the tunnel for ${action.profile}`
+            : `${action.type} failed`,
+        error,
+      );
     }
   };
 }

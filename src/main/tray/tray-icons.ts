@@ -11,7 +11,12 @@ export function trayIconName(state: TrayIconState, variant: TrayIconVariant, sca
 }
 
 /** macOS tints template images itself; elsewhere the theme picks light or dark ink. */
-export function trayIconPath(assetsDir: string, state: TrayIconState, platform: NodeJS.Platform, darkTheme: boolean): string {
+export function trayIconPath(
+  assetsDir: string,
+  state: TrayIconState,
+  platform: NodeJS.Platform,
+  darkTheme: boolean,
+): string {
   const variant: TrayIconVariant = platform === "darwin" ? "template" : darkTheme ? "dark" : "light";
   return join(assetsDir, "tray", trayIconName(state, variant));
 }

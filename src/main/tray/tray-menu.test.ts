@@ -3,8 +3,22 @@ import type { AppState, ProfileView } from "../../shared/app-state.js";
 import { trayIconState } from "../../shared/app-state.js";
 import { buildTrayMenu, type MenuItem } from "./tray-menu.js";
 
-const profile = (over: Partial<ProfileView> = {}): ProfileView => ({ profile: "minikube", running: false, phase: "stopped", nodeIp: null, routes: [], services: [], probe: null, ...over });
-const state = (profiles: ProfileView[], over: Partial<AppState> = {}): AppState => ({ profiles, error: null, busy: false, ...over });
+const profile = (over: Partial<ProfileView> = {}): ProfileView => ({
+  profile: "minikube",
+  running: false,
+  phase: "stopped",
+  nodeIp: null,
+  routes: [],
+  services: [],
+  probe: null,
+  ...over,
+});
+const state = (profiles: ProfileView[], over: Partial<AppState> = {}): AppState => ({
+  profiles,
+  error: null,
+  busy: false,
+  ...over,
+});
 const ids = (items: readonly MenuItem[]) => items.map((i) => i.id);
 const find = (items: readonly MenuItem[], id: string): MenuItem | undefined => {
   for (const item of items) {
@@ -27,7 +41,17 @@ describe("tray menu", () => {
   });
 
   it("running with routes: Stop, and each route with its state", () => {
-    const s = state([profile({ running: true, phase: "active", nodeIp: "192.168.49.2", routes: [{ cidr: "10.96.0.0/12", gateway: "192.168.49.2", kind: "service", state: "active" }, { cidr: "10.244.0.0/24", gateway: "192.168.49.2", kind: "pod", state: "pending" }] })]);
+    const s = state([
+      profile({
+        running: true,
+        phase: "active",
+        nodeIp: "192.168.49.2",
+        routes: [
+          { cidr: "10.96.0.0/12", gateway: "192.168.49.2", kind: "service", state: "active" },
+          { cidr: "10.244.0.0/24", gateway: "192.168.49.2", kind: "pod", state: "pending" },
+        ],
+      }),
+    ]);
     const menu = buildTrayMenu(s);
     expect(find(menu, "status")?.label).toBe("1 tunnel running");
     expect(find(menu, "stop:minikube")?.action).toEqual({ type: "stop", profile: "minikube" });
@@ -38,19 +62,63 @@ describe("tray menu", () => {
   });
 
   it("conflicts: counted, openable, and the icon says so", () => {
-    const s = state([profile({ running: true, phase: "active", routes: [{ cidr: "10.96.0.0/12", gateway: "192.168.49.2", kind: "service", state: "conflict", conflict: { requested: "10.96.0.0/12", existing: { destination: "10.96.0.0/16", gateway: null, interface: "wg0" }, reason: "overlap", message: "x" } }] })]);
+    const s = state([
+      profile({
+        running: true,
+        phase: "active",
+        routes: [
+          {
+            cidr: "10.96.0.0/12",
+            gateway: "192.168.49.2",
+            kind: "service",
+            state: "conflict",
+            conflict: {
+              requested: "10.96.0.0/12",
+              existing: { destination: "10.96.0.0/16", gateway: null, interface: "wg0" },
+              reason: "overlap",
+              message: "x",
+            },
+          },
+        ],
+      }),
+    ]);
     const menu = buildTrayMenu(s);
-    expect(find(menu, "conflicts")).toMatchObject({ label: "Conflicts (1)…", enabled: true, action: { type: "open-conflicts" } });
+    expect(find(menu, "conflicts")).toMatchObject({
+      label: "Conflicts (1)…",
+      enabled: true,
+      action: { type: "open-conflicts" },
+    });
     expect(find(menu, "status")?.label).toBe("1 tunnel running, 1 conflict");
     expect(trayIconState(s)).toBe("conflict");
   });
 
   it("services: namespace/name ip:port; copy, and Open in browser for http ports", () => {
-    const s = state([profile({ running: true, phase: "active", services: [
-      { namespace: "default", name: "web", ports: [{ port: 80, protocol: "TCP" }, { port: 5432, protocol: "TCP" }], ingress: [{ ip: "10.96.0.12", ipMode: "VIP" }], owner: "minikube-tunnel" },
-      { namespace: "shop", name: "v6", ports: [{ port: 8080, protocol: "TCP" }], ingress: [{ ip: "fd00::12" }], owner: "minikube-tunnel" },
-      { namespace: "default", name: "pending", ports: [{ port: 80, protocol: "TCP" }], ingress: [], owner: "none" },
-    ] })]);
+    const s = state([
+      profile({
+        running: true,
+        phase: "active",
+        services: [
+          {
+            namespace: "default",
+            name: "web",
+            ports: [
+              { port: 80, protocol: "TCP" },
+              { port: 5432, protocol: "TCP" },
+            ],
+            ingress: [{ ip: "10.96.0.12", ipMode: "VIP" }],
+            owner: "minikube-tunnel",
+          },
+          {
+            namespace: "shop",
+            name: "v6",
+            ports: [{ port: 8080, protocol: "TCP" }],
+            ingress: [{ ip: "fd00::12" }],
+            owner: "minikube-tunnel",
+          },
+          { namespace: "default", name: "pending", ports: [{ port: 80, protocol: "TCP" }], ingress: [], owner: "none" },
+        ],
+      }),
+    ]);
     const menu = buildTrayMenu(s);
     expect(find(menu, "service:default/web:80")?.label).toBe("default/web  10.96.0.12:80");
     expect(find(menu, "open:default/web:80")?.action).toEqual({ type: "open-url", url: "http://10.96.0.12:80/" });
@@ -75,17 +143,49 @@ describe("tray menu", () => {
   });
 
   it("forward mode: the mode and the SSH link in the profile line; each port on its own address; UDP shown, not offered; a refused link is an error", () => {
-    const web = { namespace: "default", name: "web", ports: [{ port: 80, protocol: "TCP", name: "http", forward: { address: "127.70.0.1", state: "listening" as const } }], ingress: [{ ip: "127.70.0.1", ipMode: "Proxy" }], owner: "minikube-tunnel" as const };
-    const dns = { namespace: "default", name: "dns", ports: [{ port: 53, protocol: "UDP", forward: { address: "127.70.0.2", state: "udp-not-forwarded" as const } }], ingress: [{ ip: "127.70.0.2", ipMode: "Proxy" }], owner: "minikube-tunnel" as const };
-    const up = profile({ running: true, phase: "active", mode: "forward", link: { state: "up", endpoint: "127.0.0.1:49162" }, services: [web, dns], probe: { target: "10.96.0.1:443", ok: true }, names: { state: "on", domain: "cluster.local", how: "hosts file", example: "web.default.svc.cluster.local" } });
+    const web = {
+      namespace: "default",
+      name: "web",
+      ports: [
+        { port: 80, protocol: "TCP", name: "http", forward: { address: "127.70.0.1", state: "listening" as const } },
+      ],
+      ingress: [{ ip: "127.70.0.1", ipMode: "Proxy" }],
+      owner: "minikube-tunnel" as const,
+    };
+    const dns = {
+      namespace: "default",
+      name: "dns",
+      ports: [{ port: 53, protocol: "UDP", forward: { address: "127.70.0.2", state: "udp-not-forwarded" as const } }],
+      ingress: [{ ip: "127.70.0.2", ipMode: "Proxy" }],
+      owner: "minikube-tunnel" as const,
+    };
+    const up = profile({
+      running: true,
+      phase: "active",
+      mode: "forward",
+      link: { state: "up", endpoint: "127.0.0.1:49162" },
+      services: [web, dns],
+      probe: { target: "10.96.0.1:443", ok: true },
+      names: { state: "on", domain: "cluster.local", how: "hosts file", example: "web.default.svc.cluster.local" },
+    });
     const menu = buildTrayMenu(state([up]));
     expect(find(menu, "profile:minikube")?.label).toBe("minikube (forward mode): active, SSH link up");
     expect(find(menu, "names:minikube")?.label).toBe("  names: on (web.default.svc.cluster.local)");
     expect(find(menu, "copy:default/web:80")?.action).toEqual({ type: "copy", text: "127.70.0.1:80" });
-    expect(find(menu, "service:default/dns:53")).toMatchObject({ label: "default/dns  53/UDP  UDP not forwarded", enabled: false });
+    expect(find(menu, "service:default/dns:53")).toMatchObject({
+      label: "default/dns  53/UDP  UDP not forwarded",
+      enabled: false,
+    });
     expect(trayIconState(state([up]))).toBe("active");
-    const refused = profile({ running: true, phase: "retrying", mode: "forward", link: { state: "refused", endpoint: "127.0.0.1:49162", error: "host key mismatch" } });
-    expect(find(buildTrayMenu(state([refused])), "profile:minikube")?.label).toBe("minikube (forward mode): retrying, SSH link refused (host key mismatch)");
+    const refused = profile({
+      running: true,
+      phase: "retrying",
+      mode: "forward",
+      link: { state: "refused", endpoint: "127.0.0.1:49162", error: "host key mismatch" },
+    });
+    expect(find(buildTrayMenu(state([refused])), "profile:minikube")?.label).toBe(
+      "minikube (forward mode): retrying, SSH link refused (host key mismatch)",
+    );
     expect(trayIconState(state([refused]))).toBe("error");
   });
 });

@@ -3,16 +3,36 @@ import type { AppState, ProfileView, ServiceView } from "../../shared/app-state.
 import { MAX_TRAY_SERVICES, type MenuItem } from "./tray-menu.js";
 import { TrayRenderer } from "./tray-renderer.js";
 
-const service = (i: number): ServiceView => ({ namespace: "default", name: `svc-${i}`, ports: [{ port: 80, protocol: "TCP" }], ingress: [{ ip: `10.96.${Math.floor(i / 250)}.${i % 250}`, ipMode: "VIP" }], owner: "minikube-tunnel" });
+const service = (i: number): ServiceView => ({
+  namespace: "default",
+  name: `svc-${i}`,
+  ports: [{ port: 80, protocol: "TCP" }],
+  ingress: [{ ip: `10.96.${Math.floor(i / 250)}.${i % 250}`, ipMode: "VIP" }],
+  owner: "minikube-tunnel",
+});
 const running = (services: ServiceView[], over: Partial<ProfileView> = {}): AppState => ({
-  profiles: [{ profile: "minikube", running: true, phase: "active", nodeIp: "192.168.49.2", routes: [{ cidr: "10.96.0.0/12", gateway: "192.168.49.2", kind: "service", state: "active" }], services, probe: { target: "10.96.0.1:443", ok: true, latencyMs: 1 }, ...over }],
+  profiles: [
+    {
+      profile: "minikube",
+      running: true,
+      phase: "active",
+      nodeIp: "192.168.49.2",
+      routes: [{ cidr: "10.96.0.0/12", gateway: "192.168.49.2", kind: "service", state: "active" }],
+      services,
+      probe: { target: "10.96.0.1:443", ok: true, latencyMs: 1 },
+      ...over,
+    },
+  ],
   error: null,
   busy: false,
 });
 
 function renderer() {
   const calls = { images: [] as string[], menus: [] as MenuItem[][] };
-  const tray = { setImage: (i: string) => calls.images.push(i), setContextMenu: (m: MenuItem[]) => calls.menus.push(m) };
+  const tray = {
+    setImage: (i: string) => calls.images.push(i),
+    setContextMenu: (m: MenuItem[]) => calls.menus.push(m),
+  };
   return { calls, r: new TrayRenderer(tray, { image: (s) => s, menu: (items) => [...items] }) };
 }
 
@@ -22,7 +42,11 @@ describe("tray renderer", () => {
     r.render(running(Array.from({ length: 10_000 }, (_, i) => service(i))));
     const services = calls.menus[0]!.find((i) => i.id === "services")!.submenu!;
     expect(services.filter((i) => i.id.startsWith("service:"))).toHaveLength(MAX_TRAY_SERVICES);
-    expect(services.at(-1)).toEqual({ id: "services-more", label: "9980 more… in the window", action: { type: "open-services" } });
+    expect(services.at(-1)).toEqual({
+      id: "services-more",
+      label: "9980 more… in the window",
+      action: { type: "open-services" },
+    });
   });
 
   it("does not rebuild the menu or the icon when nothing it shows changed (10,000 Services, 50 pushes)", () => {
@@ -46,6 +70,8 @@ describe("tray renderer", () => {
     expect(calls.images).toEqual(["degraded"]);
     const menu = calls.menus[0]!;
     expect(menu.find((i) => i.id === "status")?.label).toBe("1 tunnel running, 1 degraded");
-    expect(menu.find((i) => i.id === "profile:minikube")?.label).toBe("minikube (192.168.49.2): degraded, 10.96.0.1:443 does not answer through the routes");
+    expect(menu.find((i) => i.id === "profile:minikube")?.label).toBe(
+      "minikube (192.168.49.2): degraded, 10.96.0.1:443 does not answer through the routes",
+    );
   });
 });

@@ -23,15 +23,27 @@ describe("app:// protocol for the UI", () => {
     expect(resolveUiFile("app://minikube-tunnel/", root)?.file).toBe(join(root, "index.html"));
     const js = await uiResponse("app://minikube-tunnel/assets/index-abc.js", root);
     expect(js.status).toBe(200);
-    expect(js.headers).toMatchObject({ "Content-Type": "text/javascript; charset=utf-8", "Content-Security-Policy": CONTENT_SECURITY_POLICY });
+    expect(js.headers).toMatchObject({
+      "Content-Type": "text/javascript; charset=utf-8",
+      "Content-Security-Policy": CONTENT_SECURITY_POLICY,
+    });
   });
 
   it("refuses other hosts, climbing out of the root, NUL bytes and unknown file types", async () => {
-    for (const url of ["app://evil/index.html", "app://minikube-tunnel/..%2fmkt-ui-outside.html", "app://minikube-tunnel/index.html%00.js", "app://minikube-tunnel/run.sh", "not a url"]) {
+    for (const url of [
+      "app://evil/index.html",
+      "app://minikube-tunnel/..%2fmkt-ui-outside.html",
+      "app://minikube-tunnel/index.html%00.js",
+      "app://minikube-tunnel/run.sh",
+      "not a url",
+    ]) {
       expect(resolveUiFile(url, root), url).toBeNull();
     }
     // The URL parser folds these dot segments itself; what is left must still be inside the root.
-    for (const url of ["app://minikube-tunnel/../mkt-ui-outside.html", "app://minikube-tunnel/%2e%2e/mkt-ui-outside.html"]) {
+    for (const url of [
+      "app://minikube-tunnel/../mkt-ui-outside.html",
+      "app://minikube-tunnel/%2e%2e/mkt-ui-outside.html",
+    ]) {
       expect(resolveUiFile(url, root)?.file.startsWith(root + sep), url).toBe(true);
       expect((await uiResponse(url, root)).status, url).toBe(404);
     }

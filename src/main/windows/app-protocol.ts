@@ -19,7 +19,12 @@ const TYPES: Record<string, string> = {
 
 /** Headers of every UI response: the CSP travels with the page, whatever serves it. */
 export function uiResponseHeaders(contentType: string): Record<string, string> {
-  return { "Content-Type": contentType, "Content-Security-Policy": CONTENT_SECURITY_POLICY, "X-Content-Type-Options": "nosniff", "Cache-Control": "no-store" };
+  return {
+    "Content-Type": contentType,
+    "Content-Security-Policy": CONTENT_SECURITY_POLICY,
+    "X-Content-Type-Options": "nosniff",
+    "Cache-Control": "no-store",
+  };
 }
 
 /**
@@ -50,7 +55,10 @@ export function resolveUiFile(requestUrl: string, root: string): { file: string;
   return contentType ? { file, contentType } : null;
 }
 
-export async function uiResponse(requestUrl: string, root: string): Promise<{ status: number; headers: Record<string, string>; body: Buffer | string }> {
+export async function uiResponse(
+  requestUrl: string,
+  root: string,
+): Promise<{ status: number; headers: Record<string, string>; body: Buffer | string }> {
   const resolved = resolveUiFile(requestUrl, root);
   if (!resolved) return { status: 404, headers: uiResponseHeaders("text/plain; charset=utf-8"), body: "not found" };
   try {
@@ -61,7 +69,9 @@ export async function uiResponse(requestUrl: string, root: string): Promise<{ st
 }
 
 /** Must be called before `app` is ready, so app:// is a secure, standard origin. */
-export const APP_SCHEME_PRIVILEGES = [{ scheme: APP_SCHEME, privileges: { standard: true, secure: true, supportFetchAPI: true } }];
+export const APP_SCHEME_PRIVILEGES = [
+  { scheme: APP_SCHEME, privileges: { standard: true, secure: true, supportFetchAPI: true } },
+];
 
 export function registerUiProtocol(protocol: Protocol, root: string): void {
   protocol.handle(APP_SCHEME, async (request) => {

@@ -3,7 +3,9 @@ import type { AppState } from "../../shared/app-state.js";
 import { APP_ORIGIN, SHOW_VIEW, STATE_CHANGED, type ViewName } from "../../shared/ipc-contract.js";
 import { createSecureWindow } from "./secure-window.js";
 
-/** The one main window (tunnels, conflicts, services, logs, preferences are views in it) and the quit progress window. */
+/**
+ * The one main window (tunnels, conflicts, services, logs, preferences are views in it) and the quit progress window.
+ */
 export class AppWindows {
   private main: BrowserWindow | null = null;
   private progress: BrowserWindow | null = null;
@@ -32,7 +34,18 @@ export class AppWindows {
   /** Shown only when quitting takes longer than a moment. */
   showQuitProgress(): void {
     if (this.progress) return;
-    this.progress = createSecureWindow(BrowserWindow, this.preload, { width: 380, height: 140, minWidth: 380, minHeight: 140, resizable: false, minimizable: false, maximizable: false, closable: false, alwaysOnTop: true, title: "Minikube Tunnel" });
+    this.progress = createSecureWindow(BrowserWindow, this.preload, {
+      width: 380,
+      height: 140,
+      minWidth: 380,
+      minHeight: 140,
+      resizable: false,
+      minimizable: false,
+      maximizable: false,
+      closable: false,
+      alwaysOnTop: true,
+      title: "Minikube Tunnel",
+    });
     this.progress.once("ready-to-show", () => this.progress?.show());
     void this.progress.loadURL(`${APP_ORIGIN}/index.html#quitting`);
   }

@@ -2,7 +2,25 @@ import { describe, expect, it } from "vitest";
 import { session } from "../../../test-support/electron-fake/electron.js";
 import { denyAllPermissions } from "./permissions.js";
 
-const PERMISSIONS = ["media", "geolocation", "notifications", "midi", "midiSysex", "pointerLock", "fullscreen", "openExternal", "clipboard-read", "clipboard-sanitized-write", "display-capture", "hid", "serial", "usb", "idle-detection", "window-management", "unknown"];
+const PERMISSIONS = [
+  "media",
+  "geolocation",
+  "notifications",
+  "midi",
+  "midiSysex",
+  "pointerLock",
+  "fullscreen",
+  "openExternal",
+  "clipboard-read",
+  "clipboard-sanitized-write",
+  "display-capture",
+  "hid",
+  "serial",
+  "usb",
+  "idle-detection",
+  "window-management",
+  "unknown",
+];
 
 describe("permissions", () => {
   it("Electron's default grants what a page asks for; after denyAllPermissions every request and check is refused", async () => {

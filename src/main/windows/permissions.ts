@@ -1,6 +1,8 @@
 /** The part of Electron's Session that decides permissions. */
 export interface PermissionSession {
-  setPermissionRequestHandler(handler: ((webContents: unknown, permission: string, callback: (granted: boolean) => void) => void) | null): void;
+  setPermissionRequestHandler(
+    handler: ((webContents: unknown, permission: string, callback: (granted: boolean) => void) => void) | null,
+  ): void;
   setPermissionCheckHandler(handler: ((webContents: unknown, permission: string) => boolean) | null): void;
   setDevicePermissionHandler?(handler: ((details: unknown) => boolean) | null): void;
 }
@@ -11,7 +13,10 @@ export interface PermissionSession {
  * Our window needs none of them, so all are refused, and each request is
  * logged: a page asking for one is a sign something is wrong.
  */
-export function denyAllPermissions(session: PermissionSession, onRequest: (permission: string) => void = () => undefined): void {
+export function denyAllPermissions(
+  session: PermissionSession,
+  onRequest: (permission: string) => void = () => undefined,
+): void {
   session.setPermissionRequestHandler((_webContents, permission, callback) => {
     onRequest(permission);
     callback(false);

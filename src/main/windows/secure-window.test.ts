@@ -4,7 +4,13 @@ import type { BrowserWindow } from "electron";
 import { describe, expect, it } from "vitest";
 import { CONTENT_SECURITY_POLICY } from "../../shared/content-security-policy.js";
 import { uiResponseHeaders } from "./app-protocol.js";
-import { assertSecureWebPreferences, createSecureWindow, isAllowedNavigation, SECURE_WEB_PREFERENCES, secureWindowOptions } from "./secure-window.js";
+import {
+  assertSecureWebPreferences,
+  createSecureWindow,
+  isAllowedNavigation,
+  SECURE_WEB_PREFERENCES,
+  secureWindowOptions,
+} from "./secure-window.js";
 
 /** Records what a BrowserWindow would be given, and the handlers set on its webContents. */
 class RecordingWindow {
@@ -23,17 +29,37 @@ class RecordingWindow {
 describe("every window is secure (docs/security.md)", () => {
   it("windows get contextIsolation, sandbox, no nodeIntegration, a preload, and nothing weaker", () => {
     const options = secureWindowOptions("/app/preload.cjs");
-    expect(options.webPreferences).toMatchObject({ contextIsolation: true, sandbox: true, nodeIntegration: false, webviewTag: false, preload: "/app/preload.cjs" });
+    expect(options.webPreferences).toMatchObject({
+      contextIsolation: true,
+      sandbox: true,
+      nodeIntegration: false,
+      webviewTag: false,
+      preload: "/app/preload.cjs",
+    });
     expect(() => assertSecureWebPreferences(options.webPreferences)).not.toThrow();
-    for (const [key, bad] of [["contextIsolation", false], ["sandbox", false], ["nodeIntegration", true], ["webSecurity", false], ["webviewTag", true], ["nodeIntegrationInSubFrames", true]] as const) {
-      expect(() => assertSecureWebPreferences({ ...options.webPreferences, [key]: bad }), key).toThrow(new RegExp(`webPreferences.${key}`));
-      expect(() => assertSecureWebPreferences({ ...options.webPreferences, [key]: undefined }), `${key} unset`).toThrow(new RegExp(`webPreferences.${key}`));
+    for (const [key, bad] of [
+      ["contextIsolation", false],
+      ["sandbox", false],
+      ["nodeIntegration", true],
+      ["webSecurity", false],
+      ["webviewTag", true],
+      ["nodeIntegrationInSubFrames", true],
+    ] as const) {
+      expect(() => assertSecureWebPreferences({ ...options.webPreferences, [key]: bad }), key).toThrow(
+        new RegExp(`webPreferences.${key}`),
+      );
+      expect(() => assertSecureWebPreferences({ ...options.webPreferences, [key]: undefined }), `${key} unset`).toThrow(
+        new RegExp(`webPreferences.${key}`),
+      );
     }
     expect(() => assertSecureWebPreferences({ ...SECURE_WEB_PREFERENCES })).toThrow(/no preload/);
   });
 
   it("createSecureWindow blocks navigation away from app://, new windows and webviews", () => {
-    const window = createSecureWindow(RecordingWindow as unknown as typeof BrowserWindow, "/app/preload.cjs") as unknown as RecordingWindow;
+    const window = createSecureWindow(
+      RecordingWindow as unknown as typeof BrowserWindow,
+      "/app/preload.cjs",
+    ) as unknown as RecordingWindow;
     expect(window.options.webPreferences).toMatchObject(SECURE_WEB_PREFERENCES);
     expect(window.openHandler?.()).toEqual({ action: "deny" });
     const prevented = (event: string, url?: string) => {
@@ -62,9 +88,14 @@ describe("every window is secure (docs/security.md)", () => {
       for (const entry of await readdir(dir, { withFileTypes: true })) {
         const path = join(dir, entry.name);
         if (entry.isDirectory()) await walk(path);
-        else if (/\.(ts|tsx)$/.test(entry.name) && !entry.name.endsWith(".test.ts") && !path.endsWith(join("main", "windows", "secure-window.ts"))) {
+        else if (
+          /\.(ts|tsx)$/.test(entry.name) &&
+          !entry.name.endsWith(".test.ts") &&
+          !path.endsWith(join("main", "windows", "secure-window.ts"))
+        ) {
           const text = await readFile(path, "utf8");
-          if (/new\s+BrowserWindow\s*\(|new\s+BrowserView\s*\(|WebContentsView\s*\(|webPreferences\s*:/.test(text)) offenders.push(path);
+          if (/new\s+BrowserWindow\s*\(|new\s+BrowserView\s*\(|WebContentsView\s*\(|webPreferences\s*:/.test(text))
+            offenders.push(path);
         }
       }
     };

@@ -23,13 +23,26 @@ export function assertSecureWebPreferences(preferences: WebPreferences | undefin
   if (!preferences) throw new InsecureWindowError("window has no webPreferences");
   for (const [key, wanted] of Object.entries(SECURE_WEB_PREFERENCES)) {
     const actual = (preferences as Record<string, unknown>)[key];
-    if (actual !== wanted) throw new InsecureWindowError(`window webPreferences.${key} is ${String(actual)}, must be ${String(wanted)}`);
+    if (actual !== wanted)
+      throw new InsecureWindowError(`window webPreferences.${key} is ${String(actual)}, must be ${String(wanted)}`);
   }
   if (!preferences.preload) throw new InsecureWindowError("window has no preload: the UI would have no API");
 }
 
-export function secureWindowOptions(preload: string, extra: Omit<BrowserWindowConstructorOptions, "webPreferences"> = {}): BrowserWindowConstructorOptions {
-  return { width: 960, height: 680, minWidth: 640, minHeight: 420, show: false, title: "Minikube Tunnel", ...extra, webPreferences: { ...SECURE_WEB_PREFERENCES, preload } };
+export function secureWindowOptions(
+  preload: string,
+  extra: Omit<BrowserWindowConstructorOptions, "webPreferences"> = {},
+): BrowserWindowConstructorOptions {
+  return {
+    width: 960,
+    height: 680,
+    minWidth: 640,
+    minHeight: 420,
+    show: false,
+    title: "Minikube Tunnel",
+    ...extra,
+    webPreferences: { ...SECURE_WEB_PREFERENCES, preload },
+  };
 }
 
 /** The only navigation allowed is within our own origin; new windows and webviews never. */
@@ -56,7 +69,11 @@ export function hardenWebContents(contents: Hardenable): void {
 }
 
 /** Every window is made here (a test fails on any other `new BrowserWindow`). */
-export function createSecureWindow(Window: typeof BrowserWindow, preload: string, extra: Omit<BrowserWindowConstructorOptions, "webPreferences"> = {}): BrowserWindow {
+export function createSecureWindow(
+  Window: typeof BrowserWindow,
+  preload: string,
+  extra: Omit<BrowserWindowConstructorOptions, "webPreferences"> = {},
+): BrowserWindow {
   const options = secureWindowOptions(preload, extra);
   assertSecureWebPreferences(options.webPreferences);
   const window = new Window(options);

@@ -7,11 +7,32 @@ export interface TabDef<T extends string> {
 }
 
 /** WAI-ARIA tabs: arrow keys move between tabs, Home/End jump, Tab leaves the list. */
-export function Tabs<T extends string>({ tabs, active, onSelect }: { tabs: readonly TabDef<T>[]; active: T; onSelect: (id: T) => void }) {
+export function Tabs<T extends string>({
+  tabs,
+  active,
+  onSelect,
+}: {
+  tabs: readonly TabDef<T>[];
+  active: T;
+  onSelect: (id: T) => void;
+}) {
   const refs = useRef(new Map<T, HTMLButtonElement>());
   const move = (event: KeyboardEvent, index: number) => {
     const last = tabs.length - 1;
-    const next = event.key === "ArrowRight" || event.key === "ArrowDown" ? (index === last ? 0 : index + 1) : event.key === "ArrowLeft" || event.key === "ArrowUp" ? (index === 0 ? last : index - 1) : event.key === "Home" ? 0 : event.key === "End" ? last : null;
+    const next =
+      event.key === "ArrowRight" || event.key === "ArrowDown"
+        ? index === last
+          ? 0
+          : index + 1
+        : event.key === "ArrowLeft" || event.key === "ArrowUp"
+          ? index === 0
+            ? last
+            : index - 1
+          : event.key === "Home"
+            ? 0
+            : event.key === "End"
+              ? last
+              : null;
     if (next === null) return;
     event.preventDefault();
     const tab = tabs[next]!;
@@ -38,7 +59,9 @@ export function Tabs<T extends string>({ tabs, active, onSelect }: { tabs: reado
             <>
               {/* Read as "Conflicts (1)"; the visible badge is decoration. */}
               <span className="sr-only"> ({tab.badge})</span>
-              <span className="badge" aria-hidden="true">{tab.badge}</span>
+              <span className="badge" aria-hidden="true">
+                {tab.badge}
+              </span>
             </>
           ) : null}
         </button>

@@ -5,7 +5,12 @@ import { type RefObject, useCallback, useEffect, useState } from "react";
  * so only those (plus a margin) are in the DOM: 2,000 Services stay as cheap
  * to lay out as 60 (the UI benchmark, README "Benchmarks").
  */
-export function useRowWindow(count: number, rowHeight: number, scroller: RefObject<HTMLElement | null>, overscan = 15): { start: number; end: number } {
+export function useRowWindow(
+  count: number,
+  rowHeight: number,
+  scroller: RefObject<HTMLElement | null>,
+  overscan = 15,
+): { start: number; end: number } {
   const compute = useCallback(() => {
     const el = scroller.current;
     const top = el?.scrollTop ?? 0;
@@ -16,10 +21,11 @@ export function useRowWindow(count: number, rowHeight: number, scroller: RefObje
   const [range, setRange] = useState(compute);
   useEffect(() => {
     const el = scroller.current;
-    const update = () => setRange((old) => {
-      const next = compute();
-      return old.start === next.start && old.end === next.end ? old : next;
-    });
+    const update = () =>
+      setRange((old) => {
+        const next = compute();
+        return old.start === next.start && old.end === next.end ? old : next;
+      });
     update();
     el?.addEventListener("scroll", update, { passive: true });
     window.addEventListener("resize", update);

@@ -7,7 +7,11 @@ export function LogsView({ api }: { api: TunnelApi }) {
   const [error, setError] = useState<string | null>(null);
   useEffect(() => {
     let live = true;
-    const load = () => api.getLogs(1000).then((l) => live && setLines(l), (e: unknown) => live && setError((e as Error).message));
+    const load = () =>
+      api.getLogs(1000).then(
+        (l) => live && setLines(l),
+        (e: unknown) => live && setError((e as Error).message),
+      );
     void load();
     const timer = setInterval(load, 2000);
     return () => {
@@ -15,7 +19,12 @@ export function LogsView({ api }: { api: TunnelApi }) {
       clearInterval(timer);
     };
   }, [api]);
-  if (error) return <p className="banner error" role="alert">Logs could not be read: {error}</p>;
+  if (error)
+    return (
+      <p className="banner error" role="alert">
+        Logs could not be read: {error}
+      </p>
+    );
   if (!lines) return <p className="muted">Loading…</p>;
   if (lines.length === 0) return <p className="empty">Nothing logged yet.</p>;
   // A named region that takes focus, so the scrollable log can be read and scrolled from the keyboard.

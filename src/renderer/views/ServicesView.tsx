@@ -5,11 +5,20 @@ import type { TunnelApi } from "../../shared/ipc-contract.js";
 import type { Act } from "../act.js";
 import { useRowWindow } from "../components/use-row-window.js";
 
-const OWNER: Record<ServiceView["owner"], string> = { "minikube-tunnel": "Minikube Tunnel", other: "another controller", none: "nobody yet" };
+const OWNER: Record<ServiceView["owner"], string> = {
+  "minikube-tunnel": "Minikube Tunnel",
+  other: "another controller",
+  none: "nobody yet",
+};
 
 const ROW_HEIGHT = 34;
 
-const FORWARD_LABEL = { listening: "listening", "port-in-use": "port in use", "udp-not-forwarded": "UDP not forwarded", error: "not listening" } as const;
+const FORWARD_LABEL = {
+  listening: "listening",
+  "port-in-use": "port in use",
+  "udp-not-forwarded": "UDP not forwarded",
+  error: "not listening",
+} as const;
 
 interface Row {
   readonly profile: string;
@@ -17,9 +26,22 @@ interface Row {
   readonly service: ServiceView;
 }
 
-const ServiceRow = memo(function ServiceRow({ row, index, api, act }: { row: Row; index: number; api: TunnelApi; act: Act }) {
+const ServiceRow = memo(function ServiceRow({
+  row,
+  index,
+  api,
+  act,
+}: {
+  row: Row;
+  index: number;
+  api: TunnelApi;
+  act: Act;
+}) {
   const { service, lbMode } = row;
-  const ip = service.ingress.map((i) => i.ip ?? i.hostname).filter(Boolean).join(", ");
+  const ip = service.ingress
+    .map((i) => i.ip ?? i.hostname)
+    .filter(Boolean)
+    .join(", ");
   return (
     <tr aria-rowindex={index + 2} style={{ height: ROW_HEIGHT }}>
       <td>{service.namespace}</td>
@@ -27,15 +49,46 @@ const ServiceRow = memo(function ServiceRow({ row, index, api, act }: { row: Row
       <td>
         {serviceEndpoints(service).map(({ port, protocol, address, url, forward }) => (
           <span className="port" key={`${port}/${protocol}`}>
-            <span className="mono">{port}/{protocol}</span>
-            {forward && forward.state !== "listening" ? <span className={`pill forward-${forward.state}`} title={forward.error}>{FORWARD_LABEL[forward.state]}</span> : null}
-            {address ? <button className="link" onClick={() => void act("Copy", () => api.copy(address))} aria-label={`Copy ${address}`}>copy</button> : null}
-            {url ? <button className="link" onClick={() => void act("Open", () => api.openService({ profile: row.profile, namespace: service.namespace, name: service.name, port }))} aria-label={`Open ${url} in the browser`}>open</button> : null}
+            <span className="mono">
+              {port}/{protocol}
+            </span>
+            {forward && forward.state !== "listening" ? (
+              <span className={`pill forward-${forward.state}`} title={forward.error}>
+                {FORWARD_LABEL[forward.state]}
+              </span>
+            ) : null}
+            {address ? (
+              <button
+                className="link"
+                onClick={() => void act("Copy", () => api.copy(address))}
+                aria-label={`Copy ${address}`}
+              >
+                copy
+              </button>
+            ) : null}
+            {url ? (
+              <button
+                className="link"
+                onClick={() =>
+                  void act("Open", () =>
+                    api.openService({ profile: row.profile, namespace: service.namespace, name: service.name, port }),
+                  )
+                }
+                aria-label={`Open ${url} in the browser`}
+              >
+                open
+              </button>
+            ) : null}
           </span>
         ))}
       </td>
-      <td className="mono">{ip || <span className="muted">{service.pending ? `pending: ${service.pending}` : "pending"}</span>}</td>
-      <td>{lbMode === "off" ? "—" : lbMode}{service.ingress[0]?.ipMode ? ` · ${service.ingress[0].ipMode}` : ""}</td>
+      <td className="mono">
+        {ip || <span className="muted">{service.pending ? `pending: ${service.pending}` : "pending"}</span>}
+      </td>
+      <td>
+        {lbMode === "off" ? "—" : lbMode}
+        {service.ingress[0]?.ipMode ? ` · ${service.ingress[0].ipMode}` : ""}
+      </td>
       <td>{OWNER[service.owner]}</td>
     </tr>
   );
@@ -46,30 +99,69 @@ export function ServicesView({ state, api, act }: { state: AppState; api: Tunnel
   const deferred = useDeferredValue(filter);
   const scroller = useRef<HTMLDivElement>(null);
   const rows = useMemo(() => {
-    const all: Row[] = state.profiles.flatMap((p) => p.services.map((s) => ({ profile: p.profile, lbMode: p.lbMode ?? "off", service: s })));
+    const all: Row[] = state.profiles.flatMap((p) =>
+      p.services.map((s) => ({ profile: p.profile, lbMode: p.lbMode ?? "off", service: s })),
+    );
     const needle = deferred.trim().toLowerCase();
-    return needle ? all.filter((r) => `${r.service.namespace}/${r.service.name} ${r.service.ingress.map((i) => i.ip).join(" ")}`.toLowerCase().includes(needle)) : all;
+    return needle
+      ? all.filter((r) =>
+          `${r.service.namespace}/${r.service.name} ${r.service.ingress.map((i) => i.ip).join(" ")}`
+            .toLowerCase()
+            .includes(needle),
+        )
+      : all;
   }, [state, deferred]);
   const { start, end } = useRowWindow(rows.length, ROW_HEIGHT, scroller);
   const running = state.profiles.some((p) => p.running);
   return (
     <div className="view">
       <label className="filter">
-        Filter <input type="search" value={filter} onChange={(e) => setFilter(e.target.value)} placeholder="namespace/name or IP" />
-        <span className="muted">{rows.length} Service{rows.length === 1 ? "" : "s"}</span>
+        Filter{" "}
+        <input
+          type="search"
+          value={filter}
+          onChange={(e) => setFilter(e.target.value)}
+          placeholder="namespace/name or IP"
+        />
+        <span className="muted">
+          {rows.length} Service{rows.length === 1 ? "" : "s"}
+        </span>
       </label>
       {rows.length === 0 ? (
-        <p className="empty">{running ? "No LoadBalancer Services match." : "Start a tunnel to see LoadBalancer Services and their external IPs."}</p>
+        <p className="empty">
+          {running
+            ? "No LoadBalancer Services match."
+            : "Start a tunnel to see LoadBalancer Services and their external IPs."}
+        </p>
       ) : (
         <div className="table-scroll" ref={scroller}>
           <table className="services" data-rows={rows.length} aria-rowcount={rows.length + 1}>
             <thead>
-              <tr aria-rowindex={1}><th scope="col">Namespace</th><th scope="col">Name</th><th scope="col">Ports</th><th scope="col">External IP</th><th scope="col">Mode</th><th scope="col">Ingress set by</th></tr>
+              <tr aria-rowindex={1}>
+                <th scope="col">Namespace</th>
+                <th scope="col">Name</th>
+                <th scope="col">Ports</th>
+                <th scope="col">External IP</th>
+                <th scope="col">Mode</th>
+                <th scope="col">Ingress set by</th>
+              </tr>
             </thead>
             <tbody>
-              {start > 0 ? <tr aria-hidden="true" className="spacer-row" style={{ height: start * ROW_HEIGHT }} /> : null}
-              {rows.slice(start, end).map((row, i) => <ServiceRow key={`${row.profile}/${row.service.namespace}/${row.service.name}`} row={row} index={start + i} api={api} act={act} />)}
-              {end < rows.length ? <tr aria-hidden="true" className="spacer-row" style={{ height: (rows.length - end) * ROW_HEIGHT }} /> : null}
+              {start > 0 ? (
+                <tr aria-hidden="true" className="spacer-row" style={{ height: start * ROW_HEIGHT }} />
+              ) : null}
+              {rows.slice(start, end).map((row, i) => (
+                <ServiceRow
+                  key={`${row.profile}/${row.service.namespace}/${row.service.name}`}
+                  row={row}
+                  index={start + i}
+                  api={api}
+                  act={act}
+                />
+              ))}
+              {end < rows.length ? (
+                <tr aria-hidden="true" className="spacer-row" style={{ height: (rows.length - end) * ROW_HEIGHT }} />
+              ) : null}
             </tbody>
           </table>
         </div>

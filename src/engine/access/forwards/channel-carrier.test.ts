@@ -28,7 +28,12 @@ class FakeOpener implements ChannelOpener {
   readonly channels: Duplex[] = [];
   auto = true;
 
-  channel(host: string, port: number, from: { address: string; port: number }, done: (error: Error | undefined, channel?: Duplex) => void): void {
+  channel(
+    host: string,
+    port: number,
+    from: { address: string; port: number },
+    done: (error: Error | undefined, channel?: Duplex) => void,
+  ): void {
     const entry: Opened = {
       host,
       port,
@@ -79,7 +84,8 @@ async function readBytes(stream: Duplex | Socket, length: number): Promise<strin
   return text;
 }
 
-const closed = (stream: Duplex | Socket) => (stream.destroyed && stream.closed) || once(stream, "close").then(() => true);
+const closed = (stream: Duplex | Socket) =>
+  (stream.destroyed && stream.closed) || once(stream, "close").then(() => true);
 
 describe("ChannelCarrier", () => {
   it("targets are per connection: each accepted connection opens a channel to the target read then", async () => {
@@ -199,18 +205,35 @@ describe("ChannelCarrier", () => {
 
   it("a port already taken rejects as net.Server does (EADDRINUSE), so ForwardListeners can call it port-in-use; the carrier logs nothing of it", async () => {
     const { listener, carrier, log } = await setup();
-    await expect(carrier.listen("127.0.0.1", listener.port, () => ({ host: "10.96.0.9", port: 80 }))).rejects.toMatchObject({ code: "EADDRINUSE" });
+    await expect(
+      carrier.listen("127.0.0.1", listener.port, () => ({ host: "10.96.0.9", port: 80 })),
+    ).rejects.toMatchObject({ code: "EADDRINUSE" });
     expect(log).toEqual([]);
   });
 
   it("with ForwardListeners, a port in use is one line in the log, not two", async () => {
     const { listener } = await setup();
     const log: string[] = [];
-    const forwards = new ForwardListeners(new ChannelCarrier(new FakeOpener(), (line) => log.push(line)), () => null, (line) => log.push(line), false);
-    const taken = { namespace: "default", name: "web", address: "127.0.0.1", port: listener.port, protocol: "TCP", targetHost: "10.96.0.9", targetPort: 80 };
+    const forwards = new ForwardListeners(
+      new ChannelCarrier(new FakeOpener(), (line) => log.push(line)),
+      () => null,
+      (line) => log.push(line),
+      false,
+    );
+    const taken = {
+      namespace: "default",
+      name: "web",
+      address: "127.0.0.1",
+      port: listener.port,
+      protocol: "TCP",
+      targetHost: "10.96.0.9",
+      targetPort: 80,
+    };
     await forwards.apply([taken]);
     expect(forwards.statuses()[0]!.state).toBe("port-in-use");
-    expect(log).toEqual([`default/web: cannot listen on 127.0.0.1:${listener.port}: 127.0.0.1:${listener.port} is in use by another program`]);
+    expect(log).toEqual([
+      `default/web: cannot listen on 127.0.0.1:${listener.port}: 127.0.0.1:${listener.port} is in use by another program`,
+    ]);
     await forwards.closeAll();
   });
 

@@ -10,7 +10,13 @@ import type { MinikubeCli } from "../../cluster/minikube-cli.js";
 import { IpPool } from "../../lb/ip-pool.js";
 import type { ManagedService } from "../../lb/lb-service.js";
 import { TunnelLocks, tunnelLockPath } from "../../registry/tunnel-lock.js";
-import { type HostsEntry, type HostsResult, type ProfileDeclaration, type RootNames, fileAccessFor } from "../../root/index.js";
+import {
+  type HostsEntry,
+  type HostsResult,
+  type ProfileDeclaration,
+  type RootNames,
+  fileAccessFor,
+} from "../../root/index.js";
 import { type HeldLock, tryLockFile } from "../../system/file-lock.js";
 import type { AccessSnapshot, LinkStatus, ServicesView } from "../cluster-access.js";
 import { ProfileNames } from "../names/profile-names.js";
@@ -93,7 +99,10 @@ async function setup(options: { realLocks?: boolean; driver?: string; pollInterv
   const miniPath = await mkdtemp(join(tmpdir(), "mkt-forward-access-"));
   dirs.push(miniPath);
   await mkdir(join(miniPath, "profiles", PROFILE), { recursive: true });
-  await writeFile(join(miniPath, "profiles", PROFILE, "config.json"), JSON.stringify({ Name: PROFILE, Driver: options.driver ?? "docker" }));
+  await writeFile(
+    join(miniPath, "profiles", PROFILE, "config.json"),
+    JSON.stringify({ Name: PROFILE, Driver: options.driver ?? "docker" }),
+  );
   await mkdir(join(miniPath, "machines", PROFILE), { recursive: true });
   await writeFile(join(miniPath, "machines", PROFILE, "id_rsa"), LOGIN_KEY, { mode: 0o600 });
 
@@ -103,13 +112,21 @@ async function setup(options: { realLocks?: boolean; driver?: string; pollInterv
   const engines: ContainerEngine[] = [];
   // What `docker container inspect` and `docker exec … cat` would answer; a test changes them.
   const node = { sshPort: { host: "127.0.0.1", port: 32772 } as PublishedPort | null, hostKeys: KEYS };
-  const containers = { engine: "docker", sshPort: async () => node.sshPort, hostPublicKeys: async () => node.hostKeys } as unknown as ContainerCli;
+  const containers = {
+    engine: "docker",
+    sshPort: async () => node.sshPort,
+    hostPublicKeys: async () => node.hostKeys,
+  } as unknown as ContainerCli;
   const locks = options.realLocks ? new TunnelLocks(miniPath, () => fileAccessFor(miniPath)) : null;
   const pool = new IpPool([loopbackPoolFor(70)]);
   let released = 0;
   let resolveTarget: (() => Promise<LinkTarget>) | null = null;
   const access = new ForwardAccess(
-    { profile: PROFILE, locks, names: (changed) => new ProfileNames(PROFILE, "cluster.local", names, () => undefined, changed) },
+    {
+      profile: PROFILE,
+      locks,
+      names: (changed) => new ProfileNames(PROFILE, "cluster.local", names, () => undefined, changed),
+    },
     {
       miniPath,
       minikube: {} as MinikubeCli,
@@ -118,12 +135,28 @@ async function setup(options: { realLocks?: boolean; driver?: string; pollInterv
       privileges: () => null,
       createLink: (resolve) => ((resolveTarget = resolve), { link, carrier }),
     },
-    { pool, releasePool: () => released++, ...(options.pollIntervalMs ? { pollIntervalMs: options.pollIntervalMs } : {}) },
+    {
+      pool,
+      releasePool: () => released++,
+      ...(options.pollIntervalMs ? { pollIntervalMs: options.pollIntervalMs } : {}),
+    },
   );
   accesses.push(access);
   const changes: AccessSnapshot[] = [];
   access.on("change", (s: AccessSnapshot) => changes.push(s));
-  return { miniPath, access, link, carrier, names, engines, node, pool, changes, released: () => released, resolve: () => resolveTarget!() };
+  return {
+    miniPath,
+    access,
+    link,
+    carrier,
+    names,
+    engines,
+    node,
+    pool,
+    changes,
+    released: () => released,
+    resolve: () => resolveTarget!(),
+  };
 }
 
 const service = (name: string, ip: string, extra: Partial<ManagedService> = {}): ManagedService => ({
@@ -145,13 +178,24 @@ describe("ForwardAccess: the link's state is the phase", () => {
     await access.start();
     expect(engines).toEqual(["docker"]);
     expect(link.calls).toEqual(["start"]);
-    expect(access.snapshot()).toMatchObject({ profile: PROFILE, mode: "forward", phase: "starting", host: null, nodeIp: null, routes: [], link: { state: "connecting", endpoint: null }, forwards: [] });
+    expect(access.snapshot()).toMatchObject({
+      profile: PROFILE,
+      mode: "forward",
+      phase: "starting",
+      host: null,
+      nodeIp: null,
+      routes: [],
+      link: { state: "connecting", endpoint: null },
+      forwards: [],
+    });
     expect(changes.map((c) => c.phase)).toEqual(["starting"]);
   });
 
   it("a driver that is not docker or podman is refused at start", async () => {
     const { access, link } = await setup({ driver: "kvm2" });
-    await expect(access.start()).rejects.toThrow('profile "p" uses the kvm2 driver; forward mode needs docker or podman');
+    await expect(access.start()).rejects.toThrow(
+      'profile "p" uses the kvm2 driver; forward mode needs docker or podman',
+    );
     expect(link.calls).toEqual([]);
   });
 
@@ -159,7 +203,11 @@ describe("ForwardAccess: the link's state is the phase", () => {
     const { access, link } = await setup();
     await access.start();
     link.set({ state: "up", endpoint: "127.0.0.1:32772" });
-    expect(access.snapshot()).toMatchObject({ phase: "active", host: "Running", link: { state: "up", endpoint: "127.0.0.1:32772" } });
+    expect(access.snapshot()).toMatchObject({
+      phase: "active",
+      host: "Running",
+      link: { state: "up", endpoint: "127.0.0.1:32772" },
+    });
     // The first address of the default service CIDR, 10.96.0.0/12.
     expect(link.probes).toEqual(["10.96.0.1:443"]);
     await eventually(() => access.snapshot().probe?.ok, { what: "the probe's result" });
@@ -172,7 +220,10 @@ describe("ForwardAccess: the link's state is the phase", () => {
     link.probeError = new Error("channel open failed: connect refused");
     link.set({ state: "up", endpoint: "127.0.0.1:32772" });
     await eventually(() => access.snapshot().probe, { what: "the probe's result" });
-    expect(access.snapshot()).toMatchObject({ phase: "active", probe: { ok: false, error: "channel open failed: connect refused" } });
+    expect(access.snapshot()).toMatchObject({
+      phase: "active",
+      probe: { ok: false, error: "channel open failed: connect refused" },
+    });
   });
 
   it("a healthy link probes again every probe interval; a link that went down stops probing", async () => {
@@ -194,14 +245,23 @@ describe("ForwardAccess: the link's state is the phase", () => {
     link.set({ state: "up", endpoint: "127.0.0.1:32772" });
     await eventually(() => access.snapshot().probe, { what: "the probe's result" });
     link.set({ state: "reconnecting", endpoint: "127.0.0.1:32772", error: "connect ECONNREFUSED 127.0.0.1:32772" });
-    expect(access.snapshot()).toMatchObject({ phase: "retrying", host: null, probe: null, message: "connect ECONNREFUSED 127.0.0.1:32772" });
+    expect(access.snapshot()).toMatchObject({
+      phase: "retrying",
+      host: null,
+      probe: null,
+      message: "connect ECONNREFUSED 127.0.0.1:32772",
+    });
   });
 
   it("a link waiting for the node is phase waiting-for-node, the host Stopped", async () => {
     const { access, link } = await setup();
     await access.start();
     link.set({ state: "reconnecting", endpoint: null, error: 'the node\'s container "p" is not running' }, true);
-    expect(access.snapshot()).toMatchObject({ phase: "waiting-for-node", host: "Stopped", message: 'waiting for the node (the node\'s container "p" is not running)' });
+    expect(access.snapshot()).toMatchObject({
+      phase: "waiting-for-node",
+      host: "Stopped",
+      message: 'waiting for the node (the node\'s container "p" is not running)',
+    });
     link.set({ state: "connecting", endpoint: null });
     expect(access.snapshot().phase).toBe("starting");
   });
@@ -241,14 +301,22 @@ describe("ForwardAccess: where the link goes", () => {
     expect(down).toMatchObject({ nodeDown: true, message: 'the node\'s container "p" is not running' });
     node.sshPort = { host: "127.0.0.1", port: 32790 };
     node.hostKeys = "";
-    await expect(resolve()).rejects.toMatchObject({ nodeDown: false, message: expect.stringMatching(/^cannot learn the node's SSH host key/) });
+    await expect(resolve()).rejects.toMatchObject({
+      nodeDown: false,
+      message: expect.stringMatching(/^cannot learn the node's SSH host key/),
+    });
   });
 
   it("a missing login key is LinkUnavailable naming the file", async () => {
     const { access, miniPath, resolve } = await setup();
     await access.start();
     await rm(join(miniPath, "machines", PROFILE, "id_rsa"));
-    await expect(resolve()).rejects.toMatchObject({ nodeDown: false, message: expect.stringContaining(`cannot read the node's login key ${join(miniPath, "machines", PROFILE, "id_rsa")}`) });
+    await expect(resolve()).rejects.toMatchObject({
+      nodeDown: false,
+      message: expect.stringContaining(
+        `cannot read the node's login key ${join(miniPath, "machines", PROFILE, "id_rsa")}`,
+      ),
+    });
   });
 });
 
@@ -256,13 +324,29 @@ describe("ForwardAccess: Services", () => {
   it("the controller's Services in our pool listen through the carrier and get their names", async () => {
     const { access, carrier, names, changes } = await setup();
     await access.start();
-    access.servicesChanged(view([service("web", "127.70.0.1", { ports: [{ port: 8080, protocol: "TCP" }, { port: 8443, protocol: "TCP" }] }), service("theirs", "127.70.0.2", { owner: "other" }), service("outside", "192.168.49.100")]));
+    access.servicesChanged(
+      view([
+        service("web", "127.70.0.1", {
+          ports: [
+            { port: 8080, protocol: "TCP" },
+            { port: 8443, protocol: "TCP" },
+          ],
+        }),
+        service("theirs", "127.70.0.2", { owner: "other" }),
+        service("outside", "192.168.49.100"),
+      ]),
+    );
     await eventually(() => access.snapshot().forwards?.length === 2, { what: "two forwards" });
     expect(carrier.asked().sort()).toEqual(["127.70.0.1:8080", "127.70.0.1:8443"]);
-    expect(access.snapshot().forwards!.map((f) => `${f.address}:${f.port} ${f.target} ${f.state}`)).toEqual(["127.70.0.1:8080 10.96.0.9:8080 listening", "127.70.0.1:8443 10.96.0.9:8443 listening"]);
+    expect(access.snapshot().forwards!.map((f) => `${f.address}:${f.port} ${f.target} ${f.state}`)).toEqual([
+      "127.70.0.1:8080 10.96.0.9:8080 listening",
+      "127.70.0.1:8443 10.96.0.9:8443 listening",
+    ]);
     expect(changes.at(-1)!.forwards).toHaveLength(2);
     await eventually(() => access.snapshot().names?.state === "on", { what: "names on" });
-    expect(names.declared).toEqual([{ profile: PROFILE, nodeIp: null, cidrs: [], clusterDomain: "cluster.local", clusterDnsIp: "" }]);
+    expect(names.declared).toEqual([
+      { profile: PROFILE, nodeIp: null, cidrs: [], clusterDomain: "cluster.local", clusterDnsIp: "" },
+    ]);
     expect(names.hosts).toEqual([[{ ip: "127.70.0.1", names: ["web.default.svc.cluster.local", "web.default"] }]]);
   });
 
@@ -288,7 +372,9 @@ describe("ForwardAccess: Services", () => {
     await access.start();
     link.set({ state: "up", endpoint: "127.0.0.1:32772" });
     access.servicesChanged(view([service("web", "127.70.0.1")]));
-    await eventually(() => access.snapshot().forwards?.length === 1 && access.snapshot().names?.state === "on", { what: "a forward with its name" });
+    await eventually(() => access.snapshot().forwards?.length === 1 && access.snapshot().names?.state === "on", {
+      what: "a forward with its name",
+    });
     await access.stop();
     expect(carrier.closed).toEqual(["127.70.0.1:8080"]);
     expect(link.calls).toEqual(["start", "close"]);
@@ -310,7 +396,10 @@ describe("ForwardAccess: minikube's tunnel lock", () => {
     expect(link.calls).toEqual(["start"]);
     link.set({ state: "up", endpoint: "127.0.0.1:32772" });
     const lockFile = tunnelLockPath(miniPath, PROFILE);
-    await eventually(async () => (await readFile(lockFile, "utf8")).includes('link {"state":"up","endpoint":"127.0.0.1:32772"}'), { what: "the link noted in the lock" });
+    await eventually(
+      async () => (await readFile(lockFile, "utf8")).includes('link {"state":"up","endpoint":"127.0.0.1:32772"}'),
+      { what: "the link noted in the lock" },
+    );
     expect(await readFile(lockFile, "utf8")).toMatch(new RegExp(`^minikube-tunnel pid=${process.pid}\\b`));
     expect(await tryLockFile(lockFile, await fileAccessFor(miniPath))).toBeNull();
   });
@@ -322,7 +411,10 @@ describe("ForwardAccess: minikube's tunnel lock", () => {
     vi.useFakeTimers({ toFake: ["setInterval", "clearInterval"] });
     await access.start();
     expect(link.calls).toEqual([]);
-    expect(access.snapshot()).toMatchObject({ phase: "blocked", message: "`minikube tunnel` is running for this profile; this tunnel waits and forwards nothing" });
+    expect(access.snapshot()).toMatchObject({
+      phase: "blocked",
+      message: "`minikube tunnel` is running for this profile; this tunnel waits and forwards nothing",
+    });
     // Link events while blocked change nothing.
     link.set({ state: "up", endpoint: "127.0.0.1:32772" });
     expect(access.snapshot().phase).toBe("blocked");
@@ -348,15 +440,22 @@ describe("ForwardAccess: minikube's tunnel lock", () => {
     await access.start();
     await lock.release();
     await access.recheck();
-    // Before the link says anything, the phase is the link's (connecting: starting), no longer "waits and forwards nothing".
+    // Before the link says anything, the phase is the link's (connecting: starting), no longer "waits and forwards
+    // nothing".
     expect(access.snapshot()).toMatchObject({ phase: "starting", link: { state: "connecting" } });
     expect(access.snapshot().message).toBeUndefined();
     expect(changes.map((c) => c.phase)).toEqual(["blocked", "starting"]);
     const lockFile = tunnelLockPath(miniPath, PROFILE);
-    await eventually(async () => (await readFile(lockFile, "utf8")).includes('link {"state":"connecting","endpoint":null}'), { what: "the link noted in the lock" });
+    await eventually(
+      async () => (await readFile(lockFile, "utf8")).includes('link {"state":"connecting","endpoint":null}'),
+      { what: "the link noted in the lock" },
+    );
     link.set({ state: "up", endpoint: "127.0.0.1:32772" });
     expect(access.snapshot().phase).toBe("active");
-    await eventually(async () => (await readFile(lockFile, "utf8")).includes('link {"state":"up","endpoint":"127.0.0.1:32772"}'), { what: "the link's new state noted in the lock" });
+    await eventually(
+      async () => (await readFile(lockFile, "utf8")).includes('link {"state":"up","endpoint":"127.0.0.1:32772"}'),
+      { what: "the link's new state noted in the lock" },
+    );
   });
 
   it("while blocked, Services open no listener and write no name; taking the lock applies the latest set", async () => {
@@ -378,7 +477,9 @@ describe("ForwardAccess: minikube's tunnel lock", () => {
     expect(names.hosts).toEqual([]);
     await lock.release();
     await access.recheck();
-    await eventually(() => access.snapshot().forwards?.length === 1 && access.snapshot().names?.state === "on", { what: "the held-back Service forwarded and named" });
+    await eventually(() => access.snapshot().forwards?.length === 1 && access.snapshot().names?.state === "on", {
+      what: "the held-back Service forwarded and named",
+    });
     expect(carrier.asked()).toEqual(["127.70.0.2:8080"]);
     expect(names.hosts).toEqual([[{ ip: "127.70.0.2", names: ["web.default.svc.cluster.local", "web.default"] }]]);
     expect(link.calls).toEqual(["start"]);
@@ -403,5 +504,4 @@ describe("ForwardAccess: minikube's tunnel lock", () => {
     // Holding the lock, it polls no more.
     expect(vi.getTimerCount()).toBe(0);
   });
-
 });

@@ -25,7 +25,10 @@ export interface ForwardAccessDeps {
   readonly locks: TunnelLocks | null;
   /** The helper, for ports below 1024 and macOS aliases; null when this process is root or has none. */
   readonly privileges: () => RootLoopback | null;
-  /** The link and what carries the forwards over it; OpenSSH's master or ssh2 by default (forward-link.ts). Tests give a fake. */
+  /**
+   * The link and what carries the forwards over it; OpenSSH's master or ssh2 by default (forward-link.ts). Tests give a
+   * fake.
+   */
   readonly createLink?: (resolve: () => Promise<LinkTarget>) => { link: ForwardLink; carrier: ForwardCarrier };
 }
 
@@ -46,7 +49,10 @@ export interface ForwardAccessOptions {
 /** minikube's node image logs in as `docker` with the key minikube made for the machine. */
 export const NODE_USER = "docker";
 
-/** Root (`sudo mktunnel`) reads the user's key without following links they could plant; the user reads their own file as is. */
+/**
+ * Root (`sudo mktunnel`) reads the user's key without following links they could plant; the user reads their own file
+ * as is.
+ */
 async function readLoginKey(path: string): Promise<Buffer> {
   const files = await fileAccessFor(dirname(path));
   if (files.strict) return Buffer.from((await files.readSecret(path, 16_384)).text);
@@ -84,7 +90,9 @@ export class ForwardAccess extends AccessBase {
   ) {
     super(basics);
     const resolve = () => this.resolveTarget();
-    const { link, carrier } = deps.createLink ? deps.createLink(resolve) : createForwardLink(options.sshClient ?? "ssh2", resolve, options.link);
+    const { link, carrier } = deps.createLink
+      ? deps.createLink(resolve)
+      : createForwardLink(options.sshClient ?? "ssh2", resolve, options.link);
     this.link = link;
     this.link.on("log", (line: string) => this.log(line));
     this.link.on("state", (status: LinkStatus) => this.linkChanged(status));
@@ -94,7 +102,10 @@ export class ForwardAccess extends AccessBase {
   async start(): Promise<void> {
     this.config = await readProfileConfig(this.deps.miniPath, this.profile);
     const engine = containerEngineOf(this.config.driver);
-    if (!engine) throw new Error(`profile "${this.profile}" uses the ${this.config.driver || "unknown"} driver; forward mode needs docker or podman`);
+    if (!engine)
+      throw new Error(
+        `profile "${this.profile}" uses the ${this.config.driver || "unknown"} driver; forward mode needs docker or podman`,
+      );
     this.containers = this.deps.containers(engine);
     if (!(await this.holdLock("forwarding", "forwards nothing"))) {
       clearInterval(this.lockPoll);
@@ -126,7 +137,10 @@ export class ForwardAccess extends AccessBase {
     return { mode: "forward", pool: this.options.pool };
   }
 
-  /** The Services to forward, from the LoadBalancer controller; listeners follow at once, a burst of changes in one pass. */
+  /**
+   * The Services to forward, from the LoadBalancer controller; listeners follow at once, a burst of changes in one
+   * pass.
+   */
   private setServices(specs: readonly ForwardSpec[]): Promise<void> {
     this.specs = specs;
     if (this.applyQueued) return this.applying;
@@ -215,16 +229,25 @@ export class ForwardAccess extends AccessBase {
     // The node's own key files, read by the container engine, which knows which container is the node. Not
     // `minikube ssh-host`: it is ssh-keyscan of the same published port, so it pins whoever answers there.
     const hostKeys = parseHostKeys(await containers.hostPublicKeys(this.profile).catch(() => ""));
-    if (hostKeys.length === 0) throw new LinkUnavailable(`cannot learn the node's SSH host key (${containers.engine} exec ${this.profile} could not read its key files); not connecting to an unverified host`, false);
+    if (hostKeys.length === 0)
+      throw new LinkUnavailable(
+        `cannot learn the node's SSH host key (${containers.engine} exec ${this.profile} could not read its key files); not connecting to an unverified host`,
+        false,
+      );
     const keyPath = join(this.deps.miniPath, "machines", this.profile, "id_rsa");
-    const privateKey = await readLoginKey(keyPath).catch((error: Error) => Promise.reject(new LinkUnavailable(`cannot read the node's login key ${keyPath}: ${error.message}`, false)));
+    const privateKey = await readLoginKey(keyPath).catch((error: Error) =>
+      Promise.reject(new LinkUnavailable(`cannot read the node's login key ${keyPath}: ${error.message}`, false)),
+    );
     return { host: published.host, port: published.port, username: NODE_USER, privateKey, hostKeys };
   }
 
   private linkChanged(status: LinkStatus): void {
     if (this.phase === "stopping" || this.phase === "stopped" || this.phase === "blocked") return;
     const lock = this.heldLock;
-    if (lock && this.deps.locks) this.lockNotes = this.lockNotes.then(() => this.deps.locks!.noteLink(lock, status)).catch((error: Error) => this.log(`could not note the link's state in ${lock.path}: ${error.message}`));
+    if (lock && this.deps.locks)
+      this.lockNotes = this.lockNotes
+        .then(() => this.deps.locks!.noteLink(lock, status))
+        .catch((error: Error) => this.log(`could not note the link's state in ${lock.path}: ${error.message}`));
     if (status.state === "up") {
       this.phase = "active";
       this.message = undefined;
@@ -234,8 +257,11 @@ export class ForwardAccess extends AccessBase {
     } else {
       clearInterval(this.probeTimer);
       this.probeResult = null;
-      this.phase = status.state === "connecting" ? "starting" : this.link.waitingForNode ? "waiting-for-node" : "retrying";
-      this.message = this.link.waitingForNode ? `waiting for the node (${status.error ?? "not running"})` : status.error;
+      this.phase =
+        status.state === "connecting" ? "starting" : this.link.waitingForNode ? "waiting-for-node" : "retrying";
+      this.message = this.link.waitingForNode
+        ? `waiting for the node (${status.error ?? "not running"})`
+        : status.error;
     }
     this.emitChange();
   }
@@ -248,7 +274,15 @@ export class ForwardAccess extends AccessBase {
     const target = `${host}:443`;
     const done = (ok: boolean, error?: string) => {
       if (this.phase !== "active") return;
-      this.recordProbe({ target, ok, checkedAt: new Date().toISOString(), ...(ok ? { latencyMs: Math.round(performance.now() - started) } : { error: error ?? "failed" }) }, " through the link");
+      this.recordProbe(
+        {
+          target,
+          ok,
+          checkedAt: new Date().toISOString(),
+          ...(ok ? { latencyMs: Math.round(performance.now() - started) } : { error: error ?? "failed" }),
+        },
+        " through the link",
+      );
     };
     this.link.probe(host, 443).then(
       () => done(true),

@@ -14,5 +14,9 @@ export interface ForwardCarrier {
   /** True when a listener's target is fixed once it opens: a Service whose target changes gets a new listener. */
   readonly fixedTarget: boolean;
   /** Listens on address:port (0: any free port); rejects as net.Server.listen does (EADDRINUSE, EACCES). */
-  listen(address: string, port: number, target: () => { readonly host: string; readonly port: number }): Promise<CarriedListener>;
+  listen(
+    address: string,
+    port: number,
+    target: () => { readonly host: string; readonly port: number },
+  ): Promise<CarriedListener>;
 }

@@ -22,6 +22,8 @@ describe("which SSH client carries forward mode", () => {
   it("MKTUNNEL_SSH_CLIENT forces one; anything else is refused by name", async () => {
     expect(await chooseSshClient({ MKTUNNEL_SSH_CLIENT: "ssh2" }, "linux", openssh)).toBe("ssh2");
     expect(await chooseSshClient({ MKTUNNEL_SSH_CLIENT: "openssh" }, "win32", openssh)).toBe("openssh");
-    await expect(chooseSshClient({ MKTUNNEL_SSH_CLIENT: "putty" }, "linux", openssh)).rejects.toThrow('MKTUNNEL_SSH_CLIENT must be openssh or ssh2, not "putty"');
+    await expect(chooseSshClient({ MKTUNNEL_SSH_CLIENT: "putty" }, "linux", openssh)).rejects.toThrow(
+      'MKTUNNEL_SSH_CLIENT must be openssh or ssh2, not "putty"',
+    );
   });
 });

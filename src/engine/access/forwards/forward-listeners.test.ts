@@ -20,8 +20,14 @@ function setup(options: { fixedTarget?: boolean; helper?: boolean; needsAlias?: 
   const carrier = new FakeCarrier(options.fixedTarget ?? false);
   const root = new FakeLoopback();
   const log: string[] = [];
-  const listeners = new ForwardListeners(carrier, () => (options.helper === false ? null : root), (line) => log.push(line), options.needsAlias ?? false);
-  const state = () => Object.fromEntries(listeners.statuses().map((s) => [`${s.address}:${s.port}/${s.protocol}`, s.state]));
+  const listeners = new ForwardListeners(
+    carrier,
+    () => (options.helper === false ? null : root),
+    (line) => log.push(line),
+    options.needsAlias ?? false,
+  );
+  const state = () =>
+    Object.fromEntries(listeners.statuses().map((s) => [`${s.address}:${s.port}/${s.protocol}`, s.state]));
   return { carrier, root, log, listeners, state };
 }
 
@@ -32,7 +38,15 @@ describe("ForwardListeners: opening", () => {
     expect(carrier.asked().sort()).toEqual(["127.70.0.1:80", "127.70.0.1:8443"]);
     expect(carrier.listens[0]!.target()).toEqual({ host: "10.96.0.9", port: carrier.listens[0]!.port });
     expect(state()).toEqual({ "127.70.0.1:80/TCP": "listening", "127.70.0.1:8443/TCP": "listening" });
-    expect(listeners.statuses()[0]).toEqual({ namespace: "default", name: "web", address: "127.70.0.1", port: 80, protocol: "TCP", target: "10.96.0.9:80", state: "listening" });
+    expect(listeners.statuses()[0]).toEqual({
+      namespace: "default",
+      name: "web",
+      address: "127.70.0.1",
+      port: 80,
+      protocol: "TCP",
+      target: "10.96.0.9:80",
+      state: "listening",
+    });
     // Nothing needed root: ports were free and the platform needs no alias.
     expect(root.calls).toEqual([]);
   });
@@ -52,7 +66,9 @@ describe("ForwardListeners: opening", () => {
     const specs = [spec("web", "127.70.0.1", 80), spec("api", "127.70.0.2", 80)];
     expect(await listeners.apply(specs)).toBe(true);
     expect(state()).toEqual({ "127.70.0.1:80/TCP": "port-in-use", "127.70.0.2:80/TCP": "listening" });
-    expect(listeners.statuses().find((s) => s.name === "web")!.error).toBe("127.70.0.1:80 is in use by another program");
+    expect(listeners.statuses().find((s) => s.name === "web")!.error).toBe(
+      "127.70.0.1:80 is in use by another program",
+    );
     expect(log).toEqual([expect.stringMatching(/^default\/web: cannot listen on 127\.70\.0\.1:80: .*in use/)]);
     // Applying the same set retries the busy port; still busy is no change, and not logged again.
     expect(await listeners.apply(specs)).toBe(false);
@@ -88,7 +104,10 @@ describe("ForwardListeners: opening", () => {
     const { carrier, listeners } = setup({ helper: false });
     carrier.failures.set("127.70.0.1:443", "EACCES");
     await listeners.apply([spec("web", "127.70.0.1", 443)]);
-    expect(listeners.statuses()[0]).toMatchObject({ state: "error", error: "port 443 needs root, and no privileged helper is available" });
+    expect(listeners.statuses()[0]).toMatchObject({
+      state: "error",
+      error: "port 443 needs root, and no privileged helper is available",
+    });
   });
 });
 
@@ -121,7 +140,9 @@ describe("ForwardListeners: following the wanted set", () => {
     const { carrier, listeners } = setup({ fixedTarget: false });
     await listeners.apply([spec("web", "127.70.0.1", 80)]);
     // Changed (the status shows the target) although no listener was touched.
-    expect(await listeners.apply([spec("web", "127.70.0.1", 80, { targetHost: "10.96.0.77", targetPort: 8080 })])).toBe(true);
+    expect(await listeners.apply([spec("web", "127.70.0.1", 80, { targetHost: "10.96.0.77", targetPort: 8080 })])).toBe(
+      true,
+    );
     expect(carrier.closed).toEqual([]);
     expect(carrier.listens).toHaveLength(1);
     expect(carrier.listens[0]!.target()).toEqual({ host: "10.96.0.77", port: 8080 });
@@ -141,7 +162,11 @@ describe("ForwardListeners: following the wanted set", () => {
   it("closeAll closes every listener, unrelays the relayed ones, and forgets them", async () => {
     const { carrier, listeners, root } = setup();
     carrier.failures.set("127.70.0.1:80", "EACCES");
-    await listeners.apply([spec("web", "127.70.0.1", 80), spec("api", "127.70.0.2", 8080), spec("dns", "127.70.0.3", 53, { protocol: "UDP" })]);
+    await listeners.apply([
+      spec("web", "127.70.0.1", 80),
+      spec("api", "127.70.0.2", 8080),
+      spec("dns", "127.70.0.3", 53, { protocol: "UDP" }),
+    ]);
     await listeners.closeAll();
     expect(carrier.closed.sort()).toEqual(["127.70.0.1:40001", "127.70.0.2:8080"]);
     expect(root.calls).toEqual(["relay 127.70.0.1:80 -> 40001", "unrelay 127.70.0.1:80"]);
@@ -156,17 +181,31 @@ describe("ForwardListeners: following the wanted set", () => {
       spec("api", "127.70.0.2", 80, { namespace: "shop" }),
       spec("zeta", "127.70.0.3", 80, { namespace: "default" }),
     ]);
-    expect(listeners.statuses().map((s) => `${s.namespace}/${s.name}:${s.port}`)).toEqual(["default/zeta:80", "shop/api:80", "shop/web:80", "shop/web:8080"]);
+    expect(listeners.statuses().map((s) => `${s.namespace}/${s.name}:${s.port}`)).toEqual([
+      "default/zeta:80",
+      "shop/api:80",
+      "shop/web:80",
+      "shop/web:8080",
+    ]);
   });
 });
 
 describe("ForwardListeners: loopback aliases (macOS)", () => {
   it("one alias per address, none for 127.0.0.1, taken down when no spec uses the address", async () => {
     const { listeners, root } = setup({ needsAlias: true });
-    await listeners.apply([spec("web", "127.70.0.1", 8080), spec("api", "127.70.0.2", 8080), spec("local", "127.0.0.1", 9000)]);
+    await listeners.apply([
+      spec("web", "127.70.0.1", 8080),
+      spec("api", "127.70.0.2", 8080),
+      spec("local", "127.0.0.1", 9000),
+    ]);
     expect(root.calls.sort()).toEqual(["alias 127.70.0.1 up", "alias 127.70.0.2 up"]);
     // A port added on an address that has its alias asks for none again.
-    await listeners.apply([spec("web", "127.70.0.1", 8080), spec("web", "127.70.0.1", 8443), spec("web", "127.70.0.1", 9443), spec("api", "127.70.0.2", 8080)]);
+    await listeners.apply([
+      spec("web", "127.70.0.1", 8080),
+      spec("web", "127.70.0.1", 8443),
+      spec("web", "127.70.0.1", 9443),
+      spec("api", "127.70.0.2", 8080),
+    ]);
     expect(root.calls).toHaveLength(2);
     // One port of 127.70.0.1 goes: the address is still used, its alias stays; 127.70.0.2 is unused now.
     await listeners.apply([spec("web", "127.70.0.1", 8080)]);
@@ -177,7 +216,12 @@ describe("ForwardListeners: loopback aliases (macOS)", () => {
 
   it("the ports of a new address open together and ask root for its alias once", async () => {
     const { listeners, root, state } = setup({ needsAlias: true });
-    await listeners.apply([spec("web", "127.70.0.1", 8080), spec("web", "127.70.0.1", 8443), spec("web", "127.70.0.1", 9443), spec("api", "127.70.0.2", 8080)]);
+    await listeners.apply([
+      spec("web", "127.70.0.1", 8080),
+      spec("web", "127.70.0.1", 8443),
+      spec("web", "127.70.0.1", 9443),
+      spec("api", "127.70.0.2", 8080),
+    ]);
     expect(root.calls.sort()).toEqual(["alias 127.70.0.1 up", "alias 127.70.0.2 up"]);
     expect(Object.values(state())).toEqual(["listening", "listening", "listening", "listening"]);
   });
@@ -204,6 +248,9 @@ describe("ForwardListeners: loopback aliases (macOS)", () => {
     const { carrier, listeners } = setup({ needsAlias: true, helper: false });
     await listeners.apply([spec("web", "127.70.0.1", 8080)]);
     expect(carrier.listens).toEqual([]);
-    expect(listeners.statuses()[0]).toMatchObject({ state: "error", error: "127.70.0.1 needs a loopback alias, and no privileged helper is available" });
+    expect(listeners.statuses()[0]).toMatchObject({
+      state: "error",
+      error: "127.70.0.1 needs a loopback alias, and no privileged helper is available",
+    });
   });
 });

@@ -82,7 +82,16 @@ export class ForwardListeners {
 
   statuses(): ForwardStatus[] {
     return [...this.entries.values()]
-      .map(({ spec, state, error }) => ({ namespace: spec.namespace, name: spec.name, address: spec.address, port: spec.port, protocol: spec.protocol, target: `${spec.targetHost}:${spec.targetPort}`, state, ...(error ? { error } : {}) }))
+      .map(({ spec, state, error }) => ({
+        namespace: spec.namespace,
+        name: spec.name,
+        address: spec.address,
+        port: spec.port,
+        protocol: spec.protocol,
+        target: `${spec.targetHost}:${spec.targetPort}`,
+        state,
+        ...(error ? { error } : {}),
+      }))
       .sort((a, b) => a.namespace.localeCompare(b.namespace) || a.name.localeCompare(b.name) || a.port - b.port);
   }
 
@@ -118,17 +127,27 @@ export class ForwardListeners {
       entry.listener = null;
       const code = (error as NodeJS.ErrnoException).code;
       entry.state = code === "EADDRINUSE" || /in use/i.test((error as Error).message) ? "port-in-use" : "error";
-      entry.error = entry.state === "port-in-use" ? `${spec.address}:${spec.port} is in use by another program` : (error as Error).message;
-      if (before !== `${entry.state}${entry.error}`) this.log(`${spec.namespace}/${spec.name}: cannot listen on ${spec.address}:${spec.port}: ${entry.error}`);
+      entry.error =
+        entry.state === "port-in-use"
+          ? `${spec.address}:${spec.port} is in use by another program`
+          : (error as Error).message;
+      if (before !== `${entry.state}${entry.error}`)
+        this.log(`${spec.namespace}/${spec.name}: cannot listen on ${spec.address}:${spec.port}: ${entry.error}`);
     }
     return before !== `${entry.state}${entry.error}`;
   }
 
-  /** A port below 1024 as a normal user on Linux: we listen on a free port of the same address, the helper listens on the real one. */
+  /**
+   * A port below 1024 as a normal user on Linux: we listen on a free port of the same address, the helper listens on
+   * the real one.
+   */
   private async openThroughHelper(entry: Entry): Promise<void> {
     const privileges = this.privileges();
     if (!privileges) throw new Error(`port ${entry.spec.port} needs root, and no privileged helper is available`);
-    entry.listener = await this.carrier.listen(entry.spec.address, 0, () => ({ host: entry.spec.targetHost, port: entry.spec.targetPort }));
+    entry.listener = await this.carrier.listen(entry.spec.address, 0, () => ({
+      host: entry.spec.targetHost,
+      port: entry.spec.targetPort,
+    }));
     await privileges.relay(entry.spec.address, entry.spec.port, entry.listener.port);
     entry.relayedFrom = entry.listener.port;
   }
@@ -136,12 +155,20 @@ export class ForwardListeners {
   private async close(entry: Entry): Promise<void> {
     const listener = entry.listener;
     entry.listener = null;
-    await listener?.close().catch((error: Error) => this.log(`could not close the listener on ${entry.spec.address}:${entry.spec.port}: ${error.message}`));
+    await listener
+      ?.close()
+      .catch((error: Error) =>
+        this.log(`could not close the listener on ${entry.spec.address}:${entry.spec.port}: ${error.message}`),
+      );
     if (entry.relayedFrom !== null) {
       entry.relayedFrom = null;
       await this.privileges()
         ?.unrelay(entry.spec.address, entry.spec.port)
-        .catch((error: Error) => this.log(`could not stop the helper's listener on ${entry.spec.address}:${entry.spec.port}: ${error.message}`));
+        .catch((error: Error) =>
+          this.log(
+            `could not stop the helper's listener on ${entry.spec.address}:${entry.spec.port}: ${error.message}`,
+          ),
+        );
     }
   }
 

@@ -27,7 +27,11 @@ describe("host keys from ssh-keyscan and .pub files (captured)", () => {
   });
 
   it("offers only the algorithms of the pinned keys, RSA as its SHA-2 signatures first", () => {
-    expect(hostKeyAlgorithms(parseHostKeys(fixture("ssh-keyscan-t-rsa.txt")))).toEqual(["rsa-sha2-512", "rsa-sha2-256", "ssh-rsa"]);
+    expect(hostKeyAlgorithms(parseHostKeys(fixture("ssh-keyscan-t-rsa.txt")))).toEqual([
+      "rsa-sha2-512",
+      "rsa-sha2-256",
+      "ssh-rsa",
+    ]);
   });
 });
 
@@ -43,18 +47,64 @@ describe("loopback ranges", () => {
 });
 
 describe("what to forward", () => {
-  const service = (name: string, extra: Partial<ManagedService>): ManagedService => ({ namespace: "default", name, clusterIPs: ["10.96.0.9"], ports: [{ port: 80, protocol: "TCP" }], ingress: [{ ip: "127.70.0.1", ipMode: "Proxy" }], owner: "minikube-tunnel", ...extra });
+  const service = (name: string, extra: Partial<ManagedService>): ManagedService => ({
+    namespace: "default",
+    name,
+    clusterIPs: ["10.96.0.9"],
+    ports: [{ port: 80, protocol: "TCP" }],
+    ingress: [{ ip: "127.70.0.1", ipMode: "Proxy" }],
+    owner: "minikube-tunnel",
+    ...extra,
+  });
   const inRange = (ip: string) => ip.startsWith("127.70.");
 
   it("every port of our Services, on the ingress address, to the IPv4 ClusterIP and the same port", () => {
-    expect(forwardSpecsOf([service("web", { clusterIPs: ["fd00::9", "10.96.0.9"], ports: [{ port: 80, protocol: "TCP" }, { port: 53, protocol: "UDP" }] })], inRange)).toEqual([
-      { namespace: "default", name: "web", address: "127.70.0.1", port: 80, protocol: "TCP", targetHost: "10.96.0.9", targetPort: 80 },
-      { namespace: "default", name: "web", address: "127.70.0.1", port: 53, protocol: "UDP", targetHost: "10.96.0.9", targetPort: 53 },
+    expect(
+      forwardSpecsOf(
+        [
+          service("web", {
+            clusterIPs: ["fd00::9", "10.96.0.9"],
+            ports: [
+              { port: 80, protocol: "TCP" },
+              { port: 53, protocol: "UDP" },
+            ],
+          }),
+        ],
+        inRange,
+      ),
+    ).toEqual([
+      {
+        namespace: "default",
+        name: "web",
+        address: "127.70.0.1",
+        port: 80,
+        protocol: "TCP",
+        targetHost: "10.96.0.9",
+        targetPort: 80,
+      },
+      {
+        namespace: "default",
+        name: "web",
+        address: "127.70.0.1",
+        port: 53,
+        protocol: "UDP",
+        targetHost: "10.96.0.9",
+        targetPort: 53,
+      },
     ]);
   });
 
   it("not a Service someone else serves, one without an address yet, or one whose address is outside the range", () => {
-    expect(forwardSpecsOf([service("a", { owner: "other" }), service("b", { ingress: [] }), service("c", { ingress: [{ ip: "10.1.2.3" }] })], inRange)).toEqual([]);
+    expect(
+      forwardSpecsOf(
+        [
+          service("a", { owner: "other" }),
+          service("b", { ingress: [] }),
+          service("c", { ingress: [{ ip: "10.1.2.3" }] }),
+        ],
+        inRange,
+      ),
+    ).toEqual([]);
   });
 });
 
@@ -68,7 +118,7 @@ describe("macOS loopback aliases (ifconfig, as ifconfig(8) documents it)", () =>
       run: async (file: string, args: readonly string[]) => {
         calls.push([file, ...args].join(" "));
         const [, op, address] = args;
-        if (op === "alias") return aliases.add(address!), { stdout: "", stderr: "", exitCode: 0 };
+        if (op === "alias") return (aliases.add(address!), { stdout: "", stderr: "", exitCode: 0 });
         if (aliases.delete(address!)) return { stdout: "", stderr: "", exitCode: 0 };
         return { stdout: "", stderr: "ifconfig: ioctl (SIOCDIFADDR): Can't assign requested address\n", exitCode: 1 };
       },
@@ -77,14 +127,24 @@ describe("macOS loopback aliases (ifconfig, as ifconfig(8) documents it)", () =>
     await darwin.add("127.70.0.1");
     await darwin.remove("127.70.0.1");
     await darwin.remove("127.70.0.1");
-    expect(calls).toEqual(["ifconfig lo0 alias 127.70.0.1 up", "ifconfig lo0 -alias 127.70.0.1", "ifconfig lo0 -alias 127.70.0.1"]);
+    expect(calls).toEqual([
+      "ifconfig lo0 alias 127.70.0.1 up",
+      "ifconfig lo0 -alias 127.70.0.1",
+      "ifconfig lo0 -alias 127.70.0.1",
+    ]);
   });
 });
 
 describe("OpenSSH's -L specs", () => {
   it("bracket IPv6 on both sides, so an IPv6 ClusterIP is not read as host:port:host:port", () => {
-    expect(forwardSpec({ address: "127.64.0.5", port: 80, target: { host: "10.96.0.20", port: 8080 } })).toBe("127.64.0.5:80:10.96.0.20:8080");
-    expect(forwardSpec({ address: "127.64.0.5", port: 80, target: { host: "fd00:10:96::20", port: 80 } })).toBe("127.64.0.5:80:[fd00:10:96::20]:80");
-    expect(forwardSpec({ address: "::1", port: 80, target: { host: "fd00::1", port: 80 } })).toBe("[::1]:80:[fd00::1]:80");
+    expect(forwardSpec({ address: "127.64.0.5", port: 80, target: { host: "10.96.0.20", port: 8080 } })).toBe(
+      "127.64.0.5:80:10.96.0.20:8080",
+    );
+    expect(forwardSpec({ address: "127.64.0.5", port: 80, target: { host: "fd00:10:96::20", port: 80 } })).toBe(
+      "127.64.0.5:80:[fd00:10:96::20]:80",
+    );
+    expect(forwardSpec({ address: "::1", port: 80, target: { host: "fd00::1", port: 80 } })).toBe(
+      "[::1]:80:[fd00::1]:80",
+    );
   });
 });

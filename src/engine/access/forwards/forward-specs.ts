@@ -15,7 +15,16 @@ export function forwardSpecsOf(services: readonly ManagedService[], inRange: (ip
     const address = service.ingress.map((i) => i.ip).find((ip): ip is string => ip !== undefined && inRange(ip));
     const targetHost = [...service.clusterIPs].filter(isValidIp).sort((a, b) => ipFamily(a) - ipFamily(b))[0];
     if (!address || !targetHost) continue;
-    for (const port of service.ports) specs.push({ namespace: service.namespace, name: service.name, address, port: port.port, protocol: port.protocol, targetHost, targetPort: port.port });
+    for (const port of service.ports)
+      specs.push({
+        namespace: service.namespace,
+        name: service.name,
+        address,
+        port: port.port,
+        protocol: port.protocol,
+        targetHost,
+        targetPort: port.port,
+      });
   }
   return specs;
 }

@@ -17,7 +17,13 @@ import type { LinkTarget } from "./reconnecting-link.js";
 
 const FAKE_SSH = join(import.meta.dirname, "..", "..", "..", "..", "test-support", "fake-ssh.mjs");
 const HOST_KEYS = parseHostKeys(await readFile(join(import.meta.dirname, "fixtures", "ssh_host_keys.pub.txt"), "utf8"));
-const TARGET: LinkTarget = { host: "127.0.0.1", port: 2222, username: "docker", privateKey: Buffer.from("-----BEGIN OPENSSH PRIVATE KEY-----\nfake\n"), hostKeys: HOST_KEYS };
+const TARGET: LinkTarget = {
+  host: "127.0.0.1",
+  port: 2222,
+  username: "docker",
+  privateKey: Buffer.from("-----BEGIN OPENSSH PRIVATE KEY-----\nfake\n"),
+  hostKeys: HOST_KEYS,
+};
 
 interface Call {
   readonly pid: number;
@@ -70,13 +76,21 @@ function alive(pid: number): boolean {
   }
 }
 
-/** The fake behind a small sh wrapper: the link runs `ssh` without a shell or env of its own, so the wrapper carries both. */
+/**
+ * The fake behind a small sh wrapper: the link runs `ssh` without a shell or env of its own, so the wrapper carries
+ * both.
+ */
 async function harness(beforeDial?: (link: OpenSshLink) => void): Promise<Harness> {
   const dir = await mkdtemp(join(tmpdir(), "mkt-fake-ssh-"));
   const ssh = join(dir, "ssh");
   await writeFile(ssh, `#!/bin/sh\nFAKE_SSH_DIR='${dir}' exec '${process.execPath}' '${FAKE_SSH}' "$@"\n`);
   await chmod(ssh, 0o755);
-  const link: OpenSshLink = new OpenSshLink(async () => (beforeDial?.(link), TARGET), { minBackoffMs: 20, maxBackoffMs: 100 }, ssh, execFileRunner);
+  const link: OpenSshLink = new OpenSshLink(
+    async () => (beforeDial?.(link), TARGET),
+    { minBackoffMs: 20, maxBackoffMs: 100 },
+    ssh,
+    execFileRunner,
+  );
   const states: LinkStatus[] = [];
   const logs: string[] = [];
   link.on("state", (s: LinkStatus) => states.push(s));
@@ -113,10 +127,22 @@ describe("OpenSshLink against a fake ssh", () => {
     expect(others).toEqual([]);
     const args = master!.args!;
     expect(args.slice(0, 3)).toEqual(["-F", "/dev/null", "-M"]);
-    expect(args).toEqual(expect.arrayContaining(["StrictHostKeyChecking=yes", "HostKeyAlias=minikube-node", "ControlPersist=no", "-T", "-p", "2222", "docker@127.0.0.1"]));
+    expect(args).toEqual(
+      expect.arrayContaining([
+        "StrictHostKeyChecking=yes",
+        "HostKeyAlias=minikube-node",
+        "ControlPersist=no",
+        "-T",
+        "-p",
+        "2222",
+        "docker@127.0.0.1",
+      ]),
+    );
     expect(args.at(-1)).toBe("echo minikube-tunnel-link-up; exec cat >/dev/null");
     // The pinned keys alone, under the alias; the login key was there for the login.
-    expect(master!.knownHosts).toBe(HOST_KEYS.map((k) => `minikube-node ${k.algorithm} ${k.blob.toString("base64")}\n`).join(""));
+    expect(master!.knownHosts).toBe(
+      HOST_KEYS.map((k) => `minikube-node ${k.algorithm} ${k.blob.toString("base64")}\n`).join(""),
+    );
     expect(master!.keyPresent).toBe(true);
     const dir = tempDirOf(master!);
     expect(dir).toMatch(/[/\\]mkt-ssh-[^/\\]+$/);
@@ -129,9 +155,13 @@ describe("OpenSshLink against a fake ssh", () => {
     const listener = await h.link.listen("127.0.0.1", 0, target(80));
     expect(listener.port).toBeGreaterThan(0);
     const spec = `127.0.0.1:${listener.port}:10.96.0.10:80`;
-    expect((await h.calls()).filter((c) => c.kind === "forward")).toEqual([expect.objectContaining({ specs: [spec], ok: true })]);
+    expect((await h.calls()).filter((c) => c.kind === "forward")).toEqual([
+      expect.objectContaining({ specs: [spec], ok: true }),
+    ]);
     await listener.close();
-    expect((await h.calls()).filter((c) => c.kind === "cancel")).toEqual([expect.objectContaining({ specs: [spec], ok: true })]);
+    expect((await h.calls()).filter((c) => c.kind === "cancel")).toEqual([
+      expect.objectContaining({ specs: [spec], ok: true }),
+    ]);
   });
 
   it("listen() on a port another program holds rejects with EADDRINUSE before the master is asked", async () => {
@@ -144,7 +174,9 @@ describe("OpenSshLink against a fake ssh", () => {
     const held = (holder.address() as { port: number }).port;
     await expect(h.link.listen("127.0.0.1", held, target(81))).rejects.toMatchObject({ code: "EADDRINUSE" });
     await new Promise<void>((resolve) => holder.close(() => resolve()));
-    expect((await h.calls()).filter((c) => c.kind === "forward").map((c) => c.specs)).toEqual([[`127.0.0.1:${first.port}:10.96.0.10:80`]]);
+    expect((await h.calls()).filter((c) => c.kind === "forward").map((c) => c.specs)).toEqual([
+      [`127.0.0.1:${first.port}:10.96.0.10:80`],
+    ]);
   });
 
   it("forwards asked for before the link is up go to the master in one request when it comes up", async () => {
@@ -153,21 +185,34 @@ describe("OpenSshLink against a fake ssh", () => {
     const b = await h.link.listen("127.0.0.1", 0, target(443));
     expect(await h.calls()).toEqual([]);
     await h.link.start();
-    expect((await h.calls()).filter((c) => c.kind === "forward").map((c) => c.specs)).toEqual([[`127.0.0.1:${a.port}:10.96.0.10:80`, `127.0.0.1:${b.port}:10.96.0.10:443`]]);
+    expect((await h.calls()).filter((c) => c.kind === "forward").map((c) => c.specs)).toEqual([
+      [`127.0.0.1:${a.port}:10.96.0.10:80`, `127.0.0.1:${b.port}:10.96.0.10:443`],
+    ]);
   });
 
   it("the master exiting is reconnecting; a new master gets every forward again in one request", async () => {
     const h = await harness();
     await h.link.start();
-    const listeners: CarriedListener[] = [await h.link.listen("127.0.0.1", 0, target(80)), await h.link.listen("127.0.0.1", 0, target(443))];
+    const listeners: CarriedListener[] = [
+      await h.link.listen("127.0.0.1", 0, target(80)),
+      await h.link.listen("127.0.0.1", 0, target(443)),
+    ];
     const first = await h.masterPid();
     process.kill(first, "SIGUSR1");
     await eventually(() => h.states.some((s) => s.state === "reconnecting"), { what: "reconnecting" });
-    expect(h.states.find((s) => s.state === "reconnecting")).toEqual({ state: "reconnecting", endpoint: "127.0.0.1:2222", error: "Connection to 127.0.0.1 closed by remote host." });
-    await eventually(async () => (await h.masterPid()) !== first && h.link.status().state === "up", { what: "a new master, up" });
+    expect(h.states.find((s) => s.state === "reconnecting")).toEqual({
+      state: "reconnecting",
+      endpoint: "127.0.0.1:2222",
+      error: "Connection to 127.0.0.1 closed by remote host.",
+    });
+    await eventually(async () => (await h.masterPid()) !== first && h.link.status().state === "up", {
+      what: "a new master, up",
+    });
     const calls = await h.calls();
     const again = calls.slice(calls.findLastIndex((c) => c.kind === "master")).filter((c) => c.kind === "forward");
-    expect(again.map((c) => c.specs)).toEqual([listeners.map((l, i) => `127.0.0.1:${l.port}:10.96.0.10:${[80, 443][i]}`)]);
+    expect(again.map((c) => c.specs)).toEqual([
+      listeners.map((l, i) => `127.0.0.1:${l.port}:10.96.0.10:${[80, 443][i]}`),
+    ]);
     expect(h.states.map((s) => s.state)).toEqual(["connecting", "up", "reconnecting", "up"]);
   });
 
@@ -179,7 +224,9 @@ describe("OpenSshLink against a fake ssh", () => {
     await h.setting("fail-ports", String(lost.port));
     const first = await h.masterPid();
     process.kill(first, "SIGUSR1");
-    await eventually(async () => (await h.masterPid()) !== first && h.link.status().state === "up", { what: "a new master, up" });
+    await eventually(async () => (await h.masterPid()) !== first && h.link.status().state === "up", {
+      what: "a new master, up",
+    });
     const calls = await h.calls();
     const again = calls.slice(calls.findLastIndex((c) => c.kind === "master")).filter((c) => c.kind === "forward");
     const lostSpec = `127.0.0.1:${lost.port}:10.96.0.10:80`;
@@ -189,7 +236,11 @@ describe("OpenSshLink against a fake ssh", () => {
       [[lostSpec], false],
       [[keptSpec], true],
     ]);
-    expect(h.logs).toContainEqual(expect.stringMatching(new RegExp(`^could not listen again on 127\\.0\\.0\\.1:${lost.port}: .*Port forwarding failed`)));
+    expect(h.logs).toContainEqual(
+      expect.stringMatching(
+        new RegExp(`^could not listen again on 127\\.0\\.0\\.1:${lost.port}: .*Port forwarding failed`),
+      ),
+    );
   });
 
   it("a host key the pins do not match is refused, with the host key mismatch message", async () => {
@@ -199,7 +250,9 @@ describe("OpenSshLink against a fake ssh", () => {
     expect(h.link.status()).toEqual({
       state: "refused",
       endpoint: "127.0.0.1:2222",
-      error: expect.stringMatching(/^host key mismatch: 127\.0\.0\.1:2222 presented SHA256:fakeFingerprint0123456789abcdefghijklmnopqr, which is not the node's key/),
+      error: expect.stringMatching(
+        /^host key mismatch: 127\.0\.0\.1:2222 presented SHA256:fakeFingerprint0123456789abcdefghijklmnopqr, which is not the node's key/,
+      ),
     });
     expect(h.logs).toContainEqual(expect.stringMatching(/^host key mismatch: /));
   });
@@ -209,7 +262,9 @@ describe("OpenSshLink against a fake ssh", () => {
     await expect(h.link.probe("10.96.0.1", 443)).rejects.toThrow("the SSH link is not up");
     await h.link.start();
     await h.link.probe("10.96.0.1", 443);
-    expect((await h.calls()).filter((c) => c.kind === "W")).toEqual([expect.objectContaining({ target: "10.96.0.1:443", ok: true })]);
+    expect((await h.calls()).filter((c) => c.kind === "W")).toEqual([
+      expect.objectContaining({ target: "10.96.0.1:443", ok: true }),
+    ]);
     await h.setting("fail-W", "10.96.0.1:443");
     await expect(h.link.probe("10.96.0.1", 443)).rejects.toThrow("stdio forwarding failed");
   });
@@ -233,7 +288,9 @@ describe("OpenSshLink against a fake ssh", () => {
     await h.link.close();
     expect(alive(pid)).toBe(false);
     // close() ends stdin and sends SIGTERM together; either way the master saw it and went.
-    expect((await h.calls()).filter((c) => c.kind === "master-exit")).toEqual([expect.objectContaining({ pid, why: expect.stringMatching(/^(stdin closed|SIGTERM)$/) })]);
+    expect((await h.calls()).filter((c) => c.kind === "master-exit")).toEqual([
+      expect.objectContaining({ pid, why: expect.stringMatching(/^(stdin closed|SIGTERM)$/) }),
+    ]);
     expect(existsSync(dir)).toBe(false);
     expect(h.link.status().state).toBe("down");
     // Nothing comes back after a close.
@@ -247,7 +304,8 @@ describe("OpenSshLink against a fake ssh", () => {
     await h.setting("master-mode", "hostkey");
     await h.link.start();
     expect(h.link.status().state).toBe("refused");
-    // The refused link still reads its target, on the backoff's ceiling (100 ms here): after a few reads, still one master.
+    // The refused link still reads its target, on the backoff's ceiling (100 ms here): after a few reads, still one
+    // master.
     await eventually(() => resolves >= 4, { what: "three looks at the target after the refusal" });
     expect((await h.calls()).filter((c) => c.kind === "master")).toHaveLength(1);
     expect(h.states.map((s) => s.state)).toEqual(["connecting", "refused"]);
@@ -275,7 +333,9 @@ describe("OpenSshLink against a fake ssh", () => {
     const h = await harness();
     await h.setting("master-mode", "login");
     const started = h.link.start();
-    const master = await eventually(async () => (await h.calls()).find((c) => c.kind === "master"), { what: "a master logging in" });
+    const master = await eventually(async () => (await h.calls()).find((c) => c.kind === "master"), {
+      what: "a master logging in",
+    });
     expect(alive(master.pid)).toBe(true);
     await h.link.close();
     expect(alive(master.pid)).toBe(false);

@@ -6,7 +6,13 @@ import { join } from "node:path";
 import { type CommandRunner, execFileRunner } from "../../system/command-runner.js";
 import { listenExclusive } from "./channel-carrier.js";
 import type { CarriedListener, ForwardCarrier } from "./forward-carrier.js";
-import { type LinkTarget, LinkRefused, ReconnectingLink, type SshLinkOptions, hostKeyMismatchMessage } from "./reconnecting-link.js";
+import {
+  type LinkTarget,
+  LinkRefused,
+  ReconnectingLink,
+  type SshLinkOptions,
+  hostKeyMismatchMessage,
+} from "./reconnecting-link.js";
 
 /** The name the pinned keys are filed under, whatever port Docker publishes the node on this time. */
 const HOST_ALIAS = "minikube-node";
@@ -72,12 +78,21 @@ export class OpenSshLink extends ReconnectingLink implements ForwardCarrier {
   /** A connection to host:port from the node, through the master, closed at once: the probe. */
   async probe(host: string, port: number): Promise<void> {
     if (this.state !== "up" || !this.dir) throw new Error("the SSH link is not up");
-    const result = await this.runner.run(this.ssh, [...this.muxArgs(), "-W", `${host}:${port}`, HOST_ALIAS], { timeoutMs: COMMAND_TIMEOUT_MS, input: "" });
-    if (result.exitCode !== 0) throw new Error(lastLine(result.stderr) || `ssh -W ${host}:${port} exited ${result.exitCode}`);
+    const result = await this.runner.run(this.ssh, [...this.muxArgs(), "-W", `${host}:${port}`, HOST_ALIAS], {
+      timeoutMs: COMMAND_TIMEOUT_MS,
+      input: "",
+    });
+    if (result.exitCode !== 0)
+      throw new Error(lastLine(result.stderr) || `ssh -W ${host}:${port} exited ${result.exitCode}`);
   }
 
-  async listen(address: string, port: number, target: () => { readonly host: string; readonly port: number }): Promise<CarriedListener> {
-    // Bind here first: a port in use, or one that needs root, fails as our own listener would; port 0 picks the free one.
+  async listen(
+    address: string,
+    port: number,
+    target: () => { readonly host: string; readonly port: number },
+  ): Promise<CarriedListener> {
+    // Bind here first: a port in use, or one that needs root, fails as our own listener would; port 0 picks the free
+    // one.
     const probe = createServer();
     await listenExclusive(probe, address, port).catch((error: Error) => (probe.close(), Promise.reject(error)));
     const chosen = (probe.address() as { port: number }).port;
@@ -103,8 +118,15 @@ export class OpenSshLink extends ReconnectingLink implements ForwardCarrier {
 
   private async mux(op: "forward" | "cancel", forwards: readonly Forward[]): Promise<void> {
     if (forwards.length === 0) return;
-    const result = await this.runner.run(this.ssh, [...this.muxArgs(), "-O", op, ...forwards.flatMap((f) => ["-L", forwardSpec(f)]), HOST_ALIAS], { timeoutMs: COMMAND_TIMEOUT_MS, input: "" });
-    if (result.exitCode !== 0) throw new Error(`ssh -O ${op} ${forwards.map(forwardSpec).join(" ")}: ${lastLine(result.stderr) || `exit ${result.exitCode}`}`);
+    const result = await this.runner.run(
+      this.ssh,
+      [...this.muxArgs(), "-O", op, ...forwards.flatMap((f) => ["-L", forwardSpec(f)]), HOST_ALIAS],
+      { timeoutMs: COMMAND_TIMEOUT_MS, input: "" },
+    );
+    if (result.exitCode !== 0)
+      throw new Error(
+        `ssh -O ${op} ${forwards.map(forwardSpec).join(" ")}: ${lastLine(result.stderr) || `exit ${result.exitCode}`}`,
+      );
   }
 
   /** Starts the master; resolves "up" once the node runs its command, or why it did not. */
@@ -117,16 +139,44 @@ export class OpenSshLink extends ReconnectingLink implements ForwardCarrier {
     } catch (error) {
       return new Error(`cannot prepare the SSH master's files: ${(error as Error).message}`);
     }
-    // The last look at `closed` before the spawn, with no await in between: a close() from here on finds the master and ends it.
+    // The last look at `closed` before the spawn, with no await in between: a close() from here on finds the master and
+    // ends it.
     if (!prepared || this.closed) return new Error("the link was closed");
     const { key, knownHosts } = prepared;
     const interval = Math.max(1, Math.round((this.options.keepaliveIntervalMs ?? 5000) / 1000));
     const args = [
       ...["-F", "/dev/null", "-M", "-S", join(prepared.dir, "control"), "-o", "ControlPersist=no"],
       ...["-o", "BatchMode=yes", "-o", "IdentitiesOnly=yes", "-i", key],
-      ...["-o", `UserKnownHostsFile=${knownHosts}`, "-o", "GlobalKnownHostsFile=/dev/null", "-o", "StrictHostKeyChecking=yes", "-o", `HostKeyAlias=${HOST_ALIAS}`, "-o", "CheckHostIP=no"],
-      ...["-o", `ServerAliveInterval=${interval}`, "-o", `ServerAliveCountMax=${this.options.keepaliveCountMax ?? 3}`, "-o", `ConnectTimeout=${Math.round((this.options.readyTimeoutMs ?? 15_000) / 1000)}`],
-      ...["-o", "ExitOnForwardFailure=no", "-o", "LogLevel=ERROR", "-T", "-p", String(target.port), `${target.username}@${target.host}`],
+      ...[
+        "-o",
+        `UserKnownHostsFile=${knownHosts}`,
+        "-o",
+        "GlobalKnownHostsFile=/dev/null",
+        "-o",
+        "StrictHostKeyChecking=yes",
+        "-o",
+        `HostKeyAlias=${HOST_ALIAS}`,
+        "-o",
+        "CheckHostIP=no",
+      ],
+      ...[
+        "-o",
+        `ServerAliveInterval=${interval}`,
+        "-o",
+        `ServerAliveCountMax=${this.options.keepaliveCountMax ?? 3}`,
+        "-o",
+        `ConnectTimeout=${Math.round((this.options.readyTimeoutMs ?? 15_000) / 1000)}`,
+      ],
+      ...[
+        "-o",
+        "ExitOnForwardFailure=no",
+        "-o",
+        "LogLevel=ERROR",
+        "-T",
+        "-p",
+        String(target.port),
+        `${target.username}@${target.host}`,
+      ],
       `echo ${UP}; exec cat >/dev/null`,
     ];
     const master = spawn(this.ssh, args, { stdio: ["pipe", "pipe", "pipe"], windowsHide: true });
@@ -182,7 +232,11 @@ export class OpenSshLink extends ReconnectingLink implements ForwardCarrier {
     await rm(join(dir, "control"), { force: true });
     if (this.closed) return null;
     await writeFile(key, target.privateKey, { mode: 0o600 });
-    await writeFile(knownHosts, target.hostKeys.map((k) => `${HOST_ALIAS} ${k.algorithm} ${k.blob.toString("base64")}\n`).join(""), { mode: 0o600 });
+    await writeFile(
+      knownHosts,
+      target.hostKeys.map((k) => `${HOST_ALIAS} ${k.algorithm} ${k.blob.toString("base64")}\n`).join(""),
+      { mode: 0o600 },
+    );
     return { dir, key, knownHosts };
   }
 
@@ -194,8 +248,17 @@ export class OpenSshLink extends ReconnectingLink implements ForwardCarrier {
    */
   private async addAll(): Promise<void> {
     const all = [...this.forwards.values()];
-    if (await this.mux("forward", all).then(() => true, () => false)) return;
-    for (const forward of all) await this.mux("forward", [forward]).catch((error: Error) => this.log(`could not listen again on ${forward.address}:${forward.port}: ${error.message}`));
+    if (
+      await this.mux("forward", all).then(
+        () => true,
+        () => false,
+      )
+    )
+      return;
+    for (const forward of all)
+      await this.mux("forward", [forward]).catch((error: Error) =>
+        this.log(`could not listen again on ${forward.address}:${forward.port}: ${error.message}`),
+      );
   }
 
   private async stopMaster(): Promise<void> {
@@ -216,7 +279,9 @@ function lastLine(text: string): string {
   return text.trim().split("\n").filter(Boolean).at(-1)?.trim() ?? "";
 }
 
-/** OpenSSH's reasons, in the words the ssh2 link uses: a host key it was not told to trust is a refusal, not a retry. */
+/**
+ * OpenSSH's reasons, in the words the ssh2 link uses: a host key it was not told to trust is a refusal, not a retry.
+ */
 function describeExit(stderr: string, endpoint: string): Error {
   if (/Host key verification failed|REMOTE HOST IDENTIFICATION HAS CHANGED|host key is known for/i.test(stderr)) {
     return new LinkRefused(hostKeyMismatchMessage(endpoint, /SHA256:[A-Za-z0-9+/]+/.exec(stderr)?.[0] ?? "a key"));

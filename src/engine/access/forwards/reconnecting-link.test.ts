@@ -1,13 +1,28 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import type { LinkStatus } from "../cluster-access.js";
-import { type LinkTarget, LinkRefused, LinkUnavailable, ReconnectingLink, type SshLinkOptions } from "./reconnecting-link.js";
+import {
+  type LinkTarget,
+  LinkRefused,
+  LinkUnavailable,
+  ReconnectingLink,
+  type SshLinkOptions,
+} from "./reconnecting-link.js";
 
 // ReconnectingLink's state and backoff, with a subclass whose dial answers from a script and
 // vitest's fake timers standing in for the backoff's clock: no sockets, no real waiting.
 
-const target = (port: number): LinkTarget => ({ host: "127.0.0.1", port, username: "docker", privateKey: Buffer.from("key"), hostKeys: [] });
+const target = (port: number): LinkTarget => ({
+  host: "127.0.0.1",
+  port,
+  username: "docker",
+  privateKey: Buffer.from("key"),
+  hostKeys: [],
+});
 
-/** Dials nothing: each dial takes the next scripted outcome ("up" marks the link up, as the real clients do before answering). */
+/**
+ * Dials nothing: each dial takes the next scripted outcome ("up" marks the link up, as the real clients do before
+ * answering).
+ */
 class ScriptedLink extends ReconnectingLink {
   readonly dials: LinkTarget[] = [];
   readonly states: LinkStatus[] = [];
@@ -85,7 +100,11 @@ describe("ReconnectingLink", () => {
     const failures = Array.from({ length: 6 }, () => new Error("connect ECONNREFUSED 127.0.0.1:32772"));
     const link = new ScriptedLink([...failures, "up"], resolveTo(32772), { maxBackoffMs: 2000 });
     await link.start();
-    expect(link.status()).toEqual({ state: "reconnecting", endpoint: "127.0.0.1:32772", error: "connect ECONNREFUSED 127.0.0.1:32772" });
+    expect(link.status()).toEqual({
+      state: "reconnecting",
+      endpoint: "127.0.0.1:32772",
+      error: "connect ECONNREFUSED 127.0.0.1:32772",
+    });
     for (const delay of [250, 500, 1000, 2000, 2000]) await expectDialAfter(link, delay);
     expect(link.status().state).toBe("reconnecting");
     // The same failure again and again is one event, not one per attempt.
@@ -96,7 +115,10 @@ describe("ReconnectingLink", () => {
   });
 
   it("the default backoff starts at 250 ms and stops growing at 5 s; minBackoffMs moves the start", async () => {
-    const link = new ScriptedLink(Array.from({ length: 8 }, () => new Error("refused")), resolveTo(1));
+    const link = new ScriptedLink(
+      Array.from({ length: 8 }, () => new Error("refused")),
+      resolveTo(1),
+    );
     await link.start();
     for (const delay of [250, 500, 1000, 2000, 4000, 5000, 5000]) await expectDialAfter(link, delay);
     await link.close();
@@ -124,7 +146,11 @@ describe("ReconnectingLink", () => {
     });
     await link.start();
     expect(link.waitingForNode).toBe(true);
-    expect(link.status()).toEqual({ state: "reconnecting", endpoint: null, error: 'the node\'s container "p" is not running' });
+    expect(link.status()).toEqual({
+      state: "reconnecting",
+      endpoint: null,
+      error: 'the node\'s container "p" is not running',
+    });
     expect(link.dials).toEqual([]);
     nodeRunning = true;
     await vi.advanceTimersByTimeAsync(250);
@@ -133,7 +159,9 @@ describe("ReconnectingLink", () => {
   });
 
   it("LinkUnavailable that is not the node being down (a key it cannot read) is not waitingForNode", async () => {
-    const link = new ScriptedLink([], async () => Promise.reject(new LinkUnavailable("cannot read the node's login key", false)));
+    const link = new ScriptedLink([], async () =>
+      Promise.reject(new LinkUnavailable("cannot read the node's login key", false)),
+    );
     await link.start();
     expect(link.waitingForNode).toBe(false);
     expect(link.status()).toMatchObject({ state: "reconnecting", error: "cannot read the node's login key" });
@@ -152,7 +180,10 @@ describe("ReconnectingLink", () => {
 
   it("a refused link does not dial again by itself: the same target stays refused, one state event, no flapping", async () => {
     let resolves = 0;
-    const link = new ScriptedLink([new LinkRefused("host key mismatch"), new LinkRefused("host key mismatch")], async () => (resolves++, target(32772)));
+    const link = new ScriptedLink(
+      [new LinkRefused("host key mismatch"), new LinkRefused("host key mismatch")],
+      async () => (resolves++, target(32772)),
+    );
     await link.start();
     await vi.advanceTimersByTimeAsync(60_000);
     expect(link.dials).toHaveLength(1);
@@ -164,12 +195,15 @@ describe("ReconnectingLink", () => {
 
   it("a refused link dials again when the target moves to another port, at the backoff's ceiling", async () => {
     let port = 32772;
-    const link = new ScriptedLink([new LinkRefused("host key mismatch"), "up"], async () => target(port), { maxBackoffMs: 2000 });
+    const link = new ScriptedLink([new LinkRefused("host key mismatch"), "up"], async () => target(port), {
+      maxBackoffMs: 2000,
+    });
     await link.start();
     await vi.advanceTimersByTimeAsync(10_000);
     expect(link.dials).toHaveLength(1);
     port = 32790;
-    // The look that sees the new port comes at a multiple of 2000 ms after the refusal; then the dial reads the target again.
+    // The look that sees the new port comes at a multiple of 2000 ms after the refusal; then the dial reads the target
+    // again.
     await vi.advanceTimersByTimeAsync(2000);
     expect(link.dials.map((d) => d.port)).toEqual([32772, 32790]);
     expect(link.status()).toEqual({ state: "up", endpoint: "127.0.0.1:32790" });
@@ -181,7 +215,10 @@ describe("ReconnectingLink", () => {
     const a = { algorithm: "ssh-ed25519", blob: Buffer.from("key a") };
     const b = { algorithm: "ssh-rsa", blob: Buffer.from("key b") };
     let keys = [a, b];
-    const link = new ScriptedLink([new LinkRefused("host key mismatch"), "up"], async () => ({ ...target(32772), hostKeys: keys }));
+    const link = new ScriptedLink([new LinkRefused("host key mismatch"), "up"], async () => ({
+      ...target(32772),
+      hostKeys: keys,
+    }));
     await link.start();
     keys = [b, a];
     await vi.advanceTimersByTimeAsync(20_000);
@@ -211,7 +248,10 @@ describe("ReconnectingLink", () => {
 
   it("reconnect() on a refused link dials at once, and the pending look at the target is dropped", async () => {
     let resolves = 0;
-    const link = new ScriptedLink([new LinkRefused("host key mismatch"), "up"], async () => (resolves++, target(32772)));
+    const link = new ScriptedLink(
+      [new LinkRefused("host key mismatch"), "up"],
+      async () => (resolves++, target(32772)),
+    );
     await link.start();
     await link.reconnect();
     expect(link.dials).toHaveLength(2);
@@ -235,7 +275,11 @@ describe("ReconnectingLink", () => {
     const link = new ScriptedLink(["up", new Error("connect ECONNREFUSED"), "up"], resolveTo(32772));
     await link.start();
     link.drop("the connection dropped");
-    expect(link.status()).toEqual({ state: "reconnecting", endpoint: "127.0.0.1:32772", error: "the connection dropped" });
+    expect(link.status()).toEqual({
+      state: "reconnecting",
+      endpoint: "127.0.0.1:32772",
+      error: "the connection dropped",
+    });
     expect(link.logs).toContain("SSH link to 127.0.0.1:32772 dropped; connecting again");
     await expectDialAfter(link, 0);
     expect(link.status().error).toBe("connect ECONNREFUSED");

@@ -148,13 +148,17 @@ export abstract class ReconnectingLink extends EventEmitter {
 
   private failed(message: string, state: LinkState, immediate = false, refusedTarget?: LinkTarget): void {
     if (this.closed) return;
-    if (message !== this.error || state !== this.state) this.log(state === "refused" ? message : `SSH link: ${message}`);
+    if (message !== this.error || state !== this.state)
+      this.log(state === "refused" ? message : `SSH link: ${message}`);
     this.error = message;
     this.failures++;
     this.setState(state);
     if (refusedTarget) return this.watchTarget(refusedTarget);
     const min = this.options.minBackoffMs ?? 250;
-    const delay = immediate && this.failures === 1 ? 0 : Math.min(this.options.maxBackoffMs ?? 5000, min * 2 ** Math.min(this.failures - 1, 10));
+    const delay =
+      immediate && this.failures === 1
+        ? 0
+        : Math.min(this.options.maxBackoffMs ?? 5000, min * 2 ** Math.min(this.failures - 1, 10));
     clearTimeout(this.timer);
     this.timer = setTimeout(() => void this.connect(), delay);
   }
@@ -179,7 +183,10 @@ export abstract class ReconnectingLink extends EventEmitter {
   }
 }
 
-/** The same node as far as a refusal goes: where it answers and which keys it must present (the login key plays no part). */
+/**
+ * The same node as far as a refusal goes: where it answers and which keys it must present (the login key plays no
+ * part).
+ */
 function sameTarget(a: LinkTarget, b: LinkTarget): boolean {
   return a.host === b.host && a.port === b.port && samePins(a.hostKeys, b.hostKeys);
 }

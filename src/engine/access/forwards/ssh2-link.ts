@@ -7,7 +7,12 @@ import { type LinkTarget, LinkRefused, ReconnectingLink, hostKeyMismatchMessage 
 
 export class HostKeyMismatch extends LinkRefused {
   constructor(endpoint: string, presented: Buffer) {
-    super(hostKeyMismatchMessage(endpoint, `SHA256:${createHash("sha256").update(presented).digest("base64").replace(/=+$/, "")}`));
+    super(
+      hostKeyMismatchMessage(
+        endpoint,
+        `SHA256:${createHash("sha256").update(presented).digest("base64").replace(/=+$/, "")}`,
+      ),
+    );
     this.name = "HostKeyMismatch";
   }
 }
@@ -32,8 +37,14 @@ export class Ssh2Link extends ReconnectingLink {
   }
 
   /** A channel to host:port as seen from the node; rejects when the link is not up. */
-  openChannel(host: string, port: number, from: { address: string; port: number } = { address: "127.0.0.1", port: 0 }): Promise<Duplex> {
-    return new Promise((resolve, reject) => this.channel(host, port, from, (error, channel) => (error ? reject(error) : resolve(channel!))));
+  openChannel(
+    host: string,
+    port: number,
+    from: { address: string; port: number } = { address: "127.0.0.1", port: 0 },
+  ): Promise<Duplex> {
+    return new Promise((resolve, reject) =>
+      this.channel(host, port, from, (error, channel) => (error ? reject(error) : resolve(channel!))),
+    );
   }
 
   async probe(host: string, port: number): Promise<void> {
@@ -41,7 +52,12 @@ export class Ssh2Link extends ReconnectingLink {
   }
 
   /** The same without a promise in between: the forwarder's hot path, where every microtask is latency. */
-  channel(host: string, port: number, from: { address: string; port: number }, done: (error: Error | undefined, channel?: Duplex) => void): void {
+  channel(
+    host: string,
+    port: number,
+    from: { address: string; port: number },
+    done: (error: Error | undefined, channel?: Duplex) => void,
+  ): void {
     const client = this.client;
     if (!client || this.state !== "up") return done(new Error(`the SSH link is ${this.state}`));
     client.forwardOut(from.address, from.port, host, port, (error, channel) => done(error, channel));

@@ -38,13 +38,28 @@ export class ProfileNames {
   /** Forward mode: every forwarded Service under its names, at its own loopback address. */
   forwarded(specs: readonly ForwardSpec[]): Promise<void> {
     const byAddress = new Map<string, HostsEntry>();
-    for (const spec of specs) if (spec.protocol === "TCP" || !byAddress.has(spec.address)) byAddress.set(spec.address, { ip: spec.address, names: serviceNames(spec.name, spec.namespace, this.domain) });
+    for (const spec of specs)
+      if (spec.protocol === "TCP" || !byAddress.has(spec.address))
+        byAddress.set(spec.address, { ip: spec.address, names: serviceNames(spec.name, spec.namespace, this.domain) });
     const entries = [...byAddress.values()].sort((a, b) => a.names[0]!.localeCompare(b.names[0]!));
     return this.schedule(async () => {
-      // Root writes names only under a declared domain; forward mode declares no routes, so it declares the domain alone (again each time: a helper that came back knows nothing).
-      await this.backend!.declare({ profile: this.profile, nodeIp: null, cidrs: [], clusterDomain: this.domain, clusterDnsIp: "" });
+      // Root writes names only under a declared domain; forward mode declares no routes, so it declares the domain
+      // alone (again each time: a helper that came back knows nothing).
+      await this.backend!.declare({
+        profile: this.profile,
+        nodeIp: null,
+        cidrs: [],
+        clusterDomain: this.domain,
+        clusterDnsIp: "",
+      });
       const result = await this.backend!.setHosts(this.profile, entries.length > 0 ? entries : null);
-      this.set({ state: "on", domain: this.domain, how: "hosts file", ...firstName(entries, result), ...unmapped(result) });
+      this.set({
+        state: "on",
+        domain: this.domain,
+        how: "hosts file",
+        ...firstName(entries, result),
+        ...unmapped(result),
+      });
     });
   }
 
@@ -53,7 +68,11 @@ export class ProfileNames {
    * the node. `services` gives the ClusterIPs for the hosts-file way when the
    * resolver cannot be used.
    */
-  routed(dns: { server: string; gateway: string }, services: () => readonly ServiceName[], example: string): Promise<void> {
+  routed(
+    dns: { server: string; gateway: string },
+    services: () => readonly ServiceName[],
+    example: string,
+  ): Promise<void> {
     return this.schedule(async () => {
       const why = await this.backend!.dnsUnavailable();
       if (why === null) {
@@ -62,10 +81,18 @@ export class ProfileNames {
         return;
       }
       const entries = services()
-        .flatMap((s) => (s.clusterIPs[0] ? [{ ip: s.clusterIPs[0], names: serviceNames(s.name, s.namespace, this.domain) }] : []))
+        .flatMap((s) =>
+          s.clusterIPs[0] ? [{ ip: s.clusterIPs[0], names: serviceNames(s.name, s.namespace, this.domain) }] : [],
+        )
         .sort((a, b) => a.names[0]!.localeCompare(b.names[0]!));
       const result = await this.backend!.setHosts(this.profile, entries.length > 0 ? entries : null);
-      this.set({ state: "on", domain: this.domain, how: `hosts file, with ClusterIPs (${why})`, ...(firstName(entries, result).example ? firstName(entries, result) : { example }), ...unmapped(result) });
+      this.set({
+        state: "on",
+        domain: this.domain,
+        how: `hosts file, with ClusterIPs (${why})`,
+        ...(firstName(entries, result).example ? firstName(entries, result) : { example }),
+        ...unmapped(result),
+      });
     });
   }
 
@@ -79,7 +106,8 @@ export class ProfileNames {
     await this.backend.setHosts(this.profile, null).catch((e: Error) => failures.push(e.message));
     await this.backend.setDns(this.profile, null).catch((e: Error) => failures.push(e.message));
     this.current = { state: "off", domain: this.domain };
-    if (failures.length > 0) throw new Error(`could not take back the names of "${this.profile}": ${failures.join("; ")}`);
+    if (failures.length > 0)
+      throw new Error(`could not take back the names of "${this.profile}": ${failures.join("; ")}`);
   }
 
   private schedule(work: () => Promise<void>): Promise<void> {
@@ -106,7 +134,10 @@ export class ProfileNames {
     const before = JSON.stringify(this.current);
     this.current = status;
     if (JSON.stringify(status) === before) return;
-    if (status.state === "on") this.log(`cluster names on: *.svc.${this.domain} via ${status.how}${status.example ? ` (for example ${status.example})` : ""}`);
+    if (status.state === "on")
+      this.log(
+        `cluster names on: *.svc.${this.domain} via ${status.how}${status.example ? ` (for example ${status.example})` : ""}`,
+      );
     this.changed();
   }
 }

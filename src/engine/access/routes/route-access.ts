@@ -15,7 +15,10 @@ export interface RouteAccessDeps {
   readonly root: RootRoutes;
   /** Read only: to notice our routes vanishing from the kernel. Listing needs no privileges. */
   readonly table: Pick<RouteTable, "list">;
-  /** How this process reaches the network; tests whose engine runs outside the lab's namespace pass versions that connect from inside it. */
+  /**
+   * How this process reaches the network; tests whose engine runs outside the lab's namespace pass versions that
+   * connect from inside it.
+   */
   readonly probe?: (host: string, port: number, signal: AbortSignal) => Promise<ProbeResult>;
   readonly nodeAnswers?: (host: string, port: number, signal: AbortSignal) => Promise<boolean>;
 }
@@ -32,7 +35,8 @@ export interface RouteAccessOptions {
 }
 
 /** Said when routes are in but a docker or podman node does not answer through them. */
-export const FORWARD_HINT = "routes are in, but the cluster does not answer through them; a docker or podman node is often not routable from this machine: forward mode reaches it over SSH instead (mktunnel start --mode forward, or Forward in the window)";
+export const FORWARD_HINT =
+  "routes are in, but the cluster does not answer through them; a docker or podman node is often not routable from this machine: forward mode reaches it over SSH instead (mktunnel start --mode forward, or Forward in the window)";
 
 /** Host states that mean the node is really gone, as opposed to a passing "Unknown". */
 const NODE_DOWN: ReadonlySet<string> = new Set(["Stopped", "Nonexistent", "Paused"]);
@@ -118,28 +122,47 @@ export class RouteAccess extends AccessBase {
     return this.options.lb ?? { mode: "clusterip" };
   }
 
-  /** The hosts-file way of naming lists the Services, and kube-dns's own address may differ from the tenth of the range. */
+  /**
+   * The hosts-file way of naming lists the Services, and kube-dns's own address may differ from the tenth of the range.
+   */
   override servicesChanged(view: ServicesView): void {
     this.routeNames.services = view.allServices();
     this.followNames();
   }
 
   protected details(): Omit<AccessSnapshot, "profile" | "mode" | "phase" | "probe" | "names"> {
-    const suggest = this.phase === "active" && this.probeResult?.ok === false && this.view !== null && containerEngineOf(this.view.config.driver) !== null;
+    const suggest =
+      this.phase === "active" &&
+      this.probeResult?.ok === false &&
+      this.view !== null &&
+      containerEngineOf(this.view.config.driver) !== null;
     return {
       host: this.view?.host ?? null,
       nodeIp: this.view?.nodeIp ?? null,
       routes: [...this.routes.values()],
       // Not reaching the cluster at all outweighs a note about pod CIDRs or a VPN.
-      ...(suggest ? { message: FORWARD_HINT } : this.message !== undefined ? { message: this.message } : this.note ? { message: this.note } : {}),
+      ...(suggest
+        ? { message: FORWARD_HINT }
+        : this.message !== undefined
+          ? { message: this.message }
+          : this.note
+            ? { message: this.note }
+            : {}),
       ...(suggest ? { suggestion: "forward-mode" as const } : {}),
     };
   }
 
-  /** Names follow the node: set once the service route is in, again when the node moves or comes back (resolver settings on a link are runtime-only). */
+  /**
+   * Names follow the node: set once the service route is in, again when the node moves or comes back (resolver settings
+   * on a link are runtime-only).
+   */
   private followNames(): void {
     const view = this.view;
-    const serviceRouted = this.phase === "active" && view?.nodeIp && view.cidrs.length > 0 && this.routes.get(view.serviceCidr.text)?.state === "active";
+    const serviceRouted =
+      this.phase === "active" &&
+      view?.nodeIp &&
+      view.cidrs.length > 0 &&
+      this.routes.get(view.serviceCidr.text)?.state === "active";
     if (!serviceRouted) this.routeNames.forget();
     else this.routeNames.follow(view.nodeIp!, view.serviceCidr);
   }
@@ -160,7 +183,8 @@ export class RouteAccess extends AccessBase {
 
   private schedule(): void {
     if (this.phase === "stopping" || this.phase === "stopped") return;
-    const delay = this.failures === 0 ? this.pollIntervalMs : Math.min(this.maxBackoffMs, this.pollIntervalMs * 2 ** this.failures);
+    const delay =
+      this.failures === 0 ? this.pollIntervalMs : Math.min(this.maxBackoffMs, this.pollIntervalMs * 2 ** this.failures);
     this.timer = setTimeout(() => {
       this.serialised((signal) => this.tick(signal))
         .catch(() => undefined)
@@ -220,7 +244,8 @@ export class RouteAccess extends AccessBase {
       if (NODE_DOWN.has(view.host)) {
         // Waiting asks minikube again, so it slows down while the node stays away.
         this.failures = Math.min(this.failures + 1, 2);
-        if (this.routes.size > 0) this.log(`node of "${this.profile}" is ${view.host}: removing routes and waiting for it`);
+        if (this.routes.size > 0)
+          this.log(`node of "${this.profile}" is ${view.host}: removing routes and waiting for it`);
         await this.removeAllRoutes("node stopped");
         this.phase = "waiting-for-node";
         this.message = `waiting for the node (host is ${view.host})`;
@@ -277,21 +302,33 @@ export class RouteAccess extends AccessBase {
   private async applyRoutes(view: ClusterView, gateway: string, verifyTable: boolean): Promise<void> {
     const wanted = new Set(view.cidrs.map((c) => c.cidr.text));
     const unwanted = [...this.routes.values()].filter((r) => !wanted.has(r.cidr));
-    await this.removeRoutes(unwanted.filter((r) => r.state === "active"), "no longer part of the cluster");
+    await this.removeRoutes(
+      unwanted.filter((r) => r.state === "active"),
+      "no longer part of the cluster",
+    );
     for (const r of unwanted) this.routes.delete(r.cidr);
     this.activeGateway = gateway;
     if (verifyTable) await this.forgetVanishedRoutes();
     const missing = view.cidrs.filter(({ cidr }) => this.routes.get(cidr.text)?.state !== "active");
     if (missing.length === 0) return;
     // Not reaching root (a declined password, no helper) or a refused declaration fails the start, said plainly.
-    await this.root.declare({ profile: this.profile, nodeIp: gateway, cidrs: view.cidrs.map((c) => c.cidr), clusterDomain: view.config.dnsDomain, clusterDnsIp: view.clusterDnsIp });
+    await this.root.declare({
+      profile: this.profile,
+      nodeIp: gateway,
+      cidrs: view.cidrs.map((c) => c.cidr),
+      clusterDomain: view.config.dnsDomain,
+      clusterDnsIp: view.clusterDnsIp,
+    });
     let outcomes;
     try {
-      outcomes = await this.root.addRoutes(missing.map(({ cidr }) => ({ destination: cidr, gateway, profile: this.profile })));
+      outcomes = await this.root.addRoutes(
+        missing.map(({ cidr }) => ({ destination: cidr, gateway, profile: this.profile })),
+      );
     } catch (error) {
       const message = (error as Error).message;
       this.log(`adding routes via ${gateway} failed: ${message}`);
-      for (const { cidr, kind } of missing) this.routes.set(cidr.text, { cidr: cidr.text, kind, gateway, state: "error", error: message });
+      for (const { cidr, kind } of missing)
+        this.routes.set(cidr.text, { cidr: cidr.text, kind, gateway, state: "error", error: message });
       return;
     }
     missing.forEach(({ cidr, kind }, i) => {
@@ -304,7 +341,9 @@ export class RouteAccess extends AccessBase {
         this.log(`route ${cidr.text} via ${gateway} failed: ${outcome.error}`);
         this.routes.set(cidr.text, { cidr: cidr.text, kind, gateway, state: "error", error: outcome.error });
       } else {
-        this.log(`route ${cidr.text} via ${gateway} ${outcome.kind === "added" ? "added" : outcome.kind === "adopted" ? "adopted from a dead tunnel" : "already active"}`);
+        this.log(
+          `route ${cidr.text} via ${gateway} ${outcome.kind === "added" ? "added" : outcome.kind === "adopted" ? "adopted from a dead tunnel" : "already active"}`,
+        );
         if (outcome.note && outcome.note !== this.note) this.log(`note: ${outcome.note}`);
         if (outcome.note) this.note = outcome.note;
         this.routes.set(cidr.text, { cidr: cidr.text, kind, gateway, state: "active" });
@@ -312,7 +351,9 @@ export class RouteAccess extends AccessBase {
     });
   }
 
-  /** Routes we hold that are no longer in the kernel (someone flushed them) go back to pending, so they are added again. */
+  /**
+   * Routes we hold that are no longer in the kernel (someone flushed them) go back to pending, so they are added again.
+   */
   private async forgetVanishedRoutes(): Promise<void> {
     const active = [...this.routes.values()].filter((r) => r.state === "active");
     if (active.length === 0) return;
@@ -331,7 +372,10 @@ export class RouteAccess extends AccessBase {
   }
 
   private async removeAllRoutes(why: string): Promise<void> {
-    await this.removeRoutes([...this.routes.values()].filter((r) => r.state === "active"), why);
+    await this.removeRoutes(
+      [...this.routes.values()].filter((r) => r.state === "active"),
+      why,
+    );
     this.routes.clear();
     this.activeGateway = null;
   }
@@ -340,14 +384,18 @@ export class RouteAccess extends AccessBase {
     if (routes.length === 0) return;
     const describe = (r: RouteStatus) => `${r.cidr} via ${r.gateway}`;
     try {
-      const outcomes = await this.root.removeRoutes(routes.map((r) => ({ destination: parseCidr(r.cidr), gateway: r.gateway, profile: this.profile })));
+      const outcomes = await this.root.removeRoutes(
+        routes.map((r) => ({ destination: parseCidr(r.cidr), gateway: r.gateway, profile: this.profile })),
+      );
       routes.forEach((r, i) => {
         const outcome = outcomes[i]!;
         if (outcome.kind === "failed") {
           this.log(`removing ${describe(r)} failed: ${outcome.error}`);
           this.removalFailures.push(`${describe(r)}: ${outcome.error}`);
         } else if (outcome.kind === "left-to-live-owner") {
-          this.log(`route ${describe(r)} left in place for ${outcome.owner.profile} (pid ${outcome.owner.pid}), which holds it too (${why})`);
+          this.log(
+            `route ${describe(r)} left in place for ${outcome.owner.profile} (pid ${outcome.owner.pid}), which holds it too (${why})`,
+          );
         } else this.log(`route ${describe(r)} removed (${why})`);
       });
     } catch (error) {

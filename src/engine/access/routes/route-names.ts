@@ -3,7 +3,10 @@ import { type Cidr, addressAt } from "../../../shared/cidr.js";
 import type { ServiceName } from "../cluster-access.js";
 import type { ProfileNames } from "../names/profile-names.js";
 
-/** What the hosts-file way writes, in a few bytes: a Service can gain an address (ExternalName → ClusterIP) while the count stays. */
+/**
+ * What the hosts-file way writes, in a few bytes: a Service can gain an address (ExternalName → ClusterIP) while the
+ * count stays.
+ */
 function servicesKey(services: readonly ServiceName[]): string {
   const lines = services.map((s) => `${s.namespace}/${s.name}=${s.clusterIPs[0] ?? ""}`).sort();
   return createHash("sha256").update(lines.join("\n")).digest("base64");

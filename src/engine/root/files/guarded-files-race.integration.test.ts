@@ -66,8 +66,14 @@ describe.skipIf(!isRoot)("root's files in MINIPATH while its user swaps MINIPATH
   it("root never creates, writes or renames a file in the root-owned directory the link points to, however the swap falls", async () => {
     const created: string[] = [];
     watcher = watch(vault, (_event, name) => created.push(String(name)));
-    swapper = spawn(process.execPath, ["-e", SWAPPER, miniPath, join(base, "home", ".minikube-real"), vault], { uid: USER.uid, gid: USER.gid, stdio: "ignore" });
-    await eventually(async () => (await lstat(miniPath).catch(() => null))?.isSymbolicLink(), { what: "the user's swap to be running" });
+    swapper = spawn(process.execPath, ["-e", SWAPPER, miniPath, join(base, "home", ".minikube-real"), vault], {
+      uid: USER.uid,
+      gid: USER.gid,
+      stdio: "ignore",
+    });
+    await eventually(async () => (await lstat(miniPath).catch(() => null))?.isSymbolicLink(), {
+      what: "the user's swap to be running",
+    });
 
     const guard = FileGuard.strictFor(USER);
     const rounds = 1000;
@@ -89,9 +95,15 @@ describe.skipIf(!isRoot)("root's files in MINIPATH while its user swaps MINIPATH
       if (created.length > before || now > left) lost++;
       left = now;
     }
-    console.log(`[guard race] ${rounds} rounds: ${wrote} writes went through, ${lost} rounds put something in the root-owned directory (${created.length} events)`);
+    console.log(
+      `[guard race] ${rounds} rounds: ${wrote} writes went through, ${lost} rounds put something in the root-owned directory (${created.length} events)`,
+    );
     // The race really ran: some writes landed in MINIPATH, the rest were refused.
     expect(wrote).toBeGreaterThan(0);
-    expect({ lost, events: created.slice(0, 5), left: await readdir(vault) }).toEqual({ lost: 0, events: [], left: [] });
+    expect({ lost, events: created.slice(0, 5), left: await readdir(vault) }).toEqual({
+      lost: 0,
+      events: [],
+      left: [],
+    });
   });
 });

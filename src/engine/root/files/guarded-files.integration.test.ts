@@ -49,7 +49,9 @@ describe.skipIf(!isRoot)("root never writes through a user's link (as root)", ()
     const registry = new RegistryFile(path, { settleMs: 50, files: fileAccessFor(miniPath) });
     const error = await registry.update((entries) => ({ entries: [...entries], result: 1 })).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(UnsafeFileError);
-    expect((error as Error).message).toBe(`refusing to use ${path}: it is a symbolic link; nothing was read, written or chowned`);
+    expect((error as Error).message).toBe(
+      `refusing to use ${path}: it is a symbolic link; nothing was read, written or chowned`,
+    );
     await expect(registry.read()).rejects.toThrow(UnsafeFileError);
     await expectTargetUntouched();
   });
@@ -57,7 +59,9 @@ describe.skipIf(!isRoot)("root never writes through a user's link (as root)", ()
   it("the lock file planted as a link is refused", async () => {
     const path = join(miniPath, "tunnels.json");
     await symlink(secretTarget, `${path}.lock`);
-    await expect(new RegistryFile(path, { files: fileAccessFor(miniPath) }).update(() => ({ entries: [], result: 1 }))).rejects.toThrow(`refusing to use ${path}.lock: it is a symbolic link`);
+    await expect(
+      new RegistryFile(path, { files: fileAccessFor(miniPath) }).update(() => ({ entries: [], result: 1 })),
+    ).rejects.toThrow(`refusing to use ${path}.lock: it is a symbolic link`);
     await expectTargetUntouched();
   });
 
@@ -73,7 +77,9 @@ describe.skipIf(!isRoot)("root never writes through a user's link (as root)", ()
   it("MINIPATH itself a link under the user's home is refused; a link only root could make is followed", async () => {
     const linked = join(base, "home", "linked");
     await symlink(join(base, "vault"), linked);
-    await expect(FileGuard.forDirectory(linked)).rejects.toThrow(`refusing to use ${linked}: it is a symbolic link in a directory that a non-root user controls`);
+    await expect(FileGuard.forDirectory(linked)).rejects.toThrow(
+      `refusing to use ${linked}: it is a symbolic link in a directory that a non-root user controls`,
+    );
     const rootLink = join(base, "root-link");
     await symlink(miniPath, rootLink);
     await expect(assertNoUserLinks(join(rootLink, "tunnels.json"))).resolves.toBeUndefined();
@@ -82,7 +88,9 @@ describe.skipIf(!isRoot)("root never writes through a user's link (as root)", ()
   it("on Windows every link or junction on the way is refused, even one only an administrator could have made (lstat reports a junction as a link)", async () => {
     const rootLink = join(base, "root-link");
     await symlink(miniPath, rootLink);
-    await expect(assertNoUserLinks(join(rootLink, "tunnels.json"), "win32")).rejects.toThrow(`refusing to use ${rootLink}: it is a symbolic link or a junction (a reparse point)`);
+    await expect(assertNoUserLinks(join(rootLink, "tunnels.json"), "win32")).rejects.toThrow(
+      `refusing to use ${rootLink}: it is a symbolic link or a junction (a reparse point)`,
+    );
     await expect(assertNoUserLinks(join(miniPath, "tunnels.json"), "win32")).resolves.toBeUndefined();
   });
 
@@ -95,8 +103,12 @@ describe.skipIf(!isRoot)("root never writes through a user's link (as root)", ()
     expect(await guard.readText(join(rootLink, "tunnels.json"))).toBe("[1]\n");
     expect(await guard.readText(join(miniPath, "missing.json"))).toBeNull();
     expect(await guard.readText(join(miniPath, "missing-dir", "tunnels.json"))).toBeNull();
-    await expect(guard.openForAppend(join(miniPath, "logs", "helper.log"))).rejects.toThrow(`refusing to use ${join(miniPath, "logs")}: the directory does not exist`);
-    await expect(guard.openForAppend(join(miniPath, "tunnels.json", "helper.log"))).rejects.toThrow(`refusing to use ${join(miniPath, "tunnels.json")}: it is not a directory`);
+    await expect(guard.openForAppend(join(miniPath, "logs", "helper.log"))).rejects.toThrow(
+      `refusing to use ${join(miniPath, "logs")}: the directory does not exist`,
+    );
+    await expect(guard.openForAppend(join(miniPath, "tunnels.json", "helper.log"))).rejects.toThrow(
+      `refusing to use ${join(miniPath, "tunnels.json")}: it is not a directory`,
+    );
     await mkdir(join(miniPath, "d"));
     const error = (await guard.readText(join(miniPath, "d", "x", "y")).catch((e: Error) => e)) ?? new Error("no error");
     expect(String(error)).not.toContain("/proc/self/fd");

@@ -1,7 +1,13 @@
 import { constants, type Stats } from "node:fs";
 import { type FileHandle, lstat, open, readlink, rename, unlink } from "node:fs/promises";
 import { basename, dirname, isAbsolute, join, parse, resolve, sep } from "node:path";
-import { type FileAccess, type ReplaceOptions, type TextEncoding, plainFiles, tempNameFor } from "../../system/file-access.js";
+import {
+  type FileAccess,
+  type ReplaceOptions,
+  type TextEncoding,
+  plainFiles,
+  tempNameFor,
+} from "../../system/file-access.js";
 
 const { O_RDONLY, O_WRONLY, O_RDWR, O_CREAT, O_EXCL, O_APPEND } = constants;
 // Windows has none of these: there root gets plain files from fileAccessFor, and the helper's log and port
@@ -9,7 +15,10 @@ const { O_RDONLY, O_WRONLY, O_RDWR, O_CREAT, O_EXCL, O_APPEND } = constants;
 const O_NOFOLLOW = constants.O_NOFOLLOW ?? 0;
 const O_NONBLOCK = constants.O_NONBLOCK ?? 0;
 const O_DIRECTORY = constants.O_DIRECTORY ?? 0;
-/** Linux names an open directory's entries as /proc/self/fd/<fd>/<name>: the descriptor-relative open Node has no call for. */
+/**
+ * Linux names an open directory's entries as /proc/self/fd/<fd>/<name>: the descriptor-relative open Node has no call
+ * for.
+ */
 const PIN_DIRECTORIES = process.platform === "linux";
 
 /** Refuses a path root must not touch; the message names the path and says nothing was written. */
@@ -47,11 +56,22 @@ function components(path: string): { root: string; parts: string[] } {
 }
 
 /** Whether a link met on the way may be followed, by who could have made it; throws if not. */
-function judgeLink(path: string, link: Stats, parentTrusted: boolean, hops: number, platform: NodeJS.Platform = process.platform): void {
+function judgeLink(
+  path: string,
+  link: Stats,
+  parentTrusted: boolean,
+  hops: number,
+  platform: NodeJS.Platform = process.platform,
+): void {
   // Windows: lstat reports a junction (a mount point reparse point) as a link too, and any user may make
   // one in a folder they can write (C:\ included) without privilege; uid and mode say nothing there.
-  if (platform === "win32") throw new UnsafeFileError(path, "it is a symbolic link or a junction (a reparse point); an elevated process does not follow one where it writes");
-  if (!parentTrusted || link.uid !== 0) throw new UnsafeFileError(path, "it is a symbolic link in a directory that a non-root user controls");
+  if (platform === "win32")
+    throw new UnsafeFileError(
+      path,
+      "it is a symbolic link or a junction (a reparse point); an elevated process does not follow one where it writes",
+    );
+  if (!parentTrusted || link.uid !== 0)
+    throw new UnsafeFileError(path, "it is a symbolic link in a directory that a non-root user controls");
   if (hops > 40) throw new UnsafeFileError(path, "too many levels of symbolic links");
 }
 
@@ -67,10 +87,12 @@ export async function assertNoUserLinks(path: string, platform: NodeJS.Platform 
   let { root: current, parts } = components(path);
   let pending = parts;
   let parentTrusted = true;
-  for (let hops = 0; pending.length > 0; ) {
+  for (let hops = 0; pending.length > 0;) {
     const part = pending.shift()!;
     const next = join(current, part);
-    const info = await lstat(next).catch((error: NodeJS.ErrnoException) => (error.code === "ENOENT" ? null : Promise.reject(error)));
+    const info = await lstat(next).catch((error: NodeJS.ErrnoException) =>
+      error.code === "ENOENT" ? null : Promise.reject(error),
+    );
     if (!info) return;
     if (info.isSymbolicLink()) {
       judgeLink(next, info, parentTrusted, ++hops, platform);
@@ -117,7 +139,8 @@ async function workDir(dir: string): Promise<WorkDir> {
   const info = await handle.stat().catch((error: unknown) => handle.close().then(() => Promise.reject(error)));
   const on = <T>(call: (at: (name: string) => string) => Promise<T>) =>
     call((name) => fdEntry(handle, name)).catch((error: Record<string, unknown>) => {
-      for (const key of ["message", "path", "dest"]) if (typeof error[key] === "string") error[key] = error[key].replaceAll(`/proc/self/fd/${handle.fd}`, dir);
+      for (const key of ["message", "path", "dest"])
+        if (typeof error[key] === "string") error[key] = error[key].replaceAll(`/proc/self/fd/${handle.fd}`, dir);
       throw error;
     });
   return { info, pinned: true, on, close: () => handle.close() };
@@ -131,14 +154,18 @@ async function pinDirectory(dir: string): Promise<FileHandle> {
   let handle = await openDir("/");
   let parentTrusted = true;
   try {
-    for (let hops = 0; pending.length > 0; ) {
+    for (let hops = 0; pending.length > 0;) {
       const part = pending.shift()!;
       const next = join(current, part);
       const entry = fdEntry(handle, part);
       // Linux answers ENOTDIR, not ELOOP, for a link opened with O_DIRECTORY | O_NOFOLLOW.
       const child = await openDir(entry).catch((error: NodeJS.ErrnoException) => {
         if (error.code === "ELOOP" || error.code === "ENOTDIR") return null;
-        if (error.code === "ENOENT") throw Object.assign(new Error(`ENOENT: no such file or directory, open '${next}'`), { code: "ENOENT", path: next });
+        if (error.code === "ENOENT")
+          throw Object.assign(new Error(`ENOENT: no such file or directory, open '${next}'`), {
+            code: "ENOENT",
+            path: next,
+          });
         throw error;
       });
       if (child === null) {
@@ -179,7 +206,10 @@ export class FileGuard implements FileAccess {
   readonly strict = true;
 
   private constructor(
-    /** Owner of files this guard creates; besides root the only acceptable owner of existing ones, and the required owner of directories it creates in. */
+    /**
+     * Owner of files this guard creates; besides root the only acceptable owner of existing ones, and the required
+     * owner of directories it creates in.
+     */
     readonly owner: FileOwner,
   ) {}
 
@@ -203,7 +233,9 @@ export class FileGuard implements FileAccess {
 
   /** Reads a whole text file; null when it does not exist. */
   async readText(path: string, encoding: TextEncoding = "utf8"): Promise<string | null> {
-    const handle = await this.openExisting(absolute(path), O_RDONLY).catch((error: NodeJS.ErrnoException) => (error.code === "ENOENT" ? null : Promise.reject(error)));
+    const handle = await this.openExisting(absolute(path), O_RDONLY).catch((error: NodeJS.ErrnoException) =>
+      error.code === "ENOENT" ? null : Promise.reject(error),
+    );
     if (!handle) return null;
     try {
       const info = await handle.stat();
@@ -223,19 +255,26 @@ export class FileGuard implements FileAccess {
   async replace(path: string, data: string, options: ReplaceOptions = {}): Promise<boolean> {
     const target = absolute(path);
     const temp = (options.tempName ?? tempNameFor)(target);
-    if (dirname(temp) !== dirname(target)) throw new UnsafeFileError(temp, "a temporary file must be beside the file it replaces");
+    if (dirname(temp) !== dirname(target))
+      throw new UnsafeFileError(temp, "a temporary file must be beside the file it replaces");
     const dir = await this.dirFor(dirname(target), true);
     const [name, tempName] = [basename(target), basename(temp)];
     let renamed = false;
     let handle: FileHandle | null = null;
     try {
-      const existing = await dir.on((at) => lstat(at(name))).catch((error: NodeJS.ErrnoException) => (error.code === "ENOENT" ? null : Promise.reject(error)));
+      const existing = await dir
+        .on((at) => lstat(at(name)))
+        .catch((error: NodeJS.ErrnoException) => (error.code === "ENOENT" ? null : Promise.reject(error)));
       if (existing) this.checkExisting(target, existing);
       const mode = existing ? existing.mode & 0o7777 : (options.mode ?? 0o644);
       const owner = existing ? { uid: existing.uid, gid: existing.gid } : this.owner;
-      handle = await dir.on((at) => open(at(tempName), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0o600)).catch((error: NodeJS.ErrnoException) => {
-        throw error.code === "EEXIST" || error.code === "ELOOP" ? new UnsafeFileError(temp, "a file or link already has this temporary name") : error;
-      });
+      handle = await dir
+        .on((at) => open(at(tempName), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0o600))
+        .catch((error: NodeJS.ErrnoException) => {
+          throw error.code === "EEXIST" || error.code === "ELOOP"
+            ? new UnsafeFileError(temp, "a file or link already has this temporary name")
+            : error;
+        });
       await handle.writeFile(data, options.encoding ?? "utf8");
       if (!dir.pinned) await this.checkStillAt(handle, temp);
       await handle.chown(owner.uid, owner.gid);
@@ -269,12 +308,16 @@ export class FileGuard implements FileAccess {
     return readSecretText(absolute(path), maxBytes);
   }
 
-  /** The directory a file is created or opened in; held open on Linux (workDir), and for creating it must pass assertCreatableIn. */
+  /**
+   * The directory a file is created or opened in; held open on Linux (workDir), and for creating it must pass
+   * assertCreatableIn.
+   */
   private async dirFor(path: string, creating: boolean): Promise<WorkDir> {
     const dir = await workDir(path).catch((error: NodeJS.ErrnoException) => {
       throw error.code === "ENOENT" ? new UnsafeFileError(path, "the directory does not exist") : error;
     });
-    if (creating) await this.assertCreatableIn(path, dir).catch((error: unknown) => dir.close().then(() => Promise.reject(error)));
+    if (creating)
+      await this.assertCreatableIn(path, dir).catch((error: unknown) => dir.close().then(() => Promise.reject(error)));
     return dir;
   }
 
@@ -286,17 +329,23 @@ export class FileGuard implements FileAccess {
    */
   private async assertCreatableIn(path: string, { info }: WorkDir): Promise<void> {
     if (!info.isDirectory()) throw new UnsafeFileError(path, "it is not a directory");
-    if (info.uid !== this.owner.uid) throw new UnsafeFileError(path, `the directory belongs to uid ${info.uid}, not to uid ${this.owner.uid}, for whom root writes here`);
+    if (info.uid !== this.owner.uid)
+      throw new UnsafeFileError(
+        path,
+        `the directory belongs to uid ${info.uid}, not to uid ${this.owner.uid}, for whom root writes here`,
+      );
   }
 
   private async openOrCreate(path: string, flags: number, mode: number): Promise<FileHandle> {
     const dir = await this.dirFor(dirname(path), false);
     const name = basename(path);
     try {
-      const exists = await dir.on((at) => lstat(at(name))).then(
-        () => true,
-        (error: NodeJS.ErrnoException) => (error.code === "ENOENT" ? false : Promise.reject(error)),
-      );
+      const exists = await dir
+        .on((at) => lstat(at(name)))
+        .then(
+          () => true,
+          (error: NodeJS.ErrnoException) => (error.code === "ENOENT" ? false : Promise.reject(error)),
+        );
       if (!exists) {
         await this.assertCreatableIn(dirname(path), dir);
         try {
@@ -338,7 +387,9 @@ export class FileGuard implements FileAccess {
       const seen = await dir.on((at) => lstat(at(name)));
       this.checkExisting(path, seen);
       // O_NONBLOCK: a FIFO planted in place of the file must not hang root.
-      const handle = await dir.on((at) => open(at(name), flags | O_NOFOLLOW | O_NONBLOCK)).catch((error: unknown) => Promise.reject(linkRefusal(path, error)));
+      const handle = await dir
+        .on((at) => open(at(name), flags | O_NOFOLLOW | O_NONBLOCK))
+        .catch((error: unknown) => Promise.reject(linkRefusal(path, error)));
       try {
         const opened = await handle.stat();
         if (opened.dev === seen.dev && opened.ino === seen.ino) {
@@ -359,7 +410,8 @@ export class FileGuard implements FileAccess {
     if (info.isSymbolicLink()) throw new UnsafeFileError(path, "it is a symbolic link");
     if (!info.isFile()) throw new UnsafeFileError(path, "it is not a regular file");
     const allowed = new Set([0, this.owner.uid]);
-    if (!allowed.has(info.uid)) throw new UnsafeFileError(path, `it belongs to uid ${info.uid}, not to root or uid ${this.owner.uid}`);
+    if (!allowed.has(info.uid))
+      throw new UnsafeFileError(path, `it belongs to uid ${info.uid}, not to root or uid ${this.owner.uid}`);
     if (info.nlink > 1) throw new UnsafeFileError(path, `it has ${info.nlink} hard links`);
   }
 
@@ -375,7 +427,8 @@ export class FileGuard implements FileAccess {
     if (created) {
       const opened = await handle.stat();
       const now = await lstat(path).catch(() => null);
-      if (!now || now.dev !== opened.dev || now.ino !== opened.ino) throw new UnsafeFileError(path, "it changed while it was being opened");
+      if (!now || now.dev !== opened.dev || now.ino !== opened.ino)
+        throw new UnsafeFileError(path, "it changed while it was being opened");
     }
   }
 }
@@ -388,7 +441,9 @@ export async function fileAccessFor(dir: string): Promise<FileAccess> {
 function linkRefusal(path: string, error: unknown): unknown {
   const code = (error as NodeJS.ErrnoException).code;
   // Linux says ELOOP for a final-component link under O_NOFOLLOW; macOS and BSDs may say EMLINK or EFTYPE.
-  return code === "ELOOP" || code === "EMLINK" || code === "EFTYPE" ? new UnsafeFileError(path, "it is a symbolic link") : error;
+  return code === "ELOOP" || code === "EMLINK" || code === "EFTYPE"
+    ? new UnsafeFileError(path, "it is a symbolic link")
+    : error;
 }
 
 /** Root acts only on absolute paths: a relative one would resolve against the daemon's working directory. */
@@ -418,4 +473,3 @@ export async function readSecretText(path: string, maxBytes = 4096): Promise<{ t
     await handle.close();
   }
 }
-

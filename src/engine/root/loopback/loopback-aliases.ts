@@ -18,13 +18,15 @@ export class DarwinLoopbackAliases implements LoopbackAliases {
 
   async add(address: string): Promise<void> {
     const result = await this.runner.run("ifconfig", ["lo0", "alias", address, "up"], { timeoutMs: 10_000 });
-    if (result.exitCode !== 0) throw new Error(`ifconfig lo0 alias ${address} failed: ${(result.stderr || result.stdout).trim()}`);
+    if (result.exitCode !== 0)
+      throw new Error(`ifconfig lo0 alias ${address} failed: ${(result.stderr || result.stdout).trim()}`);
   }
 
   async remove(address: string): Promise<void> {
     const result = await this.runner.run("ifconfig", ["lo0", "-alias", address], { timeoutMs: 10_000 });
     // Already gone is the outcome we wanted.
-    if (result.exitCode !== 0 && !/can't assign requested address/i.test(result.stderr)) throw new Error(`ifconfig lo0 -alias ${address} failed: ${(result.stderr || result.stdout).trim()}`);
+    if (result.exitCode !== 0 && !/can't assign requested address/i.test(result.stderr))
+      throw new Error(`ifconfig lo0 -alias ${address} failed: ${(result.stderr || result.stdout).trim()}`);
   }
 }
 

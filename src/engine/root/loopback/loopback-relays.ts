@@ -54,10 +54,16 @@ export class LoopbackRelays {
   async open(address: string, port: number, targetPort: number): Promise<void> {
     const key = `${address}:${port}`;
     const service = SYSTEM_SERVICE_PORTS.get(port);
-    if (service) throw new PolicyError(`refusing to relay ${key}: port ${port} (${service}) is a system service's port, where local programs expect that service and not a user's process`);
+    if (service)
+      throw new PolicyError(
+        `refusing to relay ${key}: port ${port} (${service}) is a system service's port, where local programs expect that service and not a user's process`,
+      );
     // Checked and claimed before the first await, so opens at once cannot all pass.
     const held = new Set([...this.relays.keys(), ...this.opening.keys()]);
-    if (!held.has(key) && held.size >= MAX_RELAYS) throw new PolicyError(`refusing to relay ${key}: this client already holds ${MAX_RELAYS} relayed ports, the most one session may`);
+    if (!held.has(key) && held.size >= MAX_RELAYS)
+      throw new PolicyError(
+        `refusing to relay ${key}: this client already holds ${MAX_RELAYS} relayed ports, the most one session may`,
+      );
     this.opening.set(key, (this.opening.get(key) ?? 0) + 1);
     try {
       await this.listen(address, port, targetPort);
@@ -78,7 +84,9 @@ export class LoopbackRelays {
       client.on("close", () => sockets.delete(client));
       void this.targetIsTheUsers(address, targetPort).then((ok) => {
         if (!ok) {
-          this.log(`${address}:${targetPort} is not a listener of uid ${this.targetOwner}: connection to ${key} closed`);
+          this.log(
+            `${address}:${targetPort} is not a listener of uid ${this.targetOwner}: connection to ${key} closed`,
+          );
           return void client.destroy();
         }
         if (client.destroyed) return;

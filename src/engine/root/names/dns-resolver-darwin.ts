@@ -37,7 +37,12 @@ export class ResolverFiles implements DnsResolver {
   /** This writer's file for the profile: one client never replaces or removes another's. */
   private ours(text: string | null, profile: string): boolean {
     const marker = text === null ? null : MARKER_LINE.exec(text);
-    return marker !== null && marker[1] === profile && Number(marker[2]) === this.owner.pid && marker[3] === markerStarted(this.owner.started);
+    return (
+      marker !== null &&
+      marker[1] === profile &&
+      Number(marker[2]) === this.owner.pid &&
+      marker[3] === markerStarted(this.owner.started)
+    );
   }
 
   async apply(dns: ProfileDns): Promise<string> {
@@ -46,10 +51,16 @@ export class ResolverFiles implements DnsResolver {
     const marker = existing === null ? null : MARKER_LINE.exec(existing);
     const deadWriters = marker !== null && !(await this.isAlive(Number(marker[2]), marker[3]!));
     if (existing !== null && !this.ours(existing, dns.profile) && !deadWriters) {
-      throw new Error(`${path} exists and is not this tunnel's (another tunnel's, minikube tunnel's, or written by hand); leaving it alone`);
+      throw new Error(
+        `${path} exists and is not this tunnel's (another tunnel's, minikube tunnel's, or written by hand); leaving it alone`,
+      );
     }
     await mkdir(this.dir, { recursive: true, mode: 0o755 });
-    await this.guard.replace(path, `${MARKER}${dns.profile} pid=${this.owner.pid} started=${markerStarted(this.owner.started)}\nnameserver ${dns.server}\nsearch_order 1\ndomain ${dns.domain}\n`, { mode: 0o644 });
+    await this.guard.replace(
+      path,
+      `${MARKER}${dns.profile} pid=${this.owner.pid} started=${markerStarted(this.owner.started)}\nnameserver ${dns.server}\nsearch_order 1\ndomain ${dns.domain}\n`,
+      { mode: 0o644 },
+    );
     this.written.set(dns.profile, path);
     return `${path} → ${dns.server}`;
   }

@@ -19,10 +19,13 @@ const TIMEOUT = { timeoutMs: 10_000 };
 /** `ia(iay)` arguments: a family (AF_INET 2, AF_INET6 10) and the address bytes. */
 function addressArgs(ip: string): string[] {
   const addr = ipaddr.parse(ip);
-  return [addr.kind() === "ipv4" ? "2" : "10", ...(() => {
-    const bytes = addr.toByteArray();
-    return [String(bytes.length), ...bytes.map(String)];
-  })()];
+  return [
+    addr.kind() === "ipv4" ? "2" : "10",
+    ...(() => {
+      const bytes = addr.toByteArray();
+      return [String(bytes.length), ...bytes.map(String)];
+    })(),
+  ];
 }
 
 /**
@@ -39,7 +42,10 @@ export class SystemdResolved implements DnsResolver {
 
   constructor(
     private readonly owner: NamesOwner,
-    /** Root's runtime directory: a record of what we set, so cleanup can undo it after a crash (resolved keeps it until the link goes). */
+    /**
+     * Root's runtime directory: a record of what we set, so cleanup can undo it after a crash (resolved keeps it until
+     * the link goes).
+     */
     private readonly runtimeDir: string,
     private readonly runner: CommandRunner = execFileRunner,
     /** Tells apart the records of one process's sessions (the installed helper serves several clients). */
@@ -54,12 +60,17 @@ export class SystemdResolved implements DnsResolver {
     const applied = [...this.applied.values()];
     if (applied.length === 0) return void (await rm(this.recordPath, { force: true }));
     await mkdir(this.runtimeDir, { recursive: true, mode: 0o755 });
-    await FileGuard.strictFor({ uid: 0, gid: 0 }).replace(this.recordPath, `${JSON.stringify({ started: this.owner.started, applied })}\n`, { mode: 0o644 });
+    await FileGuard.strictFor({ uid: 0, gid: 0 }).replace(
+      this.recordPath,
+      `${JSON.stringify({ started: this.owner.started, applied })}\n`,
+      { mode: 0o644 },
+    );
   }
 
   private async busctl(args: string[]): Promise<string> {
     const result = await this.runner.run("busctl", ["--system", ...args], TIMEOUT);
-    if (result.exitCode !== 0) throw new Error(`busctl ${args.slice(0, 4).join(" ")} failed: ${(result.stderr || result.stdout).trim()}`);
+    if (result.exitCode !== 0)
+      throw new Error(`busctl ${args.slice(0, 4).join(" ")} failed: ${(result.stderr || result.stdout).trim()}`);
     return result.stdout;
   }
 
@@ -85,8 +96,12 @@ export class SystemdResolved implements DnsResolver {
 
   /** The DNS servers resolved has for a link, as addresses. */
   async linkServers(ifindex: number): Promise<string[]> {
-    const path = JSON.parse(await this.busctl(["--json=short", "call", DEST, ...MANAGER, "GetLink", "i", String(ifindex)])).data[0] as string;
-    const dns = JSON.parse(await this.busctl(["--json=short", "get-property", DEST, path, "org.freedesktop.resolve1.Link", "DNS"])).data as [number, number[]][];
+    const path = JSON.parse(
+      await this.busctl(["--json=short", "call", DEST, ...MANAGER, "GetLink", "i", String(ifindex)]),
+    ).data[0] as string;
+    const dns = JSON.parse(
+      await this.busctl(["--json=short", "get-property", DEST, path, "org.freedesktop.resolve1.Link", "DNS"]),
+    ).data as [number, number[]][];
     return dns.map(([, bytes]) => ipaddr.fromByteArray(bytes).toString());
   }
 
@@ -94,12 +109,23 @@ export class SystemdResolved implements DnsResolver {
     const { dev, ifindex } = await this.linkTo(dns.gateway);
     const servers = await this.linkServers(ifindex);
     if (servers.length > 0 && !(servers.length === 1 && servers[0] === dns.server)) {
-      throw new Error(`link ${dev} already has DNS servers (${servers.join(", ")}) that are not ours; leaving its resolver settings alone`);
+      throw new Error(
+        `link ${dev} already has DNS servers (${servers.join(", ")}) that are not ours; leaving its resolver settings alone`,
+      );
     }
     // Recorded before the first change: a setting half made (a later busctl failing) is still taken back.
     this.applied.set(dns.profile, { profile: dns.profile, ifindex, dev, server: dns.server });
     await this.record();
-    await this.busctl(["call", DEST, ...MANAGER, "SetLinkDNS", "ia(iay)", String(ifindex), "1", ...addressArgs(dns.server)]);
+    await this.busctl([
+      "call",
+      DEST,
+      ...MANAGER,
+      "SetLinkDNS",
+      "ia(iay)",
+      String(ifindex),
+      "1",
+      ...addressArgs(dns.server),
+    ]);
     await this.busctl(["call", DEST, ...MANAGER, "SetLinkDomains", "ia(sb)", String(ifindex), "1", dns.domain, "true"]);
     // Only the cluster's names go there, never the machine's other lookups.
     await this.busctl(["call", DEST, ...MANAGER, "SetLinkDefaultRoute", "ib", String(ifindex), "false"]);
@@ -121,9 +147,13 @@ export class SystemdResolved implements DnsResolver {
       const match = /^resolved-(\d+)(-[a-z0-9]+)?\.json$/.exec(name);
       if (!match) continue;
       const path = join(this.runtimeDir, name);
-      const record = JSON.parse((await readFile(path, "utf8").catch(() => "null")) ?? "null") as { started: string; applied: Applied[] } | null;
+      const record = JSON.parse((await readFile(path, "utf8").catch(() => "null")) ?? "null") as {
+        started: string;
+        applied: Applied[];
+      } | null;
       if (!record || (await isAlive(Number(match[1]), record.started))) continue;
-      for (const a of record.applied) if (await this.revertIfOurs(a.ifindex, a.server).catch(() => false)) reverted.push(`${a.dev} (${a.profile})`);
+      for (const a of record.applied)
+        if (await this.revertIfOurs(a.ifindex, a.server).catch(() => false)) reverted.push(`${a.dev} (${a.profile})`);
       await rm(path, { force: true });
     }
     return reverted;

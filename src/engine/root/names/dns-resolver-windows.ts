@@ -5,7 +5,6 @@ import { type CommandRunner, execFileRunner } from "../../system/command-runner.
 import type { DnsResolver, NamesOwner, ProfileDns } from "./dns-resolver.js";
 import { markerStarted } from "./hosts-block.js";
 
-
 /** The comment that marks a rule as ours (and whose it is); we remove only rules that carry it. */
 export function nrptComment(profile: string, owner: NamesOwner): string {
   return `minikube-tunnel profile=${profile} pid=${owner.pid} started=${markerStarted(owner.started)}`;
@@ -31,8 +30,13 @@ export class NrptRules implements DnsResolver {
 
   private async powershell(script: string): Promise<string> {
     const encoded = Buffer.from(script, "utf16le").toString("base64");
-    const result = await this.runner.run("powershell.exe", ["-NoProfile", "-NonInteractive", "-ExecutionPolicy", "Bypass", "-EncodedCommand", encoded], { timeoutMs: 30_000 });
-    if (result.exitCode !== 0) throw new Error(`PowerShell failed: ${(result.stderr || result.stdout).trim().split("\n")[0]}`);
+    const result = await this.runner.run(
+      "powershell.exe",
+      ["-NoProfile", "-NonInteractive", "-ExecutionPolicy", "Bypass", "-EncodedCommand", encoded],
+      { timeoutMs: 30_000 },
+    );
+    if (result.exitCode !== 0)
+      throw new Error(`PowerShell failed: ${(result.stderr || result.stdout).trim().split("\n")[0]}`);
     return result.stdout;
   }
 
@@ -46,7 +50,8 @@ export class NrptRules implements DnsResolver {
   }
 
   static addScript(dns: ProfileDns, owner: NamesOwner): string {
-    if (!isValidIp(dns.server) || !DNS_DOMAIN.test(dns.domain) || !isValidProfileName(dns.profile)) throw new Error(`refusing an NRPT rule for "${dns.domain}" → "${dns.server}": not a valid domain and address`);
+    if (!isValidIp(dns.server) || !DNS_DOMAIN.test(dns.domain) || !isValidProfileName(dns.profile))
+      throw new Error(`refusing an NRPT rule for "${dns.domain}" → "${dns.server}": not a valid domain and address`);
     return [
       `$ErrorActionPreference = 'Stop'`,
       NrptRules.ownRules(dns.profile, owner),
@@ -70,12 +75,18 @@ export class NrptRules implements DnsResolver {
 
   /** Rules of ours whose writer is gone, listed by Get-DnsClientNrptRule as JSON, each removed by name. */
   async removeStale(isAlive: (pid: number, started: string) => Promise<boolean>): Promise<string[]> {
-    const listed = await this.powershell(`Get-DnsClientNrptRule | Where-Object { $_.Comment -like 'minikube-tunnel *' } | Select-Object Name,Comment | ConvertTo-Json -Compress`);
-    const parsed = listed.trim() === "" ? [] : (JSON.parse(listed) as { Name: string; Comment: string } | { Name: string; Comment: string }[]);
+    const listed = await this.powershell(
+      `Get-DnsClientNrptRule | Where-Object { $_.Comment -like 'minikube-tunnel *' } | Select-Object Name,Comment | ConvertTo-Json -Compress`,
+    );
+    const parsed =
+      listed.trim() === ""
+        ? []
+        : (JSON.parse(listed) as { Name: string; Comment: string } | { Name: string; Comment: string }[]);
     const removed: string[] = [];
     for (const rule of Array.isArray(parsed) ? parsed : [parsed]) {
       const marker = COMMENT.exec(rule.Comment ?? "");
-      if (!marker || !/^\{[0-9A-Fa-f-]{36}\}$/.test(rule.Name) || (await isAlive(Number(marker[2]), marker[3]!))) continue;
+      if (!marker || !/^\{[0-9A-Fa-f-]{36}\}$/.test(rule.Name) || (await isAlive(Number(marker[2]), marker[3]!)))
+        continue;
       await this.powershell(`$ErrorActionPreference = 'Stop'\nRemove-DnsClientNrptRule -Name '${rule.Name}' -Force`);
       removed.push(rule.Name);
     }

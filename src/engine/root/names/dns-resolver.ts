@@ -18,7 +18,10 @@ export interface DnsResolver {
   removeStale(isAlive: (pid: number, started: string) => Promise<boolean>): Promise<string[]>;
 }
 
-/** Who a name setting belongs to: the process whose life it follows (the helper's client, or our registry pid), so a crash leaves something cleanup can judge. */
+/**
+ * Who a name setting belongs to: the process whose life it follows (the helper's client, or our registry pid), so a
+ * crash leaves something cleanup can judge.
+ */
 export interface NamesOwner {
   readonly pid: number;
   readonly started: string;

@@ -21,14 +21,18 @@ describe("macOS: /etc/resolver/<domain> (resolver(5))", () => {
   it("writes minikube's lines under our marker, and removes only its own file", async () => {
     const resolver = files();
     expect(await resolver.apply(dns)).toBe(`${join(dir, "cluster.local")} → 10.96.0.10`);
-    expect(await readFile(join(dir, "cluster.local"), "utf8")).toBe("# minikube-tunnel profile=minikube pid=4242 started=81234567\nnameserver 10.96.0.10\nsearch_order 1\ndomain cluster.local\n");
+    expect(await readFile(join(dir, "cluster.local"), "utf8")).toBe(
+      "# minikube-tunnel profile=minikube pid=4242 started=81234567\nnameserver 10.96.0.10\nsearch_order 1\ndomain cluster.local\n",
+    );
     await resolver.remove("minikube");
     expect(await readdir(dir)).toEqual([]);
   });
 
   it("a file minikube tunnel (or the user) wrote is never overwritten or removed", async () => {
     await writeFile(join(dir, "cluster.local"), "nameserver 10.96.0.10\nsearch_order 1\n");
-    await expect(files().apply(dns)).rejects.toThrow(`${join(dir, "cluster.local")} exists and is not this tunnel's (another tunnel's, minikube tunnel's, or written by hand); leaving it alone`);
+    await expect(files().apply(dns)).rejects.toThrow(
+      `${join(dir, "cluster.local")} exists and is not this tunnel's (another tunnel's, minikube tunnel's, or written by hand); leaving it alone`,
+    );
     expect(await readFile(join(dir, "cluster.local"), "utf8")).toBe("nameserver 10.96.0.10\nsearch_order 1\n");
   });
 
@@ -58,17 +62,28 @@ function fakePowerShell() {
       let stdout = "";
       for (const line of script.split("\n")) {
         const like = /Where-Object \{ \$_\.Comment -like '([^']*)' \}/.exec(line)?.[1];
-        const matches = (c: string) => like !== undefined && new RegExp(`^${like.replace(/[.+?^${}()|[\]\\]/g, "\\$&").replace(/\*/g, ".*")}$`).test(c);
-        if (line.startsWith("Get-DnsClientNrptRule") && line.includes("Remove-DnsClientNrptRule")) for (const r of rules.filter((x) => matches(x.Comment))) rules.splice(rules.indexOf(r), 1);
+        const matches = (c: string) =>
+          like !== undefined &&
+          new RegExp(`^${like.replace(/[.+?^${}()|[\]\\]/g, "\\$&").replace(/\*/g, ".*")}$`).test(c);
+        if (line.startsWith("Get-DnsClientNrptRule") && line.includes("Remove-DnsClientNrptRule"))
+          for (const r of rules.filter((x) => matches(x.Comment))) rules.splice(rules.indexOf(r), 1);
         else if (line.startsWith("Get-DnsClientNrptRule") && line.includes("ConvertTo-Json")) {
           const found = rules.filter((x) => matches(x.Comment)).map(({ Name, Comment }) => ({ Name, Comment }));
           stdout = found.length === 0 ? "" : JSON.stringify(found.length === 1 ? found[0] : found);
         } else if (line.startsWith("Add-DnsClientNrptRule")) {
           const [, ns, server, comment] = /-Namespace '([^']+)' -NameServers '([^']+)' -Comment '([^']+)'/.exec(line)!;
-          rules.push({ Name: `{${randomUUID().toUpperCase()}}`, Namespace: [ns!], NameServers: [server!], Comment: comment! });
+          rules.push({
+            Name: `{${randomUUID().toUpperCase()}}`,
+            Namespace: [ns!],
+            NameServers: [server!],
+            Comment: comment!,
+          });
         } else if (line.startsWith("Remove-DnsClientNrptRule -Name")) {
           const name = /-Name '([^']+)'/.exec(line)![1];
-          rules.splice(rules.findIndex((r) => r.Name === name), 1);
+          rules.splice(
+            rules.findIndex((r) => r.Name === name),
+            1,
+          );
         }
       }
       return { stdout, stderr: "", exitCode: 0 };
@@ -80,7 +95,12 @@ function fakePowerShell() {
 describe("Windows: NRPT rules through PowerShell's DnsClient cmdlets", () => {
   it("adds one rule for .<domain> marked as ours; removes only ours; replaces its own on a second apply", async () => {
     const ps = fakePowerShell();
-    ps.rules.push({ Name: "{00000000-0000-0000-0000-000000000001}", Namespace: [".corp.example"], NameServers: ["10.0.0.53"], Comment: "set by IT" });
+    ps.rules.push({
+      Name: "{00000000-0000-0000-0000-000000000001}",
+      Namespace: [".corp.example"],
+      NameServers: ["10.0.0.53"],
+      Comment: "set by IT",
+    });
     const nrpt = new NrptRules(owner, ps.runner);
     expect(await nrpt.apply(dns)).toBe("NRPT rule .cluster.local → 10.96.0.10");
     await nrpt.apply(dns);
@@ -101,7 +121,9 @@ describe("Windows: NRPT rules through PowerShell's DnsClient cmdlets", () => {
   });
 
   it("refuses values that are not a domain and an address before any script runs", () => {
-    expect(() => NrptRules.addScript({ ...dns, domain: "x'; Remove-Item C:\\ -Recurse; '" }, owner)).toThrow("refusing an NRPT rule");
+    expect(() => NrptRules.addScript({ ...dns, domain: "x'; Remove-Item C:\\ -Recurse; '" }, owner)).toThrow(
+      "refusing an NRPT rule",
+    );
     expect(() => NrptRules.addScript({ ...dns, server: "10.96.0.10; calc" }, owner)).toThrow("refusing an NRPT rule");
   });
 });

@@ -27,7 +27,11 @@ export function markerStarted(started: string | undefined): string {
 }
 
 export function renderBlock(owner: BlockOwner, entries: readonly HostsEntry[], eol = "\n"): string {
-  const lines = [`${BEGIN} profile=${owner.profile} pid=${owner.pid} started=${markerStarted(owner.started)}`, ...entries.map((e) => `${e.ip} ${e.names.join(" ")}`), `${END} profile=${owner.profile}`];
+  const lines = [
+    `${BEGIN} profile=${owner.profile} pid=${owner.pid} started=${markerStarted(owner.started)}`,
+    ...entries.map((e) => `${e.ip} ${e.names.join(" ")}`),
+    `${END} profile=${owner.profile}`,
+  ];
   return lines.join(eol) + eol;
 }
 
@@ -61,7 +65,12 @@ export function sameOwner(a: BlockOwner, b: BlockOwner): boolean {
  * of the profile that may go too (a dead writer's). Nothing else changes,
  * byte for byte.
  */
-export function withBlock(text: string, owner: BlockOwner, entries: readonly HostsEntry[] | null, alsoReplace: (block: BlockOwner) => boolean = () => false): string {
+export function withBlock(
+  text: string,
+  owner: BlockOwner,
+  entries: readonly HostsEntry[] | null,
+  alsoReplace: (block: BlockOwner) => boolean = () => false,
+): string {
   const existing = blocksIn(text).filter((b) => b.profile === owner.profile && (sameOwner(b, owner) || alsoReplace(b)));
   let out = text;
   for (const b of [...existing].reverse()) out = out.slice(0, b.start) + out.slice(b.end);
@@ -72,4 +81,3 @@ export function withBlock(text: string, owner: BlockOwner, entries: readonly Hos
   if (at !== undefined) return out.slice(0, at) + block + out.slice(at);
   return out + (out === "" || out.endsWith("\n") ? "" : eol) + block;
 }
-

@@ -46,7 +46,10 @@ describe("the hosts file: blocks belong to their writer", () => {
     alive.add(500);
     await hosts().set({ profile: "other", pid: 500, started: "5" }, web);
     expect(await hosts().removeStale()).toEqual(["dev"]);
-    expect((await readFile(path, "utf8")).match(/profile=(\S+) pid/g)).toEqual(["profile=minikube pid", "profile=other pid"]);
+    expect((await readFile(path, "utf8")).match(/profile=(\S+) pid/g)).toEqual([
+      "profile=minikube pid",
+      "profile=other pid",
+    ]);
   });
 
   // Someone else's lines (another tool, an ad blocker's list): a hosts file can be large without us.
@@ -57,7 +60,9 @@ describe("the hosts file: blocks belong to their writer", () => {
     const before = await readFile(path);
     const owner = { profile: "minikube", pid: 100, started: "1" };
     const wouldBe = before.length + renderBlock(owner, web).length;
-    await expect(hosts().set(owner, web)).rejects.toThrow(`refusing to write ${path}: with this block it would be ${wouldBe} bytes, over the 4 MiB (4194304 bytes) limit on the hosts file, which every name lookup on this machine reads; nothing was written`);
+    await expect(hosts().set(owner, web)).rejects.toThrow(
+      `refusing to write ${path}: with this block it would be ${wouldBe} bytes, over the 4 MiB (4194304 bytes) limit on the hosts file, which every name lookup on this machine reads; nothing was written`,
+    );
     expect((await readFile(path)).equals(before)).toBe(true);
   });
 
@@ -67,8 +72,15 @@ describe("the hosts file: blocks belong to their writer", () => {
     await appendFile(path, foreign(5 * 1024 * 1024));
     const big = await readFile(path, "latin1");
     await hosts().set({ profile: "minikube", pid: 100, started: "1" }, web);
-    expect(await readFile(path, "latin1")).toBe(big.replace("127.65.0.1 api.default\n# END minikube-tunnel profile=minikube", "# END minikube-tunnel profile=minikube"));
-    await expect(hosts().set({ profile: "other", pid: 200, started: "2" }, web)).rejects.toThrow("over the 4 MiB (4194304 bytes) limit on the hosts file");
+    expect(await readFile(path, "latin1")).toBe(
+      big.replace(
+        "127.65.0.1 api.default\n# END minikube-tunnel profile=minikube",
+        "# END minikube-tunnel profile=minikube",
+      ),
+    );
+    await expect(hosts().set({ profile: "other", pid: 200, started: "2" }, web)).rejects.toThrow(
+      "over the 4 MiB (4194304 bytes) limit on the hosts file",
+    );
     await hosts().set({ profile: "minikube", pid: 100, started: "1" }, null);
     expect(await hosts().removeStale()).toEqual(["dev"]);
     expect(await readFile(path, "latin1")).toBe(`127.0.0.1 localhost\n${foreign(5 * 1024 * 1024)}`);

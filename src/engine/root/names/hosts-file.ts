@@ -5,7 +5,10 @@ import type { HostsEntry } from "../root.js";
 import { type BlockOwner, blocksIn, sameOwner, withBlock } from "./hosts-block.js";
 import { markerWriterAlive } from "./writer-liveness.js";
 
-export function defaultHostsPath(platform: NodeJS.Platform = process.platform, env: NodeJS.ProcessEnv = process.env): string {
+export function defaultHostsPath(
+  platform: NodeJS.Platform = process.platform,
+  env: NodeJS.ProcessEnv = process.env,
+): string {
   return platform === "win32" ? `${env.SystemRoot ?? "C:\\Windows"}\\System32\\drivers\\etc\\hosts` : "/etc/hosts";
 }
 
@@ -52,7 +55,9 @@ function oneAtATime<T>(path: string, work: () => Promise<T>): Promise<T> {
 export class HostsFile {
   constructor(
     readonly path: string = defaultHostsPath(),
-    private readonly files: FileAccess = process.platform === "win32" ? plainFiles : FileGuard.strictFor({ uid: 0, gid: 0 }),
+    private readonly files: FileAccess = process.platform === "win32"
+      ? plainFiles
+      : FileGuard.strictFor({ uid: 0, gid: 0 }),
     private readonly isAlive: (pid: number, started: string) => Promise<boolean> = markerWriterAlive,
   ) {}
 
@@ -68,14 +73,26 @@ export class HostsFile {
     for (let attempt = 0; attempt < 8; attempt++) {
       const text = await this.read();
       const dead = new Set<string>();
-      for (const block of blocksIn(text)) if (block.profile === owner.profile && !sameOwner(block, owner) && !(await this.isAlive(block.pid, block.started))) dead.add(`${block.pid} ${block.started}`);
+      for (const block of blocksIn(text))
+        if (
+          block.profile === owner.profile &&
+          !sameOwner(block, owner) &&
+          !(await this.isAlive(block.pid, block.started))
+        )
+          dead.add(`${block.pid} ${block.started}`);
       const next = withBlock(text, owner, entries, (b) => dead.has(`${b.pid} ${b.started}`));
       if (next === text) return;
-      // Latin-1: a length is a size in bytes. Only growth is refused: taking back or shrinking a block must still work on a file someone else made big, or our block would be stranded there.
+      // Latin-1: a length is a size in bytes. Only growth is refused: taking back or shrinking a block must still work
+      // on a file someone else made big, or our block would be stranded there.
       if (next.length > MAX_HOSTS_FILE_BYTES && next.length > text.length) {
-        throw new PolicyError(`refusing to write ${this.path}: with this block it would be ${next.length} bytes, over the 4 MiB (${MAX_HOSTS_FILE_BYTES} bytes) limit on the hosts file, which every name lookup on this machine reads; nothing was written`);
+        throw new PolicyError(
+          `refusing to write ${this.path}: with this block it would be ${next.length} bytes, over the 4 MiB (${MAX_HOSTS_FILE_BYTES} bytes) limit on the hosts file, which every name lookup on this machine reads; nothing was written`,
+        );
       }
-      const replaced = await this.files.replace(this.path, next, { encoding: "latin1", beforeRename: async () => (await this.read()) === text });
+      const replaced = await this.files.replace(this.path, next, {
+        encoding: "latin1",
+        beforeRename: async () => (await this.read()) === text,
+      });
       if (replaced) return;
     }
     throw new Error(`${this.path} kept changing while it was being updated; left as it is`);

@@ -18,7 +18,10 @@ const noResolver: DnsResolver = {
 
 /** `count` Services, each under the two names the tunnel writes (full and short), at its own forward-mode address. */
 function services(count: number): HostsEntry[] {
-  return Array.from({ length: count }, (_, i) => ({ ip: `127.64.${i >> 8}.${i & 255}`, names: [`s${i}.default.svc.cluster.local`, `s${i}.default`] }));
+  return Array.from({ length: count }, (_, i) => ({
+    ip: `127.64.${i >> 8}.${i & 255}`,
+    names: [`s${i}.default.svc.cluster.local`, `s${i}.default`],
+  }));
 }
 
 /**
@@ -29,7 +32,12 @@ function services(count: number): HostsEntry[] {
 describe("the names writer bounds one session's hosts blocks", () => {
   let dir: string;
   let path: string;
-  const writer = () => new NamesWriter({ pid: 4242, started: "1" }, new HostsFile(path, new PlainFiles(() => false), async () => true), noResolver);
+  const writer = () =>
+    new NamesWriter(
+      { pid: 4242, started: "1" },
+      new HostsFile(path, new PlainFiles(() => false), async () => true),
+      noResolver,
+    );
 
   beforeEach(async () => {
     dir = await mkdtemp(join(tmpdir(), "mkt-names-"));
@@ -43,7 +51,9 @@ describe("the names writer bounds one session's hosts blocks", () => {
     for (let i = 0; i < 32; i++) await names.setHosts(`p${i}`, services(1));
     const full = await readFile(path, "utf8");
     expect(full.match(/# BEGIN/g)).toHaveLength(32);
-    await expect(names.setHosts("p32", services(1))).rejects.toThrow('refusing a hosts block for profile "p32": this client already has blocks for 32 profiles, the most one session may write');
+    await expect(names.setHosts("p32", services(1))).rejects.toThrow(
+      'refusing a hosts block for profile "p32": this client already has blocks for 32 profiles, the most one session may write',
+    );
     expect(await readFile(path, "utf8")).toBe(full);
     await names.setHosts("p0", services(2));
     expect(await readFile(path, "utf8")).toContain("s1.default.svc.cluster.local");
@@ -59,14 +69,20 @@ describe("the names writer bounds one session's hosts blocks", () => {
     await names.setHosts("minikube", services(4096));
     const written = await readFile(path, "utf8");
     expect(written.split("\n").filter((l) => l.startsWith("127.64.")).length).toBe(4096);
-    await expect(names.setHosts("minikube", services(4097))).rejects.toThrow('refusing the hosts block of profile "minikube": 8194 names, over the 8192 one profile may write; nothing was written');
+    await expect(names.setHosts("minikube", services(4097))).rejects.toThrow(
+      'refusing the hosts block of profile "minikube": 8194 names, over the 8192 one profile may write; nothing was written',
+    );
     expect(await readFile(path, "utf8")).toBe(written);
   });
 
   it("profiles written at the same time count against the limit together", async () => {
     const names = writer();
-    const results = await Promise.allSettled(Array.from({ length: 40 }, (_, i) => names.setHosts(`p${i}`, services(1))));
-    const overLimit = results.filter((r) => r.status === "rejected" && /the most one session may write/.test(String(r.reason)));
+    const results = await Promise.allSettled(
+      Array.from({ length: 40 }, (_, i) => names.setHosts(`p${i}`, services(1))),
+    );
+    const overLimit = results.filter(
+      (r) => r.status === "rejected" && /the most one session may write/.test(String(r.reason)),
+    );
     expect(overLimit).toHaveLength(8);
   });
 });

@@ -37,8 +37,16 @@ export class NamesWriter {
     private readonly resolver: DnsResolver,
   ) {}
 
-  static forPlatform(owner: NamesOwner, runtimeDir: string, options: { hostsPath?: string; tag?: string } = {}): NamesWriter {
-    return new NamesWriter(owner, new HostsFile(options.hostsPath), dnsResolverFor(owner, runtimeDir, process.platform, undefined, options.tag));
+  static forPlatform(
+    owner: NamesOwner,
+    runtimeDir: string,
+    options: { hostsPath?: string; tag?: string } = {},
+  ): NamesWriter {
+    return new NamesWriter(
+      owner,
+      new HostsFile(options.hostsPath),
+      dnsResolverFor(owner, runtimeDir, process.platform, undefined, options.tag),
+    );
   }
 
   async setHosts(profile: string, entries: readonly HostsEntry[] | null): Promise<void> {
@@ -49,11 +57,16 @@ export class NamesWriter {
       return;
     }
     const names = entries.reduce((n, e) => n + e.names.length, 0);
-    if (names > MAX_NAMES_PER_PROFILE) throw new PolicyError(`refusing the hosts block of profile "${profile}": ${names} names, over the ${MAX_NAMES_PER_PROFILE} one profile may write; nothing was written`);
+    if (names > MAX_NAMES_PER_PROFILE)
+      throw new PolicyError(
+        `refusing the hosts block of profile "${profile}": ${names} names, over the ${MAX_NAMES_PER_PROFILE} one profile may write; nothing was written`,
+      );
     // Checked and claimed before the first await, so writes of several profiles at once cannot all pass.
     const claimed = new Set([...this.hostsProfiles, ...this.hostsWriting.keys()]);
     if (!claimed.has(profile) && claimed.size >= MAX_HOSTS_PROFILES) {
-      throw new PolicyError(`refusing a hosts block for profile "${profile}": this client already has blocks for ${MAX_HOSTS_PROFILES} profiles, the most one session may write`);
+      throw new PolicyError(
+        `refusing a hosts block for profile "${profile}": this client already has blocks for ${MAX_HOSTS_PROFILES} profiles, the most one session may write`,
+      );
     }
     this.hostsWriting.set(profile, (this.hostsWriting.get(profile) ?? 0) + 1);
     try {
@@ -85,8 +98,12 @@ export class NamesWriter {
   /** Everything this owner set, taken back (its session ended). */
   async clearAll(): Promise<string[]> {
     const failures: string[] = [];
-    for (const profile of [...this.hostsProfiles]) await this.setHosts(profile, null).catch((e: Error) => failures.push(`hosts block of ${profile}: ${e.message}`));
-    for (const profile of [...this.dnsProfiles]) await this.setDns(profile, null).catch((e: Error) => failures.push(`resolver setting of ${profile}: ${e.message}`));
+    for (const profile of [...this.hostsProfiles])
+      await this.setHosts(profile, null).catch((e: Error) => failures.push(`hosts block of ${profile}: ${e.message}`));
+    for (const profile of [...this.dnsProfiles])
+      await this.setDns(profile, null).catch((e: Error) =>
+        failures.push(`resolver setting of ${profile}: ${e.message}`),
+      );
     return failures;
   }
 

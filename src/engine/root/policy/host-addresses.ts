@@ -17,14 +17,25 @@ export interface HostAddress {
  * (the on-link and default routes do not protect a resolver reached
  * through the default gateway).
  */
-export async function hostAddresses(kernel: readonly KernelRoute[], resolvers: Promise<readonly string[]> = readResolverSettings().then((s) => s.nameservers)): Promise<HostAddress[]> {
+export async function hostAddresses(
+  kernel: readonly KernelRoute[],
+  resolvers: Promise<readonly string[]> = readResolverSettings().then((s) => s.nameservers),
+): Promise<HostAddress[]> {
   const found: HostAddress[] = [];
   for (const [name, addresses] of Object.entries(networkInterfaces())) {
-    for (const a of addresses ?? []) if (!a.internal) found.push({ address: normaliseIp(a.address.split("%")[0]!), kind: "own", what: `this machine's address on ${name}` });
+    for (const a of addresses ?? [])
+      if (!a.internal)
+        found.push({
+          address: normaliseIp(a.address.split("%")[0]!),
+          kind: "own",
+          what: `this machine's address on ${name}`,
+        });
   }
-  for (const address of await resolvers) found.push({ address: normaliseIp(address), kind: "resolver", what: "this machine's DNS server" });
+  for (const address of await resolvers)
+    found.push({ address: normaliseIp(address), kind: "resolver", what: "this machine's DNS server" });
   for (const r of kernel) {
-    if (r.destination.prefix <= 1 && r.gateway !== null && isValidIp(r.gateway)) found.push({ address: normaliseIp(r.gateway), kind: "gateway", what: "this machine's default gateway" });
+    if (r.destination.prefix <= 1 && r.gateway !== null && isValidIp(r.gateway))
+      found.push({ address: normaliseIp(r.gateway), kind: "gateway", what: "this machine's default gateway" });
   }
   return found;
 }

@@ -36,7 +36,9 @@ export function isPublicName(name: string, allowances: Allowances): boolean {
  */
 const MACHINE_DOMAINS = ["home.arpa", "google.internal", "ec2.internal", "compute.internal"];
 
-/** First labels clients look up by themselves to find a proxy or a tunnel (WPAD, ISATAP): never answered from a cluster. */
+/**
+ * First labels clients look up by themselves to find a proxy or a tunnel (WPAD, ISATAP): never answered from a cluster.
+ */
 const AUTOCONFIG_LABELS = new Set(["wpad", "isatap"]);
 
 /** The domains this machine appends to short names (resolv.conf's search list). */
@@ -52,27 +54,45 @@ export const NO_MACHINE_NAMES: MachineNames = { search: [] };
  * router's), never one this machine's own lookups go to (a cloud's
  * metadata domain, home.arpa, a search domain or a domain above one).
  */
-export function checkClusterDomain(domain: string, allowances: Allowances, machine: MachineNames = NO_MACHINE_NAMES): string {
+export function checkClusterDomain(
+  domain: string,
+  allowances: Allowances,
+  machine: MachineNames = NO_MACHINE_NAMES,
+): string {
   if (!domain.split(".").every((l) => DNS_LABEL.test(l))) throw new PolicyError(`"${domain}" is not a DNS domain`);
   if (isPublicName(domain, allowances)) {
-    throw new PolicyError(`cluster domain "${domain}" is in the public DNS (its top-level domain is delegated); root sets names only under private domains such as cluster.local, .test, .internal or .home.arpa, unless the administrator allowed "${domain}" when installing the helper`);
+    throw new PolicyError(
+      `cluster domain "${domain}" is in the public DNS (its top-level domain is delegated); root sets names only under private domains such as cluster.local, .test, .internal or .home.arpa, unless the administrator allowed "${domain}" when installing the helper`,
+    );
   }
   if (allowances.domains.some((d) => under(domain, d))) return domain;
-  if (!domain.includes(".")) throw new PolicyError(`cluster domain "${domain}" is a whole top-level domain; root sets names only under a domain of at least two labels, such as cluster.local`);
-  const taken = [...MACHINE_DOMAINS.map((d) => ({ d, what: "a domain this machine's own software looks up" })), ...machine.search.map((d) => ({ d, what: "one of this machine's search domains" }))].find(({ d }) => under(d, domain));
+  if (!domain.includes("."))
+    throw new PolicyError(
+      `cluster domain "${domain}" is a whole top-level domain; root sets names only under a domain of at least two labels, such as cluster.local`,
+    );
+  const taken = [
+    ...MACHINE_DOMAINS.map((d) => ({ d, what: "a domain this machine's own software looks up" })),
+    ...machine.search.map((d) => ({ d, what: "one of this machine's search domains" })),
+  ].find(({ d }) => under(d, domain));
   if (taken) throw new PolicyError(`cluster domain "${domain}" would take the lookups of ${taken.d}, ${taken.what}`);
   return domain;
 }
 
 /** Why root would not write `name` into the hosts file for a cluster of `domain`, or null when it would. */
-export function hostNameRefusal(name: string, domain: string, allowances: Allowances, machine: MachineNames = NO_MACHINE_NAMES): string | null {
+export function hostNameRefusal(
+  name: string,
+  domain: string,
+  allowances: Allowances,
+  machine: MachineNames = NO_MACHINE_NAMES,
+): string | null {
   const labels = name.split(".");
   if (!labels.every((l) => DNS_LABEL.test(l))) return "not a DNS name";
   const full = labels.length === 4 + domain.split(".").length - 1 && name.endsWith(`.svc.${domain}`);
   const short = labels.length === 2;
   if (!full && !short) return `not a cluster name (<svc>.<ns>.svc.${domain}, or <svc>.<ns>)`;
   if (isPublicName(name, allowances)) return "public name";
-  if (AUTOCONFIG_LABELS.has(labels[0]!)) return `${labels[0]} is looked up by clients to configure themselves (proxy, tunnel)`;
+  if (AUTOCONFIG_LABELS.has(labels[0]!))
+    return `${labels[0]} is looked up by clients to configure themselves (proxy, tunnel)`;
   const search = short ? machine.search.find((d) => under(name, d) || under(labels[1]!, d)) : undefined;
   if (search) return `would answer for a name under this machine's search domain ${search}`;
   return null;

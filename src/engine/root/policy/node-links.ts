@@ -16,7 +16,11 @@ const DARWIN_VIRTUAL = /^(bridge|vmenet|vboxnet|vmnet|vnic|feth)[0-9]+$/;
  * host-only link has none. macOS: by name. Windows: not judged (the route
  * table names interfaces by address; docs/security.md, "Threat model").
  */
-export async function isVirtualLink(name: string, platform: NodeJS.Platform = process.platform, sys = "/sys/class/net"): Promise<boolean> {
+export async function isVirtualLink(
+  name: string,
+  platform: NodeJS.Platform = process.platform,
+  sys = "/sys/class/net",
+): Promise<boolean> {
   if (platform === "win32") return true;
   if (platform === "darwin") return DARWIN_VIRTUAL.test(name);
   if (name.includes("/")) return false;

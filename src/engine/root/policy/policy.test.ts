@@ -12,12 +12,19 @@ import { isVirtualLink } from "./node-links.js";
 import { hostAddressRefusal, hostAddresses } from "./host-addresses.js";
 import { readResolverSettings } from "./resolv-conf.js";
 
-const route = (dst: string, gateway: string | null, iface: string | null): KernelRoute => ({ destination: parseCidr(dst, { allowHostBits: true }), gateway, interface: iface });
+const route = (dst: string, gateway: string | null, iface: string | null): KernelRoute => ({
+  destination: parseCidr(dst, { allowHostBits: true }),
+  gateway,
+  interface: iface,
+});
 
-describe("the root policy's fixed rules (docs/security.md, \"The root policy\")", () => {
-  it.each(["10.96.0.0/12", "172.17.0.0/16", "192.168.49.0/24", "100.64.0.0/10", "fd00:10:96::/112"])("routes %s: a private network", (cidr) => {
-    expect(checkRouteCidr(parseCidr(cidr), NO_ALLOWANCES).text).toBe(parseCidr(cidr).text);
-  });
+describe('the root policy\'s fixed rules (docs/security.md, "The root policy")', () => {
+  it.each(["10.96.0.0/12", "172.17.0.0/16", "192.168.49.0/24", "100.64.0.0/10", "fd00:10:96::/112"])(
+    "routes %s: a private network",
+    (cidr) => {
+      expect(checkRouteCidr(parseCidr(cidr), NO_ALLOWANCES).text).toBe(parseCidr(cidr).text);
+    },
+  );
 
   it.each([
     ["8.0.0.0/8", /not a private network/],
@@ -38,21 +45,44 @@ describe("the root policy's fixed rules (docs/security.md, \"The root policy\")"
   });
 
   it("never routes through the default gateway (or a full-tunnel VPN's), nor over a VPN or tunnel link", async () => {
-    const table = [route("0.0.0.0/0", "192.168.1.1", "en0"), route("192.168.1.0/24", "link#4", "en0"), route("10.8.0.0/24", null, "utun4"), route("192.168.49.0/24", null, "bridge100"), route("0.0.0.0/1", "10.8.0.1", "utun4")];
-    expect(await pathRefusal("192.168.1.1", table, { platform: "darwin" })).toBe("192.168.1.1 is this machine's default gateway, not a cluster node");
-    expect(await pathRefusal("10.8.0.1", table, { platform: "darwin" })).toBe("10.8.0.1 is this machine's default gateway, not a cluster node");
-    expect(await pathRefusal("10.8.0.7", table, { platform: "darwin" })).toBe("10.8.0.7 is reached over utun4, a VPN or tunnel link");
+    const table = [
+      route("0.0.0.0/0", "192.168.1.1", "en0"),
+      route("192.168.1.0/24", "link#4", "en0"),
+      route("10.8.0.0/24", null, "utun4"),
+      route("192.168.49.0/24", null, "bridge100"),
+      route("0.0.0.0/1", "10.8.0.1", "utun4"),
+    ];
+    expect(await pathRefusal("192.168.1.1", table, { platform: "darwin" })).toBe(
+      "192.168.1.1 is this machine's default gateway, not a cluster node",
+    );
+    expect(await pathRefusal("10.8.0.1", table, { platform: "darwin" })).toBe(
+      "10.8.0.1 is this machine's default gateway, not a cluster node",
+    );
+    expect(await pathRefusal("10.8.0.7", table, { platform: "darwin" })).toBe(
+      "10.8.0.7 is reached over utun4, a VPN or tunnel link",
+    );
     expect(await pathRefusal("192.168.49.2", table, { platform: "darwin" })).toBeNull();
-    expect(await pathRefusal("192.168.49.2", table, { via: route("10.200.0.0/16", "192.168.49.2", "wg0"), platform: "darwin" })).toBe("192.168.49.2 is reached over wg0, a VPN or tunnel link");
+    expect(
+      await pathRefusal("192.168.49.2", table, {
+        via: route("10.200.0.0/16", "192.168.49.2", "wg0"),
+        platform: "darwin",
+      }),
+    ).toBe("192.168.49.2 is reached over wg0, a VPN or tunnel link");
   });
 
-  it.each(["tun0", "utun3", "wg0", "tailscale0", "ppp0", "ipsec0", "zt5u4y6abc", "gpd0", "cscotun0", "nordlynx"])("%s is a VPN link by its name", async (name) => {
-    expect(await isTunnelLink(name, "darwin")).toBe(true);
-  });
+  it.each(["tun0", "utun3", "wg0", "tailscale0", "ppp0", "ipsec0", "zt5u4y6abc", "gpd0", "cscotun0", "nordlynx"])(
+    "%s is a VPN link by its name",
+    async (name) => {
+      expect(await isTunnelLink(name, "darwin")).toBe(true);
+    },
+  );
 
-  it.each(["eth0", "en0", "br-3f2a", "bridge100", "vboxnet0", "virbr1", "docker0", "vEthernet (WSL)"])("%s is not", async (name) => {
-    expect(await isTunnelLink(name, "darwin")).toBe(false);
-  });
+  it.each(["eth0", "en0", "br-3f2a", "bridge100", "vboxnet0", "virbr1", "docker0", "vEthernet (WSL)"])(
+    "%s is not",
+    async (name) => {
+      expect(await isTunnelLink(name, "darwin")).toBe(false);
+    },
+  );
 });
 
 describe("where a node may be", () => {
@@ -60,9 +90,11 @@ describe("where a node may be", () => {
   let dir: string;
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), "mkt-links-"));
-    // sysfs as Linux documents it: a NIC backed by hardware (virtio in a VM too) links its `device`; bridges and veths have none.
+    // sysfs as Linux documents it: a NIC backed by hardware (virtio in a VM too) links its `device`; bridges and veths
+    // have none.
     sys = join(dir, "class", "net");
-    for (const name of ["eth0", "br-3f2a", "veth1", "virbr1", "docker0"]) await mkdir(join(sys, name), { recursive: true });
+    for (const name of ["eth0", "br-3f2a", "veth1", "virbr1", "docker0"])
+      await mkdir(join(sys, name), { recursive: true });
     await mkdir(join(dir, "devices", "virtio2"), { recursive: true });
     await symlink(join(dir, "devices", "virtio2"), join(sys, "eth0", "device"));
   });
@@ -70,7 +102,8 @@ describe("where a node may be", () => {
 
   it("Linux: a link with a device is physical, a bridge or veth is virtual", async () => {
     expect(await isVirtualLink("eth0", "linux", sys)).toBe(false);
-    for (const name of ["br-3f2a", "veth1", "virbr1", "docker0"]) expect(await isVirtualLink(name, "linux", sys)).toBe(true);
+    for (const name of ["br-3f2a", "veth1", "virbr1", "docker0"])
+      expect(await isVirtualLink(name, "linux", sys)).toBe(true);
   });
 
   it.each([
@@ -86,9 +119,21 @@ describe("where a node may be", () => {
   });
 
   it("a node reached over a physical link is refused unless the administrator allowed its network; one the machine does not reach directly is refused", async () => {
-    const table = [route("192.168.1.0/24", null, "eth0"), route("192.168.49.0/24", null, "br-3f2a"), route("0.0.0.0/0", "192.168.1.1", "eth0")];
-    expect(await pathRefusal("192.168.1.50", table, { platform: "linux", sys })).toMatch(/reached over eth0, a physical network link/);
-    expect(await pathRefusal("192.168.1.50", table, { platform: "linux", sys, allowances: { cidrs: ["192.168.1.0/24"], domains: [] } })).toBeNull();
+    const table = [
+      route("192.168.1.0/24", null, "eth0"),
+      route("192.168.49.0/24", null, "br-3f2a"),
+      route("0.0.0.0/0", "192.168.1.1", "eth0"),
+    ];
+    expect(await pathRefusal("192.168.1.50", table, { platform: "linux", sys })).toMatch(
+      /reached over eth0, a physical network link/,
+    );
+    expect(
+      await pathRefusal("192.168.1.50", table, {
+        platform: "linux",
+        sys,
+        allowances: { cidrs: ["192.168.1.0/24"], domains: [] },
+      }),
+    ).toBeNull();
     expect(await pathRefusal("192.168.49.2", table, { platform: "linux", sys })).toBeNull();
     expect(await pathRefusal("172.31.9.9", table, { platform: "linux", sys })).toMatch(/not on a link of this machine/);
   });
@@ -99,10 +144,22 @@ describe("this machine's own addresses", () => {
     const dir = await mkdtemp(join(tmpdir(), "mkt-resolv-"));
     try {
       // As systemd-resolved writes them (Debian 12): the stub file, and the upstream list.
-      await writeFile(join(dir, "stub"), "# This is /run/systemd/resolve/stub-resolv.conf managed by man:systemd-resolved(8).\nnameserver 127.0.0.53\noptions edns0 trust-ad\nsearch corp.example\n");
-      await writeFile(join(dir, "upstream"), "# This is /run/systemd/resolve/resolv.conf managed by man:systemd-resolved(8).\nnameserver 10.20.0.2\nnameserver fe80::1%eth0\n");
-      expect(await readResolverSettings("linux", join(dir, "stub"), join(dir, "upstream"))).toEqual({ nameservers: ["127.0.0.53", "10.20.0.2", "fe80::1"], search: ["corp.example"] });
-      expect(await readResolverSettings("linux", join(dir, "upstream"), join(dir, "missing"))).toEqual({ nameservers: ["10.20.0.2", "fe80::1"], search: [] });
+      await writeFile(
+        join(dir, "stub"),
+        "# This is /run/systemd/resolve/stub-resolv.conf managed by man:systemd-resolved(8).\nnameserver 127.0.0.53\noptions edns0 trust-ad\nsearch corp.example\n",
+      );
+      await writeFile(
+        join(dir, "upstream"),
+        "# This is /run/systemd/resolve/resolv.conf managed by man:systemd-resolved(8).\nnameserver 10.20.0.2\nnameserver fe80::1%eth0\n",
+      );
+      expect(await readResolverSettings("linux", join(dir, "stub"), join(dir, "upstream"))).toEqual({
+        nameservers: ["127.0.0.53", "10.20.0.2", "fe80::1"],
+        search: ["corp.example"],
+      });
+      expect(await readResolverSettings("linux", join(dir, "upstream"), join(dir, "missing"))).toEqual({
+        nameservers: ["10.20.0.2", "fe80::1"],
+        search: [],
+      });
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
@@ -110,20 +167,30 @@ describe("this machine's own addresses", () => {
 
   it("a network holding one of them is refused, naming it", async () => {
     const host = await hostAddresses([route("0.0.0.0/0", "10.30.0.1", "eth0")], Promise.resolve(["10.20.0.2"]));
-    expect(hostAddressRefusal(parseCidr("10.20.0.0/16"), host)).toBe("10.20.0.0/16 contains 10.20.0.2, this machine's DNS server");
-    expect(hostAddressRefusal(parseCidr("10.30.0.0/24"), host)).toBe("10.30.0.0/24 contains 10.30.0.1, this machine's default gateway");
+    expect(hostAddressRefusal(parseCidr("10.20.0.0/16"), host)).toBe(
+      "10.20.0.0/16 contains 10.20.0.2, this machine's DNS server",
+    );
+    expect(hostAddressRefusal(parseCidr("10.30.0.0/24"), host)).toBe(
+      "10.30.0.0/24 contains 10.30.0.1, this machine's default gateway",
+    );
     expect(hostAddressRefusal(parseCidr("10.96.0.0/12"), host)).toBeNull();
   });
 });
 
 describe("names root writes", () => {
-  it.each(["cluster.local", "k8s.test", "x.internal", "lab.home.arpa", "corp.lan", "svc.k8s"])("%s is a private domain", (domain) => {
-    expect(checkClusterDomain(domain, NO_ALLOWANCES)).toBe(domain);
-  });
+  it.each(["cluster.local", "k8s.test", "x.internal", "lab.home.arpa", "corp.lan", "svc.k8s"])(
+    "%s is a private domain",
+    (domain) => {
+      expect(checkClusterDomain(domain, NO_ALLOWANCES)).toBe(domain);
+    },
+  );
 
-  it.each(["com", "github.com", "co.uk", "io", "api.x.svc.github.com", "x.dev", "arpa", "in-addr.arpa"])("%s is in the public DNS", (domain) => {
-    expect(() => checkClusterDomain(domain, NO_ALLOWANCES)).toThrow(/is in the public DNS/);
-  });
+  it.each(["com", "github.com", "co.uk", "io", "api.x.svc.github.com", "x.dev", "arpa", "in-addr.arpa"])(
+    "%s is in the public DNS",
+    (domain) => {
+      expect(() => checkClusterDomain(domain, NO_ALLOWANCES)).toThrow(/is in the public DNS/);
+    },
+  );
 
   it.each([
     ["local", /whole top-level domain/],
@@ -138,7 +205,9 @@ describe("names root writes", () => {
 
   it("a cluster domain equal to, or above, one of this machine's search domains is refused; one below it is the cluster's own", () => {
     const machine = { search: ["corp.lan", "eng.example.internal"] };
-    expect(() => checkClusterDomain("corp.lan", NO_ALLOWANCES, machine)).toThrow(/would take the lookups of corp\.lan, one of this machine's search domains/);
+    expect(() => checkClusterDomain("corp.lan", NO_ALLOWANCES, machine)).toThrow(
+      /would take the lookups of corp\.lan, one of this machine's search domains/,
+    );
     expect(() => checkClusterDomain("example.internal", NO_ALLOWANCES, machine)).toThrow(/eng\.example\.internal/);
     expect(checkClusterDomain("k8s.corp.lan", NO_ALLOWANCES, machine)).toBe("k8s.corp.lan");
     expect(checkClusterDomain("corp.lan", { cidrs: [], domains: ["corp.lan"] }, machine)).toBe("corp.lan");
@@ -146,7 +215,15 @@ describe("names root writes", () => {
 
   it("hosts names clients look up to configure themselves (WPAD, ISATAP), or under a search domain, are dropped", () => {
     const machine = { search: ["corp", "lab.test"] };
-    const names = ["wpad.default", "isatap.corp", "isatap.default.svc.cluster.local", "mail.corp", "lab.test", "db.lab", "web.default"];
+    const names = [
+      "wpad.default",
+      "isatap.corp",
+      "isatap.default.svc.cluster.local",
+      "mail.corp",
+      "lab.test",
+      "db.lab",
+      "web.default",
+    ];
     expect(names.map((n) => hostNameRefusal(n, "cluster.local", NO_ALLOWANCES, machine))).toEqual([
       "wpad is looked up by clients to configure themselves (proxy, tunnel)",
       "isatap is looked up by clients to configure themselves (proxy, tunnel)",
@@ -166,7 +243,15 @@ describe("names root writes", () => {
   });
 
   it("hosts names: the cluster's own full names, and short ones that are not public", () => {
-    const names = ["web.default.svc.cluster.local", "web.default", "twitch.tv", "twitch.tv.svc.cluster.local", "web.default.svc.example.com", "a.b.c", "github.com"];
+    const names = [
+      "web.default.svc.cluster.local",
+      "web.default",
+      "twitch.tv",
+      "twitch.tv.svc.cluster.local",
+      "web.default.svc.example.com",
+      "a.b.c",
+      "github.com",
+    ];
     expect(names.map((n) => hostNameRefusal(n, "cluster.local", NO_ALLOWANCES))).toEqual([
       null,
       null,

@@ -32,10 +32,17 @@ export function parseResolvConf(text: string): ResolverSettings {
  * systemd-resolved's stub the upstream servers it forwards to. Windows:
  * none are read (docs/security.md, "Threat model").
  */
-export async function readResolverSettings(platform: NodeJS.Platform = process.platform, etc = "/etc/resolv.conf", upstream = RESOLVED_UPSTREAM): Promise<ResolverSettings> {
+export async function readResolverSettings(
+  platform: NodeJS.Platform = process.platform,
+  etc = "/etc/resolv.conf",
+  upstream = RESOLVED_UPSTREAM,
+): Promise<ResolverSettings> {
   if (platform === "win32") return { nameservers: [], search: [] };
   const main = parseResolvConf(await readFile(etc, "utf8").catch(() => ""));
   if (!main.nameservers.includes(RESOLVED_STUB)) return main;
   const behind = parseResolvConf(await readFile(upstream, "utf8").catch(() => ""));
-  return { nameservers: [...main.nameservers, ...behind.nameservers], search: [...new Set([...main.search, ...behind.search])] };
+  return {
+    nameservers: [...main.nameservers, ...behind.nameservers],
+    search: [...new Set([...main.search, ...behind.search])],
+  };
 }

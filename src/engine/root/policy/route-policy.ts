@@ -6,7 +6,17 @@ import { isVirtualLink } from "./node-links.js";
 import { isTunnelLink } from "./vpn-links.js";
 
 /** Networks root never routes, whoever asks: they would cut the machine off or hijack local traffic. */
-const FORBIDDEN = ["0.0.0.0/8", "127.0.0.0/8", "169.254.0.0/16", "224.0.0.0/4", "255.255.255.255/32", "::/128", "::1/128", "fe80::/10", "ff00::/8"].map((c) => parseCidr(c));
+const FORBIDDEN = [
+  "0.0.0.0/8",
+  "127.0.0.0/8",
+  "169.254.0.0/16",
+  "224.0.0.0/4",
+  "255.255.255.255/32",
+  "::/128",
+  "::1/128",
+  "fe80::/10",
+  "ff00::/8",
+].map((c) => parseCidr(c));
 
 /**
  * Where a cluster's networks live: RFC 1918, shared address space
@@ -22,7 +32,8 @@ const MIN_PREFIX = { 4: 8, 6: 32 } as const;
 
 /** Networks that are never a cluster's, whatever anyone allowed: blanket routes, loopback, link-local, multicast. */
 export function checkNotBlanket(cidr: Cidr): Cidr {
-  if (cidr.prefix < MIN_PREFIX[cidr.family]) throw new PolicyError(`${cidr.text} is broader than /${MIN_PREFIX[cidr.family]}: refusing a blanket route`);
+  if (cidr.prefix < MIN_PREFIX[cidr.family])
+    throw new PolicyError(`${cidr.text} is broader than /${MIN_PREFIX[cidr.family]}: refusing a blanket route`);
   const bad = FORBIDDEN.find((f) => cidrsOverlap(f, cidr));
   if (bad) throw new PolicyError(`${cidr.text} overlaps ${bad.text}, which is never routed to a cluster`);
   return cidr;
@@ -53,7 +64,13 @@ export function checkGateway(nodeIp: string): void {
 function linkOf(address: string, kernel: readonly KernelRoute[]): KernelRoute | undefined {
   const host = parseCidr(address);
   return kernel
-    .filter((r) => r.destination.family === host.family && r.destination.prefix > 0 && containsCidr(r.destination, host) && (r.gateway === null || r.gateway.startsWith("link#")))
+    .filter(
+      (r) =>
+        r.destination.family === host.family &&
+        r.destination.prefix > 0 &&
+        containsCidr(r.destination, host) &&
+        (r.gateway === null || r.gateway.startsWith("link#")),
+    )
     .sort((a, b) => b.destination.prefix - a.destination.prefix)[0];
 }
 
@@ -61,7 +78,10 @@ export interface PathFacts {
   /** The kernel route being adopted or removed, whose own link counts too. */
   readonly via?: KernelRoute;
   readonly platform?: NodeJS.Platform;
-  /** Networks the administrator allowed: a node inside one may sit on a physical link (minikube's ssh driver on a LAN machine). */
+  /**
+   * Networks the administrator allowed: a node inside one may sit on a physical link (minikube's ssh driver on a LAN
+   * machine).
+   */
   readonly allowances?: Allowances;
   /** Where Linux lists links (tests give a copy). */
   readonly sys?: string;
@@ -75,18 +95,27 @@ export interface PathFacts {
  * a veth, a VM's host-only network), as every minikube driver's node is.
  * The same rule judges an add, an adoption and a removal. null when allowed.
  */
-export async function pathRefusal(gateway: string, kernel: readonly KernelRoute[], facts: PathFacts = {}): Promise<string | null> {
+export async function pathRefusal(
+  gateway: string,
+  kernel: readonly KernelRoute[],
+  facts: PathFacts = {},
+): Promise<string | null> {
   const platform = facts.platform ?? process.platform;
   const gw = normaliseIp(gateway);
-  const defaults = kernel.filter((r) => r.destination.prefix <= 1 && r.gateway !== null && !r.gateway.startsWith("link#"));
-  if (defaults.some((r) => normaliseIp(r.gateway!) === gw)) return `${gateway} is this machine's default gateway, not a cluster node`;
+  const defaults = kernel.filter(
+    (r) => r.destination.prefix <= 1 && r.gateway !== null && !r.gateway.startsWith("link#"),
+  );
+  if (defaults.some((r) => normaliseIp(r.gateway!) === gw))
+    return `${gateway} is this machine's default gateway, not a cluster node`;
   const link = linkOf(gateway, kernel)?.interface ?? null;
   for (const name of [facts.via?.interface ?? null, link]) {
-    if (await isTunnelLink(name, platform, facts.sys)) return `${gateway} is reached over ${name}, a VPN or tunnel link`;
+    if (await isTunnelLink(name, platform, facts.sys))
+      return `${gateway} is reached over ${name}, a VPN or tunnel link`;
   }
   const allowed = (facts.allowances?.cidrs ?? []).some((c) => containsCidr(parseCidr(c), parseCidr(gateway)));
   if (allowed || platform === "win32") return null;
   if (link === null) return `${gateway} is not on a link of this machine: a cluster node is reached directly`;
-  if (!(await isVirtualLink(link, platform, facts.sys))) return `${gateway} is reached over ${link}, a physical network link, not a virtual one a local cluster node sits behind (an administrator may allow its network: --allow-cidr)`;
+  if (!(await isVirtualLink(link, platform, facts.sys)))
+    return `${gateway} is reached over ${link}, a physical network link, not a virtual one a local cluster node sits behind (an administrator may allow its network: --allow-cidr)`;
   return null;
 }

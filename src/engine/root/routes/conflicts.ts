@@ -28,7 +28,9 @@ function sameGateway(route: KernelRoute, gateway: string): boolean {
  * adoptable (minikube keeps duplicates, and anyone can append to the file).
  */
 function ownerOf(route: KernelRoute, registry: readonly RegistryView[]): RegistryView | undefined {
-  const claims = registry.filter((v) => v.entry.destination.text === route.destination.text && sameGateway(route, v.entry.gateway));
+  const claims = registry.filter(
+    (v) => v.entry.destination.text === route.destination.text && sameGateway(route, v.entry.gateway),
+  );
   return claims.find((v) => v.alive) ?? claims[0];
 }
 
@@ -46,7 +48,9 @@ export function isDefaultLike(cidr: Cidr): boolean {
   return cidr.prefix <= 1;
 }
 
-/** Said once when a full-tunnel VPN is up: the cluster's routes are more specific, so cluster traffic goes around it. */
+/**
+ * Said once when a full-tunnel VPN is up: the cluster's routes are more specific, so cluster traffic goes around it.
+ */
 export function vpnBypassNote(kernelRoutes: readonly KernelRoute[]): string | null {
   const halves = kernelRoutes.filter((r) => r.destination.prefix === 1);
   if (halves.length === 0) return null;
@@ -68,7 +72,10 @@ export function evaluateRoute(
   requester: Requester,
 ): RouteVerdict {
   const relevant = kernelRoutes.filter(
-    (r) => r.destination.family === destination.family && !isDefaultLike(r.destination) && cidrsOverlap(r.destination, destination),
+    (r) =>
+      r.destination.family === destination.family &&
+      !isDefaultLike(r.destination) &&
+      cidrsOverlap(r.destination, destination),
   );
   const exact = relevant.find((r) => r.destination.text === destination.text && sameGateway(r, gateway));
   const others = relevant.filter((r) => r !== exact);
@@ -107,7 +114,8 @@ export function evaluateRoute(
       },
     };
   }
-  if (owner.entry.pid === requester.pid && owner.entry.profile === requester.profile) return { kind: "already-ours", entry: owner.entry };
+  if (owner.entry.pid === requester.pid && owner.entry.profile === requester.profile)
+    return { kind: "already-ours", entry: owner.entry };
   if (!owner.alive) return { kind: "adopt", entry: owner.entry };
   return {
     kind: "conflict",

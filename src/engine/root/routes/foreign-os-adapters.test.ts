@@ -11,7 +11,11 @@ import { WindowsRouteTable } from "./route-table-windows.js";
  * destinations, `route` exiting 0 with "File exists"/"not in table" on macOS,
  * and localised route.exe messages on Windows.
  */
-interface Row { cidr: Cidr; gateway: string; netif: string }
+interface Row {
+  cidr: Cidr;
+  gateway: string;
+  netif: string;
+}
 
 function netstatDestination(cidr: Cidr): string {
   if (cidr.prefix === 0) return "default";
@@ -26,19 +30,42 @@ function fakeDarwin(rows: Row[], calls: string[][]): CommandRunner {
     async run(file, args): Promise<CommandResult> {
       calls.push([file, ...args]);
       if (file === "netstat") {
-        const body = rows.map((r) => `${netstatDestination(r.cidr).padEnd(19)}${r.gateway.padEnd(19)}UGSc${r.netif.padStart(20)}       `);
-        return { stdout: ["Routing tables", "", "Internet:", "Destination        Gateway            Flags               Netif Expire", ...body, ""].join("\n"), stderr: "", exitCode: 0 };
+        const body = rows.map(
+          (r) => `${netstatDestination(r.cidr).padEnd(19)}${r.gateway.padEnd(19)}UGSc${r.netif.padStart(20)}       `,
+        );
+        return {
+          stdout: [
+            "Routing tables",
+            "",
+            "Internet:",
+            "Destination        Gateway            Flags               Netif Expire",
+            ...body,
+            "",
+          ].join("\n"),
+          stderr: "",
+          exitCode: 0,
+        };
       }
       const [, verb, ...rest] = args;
       const [dest = "", gw = ""] = rest.filter((a) => a !== "-inet6");
       const cidr = parseCidr(dest);
       const index = rows.findIndex((r) => r.cidr.text === cidr.text && r.gateway === gw);
       if (verb === "add") {
-        if (index >= 0) return { stdout: `add net ${cidr.address}: gateway ${gw}: File exists\n`, stderr: "route: writing to routing socket: File exists\n", exitCode: 0 };
+        if (index >= 0)
+          return {
+            stdout: `add net ${cidr.address}: gateway ${gw}: File exists\n`,
+            stderr: "route: writing to routing socket: File exists\n",
+            exitCode: 0,
+          };
         rows.push({ cidr, gateway: gw, netif: "bridge100" });
         return { stdout: `add net ${cidr.address}: gateway ${gw}\n`, stderr: "", exitCode: 0 };
       }
-      if (index < 0) return { stdout: `delete net ${cidr.address}: gateway ${gw}: not in table\n`, stderr: "route: writing to routing socket: not in table\n", exitCode: 0 };
+      if (index < 0)
+        return {
+          stdout: `delete net ${cidr.address}: gateway ${gw}: not in table\n`,
+          stderr: "route: writing to routing socket: not in table\n",
+          exitCode: 0,
+        };
       rows.splice(index, 1);
       return { stdout: `delete net ${cidr.address}: gateway ${gw}\n`, stderr: "", exitCode: 0 };
     },
@@ -50,20 +77,47 @@ function fakeWindowsGerman(rows: Row[], calls: string[][]): CommandRunner {
     async run(file, args): Promise<CommandResult> {
       calls.push([file, ...args]);
       if (args[0] === "print") {
-        const body = rows.map((r) => `${r.cidr.address.padStart(17)}${prefixToNetmask(r.cidr.prefix).padStart(17)}${r.gateway.padStart(19)}${"172.28.80.1".padStart(17)}     26`);
-        return { stdout: ["IPv4-Routentabelle", "=".repeat(75), "Aktive Routen:", "     Netzwerkziel    Netzwerkmaske          Gateway    Schnittstelle Metrik", ...body, "=".repeat(75), "Ständige Routen:", "  Keine", ""].join("\r\n"), stderr: "", exitCode: 0 };
+        const body = rows.map(
+          (r) =>
+            `${r.cidr.address.padStart(17)}${prefixToNetmask(r.cidr.prefix).padStart(17)}${r.gateway.padStart(19)}${"172.28.80.1".padStart(17)}     26`,
+        );
+        return {
+          stdout: [
+            "IPv4-Routentabelle",
+            "=".repeat(75),
+            "Aktive Routen:",
+            "     Netzwerkziel    Netzwerkmaske          Gateway    Schnittstelle Metrik",
+            ...body,
+            "=".repeat(75),
+            "Ständige Routen:",
+            "  Keine",
+            "",
+          ].join("\r\n"),
+          stderr: "",
+          exitCode: 0,
+        };
       }
       const [verb, net = "", , mask = "", gw = ""] = args;
       const cidr = parseCidr(`${net}/${netmaskToPrefix(mask)}`);
       const index = rows.findIndex((r) => r.cidr.text === cidr.text && r.gateway === gw);
       if (verb === "ADD") {
-        if (index >= 0) return { stdout: "Fehler beim Hinzufügen der Route: Das Objekt ist bereits vorhanden.\r\n", stderr: "", exitCode: 0 };
-        if (gw === "10.0.0.99") return { stdout: "Fehler beim Hinzufügen der Route: Falscher Parameter.\r\n", stderr: "", exitCode: 1 };
+        if (index >= 0)
+          return {
+            stdout: "Fehler beim Hinzufügen der Route: Das Objekt ist bereits vorhanden.\r\n",
+            stderr: "",
+            exitCode: 0,
+          };
+        if (gw === "10.0.0.99")
+          return { stdout: "Fehler beim Hinzufügen der Route: Falscher Parameter.\r\n", stderr: "", exitCode: 1 };
         rows.push({ cidr, gateway: gw, netif: "" });
         return { stdout: " OK!\r\n", stderr: "", exitCode: 0 };
       }
       if (index >= 0) rows.splice(index, 1);
-      return { stdout: index >= 0 ? " OK!\r\n" : "Fehler beim Löschen der Route: Element nicht gefunden.\r\n", stderr: "", exitCode: 0 };
+      return {
+        stdout: index >= 0 ? " OK!\r\n" : "Fehler beim Löschen der Route: Element nicht gefunden.\r\n",
+        stderr: "",
+        exitCode: 0,
+      };
     },
   };
 }
@@ -85,8 +139,15 @@ describe("macOS adapter", () => {
     const table = new DarwinRouteTable(fakeDarwin(rows, []));
     await expect(changeRoute(table, "remove", parseCidr("10.96.0.0/12"), "192.168.64.2")).resolves.toBeUndefined();
     // Removing something absent is success by read-back; adding must show up in the table.
-    const broken: CommandRunner = { run: async (f, a) => (f === "netstat" ? fakeDarwin(rows, []).run(f, a) : { stdout: "", stderr: "route: writing to routing socket: Network is unreachable", exitCode: 0 }) };
-    await expect(changeRoute(new DarwinRouteTable(broken), "add", parseCidr("10.96.0.0/12"), "192.168.64.2")).rejects.toThrow("Network is unreachable");
+    const broken: CommandRunner = {
+      run: async (f, a) =>
+        f === "netstat"
+          ? fakeDarwin(rows, []).run(f, a)
+          : { stdout: "", stderr: "route: writing to routing socket: Network is unreachable", exitCode: 0 },
+    };
+    await expect(
+      changeRoute(new DarwinRouteTable(broken), "add", parseCidr("10.96.0.0/12"), "192.168.64.2"),
+    ).rejects.toThrow("Network is unreachable");
   });
 
   it("passes -inet6 for IPv6", async () => {
@@ -106,7 +167,14 @@ describe("Windows adapter", () => {
     expect(calls[0]).toEqual(["route", "ADD", "10.96.0.0", "MASK", "255.240.0.0", "172.28.80.10"]);
     expect(rows).toHaveLength(1);
     await changeRoute(table, "remove", parseCidr("10.96.0.0/12"), "172.28.80.10");
-    expect(calls.find((c) => c[1] === "DELETE")).toEqual(["route", "DELETE", "10.96.0.0", "MASK", "255.240.0.0", "172.28.80.10"]);
+    expect(calls.find((c) => c[1] === "DELETE")).toEqual([
+      "route",
+      "DELETE",
+      "10.96.0.0",
+      "MASK",
+      "255.240.0.0",
+      "172.28.80.10",
+    ]);
     expect(rows).toHaveLength(0);
   });
 

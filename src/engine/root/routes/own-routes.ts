@@ -64,7 +64,11 @@ export class OwnRoutes {
   private save(): Promise<void> {
     const path = this.path;
     if (path === null) return Promise.resolve();
-    const body: RecordFile = { writer: this.writer, uid: this.uid, routes: this.all().map((r) => ({ destination: r.destination.text, gateway: r.gateway, profile: r.profile })) };
+    const body: RecordFile = {
+      writer: this.writer,
+      uid: this.uid,
+      routes: this.all().map((r) => ({ destination: r.destination.text, gateway: r.gateway, profile: r.profile })),
+    };
     const write = async () => {
       if (body.routes.length === 0) return void (await rm(path, { force: true }));
       await mkdir(dirname(path), { recursive: true, mode: 0o755 });
@@ -77,14 +81,20 @@ export class OwnRoutes {
   }
 
   /** Records in `runtimeDir` whose root writer is dead, for this user: what a crashed helper had added. */
-  static async orphans(runtimeDir: string, uid: number, isAlive: (pid: number, started: string) => Promise<boolean>): Promise<{ routes: RouteRef[]; forget: () => Promise<void> }[]> {
+  static async orphans(
+    runtimeDir: string,
+    uid: number,
+    isAlive: (pid: number, started: string) => Promise<boolean>,
+  ): Promise<{ routes: RouteRef[]; forget: () => Promise<void> }[]> {
     const found: { routes: RouteRef[]; forget: () => Promise<void> }[] = [];
     for (const name of await readdir(runtimeDir).catch(() => [] as string[])) {
       const temp = TEMP.exec(name);
       if (temp && !(await isAlive(Number(temp[1]), ""))) await rm(join(runtimeDir, name), { force: true });
       if (!NAME.test(name)) continue;
       const path = join(runtimeDir, name);
-      const text = await FileGuard.strictFor({ uid: 0, gid: 0 }).readText(path).catch(() => null);
+      const text = await FileGuard.strictFor({ uid: 0, gid: 0 })
+        .readText(path)
+        .catch(() => null);
       let record: RecordFile;
       try {
         record = JSON.parse(text ?? "") as RecordFile;

@@ -16,16 +16,21 @@ export async function registryViews(entries: readonly TunnelEntryJson[]): Promis
 }
 
 /** The kernel's table, read once per family a batch needs. */
-export async function kernelTables(table: RouteTable, families: Iterable<IpFamily>): Promise<Map<IpFamily, KernelRoute[]>> {
+export async function kernelTables(
+  table: RouteTable,
+  families: Iterable<IpFamily>,
+): Promise<Map<IpFamily, KernelRoute[]>> {
   const tables = new Map<IpFamily, KernelRoute[]>();
   for (const family of new Set(families)) tables.set(family, await table.list(family));
   return tables;
 }
 
-/** The same JSON object, compared by what minikube keeps (Route, MachineName, Pid): our extra fields may have been dropped. */
+/**
+ * The same JSON object, compared by what minikube keeps (Route, MachineName, Pid): our extra fields may have been
+ * dropped.
+ */
 export function sameEntry(a: TunnelEntryJson, b: TunnelEntryJson): boolean {
   const x = entryFromJson(a);
   const y = entryFromJson(b);
   return sameRoute(x, y) && x.profile === y.profile && x.pid === y.pid;
 }
-

@@ -25,7 +25,11 @@ describe("Linux ip -j route", () => {
 
   it("parses IPv6 output", () => {
     const routes = parseIpJsonRoutes(fixture("linux-ip-j-route-6.json"), 6);
-    expect(routes.map(describeKernelRoute)).toEqual(["fd00:10:96::/112 via fd00:49::2 dev vh0", "fd00:49::/64 dev vh0", "fe80::/64 dev vh0"]);
+    expect(routes.map(describeKernelRoute)).toEqual([
+      "fd00:10:96::/112 via fd00:49::2 dev vh0",
+      "fd00:49::/64 dev vh0",
+      "fe80::/64 dev vh0",
+    ]);
   });
 
   it("reads a multipath route's gateways and devices from its nexthops, one row each (captured in a lab namespace)", () => {
@@ -104,7 +108,9 @@ describe("macOS netstat -nr", () => {
     expect(parseNetstatRoutes(text, 4).map(describeKernelRoute)).toContain("192.168.64.0/24 via link#5 dev en0");
     expect(parseNetstatRoutes(text, 4)).toHaveLength(11);
     expect(parseNetstatRoutes(text, 6)).toHaveLength(29);
-    expect(parseNetstatRoutes(text, 6).map(describeKernelRoute)).toContain("fe80::/64 via fe80::21c1:53b6:e09d:8ea1 dev utun0");
+    expect(parseNetstatRoutes(text, 6).map(describeKernelRoute)).toContain(
+      "fe80::/64 via fe80::21c1:53b6:e09d:8ea1 dev utun0",
+    );
   });
 
   it.each([
@@ -124,13 +130,26 @@ describe("macOS netstat -nr", () => {
     const skipped: string[] = [];
     const routes = parseNetstatRoutes(fixture("freebsd-netstat-inet6.txt"), 6, (line) => skipped.push(line));
     expect(skipped).toEqual([expect.stringMatching(/^::ffff:0\.0\.0\.0\/96\s/)]);
-    expect(routes.map((r) => r.destination.text)).toEqual(["::/96", "::1/128", "fe80::/10", "fe80::/64", "fe80::1/128", "fe80::/64", "fe80::8db:f4ff:fe5b:2fd3/128", "ff02::/16"]);
+    expect(routes.map((r) => r.destination.text)).toEqual([
+      "::/96",
+      "::1/128",
+      "fe80::/10",
+      "fe80::/64",
+      "fe80::1/128",
+      "fe80::/64",
+      "fe80::8db:f4ff:fe5b:2fd3/128",
+      "ff02::/16",
+    ]);
   });
 });
 
 describe("Windows route print", () => {
   it.each([
-    ["windows-route-print-en-wsl2-hyperv.txt", 6, ["0.0.0.0/0 via 192.168.0.1 dev 192.168.0.18", "172.22.32.0/20 dev 172.22.32.1"]],
+    [
+      "windows-route-print-en-wsl2-hyperv.txt",
+      6,
+      ["0.0.0.0/0 via 192.168.0.1 dev 192.168.0.18", "172.22.32.0/20 dev 172.22.32.1"],
+    ],
     ["windows-route-print-en-win7.txt", 5, ["0.0.0.0/0 via 10.0.0.1 dev 10.0.0.40", "10.0.0.0/24 dev 10.0.0.40"]],
     ["windows-route-print-en-anyconnect.txt", 2, ["0.0.0.0/0 via 10.21.38.1 dev 10.21.38.97"]],
     ["windows-route-print-fr.txt", 1, ["0.0.0.0/0 via 10.88.88.2 dev 10.88.88.149"]],
@@ -144,7 +163,13 @@ describe("Windows route print", () => {
 
   it("keeps rows whose Interface is a hexadecimal adapter index (a TUN adapter without an IPv4 address), so the full-tunnel VPN is seen", () => {
     const routes = parseRoutePrint(fixture("windows-route-print-zh-cn-tun.txt"), 4);
-    expect(routes.map(describeKernelRoute)).toEqual(expect.arrayContaining(["0.0.0.0/1 via 198.18.0.2 dev 0x2e", "128.0.0.0/1 via 198.18.0.2 dev 0x2e", "192.168.6.0/24 dev 192.168.6.6"]));
+    expect(routes.map(describeKernelRoute)).toEqual(
+      expect.arrayContaining([
+        "0.0.0.0/1 via 198.18.0.2 dev 0x2e",
+        "128.0.0.0/1 via 198.18.0.2 dev 0x2e",
+        "192.168.6.0/24 dev 192.168.6.6",
+      ]),
+    );
     expect(routes).toHaveLength(11);
     expect(vpnBypassNote(routes)).toMatch(/^a full-tunnel VPN is up \(0\.0\.0\.0\/1, 128\.0\.0\.0\/1 via 0x2e\)/);
   });

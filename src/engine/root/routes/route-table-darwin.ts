@@ -1,7 +1,14 @@
 import { type Cidr, type IpFamily, parseCidr } from "../../../shared/cidr.js";
 import type { KernelRoute } from "../../../shared/routes.js";
 import { type CommandRunner, execFileRunner } from "../../system/command-runner.js";
-import { type RouteChange, type RouteChangeResult, type RouteTable, ROUTE_COMMAND_TIMEOUT_MS, RouteCommandError, applyAndVerify } from "./route-table.js";
+import {
+  type RouteChange,
+  type RouteChangeResult,
+  type RouteTable,
+  ROUTE_COMMAND_TIMEOUT_MS,
+  RouteCommandError,
+  applyAndVerify,
+} from "./route-table.js";
 
 /**
  * netstat abbreviates IPv4 destinations: trailing zero octets are dropped and
@@ -36,7 +43,11 @@ const SECTION = /^(Routing tables|Internet6?:)$/;
  * counts, because a conflict check on a partial table beats none. Without a
  * header (a fragment), columns are taken in macOS's usual order.
  */
-export function parseNetstatRoutes(stdout: string, family: IpFamily, skipped: SkippedRow = () => undefined): KernelRoute[] {
+export function parseNetstatRoutes(
+  stdout: string,
+  family: IpFamily,
+  skipped: SkippedRow = () => undefined,
+): KernelRoute[] {
   const routes: KernelRoute[] = [];
   let columns: string[] | null = null;
   let section: IpFamily | null = null;
@@ -66,7 +77,8 @@ export function parseNetstatRoutes(stdout: string, family: IpFamily, skipped: Sk
     }
     routes.push({
       destination,
-      gateway: gateway.startsWith("link#") || gateway.includes(":") || /^[\d.]+$/.test(gateway) ? stripZone(gateway) : gateway,
+      gateway:
+        gateway.startsWith("link#") || gateway.includes(":") || /^[\d.]+$/.test(gateway) ? stripZone(gateway) : gateway,
       interface: netifIndex >= 0 ? (fields[netifIndex] ?? null) : null,
       ...(flags.includes("R") && flags.includes("B") ? { type: "blackhole" } : {}),
     });
@@ -81,16 +93,33 @@ function stripZone(gateway: string): string {
 export class DarwinRouteTable implements RouteTable {
   constructor(
     private readonly runner: CommandRunner = execFileRunner,
-    private readonly skipped: SkippedRow = (line, reason) => console.warn(`netstat: skipped a row it cannot read (${reason}): ${line}`),
+    private readonly skipped: SkippedRow = (line, reason) =>
+      console.warn(`netstat: skipped a row it cannot read (${reason}): ${line}`),
   ) {}
 
   async list(family: IpFamily, signal?: AbortSignal): Promise<KernelRoute[]> {
-    const result = await this.runner.run("netstat", ["-nr", "-f", family === 4 ? "inet" : "inet6"], { timeoutMs: ROUTE_COMMAND_TIMEOUT_MS, ...(signal ? { signal } : {}) });
+    const result = await this.runner.run("netstat", ["-nr", "-f", family === 4 ? "inet" : "inet6"], {
+      timeoutMs: ROUTE_COMMAND_TIMEOUT_MS,
+      ...(signal ? { signal } : {}),
+    });
     if (result.exitCode !== 0) throw new RouteCommandError("list", `IPv${family} table`, result.stderr.trim());
     return parseNetstatRoutes(result.stdout, family, this.skipped);
   }
 
   apply(changes: readonly RouteChange[], signal?: AbortSignal): Promise<RouteChangeResult[]> {
-    return applyAndVerify(this, this.runner, changes, (c) => ["route", "-n", c.op === "add" ? "add" : "delete", ...(c.destination.family === 6 ? ["-inet6"] : []), c.destination.text, c.gateway], signal);
+    return applyAndVerify(
+      this,
+      this.runner,
+      changes,
+      (c) => [
+        "route",
+        "-n",
+        c.op === "add" ? "add" : "delete",
+        ...(c.destination.family === 6 ? ["-inet6"] : []),
+        c.destination.text,
+        c.gateway,
+      ],
+      signal,
+    );
   }
 }

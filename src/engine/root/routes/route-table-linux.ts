@@ -2,7 +2,15 @@ import { z } from "zod";
 import { type IpFamily, parseCidr } from "../../../shared/cidr.js";
 import type { KernelRoute } from "../../../shared/routes.js";
 import { type CommandRunner, execFileRunner } from "../../system/command-runner.js";
-import { type RouteChange, type RouteChangeResult, type RouteTable, ROUTE_COMMAND_TIMEOUT_MS, RouteCommandError, refusal, verifyChanges } from "./route-table.js";
+import {
+  type RouteChange,
+  type RouteChangeResult,
+  type RouteTable,
+  ROUTE_COMMAND_TIMEOUT_MS,
+  RouteCommandError,
+  refusal,
+  verifyChanges,
+} from "./route-table.js";
 
 const ipJsonRouteSchema = z.looseObject({
   dst: z.string(),
@@ -14,7 +22,11 @@ const ipJsonRouteSchema = z.looseObject({
 });
 
 /** Parses `ip -j route` / `ip -6 -j route` output. */
-export function parseIpJsonRoutes(stdout: string, family: IpFamily, skipped: (row: string, reason: string) => void = () => undefined): KernelRoute[] {
+export function parseIpJsonRoutes(
+  stdout: string,
+  family: IpFamily,
+  skipped: (row: string, reason: string) => void = () => undefined,
+): KernelRoute[] {
   const text = stdout.trim();
   if (text === "") return [];
   const rows = z.array(z.unknown()).parse(JSON.parse(text));
@@ -32,7 +44,8 @@ export function parseIpJsonRoutes(stdout: string, family: IpFamily, skipped: (ro
       const type = row.type !== undefined && row.type !== "unicast" ? { type: row.type } : {};
       // One row per next hop: the conflict rule and the path rule see every gateway and device it uses.
       const hops = row.nexthops?.length ? row.nexthops : [{ gateway: row.gateway, dev: row.dev }];
-      for (const hop of hops) routes.push({ destination, gateway: hop.gateway ?? null, interface: hop.dev ?? null, ...type });
+      for (const hop of hops)
+        routes.push({ destination, gateway: hop.gateway ?? null, interface: hop.dev ?? null, ...type });
     } catch (error) {
       skipped(JSON.stringify(raw), (error as Error).message);
     }
@@ -62,7 +75,10 @@ export class LinuxRouteTable implements RouteTable {
   constructor(private readonly runner: CommandRunner = execFileRunner) {}
 
   async list(family: IpFamily, signal?: AbortSignal): Promise<KernelRoute[]> {
-    const result = await this.runner.run("ip", [...familyFlag(family), "-j", "route", "show"], { timeoutMs: ROUTE_COMMAND_TIMEOUT_MS, ...(signal ? { signal } : {}) });
+    const result = await this.runner.run("ip", [...familyFlag(family), "-j", "route", "show"], {
+      timeoutMs: ROUTE_COMMAND_TIMEOUT_MS,
+      ...(signal ? { signal } : {}),
+    });
     if (result.exitCode !== 0) throw new RouteCommandError("list", `IPv${family} table`, result.stderr.trim());
     return parseIpJsonRoutes(result.stdout, family);
   }
@@ -75,10 +91,16 @@ export class LinuxRouteTable implements RouteTable {
   async apply(changes: readonly RouteChange[], signal?: AbortSignal): Promise<RouteChangeResult[]> {
     if (changes.length === 0) return [];
     const said = changes.map((c) => refusal(c) ?? "");
-    const lines = changes.map((c, i) => ({ i, line: `route ${c.op === "add" ? "add" : "del"} ${c.destination.text} via ${c.gateway}` })).filter(({ i }) => said[i] === "");
+    const lines = changes
+      .map((c, i) => ({ i, line: `route ${c.op === "add" ? "add" : "del"} ${c.destination.text} via ${c.gateway}` }))
+      .filter(({ i }) => said[i] === "");
     if (lines.length > 0) {
       try {
-        const result = await this.runner.run("ip", ["-force", "-batch", "-"], { input: `${lines.map((l) => l.line).join("\n")}\n`, timeoutMs: ROUTE_COMMAND_TIMEOUT_MS, ...(signal ? { signal } : {}) });
+        const result = await this.runner.run("ip", ["-force", "-batch", "-"], {
+          input: `${lines.map((l) => l.line).join("\n")}\n`,
+          timeoutMs: ROUTE_COMMAND_TIMEOUT_MS,
+          ...(signal ? { signal } : {}),
+        });
         for (const [n, message] of parseBatchErrors(result.stderr)) {
           const line = lines[n - 1];
           if (line) said[line.i] = message;

@@ -1,7 +1,14 @@
 import { type Cidr, type IpFamily, netmaskToPrefix, parseCidr, prefixToNetmask } from "../../../shared/cidr.js";
 import type { KernelRoute } from "../../../shared/routes.js";
 import { type CommandRunner, execFileRunner } from "../../system/command-runner.js";
-import { type RouteChange, type RouteChangeResult, type RouteTable, ROUTE_COMMAND_TIMEOUT_MS, RouteCommandError, applyAndVerify } from "./route-table.js";
+import {
+  type RouteChange,
+  type RouteChangeResult,
+  type RouteTable,
+  ROUTE_COMMAND_TIMEOUT_MS,
+  RouteCommandError,
+  applyAndVerify,
+} from "./route-table.js";
 
 const IPV4 = String.raw`\d{1,3}(?:\.\d{1,3}){3}`;
 /**
@@ -16,7 +23,9 @@ const SEPARATOR = /^=+$/;
 
 function gatewayOrOnLink(text: string): string | null {
   const trimmed = text.trim();
-  return /^[0-9a-fA-F:.]+$/.test(trimmed) && (trimmed.includes(".") || trimmed.includes(":")) ? trimmed.replace(/%.*$/, "") : null;
+  return /^[0-9a-fA-F:.]+$/.test(trimmed) && (trimmed.includes(".") || trimmed.includes(":"))
+    ? trimmed.replace(/%.*$/, "")
+    : null;
 }
 
 /**
@@ -25,7 +34,11 @@ function gatewayOrOnLink(text: string): string | null {
  * table (Active Routes) is read: the Persistent Routes block lists routes that
  * may not be in the kernel.
  */
-export function parseRoutePrint(stdout: string, family: IpFamily, skipped: (line: string, reason: string) => void = () => undefined): KernelRoute[] {
+export function parseRoutePrint(
+  stdout: string,
+  family: IpFamily,
+  skipped: (line: string, reason: string) => void = () => undefined,
+): KernelRoute[] {
   const lines = stdout.split(/\r?\n/);
   const routes: KernelRoute[] = [];
   let inActiveBlock = false;
@@ -45,7 +58,11 @@ export function parseRoutePrint(stdout: string, family: IpFamily, skipped: (line
       inActiveBlock = true;
       const [, dest = "", mask = "", gw = "", iface = ""] = m;
       try {
-        routes.push({ destination: parseCidr(`${dest}/${netmaskToPrefix(mask)}`, { allowHostBits: true }), gateway: gatewayOrOnLink(gw), interface: iface.includes(".") ? iface : `0x${iface.toLowerCase()}` });
+        routes.push({
+          destination: parseCidr(`${dest}/${netmaskToPrefix(mask)}`, { allowHostBits: true }),
+          gateway: gatewayOrOnLink(gw),
+          interface: iface.includes(".") ? iface : `0x${iface.toLowerCase()}`,
+        });
       } catch (error) {
         skipped(line.trim(), (error as Error).message);
       }
@@ -66,9 +83,18 @@ export function parseRoutePrint(stdout: string, family: IpFamily, skipped: (line
   return routes;
 }
 
-function pushV6(routes: KernelRoute[], row: { ifIndex: string; destination: string }, gateway: string, skipped: (line: string, reason: string) => void): void {
+function pushV6(
+  routes: KernelRoute[],
+  row: { ifIndex: string; destination: string },
+  gateway: string,
+  skipped: (line: string, reason: string) => void,
+): void {
   try {
-    routes.push({ destination: parseCidr(row.destination, { allowHostBits: true }), gateway: gatewayOrOnLink(gateway), interface: `if ${row.ifIndex}` });
+    routes.push({
+      destination: parseCidr(row.destination, { allowHostBits: true }),
+      gateway: gatewayOrOnLink(gateway),
+      interface: `if ${row.ifIndex}`,
+    });
   } catch (error) {
     skipped(`${row.ifIndex} ${row.destination} ${gateway}`, (error as Error).message);
   }
@@ -77,21 +103,32 @@ function pushV6(routes: KernelRoute[], row: { ifIndex: string; destination: stri
 export class WindowsRouteTable implements RouteTable {
   constructor(
     private readonly runner: CommandRunner = execFileRunner,
-    private readonly skipped: (line: string, reason: string) => void = (line, reason) => console.warn(`route print: skipped a row it cannot read (${reason}): ${line}`),
+    private readonly skipped: (line: string, reason: string) => void = (line, reason) =>
+      console.warn(`route print: skipped a row it cannot read (${reason}): ${line}`),
   ) {}
 
   async list(family: IpFamily, signal?: AbortSignal): Promise<KernelRoute[]> {
-    const result = await this.runner.run("route", ["print", family === 4 ? "-4" : "-6"], { timeoutMs: ROUTE_COMMAND_TIMEOUT_MS, ...(signal ? { signal } : {}) });
+    const result = await this.runner.run("route", ["print", family === 4 ? "-4" : "-6"], {
+      timeoutMs: ROUTE_COMMAND_TIMEOUT_MS,
+      ...(signal ? { signal } : {}),
+    });
     if (result.exitCode !== 0) throw new RouteCommandError("list", `IPv${family} table`, result.stderr.trim());
     return parseRoutePrint(result.stdout, family, this.skipped);
   }
 
   apply(changes: readonly RouteChange[], signal?: AbortSignal): Promise<RouteChangeResult[]> {
-    return applyAndVerify(this, this.runner, changes, (c) => ["route", ...windowsRouteArgs(c.op === "add" ? "ADD" : "DELETE", c.destination, c.gateway)], signal);
+    return applyAndVerify(
+      this,
+      this.runner,
+      changes,
+      (c) => ["route", ...windowsRouteArgs(c.op === "add" ? "ADD" : "DELETE", c.destination, c.gateway)],
+      signal,
+    );
   }
 }
 
 export function windowsRouteArgs(verb: "ADD" | "DELETE", destination: Cidr, gateway: string): string[] {
-  if (destination.family === 4) return [verb, destination.address, "MASK", prefixToNetmask(destination.prefix), gateway];
+  if (destination.family === 4)
+    return [verb, destination.address, "MASK", prefixToNetmask(destination.prefix), gateway];
   return ["-6", verb, destination.text, gateway];
 }

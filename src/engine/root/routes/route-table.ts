@@ -39,7 +39,11 @@ export class RouteCommandError extends Error {
 export function findRoute(routes: readonly KernelRoute[], destination: Cidr, gateway: string): KernelRoute | undefined {
   const gw = normaliseIp(gateway);
   return routes.find(
-    (r) => r.destination.text === destination.text && r.gateway !== null && isValidIp(r.gateway) && normaliseIp(r.gateway) === gw,
+    (r) =>
+      r.destination.text === destination.text &&
+      r.gateway !== null &&
+      isValidIp(r.gateway) &&
+      normaliseIp(r.gateway) === gw,
   );
 }
 
@@ -55,7 +59,12 @@ export function refusal(change: RouteChange): string | null {
 }
 
 /** Runs one command per change (macOS, Windows); returns what each said, for error messages only. */
-export async function runEach(runner: CommandRunner, changes: readonly RouteChange[], command: (change: RouteChange) => readonly [string, ...string[]], signal?: AbortSignal): Promise<string[]> {
+export async function runEach(
+  runner: CommandRunner,
+  changes: readonly RouteChange[],
+  command: (change: RouteChange) => readonly [string, ...string[]],
+  signal?: AbortSignal,
+): Promise<string[]> {
   const said: string[] = [];
   for (const change of changes) {
     const refused = refusal(change);
@@ -65,7 +74,10 @@ export async function runEach(runner: CommandRunner, changes: readonly RouteChan
     }
     const [file, ...args] = command(change);
     try {
-      const result = await runner.run(file, args, { timeoutMs: ROUTE_COMMAND_TIMEOUT_MS, ...(signal ? { signal } : {}) });
+      const result = await runner.run(file, args, {
+        timeoutMs: ROUTE_COMMAND_TIMEOUT_MS,
+        ...(signal ? { signal } : {}),
+      });
       const text = (result.stderr || result.stdout).trim().split("\n")[0] ?? "";
       said.push(text !== "" ? text : `exit code ${result.exitCode}`);
     } catch (error) {
@@ -81,15 +93,25 @@ export async function runEach(runner: CommandRunner, changes: readonly RouteChan
  * from it, not from the commands' words: Windows prints localised messages,
  * and `route` on macOS exits 0 for some failures.
  */
-export async function verifyChanges(table: Pick<RouteTable, "list">, changes: readonly RouteChange[], said: readonly string[], signal?: AbortSignal): Promise<RouteChangeResult[]> {
+export async function verifyChanges(
+  table: Pick<RouteTable, "list">,
+  changes: readonly RouteChange[],
+  said: readonly string[],
+  signal?: AbortSignal,
+): Promise<RouteChangeResult[]> {
   const families = [...new Set(changes.map((c) => c.destination.family))];
   const tables = new Map<IpFamily, KernelRoute[]>();
   for (const family of families) tables.set(family, await table.list(family, signal));
   return changes.map((change, i) => {
-    const present = findRoute(tables.get(change.destination.family) ?? [], change.destination, change.gateway) !== undefined;
+    const present =
+      findRoute(tables.get(change.destination.family) ?? [], change.destination, change.gateway) !== undefined;
     if (present === (change.op === "add")) return { change, ok: true };
     const why = said[i] || "no error was printed";
-    return { change, ok: false, error: `${why}; the table ${change.op === "add" ? "does not show" : "still shows"} ${change.destination.text} via ${change.gateway}` };
+    return {
+      change,
+      ok: false,
+      error: `${why}; the table ${change.op === "add" ? "does not show" : "still shows"} ${change.destination.text} via ${change.gateway}`,
+    };
   });
 }
 
@@ -106,7 +128,12 @@ export async function applyAndVerify(
 }
 
 /** One change, failing loudly: for callers that handle a single route. */
-export async function changeRoute(table: RouteTable, op: "add" | "remove", destination: Cidr, gateway: string): Promise<void> {
+export async function changeRoute(
+  table: RouteTable,
+  op: "add" | "remove",
+  destination: Cidr,
+  gateway: string,
+): Promise<void> {
   const [result] = await table.apply([{ op, destination, gateway }]);
   if (!result?.ok) throw new RouteCommandError(op, `${destination.text} via ${gateway}`, result?.error ?? "no result");
 }

@@ -1,5 +1,11 @@
 import type { KernelRoute, RouteConflict } from "../../../shared/routes.js";
-import { type TunnelEntry, type TunnelEntryJson, entryFromJson, entryToJson, sameRoute } from "../../../shared/tunnel-entry.js";
+import {
+  type TunnelEntry,
+  type TunnelEntryJson,
+  entryFromJson,
+  entryToJson,
+  sameRoute,
+} from "../../../shared/tunnel-entry.js";
 import type { ProcessIdentity } from "../../registry/process-liveness.js";
 import type { RegistryFile } from "../../registry/registry-file.js";
 import { type Allowances, NO_ALLOWANCES } from "../policy/allowances.js";
@@ -16,7 +22,10 @@ export interface RouteEntryRequest extends RouteRef {
   readonly clusterDnsIp: string;
 }
 
-/** What a registrar's root may do beyond its own record (docs/security.md, "The root policy"): how far it believes the user's tunnels.json, and what the administrator allowed. */
+/**
+ * What a registrar's root may do beyond its own record (docs/security.md, "The root policy"): how far it believes the
+ * user's tunnels.json, and what the administrator allowed.
+ */
 export interface RegistrarPolicy {
   /**
    * True when root's own operator asked (`sudo mktunnel`): a dead tunnel's
@@ -29,13 +38,21 @@ export interface RegistrarPolicy {
   readonly allowances: Allowances;
 }
 
-export const OPERATOR_POLICY: RegistrarPolicy = { operator: true, inherited: async () => false, allowances: NO_ALLOWANCES };
+export const OPERATOR_POLICY: RegistrarPolicy = {
+  operator: true,
+  inherited: async () => false,
+  allowances: NO_ALLOWANCES,
+};
 
 function notTakenOver(request: RouteRef, holder: TunnelEntry, kernel: readonly KernelRoute[]): RouteConflict {
   const held = ` (claimed by profile "${holder.profile}", pid ${holder.pid})`;
   return {
     requested: request.destination.text,
-    existing: { destination: request.destination.text, gateway: request.gateway, interface: findRoute(kernel, request.destination, request.gateway)?.interface ?? null },
+    existing: {
+      destination: request.destination.text,
+      gateway: request.gateway,
+      interface: findRoute(kernel, request.destination, request.gateway)?.interface ?? null,
+    },
     reason: "not-added-by-root",
     owner: { profile: holder.profile, pid: holder.pid },
     message: `${request.destination.text} via ${request.gateway} is already in the routing table${held}, and root did not add it: it is neither taken over nor removed through the helper; run "sudo mktunnel cleanup" (or "minikube tunnel --cleanup") once`,
@@ -45,8 +62,10 @@ function notTakenOver(request: RouteRef, holder: TunnelEntry, kernel: readonly K
 /** The first route that went in carries the batch's note, if there is one. */
 function withNote(outcomes: AddOutcome[], kernel: readonly KernelRoute[]): AddOutcome[] {
   const note = vpnBypassNote(kernel);
-  const first = note ? outcomes.findIndex((o) => o.kind === "added" || o.kind === "adopted" || o.kind === "already-active") : -1;
-  return first < 0 ? outcomes : outcomes.map((o, i) => (i === first ? { ...o, note: note! } as AddOutcome : o));
+  const first = note
+    ? outcomes.findIndex((o) => o.kind === "added" || o.kind === "adopted" || o.kind === "already-active")
+    : -1;
+  return first < 0 ? outcomes : outcomes.map((o, i) => (i === first ? ({ ...o, note: note! } as AddOutcome) : o));
 }
 
 /**
@@ -86,9 +105,17 @@ export class RouteRegistrar {
     if (requests.length === 0) return Promise.resolve([]);
     return this.registry.locked(async (tx) => {
       const views = await registryViews(await tx.read());
-      const kernel = await kernelTables(this.table, requests.map((r) => r.destination.family));
-      // The fixed rules on the kernel's side (docs/security.md): never through the default gateway or a VPN link, for an add or an adoption alike.
-      const refusals = await Promise.all(requests.map((r) => pathRefusal(r.gateway, kernel.get(r.destination.family) ?? [], { allowances: this.policy.allowances })));
+      const kernel = await kernelTables(
+        this.table,
+        requests.map((r) => r.destination.family),
+      );
+      // The fixed rules on the kernel's side (docs/security.md): never through the default gateway or a VPN link, for
+      // an add or an adoption alike.
+      const refusals = await Promise.all(
+        requests.map((r) =>
+          pathRefusal(r.gateway, kernel.get(r.destination.family) ?? [], { allowances: this.policy.allowances }),
+        ),
+      );
       const outcomes: (AddOutcome | null)[] = [];
       const toAdd: number[] = [];
       const dropDead: TunnelEntryJson[] = [];
@@ -100,13 +127,22 @@ export class RouteRegistrar {
           outcomes.push({ kind: "failed", error: `refused: ${refused}` });
           continue;
         }
-        const verdict = evaluateRoute(request.destination, request.gateway, kernel.get(request.destination.family) ?? [], views, { profile: request.profile, pid: this.self.pid });
+        const verdict = evaluateRoute(
+          request.destination,
+          request.gateway,
+          kernel.get(request.destination.family) ?? [],
+          views,
+          { profile: request.profile, pid: this.self.pid },
+        );
         if (verdict.kind === "conflict") {
           outcomes.push({ kind: "conflict", conflict: verdict.conflict });
           continue;
         }
         if (verdict.kind !== "add" && !(await this.takeOver(request, verdict.kind))) {
-          outcomes.push({ kind: "conflict", conflict: notTakenOver(request, verdict.entry, kernel.get(request.destination.family) ?? []) });
+          outcomes.push({
+            kind: "conflict",
+            conflict: notTakenOver(request, verdict.entry, kernel.get(request.destination.family) ?? []),
+          });
           continue;
         }
         if (verdict.kind === "already-ours") {
@@ -114,9 +150,15 @@ export class RouteRegistrar {
           outcomes.push({ kind: "already-active" });
           continue;
         }
-        // Dead entries for this route (minikube's after a reboot, or a crashed tunnel's) would otherwise make cleanup remove our live route.
+        // Dead entries for this route (minikube's after a reboot, or a crashed tunnel's) would otherwise make cleanup
+        // remove our live route.
         // Our own older entry for it (the route was flushed from the kernel) is replaced, not duplicated.
-        for (const v of views) if ((!v.alive || (v.entry.pid === this.self.pid && v.entry.profile === request.profile)) && sameRoute(v.entry, request)) dropDead.push(v.entry.json);
+        for (const v of views)
+          if (
+            (!v.alive || (v.entry.pid === this.self.pid && v.entry.profile === request.profile)) &&
+            sameRoute(v.entry, request)
+          )
+            dropDead.push(v.entry.json);
         newEntries.push(this.entryFor(request));
         if (verdict.kind === "adopt") {
           remembered.push(request);
@@ -128,10 +170,20 @@ export class RouteRegistrar {
       }
       for (const route of remembered) await this.record.add(route);
       if (newEntries.length === 0) return withNote(outcomes as AddOutcome[], [...kernel.values()].flat());
-      await tx.update((entries) => ({ entries: [...entries.filter((e) => !dropDead.some((d) => sameEntry(d, e))), ...newEntries], result: undefined }));
-      // Recorded before the kernel has it: a kill -9 between the two leaves a record cleanup can act on, never a route root cannot prove it added.
+      await tx.update((entries) => ({
+        entries: [...entries.filter((e) => !dropDead.some((d) => sameEntry(d, e))), ...newEntries],
+        result: undefined,
+      }));
+      // Recorded before the kernel has it: a kill -9 between the two leaves a record cleanup can act on, never a route
+      // root cannot prove it added.
       for (const i of toAdd) await this.record.add(requests[i]!);
-      const results = await this.table.apply(toAdd.map((i): RouteChange => ({ op: "add", destination: requests[i]!.destination, gateway: requests[i]!.gateway })));
+      const results = await this.table.apply(
+        toAdd.map((i): RouteChange => ({
+          op: "add",
+          destination: requests[i]!.destination,
+          gateway: requests[i]!.gateway,
+        })),
+      );
       const failed: TunnelEntryJson[] = [];
       const notAdded: RouteRef[] = [];
       results.forEach((result, k) => {
@@ -146,7 +198,11 @@ export class RouteRegistrar {
         }
       });
       for (const route of notAdded) await this.record.remove(route);
-      if (failed.length > 0) await tx.update((entries) => ({ entries: entries.filter((e) => !failed.some((f) => sameEntry(f, e))), result: undefined }));
+      if (failed.length > 0)
+        await tx.update((entries) => ({
+          entries: entries.filter((e) => !failed.some((f) => sameEntry(f, e))),
+          result: undefined,
+        }));
       return withNote(outcomes as AddOutcome[], [...kernel.values()].flat());
     });
   }
@@ -164,16 +220,26 @@ export class RouteRegistrar {
     try {
       return await this.removeWithEntries(routes, true);
     } catch (error) {
-      // The user's file is unreadable or locked for good (garbage, a directory, a lock never released): what root added still goes.
+      // The user's file is unreadable or locked for good (garbage, a directory, a lock never released): what root added
+      // still goes.
       return this.removeRecordedOnly(routes, (error as Error).message);
     }
   }
 
-  /** Takes recorded routes out of the kernel without the registry; their entries, if any, are a dead pid's for cleanup. */
+  /**
+   * Takes recorded routes out of the kernel without the registry; their entries, if any, are a dead pid's for cleanup.
+   */
   private async removeRecordedOnly(routes: readonly RouteRef[], why: string): Promise<RemoveOutcome[]> {
-    const kernel = await kernelTables(this.table, routes.map((r) => r.destination.family));
-    const present = routes.filter((r) => this.record.has(r) && findRoute(kernel.get(r.destination.family) ?? [], r.destination, r.gateway));
-    const results = await this.table.apply(present.map((r): RouteChange => ({ op: "remove", destination: r.destination, gateway: r.gateway })));
+    const kernel = await kernelTables(
+      this.table,
+      routes.map((r) => r.destination.family),
+    );
+    const present = routes.filter(
+      (r) => this.record.has(r) && findRoute(kernel.get(r.destination.family) ?? [], r.destination, r.gateway),
+    );
+    const results = await this.table.apply(
+      present.map((r): RouteChange => ({ op: "remove", destination: r.destination, gateway: r.gateway })),
+    );
     const outcomes: RemoveOutcome[] = [];
     for (const route of routes) {
       if (!this.record.has(route)) {
@@ -183,7 +249,11 @@ export class RouteRegistrar {
       const i = present.indexOf(route);
       const result: { ok: boolean; error?: string } = i < 0 ? { ok: true } : results[i]!;
       if (result.ok) await this.record.remove(route);
-      outcomes.push(result.ok ? { kind: "removed" } : { kind: "failed", error: `${result.error ?? "route was not removed"} (tunnels.json: ${why})` });
+      outcomes.push(
+        result.ok
+          ? { kind: "removed" }
+          : { kind: "failed", error: `${result.error ?? "route was not removed"} (tunnels.json: ${why})` },
+      );
     }
     return outcomes;
   }
@@ -191,19 +261,29 @@ export class RouteRegistrar {
   private removeWithEntries(routes: readonly RouteRef[], takeBack: boolean): Promise<RemoveOutcome[]> {
     return this.registry.locked(async (tx) => {
       const views = await registryViews(await tx.read());
-      const kernel = await kernelTables(this.table, routes.map((r) => r.destination.family));
+      const kernel = await kernelTables(
+        this.table,
+        routes.map((r) => r.destination.family),
+      );
       const outcomes: (RemoveOutcome | null)[] = [];
       const toRemove: number[] = [];
       const drop: TunnelEntryJson[] = [];
       const forgotten: RouteRef[] = [];
       routes.forEach((route, i) => {
-        const ours = views.filter((v) => sameRoute(v.entry, route) && v.entry.profile === route.profile && v.entry.pid === this.self.pid);
+        const ours = views.filter(
+          (v) => sameRoute(v.entry, route) && v.entry.profile === route.profile && v.entry.pid === this.self.pid,
+        );
         if (ours.length === 0 && !this.record.has(route)) return outcomes.push({ kind: "not-ours" });
         drop.push(...ours.map((v) => v.entry.json));
-        const other = takeBack ? undefined : views.find((v) => v.alive && v.entry.pid !== this.self.pid && sameRoute(v.entry, route));
+        const other = takeBack
+          ? undefined
+          : views.find((v) => v.alive && v.entry.pid !== this.self.pid && sameRoute(v.entry, route));
         if (other) {
           forgotten.push(route);
-          return outcomes.push({ kind: "left-to-live-owner", owner: { profile: other.entry.profile, pid: other.entry.pid } });
+          return outcomes.push({
+            kind: "left-to-live-owner",
+            owner: { profile: other.entry.profile, pid: other.entry.pid },
+          });
         }
         if (!findRoute(kernel.get(route.destination.family) ?? [], route.destination, route.gateway)) {
           forgotten.push(route);
@@ -212,7 +292,13 @@ export class RouteRegistrar {
         toRemove.push(i);
         outcomes.push(null);
       });
-      const results = await this.table.apply(toRemove.map((i): RouteChange => ({ op: "remove", destination: routes[i]!.destination, gateway: routes[i]!.gateway })));
+      const results = await this.table.apply(
+        toRemove.map((i): RouteChange => ({
+          op: "remove",
+          destination: routes[i]!.destination,
+          gateway: routes[i]!.gateway,
+        })),
+      );
       const keep: TunnelEntryJson[] = [];
       results.forEach((result, k) => {
         const i = toRemove[k]!;
@@ -228,7 +314,11 @@ export class RouteRegistrar {
       });
       for (const route of forgotten) await this.record.remove(route);
       const gone = drop.filter((e) => !keep.includes(e));
-      if (gone.length > 0) await tx.update((entries) => ({ entries: entries.filter((e) => !gone.some((g) => sameEntry(g, e))), result: undefined }));
+      if (gone.length > 0)
+        await tx.update((entries) => ({
+          entries: entries.filter((e) => !gone.some((g) => sameEntry(g, e))),
+          result: undefined,
+        }));
       return outcomes as RemoveOutcome[];
     });
   }

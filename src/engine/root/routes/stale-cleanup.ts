@@ -9,7 +9,13 @@ import { type RouteChange, type RouteTable, findRoute } from "./route-table.js";
 import { kernelTables, registryViews, sameEntry } from "./registry-views.js";
 
 function describe(entry: TunnelEntry) {
-  return { destination: entry.destination.text, gateway: entry.gateway, profile: entry.profile, pid: entry.pid, writer: entry.owner === OWNER_ID ? ("minikube-tunnel" as const) : ("minikube" as const) };
+  return {
+    destination: entry.destination.text,
+    gateway: entry.gateway,
+    profile: entry.profile,
+    pid: entry.pid,
+    writer: entry.owner === OWNER_ID ? ("minikube-tunnel" as const) : ("minikube" as const),
+  };
 }
 
 function failure(entry: TunnelEntry, error: string): CleanupFailure {
@@ -19,14 +25,23 @@ function failure(entry: TunnelEntry, error: string): CleanupFailure {
 
 export interface CleanupPolicy {
   readonly allowances: Allowances;
-  /** Root's own operator asked (`sudo mktunnel cleanup`): dead entries of the file are taken at their word, within the rules. A helper's user gets root's records only. */
+  /**
+   * Root's own operator asked (`sudo mktunnel cleanup`): dead entries of the file are taken at their word, within the
+   * rules. A helper's user gets root's records only.
+   */
   readonly operator: boolean;
   /** Routes root recorded adding, whose writer died (own-routes.ts): ours, whatever the user's file says. */
   readonly recorded?: readonly RouteRef[];
 }
 
 /** Why root would not remove this route: the rules an add of it would have to pass. */
-async function removalRefusal(entry: TunnelEntry, route: KernelRoute, kernel: readonly KernelRoute[], allowances: Allowances, host: readonly HostAddress[]): Promise<string | null> {
+async function removalRefusal(
+  entry: TunnelEntry,
+  route: KernelRoute,
+  kernel: readonly KernelRoute[],
+  allowances: Allowances,
+  host: readonly HostAddress[],
+): Promise<string | null> {
   try {
     checkRouteCidr(entry.destination, allowances);
     checkGateway(entry.gateway);
@@ -48,14 +63,22 @@ async function removalRefusal(entry: TunnelEntry, route: KernelRoute, kernel: re
  * forge: it is reported and left, with its entry. Routes root recorded
  * adding itself go whatever the file says. One failure does not stop the others.
  */
-export async function cleanupStaleTunnels(table: RouteTable, registry: RegistryFile, policy: CleanupPolicy = { allowances: NO_ALLOWANCES, operator: true }): Promise<CleanupReport> {
+export async function cleanupStaleTunnels(
+  table: RouteTable,
+  registry: RegistryFile,
+  policy: CleanupPolicy = { allowances: NO_ALLOWANCES, operator: true },
+): Promise<CleanupReport> {
   return registry.locked(async (tx) => {
     const views = await registryViews(await tx.read());
     const dead = views.filter((v) => !v.alive).map((v) => v.entry);
     const live = views.filter((v) => v.alive).map((v) => v.entry);
     const recorded = (policy.recorded ?? []).filter((r) => !live.some((l) => sameRoute(l, r)));
-    if (dead.length === 0 && recorded.length === 0) return { removed: [], failures: [], refused: [], skippedAlive: live.length };
-    const kernel = await kernelTables(table, [...dead, ...recorded].map((e) => e.destination.family));
+    if (dead.length === 0 && recorded.length === 0)
+      return { removed: [], failures: [], refused: [], skippedAlive: live.length };
+    const kernel = await kernelTables(
+      table,
+      [...dead, ...recorded].map((e) => e.destination.family),
+    );
     const removed: CleanedRoute[] = [];
     const refused: CleanupFailure[] = [];
     const drop: TunnelEntryJson[] = [];
@@ -64,7 +87,8 @@ export async function cleanupStaleTunnels(table: RouteTable, registry: RegistryF
     let host: HostAddress[] | undefined;
     const ourRecord = (entry: TunnelEntry) => recorded.some((r) => sameRoute(r, entry));
     for (const route of recorded) {
-      if (findRoute(kernel.get(route.destination.family) ?? [], route.destination, route.gateway)) changes.push({ op: "remove", destination: route.destination, gateway: route.gateway });
+      if (findRoute(kernel.get(route.destination.family) ?? [], route.destination, route.gateway))
+        changes.push({ op: "remove", destination: route.destination, gateway: route.gateway });
     }
     for (const entry of dead) {
       const family = kernel.get(entry.destination.family) ?? [];
@@ -76,7 +100,12 @@ export async function cleanupStaleTunnels(table: RouteTable, registry: RegistryF
       }
       if (!ourRecord(entry)) {
         if (!policy.operator) {
-          refused.push(failure(entry, `refused: root did not add this route, and through the helper it removes only what it added; run "sudo mktunnel cleanup" (or "minikube tunnel --cleanup") once`));
+          refused.push(
+            failure(
+              entry,
+              `refused: root did not add this route, and through the helper it removes only what it added; run "sudo mktunnel cleanup" (or "minikube tunnel --cleanup") once`,
+            ),
+          );
           continue;
         }
         host ??= await hostAddresses([...kernel.values()].flat());
@@ -88,7 +117,8 @@ export async function cleanupStaleTunnels(table: RouteTable, registry: RegistryF
       }
       waiting.push(entry);
       // Several dead entries may name one route (minikube keeps duplicates): remove it once.
-      if (!changes.some((c) => sameRoute(c, entry))) changes.push({ op: "remove", destination: entry.destination, gateway: entry.gateway });
+      if (!changes.some((c) => sameRoute(c, entry)))
+        changes.push({ op: "remove", destination: entry.destination, gateway: entry.gateway });
     }
     const results = await table.apply(changes);
     const failures: CleanupFailure[] = [];
@@ -105,10 +135,29 @@ export async function cleanupStaleTunnels(table: RouteTable, registry: RegistryF
       if (waiting.some((entry) => sameRoute(result.change, entry))) continue;
       const { destination, gateway } = result.change;
       const owner = recorded.find((r) => sameRoute(r, result.change));
-      if (result.ok) removed.push({ destination: destination.text, gateway, profile: owner?.profile ?? "", pid: 0, writer: "minikube-tunnel", routeRemoved: true });
-      else failures.push({ destination: destination.text, gateway, profile: owner?.profile ?? "", pid: 0, error: result.error ?? "route was not removed" });
+      if (result.ok)
+        removed.push({
+          destination: destination.text,
+          gateway,
+          profile: owner?.profile ?? "",
+          pid: 0,
+          writer: "minikube-tunnel",
+          routeRemoved: true,
+        });
+      else
+        failures.push({
+          destination: destination.text,
+          gateway,
+          profile: owner?.profile ?? "",
+          pid: 0,
+          error: result.error ?? "route was not removed",
+        });
     }
-    if (drop.length > 0) await tx.update((entries) => ({ entries: entries.filter((e) => !drop.some((d) => sameEntry(d, e))), result: undefined }));
+    if (drop.length > 0)
+      await tx.update((entries) => ({
+        entries: entries.filter((e) => !drop.some((d) => sameEntry(d, e))),
+        result: undefined,
+      }));
     return { removed, failures, refused, skippedAlive: live.length };
   });
 }
