@@ -1,3 +1,4 @@
+import { isElevated } from "../engine/system/elevation-state.js";
 /** A failure the user can act on: printed as one line, with its exit code. */
 export class CliError extends Error {
   constructor(
@@ -14,6 +15,7 @@ export function oneLine(error: unknown): string {
   return message.replace(/\s*\n\s*/g, " ").trim();
 }
 
+/** Root on POSIX, or an elevated Administrator on Windows: this process changes routes and names itself. */
 export function isRoot(): boolean {
-  return process.platform === "win32" || process.getuid?.() === 0;
+  return isElevated();
 }

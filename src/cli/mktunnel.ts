@@ -56,9 +56,10 @@ function usesHelper(opts: { helper?: boolean }): boolean {
   return opts.helper === true || !isRoot();
 }
 
-/** Root starts the helper directly; anyone else goes through sudo, which asks for the password once. */
-function cliElevation(): "direct" | "sudo" {
-  return process.getuid?.() === 0 ? "direct" : "sudo";
+/** Root starts the helper directly; anyone else goes through sudo (one password), or on Windows the UAC prompt. */
+function cliElevation(): "direct" | "sudo" | "gui" {
+  if (isRoot()) return "direct";
+  return process.platform === "win32" ? "gui" : "sudo";
 }
 
 async function profilesOrActive(profiles: string[] | undefined, miniPath: string): Promise<string[]> {

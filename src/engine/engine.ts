@@ -26,6 +26,7 @@ import { ContainerCli, containerEngineOf } from "./cluster/container-cli.js";
 import { readProfileConfig } from "./cluster/profile-config.js";
 import type { CommandRunner } from "./system/command-runner.js";
 import { runnerForOwnerOf } from "./system/owner-runner.js";
+import { isElevated } from "./system/elevation-state.js";
 
 export interface EngineOptions {
   readonly env?: NodeJS.ProcessEnv;
@@ -85,7 +86,7 @@ export async function createEngine(options: EngineOptions = {}) {
   );
   const self = await currentProcessIdentity();
   const locks = new TunnelLocks(miniPath, () => registry.files(), self);
-  const isRoot = process.platform !== "win32" && process.getuid?.() === 0;
+  const isRoot = isElevated();
   // This process as its own root is made at first use: `status` and `registry reset` never need one.
   const root =
     options.root ??

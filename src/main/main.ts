@@ -13,6 +13,7 @@ import {
   shell,
 } from "electron";
 import { resolveMiniPath } from "../engine/cluster/minipath.js";
+import { isElevated } from "../engine/system/elevation-state.js";
 import { createEngine } from "../engine/engine.js";
 import { installedHelperAnswers } from "../engine/elevation/installed-helper-client.js";
 import { readHelperConfig } from "../engine/elevation/helper-installer.js";
@@ -65,7 +66,7 @@ async function run(): Promise<void> {
   const preferences = new PreferencesStore();
   const windows = new AppWindows(preloadPath);
   app.on("second-instance", () => windows.show("tunnels"));
-  const isRoot = process.platform !== "win32" && process.getuid?.() === 0;
+  const isRoot = isElevated();
   let prefs = preferences.get();
   const miniPath = resolveMiniPath();
   const savePrefs = (change: Partial<Preferences>) => (prefs = preferences.set({ ...preferences.get(), ...change }));

@@ -1,4 +1,5 @@
 import { currentProcessIdentity } from "../registry/process-liveness.js";
+import { isElevated } from "../system/elevation-state.js";
 import type { RegistryFile } from "../registry/registry-file.js";
 import { FileGuard } from "./files/guarded-files.js";
 import { type Allowances, NO_ALLOWANCES } from "./policy/allowances.js";
@@ -25,14 +26,14 @@ export interface InProcessRootOptions {
  * a pid that owner can signal (registry-pid.ts); closing takes everything back.
  */
 export async function createInProcessRoot(options: InProcessRootOptions): Promise<RootSession> {
-  const isRoot = process.platform !== "win32" && process.getuid?.() === 0;
+  const isRoot = isElevated();
   const files = await options.registry.files();
   const user =
     files instanceof FileGuard ? files.owner : { uid: process.getuid?.() ?? 0, gid: process.getgid?.() ?? 0 };
   const self = await currentProcessIdentity();
   // Last of what can fail before the session exists, so nothing has to stop it on the way.
   const owner = await registryPidFor(user);
-  const names = (isRoot || process.platform === "win32") && options.names !== false;
+  const names = isRoot && options.names !== false;
   return assembleRootSession({
     table: options.table,
     registry: options.registry,
