@@ -1,6 +1,7 @@
-// The forwarder the forward benchmark measures: forward mode's own Ssh2Link and ForwardListeners, in
-// their own process (bundled, as the app runs them). Specs arrive as JSON on stdin; it prints one
-// JSON line once every listener is up, then waits to be killed.
+// The forwarder the forward benchmark measures: forward mode's own link (the SSH client chooseSshClient
+// picks, or the one MKTUNNEL_SSH_CLIENT forces) and ForwardListeners, in their own process (bundled, as
+// the app runs them). Specs arrive as JSON on stdin; it prints one JSON line once every listener is up,
+// then waits to be killed.
 import { spawnSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { ForwardListeners, type ForwardSpec } from "../src/engine/access/forwards/forward-listeners.js";

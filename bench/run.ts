@@ -47,8 +47,12 @@ if (!only || only === "forward") {
     const f = await benchForward();
     results.forward = f;
     console.log(
-      `forward: ${f.transferMb} MB at ${f.throughput.oursMBps} MB/s vs ssh -L ${f.throughput.sshMBps} MB/s (×${f.throughput.ratio}); connect → first byte p50 ${f.latency.ours.p50} ms / p99 ${f.latency.ours.p99} ms vs ssh -L ${f.latency.ssh.p50} / ${f.latency.ssh.p99} ms (p50 ×${f.latency.p50Ratio}); 100 at once ${f.concurrent.oursMs} ms (${f.concurrent.oursFailed} failed) vs ${f.concurrent.sshMs} ms (${f.concurrent.sshFailed} failed); ${f.scale.services} Services × 2 ports listening ${f.scale.allListeningMs} ms after the link is up, +${f.scale.rssAddedMb} MB RSS`,
+      `forward: ${f.transferMb} MB, ${f.rounds} rounds, ${f.latencySamples} samples each; load ${f.load.before.join(" ")} → ${f.load.after.join(" ")}; ssh -N -L ${f.ssh.MBps} MB/s, p50 ${f.ssh.p50} ms / p99 ${f.ssh.p99} ms, 100 at once ${f.ssh.concurrentMs} ms (${f.ssh.concurrentFailed} failed)`,
     );
+    for (const [client, c] of Object.entries(f.clients))
+      console.log(
+        `  ${client}: ${c.throughput.MBps} MB/s (×${c.throughput.ratio}); p50 ${c.latency.p50} ms / p99 ${c.latency.p99} ms (p50 ×${c.latency.p50Ratio}); 100 at once ${c.concurrent.ms} ms (${c.concurrent.failed} failed); ${f.scale.services} Services × 2 ports listening ${c.scale.allListeningMs} ms after the link is up, +${c.scale.rssAddedMb} MB RSS; goals ${c.meetsGoals ? "met" : "not met"}`,
+      );
   }
 }
 

@@ -24,8 +24,8 @@ const UID = 4243;
  * A minikube node's SSH side, the way the docker driver exposes it: Debian's
  * sshd in the lab's node namespace for user `docker`, and a socat in the host
  * namespace publishing it on `127.0.0.1:<port>`, as Docker publishes port 22.
- * The `docker` user lives only in sshd's own mount namespace (passwd, group
- * and shadow bind-mounted from copies), so nothing on this machine changes.
+ * The `docker` user lives only in sshd's own mount namespace (a copy of /etc
+ * with its account lines, mounted over /etc), so nothing on this machine changes.
  */
 export class SshNode {
   private sshd: ChildProcess | null = null;
@@ -75,15 +75,27 @@ export class SshNode {
   }
 
   private async writeConfig(): Promise<void> {
+    // A whole copy of /etc, mounted over /etc in sshd's own namespace. A copy of passwd bind-mounted over /etc/passwd
+    // alone is dropped from that namespace the moment useradd or userdel (the helper tests, in parallel) rename a new
+    // passwd into place, and sshd then refuses `docker`'s key ("Permission denied (publickey)") until it restarts.
     const etc = join(this.dir, "etc");
     await mkdir(etc, { mode: 0o755 });
+    // Those same tools make and remove lock files in /etc while it is copied: a file gone between listing and copying
+    // fails the copy, and the next try does not meet the same one.
+    for (let attempt = 1; ; attempt++) {
+      const copied = await run("cp", ["-a", "/etc/.", etc]).then(
+        () => true,
+        (error: Error) => (attempt === 5 ? Promise.reject(error) : false),
+      );
+      if (copied) break;
+    }
     const entry = {
       passwd: `${USER}:x:${UID}:${UID}::${this.dir}:/bin/sh\n`,
       group: `${USER}:x:${UID}:\n`,
       shadow: `${USER}:*:19000:0:99999:7:::\n`,
     };
     for (const [name, line] of Object.entries(entry)) {
-      const own = await readFile(`/etc/${name}`, "utf8").catch(() => "");
+      const own = await readFile(join(etc, name), "utf8").catch(() => "");
       await writeFile(join(etc, name), own.replace(/\n?$/, "\n") + line, { mode: name === "shadow" ? 0o640 : 0o644 });
     }
     await writeFile(
@@ -110,7 +122,7 @@ export class SshNode {
     const etc = join(this.dir, "etc");
     const script = [
       "set -e",
-      ...["passwd", "group", "shadow"].map((f) => `mount --bind ${etc}/${f} /etc/${f}`),
+      `mount --bind ${etc} /etc`,
       "mount -t tmpfs tmpfs /run",
       "mkdir -m 755 /run/sshd",
       `exec /usr/sbin/sshd -D -e -f ${join(this.dir, "sshd_config")}`,

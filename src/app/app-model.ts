@@ -6,7 +6,7 @@ import type { Engine } from "../engine/engine.js";
 import type { ManagedService } from "../engine/lb/lb-service.js";
 import type { CleanupReport } from "../engine/root/index.js";
 import { buildAppState } from "./app-state-builder.js";
-import { type KubeClientFor, releaseIngressOfGoneTunnels } from "../engine/tunnels/stale-ingress.js";
+import { type KubeClientFor, kubeClientsFrom, releaseIngressOfGoneTunnels } from "../engine/tunnels/stale-ingress.js";
 import type { LoadBalancerSettings } from "../engine/tunnels/profile-tunnel.js";
 import type { TunnelSet } from "../engine/tunnels/tunnel-set.js";
 import type { ModeChoice } from "../engine/cluster/access-mode.js";
@@ -188,7 +188,7 @@ export class AppModel extends EventEmitter {
       this.options.engine.registry,
       this.knownProfiles,
       new Set(this.tunnels.profiles()),
-      this.options.kubeClientFor,
+      this.options.kubeClientFor ?? kubeClientsFrom(this.options.engine.kubeConfig),
       this.options.engine.locks,
     );
     for (const i of ingress)

@@ -31,7 +31,7 @@ export function formatStatus(report: StatusReport): string {
       lines.push(
         "  the cluster does not answer through its routes: a docker or podman node is often not routable from here; try `mktunnel start --mode forward`",
       );
-    if (p.podCidrError) lines.push(`  pod CIDRs unknown: ${p.podCidrError}`);
+    if (p.podCidrError) lines.push(`  pod CIDRs: ${p.podCidrError}`);
     for (const svc of p.services ?? []) {
       const ips = svc.ingress.map((i) => i.ip ?? i.hostname).join(", ") || "<pending>";
       const ports = svc.ports.map((port) => `${port.port}/${port.protocol}`).join(",");

@@ -52,6 +52,14 @@ function packageDir(require: NodeJS.Require, name: string): string | null {
   return null;
 }
 
+/**
+ * Whom install serves unless told: on POSIX the user who ran sudo; on Windows, where UAC elevates the same account,
+ * the account itself (an administrator elevating for another user, over the shoulder, names that user with --user).
+ */
+function invokingUser(): string | undefined {
+  return process.platform === "win32" ? process.env.USERNAME : process.env.SUDO_USER;
+}
+
 /** `mktunnel helper install|status|uninstall|run` (docs/architecture.md, "The installed helper"). */
 export function addHelperCommands(program: Command): void {
   const helper = program
@@ -63,7 +71,7 @@ export function addHelperCommands(program: Command): void {
     .description(
       "copy the helper into a root-owned place, register the system service, and record who may use it (needs root)",
     )
-    .option("--user <name>", "the user the helper serves (default: the user who ran sudo)")
+    .option("--user <name>", "the user the helper serves (default: the user who ran sudo; on Windows, this user)")
     .option("--prefix <dir>", "put every file under this directory (packagers, tests)", "/")
     .option("--no-start", "write the files without asking the service manager to start anything")
     .option(
@@ -78,8 +86,14 @@ export function addHelperCommands(program: Command): void {
     )
     .action(
       async (opts: { user?: string; prefix: string; start: boolean; allowCidr?: string[]; allowDomain?: string[] }) => {
-        const user = opts.user ?? process.env.SUDO_USER;
-        if (!user) throw new CliError("--user is needed when not run through sudo", 2);
+        const user = opts.user ?? invokingUser();
+        if (!user)
+          throw new CliError(
+            process.platform === "win32"
+              ? "--user is needed (USERNAME is not set)"
+              : "--user is needed when not run through sudo",
+            2,
+          );
         const allow = allowancesOf(opts, false);
         const result = await installHelper({
           prefix: opts.prefix,

@@ -1,116 +1,49 @@
-import { type ChildProcess, execFile, spawn } from "node:child_process";
-import { readFile, writeFile } from "node:fs/promises";
+import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { createInterface } from "node:readline";
-import { promisify } from "node:util";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { bundled } from "../../test-support/bundles.js";
 import { StartedTunnel, runCli } from "../../test-support/cli-process.js";
-import { FakeMinikube } from "../../test-support/fake-minikube.js";
-import { NetnsLab, labUnavailableReason } from "../../test-support/netns-lab.js";
-import { SshNode } from "../../test-support/ssh-node.js";
-import { inPrivateEtc, privateEtc } from "../../test-support/private-etc.js";
+import type { FakeMinikube } from "../../test-support/fake-minikube.js";
+import {
+  type ForwardLab,
+  createForwardLab,
+  destroyForwardLab,
+  listening,
+  service,
+  state,
+  stateSince,
+  up,
+} from "../../test-support/forward-lab.js";
+import { type NetnsLab, labUnavailableReason } from "../../test-support/netns-lab.js";
+import type { SshNode } from "../../test-support/ssh-node.js";
 
-const run = promisify(execFile);
 const skip = labUnavailableReason();
 if (skip) console.log(`skipped: forward mode in network namespaces: ${skip}`);
 
-type Forward = { namespace: string; name: string; address: string; port: number; protocol: string; state: string };
-type State = {
-  event: string;
-  mode: string;
-  phase: string;
-  routes: unknown[];
-  link?: { state: string; error?: string };
-  forwards?: Forward[];
-};
-
-const service = (name: string, clusterIP: string, ports: string) =>
-  `apiVersion: v1\nkind: Service\nmetadata:\n  name: ${name}\n  namespace: default\nspec:\n  type: LoadBalancer\n  clusterIP: ${clusterIP}\n  selector: {app: ${name}}\n  ports:\n${ports}`;
-
 /**
- * A node the host cannot route to, as the docker driver makes one on macOS,
- * Windows and WSL2: sshd in the node namespace, its port 22 published on
- * 127.0.0.1 of the host namespace by socat (as Docker publishes it), no
- * route to the service CIDR, a fake docker that says where the port is and a
- * fake minikube that prints the node's host key.
+ * Forward mode against a node the host cannot route to (test-support/forward-lab.ts), with either SSH client: the
+ * link, its listeners and the Services they follow. Its names: mktunnel-forward-names.integration.test.ts.
  */
-describe.skipIf(skip !== null).each(["openssh", "ssh2"] as const)(
+describe.skipIf(skip !== null).each(["openssh", "openssh-socks", "ssh2"] as const)(
   "mktunnel --mode forward over %s, against sshd in a lab node",
   (client) => {
+    let forward: ForwardLab;
     let lab: NetnsLab;
     let fake: FakeMinikube;
     let node: SshNode;
-    let sim: ChildProcess;
     let kubeconfig: string;
+    let kubectl: ForwardLab["kubectl"];
+    let ingressOf: ForwardLab["ingressOf"];
     let tunnel: StartedTunnel | null = null;
 
-    const kubectl = (...args: string[]) =>
-      run("ip", ["netns", "exec", lab.host, "kubectl", "--kubeconfig", kubeconfig, ...args]);
-    const state = (t: StartedTunnel, test: (s: State) => boolean, what: string, timeoutMs = 15_000) =>
-      t.waitFor(
-        (e) => e.event === "state" && test(e as unknown as State),
-        timeoutMs,
-        what,
-      ) as unknown as Promise<State>;
-    /** A state at or after event index `from` (taken before the action), so a quick answer is never missed. */
-    const stateSince = (
-      t: StartedTunnel,
-      from: number,
-      test: (s: State) => boolean,
-      what: string,
-      timeoutMs = 15_000,
-    ) =>
-      t.waitFor(
-        (e) => e.event === "state" && t.events.indexOf(e) >= from && test(e as unknown as State),
-        timeoutMs,
-        what,
-      ) as unknown as Promise<State>;
-    const listening = (s: State) => (s.forwards ?? []).filter((f) => f.state === "listening");
-
     beforeEach(async () => {
-      lab = await NetnsLab.create();
-      fake = await FakeMinikube.create();
-      await fake.addProfile({ name: "minikube", nodeIp: lab.nodeIp });
-      node = await SshNode.start(lab, join(fake.miniPath, "machines", "minikube", "id_rsa"));
-      await fake.setContainer("minikube", { running: true, sshPort: node.publishedPort });
-      await fake.setHostKeyFiles("minikube", await node.hostPublicKeys());
-      sim = spawn("ip", ["netns", "exec", lab.host, process.execPath, bundled("kube-sim-serve"), "minikube"], {
-        stdio: ["ignore", "pipe", "inherit"],
-      });
-      kubeconfig = await new Promise<string>((resolve) =>
-        createInterface({ input: sim.stdout! }).once("line", resolve),
-      );
-      const manifests = join(fake.root, "services.yaml");
-      await writeFile(
-        manifests,
-        [
-          service("web", "10.96.0.20", "  - {name: http, port: 80}\n"),
-          service("api", "10.96.0.21", "  - {name: http, port: 80}\n"),
-          service("admin", "10.96.0.22", "  - {name: http, port: 8080}\n  - {name: dns, port: 53, protocol: UDP}\n"),
-        ].join("---\n"),
-      );
-      await kubectl("create", "-f", manifests);
-      // kube-proxy's part: each ClusterIP answers on the node, saying which Service it is.
-      for (const [ip, port, name] of [
-        ["10.96.0.20", 80, "web"],
-        ["10.96.0.21", 80, "api"],
-        ["10.96.0.22", 8080, "admin"],
-      ] as const) {
-        await lab.addServiceAddress(ip);
-        await lab.startTcpServer(ip, port, name);
-      }
-      await lab.addServiceAddress("10.96.0.1");
-      await lab.startTcpServer("10.96.0.1", 443);
+      forward = await createForwardLab();
+      ({ lab, fake, node, kubeconfig, kubectl, ingressOf } = forward);
     });
 
     afterEach(async () => {
       tunnel?.child.kill("SIGKILL");
       tunnel = null;
-      sim.kill("SIGTERM");
-      await node.stop();
-      await lab.destroy();
-      await fake.destroy();
+      await destroyForwardLab(forward);
     });
 
     const start = (...args: string[]) =>
@@ -119,18 +52,17 @@ describe.skipIf(skip !== null).each(["openssh", "ssh2"] as const)(
         ["--mode", "forward", ...args],
         fake.env({ KUBECONFIG: kubeconfig, MKTUNNEL_SSH_CLIENT: client }),
       ));
-    const ingressOf = async (name: string) =>
-      JSON.parse((await kubectl("get", "svc", name, "-o", "json")).stdout).status.loadBalancer.ingress ?? [];
 
     it("adds no route; two Services on port 80 and one on 8080 get distinct loopback IPs (ipMode Proxy), each answering as itself; UDP is reported; stop closes and releases", async () => {
       const t = start();
       await t.ready();
       const up = await state(t, (s) => s.link?.state === "up" && listening(s).length === 3, "three listeners");
       expect(up.mode).toBe("forward");
-      // OpenSSH's master carries the bytes, or ssh2 in this process.
-      expect(t.events.some((e) => e.event === "log" && String(e.message).includes("is up (OpenSSH)"))).toBe(
-        client === "openssh",
-      );
+      // OpenSSH's master carries the bytes, or ssh -D behind our listeners, or ssh2 in this process.
+      const upNote = { openssh: "is up (OpenSSH)", "openssh-socks": "is up (OpenSSH, SOCKS)", ssh2: "is up" }[client];
+      expect(
+        t.events.filter((e) => e.event === "log" && / is up/.test(String(e.message))).map((e) => e.message),
+      ).toEqual([expect.stringMatching(new RegExp(`${upNote.replace(/[()]/g, "\\$&")}$`))]);
       expect(up.routes).toEqual([]);
       expect(await lab.hostRoutes()).not.toContain("10.96.0.0/12");
 
@@ -207,7 +139,7 @@ describe.skipIf(skip !== null).each(["openssh", "ssh2"] as const)(
       expect(await lab.connectFromHost((await ingressOf("web"))[0].ip, 80)).toBe("web");
     });
 
-    // ssh2's listeners are ours and stay bound while the link is down; OpenSSH's go with its master.
+    // ssh2's and ssh -D's listeners are ours and stay bound while the link is down; the master's go with it.
     it.runIf(client === "openssh")(
       "a port another program takes while the link is down: the link comes back, and the other Services answer",
       async () => {
@@ -325,83 +257,5 @@ describe.skipIf(skip !== null).each(["openssh", "ssh2"] as const)(
       ]);
       for (const name of ["web", "api", "admin"]) expect(await ingressOf(name)).toEqual([]);
     });
-
-    describe("cluster names through the hosts file (a private /etc, as the real resolver reads it)", () => {
-      const inHost = (file: string, ...args: string[]) => {
-        const [cmd, argv] = inPrivateEtc("ip", ["netns", "exec", lab.host, file, ...args]);
-        return run(cmd, argv).then(
-          (r) => r.stdout.trim(),
-          (e: { stdout?: string; code?: number }) => `exit ${e.code}: ${e.stdout ?? ""}`.trim(),
-        );
-      };
-      const hostsPath = () => join(privateEtc(), "hosts");
-
-      it("getent and curl reach each Service by name; the lines already there stay byte for byte; stop removes the block", async () => {
-        const before = await readFile(hostsPath(), "utf8");
-        const t = start();
-        await t.ready();
-        const on = await state(
-          t,
-          (s) =>
-            listening(s).length === 3 &&
-            (s as { names?: { state: string; example?: string } }).names?.example === "admin.default.svc.cluster.local",
-          "names on for all three",
-        );
-        expect((on as { names?: object }).names).toMatchObject({
-          state: "on",
-          domain: "cluster.local",
-          how: "hosts file",
-          example: "admin.default.svc.cluster.local",
-        });
-        const web = (await ingressOf("web"))[0].ip;
-        expect(await inHost("getent", "hosts", "web.default.svc.cluster.local")).toMatch(
-          new RegExp(`^${web.replace(/\./g, "\\.")}\\s+web\\.default\\.svc\\.cluster\\.local web\\.default$`),
-        );
-        expect(
-          await inHost("curl", "-s", "--http0.9", "--max-time", "5", "http://web.default.svc.cluster.local/"),
-        ).toBe("web");
-        expect(await inHost("curl", "-s", "--http0.9", "--max-time", "5", "http://api.default/")).toBe("api");
-        const during = await readFile(hostsPath(), "utf8");
-        expect(during.startsWith(before)).toBe(true);
-        expect(during.slice(before.length)).toMatch(
-          /^# BEGIN minikube-tunnel profile=minikube pid=\d+ started=\S+\n(127\.\S+ \S+\.default\.svc\.cluster\.local \S+\.default\n){3}# END minikube-tunnel profile=minikube\n$/,
-        );
-        expect(await t.stop()).toBe(0);
-        expect(await readFile(hostsPath(), "utf8")).toBe(before);
-        expect(await inHost("getent", "hosts", "web.default.svc.cluster.local")).toBe("exit 2:");
-      });
-
-      it("after kill -9, cleanup removes the block the dead tunnel left", async () => {
-        const before = await readFile(hostsPath(), "utf8");
-        const t = start();
-        await t.ready();
-        await state(
-          t,
-          (s) => (s as { names?: { state: string; example?: string } }).names?.example !== undefined,
-          "names on",
-        );
-        t.child.kill("SIGKILL");
-        await t.exited;
-        expect(await readFile(hostsPath(), "utf8")).not.toBe(before);
-        const cleanup = JSON.parse(
-          (await runCli(lab.host, ["cleanup", "--json"], fake.env({ KUBECONFIG: kubeconfig }))).stdout,
-        );
-        expect(cleanup.names).toEqual(["hosts block of minikube"]);
-        expect(await readFile(hostsPath(), "utf8")).toBe(before);
-      });
-
-      it("--no-dns leaves the hosts file alone", async () => {
-        const before = await readFile(hostsPath(), "utf8");
-        const t = start("--no-dns");
-        await t.ready();
-        await state(t, (s) => listening(s).length === 3, "listeners");
-        expect(await readFile(hostsPath(), "utf8")).toBe(before);
-        expect(await t.stop()).toBe(0);
-      });
-    });
   },
 );
-
-function up(s: State, name: string): string {
-  return s.forwards!.find((f) => f.name === name)!.address;
-}

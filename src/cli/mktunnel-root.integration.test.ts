@@ -137,4 +137,12 @@ describe.skipIf(skip !== null)("a tunnel run as root for a user's MINIPATH", () 
     expect(asHelper.code).toBe(2);
     expect(asHelper.stderr).toMatch(/only root gives them/);
   });
+
+  it("forward mode is not run as root for the user: its SSH client would log in where the user's container engine says", async () => {
+    const forward = await runCli(lab.host, ["start", "--mode", "forward", "--no-dns"], fake.env());
+    expect(forward.code).toBe(2);
+    expect(forward.stderr).toMatch(
+      /forward mode is not run as root for another user's MINIPATH \(uid \d+\); run mktunnel as that user/,
+    );
+  });
 });

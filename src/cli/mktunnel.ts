@@ -10,14 +10,13 @@ import { allowancesOf, collectText } from "./cli-options.js";
 import { registryPath, resolveMiniPath } from "../engine/cluster/minipath.js";
 import { IpPool } from "../engine/lb/ip-pool.js";
 import { listLoadBalancerServices } from "../engine/lb/lb-listing.js";
-import { kubeConfigForProfile } from "../engine/kube/kube-config.js";
 import { KubeHttp } from "../engine/kube/kube-http.js";
 import { buildStatusReport } from "./status-report.js";
 import { CliError, isRoot, oneLine } from "./cli-errors.js";
 import { launchHelper } from "../engine/elevation/helper-launch.js";
 import { LazyRoot } from "../engine/elevation/lazy-root.js";
 import type { ModeChoice } from "../engine/cluster/access-mode.js";
-import { releaseIngressOfGoneTunnels } from "../engine/tunnels/stale-ingress.js";
+import { kubeClientsFrom, releaseIngressOfGoneTunnels } from "../engine/tunnels/stale-ingress.js";
 import { formatCleanup, formatStatus } from "./format-status.js";
 import { runStart } from "./start-command.js";
 import { addHelperCommands } from "./helper-command.js";
@@ -200,7 +199,7 @@ export function buildProgram(): Command {
         const lbPool = opts.lbPool ? new IpPool(opts.lbPool).cidrs() : undefined;
         const services = async (profile: string) =>
           listLoadBalancerServices(
-            await KubeHttp.fromKubeConfig(await kubeConfigForProfile(profile), { timeoutMs: 3000 }),
+            await KubeHttp.fromKubeConfig(await engine.kubeConfig(profile), { timeoutMs: 3000 }),
           );
         const modeOf = async (profile: string) => (await engine.decideMode(profile, opts.mode)).mode;
         const report = await buildStatusReport(engine, profiles, {
@@ -250,7 +249,7 @@ export function buildProgram(): Command {
         engine.registry,
         await listProfileNames(engine.miniPath),
         new Set(),
-        undefined,
+        kubeClientsFrom(engine.kubeConfig),
         engine.locks,
       );
       process.stdout.write(

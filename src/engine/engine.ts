@@ -8,6 +8,7 @@ import {
   type Allowances,
   type Root,
   type RouteTable,
+  actingUserFor,
   createInProcessRoot,
   fileAccessFor,
   routeTableFor,
@@ -25,7 +26,8 @@ import { type ModeChoice, type ModeDecision, decideAccessMode, hostFacts } from 
 import { ContainerCli, containerEngineOf } from "./cluster/container-cli.js";
 import { readProfileConfig } from "./cluster/profile-config.js";
 import type { CommandRunner } from "./system/command-runner.js";
-import { runnerForOwnerOf } from "./system/owner-runner.js";
+import { runnerFor } from "./system/owner-runner.js";
+import { kubeConfigSource } from "./kube/kube-config.js";
 import { isElevated } from "./system/elevation-state.js";
 
 export interface EngineOptions {
@@ -76,17 +78,20 @@ export async function createEngine(options: EngineOptions = {}) {
   const miniPath = resolveMiniPath(env);
   const registry = new RegistryFile(registryPath(miniPath), { files: fileAccessFor(miniPath) });
   const table = options.routeTable ?? routeTableFor();
-  // As root, minikube and docker run as MINIPATH's owner, with that user's rights and settings (owner-runner.ts).
-  const runner = runnerForOwnerOf(miniPath);
+  const isRoot = isElevated();
+  // As root, the user whose MINIPATH this is, found once (root/acting-user.ts): minikube and docker run as them, and
+  // their kubeconfig is read with their rights (docs/security.md, "Commands root runs for a user").
+  const actingUser = isRoot && process.platform !== "win32" ? await actingUserFor(miniPath) : null;
+  const runner = runnerFor(actingUser);
+  const kubeConfig = kubeConfigSource(actingUser, env);
   const minikube = new MinikubeCli(options.minikubeBinary ?? "minikube", runner);
   const inspector = new ClusterInspector(
     miniPath,
     minikube,
-    options.podCidrSource === undefined ? new KubernetesPodCidrSource() : options.podCidrSource,
+    options.podCidrSource === undefined ? new KubernetesPodCidrSource(kubeConfig) : options.podCidrSource,
   );
   const self = await currentProcessIdentity();
   const locks = new TunnelLocks(miniPath, () => registry.files(), self);
-  const isRoot = isElevated();
   // This process as its own root is made at first use: `status` and `registry reset` never need one.
   const root =
     options.root ??
@@ -115,16 +120,19 @@ export async function createEngine(options: EngineOptions = {}) {
       privileges: () => (options.root || isRoot ? root : null),
     },
     sshClient,
+    actingForUid: actingUser?.uid ?? null,
     ...(options.sshLink ? { sshLink: options.sshLink } : {}),
   });
   const tunnels = new TunnelSet({
     miniPath,
     names,
+    kubeConfig,
     decideMode: (profile, choice) => decideMode(miniPath, env, runner, profile, choice),
     createAccess: (request) => factories[request.mode](request),
   });
   return {
     miniPath,
+    kubeConfig,
     registry,
     table,
     minikube,

@@ -4,6 +4,8 @@ import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { HelperClient } from "../engine/elevation/helper-client.js";
 import { HelperServer, MAX_CLIENTS } from "./helper-server.js";
+import type { Root } from "../engine/root/root.js";
+import { rawConnection } from "../../test-support/helper-lab.js";
 import { listenTcp } from "./tcp-listener.js";
 
 describe("the per-session helper serves one client", () => {
@@ -99,6 +101,44 @@ describe("the installed helper serves a bounded number of clients", () => {
         .toBe(false);
     } finally {
       for (const c of clients) await c.close().catch(() => undefined);
+      await server.shutdown();
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe("a line that breaks the checks costs that line only", () => {
+  it("a secret of the right length in characters but not in bytes is refused; the helper serves on and still takes back the client's work when it goes", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "mkt-helper-server-"));
+    const socketPath = join(dir, "helper.sock");
+    const secret = "d".repeat(64);
+    let tookBack = 0;
+    const root = { close: async () => void tookBack++ } as unknown as Root;
+    const server = new HelperServer(
+      {
+        socketPath,
+        uid: process.getuid!(),
+        gid: process.getgid!(),
+        secret,
+        log: () => undefined,
+        mode: "daemon",
+        openSession: async () => root,
+      },
+      () => undefined,
+    );
+    await server.listen();
+    try {
+      const conn = await rawConnection(socketPath);
+      expect((await conn.send(JSON.stringify({ id: 1, secret, op: "hello", pid: process.pid }))).ok).toBe(true);
+      expect(await conn.send(JSON.stringify({ id: 2, secret: "é".repeat(64), op: "ping" }))).toEqual({
+        id: 2,
+        ok: false,
+        error: "not authorised",
+      });
+      expect((await conn.send(JSON.stringify({ id: 3, secret, op: "ping" }))).result).toBe("pong");
+      conn.socket.end();
+      await expect.poll(() => tookBack, { timeout: 5000 }).toBe(1);
+    } finally {
       await server.shutdown();
       await rm(dir, { recursive: true, force: true });
     }

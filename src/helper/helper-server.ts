@@ -1,4 +1,4 @@
-import { timingSafeEqual } from "node:crypto";
+import { createHash, timingSafeEqual } from "node:crypto";
 import { chmod, chown, rm } from "node:fs/promises";
 import { type Server, type Socket, createServer } from "node:net";
 import {
@@ -114,7 +114,15 @@ export class HelperServer {
       if (++queued >= MAX_QUEUED) connection.pause();
       queue = queue.then(async () => {
         if (--queued < MAX_QUEUED) connection.resume();
-        const request = this.authenticate(connection, line);
+        let request: HelperRequest | null;
+        try {
+          request = this.authenticate(connection, line);
+        } catch (error) {
+          // Whatever a line does to the checks, it costs that line only: the queue, the session and its undo go on.
+          this.options.log(`refused: ${(error as Error).message}`);
+          connection.send({ id: null, ok: false, error: "invalid request" });
+          return;
+        }
         if (!request) return;
         try {
           const open = (hello: Hello) => {
@@ -136,16 +144,18 @@ export class HelperServer {
       });
     });
     connection.onClose(() => {
-      const done = queue.then(async () => {
-        this.clients.delete(connection);
-        this.options.log("client disconnected: taking back what it set");
-        // One session failing to take back what it set must never take the daemon (and every other session) down.
-        await (
-          await session?.catch(() => null)
-        )
-          ?.close()
-          .catch((error: Error) => this.options.log(`could not take back everything of a client: ${error.message}`));
-      });
+      const done = queue
+        .catch(() => undefined)
+        .then(async () => {
+          this.clients.delete(connection);
+          this.options.log("client disconnected: taking back what it set");
+          // One session failing to take back what it set must never take the daemon (and every other session) down.
+          await (
+            await session?.catch(() => null)
+          )
+            ?.close()
+            .catch((error: Error) => this.options.log(`could not take back everything of a client: ${error.message}`));
+        });
       this.closing.add(done);
       void done.finally(() => {
         this.closing.delete(done);
@@ -200,9 +210,11 @@ export class HelperServer {
     return parsed.data;
   }
 
+  /** Digests of equal length whatever was sent: a candidate of the right length in characters but not in bytes must not throw. */
   private secretMatches(candidate: unknown): boolean {
-    if (typeof candidate !== "string" || candidate.length !== this.options.secret.length) return false;
-    return timingSafeEqual(Buffer.from(candidate), Buffer.from(this.options.secret));
+    if (typeof candidate !== "string") return false;
+    const digest = (text: string) => createHash("sha256").update(text, "utf8").digest();
+    return timingSafeEqual(digest(candidate), digest(this.options.secret));
   }
 
   /** Every client's settings taken back, then stop; also the answer to SIGTERM. */

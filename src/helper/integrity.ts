@@ -1,5 +1,7 @@
 import { statSync } from "node:fs";
 import { dirname, resolve } from "node:path";
+import { type WindowsSecurity, windowsSecurity } from "../engine/elevation/windows-acl.js";
+import { notRootOwned } from "../engine/elevation/windows-sddl.js";
 
 /**
  * Code that runs as root must not be changeable by an unprivileged user, or
@@ -26,6 +28,29 @@ export function writablePaths(paths: readonly string[]): string[] {
       if (parent === current) break;
       current = parent;
     }
+  }
+  return problems;
+}
+
+/**
+ * The same question on Windows, where uid and mode mean nothing: each file and
+ * the folder it is in must be owned by SYSTEM, Administrators or
+ * TrustedInstaller and changeable by nobody else (windows-sddl.ts,
+ * notRootOwned). The folder counts because Windows loads a program's DLLs
+ * from beside it. Above that folder the system's own ACLs (Program Files)
+ * stand: there a user may at most add a folder of their own (C:\), which
+ * moves nothing of ours.
+ */
+export function writableOnWindows(
+  paths: readonly string[],
+  windows: () => WindowsSecurity = windowsSecurity,
+): string[] {
+  const security = windows();
+  const self = security.processUserSid();
+  const problems: string[] = [];
+  for (const path of new Set(paths.flatMap((p) => [resolve(p), dirname(resolve(p))]))) {
+    const problem = notRootOwned(security.describe(path), self);
+    if (problem) problems.push(`${path}: ${problem}`);
   }
   return problems;
 }

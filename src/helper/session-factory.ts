@@ -3,7 +3,8 @@ import { basename, dirname, isAbsolute } from "node:path";
 import { type ProcessIdentity, currentProcessIdentity } from "../engine/registry/process-liveness.js";
 import { RegistryFile } from "../engine/registry/registry-file.js";
 import { plainFiles } from "../engine/system/file-access.js";
-import { FileGuard, type FileOwner, assertNoUserLinks } from "../engine/root/files/guarded-files.js";
+import { assertNoUserLinks } from "../engine/root/files/directory-walk.js";
+import { FileGuard, type FileOwner } from "../engine/root/files/guarded-files.js";
 import { assembleRootSession } from "../engine/root/assemble.js";
 import type { Allowances } from "../engine/root/policy/allowances.js";
 import type { RootSession } from "../engine/root/root-session.js";
@@ -66,7 +67,7 @@ export async function openRootSession(
     files: platform === "win32" ? plainFiles : FileGuard.strictFor(setup.user),
   });
   log(`client pid ${client.pid}, registry ${registryPath}`);
-  return assembleRootSession({
+  const session = assembleRootSession({
     table: setup.table,
     registry,
     owner: client,
@@ -78,7 +79,13 @@ export async function openRootSession(
     // The client's user can write anything into tunnels.json: root takes over and cleans up only what it recorded
     // adding.
     operator: false,
+    adopts: false,
     log,
     platform,
   });
+  // A crash of an earlier helper (or of its client and it together) left routes and names: taken back before anything new.
+  await session
+    .reclaimOrphans()
+    .catch((error: Error) => log(`could not take back what a crashed session left: ${error.message}`));
+  return session;
 }

@@ -6,10 +6,12 @@ import type { AddressInfo, Socket } from "node:net";
 import { join } from "node:path";
 import { parse as parseYaml } from "yaml";
 import { kubeconfigYaml, makeCertificates, type SimCertificates } from "./certs.js";
-import { apiGroupList, apiVersions, coreResourceList, openApiV3CoreV1, openApiV3Root, version } from "./discovery.js";
+import { type Route, discoveryDocument, parsePath } from "./api-paths.js";
 import { type Faults, noFaults } from "./faults.js";
 import { ApiError, KINDS, type KubeObject, ObjectStore } from "./object-store.js";
 import { applyPatch } from "./patches.js";
+import { type ResourceKind, groupVersion } from "./resource-kinds.js";
+import { selectorMatcher } from "./selectors.js";
 import { ServiceAllocator } from "./service-rules.js";
 import { type WatchParams, WatchStream } from "./watch-stream.js";
 
@@ -20,6 +22,8 @@ export interface KubeSimOptions {
   readonly bookmarkIntervalMs?: number;
   /** Hand out resourceVersions that are not numbers (they are opaque by contract). */
   readonly opaqueResourceVersions?: boolean;
+  /** CRDs installed from the start, by plural (GATEWAY_API_STANDARD, GATEWAY_API_EXPERIMENTAL). */
+  readonly crds?: readonly string[];
 }
 
 export interface RequestCounts {
@@ -28,28 +32,6 @@ export interface RequestCounts {
   watches: number;
   writes: number;
   byVerb: Record<string, number>;
-}
-
-interface Route {
-  readonly plural: string;
-  readonly namespace: string | null;
-  readonly name: string | null;
-  readonly subresource: "status" | null;
-}
-
-/** /api/v1[/namespaces/{ns}]/{plural}[/{name}[/status]] */
-function parsePath(pathname: string): Route | null {
-  const parts = pathname.split("/").filter(Boolean);
-  if (parts[0] !== "api" || parts[1] !== "v1") return null;
-  let rest = parts.slice(2);
-  let namespace: string | null = null;
-  if (rest[0] === "namespaces" && rest.length >= 3 && KINDS[rest[2] ?? ""]?.namespaced) {
-    namespace = rest[1] ?? null;
-    rest = rest.slice(2);
-  }
-  const [plural, name, sub, ...extra] = rest;
-  if (!plural || !KINDS[plural] || extra.length > 0 || (sub !== undefined && sub !== "status")) return null;
-  return { plural, namespace, name: name ?? null, subresource: sub === "status" ? "status" : null };
 }
 
 function readBody(req: IncomingMessage, limit = 4 * 1024 * 1024): Promise<string> {
@@ -76,25 +58,14 @@ function parseObject(body: string, contentType: string): KubeObject {
   }
 }
 
-/** Keeps only objects matching `metadata.name=x` / `metadata.namespace=y` field selectors, as kubectl sends. */
-export function fieldMatcher(selector: string | null): (o: KubeObject) => boolean {
-  if (!selector) return () => true;
-  const terms = selector.split(",").map((t) => t.split("="));
-  return (o) =>
-    terms.every(([field, value]) =>
-      field === "metadata.name"
-        ? o.metadata?.name === value
-        : field === "metadata.namespace"
-          ? o.metadata?.namespace === value
-          : true,
-    );
-}
+export { fieldMatcher, labelMatcher } from "./selectors.js";
 
 /**
- * A protocol-faithful core/v1 apiserver for tests (docs/architecture.md, "Tests"): HTTPS with
- * client-certificate authentication, list/watch with resourceVersions and
- * bookmarks, 410 on compacted history, status subresource, three patch types,
- * optimistic concurrency, and fault switches.
+ * A protocol-faithful apiserver for tests (docs/architecture.md, "Tests"): core/v1 Services, Nodes, Namespaces,
+ * Events and Pods, networking.k8s.io/v1 Ingresses and IngressClasses, and Gateway API's kinds as CRDs that tests
+ * install and remove while it runs (`installCrds`, `removeCrds`), all behind API discovery. HTTPS with
+ * client-certificate authentication, list/watch with resourceVersions, label and field selectors and bookmarks, 410
+ * on compacted history, status subresources, three patch types, optimistic concurrency, and fault switches.
  */
 export class KubeSim {
   readonly store: ObjectStore;
@@ -116,6 +87,7 @@ export class KubeSim {
       options.historyLimit,
       options.opaqueResourceVersions,
     );
+    if (options.crds) this.store.installCrds(options.crds);
     for (const ns of ["default", "kube-system"])
       this.store.create("namespaces", null, {
         metadata: { name: ns },
@@ -203,6 +175,17 @@ export class KubeSim {
     for (const watch of [...this.watches]) watch.expire();
   }
 
+  /** Installs CRDs while the API runs (by plural), as `kubectl apply -f` of their definitions would. */
+  installCrds(plurals: readonly string[]): void {
+    this.store.installCrds(plurals);
+  }
+
+  /** Deletes CRDs: their objects go (DELETED to watchers), then their watches end and their kinds are not served. */
+  removeCrds(plurals: readonly string[]): void {
+    this.store.removeCrds(plurals);
+    for (const watch of [...this.watches]) if (plurals.includes(watch.plural)) watch.close();
+  }
+
   resetCounts(): void {
     Object.assign(this.counts, { total: 0, reads: 0, watches: 0, writes: 0, byVerb: {} });
   }
@@ -242,26 +225,19 @@ export class KubeSim {
     const url = new URL(req.url ?? "/", "https://sim");
     const method = req.method ?? "GET";
     if (this.faults.latencyMs > 0) await new Promise((r) => setTimeout(r, this.faults.latencyMs));
-    switch (url.pathname) {
-      case "/version":
-        return this.send(res, 200, version());
-      case "/api":
-        return this.send(res, 200, apiVersions(new URL(this.url).host));
-      case "/apis":
-        return this.send(res, 200, apiGroupList());
-      case "/api/v1":
-        return this.send(res, 200, coreResourceList());
-      case "/kubesim/counts":
-        // Test-support endpoint, not part of the Kubernetes API: lets a benchmark in another process read and reset
-        // counters.
-        if (method === "POST") this.resetCounts();
-        return this.send(res, 200, this.counts);
-      case "/openapi/v3":
-        return this.send(res, 200, openApiV3Root());
-      case "/openapi/v3/api/v1":
-        return this.send(res, 200, openApiV3CoreV1());
+    const served = (k: ResourceKind) => this.store.served(k.plural);
+    const discovered = discoveryDocument(url.pathname, served, new URL(this.url).host);
+    if (discovered !== undefined) {
+      if (discovered === null) throw new ApiError(404, "NotFound", "the server could not find the requested resource");
+      return this.send(res, 200, discovered);
     }
-    const route = parsePath(url.pathname);
+    if (url.pathname === "/kubesim/counts") {
+      // Test-support endpoint, not part of the Kubernetes API: lets a benchmark in another process read and reset
+      // counters.
+      if (method === "POST") this.resetCounts();
+      return this.send(res, 200, this.counts);
+    }
+    const route = parsePath(url.pathname, served);
     if (!route) throw new ApiError(404, "NotFound", "the server could not find the requested resource");
     const watching =
       method === "GET" && (url.searchParams.get("watch") === "true" || url.searchParams.get("watch") === "1");
@@ -351,7 +327,7 @@ export class KubeSim {
       page = rest;
     } else {
       const { items, resourceVersion } = this.store.list(route.plural, route.namespace);
-      page = { items: items.filter(fieldMatcher(params.get("fieldSelector"))), resourceVersion };
+      page = { items: items.filter(selectorMatcher(params)), resourceVersion };
     }
     const limit = Number(params.get("limit") ?? 0);
     const metadata: Record<string, unknown> = { resourceVersion: page.resourceVersion };
@@ -364,7 +340,7 @@ export class KubeSim {
       metadata.remainingItemCount = items.length - limit;
       items = items.slice(0, limit);
     }
-    this.send(res, 200, { kind: `${kind.kind}List`, apiVersion: "v1", metadata, items });
+    this.send(res, 200, { kind: `${kind.kind}List`, apiVersion: groupVersion(kind), metadata, items });
   }
 
   private watch(req: IncomingMessage, res: ServerResponse, route: Route, params: URLSearchParams): void {
@@ -375,7 +351,7 @@ export class KubeSim {
       bookmarks: params.get("allowWatchBookmarks") === "true",
       timeoutSeconds: params.has("timeoutSeconds") ? Number(params.get("timeoutSeconds")) : 1800,
       bookmarkIntervalMs: this.options.bookmarkIntervalMs ?? 1000,
-      matches: fieldMatcher(params.get("fieldSelector")),
+      matches: selectorMatcher(params),
     };
     if (this.faults.gone === "http") throw new ApiError(410, "Expired", "too old resource version (injected)");
     if (this.faults.watchEndsAtOnce) {
@@ -383,7 +359,8 @@ export class KubeSim {
       res.end();
       return;
     }
-    const stream = new WatchStream(this.store, res, watchParams, KINDS[route.plural]!.kind);
+    const kind = KINDS[route.plural]!;
+    const stream = new WatchStream(this.store, res, watchParams, kind.kind, groupVersion(kind));
     this.watches.add(stream);
     stream.onClose(() => this.watches.delete(stream));
     req.on("close", () => stream.close());

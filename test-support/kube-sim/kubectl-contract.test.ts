@@ -5,13 +5,18 @@ import { promisify } from "node:util";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { eventually } from "../eventually.js";
 import { KubeSim } from "./kube-sim.js";
+import { GATEWAY_API_STANDARD } from "./resource-kinds.js";
 
 const run = promisify(execFile);
 
 /** If kubectl refuses something here, the simulator is wrong, not kubectl. */
 describe("the real kubectl drives the simulator", () => {
   let sim: KubeSim;
-  const kubectl = (...args: string[]) => run("kubectl", ["--kubeconfig", sim.kubeconfig, ...args], { timeout: 20_000 });
+  // Discovery is cached per test run, so a CRD installed while running is found the way a user's kubectl finds it.
+  const kubectl = (...args: string[]) =>
+    run("kubectl", ["--kubeconfig", sim.kubeconfig, "--cache-dir", join(sim.certs.dir, "kube-cache"), ...args], {
+      timeout: 20_000,
+    });
 
   const watchers: ChildProcess[] = [];
 
@@ -80,6 +85,103 @@ describe("the real kubectl drives the simulator", () => {
 
     expect((await kubectl("delete", "svc", "web")).stdout.trim()).toBe('service "web" deleted');
     await expect(kubectl("get", "svc", "web")).rejects.toThrow(/NotFound|not found/);
+  }, 60_000);
+
+  it("Ingress and IngressClass: create -f admits the default class, get ingress -o json, patch --subresource=status", async () => {
+    const manifest = join(sim.certs.dir, "ingress.yaml");
+    await writeFile(
+      manifest,
+      [
+        "apiVersion: networking.k8s.io/v1",
+        "kind: IngressClass",
+        "metadata:",
+        "  name: nginx",
+        "  annotations:",
+        '    ingressclass.kubernetes.io/is-default-class: "true"',
+        "spec:",
+        "  controller: k8s.io/ingress-nginx",
+        "---",
+        "apiVersion: networking.k8s.io/v1",
+        "kind: Ingress",
+        "metadata:",
+        "  name: shop",
+        "  namespace: default",
+        "spec:",
+        "  tls:",
+        "  - hosts: [shop.test]",
+        "  rules:",
+        "  - host: shop.test",
+        "    http:",
+        "      paths:",
+        "      - path: /",
+        "        pathType: Prefix",
+        "        backend:",
+        "          service:",
+        "            name: web",
+        "            port:",
+        "              number: 80",
+        "",
+      ].join("\n"),
+    );
+    expect((await kubectl("create", "-f", manifest)).stdout.trim().split("\n")).toEqual([
+      "ingressclass.networking.k8s.io/nginx created",
+      "ingress.networking.k8s.io/shop created",
+    ]);
+    const shop = JSON.parse((await kubectl("get", "ingress", "shop", "-o", "json")).stdout);
+    expect(shop).toMatchObject({
+      apiVersion: "networking.k8s.io/v1",
+      kind: "Ingress",
+      metadata: { generation: 1 },
+      spec: { ingressClassName: "nginx", rules: [{ host: "shop.test" }], tls: [{ hosts: ["shop.test"] }] },
+    });
+    const patch = JSON.stringify({ status: { loadBalancer: { ingress: [{ ip: "192.168.49.2" }] } } });
+    expect(
+      (await kubectl("patch", "ingress", "shop", "--subresource=status", "--type=merge", "-p", patch)).stdout.trim(),
+    ).toBe("ingress.networking.k8s.io/shop patched");
+    const list = JSON.parse((await kubectl("get", "ing", "-A", "-o", "json")).stdout);
+    expect(list.items).toEqual([
+      expect.objectContaining({ status: { loadBalancer: { ingress: [{ ip: "192.168.49.2" }] } } }),
+    ]);
+    const bad = join(sim.certs.dir, "bad-ingress.yaml");
+    await writeFile(
+      bad,
+      "apiVersion: networking.k8s.io/v1\nkind: Ingress\nmetadata:\n  name: bad\nspec:\n  rules:\n  - host: 10.0.0.1\n",
+    );
+    await expect(kubectl("create", "-f", bad)).rejects.toThrow(/must be a DNS name, not an IP address/);
+    expect((await kubectl("delete", "ingress", "shop")).stdout.trim()).toBe('ingress.networking.k8s.io "shop" deleted');
+  }, 60_000);
+
+  it("Gateway API CRDs installed while running: kubectl finds the kinds, creates a Gateway, reads its defaulted status", async () => {
+    await expect(kubectl("get", "gateways")).rejects.toThrow(/the server doesn't have a resource type "gateways"/);
+    sim.installCrds(GATEWAY_API_STANDARD);
+    const manifest = join(sim.certs.dir, "gateway.yaml");
+    await writeFile(
+      manifest,
+      [
+        "apiVersion: gateway.networking.k8s.io/v1",
+        "kind: Gateway",
+        "metadata:",
+        "  name: gw",
+        "  namespace: default",
+        "spec:",
+        "  gatewayClassName: eg",
+        "  listeners:",
+        "  - name: http",
+        "    port: 80",
+        "    protocol: HTTP",
+        "    hostname: '*.shop.test'",
+        "",
+      ].join("\n"),
+    );
+    expect((await kubectl("create", "-f", manifest)).stdout.trim()).toBe(
+      "gateway.gateway.networking.k8s.io/gw created",
+    );
+    const gw = JSON.parse((await kubectl("get", "gateway", "gw", "-o", "json")).stdout);
+    expect(gw.apiVersion).toBe("gateway.networking.k8s.io/v1");
+    expect(gw.status.conditions).toEqual([
+      expect.objectContaining({ type: "Accepted", status: "Unknown", reason: "Pending" }),
+      expect.objectContaining({ type: "Programmed", status: "Unknown", reason: "Pending" }),
+    ]);
   }, 60_000);
 
   it("returns kubectl-readable errors: 404 and 422", async () => {

@@ -1,5 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { ApiError, type KubeObject } from "./api-error.js";
+import { applyCreateRules, applyUpdateRules } from "./network-rules.js";
+import { KINDS, type ResourceKind, groupVersion } from "./resource-kinds.js";
 import {
   applyServiceCreate,
   applyServiceStatusUpdate,
@@ -9,22 +11,7 @@ import {
 
 // Kubernetes objects are open-ended JSON; the simulator handles them as such.
 
-export { ApiError, type KubeObject };
-
-export interface ResourceKind {
-  readonly plural: string;
-  readonly kind: string;
-  readonly namespaced: boolean;
-  readonly shortNames: readonly string[];
-  readonly hasStatus: boolean;
-}
-
-export const KINDS: Record<string, ResourceKind> = {
-  services: { plural: "services", kind: "Service", namespaced: true, shortNames: ["svc"], hasStatus: true },
-  nodes: { plural: "nodes", kind: "Node", namespaced: false, shortNames: ["no"], hasStatus: true },
-  namespaces: { plural: "namespaces", kind: "Namespace", namespaced: false, shortNames: ["ns"], hasStatus: true },
-  events: { plural: "events", kind: "Event", namespaced: true, shortNames: ["ev"], hasStatus: false },
-};
+export { ApiError, KINDS, type KubeObject, type ResourceKind };
 
 export type WatchEventType = "ADDED" | "MODIFIED" | "DELETED";
 
@@ -33,6 +20,8 @@ export interface StoredEvent {
   readonly plural: string;
   readonly type: WatchEventType;
   readonly object: KubeObject;
+  /** For MODIFIED, the object before the change: a watch with a selector turns a change across it into ADDED or DELETED. */
+  readonly previous?: KubeObject;
 }
 
 export type Listener = (event: StoredEvent) => void;
@@ -56,6 +45,8 @@ export class ObjectStore {
   private readonly objects = new Map<string, Map<string, KubeObject>>();
   private readonly history: StoredEvent[] = [];
   private readonly listeners = new Set<Listener>();
+  /** CustomResourceDefinitions installed, by plural; their kinds are served only while installed. */
+  private readonly crds = new Set<string>();
 
   constructor(
     private readonly allocator: ServiceAllocator,
@@ -110,18 +101,43 @@ export class ObjectStore {
     return ns ? `${ns}/${name}` : name;
   }
 
+  /** Whether the API serves this kind now (a CRD's kind only while the CRD is installed). */
+  served(plural: string): boolean {
+    const kind = KINDS[plural];
+    return kind !== undefined && (!kind.crd || this.crds.has(plural));
+  }
+
+  installCrds(plurals: readonly string[]): void {
+    for (const plural of plurals) {
+      if (!KINDS[plural]?.crd) throw new Error(`${plural} is not a CRD kind of the simulator`);
+      this.crds.add(plural);
+    }
+  }
+
+  /** Deleting a CRD deletes its objects (each a DELETED event), then its kind is no longer served. */
+  removeCrds(plurals: readonly string[]): void {
+    for (const plural of plurals) {
+      if (!this.crds.has(plural)) continue;
+      for (const object of [...this.bucket(plural).values()])
+        this.delete(plural, object.metadata.namespace ?? null, object.metadata.name);
+      this.crds.delete(plural);
+    }
+  }
+
   private bucket(plural: string): Map<string, KubeObject> {
-    const bucket = this.objects.get(plural);
+    const bucket = this.served(plural) ? this.objects.get(plural) : undefined;
     if (!bucket) throw new ApiError(404, "NotFound", `the server could not find the requested resource (${plural})`);
     return bucket;
   }
 
-  private record(plural: string, type: WatchEventType, object: KubeObject): void {
+  private record(plural: string, type: WatchEventType, object: KubeObject, previous?: KubeObject): void {
     const event: StoredEvent = {
       rv: this.decodeVersion(object.metadata.resourceVersion),
       plural,
       type,
       object: clone(object),
+      // The caller's own copy (update reads it with get, which clones): kept as is.
+      ...(previous ? { previous } : {}),
     };
     this.history.push(event);
     // Trim in batches so a long history costs amortised O(1) per change.
@@ -153,9 +169,9 @@ export class ObjectStore {
 
   create(plural: string, ns: string | null, input: KubeObject): KubeObject {
     const kind = KINDS[plural];
-    if (!kind) throw new ApiError(404, "NotFound", `unknown resource ${plural}`);
+    if (!kind || !this.served(plural)) throw new ApiError(404, "NotFound", `unknown resource ${plural}`);
     const object = clone(input);
-    object.apiVersion = "v1";
+    object.apiVersion = groupVersion(kind);
     object.kind = kind.kind;
     object.metadata = { ...(object.metadata ?? {}) };
     if (!object.metadata.name && object.metadata.generateName)
@@ -184,6 +200,12 @@ export class ObjectStore {
     const key = this.key(ns, name);
     if (this.bucket(plural).has(key)) throw new ApiError(409, "AlreadyExists", `${plural} "${name}" already exists`);
     if (plural === "services") applyServiceCreate(object, this.allocator);
+    else
+      applyCreateRules(plural, object, {
+        ingressClasses: () => [...this.bucket("ingressclasses").values()],
+        hasStatus: kind.hasStatus,
+        grouped: kind.group !== "",
+      });
     object.metadata.uid = randomUUID();
     object.metadata.creationTimestamp = new Date().toISOString().replace(/\.\d+Z$/, "Z");
     object.metadata.resourceVersion = this.nextVersion();
@@ -226,13 +248,20 @@ export class ObjectStore {
         },
         status: incoming.status,
       };
-    } else {
+    } else if (KINDS[plural]!.hasStatus) {
       next = { ...incoming, status: existing.status };
+      applyUpdateRules(plural, existing, next, KINDS[plural]!.group !== "");
+    } else {
+      next = { ...incoming };
+      applyUpdateRules(plural, existing, next, KINDS[plural]!.group !== "");
     }
-    next.apiVersion = "v1";
+    next.apiVersion = groupVersion(KINDS[plural]!);
     next.kind = existing.kind;
     next.metadata = {
       ...next.metadata,
+      ...(existing.metadata.generation !== undefined && next.metadata?.generation === undefined
+        ? { generation: existing.metadata.generation }
+        : {}),
       name,
       uid: existing.metadata.uid,
       creationTimestamp: existing.metadata.creationTimestamp,
@@ -246,7 +275,7 @@ export class ObjectStore {
     }
     next.metadata.resourceVersion = this.nextVersion();
     this.bucket(plural).set(this.key(ns, name), next);
-    this.record(plural, "MODIFIED", next);
+    this.record(plural, "MODIFIED", next, existing);
     return clone(next);
   }
 

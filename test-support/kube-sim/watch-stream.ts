@@ -29,6 +29,7 @@ export class WatchStream {
     private readonly res: ServerResponse,
     private readonly params: WatchParams,
     private readonly kind: string,
+    private readonly apiVersion = "v1",
   ) {
     this.lastVersion = store.resourceVersion;
     res.writeHead(200, {
@@ -37,6 +38,11 @@ export class WatchStream {
       "Cache-Control": "no-cache, private",
     });
     res.flushHeaders();
+  }
+
+  /** The plural this stream watches. */
+  get plural(): string {
+    return this.params.plural;
   }
 
   onClose(listener: () => void): void {
@@ -76,7 +82,7 @@ export class WatchStream {
               type: "BOOKMARK",
               object: {
                 kind: this.kind,
-                apiVersion: "v1",
+                apiVersion: this.apiVersion,
                 metadata: { resourceVersion: this.store.encodeVersion(this.lastVersion) },
               },
             }),
@@ -87,14 +93,25 @@ export class WatchStream {
     this.timers.push(setTimeout(() => this.close(), this.params.timeoutSeconds * 1000));
   }
 
+  /**
+   * A change across the watch's selectors reads as the apiserver's watch cache sends it: an object that starts to
+   * match is ADDED, one that stops matching is DELETED (with its new state).
+   */
   private deliver(event: StoredEvent): void {
-    const object = event.object;
-    if (this.params.namespace !== null && object.metadata.namespace !== this.params.namespace) return;
-    if (!this.params.matches(object)) return;
-    // One serialisation per change, shared by every watcher.
-    const cached = event as StoredEvent & { line?: string };
-    cached.line ??= `${JSON.stringify({ type: event.type, object })}\n`;
-    if (!this.closed) this.res.write(cached.line);
+    const inScope = (o: KubeObject | undefined) =>
+      o !== undefined &&
+      (this.params.namespace === null || o.metadata.namespace === this.params.namespace) &&
+      this.params.matches(o);
+    const now = inScope(event.object);
+    const before = event.type === "MODIFIED" ? inScope(event.previous) : now;
+    let type: string = event.type;
+    if (event.type === "MODIFIED" && now !== before) type = now ? "ADDED" : "DELETED";
+    else if (!now) return;
+    // One serialisation per change and type, shared by every watcher.
+    const cached = event as StoredEvent & { lines?: Record<string, string> };
+    cached.lines ??= {};
+    cached.lines[type] ??= `${JSON.stringify({ type, object: event.object })}\n`;
+    if (!this.closed) this.res.write(cached.lines[type]);
   }
 
   private write(event: unknown): void {

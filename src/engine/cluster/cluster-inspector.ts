@@ -5,6 +5,9 @@ import { type ProfileConfig, readProfileConfig } from "./profile-config.js";
 
 export type CidrKind = "service" | "pod" | "lb-pool";
 
+/** The widest pod range a Node gets: minikube's whole cluster range is a /16 (10.244.0.0/16), a node's a /24; IPv6 ranges are /48 at most. */
+const WIDEST_POD_PREFIX = { 4: 16, 6: 48 } as const;
+
 export interface RoutedCidr {
   readonly cidr: Cidr;
   readonly kind: CidrKind;
@@ -49,7 +52,7 @@ export class ClusterInspector {
     if (status.host !== "Running") return this.view(profile, config, status.host, null, [], undefined, options);
     const nodeIp = await this.minikube.ip(profile, options.signal);
     const pods = await this.podCidrs(profile);
-    return this.view(profile, config, status.host, nodeIp, pods.cidrs, pods.error, options);
+    return this.view(profile, config, status.host, nodeIp, pods.cidrs, pods.error ?? pods.refused, options);
   }
 
   /** The same node, looked at again without minikube: profile config and pod CIDRs from the API. */
@@ -59,14 +62,33 @@ export class ClusterInspector {
     // An API hiccup keeps the pod routes we had rather than dropping them.
     const cidrs =
       pods.error !== undefined ? previous.cidrs.filter((c) => c.kind === "pod").map((c) => c.cidr) : pods.cidrs;
-    return this.view(previous.profile, config, previous.host, previous.nodeIp, cidrs, pods.error, options);
+    return this.view(
+      previous.profile,
+      config,
+      previous.host,
+      previous.nodeIp,
+      cidrs,
+      pods.error ?? pods.refused,
+      options,
+    );
   }
 
-  private async podCidrs(profile: string): Promise<{ cidrs: Cidr[]; error?: string }> {
+  /**
+   * The Nodes' pod ranges. The cluster writes them (any Node object can say
+   * anything), so a range wider than a cluster ever gives its nodes is left
+   * out and said: 10.0.0.0/8 as a "pod CIDR" would take the office's whole
+   * private network to the node.
+   */
+  private async podCidrs(profile: string): Promise<{ cidrs: Cidr[]; error?: string; refused?: string }> {
     if (!this.podCidrSource) return { cidrs: [] };
     try {
+      const all = (await this.podCidrSource.podCidrs(profile)).map((text) => parseCidr(text, { allowHostBits: true }));
+      const wide = all.filter((c) => c.prefix < WIDEST_POD_PREFIX[c.family]);
+      const cidrs = all.filter((c) => !wide.includes(c));
+      if (wide.length === 0) return { cidrs };
       return {
-        cidrs: (await this.podCidrSource.podCidrs(profile)).map((text) => parseCidr(text, { allowHostBits: true })),
+        cidrs,
+        refused: `${wide.map((c) => `${c.text} (wider than /${WIDEST_POD_PREFIX[c.family]})`).join(", ")}: more than a cluster gives its nodes; not routed`,
       };
     } catch (error) {
       return { cidrs: [], error: (error as Error).message };

@@ -1,4 +1,4 @@
-import { kubeConfigForProfile } from "../kube/kube-config.js";
+import type { KubeConfigSource } from "../kube/kube-config.js";
 import { KubeHttp } from "../kube/kube-http.js";
 
 /** Where pod CIDRs come from; the Kubernetes implementation reads Node objects. */
@@ -12,10 +12,13 @@ interface NodeList {
 
 /** Reads `spec.podCIDRs` of every Node through the same client the LoadBalancer controller uses. */
 export class KubernetesPodCidrSource implements PodCidrSource {
-  constructor(private readonly timeoutMs = 3000) {}
+  constructor(
+    private readonly kubeConfig: KubeConfigSource,
+    private readonly timeoutMs = 3000,
+  ) {}
 
   async podCidrs(profile: string): Promise<string[]> {
-    const client = await KubeHttp.fromKubeConfig(await kubeConfigForProfile(profile), {
+    const client = await KubeHttp.fromKubeConfig(await this.kubeConfig(profile), {
       timeoutMs: this.timeoutMs,
       maxSockets: 1,
     });

@@ -133,4 +133,16 @@ describe("minikube commands", () => {
     expect(view.cidrs).toHaveLength(1);
     expect(view.podCidrError).toBe("connect ECONNREFUSED");
   });
+
+  it("attack: a Node that claims a pod range wider than a cluster gives (10.0.0.0/8, the office's network) is not routed, and says so; the others are", async () => {
+    await fake.addProfile({ name: "minikube", nodeIp: "192.168.49.2" });
+    const pods = { podCidrs: async () => ["10.244.0.0/24", "10.0.0.0/8", "fd00:10:244::/32"] };
+    const view = await new ClusterInspector(fake.miniPath, new MinikubeCli("minikube", runner), pods).inspect(
+      "minikube",
+    );
+    expect(view.cidrs.map((c) => `${c.kind}:${c.cidr.text}`)).toEqual(["service:10.96.0.0/12", "pod:10.244.0.0/24"]);
+    expect(view.podCidrError).toBe(
+      "10.0.0.0/8 (wider than /16), fd00:10::/32 (wider than /48): more than a cluster gives its nodes; not routed",
+    );
+  });
 });

@@ -1,10 +1,11 @@
 import { existsSync } from "node:fs";
-import { readFile, readdir } from "node:fs/promises";
-import { delimiter, join } from "node:path";
+import { readdir } from "node:fs/promises";
+import { delimiter, dirname, join } from "node:path";
 import { z } from "zod";
 import { isValidIp, parseCidr } from "../../shared/cidr.js";
 import { isValidProfileName } from "../../shared/profile-name.js";
 import { profileConfigPath } from "./minipath.js";
+import { fileAccessFor } from "../root/index.js";
 
 /** The fields of minikube's ClusterConfig that the tunnel uses; the rest is ignored. */
 const clusterConfigSchema = z.looseObject({
@@ -79,19 +80,27 @@ export async function missingProfileMessage(
   return `minikube is not on PATH and ${miniPath} holds no cluster: install minikube (https://minikube.sigs.k8s.io/docs/start/), run \`minikube start\`, then run this again (or give minikube's path with --minikube)`;
 }
 
+/**
+ * A file of MINIPATH, read as root reads a user's files (guarded-files.ts: no
+ * link a user made, no FIFO, a bounded size) or plainly as its user; null
+ * when it does not exist.
+ */
+async function readMiniPathFile(path: string): Promise<string | null> {
+  return (await fileAccessFor(dirname(path))).readText(path);
+}
+
 export const DEFAULT_SERVICE_CIDR = "10.96.0.0/12";
 export const DEFAULT_DNS_DOMAIN = "cluster.local";
 
 export async function readProfileConfig(miniPath: string, profile: string): Promise<ProfileConfig> {
   const path = profileConfigPath(miniPath, profile);
-  let text: string;
+  let text: string | null;
   try {
-    text = await readFile(path, "utf8");
+    text = await readMiniPathFile(path);
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === "ENOENT")
-      throw new ProfileMissingError(await missingProfileMessage(miniPath, profile));
     throw new ProfileConfigError(path, (error as Error).message);
   }
+  if (text === null) throw new ProfileMissingError(await missingProfileMessage(miniPath, profile));
   let json: unknown;
   try {
     json = JSON.parse(text);
@@ -140,7 +149,9 @@ export async function listProfileNames(miniPath: string): Promise<string[]> {
 export async function activeProfile(miniPath: string, env: NodeJS.ProcessEnv = process.env): Promise<string> {
   if (env.MINIKUBE_PROFILE) return env.MINIKUBE_PROFILE;
   try {
-    const config = JSON.parse(await readFile(join(miniPath, "config", "config.json"), "utf8")) as { profile?: unknown };
+    const config = JSON.parse((await readMiniPathFile(join(miniPath, "config", "config.json"))) ?? "") as {
+      profile?: unknown;
+    };
     if (typeof config.profile === "string" && config.profile !== "") return config.profile;
   } catch {
     // No config, or an unreadable one: minikube falls back to its default too.

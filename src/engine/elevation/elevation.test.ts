@@ -1,7 +1,7 @@
 import { execFile } from "node:child_process";
 import { promisify } from "node:util";
 import { describe, expect, it } from "vitest";
-import { explainElevationFailure, helperArgv, shellQuote } from "./elevation.js";
+import { elevatedCommand, explainElevationFailure, helperArgv, shellQuote } from "./elevation.js";
 
 const run = promisify(execFile);
 
@@ -37,6 +37,14 @@ describe("the command handed to sudo-prompt", () => {
     const argv = helperArgv(launch, "/tmp/dir with 'quotes'/secret");
     const { stdout } = await run("/bin/sh", ["-c", `printf '%s\\0' ${shellQuote(argv)}`]);
     expect(stdout.split("\0").slice(0, -1)).toEqual(argv);
+  });
+
+  it("on Windows it is a line of a batch file for cmd.exe, not POSIX quoting (cmd would look for a program named 'C:\\…')", () => {
+    const argv = ["C:\\Program Files\\node.exe", "C:\\Users\\o'brien\\helper main.mjs", "--daemonize"];
+    expect(elevatedCommand(argv, "win32")).toBe(
+      '"C:\\Program Files\\node.exe" ^"C:\\Users\\o\'brien\\helper main.mjs^" --daemonize',
+    );
+    expect(elevatedCommand(argv, "darwin")).toBe(shellQuote(argv));
   });
 
   it.each([

@@ -1,11 +1,12 @@
 import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { dirname, join } from "node:path";
+import { readFile, rm } from "node:fs/promises";
+import { dirname } from "node:path";
 import { HelperClient, HelperError } from "./helper-client.js";
-import { socketPathFor } from "./helper-layout.js";
+import { runtimeDirFor, socketPathFor } from "./helper-layout.js";
+import { makeSecretFolder } from "./secret-folder.js";
 import { type HelperDigests, stagedArgv } from "./staged-launch.js";
+import { batchCommandLine } from "./windows-command-line.js";
 
 export const APP_NAME = "Minikube Tunnel";
 
@@ -27,8 +28,12 @@ export interface HelperLaunch {
 
 export type ElevationMode = "direct" | "sudo" | "gui";
 
-export function defaultRuntimeDir(platform: NodeJS.Platform = process.platform): string {
-  return platform === "darwin" ? "/var/run/minikube-tunnel" : "/run/minikube-tunnel";
+/** Root's runtime directory (helper-layout.ts, runtimeDirFor): /run or /var/run, and %ProgramData% on Windows. */
+export function defaultRuntimeDir(
+  platform: NodeJS.Platform = process.platform,
+  env: NodeJS.ProcessEnv = process.env,
+): string {
+  return runtimeDirFor(platform, env);
 }
 
 /** The helper's command line; the secret is never on it, only the path of a file that holds it. */
@@ -88,14 +93,21 @@ export function runAsRoot(mode: ElevationMode, argv: string[]): Promise<void> {
   return runElevated(mode, argv).catch((error: Error) => Promise.reject(explainElevationFailure(error, "")));
 }
 
+/**
+ * The one command string sudo-prompt takes: on macOS and Linux a shell re-parses it (shellQuote, tested through a
+ * real /bin/sh); on Windows it becomes a line of a batch file that cmd.exe reads, then the program splits by
+ * Microsoft's rules (batchCommandLine, tested through Wine's cmd.exe and Windows' Node).
+ */
+export function elevatedCommand(argv: readonly string[], platform: NodeJS.Platform = process.platform): string {
+  return platform === "win32" ? batchCommandLine(argv) : shellQuote(argv);
+}
+
 function runElevated(mode: ElevationMode, argv: string[]): Promise<void> {
   if (mode === "gui") {
-    // sudo-prompt's API takes one command string; shellQuote (tested through a real /bin/sh) makes every argument
-    // literal.
     return import("@vscode/sudo-prompt").then(
       (sudoPrompt) =>
         new Promise<void>((resolve, reject) => {
-          sudoPrompt.exec(shellQuote(argv), { name: APP_NAME }, (error) => (error ? reject(error) : resolve()));
+          sudoPrompt.exec(elevatedCommand(argv), { name: APP_NAME }, (error) => (error ? reject(error) : resolve()));
         }),
     );
   }
@@ -114,9 +126,10 @@ function runElevated(mode: ElevationMode, argv: string[]): Promise<void> {
 
 /**
  * Starts the helper once (one password prompt) and connects to it. The secret
- * goes through a 0600 file in a 0700 directory of the user's; the helper reads
- * it without following links and serves only that file's owner, and this
- * client deletes it once the helper is up.
+ * goes through a file in a folder only this user can open (0600 in 0700, or
+ * on Windows a DACL: secret-folder.ts); the helper reads it without following
+ * links and serves only that file's owner, and this client deletes it once
+ * the helper is up.
  */
 export async function startHelper(
   launch: HelperLaunch,
@@ -125,10 +138,7 @@ export async function startHelper(
   transport: "unix" | "tcp" = process.platform === "win32" ? "tcp" : "unix",
 ): Promise<HelperClient> {
   const secret = randomBytes(32).toString("hex");
-  const dir = await mkdtemp(join(tmpdir(), "mktunnel-"));
-  const secretFile = join(dir, "secret");
-  const portFile = join(dir, "port");
-  await writeFile(secretFile, secret, { mode: 0o600 });
+  const { dir, secretFile, portFile } = await makeSecretFolder(secret);
   let port: number | null = null;
   try {
     // On Windows the helper listens on a loopback port (Node cannot restrict a named pipe to one user) and says which

@@ -39,26 +39,29 @@ export interface HelperLaunchOptions {
   readonly env?: NodeJS.ProcessEnv;
   /** The package's digests of the helper's files: root copies and checks them before running (an app the user owns). */
   readonly digests?: HelperDigests;
+  readonly platform?: NodeJS.Platform;
 }
 
 export async function launchHelper(options: HelperLaunchOptions): Promise<HelperClient> {
-  const logDir = join(options.miniPath, "logs");
-  await mkdir(logDir, { recursive: true });
+  await mkdir(join(options.miniPath, "logs"), { recursive: true });
+  return startHelper(helperLaunchFor(options), options.mode);
+}
+
+/** What to run for a per-session helper: the program, where its files go, and (outside Windows) the staged copy. */
+export function helperLaunchFor(options: HelperLaunchOptions): HelperLaunch {
   const program = options.program ?? helperProgramBesideEngine();
   const env = options.env ?? process.env;
-  const launch: HelperLaunch = {
+  const platform = options.platform ?? process.platform;
+  const runtimeDir = env.MKTUNNEL_RUNTIME_DIR || defaultRuntimeDir(platform);
+  return {
     ...program,
-    runtimeDir: env.MKTUNNEL_RUNTIME_DIR || defaultRuntimeDir(),
-    logFile: join(logDir, options.logName ?? "mktunnel-helper.log"),
+    runtimeDir,
+    logFile: join(options.miniPath, "logs", options.logName ?? "mktunnel-helper.log"),
     registry: options.registryPath,
-    ...(options.digests
-      ? {
-          staged: {
-            digests: options.digests,
-            stageDir: join(env.MKTUNNEL_RUNTIME_DIR || defaultRuntimeDir(), "stage"),
-          },
-        }
+    // The staged copy is a POSIX shell script; on Windows the elevated account is the user's own (UAC), and the
+    // helper judges the files it runs by their ACLs (src/helper/integrity.ts) instead.
+    ...(options.digests && platform !== "win32"
+      ? { staged: { digests: options.digests, stageDir: join(runtimeDir, "stage") } }
       : {}),
   };
-  return startHelper(launch, options.mode);
 }

@@ -22,15 +22,20 @@ export class HelperVersionMismatch extends Error {
 export async function connectInstalledHelper(
   registryPath: string,
   env: NodeJS.ProcessEnv = process.env,
+  platform: NodeJS.Platform = process.platform,
 ): Promise<HelperClient | null> {
-  const socket = installedSocketPath(env);
-  if (!existsSync(socket)) return null;
-  const secret = await readFile(secretPathFor(socket), "utf8").then(
-    (s) => s.trim(),
-    () => null,
-  );
+  const socket = installedSocketPath(env, platform);
+  const secret = await readTrimmed(secretPathFor(socket));
   if (!secret) return null;
-  const client = await HelperClient.connect(socket, secret, 2000).catch(() => null);
+  // Windows: a loopback port, named in a file beside the secret that only the recorded user (and root) can read.
+  const client =
+    platform === "win32"
+      ? await readPort(socket).then((port) =>
+          port === null ? null : HelperClient.overChannel(port, secret).catch(() => null),
+        )
+      : existsSync(socket)
+        ? await HelperClient.connect(socket, secret, 2000).catch(() => null)
+        : null;
   if (!client) return null;
   const hello = await client.hello(registryPath).catch(() => null);
   if (!hello) {
@@ -44,11 +49,39 @@ export async function connectInstalledHelper(
   return client;
 }
 
-/** Whether something listens on the installed helper's socket (whoever it serves). */
-export function installedHelperAnswers(env: NodeJS.ProcessEnv = process.env): Promise<boolean> {
-  const socket = installedSocketPath(env);
+const readTrimmed = (path: string) =>
+  readFile(path, "utf8").then(
+    (s) => s.trim(),
+    () => null,
+  );
+
+async function readPort(file: string): Promise<number | null> {
+  const text = await readTrimmed(file);
+  return text && /^\d{1,5}$/.test(text) && Number(text) > 0 && Number(text) < 65536 ? Number(text) : null;
+}
+
+/** Whether something listens on the installed helper's socket, or on Windows its port (whoever it serves). */
+export async function installedHelperAnswers(
+  env: NodeJS.ProcessEnv = process.env,
+  platform: NodeJS.Platform = process.platform,
+): Promise<boolean> {
+  const socket = installedSocketPath(env, platform);
+  if (platform === "win32") {
+    // Another user's helper: its port file is not ours to read, but it is there.
+    const port = await readFile(socket, "utf8").then(
+      (text) => (/^\d{1,5}$/.test(text.trim()) ? Number(text.trim()) : null),
+      (error: NodeJS.ErrnoException) => (error.code === "EPERM" || error.code === "EACCES" ? "theirs" : null),
+    );
+    if (port === "theirs") return true;
+    if (port === null) return false;
+    return answers({ host: "127.0.0.1", port });
+  }
+  return answers({ path: socket });
+}
+
+function answers(target: { path: string } | { host: string; port: number }): Promise<boolean> {
   return new Promise((resolve) => {
-    const probe = connect(socket);
+    const probe = connect(target);
     probe.once("connect", () => (probe.destroy(), resolve(true)));
     // Another user's helper refuses us the socket, but it is running.
     probe.once("error", (error: NodeJS.ErrnoException) => resolve(error.code === "EACCES"));

@@ -57,6 +57,15 @@ describe("the helper's TCP channel (challenge–response, MAC'd and sequenced li
     await expect(openChannel(impostor.port, SECRET)).rejects.toThrow();
   });
 
+  it("a frame whose MAC is as long in characters as a real one but not in bytes ends the channel, and throws nowhere", async () => {
+    const { port, accepted } = await listen();
+    const { socket } = await openChannel(port, SECRET);
+    const { socket: serverSide } = await accepted;
+    const closed = new Promise<void>((r) => serverSide.once("close", () => r()));
+    socket.write(`${JSON.stringify({ seq: 1, mac: "é".repeat(64), body: '{"op":"ping"}' })}\n`);
+    await closed;
+  });
+
   it("a recorded handshake does not open a new session (fresh nonce), and a replayed or altered line ends the channel", async () => {
     const first = await listen();
     // Record what a real client sends, as a local eavesdropper would.

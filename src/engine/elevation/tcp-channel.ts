@@ -31,8 +31,11 @@ export const MAX_HANDSHAKES = 15;
 const mac = (key: string | Buffer, ...parts: string[]) =>
   createHmac("sha256", key).update(parts.join("\u0000")).digest("hex");
 
+/** Compared as bytes of equal length: a string of the right length in characters but not in bytes is simply unequal. */
 function sameMac(a: unknown, b: string): boolean {
-  return typeof a === "string" && a.length === b.length && timingSafeEqual(Buffer.from(a), Buffer.from(b));
+  if (typeof a !== "string") return false;
+  const [x, y] = [Buffer.from(a), Buffer.from(b)];
+  return x.length === y.length && timingSafeEqual(x, y);
 }
 
 export class ChannelError extends Error {}

@@ -2,9 +2,15 @@ import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { delimiter, join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { type KubeConfigReader, KubeConfigError, kubeConfigForProfile, kubeConfigPaths } from "./kube-config.js";
+import {
+  type KubeConfigReader,
+  KubeConfigError,
+  kubeConfigForProfile,
+  kubeConfigPaths,
+  kubeConfigReaderFor,
+} from "./kube-config.js";
 
-const plainReader: KubeConfigReader = { isRoot: false, read: (path) => readFile(path, "utf8") };
+const plainReader: KubeConfigReader = kubeConfigReaderFor(null);
 
 /** minikube's own kubeconfig entry shape (`minikube start` writes file paths, not data). */
 const minikubeEntry = (name: string, server: string, dir: string) => `

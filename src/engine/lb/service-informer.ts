@@ -76,8 +76,10 @@ export class ServiceInformer {
         let gone = false;
         let events = 0;
         const began = performance.now();
+        // The path may carry its own query (a label selector) that the watch keeps.
+        const separator = this.path.includes("?") ? "&" : "?";
         await this.client.watch(
-          `${this.path}?watch=1&allowWatchBookmarks=true&timeoutSeconds=${timeout}&resourceVersion=${encodeURIComponent(this.resourceVersion)}`,
+          `${this.path}${separator}watch=1&allowWatchBookmarks=true&timeoutSeconds=${timeout}&resourceVersion=${encodeURIComponent(this.resourceVersion)}`,
           (event: WatchLine) => {
             events++;
             failures = 0;

@@ -31,8 +31,10 @@ export interface RootSessionParts {
   readonly namesDir: string | null;
   readonly relayTargetOwner: number | null;
   readonly allowances: Allowances;
-  /** True for root serving its own operator (in process); false for a helper's client. */
+  /** True for root serving its own operator (in process); false for a helper's client: cleanup believes the file's dead entries only then. */
   readonly operator: boolean;
+  /** True when dead tunnels' routes may be adopted from the file's word: root on its own MINIPATH only. */
+  readonly adopts: boolean;
   readonly log: (line: string) => void;
   readonly platform?: NodeJS.Platform;
   readonly onClosed?: () => void;
@@ -73,7 +75,7 @@ export function assembleRootSession(parts: RootSessionParts): RootSession {
     table: parts.table,
     registry: parts.registry,
     registrar: new RouteRegistrar(parts.table, parts.registry, parts.owner, record, {
-      operator: parts.operator,
+      adopts: parts.adopts,
       inherited: records ? inheritedFrom(records.runtimeDir, parts.user.uid) : async () => false,
       allowances: parts.allowances,
     }),

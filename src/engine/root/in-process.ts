@@ -1,5 +1,6 @@
 import { currentProcessIdentity } from "../registry/process-liveness.js";
 import { isElevated } from "../system/elevation-state.js";
+import { ensureRootDirectory } from "../elevation/root-directory.js";
 import type { RegistryFile } from "../registry/registry-file.js";
 import { FileGuard } from "./files/guarded-files.js";
 import { type Allowances, NO_ALLOWANCES } from "./policy/allowances.js";
@@ -31,10 +32,12 @@ export async function createInProcessRoot(options: InProcessRootOptions): Promis
   const user =
     files instanceof FileGuard ? files.owner : { uid: process.getuid?.() ?? 0, gid: process.getgid?.() ?? 0 };
   const self = await currentProcessIdentity();
+  // Root's records go in root's own folder; on Windows any user could have made %ProgramData%\minikube-tunnel first.
+  if (isRoot) await ensureRootDirectory(options.runtimeDir);
   // Last of what can fail before the session exists, so nothing has to stop it on the way.
   const owner = await registryPidFor(user);
   const names = isRoot && options.names !== false;
-  return assembleRootSession({
+  const session = assembleRootSession({
     table: options.table,
     registry: options.registry,
     owner: owner.identity,
@@ -45,7 +48,13 @@ export async function createInProcessRoot(options: InProcessRootOptions): Promis
     allowances: options.allowances ?? NO_ALLOWANCES,
     // Whoever runs root in process has root already: the file's dead entries are theirs to clean.
     operator: true,
+    // A dead tunnel's route is adopted from the file's word only when the file is root's own: a user whose MINIPATH
+    // root works on can forge an entry for any route.
+    adopts: user.uid === 0,
     log: options.log ?? (() => undefined),
     onClosed: () => owner.stop(),
   });
+  // What a crashed root tunnel of this user left (its record in the runtime directory) is taken back first.
+  if (isRoot) await session.reclaimOrphans().catch(() => undefined);
+  return session;
 }

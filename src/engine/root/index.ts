@@ -20,6 +20,8 @@ export type {
   RouteRequest,
 } from "./root.js";
 export { createInProcessRoot } from "./in-process.js";
+export { systemPortRefusal } from "./policy/service-ports.js";
+export { type ActingUser, actingUserFor } from "./acting-user.js";
 export { fileAccessFor } from "./files/guarded-files.js";
 export { routeTableFor } from "./routes/platform-route-table.js";
 export type { RouteTable } from "./routes/route-table.js";

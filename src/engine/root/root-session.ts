@@ -16,7 +16,7 @@ import {
   checkForwardAddress,
   hostsAddressRefusal,
 } from "./policy/request-policy.js";
-import { checkGateway, checkNotBlanket, publicNetworkRefusal } from "./policy/route-policy.js";
+import { checkGateway, checkNotBlanket, pathRefusal, publicNetworkRefusal } from "./policy/route-policy.js";
 import type {
   AddOutcome,
   CleanupReport,
@@ -60,6 +60,15 @@ export interface RootSessionDeps {
 }
 
 /**
+ * What one session may make root hold (with the helper's 16 clients, what
+ * one user may): a profile's networks are its service range, its nodes' pod
+ * ranges and its LoadBalancer pool, a few dozen at most.
+ */
+const MAX_PROFILES = 32;
+const MAX_CIDRS_PER_PROFILE = 64;
+const MAX_ROUTES = 256;
+
+/**
  * Root's side of one client (a helper connection) or of this process when
  * it is root: the one place every request meets the policy (docs/security.md,
  * "The root policy"), for routes, loopback ports, aliases and names alike,
@@ -69,6 +78,7 @@ export class RootSession implements Root {
   private readonly declarations = new Map<string, DeclaredProfile>();
   private readonly relays: LoopbackRelays;
   private readonly aliasesAdded = new Set<string>();
+  private reclaimed: Pick<CleanupReport, "removed" | "failures"> = { removed: [], failures: [] };
 
   constructor(private readonly deps: RootSessionDeps) {
     this.relays = new LoopbackRelays(deps.relayTargetOwner, deps.log);
@@ -81,6 +91,10 @@ export class RootSession implements Root {
    * domain still gets its routes.
    */
   async declare(declaration: ProfileDeclaration): Promise<void> {
+    if (!this.declarations.has(declaration.profile) && this.declarations.size >= MAX_PROFILES)
+      throw new PolicyError(`this client already declared ${MAX_PROFILES} profiles, the most one session may`);
+    if (declaration.cidrs.length > MAX_CIDRS_PER_PROFILE)
+      throw new PolicyError(`${declaration.cidrs.length} networks for one profile; at most ${MAX_CIDRS_PER_PROFILE}`);
     if (declaration.nodeIp !== null) checkGateway(declaration.nodeIp);
     if (declaration.nodeIp === null && declaration.cidrs.length > 0)
       throw new PolicyError("networks need the node they are routed through");
@@ -121,6 +135,14 @@ export class RootSession implements Root {
         throw new PolicyError(`${r.destination.text} was not declared for profile "${r.profile}"`);
     }
     const allowed = requests.filter((r) => this.declarations.get(r.profile)!.cidrs.has(r.destination.text));
+    const held = this.deps.registrar.heldRoutes();
+    const fresh = allowed.filter(
+      (r) => !held.some((h) => h.profile === r.profile && h.destination.text === r.destination.text),
+    );
+    if (held.length + fresh.length > MAX_ROUTES)
+      throw new PolicyError(
+        `this client holds ${held.length} routes; ${fresh.length} more would pass the ${MAX_ROUTES} one session may hold`,
+      );
     const added = await this.deps.registrar.addRoutes(
       allowed.map((r) => {
         const d = this.declarations.get(r.profile)!;
@@ -143,19 +165,17 @@ export class RootSession implements Root {
   }
 
   async cleanup(): Promise<CleanupReport> {
-    const orphans = this.deps.runtimeDir
-      ? await OwnRoutes.orphans(this.deps.runtimeDir, this.deps.user.uid, (pid, started) =>
-          isTunnelProcessAlive(pid, started || undefined),
-        )
-      : [];
-    const report = await cleanupStaleTunnels(this.deps.table, this.deps.registry, {
-      allowances: this.deps.allowances,
-      operator: this.deps.operator,
-      recorded: orphans.flatMap((o) => o.routes),
-    });
-    const failed = new Set(report.failures.map((f) => `${f.destination} ${f.gateway}`));
-    for (const orphan of orphans)
-      if (!orphan.routes.some((r) => failed.has(`${r.destination.text} ${r.gateway}`))) await orphan.forget();
+    const { recordedKept: _kept, ...found } = await this.cleanupRoutes(false);
+    // What this session took back when it started is part of the first cleanup's answer.
+    const same = (a: { destination: string; gateway: string }, b: { destination: string; gateway: string }) =>
+      a.destination === b.destination && a.gateway === b.gateway;
+    const taken = this.reclaimed.removed.filter((r) => r.routeRemoved);
+    const removed = [
+      ...taken.filter((r) => !found.removed.some((f) => same(f, r))),
+      ...found.removed.map((f) => (taken.some((r) => same(f, r)) ? { ...f, routeRemoved: true } : f)),
+    ];
+    const report = { ...found, removed, failures: [...this.reclaimed.failures, ...found.failures] };
+    this.reclaimed = { removed: [], failures: [] };
     let names: string[] = [];
     const nameFailures: string[] = [];
     try {
@@ -166,6 +186,45 @@ export class RootSession implements Root {
     for (const r of report.refused ?? [])
       this.deps.log(`cleanup refused ${r.destination} via ${r.gateway} (${r.profile}, pid ${r.pid}): ${r.error}`);
     return { ...report, names, ...(nameFailures.length > 0 ? { nameFailures } : {}) };
+  }
+  /**
+   * What crashed root sessions of this user left (their records, in root's
+   * runtime directory) is taken back when a session starts: a crash of root
+   * costs nothing once root is back. Routes a live tunnel still holds stay,
+   * with their records, for that client to come back to.
+   */
+  async reclaimOrphans(): Promise<void> {
+    const report = await this.cleanupRoutes(true);
+    this.reclaimed = { removed: report.removed, failures: report.failures };
+    for (const r of report.removed)
+      if (r.routeRemoved) this.deps.log(`took back ${r.destination} via ${r.gateway}, left by a crashed session`);
+    for (const f of report.failures) this.deps.log(`could not take back ${f.destination} via ${f.gateway}: ${f.error}`);
+    const names = await this.deps.names?.removeStale().catch((error: Error) => {
+      this.deps.log(`could not take back names a crashed session left: ${error.message}`);
+      return [];
+    });
+    if (names && names.length > 0) this.deps.log(`took back names a crashed session left for ${names.join(", ")}`);
+  }
+
+  private async cleanupRoutes(recordedOnly: boolean) {
+    const orphans = this.deps.runtimeDir
+      ? await OwnRoutes.orphans(this.deps.runtimeDir, this.deps.user.uid, (pid, started) =>
+          isTunnelProcessAlive(pid, started || undefined),
+        )
+      : [];
+    const report = await cleanupStaleTunnels(this.deps.table, this.deps.registry, {
+      allowances: this.deps.allowances,
+      operator: this.deps.operator,
+      recorded: orphans.flatMap((o) => o.routes),
+      recordedOnly,
+    });
+    const left = new Set([
+      ...report.failures.map((f) => `${f.destination} ${f.gateway}`),
+      ...report.recordedKept.map((r) => `${r.destination.text} ${r.gateway}`),
+    ]);
+    for (const orphan of orphans)
+      if (!orphan.routes.some((r) => left.has(`${r.destination.text} ${r.gateway}`))) await orphan.forget();
+    return report;
   }
 
   async relay(address: string, port: number, targetPort: number): Promise<void> {
@@ -200,12 +259,22 @@ export class RootSession implements Root {
     }
     const declaration = this.declared(profile);
     const machine = await readResolverSettings();
+    // A domain the resolver setting would refuse (a single label, the machine's own) gets no hosts names either.
+    let domainRefusal: string | null = null;
+    try {
+      checkClusterDomain(declaration.clusterDomain, this.deps.allowances, machine);
+    } catch (error) {
+      domainRefusal = (error as Error).message;
+    }
     const kept: HostsEntry[] = [];
     const dropped: { name: string; reason: string }[] = [];
     for (const entry of entries) {
       const badAddress = hostsAddressRefusal(entry.ip, declaration);
       const allowed = entry.names.filter((name) => {
-        const why = badAddress ?? hostNameRefusal(name, declaration.clusterDomain, this.deps.allowances, machine);
+        const why =
+          badAddress ??
+          hostNameRefusal(name, declaration.clusterDomain, this.deps.allowances, machine) ??
+          (domainRefusal !== null && name.endsWith(`.${declaration.clusterDomain}`) ? domainRefusal : null);
         if (why) dropped.push({ name, reason: why });
         return why === null;
       });
@@ -220,6 +289,12 @@ export class RootSession implements Root {
     if (dns) {
       const declaration = this.declared(profile);
       checkClusterDns(dns, declaration);
+      // The resolver setting goes on the link toward the node: only a link an add of a route through it would pass.
+      const family = dns.gateway.includes(":") ? 6 : 4;
+      const path = await pathRefusal(dns.gateway, await this.deps.table.list(family), {
+        allowances: this.deps.allowances,
+      });
+      if (path) throw new PolicyError(path);
       // The OS resolver would send a public domain's lookups, for every user, to the cluster's server.
       checkClusterDomain(declaration.clusterDomain, this.deps.allowances, await readResolverSettings());
     }

@@ -8,7 +8,8 @@ import { TestUser } from "../../../test-support/helper-lab.js";
 import { eventually } from "../../../test-support/eventually.js";
 import { createEngine } from "../engine.js";
 import { CommandNotFoundError, CommandTimeoutError } from "./command-runner.js";
-import { runnerAs, runnerForOwnerOf } from "./owner-runner.js";
+import { runnerAs, runnerFor } from "./owner-runner.js";
+import { actingUserFor } from "../root/index.js";
 
 const run = promisify(execFile);
 const asRoot = process.getuid?.() === 0;
@@ -76,17 +77,40 @@ describe.skipIf(!asRoot)("commands root runs for a user", () => {
     await expect(runnerAs(user).run("mkt-no-such-command", [])).rejects.toBeInstanceOf(CommandNotFoundError);
   });
 
-  it("root's own MINIPATH runs commands directly; a user's, as that user", async () => {
+  it("root's own MINIPATH runs commands directly; a user's, as that user, even before it exists", async () => {
     const mine = join(dir, "root-minipath");
     await mkdir(mine);
-    expect((await runnerForOwnerOf(mine).run("id", ["-u"])).stdout.trim()).toBe("0");
+    expect((await runnerFor(await actingUserFor(mine)).run("id", ["-u"])).stdout.trim()).toBe("0");
     const theirs = join(dir, "user-minipath");
     await mkdir(theirs);
     await chown(theirs, user.uid, user.gid);
     // Not there yet: its nearest existing folder's owner answers.
-    expect((await runnerForOwnerOf(join(theirs, "later", ".minikube")).run("id", ["-u"])).stdout.trim()).toBe(
-      String(user.uid),
-    );
+    expect(
+      (await runnerFor(await actingUserFor(join(theirs, "later", ".minikube"))).run("id", ["-u"])).stdout.trim(),
+    ).toBe(String(user.uid));
+  });
+
+  it("attack: the acting user is fixed at start; a MINIPATH swapped afterwards for a link to a root-owned folder runs nothing as root, and a MINIPATH that is a user's link is refused", async () => {
+    const home = join(dir, "swapper");
+    const miniPath = join(home, ".minikube");
+    await mkdir(miniPath, { recursive: true });
+    await chown(home, user.uid, user.gid);
+    await chown(miniPath, user.uid, user.gid);
+    // A minikube anyone may run, that says whom it runs as.
+    const whoami = join(dir, "whoami-minikube");
+    await writeFile(whoami, `#!/bin/sh\necho "{\\"Name\\":\\"p\\",\\"Host\\":\\"uid-$(id -u)\\"}"\n`, { mode: 0o755 });
+    const engine = await createEngine({
+      env: { ...process.env, MINIKUBE_HOME: miniPath, HOME: home },
+      minikubeBinary: whoami,
+      podCidrSource: null,
+      names: false,
+      tunnelLocks: false,
+    });
+    // As the user would: MINIPATH becomes a link to a folder root owns.
+    const [file, args] = user.as("sh", "-c", `mv ${miniPath} ${miniPath}.old && ln -s ${dir} ${miniPath}`);
+    await run(file, args);
+    expect((await engine.minikube.status("p")).host).toBe(`uid-${user.uid}`);
+    await expect(actingUserFor(miniPath)).rejects.toThrow(/symbolic link/);
   });
 
   it("attack: a minikube the user planted cannot act as root when root tunnels their MINIPATH", async () => {

@@ -1,5 +1,3 @@
-import { stat } from "node:fs/promises";
-import { dirname } from "node:path";
 import { type CommandRunner, CommandNotFoundError, execFileRunner } from "./command-runner.js";
 
 export interface UserIds {
@@ -57,35 +55,9 @@ export function runnerAs(user: UserIds, base: CommandRunner = execFileRunner): C
   };
 }
 
-/** The owner of `path`, or of its nearest existing parent when it does not exist yet. */
-export async function ownerOf(path: string): Promise<UserIds> {
-  for (let current = path; ; current = dirname(current)) {
-    try {
-      const info = await stat(current);
-      return { uid: info.uid, gid: info.gid };
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== "ENOENT" || dirname(current) === current) throw error;
-    }
-  }
-}
-
 export const isPosixRoot = (): boolean => process.platform !== "win32" && process.getuid?.() === 0;
 
-/**
- * The runner for commands about `path` (MINIPATH): as root, the command runs
- * as the path's owner, asked at each run (MINIPATH may be created later);
- * a normal user, or root's own MINIPATH, runs it directly.
- */
-export function runnerForOwnerOf(
-  path: string,
-  base: CommandRunner = execFileRunner,
-  isRoot: () => boolean = isPosixRoot,
-): CommandRunner {
-  if (!isRoot()) return base;
-  return {
-    async run(file, args, options) {
-      const owner = await ownerOf(path);
-      return owner.uid === 0 ? base.run(file, args, options) : runnerAs(owner, base).run(file, args, options);
-    },
-  };
+/** The runner for commands about a MINIPATH: as its owner when root acts for another user (`acting-user.ts`), else directly. */
+export function runnerFor(actingUser: UserIds | null, base: CommandRunner = execFileRunner): CommandRunner {
+  return actingUser === null || actingUser.uid === 0 ? base : runnerAs(actingUser, base);
 }

@@ -16,6 +16,8 @@ export interface AccessFactoryDeps {
   readonly forward: ForwardAccessDeps;
   readonly sshClient: SshClientKind;
   readonly sshLink?: SshLinkOptions;
+  /** Root working on another user's MINIPATH (root/acting-user.ts): their uid, else null. */
+  readonly actingForUid?: number | null;
 }
 
 /**
@@ -44,6 +46,12 @@ export function accessFactories(
     },
     forward: async (request) => {
       const { lb, pollIntervalMs } = request.settings;
+      // Root's SSH client would log in to an endpoint (and pin keys) that user's container engine names: their
+      // process runs forward mode, with the helper for the low ports.
+      if (deps.actingForUid !== undefined && deps.actingForUid !== null && deps.actingForUid !== 0)
+        throw new TunnelSettingsError(
+          `profile "${request.profile}": forward mode is not run as root for another user's MINIPATH (uid ${deps.actingForUid}); run mktunnel as that user (it asks for the helper for ports below 1024), or use --mode route`,
+        );
       if (!lb.enabled)
         throw new TunnelSettingsError(
           `profile "${request.profile}": forward mode needs the LoadBalancer controller, which gives each Service its loopback address (drop --no-lb, or use --mode route)`,

@@ -12,6 +12,7 @@ import type {
   ServicesView,
 } from "../access/cluster-access.js";
 import { ProfileTunnel } from "./profile-tunnel.js";
+import { kubeConfigSource } from "../kube/kube-config.js";
 
 /** An access whose lock another tunnel holds until the test lets go of it: what ProfileTunnel sees of AccessBase. */
 class LockedAccess extends EventEmitter implements ClusterAccess {
@@ -67,6 +68,7 @@ describe("a profile's tunnel while another tunnel holds the profile's lock", () 
         miniPath: fake.miniPath,
         decideMode: async () => ({ mode: "route", reason: "test" }),
         createAccess: async () => access,
+        kubeConfig: kubeConfigSource(null),
       },
       "minikube",
       { lb: { enabled: true, mode: "clusterip", pool: [], className: null, releaseOnStop: true } },

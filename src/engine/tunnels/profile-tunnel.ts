@@ -3,7 +3,7 @@ import { ProfileNames } from "../access/names/profile-names.js";
 import type { RootNames } from "../root/index.js";
 import type { ModeChoice, ModeDecision } from "../cluster/access-mode.js";
 import { type ProfileConfig, readProfileConfig } from "../cluster/profile-config.js";
-import { kubeConfigForProfile } from "../kube/kube-config.js";
+import type { KubeConfigSource } from "../kube/kube-config.js";
 import { KubeConnection } from "../kube/kube-connection.js";
 import { KubeHttp } from "../kube/kube-http.js";
 import { IpPool } from "../lb/ip-pool.js";
@@ -66,6 +66,8 @@ export interface ProfileTunnelDeps {
   readonly createAccess: (request: AccessRequest) => Promise<ClusterAccess>;
   /** Root's side of cluster names (the helper, or this process as root); null: names stay off. */
   readonly names?: RootNames | null;
+  /** The profile's kubeconfig, read for the user this process acts for. */
+  readonly kubeConfig: KubeConfigSource;
 }
 
 export async function poolFor(
@@ -99,6 +101,7 @@ export class ProfileTunnel {
     readonly access: ClusterAccess,
     private readonly settings: TunnelSettings,
     private readonly hooks: ProfileTunnelHooks,
+    private readonly kubeConfig: KubeConfigSource,
   ) {}
 
   static async create(
@@ -113,7 +116,7 @@ export class ProfileTunnel {
     const backend = settings.names === false ? null : (deps.names ?? null);
     const names = (changed: () => void) => new ProfileNames(profile, config.dnsDomain, backend, hooks.log, changed);
     const access = await deps.createAccess({ profile, mode: decision.mode, settings, config, log: hooks.log, names });
-    const tunnel = new ProfileTunnel(profile, access, settings, hooks);
+    const tunnel = new ProfileTunnel(profile, access, settings, hooks, deps.kubeConfig);
     access.on("log", hooks.log);
     access.on("change", (snapshot: AccessSnapshot) => hooks.change?.(snapshot));
     return tunnel;
@@ -212,7 +215,7 @@ export class ProfileTunnel {
     try {
       // Loaded again whenever the API stops answering: minikube rewrites the kubeconfig when the cluster comes back on
       // a new port.
-      client = await KubeConnection.open(async () => KubeHttp.fromKubeConfig(await kubeConfigForProfile(this.profile)));
+      client = await KubeConnection.open(async () => KubeHttp.fromKubeConfig(await this.kubeConfig(this.profile)));
     } catch (error) {
       this.hooks.log(`LoadBalancer controller not started: ${(error as Error).message.replace(/\s*\n\s*/g, " ")}`);
       return null;

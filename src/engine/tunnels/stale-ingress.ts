@@ -1,4 +1,4 @@
-import { kubeConfigForProfile } from "../kube/kube-config.js";
+import type { KubeConfigSource } from "../kube/kube-config.js";
 import { KubeHttp } from "../kube/kube-http.js";
 import { releaseAllOurIngress } from "../lb/ingress-release.js";
 import type { RegistryFile } from "../registry/registry-file.js";
@@ -15,8 +15,10 @@ export interface IngressCleanup {
 
 export type KubeClientFor = (profile: string) => Promise<KubeHttp>;
 
-export const defaultKubeClientFor: KubeClientFor = async (profile) =>
-  KubeHttp.fromKubeConfig(await kubeConfigForProfile(profile), { timeoutMs: 3000 });
+/** A short-timeout client per profile: cleanup must not wait long on a cluster that is gone. */
+export function kubeClientsFrom(kubeConfig: KubeConfigSource): KubeClientFor {
+  return async (profile) => KubeHttp.fromKubeConfig(await kubeConfig(profile), { timeoutMs: 3000 });
+}
 
 /**
  * A tunnel that died without stopping (crash, kill -9) leaves the external
@@ -29,7 +31,7 @@ export async function releaseIngressOfGoneTunnels(
   registry: RegistryFile,
   profiles: readonly string[],
   runningHere: ReadonlySet<string>,
-  clientFor: KubeClientFor = defaultKubeClientFor,
+  clientFor: KubeClientFor,
   locks: Pick<TunnelLocks, "check"> | null = null,
 ): Promise<IngressCleanup[]> {
   const live = new Set(

@@ -49,14 +49,14 @@ export function provisionHelper(deps: ProvisioningDeps): { root: LazyRoot; insta
       throw new Error(
         "the helper is installed from a package (or: sudo node dist/helper-bundle/mktunnel.mjs helper install)",
       );
+    const installArgs = ["helper", "install", "--user", userInfo().username];
+    const dir = join(deps.resourcesPath, "helper");
+    // Windows has no POSIX shell to stage with; the install checks the files it copies by their ACLs there.
     await runAsRoot(
       "gui",
-      stagedArgv(join(deps.resourcesPath, "helper"), "mktunnel.mjs", digests, join(defaultRuntimeDir(), "stage"), [
-        "helper",
-        "install",
-        "--user",
-        userInfo().username,
-      ]),
+      process.platform === "win32"
+        ? [join(dir, "node.exe"), join(dir, "mktunnel.mjs"), ...installArgs]
+        : stagedArgv(dir, "mktunnel.mjs", digests, join(defaultRuntimeDir(), "stage"), installArgs),
     );
   };
   const connectInstalled = () => connectInstalledHelper(registry).catch(() => null);

@@ -29,8 +29,8 @@ export function listenExclusive(server: Server, host: string, port: number): Pro
 
 /**
  * Our own loopback listeners, each accepted connection a channel on the ssh2
- * link. The target is read at every connection, so a Service's new ClusterIP
- * needs no new listener.
+ * link or a SOCKS connection through `ssh -D` (OpenSshSocksLink). The target is
+ * read at every connection, so a Service's new ClusterIP needs no new listener.
  */
 export class ChannelCarrier implements ForwardCarrier {
   readonly fixedTarget = false;

@@ -26,7 +26,7 @@ export interface ForwardAccessDeps {
   /** The helper, for ports below 1024 and macOS aliases; null when this process is root or has none. */
   readonly privileges: () => RootLoopback | null;
   /**
-   * The link and what carries the forwards over it; OpenSSH's master or ssh2 by default (forward-link.ts). Tests give a
+   * The link and what carries the forwards over it; the SSH client forward-link.ts chooses by default. Tests give a
    * fake.
    */
   readonly createLink?: (resolve: () => Promise<LinkTarget>) => { link: ForwardLink; carrier: ForwardCarrier };

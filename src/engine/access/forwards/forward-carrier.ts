@@ -8,7 +8,7 @@ export interface CarriedListener {
 /**
  * What carries forwarded connections over the profile's SSH link
  * (docs/architecture.md, "Forward mode"): our own listeners feeding ssh2
- * channels, or OpenSSH's master listening itself.
+ * channels or `ssh -D`'s SOCKS port, or OpenSSH's master listening itself.
  */
 export interface ForwardCarrier {
   /** True when a listener's target is fixed once it opens: a Service whose target changes gets a new listener. */

@@ -4,6 +4,7 @@ import { type CommandRunner, execFileRunner } from "../../system/command-runner.
 import { ChannelCarrier } from "./channel-carrier.js";
 import type { ForwardCarrier } from "./forward-carrier.js";
 import { OpenSshLink } from "./openssh-link.js";
+import { OpenSshSocksLink } from "./openssh-socks-link.js";
 import type { LinkTarget, SshLinkOptions } from "./reconnecting-link.js";
 import { Ssh2Link } from "./ssh2-link.js";
 
@@ -22,14 +23,18 @@ export interface ForwardLink extends EventEmitter {
 }
 
 /**
- * `openssh`: a master `ssh` carries the bytes (macOS, Linux); `ssh2`: in-process (Windows, whose OpenSSH has no
- * multiplexing).
+ * `openssh`: a master `ssh` listens itself and carries the bytes (macOS, Linux); `openssh-socks`: our listeners hand
+ * each connection to `ssh -D`'s SOCKS port (Windows, whose OpenSSH cannot multiplex); `ssh2`: in this process (where
+ * there is no OpenSSH).
  */
-export type SshClientKind = "openssh" | "ssh2";
+export type SshClientKind = "openssh" | "openssh-socks" | "ssh2";
+const KINDS: readonly SshClientKind[] = ["openssh", "openssh-socks", "ssh2"];
 
 /**
- * The measured choice (README, "Forward mode"): OpenSSH's master where it can
- * multiplex, ssh2 elsewhere. `MKTUNNEL_SSH_CLIENT` forces one (tests run both).
+ * The measured choice (README, "Forward mode"): where `ssh` is OpenSSH, its
+ * master where it can multiplex and `ssh -D` on Windows, whose `ssh.exe`
+ * cannot (both meet the goals against `ssh -N -L`, ssh2 does not); ssh2 where
+ * there is no OpenSSH. `MKTUNNEL_SSH_CLIENT` forces one (tests run each).
  */
 export async function chooseSshClient(
   env: NodeJS.ProcessEnv = process.env,
@@ -37,11 +42,19 @@ export async function chooseSshClient(
   runner: CommandRunner = execFileRunner,
 ): Promise<SshClientKind> {
   const forced = env.MKTUNNEL_SSH_CLIENT;
-  if (forced === "openssh" || forced === "ssh2") return forced;
-  if (forced) throw new Error(`MKTUNNEL_SSH_CLIENT must be openssh or ssh2, not ${JSON.stringify(forced)}`);
-  if (platform === "win32") return "ssh2";
+  if (KINDS.includes(forced as SshClientKind)) return forced as SshClientKind;
+  if (forced)
+    throw new Error(
+      `MKTUNNEL_SSH_CLIENT must be ${KINDS.slice(0, -1).join(", ")} or ${KINDS.at(-1)}, not ${JSON.stringify(forced)}`,
+    );
   const version = await runner.run("ssh", ["-V"], { timeoutMs: 5000 }).catch(() => null);
-  return version && version.exitCode === 0 && /OpenSSH/.test(version.stderr + version.stdout) ? "openssh" : "ssh2";
+  const said = version && version.exitCode === 0 ? version.stderr + version.stdout : "";
+  if (platform !== "win32") return /OpenSSH/.test(said) ? "openssh" : "ssh2";
+  // Windows' own OpenSSH (the OpenSSH Client feature, or Win32-OpenSSH installed by hand) is what the -D link is built
+  // for: it opens /dev/null as NUL, and takes a key whose ACL names only its owner, SYSTEM and Administrators, as a
+  // file in the user's %TEMP% inherits. An MSYS or Cygwin ssh first on PATH (Git for Windows) judges paths and key
+  // permissions its own way, so there ssh2 carries the bytes.
+  return /OpenSSH_for_Windows/.test(said) ? "openssh-socks" : "ssh2";
 }
 
 export function createForwardLink(
@@ -53,6 +66,6 @@ export function createForwardLink(
     const link = new OpenSshLink(resolve, options);
     return { link, carrier: link };
   }
-  const link = new Ssh2Link(resolve, options);
+  const link = kind === "openssh-socks" ? new OpenSshSocksLink(resolve, options) : new Ssh2Link(resolve, options);
   return { link, carrier: new ChannelCarrier(link, (line) => link.emit("log", line)) };
 }

@@ -51,6 +51,17 @@ describe("ForwardListeners: opening", () => {
     expect(root.calls).toEqual([]);
   });
 
+  it("attack: a Service on a system service's port (53, 631…) is not forwarded by anyone, root in process included; its other ports are", async () => {
+    const { carrier, listeners, state, root } = setup();
+    await listeners.apply([spec("dns", "127.70.0.3", 53), spec("dns", "127.70.0.3", 8053)]);
+    expect(carrier.asked()).toEqual(["127.70.0.3:8053"]);
+    expect(root.calls).toEqual([]);
+    expect(state()).toEqual({ "127.70.0.3:53/TCP": "error", "127.70.0.3:8053/TCP": "listening" });
+    expect(listeners.statuses().find((s) => s.port === 53)?.error).toMatch(
+      /^not forwarded: port 53 \(DNS\) is a system service's port/,
+    );
+  });
+
   it("a UDP port is udp-not-forwarded, never asked of the carrier, and saying why", async () => {
     const { carrier, listeners } = setup();
     await listeners.apply([spec("dns", "127.70.0.2", 53, { protocol: "UDP" }), spec("dns", "127.70.0.2", 5353)]);

@@ -1,5 +1,5 @@
 import type { ForwardState, ForwardStatus } from "../cluster-access.js";
-import type { RootLoopback } from "../../root/index.js";
+import { type RootLoopback, systemPortRefusal } from "../../root/index.js";
 import type { CarriedListener, ForwardCarrier } from "./forward-carrier.js";
 
 /** One Service port to forward: where it listens on this machine, and where it goes on the node's side. */
@@ -111,6 +111,10 @@ export class ForwardListeners {
       return before !== `${entry.state}${entry.error}`;
     }
     try {
+      // The cluster picks the ports: whoever binds a low one (root in process, a macOS user, the helper's relay) keeps
+      // off the ports local programs expect a system service on.
+      const system = spec.port < 1024 ? systemPortRefusal(spec.port) : null;
+      if (system) throw new Error(`not forwarded: ${system}`);
       await this.ensureAlias(spec.address);
       const target = () => ({ host: entry.spec.targetHost, port: entry.spec.targetPort });
       try {

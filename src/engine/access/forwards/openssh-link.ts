@@ -1,22 +1,12 @@
-import { type ChildProcess, spawn } from "node:child_process";
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { rm } from "node:fs/promises";
 import { createServer } from "node:net";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type CommandRunner, execFileRunner } from "../../system/command-runner.js";
 import { listenExclusive } from "./channel-carrier.js";
 import type { CarriedListener, ForwardCarrier } from "./forward-carrier.js";
-import {
-  type LinkTarget,
-  LinkRefused,
-  ReconnectingLink,
-  type SshLinkOptions,
-  hostKeyMismatchMessage,
-} from "./reconnecting-link.js";
+import { HOST_ALIAS, OpenSshProcessLink, lastLine } from "./openssh-process-link.js";
+import type { LinkTarget, SshLinkOptions } from "./reconnecting-link.js";
 
-/** The name the pinned keys are filed under, whatever port Docker publishes the node on this time. */
-const HOST_ALIAS = "minikube-node";
-const UP = "minikube-tunnel-link-up";
 const COMMAND_TIMEOUT_MS = 10_000;
 
 interface Forward {
@@ -30,49 +20,26 @@ const bracket = (host: string) => (host.includes(":") ? `[${host}]` : host);
 export const forwardSpec = (f: Forward) => `${bracket(f.address)}:${f.port}:${bracket(f.target.host)}:${f.target.port}`;
 
 /**
- * Forward mode's link through OpenSSH (docs/architecture.md, "Forward mode"):
- * one `ssh` master per profile, which listens on the Services' loopback
- * addresses itself (`ssh -O forward`), so every byte is carried by OpenSSH's
- * own C code. The master runs a remote `cat` on its stdin: when this process
- * dies, however it dies, the pipe closes, the session ends, and the master
- * exits with every listener. Keepalives, reconnect with backoff, and the
- * target resolved anew at every connect, as the ssh2 link does.
+ * Forward mode's link through OpenSSH's master (docs/architecture.md, "Forward
+ * mode"), where `ssh` can multiplex (macOS, Linux): the master listens on the
+ * Services' loopback addresses itself (`ssh -O forward`), so every byte is
+ * carried by OpenSSH's own C code. The login, the key copy, the pinned keys
+ * and the session that ends with this process are OpenSshProcessLink's.
  */
-export class OpenSshLink extends ReconnectingLink implements ForwardCarrier {
+export class OpenSshLink extends OpenSshProcessLink implements ForwardCarrier {
   readonly fixedTarget = true;
-  private master: ChildProcess | null = null;
-  private dir: string | null = null;
+  protected readonly upNote = " (OpenSSH)";
   /** The master is up and takes forward requests: a new listener asks it directly, the rest were asked together. */
   private accepting = false;
   private readonly forwards = new Map<string, Forward>();
-  /** A dial's file work in flight, which close() lets finish before it removes the directory. */
-  private preparing: Promise<unknown> = Promise.resolve();
 
   constructor(
     resolve: () => Promise<LinkTarget>,
     options: SshLinkOptions = {},
-    private readonly ssh = "ssh",
+    ssh = "ssh",
     private readonly runner: CommandRunner = execFileRunner,
   ) {
-    super(resolve, options);
-  }
-
-  async reconnect(): Promise<void> {
-    if (this.closed) return;
-    this.cancelRetry();
-    await this.stopMaster();
-    return this.connect();
-  }
-
-  async close(): Promise<void> {
-    this.closed = true;
-    this.cancelRetry();
-    // A dial still writing the key copy into the directory would race its removal and could leave the copy behind.
-    await this.preparing;
-    await this.stopMaster();
-    if (this.dir) await rm(this.dir, { recursive: true, force: true });
-    this.dir = null;
-    this.setState("down");
+    super(resolve, options, ssh);
   }
 
   /** A connection to host:port from the node, through the master, closed at once: the probe. */
@@ -129,115 +96,21 @@ export class OpenSshLink extends ReconnectingLink implements ForwardCarrier {
       );
   }
 
-  /** Starts the master; resolves "up" once the node runs its command, or why it did not. */
-  protected async dial(target: LinkTarget): Promise<"up" | Error> {
-    const files = this.prepare(target);
-    this.preparing = files.catch(() => undefined);
-    let prepared: { dir: string; key: string; knownHosts: string } | null;
-    try {
-      prepared = await files;
-    } catch (error) {
-      return new Error(`cannot prepare the SSH master's files: ${(error as Error).message}`);
-    }
-    // The last look at `closed` before the spawn, with no await in between: a close() from here on finds the master and
-    // ends it.
-    if (!prepared || this.closed) return new Error("the link was closed");
-    const { key, knownHosts } = prepared;
-    const interval = Math.max(1, Math.round((this.options.keepaliveIntervalMs ?? 5000) / 1000));
-    const args = [
-      ...["-F", "/dev/null", "-M", "-S", join(prepared.dir, "control"), "-o", "ControlPersist=no"],
-      ...["-o", "BatchMode=yes", "-o", "IdentitiesOnly=yes", "-i", key],
-      ...[
-        "-o",
-        `UserKnownHostsFile=${knownHosts}`,
-        "-o",
-        "GlobalKnownHostsFile=/dev/null",
-        "-o",
-        "StrictHostKeyChecking=yes",
-        "-o",
-        `HostKeyAlias=${HOST_ALIAS}`,
-        "-o",
-        "CheckHostIP=no",
-      ],
-      ...[
-        "-o",
-        `ServerAliveInterval=${interval}`,
-        "-o",
-        `ServerAliveCountMax=${this.options.keepaliveCountMax ?? 3}`,
-        "-o",
-        `ConnectTimeout=${Math.round((this.options.readyTimeoutMs ?? 15_000) / 1000)}`,
-      ],
-      ...[
-        "-o",
-        "ExitOnForwardFailure=no",
-        "-o",
-        "LogLevel=ERROR",
-        "-T",
-        "-p",
-        String(target.port),
-        `${target.username}@${target.host}`,
-      ],
-      `echo ${UP}; exec cat >/dev/null`,
-    ];
-    const master = spawn(this.ssh, args, { stdio: ["pipe", "pipe", "pipe"], windowsHide: true });
-    this.master = master;
-    let stderr = "";
-    master.stderr!.on("data", (d: Buffer) => (stderr = (stderr + d.toString()).slice(-8192)));
-    master.stdin!.on("error", () => undefined);
-    return new Promise((settle) => {
-      let up = false;
-      let announced = false;
-      let failure: string | null = null;
-      master.stdout!.on("data", (d: Buffer) => {
-        if (up || !d.toString().includes(UP)) return;
-        up = true;
-        this.accepting = true;
-        // Logged in: the copy of the key is not needed until the next login, and must not outlive a crash.
-        void rm(key, { force: true });
-        void this.addAll().then(
-          () => {
-            if (this.master !== master || master.exitCode !== null || master.signalCode !== null) return;
-            announced = true;
-            this.markUp(" (OpenSSH)");
-            settle("up");
-          },
-          (error: Error) => {
-            failure = `could not listen through the SSH link: ${error.message}`;
-            master.kill("SIGTERM");
-          },
-        );
-      });
-      master.once("error", (error) => settle(new Error(`cannot run ${this.ssh}: ${error.message}`)));
-      master.once("exit", () => {
-        const why = failure ? new Error(failure) : describeExit(stderr, this.endpoint!);
-        if (this.master === master) this.accepting = false;
-        if (!announced) return settle(why);
-        if (this.master !== master) return;
-        this.master = null;
-        this.dropped(why.message);
-      });
-    });
+  protected async sessionArgs(dir: string): Promise<string[]> {
+    // A master killed outright leaves its control socket, and a new master would not take the path.
+    await rm(join(dir, "control"), { force: true });
+    return ["-M", "-S", join(dir, "control"), "-o", "ControlPersist=no", "-o", "ExitOnForwardFailure=no"];
   }
 
-  /**
-   * The temporary directory, the login key's copy and the pinned keys for the
-   * next master; null when a close() came while they were written, so no key
-   * copy is written after it.
-   */
-  private async prepare(target: LinkTarget): Promise<{ dir: string; key: string; knownHosts: string } | null> {
-    this.dir ??= await mkdtemp(join(tmpdir(), "mkt-ssh-"));
-    const dir = this.dir;
-    const key = join(dir, "id");
-    const knownHosts = join(dir, "known_hosts");
-    await rm(join(dir, "control"), { force: true });
-    if (this.closed) return null;
-    await writeFile(key, target.privateKey, { mode: 0o600 });
-    await writeFile(
-      knownHosts,
-      target.hostKeys.map((k) => `${HOST_ALIAS} ${k.algorithm} ${k.blob.toString("base64")}\n`).join(""),
-      { mode: 0o600 },
+  protected loggedIn(): Promise<void> {
+    this.accepting = true;
+    return this.addAll().catch((error: Error) =>
+      Promise.reject(new Error(`could not listen through the SSH link: ${error.message}`)),
     );
-    return { dir, key, knownHosts };
+  }
+
+  protected sessionGone(): void {
+    this.accepting = false;
   }
 
   /**
@@ -260,31 +133,4 @@ export class OpenSshLink extends ReconnectingLink implements ForwardCarrier {
         this.log(`could not listen again on ${forward.address}:${forward.port}: ${error.message}`),
       );
   }
-
-  private async stopMaster(): Promise<void> {
-    const master = this.master;
-    this.master = null;
-    this.accepting = false;
-    if (!master || master.exitCode !== null || master.signalCode !== null) return;
-    await new Promise<void>((resolve) => {
-      master.once("exit", () => resolve());
-      master.stdin?.end();
-      master.kill("SIGTERM");
-      setTimeout(() => (master.kill("SIGKILL"), resolve()), 1000).unref();
-    });
-  }
-}
-
-function lastLine(text: string): string {
-  return text.trim().split("\n").filter(Boolean).at(-1)?.trim() ?? "";
-}
-
-/**
- * OpenSSH's reasons, in the words the ssh2 link uses: a host key it was not told to trust is a refusal, not a retry.
- */
-function describeExit(stderr: string, endpoint: string): Error {
-  if (/Host key verification failed|REMOTE HOST IDENTIFICATION HAS CHANGED|host key is known for/i.test(stderr)) {
-    return new LinkRefused(hostKeyMismatchMessage(endpoint, /SHA256:[A-Za-z0-9+/]+/.exec(stderr)?.[0] ?? "a key"));
-  }
-  return new Error(lastLine(stderr) || "ssh exited");
 }

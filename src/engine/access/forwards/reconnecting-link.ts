@@ -46,7 +46,7 @@ export function hostKeyMismatchMessage(endpoint: string, presented: string): str
 }
 
 /**
- * What both of forward mode's SSH clients do the same way (docs/architecture.md,
+ * What forward mode's SSH clients do the same way (docs/architecture.md,
  * "Forward mode"): resolve the target anew before every connect, report the
  * state once per change, and try again with backoff (250 ms up to 5 s) after
  * a failure or a drop. A refusal is not tried again with the same target:

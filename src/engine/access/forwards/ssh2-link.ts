@@ -19,8 +19,8 @@ export class HostKeyMismatch extends LinkRefused {
 
 /**
  * Forward mode's link through ssh2, in this process (docs/architecture.md,
- * "Forward mode"): Windows, whose OpenSSH cannot multiplex, and machines
- * without `ssh`. Every forwarded TCP connection is a channel on it. It
+ * "Forward mode"): machines without OpenSSH's `ssh` (on Windows it is an
+ * optional feature). Every forwarded TCP connection is a channel on it. It
  * keeps itself up: keepalives notice a dead peer, and a dropped connection is
  * made again with backoff, resolving the target anew each time. Emits `state`
  * (LinkStatus) and `log` (line).

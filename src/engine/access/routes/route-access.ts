@@ -1,20 +1,16 @@
-import { addressAt, parseCidr } from "../../../shared/cidr.js";
+import { addressAt } from "../../../shared/cidr.js";
 import type { ClusterInspector, ClusterView } from "../../cluster/cluster-inspector.js";
 import { containerEngineOf } from "../../cluster/container-cli.js";
 import type { IpPool } from "../../lb/ip-pool.js";
 import type { LbMode } from "../../lb/lb-controller.js";
-import type { RootRoutes, RouteTable } from "../../root/index.js";
 import { AccessBase, type AccessBasics } from "../access-base.js";
-import type { AccessSnapshot, ControllerPlan, RouteStatus, ServicesView } from "../cluster-access.js";
+import type { AccessSnapshot, ControllerPlan, ServicesView } from "../cluster-access.js";
 import { type ProbeResult, nodeAnswers, probeTcp } from "../reachability-probe.js";
+import { HeldRoutes, type HeldRoutesDeps } from "./held-routes.js";
 import { RouteNames } from "./route-names.js";
 
-export interface RouteAccessDeps {
+export interface RouteAccessDeps extends Pick<HeldRoutesDeps, "root" | "table"> {
   readonly inspector: ClusterInspector;
-  /** Whoever changes routes: the helper, or this process as root. */
-  readonly root: RootRoutes;
-  /** Read only: to notice our routes vanishing from the kernel. Listing needs no privileges. */
-  readonly table: Pick<RouteTable, "list">;
   /**
    * How this process reaches the network; tests whose engine runs outside the lab's namespace pass versions that
    * connect from inside it.
@@ -51,18 +47,14 @@ const NODE_DOWN: ReadonlySet<string> = new Set(["Stopped", "Nonexistent", "Pause
 export class RouteAccess extends AccessBase {
   readonly mode = "route" as const;
   private view: ClusterView | null = null;
-  private routes = new Map<string, RouteStatus>();
-  private activeGateway: string | null = null;
+  private readonly routes: HeldRoutes;
   private readonly routeNames: RouteNames;
   private timer: NodeJS.Timeout | undefined;
   private failures = 0;
-  private removalFailures: string[] = [];
   private queue: Promise<void> = Promise.resolve();
   private inFlight: AbortController | null = null;
   private lastRefresh = 0;
   private probing = false;
-  /** Something worth telling about how the routes work here, such as a full-tunnel VPN they go around. */
-  private note: string | undefined;
   private readonly pollIntervalMs: number;
   private readonly refreshIntervalMs: number;
   private readonly maxBackoffMs: number;
@@ -72,16 +64,20 @@ export class RouteAccess extends AccessBase {
   private readonly knock: (host: string, port: number, signal: AbortSignal) => Promise<boolean>;
 
   private readonly inspector: ClusterInspector;
-  private readonly root: RootRoutes;
 
   constructor(
     basics: AccessBasics,
-    private readonly deps: RouteAccessDeps,
+    deps: RouteAccessDeps,
     private readonly options: RouteAccessOptions = {},
   ) {
     super(basics);
     this.inspector = deps.inspector;
-    this.root = deps.root;
+    this.routes = new HeldRoutes({
+      profile: this.profile,
+      root: deps.root,
+      table: deps.table,
+      log: (line) => this.log(line),
+    });
     this.routeNames = new RouteNames(this.names);
     this.pollIntervalMs = options.pollIntervalMs ?? 5000;
     this.refreshIntervalMs = options.refreshIntervalMs ?? 60_000;
@@ -109,12 +105,11 @@ export class RouteAccess extends AccessBase {
     this.inFlight?.abort();
     this.probes.abort();
     await this.serialised(async () => {
-      this.removalFailures = [];
-      await this.removeAllRoutes("stopping");
+      const failures = await this.routes.removeAll("stopping");
       this.phase = "stopped";
       this.probeResult = null;
       this.emitChange();
-      if (this.removalFailures.length > 0) throw new Error(`could not remove ${this.removalFailures.join("; ")}`);
+      if (failures.length > 0) throw new Error(`could not remove ${failures.join("; ")}`);
     });
   }
 
@@ -139,14 +134,14 @@ export class RouteAccess extends AccessBase {
     return {
       host: this.view?.host ?? null,
       nodeIp: this.view?.nodeIp ?? null,
-      routes: [...this.routes.values()],
+      routes: this.routes.list(),
       // Not reaching the cluster at all outweighs a note about pod CIDRs or a VPN.
       ...(suggest
         ? { message: FORWARD_HINT }
         : this.message !== undefined
           ? { message: this.message }
-          : this.note
-            ? { message: this.note }
+          : this.routes.note
+            ? { message: this.routes.note }
             : {}),
       ...(suggest ? { suggestion: "forward-mode" as const } : {}),
     };
@@ -211,7 +206,7 @@ export class RouteAccess extends AccessBase {
       const fresh = await this.inspector.refresh(view, this.inspectOptions(signal)).catch(() => view);
       if (this.stopped(signal)) return;
       this.view = fresh;
-      await this.applyRoutes(fresh, view.nodeIp, true);
+      await this.routes.apply(fresh, view.nodeIp, true);
     }
     this.probeService();
     this.emitChange();
@@ -246,7 +241,7 @@ export class RouteAccess extends AccessBase {
         this.failures = Math.min(this.failures + 1, 2);
         if (this.routes.size > 0)
           this.log(`node of "${this.profile}" is ${view.host}: removing routes and waiting for it`);
-        await this.removeAllRoutes("node stopped");
+        await this.routes.removeAll("node stopped");
         this.phase = "waiting-for-node";
         this.message = `waiting for the node (host is ${view.host})`;
       } else {
@@ -260,12 +255,12 @@ export class RouteAccess extends AccessBase {
       return;
     }
     this.failures = 0;
-    this.message = view.podCidrError ? `pod CIDRs unknown: ${view.podCidrError}` : undefined;
-    if (this.activeGateway !== null && this.activeGateway !== view.nodeIp) {
-      this.log(`node IP of "${this.profile}" changed from ${this.activeGateway} to ${view.nodeIp}: moving routes`);
-      await this.removeAllRoutes("node IP changed");
+    this.message = view.podCidrError ? `pod CIDRs: ${view.podCidrError}` : undefined;
+    if (this.routes.gateway !== null && this.routes.gateway !== view.nodeIp) {
+      this.log(`node IP of "${this.profile}" changed from ${this.routes.gateway} to ${view.nodeIp}: moving routes`);
+      await this.routes.removeAll("node IP changed");
     }
-    await this.applyRoutes(view, view.nodeIp, verifyTable);
+    await this.routes.apply(view, view.nodeIp, verifyTable);
     this.lastRefresh = Date.now();
     this.phase = "active";
     this.emitChange();
@@ -292,118 +287,6 @@ export class RouteAccess extends AccessBase {
       })
       .catch(() => undefined)
       .finally(() => (this.probing = false));
-  }
-
-  /**
-   * Adds every wanted route that is not active yet, in one batch. With
-   * `verifyTable`, routes we believe active are checked against the kernel
-   * first, so a route someone flushed comes back.
-   */
-  private async applyRoutes(view: ClusterView, gateway: string, verifyTable: boolean): Promise<void> {
-    const wanted = new Set(view.cidrs.map((c) => c.cidr.text));
-    const unwanted = [...this.routes.values()].filter((r) => !wanted.has(r.cidr));
-    await this.removeRoutes(
-      unwanted.filter((r) => r.state === "active"),
-      "no longer part of the cluster",
-    );
-    for (const r of unwanted) this.routes.delete(r.cidr);
-    this.activeGateway = gateway;
-    if (verifyTable) await this.forgetVanishedRoutes();
-    const missing = view.cidrs.filter(({ cidr }) => this.routes.get(cidr.text)?.state !== "active");
-    if (missing.length === 0) return;
-    // Not reaching root (a declined password, no helper) or a refused declaration fails the start, said plainly.
-    await this.root.declare({
-      profile: this.profile,
-      nodeIp: gateway,
-      cidrs: view.cidrs.map((c) => c.cidr),
-      clusterDomain: view.config.dnsDomain,
-      clusterDnsIp: view.clusterDnsIp,
-    });
-    let outcomes;
-    try {
-      outcomes = await this.root.addRoutes(
-        missing.map(({ cidr }) => ({ destination: cidr, gateway, profile: this.profile })),
-      );
-    } catch (error) {
-      const message = (error as Error).message;
-      this.log(`adding routes via ${gateway} failed: ${message}`);
-      for (const { cidr, kind } of missing)
-        this.routes.set(cidr.text, { cidr: cidr.text, kind, gateway, state: "error", error: message });
-      return;
-    }
-    missing.forEach(({ cidr, kind }, i) => {
-      const outcome = outcomes[i]!;
-      const before = this.routes.get(cidr.text);
-      if (outcome.kind === "conflict") {
-        if (before?.state !== "conflict") this.log(`conflict: ${outcome.conflict.message}; not adding ${cidr.text}`);
-        this.routes.set(cidr.text, { cidr: cidr.text, kind, gateway, state: "conflict", conflict: outcome.conflict });
-      } else if (outcome.kind === "failed") {
-        this.log(`route ${cidr.text} via ${gateway} failed: ${outcome.error}`);
-        this.routes.set(cidr.text, { cidr: cidr.text, kind, gateway, state: "error", error: outcome.error });
-      } else {
-        this.log(
-          `route ${cidr.text} via ${gateway} ${outcome.kind === "added" ? "added" : outcome.kind === "adopted" ? "adopted from a dead tunnel" : "already active"}`,
-        );
-        if (outcome.note && outcome.note !== this.note) this.log(`note: ${outcome.note}`);
-        if (outcome.note) this.note = outcome.note;
-        this.routes.set(cidr.text, { cidr: cidr.text, kind, gateway, state: "active" });
-      }
-    });
-  }
-
-  /**
-   * Routes we hold that are no longer in the kernel (someone flushed them) go back to pending, so they are added again.
-   */
-  private async forgetVanishedRoutes(): Promise<void> {
-    const active = [...this.routes.values()].filter((r) => r.state === "active");
-    if (active.length === 0) return;
-    for (const family of [4, 6] as const) {
-      const mine = active.filter((r) => parseCidr(r.cidr).family === family);
-      if (mine.length === 0) continue;
-      const kernel = await this.deps.table.list(family).catch(() => null);
-      if (!kernel) continue;
-      for (const r of mine) {
-        if (!kernel.some((k) => k.destination.text === r.cidr && k.gateway === r.gateway)) {
-          this.log(`route ${r.cidr} via ${r.gateway} is gone from the routing table: adding it again`);
-          this.routes.set(r.cidr, { ...r, state: "pending" });
-        }
-      }
-    }
-  }
-
-  private async removeAllRoutes(why: string): Promise<void> {
-    await this.removeRoutes(
-      [...this.routes.values()].filter((r) => r.state === "active"),
-      why,
-    );
-    this.routes.clear();
-    this.activeGateway = null;
-  }
-
-  private async removeRoutes(routes: readonly RouteStatus[], why: string): Promise<void> {
-    if (routes.length === 0) return;
-    const describe = (r: RouteStatus) => `${r.cidr} via ${r.gateway}`;
-    try {
-      const outcomes = await this.root.removeRoutes(
-        routes.map((r) => ({ destination: parseCidr(r.cidr), gateway: r.gateway, profile: this.profile })),
-      );
-      routes.forEach((r, i) => {
-        const outcome = outcomes[i]!;
-        if (outcome.kind === "failed") {
-          this.log(`removing ${describe(r)} failed: ${outcome.error}`);
-          this.removalFailures.push(`${describe(r)}: ${outcome.error}`);
-        } else if (outcome.kind === "left-to-live-owner") {
-          this.log(
-            `route ${describe(r)} left in place for ${outcome.owner.profile} (pid ${outcome.owner.pid}), which holds it too (${why})`,
-          );
-        } else this.log(`route ${describe(r)} removed (${why})`);
-      });
-    } catch (error) {
-      for (const r of routes) {
-        this.log(`removing ${describe(r)} failed: ${(error as Error).message}`);
-        this.removalFailures.push(`${describe(r)}: ${(error as Error).message}`);
-      }
-    }
   }
 
   /** Every change may mean the service route came or went, or the node moved: names follow. */

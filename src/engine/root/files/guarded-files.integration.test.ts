@@ -7,7 +7,8 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { RegistryFile } from "../../registry/registry-file.js";
 import { TunnelLocks } from "../../registry/tunnel-lock.js";
 import { PlainFiles } from "../../system/file-access.js";
-import { FileGuard, UnsafeFileError, assertNoUserLinks, fileAccessFor } from "./guarded-files.js";
+import { UnsafeFileError, assertNoUserLinks } from "./directory-walk.js";
+import { FileGuard, fileAccessFor } from "./guarded-files.js";
 
 const run = promisify(execFile);
 const isRoot = process.platform !== "win32" && process.getuid?.() === 0;

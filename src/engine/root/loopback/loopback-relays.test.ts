@@ -1,5 +1,6 @@
-import { afterEach, describe, expect, it } from "vitest";
-import { LoopbackRelays } from "./loopback-relays.js";
+import { type Server, type Socket, connect, createServer } from "node:net";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { LoopbackRelays, MAX_RELAYED_CONNECTIONS } from "./loopback-relays.js";
 
 /**
  * The helper's own user asking root for listeners: bounded per session, and
@@ -40,4 +41,59 @@ describe("root's loopback relays for one session", () => {
       expect(await relays.closeAll()).toBe(0);
     },
   );
+});
+
+describe("root's relayed connections for one session", () => {
+  const address = "127.64.252.1";
+  let relays: LoopbackRelays;
+  let target: Server;
+  let targetPort: number;
+  const open: Socket[] = [];
+
+  beforeEach(async () => {
+    target = createServer((s) => s.on("data", (d) => s.write(d)));
+    await new Promise<void>((r) => target.listen(0, address, r));
+    targetPort = (target.address() as { port: number }).port;
+  });
+  afterEach(async () => {
+    for (const s of open.splice(0)) s.destroy();
+    await relays.closeAll();
+    await new Promise<void>((r) => target.close(() => r()));
+  });
+
+  const echo = async (port: number) => {
+    const socket = connect(port, address);
+    open.push(socket);
+    socket.on("error", () => undefined);
+    socket.write("x");
+    return new Promise<boolean>((resolve) => {
+      socket.once("data", () => resolve(true));
+      socket.once("close", () => resolve(false));
+    });
+  };
+
+  it(`carry at most ${MAX_RELAYED_CONNECTIONS} at once: a connect flood is cut there, and a freed one is served again`, async () => {
+    relays = new LoopbackRelays(null);
+    const port = 19000 + (process.pid % 1000);
+    await relays.open(address, port, targetPort);
+    const served = await Promise.all(Array.from({ length: MAX_RELAYED_CONNECTIONS }, () => echo(port)));
+    expect(served.every(Boolean)).toBe(true);
+    expect(await echo(port)).toBe(false);
+    open.shift()!.destroy();
+    await expect.poll(() => echo(port), { timeout: 5000 }).toBe(true);
+  });
+
+  it("ask once a second whether the target is the user's listener, not once a connection", async () => {
+    let asked = 0;
+    relays = new LoopbackRelays(
+      process.getuid?.() ?? 0,
+      () => undefined,
+      async () => (asked++, true),
+    );
+    const port = 20000 + (process.pid % 1000);
+    await relays.open(address, port, targetPort);
+    expect((await Promise.all(Array.from({ length: 20 }, () => echo(port)))).every(Boolean)).toBe(true);
+    // Once, or a few times on a machine slow enough to take seconds: never once a connection.
+    expect(asked).toBeLessThan(5);
+  });
 });

@@ -1,6 +1,7 @@
 import { type Server, type Socket, connect, createServer } from "node:net";
 import { PolicyError } from "../policy/policy-error.js";
 import { listenerOwnedBy } from "./listener-owner.js";
+import { systemPortRefusal } from "../policy/service-ports.js";
 
 /**
  * Each relay is a root listener, and its connections are root's file
@@ -11,26 +12,15 @@ import { listenerOwnedBy } from "./listener-owner.js";
 export const MAX_RELAYS = 64;
 
 /**
- * Ports where local programs expect a system service, on any loopback
- * address (a resolver configured at 127.x:53, a mail client at :25, CUPS at
- * :631): a relay there would hand them a user's process instead.
+ * Connections one session's relays carry at once (each is two of root's
+ * descriptors): a browser opens six per host, so this is plenty, and any
+ * local user's connect flood ends here instead of at root's descriptor
+ * limit, where taking back routes (which spawns `ip`) would fail.
  */
-const SYSTEM_SERVICE_PORTS = new Map<number, string>([
-  [22, "SSH"],
-  [25, "SMTP"],
-  [53, "DNS"],
-  [67, "DHCP server"],
-  [68, "DHCP client"],
-  [111, "rpcbind"],
-  [123, "NTP"],
-  [137, "NetBIOS name service"],
-  [138, "NetBIOS datagrams"],
-  [139, "NetBIOS sessions"],
-  [445, "SMB"],
-  [546, "DHCPv6 client"],
-  [547, "DHCPv6 server"],
-  [631, "IPP printing, CUPS"],
-]);
+export const MAX_RELAYED_CONNECTIONS = 256;
+
+/** How long an answer of "this port is the user's listener" is reused: /proc/net/tcp is read whole each time. */
+const OWNER_CHECK_TTL_MS = 1000;
 
 /**
  * Listeners root holds for a client in forward mode on Linux: a Service port
@@ -43,6 +33,8 @@ export class LoopbackRelays {
   private readonly relays = new Map<string, { server: Server; sockets: Set<Socket> }>();
   /** Relays being opened, by how many opens: they count against the limit before they listen. */
   private readonly opening = new Map<string, number>();
+  private connections = 0;
+  private readonly ownerChecks = new Map<string, { at: number; answer: Promise<boolean> }>();
 
   constructor(
     /** The session's user: the only owner a relay's target may have; null when root serves itself. */
@@ -53,11 +45,8 @@ export class LoopbackRelays {
 
   async open(address: string, port: number, targetPort: number): Promise<void> {
     const key = `${address}:${port}`;
-    const service = SYSTEM_SERVICE_PORTS.get(port);
-    if (service)
-      throw new PolicyError(
-        `refusing to relay ${key}: port ${port} (${service}) is a system service's port, where local programs expect that service and not a user's process`,
-      );
+    const system = systemPortRefusal(port);
+    if (system) throw new PolicyError(`refusing to relay ${key}: ${system}`);
     // Checked and claimed before the first await, so opens at once cannot all pass.
     const held = new Set([...this.relays.keys(), ...this.opening.keys()]);
     if (!held.has(key) && held.size >= MAX_RELAYS)
@@ -79,9 +68,17 @@ export class LoopbackRelays {
     if (this.relays.has(key)) await this.close(address, port);
     const sockets = new Set<Socket>();
     const server = createServer({ allowHalfOpen: true, noDelay: true, pauseOnConnect: true }, (client) => {
+      if (this.connections >= MAX_RELAYED_CONNECTIONS) {
+        this.log(`${key}: ${MAX_RELAYED_CONNECTIONS} relayed connections already open; one more refused`);
+        return void client.destroy();
+      }
+      this.connections++;
       sockets.add(client);
       client.on("error", () => client.destroy());
-      client.on("close", () => sockets.delete(client));
+      client.on("close", () => {
+        this.connections--;
+        sockets.delete(client);
+      });
       void this.targetIsTheUsers(address, targetPort).then((ok) => {
         if (!ok) {
           this.log(
@@ -114,7 +111,13 @@ export class LoopbackRelays {
 
   private targetIsTheUsers(address: string, port: number): Promise<boolean> {
     if (this.targetOwner === null) return Promise.resolve(true);
-    return this.owned(address, port, this.targetOwner).catch(() => false);
+    const key = `${address}:${port}`;
+    const now = Date.now();
+    const cached = this.ownerChecks.get(key);
+    if (cached && now - cached.at < OWNER_CHECK_TTL_MS) return cached.answer;
+    const answer = this.owned(address, port, this.targetOwner).catch(() => false);
+    this.ownerChecks.set(key, { at: now, answer });
+    return answer;
   }
 
   async close(address: string, port: number): Promise<boolean> {

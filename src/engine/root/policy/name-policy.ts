@@ -37,6 +37,33 @@ export function isPublicName(name: string, allowances: Allowances): boolean {
 const MACHINE_DOMAINS = ["home.arpa", "google.internal", "ec2.internal", "compute.internal"];
 
 /**
+ * Top-level names a machine's own network uses without the public DNS: mDNS
+ * (`.local`, every printer and Mac on the LAN), home routers (`.lan`,
+ * `.home`), companies (`.corp`, `.internal`, `.intranet`, `.private`),
+ * `localhost` and `localdomain`, and the special-use names of RFC 6761
+ * and RFC 9476 that local tools answer (`.test` for Laravel Valet or
+ * dnsmasq, `.alt`). A short `<svc>.<ns>` name is two labels, so a namespace
+ * named after one of these would answer for such a name, for every user.
+ */
+const NETWORK_TLDS = new Set([
+  "local",
+  "lan",
+  "home",
+  "corp",
+  "internal",
+  "intranet",
+  "private",
+  "localhost",
+  "localdomain",
+  "test",
+  "example",
+  "invalid",
+  "alt",
+  "onion",
+  "arpa",
+]);
+
+/**
  * First labels clients look up by themselves to find a proxy or a tunnel (WPAD, ISATAP): never answered from a cluster.
  */
 const AUTOCONFIG_LABELS = new Set(["wpad", "isatap"]);
@@ -91,6 +118,8 @@ export function hostNameRefusal(
   const short = labels.length === 2;
   if (!full && !short) return `not a cluster name (<svc>.<ns>.svc.${domain}, or <svc>.<ns>)`;
   if (isPublicName(name, allowances)) return "public name";
+  if (short && NETWORK_TLDS.has(labels[1]!))
+    return `would answer for ${name}, a name under .${labels[1]} that this machine's own network uses`;
   if (AUTOCONFIG_LABELS.has(labels[0]!))
     return `${labels[0]} is looked up by clients to configure themselves (proxy, tunnel)`;
   const search = short ? machine.search.find((d) => under(name, d) || under(labels[1]!, d)) : undefined;

@@ -93,21 +93,33 @@ describe("where a node may be", () => {
     // sysfs as Linux documents it: a NIC backed by hardware (virtio in a VM too) links its `device`; bridges and veths
     // have none.
     sys = join(dir, "class", "net");
-    for (const name of ["eth0", "br-3f2a", "veth1", "virbr1", "docker0"])
+    for (const name of ["eth0", "br-3f2a", "veth1", "virbr1", "docker0", "br0", "vnet0", "eth0.10", "bond0", "eth1"])
       await mkdir(join(sys, name), { recursive: true });
     await mkdir(join(dir, "devices", "virtio2"), { recursive: true });
     await symlink(join(dir, "devices", "virtio2"), join(sys, "eth0", "device"));
+    await symlink(join(dir, "devices", "virtio2"), join(sys, "eth1", "device"));
+    // A KVM host's br0 with the NIC as a port (and a VM's tap); docker0 with a veth; a VLAN on eth0; a bond of eth1.
+    await mkdir(join(sys, "br0", "brif", "eth0"), { recursive: true });
+    await mkdir(join(sys, "br0", "brif", "vnet0"), { recursive: true });
+    await mkdir(join(sys, "docker0", "brif", "veth1"), { recursive: true });
+    await symlink(join(sys, "eth0"), join(sys, "eth0.10", "lower_eth0"));
+    await symlink(join(sys, "eth1"), join(sys, "bond0", "lower_eth1"));
   });
   afterAll(() => rm(dir, { recursive: true, force: true }));
 
-  it("Linux: a link with a device is physical, a bridge or veth is virtual", async () => {
+  it("Linux: a link with a device is physical, a bridge of veths or taps, or a veth, is virtual", async () => {
     expect(await isVirtualLink("eth0", "linux", sys)).toBe(false);
-    for (const name of ["br-3f2a", "veth1", "virbr1", "docker0"])
+    for (const name of ["br-3f2a", "veth1", "virbr1", "docker0", "vnet0"])
       expect(await isVirtualLink(name, "linux", sys)).toBe(true);
+  });
+
+  it("Linux: a bridge with the NIC as a port, a VLAN or a bond over a NIC is the LAN, not a node's network", async () => {
+    for (const name of ["br0", "eth0.10", "bond0"]) expect(await isVirtualLink(name, "linux", sys)).toBe(false);
   });
 
   it.each([
     ["bridge100", true],
+    ["bridge0", false],
     ["vmenet0", true],
     ["vboxnet0", true],
     ["vnic0", true],
@@ -214,13 +226,13 @@ describe("names root writes", () => {
   });
 
   it("hosts names clients look up to configure themselves (WPAD, ISATAP), or under a search domain, are dropped", () => {
-    const machine = { search: ["corp", "lab.test"] };
+    const machine = { search: ["acme", "lab.dept"] };
     const names = [
       "wpad.default",
-      "isatap.corp",
+      "isatap.acme",
       "isatap.default.svc.cluster.local",
-      "mail.corp",
-      "lab.test",
+      "mail.acme",
+      "lab.dept",
       "db.lab",
       "web.default",
     ];
@@ -228,11 +240,24 @@ describe("names root writes", () => {
       "wpad is looked up by clients to configure themselves (proxy, tunnel)",
       "isatap is looked up by clients to configure themselves (proxy, tunnel)",
       "isatap is looked up by clients to configure themselves (proxy, tunnel)",
-      "would answer for a name under this machine's search domain corp",
-      "would answer for a name under this machine's search domain lab.test",
+      "would answer for a name under this machine's search domain acme",
+      "would answer for a name under this machine's search domain lab.dept",
       null,
       null,
     ]);
+  });
+
+  it.each([
+    "printer.local",
+    "vm.local",
+    "router.lan",
+    "nas.home",
+    "fileserver.corp",
+    "db.localdomain",
+    "web.test",
+    "x.internal",
+  ])("%s (a Service in a namespace named after a name the local network uses) is never written", (name) => {
+    expect(hostNameRefusal(name, "cluster.local", NO_ALLOWANCES)).toMatch(/that this machine's own network uses/);
   });
 
   it("an allowed company domain is accepted, nothing around it", () => {

@@ -51,14 +51,16 @@ export class OwnRoutes {
     return [...this.routes.values()];
   }
 
-  async add(route: RouteRef): Promise<void> {
-    if (this.has(route)) return;
-    this.routes.set(keyOf(route), { destination: route.destination, gateway: route.gateway, profile: route.profile });
-    await this.save();
+  /** Routes of one batch, in one write of the record. */
+  async add(...routes: RouteRef[]): Promise<void> {
+    const fresh = routes.filter((r) => !this.has(r));
+    for (const r of fresh)
+      this.routes.set(keyOf(r), { destination: r.destination, gateway: r.gateway, profile: r.profile });
+    if (fresh.length > 0) await this.save();
   }
 
-  async remove(route: RouteRef): Promise<void> {
-    if (this.routes.delete(keyOf(route))) await this.save();
+  async remove(...routes: RouteRef[]): Promise<void> {
+    if (routes.filter((r) => this.routes.delete(keyOf(r))).length > 0) await this.save();
   }
 
   private save(): Promise<void> {

@@ -28,18 +28,19 @@ export interface RouteEntryRequest extends RouteRef {
  */
 export interface RegistrarPolicy {
   /**
-   * True when root's own operator asked (`sudo mktunnel`): a dead tunnel's
-   * route may be adopted or cleaned up from the file's word. False for a
-   * helper's client, whose user can write anything into that file.
+   * True when a dead tunnel's route may be adopted from the file's word:
+   * root working on its own MINIPATH (`sudo mktunnel` for root's own
+   * minikube). False for a helper's client, and for root acting for another
+   * user, whose file they can make say anything.
    */
-  readonly operator: boolean;
+  readonly adopts: boolean;
   /** Whether a crashed root session of this user recorded adding this route (own-routes.ts). */
   readonly inherited: (route: RouteRef) => Promise<boolean>;
   readonly allowances: Allowances;
 }
 
 export const OPERATOR_POLICY: RegistrarPolicy = {
-  operator: true,
+  adopts: true,
   inherited: async () => false,
   allowances: NO_ALLOWANCES,
 };
@@ -93,12 +94,12 @@ export class RouteRegistrar {
    * Whether root takes a route the kernel already has as this session's: a
    * route root itself added (this session's record, or a crashed root
    * session's for this user) always; one a dead tunnel left only for the
-   * operator. A forged entry in the user's file never makes another
+   * operator on its own MINIPATH. A forged entry in the user's file never makes another
    * program's route one root will later remove.
    */
   private async takeOver(request: RouteRef, verdict: "already-ours" | "adopt"): Promise<boolean> {
     if (this.record.has(request) || (await this.policy.inherited(request))) return true;
-    return verdict === "adopt" && this.policy.operator;
+    return verdict === "adopt" && this.policy.adopts;
   }
 
   addRoutes(requests: readonly RouteEntryRequest[]): Promise<AddOutcome[]> {
@@ -168,7 +169,7 @@ export class RouteRegistrar {
         toAdd.push(i);
         outcomes.push(null);
       }
-      for (const route of remembered) await this.record.add(route);
+      await this.record.add(...remembered);
       if (newEntries.length === 0) return withNote(outcomes as AddOutcome[], [...kernel.values()].flat());
       await tx.update((entries) => ({
         entries: [...entries.filter((e) => !dropDead.some((d) => sameEntry(d, e))), ...newEntries],
@@ -176,7 +177,7 @@ export class RouteRegistrar {
       }));
       // Recorded before the kernel has it: a kill -9 between the two leaves a record cleanup can act on, never a route
       // root cannot prove it added.
-      for (const i of toAdd) await this.record.add(requests[i]!);
+      await this.record.add(...toAdd.map((i) => requests[i]!));
       const results = await this.table.apply(
         toAdd.map((i): RouteChange => ({
           op: "add",
@@ -197,7 +198,7 @@ export class RouteRegistrar {
           outcomes[i] = { kind: "failed", error: result.error ?? "route was not added" };
         }
       });
-      for (const route of notAdded) await this.record.remove(route);
+      await this.record.remove(...notAdded);
       if (failed.length > 0)
         await tx.update((entries) => ({
           entries: entries.filter((e) => !failed.some((f) => sameEntry(f, e))),
@@ -312,7 +313,7 @@ export class RouteRegistrar {
           outcomes[i] = { kind: "failed", error: result.error ?? "route was not removed" };
         }
       });
-      for (const route of forgotten) await this.record.remove(route);
+      await this.record.remove(...forgotten);
       const gone = drop.filter((e) => !keep.includes(e));
       if (gone.length > 0)
         await tx.update((entries) => ({

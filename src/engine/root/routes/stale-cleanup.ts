@@ -30,6 +30,8 @@ export interface CleanupPolicy {
    * rules. A helper's user gets root's records only.
    */
   readonly operator: boolean;
+  /** Only root's records: dead entries of the file are not looked at (a session starting takes back what a crash left). */
+  readonly recordedOnly?: boolean;
   /** Routes root recorded adding, whose writer died (own-routes.ts): ours, whatever the user's file says. */
   readonly recorded?: readonly RouteRef[];
 }
@@ -67,14 +69,16 @@ export async function cleanupStaleTunnels(
   table: RouteTable,
   registry: RegistryFile,
   policy: CleanupPolicy = { allowances: NO_ALLOWANCES, operator: true },
-): Promise<CleanupReport> {
+): Promise<CleanupReport & { readonly recordedKept: readonly RouteRef[] }> {
   return registry.locked(async (tx) => {
     const views = await registryViews(await tx.read());
-    const dead = views.filter((v) => !v.alive).map((v) => v.entry);
+    const dead = policy.recordedOnly ? [] : views.filter((v) => !v.alive).map((v) => v.entry);
     const live = views.filter((v) => v.alive).map((v) => v.entry);
-    const recorded = (policy.recorded ?? []).filter((r) => !live.some((l) => sameRoute(l, r)));
+    // A recorded route a live tunnel holds stays, and so does its record: the same client may come back for it.
+    const recordedKept = (policy.recorded ?? []).filter((r) => live.some((l) => sameRoute(l, r)));
+    const recorded = (policy.recorded ?? []).filter((r) => !recordedKept.includes(r));
     if (dead.length === 0 && recorded.length === 0)
-      return { removed: [], failures: [], refused: [], skippedAlive: live.length };
+      return { removed: [], failures: [], refused: [], skippedAlive: live.length, recordedKept };
     const kernel = await kernelTables(
       table,
       [...dead, ...recorded].map((e) => e.destination.family),
@@ -158,6 +162,6 @@ export async function cleanupStaleTunnels(
         entries: entries.filter((e) => !drop.some((d) => sameEntry(d, e))),
         result: undefined,
       }));
-    return { removed, failures, refused, skippedAlive: live.length };
+    return { removed, failures, refused, skippedAlive: live.length, recordedKept };
   });
 }
