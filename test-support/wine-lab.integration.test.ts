@@ -6,6 +6,7 @@ import { parseCidr } from "../src/shared/cidr.js";
 import { NrptRules } from "../src/engine/root/names/dns-resolver-windows.js";
 import { WindowsRouteTable, parseRoutePrint } from "../src/engine/root/routes/route-table-windows.js";
 import { windowsServiceArgs } from "../src/engine/elevation/daemon-definitions.js";
+import { windowsCommandLine } from "../src/engine/elevation/windows-command-line.js";
 import type { CommandRunner } from "../src/engine/system/command-runner.js";
 import { eventually } from "./eventually.js";
 import { TOOLS_WIN, WineLab, dosDevices, releaseWineTemplate, wineLabUnavailableReason } from "./wine-lab.js";
@@ -262,14 +263,20 @@ describe.skipIf(skip !== null)("the Windows lab under Wine", () => {
         typeof windowsServiceArgs
       >[0];
       const sc = (...args: string[]) => lab.run(tool("sc"), args);
-      const name = windowsServiceArgs(layout, "D:\\svc root")[1]!;
+      // The fake's own test: binPath is a plain program here (the product's is the service host, whose test is
+      // wine-helper.integration.test.ts).
+      const create = windowsServiceArgs(layout).with(
+        3,
+        windowsCommandLine([layout.runtime, layout.cli, "helper", "run", "--prefix", "D:\\svc root"]),
+      );
+      const name = create[1]!;
 
       expect((await sc("query", name)).exitCode).toBe(1060);
-      expect(await sc(...windowsServiceArgs(layout, "D:\\svc root"))).toMatchObject({
+      expect(await sc(...create)).toMatchObject({
         exitCode: 0,
         stdout: "[SC] CreateService SUCCESS\r\n",
       });
-      expect(await sc(...windowsServiceArgs(layout, "D:\\svc root"))).toMatchObject({
+      expect(await sc(...create)).toMatchObject({
         exitCode: 1073,
         stdout: expect.stringContaining("The specified service already exists."),
       });

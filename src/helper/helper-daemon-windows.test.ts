@@ -1,13 +1,15 @@
-import { mkdirSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { chmod, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { PassThrough } from "node:stream";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { openChannel } from "../engine/elevation/tcp-channel.js";
 import type { WindowsSecurity } from "../engine/elevation/windows-acl.js";
 import { SID, parseSddl, rootFileForUser } from "../engine/elevation/windows-sddl.js";
 import { APP_VERSION } from "../shared/version.js";
-import { runDaemon } from "./helper-daemon.js";
+import { eventually } from "../../test-support/eventually.js";
+import { runDaemon, stopWhenInputEnds } from "./helper-daemon.js";
 import type { HelperServer } from "./helper-server.js";
 
 const ALICE = "S-1-5-21-1004336348-1177238915-682003330-1001";
@@ -87,5 +89,35 @@ describe("the installed helper's daemon on Windows (platform given)", () => {
     await expect(start(windows(ROOT_OWNED, "S-1-5-21-1-2-3-1009"))).rejects.toThrow(
       /the recorded user alice is S-1-5-21-1-2-3-1009 now, not S-1-5-21-1004336348-1177238915-682003330-1001/,
     );
+  });
+
+  it("a stop takes its channel away (the port file and the secret), so no client tries a port nobody serves", async () => {
+    server = await start();
+    const runtime = join(dir, "ProgramData", "minikube-tunnel");
+    expect(existsSync(join(runtime, "helper.port"))).toBe(true);
+    await server.shutdown();
+    server = null;
+    await eventually(
+      () => !existsSync(join(runtime, "helper.port")) && !existsSync(join(runtime, "helper.port.secret")),
+      { what: "the port file and the secret to go" },
+    );
+  });
+});
+
+describe("the service host's stop request (the end of the daemon's stdin)", () => {
+  it("stops once when the host closes the pipe, whatever was written before; an error on it stops too", async () => {
+    const input = new PassThrough();
+    let stops = 0;
+    stopWhenInputEnds(input, () => void stops++);
+    input.write("anything\n");
+    input.end();
+    await eventually(() => stops === 1, { what: "the end of input to stop the daemon" });
+    input.destroy(new Error("broken pipe"));
+    const broken = new PassThrough();
+    let brokenStops = 0;
+    stopWhenInputEnds(broken, () => void brokenStops++);
+    broken.destroy(new Error("broken pipe"));
+    await eventually(() => brokenStops === 1, { what: "an error on input to stop the daemon" });
+    expect(stops).toBe(1);
   });
 });

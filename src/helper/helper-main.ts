@@ -2,17 +2,19 @@
 // The privileged helper (docs/architecture.md, "The privileged helper"). Started as root through sudo,
 // @vscode/sudo-prompt, or directly when already root.
 import { spawn } from "node:child_process";
-import { appendFileSync, closeSync, mkdirSync, statSync, writeSync } from "node:fs";
+import { appendFileSync, closeSync, writeSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { socketPathFor } from "../engine/elevation/helper-layout.js";
 import { routeTableFor } from "../engine/root/routes/platform-route-table.js";
-import { FileGuard, assertNoUserLinks } from "../engine/root/files/guarded-files.js";
+import { assertNoUserLinks } from "../engine/root/files/directory-walk.js";
+import { FileGuard } from "../engine/root/files/guarded-files.js";
 import { NO_ALLOWANCES } from "../engine/root/policy/allowances.js";
 import { HelperServer } from "./helper-server.js";
-import { runDaemon } from "./helper-daemon.js";
+import { runDaemon, stopWhenInputEnds } from "./helper-daemon.js";
 import { listenTcp } from "./tcp-listener.js";
-import { writablePaths } from "./integrity.js";
+import { writableOnWindows, writablePaths } from "./integrity.js";
+import { ensureRootDirectory } from "../engine/elevation/root-directory.js";
 import { readSecretFile } from "./secret-file.js";
 import { checkRegistryPath, openRootSession } from "./session-factory.js";
 
@@ -32,6 +34,8 @@ const { values } = parseArgs({
     transport: { type: "string" },
     /** With tcp: where to tell the client the port (a file of the user's, beside the secret). */
     "port-file": { type: "string" },
+    /** With --daemon: the end of stdin is the stop request (the Windows service host closes it). */
+    "stop-on-stdin-close": { type: "boolean", default: false },
   },
   strict: true,
 });
@@ -53,7 +57,8 @@ const registryFile = oneClient ? (values.registry ?? fail("--registry is require
 const READY_FD = 3;
 
 if (values.daemon) {
-  // The installed helper, in the foreground: the service manager keeps it running.
+  // The installed helper, in the foreground: the service manager keeps it running. Its log is stderr: systemd and
+  // launchd keep it, and on Windows the service host appends it to helper.log in root's runtime folder.
   const log = (line: string) => process.stderr.write(`${new Date().toISOString()} ${line}\n`);
   const server = await runDaemon(
     values.config ?? fail("--config is required with --daemon"),
@@ -61,6 +66,11 @@ if (values.daemon) {
     log,
   ).catch((error: Error) => fail(error.message));
   for (const signal of ["SIGTERM", "SIGINT", "SIGHUP"] as const) process.on(signal, () => void server.shutdown());
+  if (values["stop-on-stdin-close"])
+    stopWhenInputEnds(process.stdin, () => {
+      log("stop requested by the service host (stdin closed)");
+      void server.shutdown();
+    });
 } else if (values.daemonize) {
   // sudo and sudo-prompt wait for the command to end, so the real helper runs detached and this one reports its start.
   const args = process.argv.slice(2).filter((a) => a !== "--daemonize");
@@ -97,20 +107,23 @@ if (values.daemon) {
   const logHandle = await guard.openForAppend(logFile).catch((error: Error) => stop(error.message));
   const log = (line: string) => appendFileSync(logHandle.fd, `${new Date().toISOString()} ${line}\n`);
   // Code root runs must be code only root can change, wherever it lives (a .git above it changes nothing: ~/.nvm is a
-  // clone).
-  const problems = writablePaths([process.execPath, script]);
+  // clone). On Windows, by its DACL: an administrator's own per-user install passes (UAC elevates that same account),
+  // a standard user's files under an administrator's elevation do not.
+  const problems =
+    process.platform === "win32"
+      ? writableOnWindows([process.execPath, script])
+      : writablePaths([process.execPath, script]);
   if (problems.length > 0) {
     log(`refusing to run: ${problems.join("; ")}`);
     stop(
-      `refusing to run as root: ${problems[0]} (code that runs as root must be root's; install the helper once with \`sudo mktunnel helper install\`, or run mktunnel itself as root)`,
+      process.platform === "win32"
+        ? `refusing to run elevated: ${problems[0]} (code that runs elevated must be only administrators' to change; install the helper once with \`mktunnel helper install\` from an elevated prompt)`
+        : `refusing to run as root: ${problems[0]} (code that runs as root must be root's; install the helper once with \`sudo mktunnel helper install\`, or run mktunnel itself as root)`,
     );
   }
   await checkRegistryPath(registryFile, secret.uid).catch((error: Error) => stop(error.message));
   await assertNoUserLinks(runtimeDir).catch((error: Error) => stop(error.message));
-  mkdirSync(runtimeDir, { recursive: true, mode: 0o755 });
-  const dirInfo = statSync(runtimeDir);
-  if (dirInfo.uid !== 0 || (dirInfo.mode & 0o022) !== 0)
-    stop(`runtime directory ${runtimeDir} must be owned by root and not writable by others`);
+  await ensureRootDirectory(runtimeDir).catch((error: Error) => stop(error.message));
   const setup = {
     table: routeTableFor(),
     user: { uid: secret.uid, gid: secret.gid },

@@ -83,7 +83,17 @@ export const helperRequestSchema = z.discriminatedUnion("op", [
     op: z.literal("names-hosts"),
     profile,
     entries: z
-      .array(z.strictObject({ ip, names: z.array(hostName).min(1).max(4) }))
+      .array(
+        z.strictObject({
+          ip,
+          names: z.array(hostName).min(1).max(4),
+          /**
+           * Whose names: a Service's (`<svc>.<ns>.svc.<domain>`, `<svc>.<ns>`; the default) or an Ingress or Gateway
+           * host, which has its own rule (docs/security.md, "The root policy").
+           */
+          kind: z.enum(["service", "ingress"]).optional(),
+        }),
+      )
       .max(MAX_HOSTS_ENTRIES)
       .nullable(),
   }),

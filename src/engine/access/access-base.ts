@@ -9,6 +9,7 @@ import type {
   ControllerPlan,
   ServicesView,
 } from "./cluster-access.js";
+import type { IngressNames } from "../ingress/name-types.js";
 import type { ProfileNames } from "./names/profile-names.js";
 import type { ProbeResult } from "./reachability-probe.js";
 
@@ -55,6 +56,14 @@ export abstract class AccessBase extends EventEmitter implements ClusterAccess {
   /** The controller's Services changed; a mode that forwards or names them follows. */
   servicesChanged(_view: ServicesView): void {}
 
+  /** The cluster's Ingress and Gateway names changed (ProfileTunnel's IngressDiscovery); each mode places them. */
+  ingressChanged(_names: IngressNames): void {}
+
+  /** This mode's Ingress and Gateway names, as the snapshot shows them; none until the mode follows them. */
+  protected ingressDetails(): Pick<AccessSnapshot, "ingresses" | "gateways"> {
+    return {};
+  }
+
   /**
    * How the LoadBalancer controller runs with this access: the mode's own pool (forward mode's loopback addresses), or
    * the user's.
@@ -85,6 +94,7 @@ export abstract class AccessBase extends EventEmitter implements ClusterAccess {
       ...details,
       ...(details.message === undefined && this.message !== undefined ? { message: this.message } : {}),
       names: this.names.status(),
+      ...this.ingressDetails(),
     };
   }
 

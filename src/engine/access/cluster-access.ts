@@ -4,6 +4,7 @@ import type { LbMode } from "../lb/lb-controller.js";
 import type { ManagedService } from "../lb/lb-service.js";
 import type { CidrKind } from "../cluster/cluster-inspector.js";
 import type { HostState } from "../cluster/minikube-cli.js";
+import type { IngressNames } from "../ingress/name-types.js";
 import type { ProbeResult } from "./reachability-probe.js";
 
 /**
@@ -62,6 +63,32 @@ export interface NamesStatus {
   readonly unmapped?: readonly { readonly name: string; readonly reason: string }[];
 }
 
+/** One port of an Ingress or Gateway name; in forward mode, whether its loopback listener is up. */
+export interface IngressPortStatus {
+  readonly port: number;
+  readonly protocol: "http" | "https" | "tls";
+  readonly state?: ForwardState;
+  readonly error?: string;
+}
+
+/**
+ * An Ingress host or a Gateway hostname as this machine reaches it (docs/architecture.md, "Ingress and Gateway
+ * names"): at `address` when `mapped`; otherwise `reason` says why not, and `address` (when known) is what to use
+ * with `curl --resolve` instead.
+ */
+export interface IngressNameStatus {
+  readonly host: string;
+  /** `ns/name` of the Ingress, or of the Gateway. */
+  readonly object: string;
+  readonly address: string | null;
+  readonly ports: readonly IngressPortStatus[];
+  readonly mapped: boolean;
+  readonly reason?: string;
+  readonly wildcard?: true;
+  /** A Gateway name's routes (`HTTPRoute ns/name`), when it came through them. */
+  readonly via?: readonly string[];
+}
+
 export interface AccessSnapshot {
   readonly profile: string;
   readonly mode: AccessMode;
@@ -78,6 +105,9 @@ export interface AccessSnapshot {
   readonly suggestion?: "forward-mode";
   /** Cluster names on this machine; added by the profile's tunnel, which owns them. */
   readonly names?: NamesStatus;
+  /** The cluster's Ingress hosts and Gateway hostnames, once the profile's tunnel follows them. */
+  readonly ingresses?: readonly IngressNameStatus[];
+  readonly gateways?: readonly IngressNameStatus[];
 }
 
 /** A Service as names need it: what it is called and where it answers. */
@@ -122,6 +152,8 @@ export interface ClusterAccess {
    * The LoadBalancer controller's Services, after every change: forward mode listens for them, route mode names them.
    */
   servicesChanged(view: ServicesView): void;
+  /** The cluster's Ingress and Gateway names, after every change: each mode makes them resolve and answer. */
+  ingressChanged(names: IngressNames): void;
   controllerPlan(): ControllerPlan;
   on(event: "change", listener: (snapshot: AccessSnapshot) => void): this;
   on(event: "log", listener: (line: string) => void): this;

@@ -3,7 +3,13 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { APP_VERSION } from "../../shared/version.js";
 import { LAUNCHD_LABEL, DAEMON_NAME, helperLayout } from "./helper-layout.js";
-import { launchdPlist, windowsServiceArgs } from "./daemon-definitions.js";
+import {
+  SERVICE_HOST_EXE,
+  launchdPlist,
+  windowsRecoveryArgs,
+  windowsServiceArgs,
+  windowsServiceCommand,
+} from "./daemon-definitions.js";
 
 /** launchd.plist(5): the keys a LaunchDaemon may have that we use, and the type each must have. */
 const LAUNCHD_KEYS: Record<string, "string" | "array" | "true" | "false"> = {
@@ -43,7 +49,7 @@ describe("service definitions", () => {
 
   it("Windows: sc.exe create's documented `option= value` pairs, auto start as LocalSystem", () => {
     const layout = helperLayout("C:\\", "win32");
-    const args = windowsServiceArgs(layout, "C:\\");
+    const args = windowsServiceArgs(layout);
     expect(args.slice(0, 2)).toEqual(["create", DAEMON_NAME]);
     const pairs = args.slice(2);
     // sc create: every option name ends with "=" and is followed by its value as a separate argument.
@@ -52,7 +58,33 @@ describe("service definitions", () => {
     expect(
       Object.fromEntries(Array.from({ length: pairs.length / 2 }, (_, i) => [pairs[2 * i], pairs[2 * i + 1]])),
     ).toMatchObject({ "start=": "auto", "obj=": "LocalSystem" });
-    expect(args[3]).toContain("helper run --prefix");
+  });
+
+  it("Windows: binPath runs the service host, which speaks the SCM's protocol, logs to root's runtime folder and runs the installed Node on the helper's daemon, stopped by the end of its stdin", () => {
+    // node.exe itself cannot be a service: the SCM would fail it with 1053 after 30 s.
+    const env = { ProgramFiles: "C:\\Program Files", ProgramData: "C:\\ProgramData" };
+    const layout = helperLayout("/", "win32", env);
+    const dir = "C:\\Program Files\\Minikube Tunnel Helper";
+    expect(windowsServiceCommand(layout, env)).toEqual([
+      `${dir}\\${SERVICE_HOST_EXE}`,
+      ...["--log", "C:\\ProgramData\\minikube-tunnel\\helper.log", "--"],
+      `${dir}\\node.exe`,
+      `${dir}\\helper-main.mjs`,
+      ...["--daemon", "--config", "C:\\ProgramData\\Minikube Tunnel\\helper.json", "--stop-on-stdin-close"],
+    ]);
+    // One command line, quoted by Microsoft's rules (the split itself is tested in windows-command-line.test.ts).
+    expect(windowsServiceArgs(layout, env)[3]).toBe(
+      `"${dir}\\${SERVICE_HOST_EXE}" --log C:\\ProgramData\\minikube-tunnel\\helper.log -- "${dir}\\node.exe" "${dir}\\helper-main.mjs" --daemon --config "C:\\ProgramData\\Minikube Tunnel\\helper.json" --stop-on-stdin-close`,
+    );
+  });
+
+  it("Windows: recovery restarts a helper that exits by itself, in sc failure's and sc failureflag's documented syntax", () => {
+    const [failure, flag] = windowsRecoveryArgs();
+    // sc failure <name> reset= <seconds> actions= <action>/<ms>[/<action>/<ms>...]
+    expect(failure).toEqual(["failure", DAEMON_NAME, "reset=", "86400", "actions=", expect.any(String)]);
+    expect(failure![5]).toMatch(/^restart\/\d+(\/restart\/\d+)*$/);
+    // The host reports STOPPED with the helper's exit code; only with this flag does the SCM count that as a failure.
+    expect(flag).toEqual(["failureflag", DAEMON_NAME, "1"]);
   });
 
   it("the version the helper and its clients compare is the package's", () => {

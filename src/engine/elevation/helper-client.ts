@@ -227,7 +227,10 @@ export class HelperClient implements Root {
     return this.call({
       op: "names-hosts",
       profile,
-      entries: entries === null ? null : entries.map((e) => ({ ip: e.ip, names: [...e.names] })),
+      entries:
+        entries === null
+          ? null
+          : entries.map((e) => ({ ip: e.ip, names: [...e.names], ...(e.kind ? { kind: e.kind } : {}) })),
     });
   }
 

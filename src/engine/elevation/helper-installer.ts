@@ -16,8 +16,25 @@ import { dirname, join } from "node:path";
 import { type CommandRunner, execFileRunner } from "../system/command-runner.js";
 import { APP_VERSION } from "../../shared/version.js";
 import { type Allowances, NO_ALLOWANCES, allowancesSchema } from "../root/index.js";
-import { type HelperConfig, LAUNCHD_LABEL, DAEMON_NAME, helperConfigSchema, helperLayout } from "./helper-layout.js";
-import { launchdPlist, systemdUnit, windowsServiceArgs } from "./daemon-definitions.js";
+import {
+  type HelperConfig,
+  LAUNCHD_LABEL,
+  DAEMON_NAME,
+  SYSTEM_PREFIX,
+  helperConfigSchema,
+  helperLayout,
+  installedSocketPath,
+  secretPathFor,
+} from "./helper-layout.js";
+import {
+  SERVICE_HOST_EXE,
+  launchdPlist,
+  systemdUnit,
+  windowsRecoveryArgs,
+  windowsServiceArgs,
+} from "./daemon-definitions.js";
+import { type WindowsSecurity, windowsSecurity } from "./windows-acl.js";
+import { ROOT_CODE_SDDL, notRootOwned } from "./windows-sddl.js";
 
 /**
  * What the installed helper runs: a Node runtime, the CLI bundle (for `helper run`), the helper bundle, and the native
@@ -29,6 +46,8 @@ export interface HelperSources {
   readonly helper: string;
   /** Package directories the bundles leave external (koffi and its prebuilt for this OS and CPU). */
   readonly packages: readonly { readonly name: string; readonly dir: string }[];
+  /** Windows: the service host (mktunnel-helper-service.exe); by default the one the package has beside the CLI. */
+  readonly serviceHost?: string;
 }
 
 export interface InstallOptions {
@@ -43,6 +62,7 @@ export interface InstallOptions {
   readonly allow?: Allowances;
   readonly platform?: NodeJS.Platform;
   readonly runner?: CommandRunner;
+  readonly windows?: () => WindowsSecurity;
 }
 
 export interface InstallResult {
@@ -50,6 +70,8 @@ export interface InstallResult {
   readonly upgradedFrom: string | null;
   readonly files: string[];
   readonly started: boolean;
+  /** What was installed but not as asked (Windows: recovery the SCM refused), for the caller to say. */
+  readonly warnings: string[];
 }
 
 export class HelperInstallError extends Error {}
@@ -72,8 +94,12 @@ async function place(path: string, data: Buffer | string, mode: number): Promise
   await rename(temp, path);
 }
 
-/** Makes the directory and any missing parents root-owned 0755; answers the ones it made, deepest last. */
-async function rootDir(path: string): Promise<string[]> {
+/**
+ * Makes the directory and any missing parents root-owned 0755; answers the ones it made, deepest last. On Windows,
+ * where chown and modes do nothing, each is created with a protected DACL (SYSTEM and Administrators change it, users
+ * read and run it), which the files put in it inherit.
+ */
+async function rootDir(path: string, platform: NodeJS.Platform, windows: () => WindowsSecurity): Promise<string[]> {
   const made: string[] = [];
   for (let dir = path; ; dir = dirname(dir)) {
     if (
@@ -85,6 +111,15 @@ async function rootDir(path: string): Promise<string[]> {
       break;
     made.unshift(dir);
     if (dirname(dir) === dir) break;
+  }
+  if (platform === "win32") {
+    const security = windows();
+    for (const dir of made) security.createDirectory(dir, ROOT_CODE_SDDL);
+    // One that was there already (any user may make a folder in %ProgramData%) must not be a user's to change.
+    const problem = notRootOwned(security.describe(path), security.processUserSid());
+    if (problem)
+      throw new HelperInstallError(`${path} must be a folder only administrators can change, but ${problem}`);
+    return made;
   }
   await mkdir(path, { recursive: true, mode: 0o755 });
   for (const dir of made) {
@@ -121,6 +156,61 @@ export async function readHelperConfig(
   return parsed.data;
 }
 
+/** The SCM's states (SERVICE_STATUS.dwCurrentState), as sc prints them after their number. */
+const SC_STATES = [
+  "STOPPED",
+  "START_PENDING",
+  "STOP_PENDING",
+  "RUNNING",
+  "CONTINUE_PENDING",
+  "PAUSE_PENDING",
+  "PAUSED",
+];
+
+/**
+ * The service's state from `sc query`: the number before the state's name (1 STOPPED … 4 RUNNING), which sc prints
+ * alike in every language (the label before it may be translated); null when sc printed none (no such service).
+ */
+export function parseScState(output: string): number | null {
+  const match = new RegExp(`:\\s*([1-7])\\s+(${SC_STATES.join("|")})\\b`).exec(output);
+  return match && SC_STATES[Number(match[1]) - 1] === match[2] ? Number(match[1]) : null;
+}
+
+/**
+ * Stops the Windows service and deletes it. `sc stop` answers at
+ * STOP_PENDING: the service host has asked the helper to stop, and the helper
+ * is taking back what its clients set while its files are still in use. So
+ * this waits for STOPPED (the host's stop timeout is 20 s) before `sc
+ * delete`, and asks again if the stop came while the service was still
+ * starting (1061). sc's own exit code does not decide: Wine's answers 1 for
+ * every failure; what `sc query` says does.
+ */
+export async function removeWindowsService(
+  runner: CommandRunner,
+  { timeoutMs = 40_000, pollMs = 250 }: { timeoutMs?: number; pollMs?: number } = {},
+): Promise<void> {
+  const sc = (args: string[]) => runner.run("sc.exe", args, { timeoutMs: 30_000 });
+  const deadline = performance.now() + timeoutMs;
+  await sc(["stop", DAEMON_NAME]);
+  for (;;) {
+    const query = await sc(["query", DAEMON_NAME]);
+    const state = query.exitCode === 0 ? parseScState(query.stdout) : null;
+    if (state === null || state === 1) break;
+    if (performance.now() > deadline)
+      throw new HelperInstallError(
+        `the ${DAEMON_NAME} service did not stop within ${timeoutMs / 1000} s (still ${SC_STATES[state - 1]})`,
+      );
+    // Still START_PENDING or RUNNING after a stop: it came too early (1061). The host reports STOP_PENDING before
+    // ControlService returns, so an accepted stop never reads as RUNNING here.
+    if (state === 2 || state === 4) await sc(["stop", DAEMON_NAME]);
+    await new Promise((resolve) => setTimeout(resolve, pollMs));
+  }
+  const deleted = await sc(["delete", DAEMON_NAME]);
+  // 1060: no such service; 1072: already marked for deletion.
+  if (![0, 1060, 1072].includes(deleted.exitCode))
+    throw new HelperInstallError(`sc.exe delete ${DAEMON_NAME} failed: ${(deleted.stdout || deleted.stderr).trim()}`);
+}
+
 async function serviceManager(
   platform: NodeJS.Platform,
   runner: CommandRunner,
@@ -137,10 +227,7 @@ async function serviceManager(
     return run("launchctl", ["bootstrap", "system", servicePath]);
   }
   if (platform === "win32") {
-    if (action === "stop") {
-      await run("sc.exe", ["stop", DAEMON_NAME], [0, 1060, 1062]);
-      return run("sc.exe", ["delete", DAEMON_NAME], [0, 1060]);
-    }
+    if (action === "stop") return removeWindowsService(runner);
     return run("sc.exe", ["start", DAEMON_NAME]);
   }
   if (action === "stop") return run("systemctl", ["disable", "--now", `${DAEMON_NAME}.service`], [0, 1, 5]);
@@ -158,20 +245,35 @@ async function serviceManager(
 export async function installHelper(options: InstallOptions): Promise<InstallResult> {
   const platform = options.platform ?? process.platform;
   const runner = options.runner ?? execFileRunner;
+  const windows = options.windows ?? windowsSecurity;
   if (platform !== "win32" && process.getuid?.() !== 0)
     throw new HelperInstallError("installing the helper needs root: run it with sudo");
   const layout = helperLayout(options.prefix, platform);
   const previous = await readHelperConfig(options.prefix, platform);
-  const real = options.prefix === "/" && !options.noStart;
+  const real = options.prefix === SYSTEM_PREFIX && !options.noStart;
   if (previous && real) await serviceManager(platform, runner, "stop", layout.service).catch(() => undefined);
+  // Windows has no uids: the user is recorded by SID, which the daemon checks the name still has.
+  const sid = platform === "win32" ? windows().accountSid(options.user) : null;
+  if (platform === "win32" && !sid) throw new HelperInstallError(`no such user "${options.user}"`);
   const uid = platform === "win32" ? 0 : await idOf(options.user, "-u", runner);
   const gid = platform === "win32" ? 0 : await idOf(options.user, "-g", runner);
   const dirs = [...(previous?.dirs ?? [])];
   for (const dir of [layout.libexec, layout.configDir, dirname(layout.service)])
-    for (const made of await rootDir(dir)) if (!dirs.includes(made)) dirs.push(made);
+    for (const made of await rootDir(dir, platform, windows)) if (!dirs.includes(made)) dirs.push(made);
   await place(layout.runtime, await readFile(options.sources.runtime), 0o755);
   await place(layout.cli, await readFile(options.sources.cli), 0o644);
   await place(layout.helper, await readFile(options.sources.helper), 0o644);
+  // Windows: the program the SCM runs (node.exe cannot be a service), from beside the CLI as the package lays it out.
+  const serviceHost = platform === "win32" ? join(layout.libexec, SERVICE_HOST_EXE) : null;
+  if (serviceHost) {
+    const source = options.sources.serviceHost ?? join(dirname(options.sources.cli), SERVICE_HOST_EXE);
+    const program = await readFile(source).catch(() => {
+      throw new HelperInstallError(
+        `the package has no ${SERVICE_HOST_EXE} at ${source}; the service cannot run without it`,
+      );
+    });
+    await place(serviceHost, program, 0o755);
+  }
   const modules = join(layout.libexec, "node_modules");
   await rm(modules, { recursive: true, force: true });
   for (const pkg of options.sources.packages) await copyTree(pkg.dir, join(modules, pkg.name));
@@ -179,13 +281,14 @@ export async function installHelper(options: InstallOptions): Promise<InstallRes
     platform === "darwin"
       ? launchdPlist(layout, options.prefix)
       : platform === "win32"
-        ? `${JSON.stringify({ sc: windowsServiceArgs(layout, options.prefix) }, null, 2)}\n`
+        ? `${JSON.stringify({ sc: windowsServiceArgs(layout), recovery: windowsRecoveryArgs() }, null, 2)}\n`
         : systemdUnit(layout, options.prefix);
   await place(layout.service, definition, 0o644);
   const files = [
     layout.runtime,
     layout.cli,
     layout.helper,
+    ...(serviceHost ? [serviceHost] : []),
     ...(options.sources.packages.length > 0 ? [modules] : []),
     layout.service,
     layout.config,
@@ -196,6 +299,7 @@ export async function installHelper(options: InstallOptions): Promise<InstallRes
     user: options.user,
     uid,
     gid,
+    ...(sid ? { sid } : {}),
     prefix: options.prefix,
     installedAt: new Date().toISOString(),
     files,
@@ -203,12 +307,25 @@ export async function installHelper(options: InstallOptions): Promise<InstallRes
     allow,
   };
   await place(layout.config, `${JSON.stringify(config, null, 2)}\n`, 0o644);
+  const warnings: string[] = [];
   if (real) {
-    if (platform === "win32")
-      await runner.run("sc.exe", windowsServiceArgs(layout, options.prefix), { timeoutMs: 30_000 });
+    if (platform === "win32") {
+      const created = await runner.run("sc.exe", windowsServiceArgs(layout), { timeoutMs: 30_000 });
+      if (created.exitCode !== 0)
+        throw new HelperInstallError(`sc.exe create failed: ${(created.stdout || created.stderr).trim()}`);
+      // Restarting a helper that died is a comfort, not a condition: without it the service still runs (Wine's sc has
+      // no failureflag, for one).
+      for (const args of windowsRecoveryArgs()) {
+        const set = await runner.run("sc.exe", args, { timeoutMs: 30_000 });
+        if (set.exitCode !== 0)
+          warnings.push(
+            `sc.exe ${args.join(" ")} failed (${set.exitCode}), so the service is not restarted if the helper dies: ${(set.stdout || set.stderr).trim()}`,
+          );
+      }
+    }
     await serviceManager(platform, runner, "start", layout.service);
   }
-  return { version: APP_VERSION, upgradedFrom: previous?.version ?? null, files, started: real };
+  return { version: APP_VERSION, upgradedFrom: previous?.version ?? null, files, started: real, warnings };
 }
 
 /** `mktunnel helper uninstall`: the service stopped and every file install put in place removed. */
@@ -220,8 +337,17 @@ export async function uninstallHelper(
   const config = await readHelperConfig(prefix, platform);
   if (!config) return [];
   const layout = helperLayout(prefix, platform);
-  if (prefix === "/")
+  if (prefix === SYSTEM_PREFIX) {
     await serviceManager(platform, options.runner ?? execFileRunner, "stop", layout.service).catch(() => undefined);
+    // A helper that stops removes its channel files; one that was killed (or ended by a service manager that cannot
+    // ask it to stop) leaves them behind, and a stale port would be tried.
+    if (platform === "win32")
+      for (const file of [
+        installedSocketPath(process.env, platform),
+        secretPathFor(installedSocketPath(process.env, platform)),
+      ])
+        await rm(file, { force: true });
+  }
   for (const file of config.files) await rm(file, { recursive: true, force: true });
   // Only directories install made, deepest first, and only if nothing else is in them.
   for (const dir of [...config.dirs].sort((a, b) => b.length - a.length)) await rmdir(dir).catch(() => undefined);

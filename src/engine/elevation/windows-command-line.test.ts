@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { DAEMON_NAME, helperLayout } from "./helper-layout.js";
-import { daemonArgv, windowsServiceArgs } from "./daemon-definitions.js";
+import { windowsServiceArgs, windowsServiceCommand } from "./daemon-definitions.js";
 import { batchCommandLine, quoteWindowsArg, windowsCommandLine } from "./windows-command-line.js";
 
 /**
@@ -75,9 +75,9 @@ describe("Windows command lines", () => {
     // "C:\stage\" quoted naively ends in \" : the quote becomes part of the argument and the rest runs together.
     for (const prefix of ["C:\\stage\\", "C:\\Program Files\\", "D:\\svc root\\"]) {
       const layout = helperLayout(prefix, "win32");
-      const args = windowsServiceArgs(layout, prefix);
+      const args = windowsServiceArgs(layout);
       expect(args.slice(0, 3)).toEqual(["create", DAEMON_NAME, "binPath="]);
-      expect(splitWindowsCommandLine(args[3]!)).toEqual(daemonArgv(layout, prefix));
+      expect(splitWindowsCommandLine(args[3]!)).toEqual(windowsServiceCommand(layout));
     }
   });
 

@@ -18,6 +18,8 @@ export type {
   RootRoutes,
   RouteRef,
   RouteRequest,
+  WildcardEntry,
+  WildcardsResult,
 } from "./root.js";
 export { createInProcessRoot } from "./in-process.js";
 export { systemPortRefusal } from "./policy/service-ports.js";

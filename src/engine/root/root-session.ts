@@ -8,7 +8,7 @@ import type { NamesWriter } from "./names/names-writer.js";
 import type { Allowances } from "./policy/allowances.js";
 import { hostAddressRefusal, hostAddresses } from "./policy/host-addresses.js";
 import { readResolverSettings } from "./policy/resolv-conf.js";
-import { checkClusterDomain, hostNameRefusal } from "./policy/name-policy.js";
+import { checkClusterDomain, hostNameRefusal, ingressHostRefusal } from "./policy/name-policy.js";
 import { PolicyError } from "./policy/policy-error.js";
 import {
   type DeclaredProfile,
@@ -269,12 +269,19 @@ export class RootSession implements Root {
     const kept: HostsEntry[] = [];
     const dropped: { name: string; reason: string }[] = [];
     for (const entry of entries) {
-      const badAddress = hostsAddressRefusal(entry.ip, declaration);
+      const ingress = entry.kind === "ingress";
+      // An Ingress host answers where its controller does: on the node itself (hostPorts), which the profile declared.
+      const badAddress =
+        ingress && declaration.nodeIp !== null && normaliseIp(entry.ip) === normaliseIp(declaration.nodeIp)
+          ? null
+          : hostsAddressRefusal(entry.ip, declaration);
       const allowed = entry.names.filter((name) => {
         const why =
           badAddress ??
-          hostNameRefusal(name, declaration.clusterDomain, this.deps.allowances, machine) ??
-          (domainRefusal !== null && name.endsWith(`.${declaration.clusterDomain}`) ? domainRefusal : null);
+          (ingress
+            ? ingressHostRefusal(name, declaration.clusterDomain, this.deps.allowances, machine)
+            : (hostNameRefusal(name, declaration.clusterDomain, this.deps.allowances, machine) ??
+              (domainRefusal !== null && name.endsWith(`.${declaration.clusterDomain}`) ? domainRefusal : null)));
         if (why) dropped.push({ name, reason: why });
         return why === null;
       });

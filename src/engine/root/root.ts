@@ -70,11 +70,32 @@ export interface CleanupReport {
 export interface HostsEntry {
   readonly ip: string;
   readonly names: readonly string[];
+  /** A Service's names (the default), or an Ingress or Gateway host's, which root judges by another rule. */
+  readonly kind?: "service" | "ingress";
 }
 
 /** What root wrote of a hosts request: one bad name drops that name, never the batch. */
 export interface HostsResult {
   readonly written: number;
+  readonly dropped: readonly { readonly name: string; readonly reason: string }[];
+}
+
+/**
+ * A wildcard Ingress or Gateway name (`*.shop.test`), which no hosts file can hold: root's DNS responder answers it
+ * (the hook is `Root.setWildcards`; see /tmp/ingress-wildcard-hook.md until docs describe it).
+ */
+export interface WildcardEntry {
+  /** Lower case, starts with `*.`, no trailing dot. */
+  readonly pattern: string;
+  /** The same address the exact names of that controller or Gateway get. */
+  readonly ip: string;
+  /** An Ingress wildcard covers exactly one label, a Gateway's one or more (ingress/hostnames.ts `hostMatches`). */
+  readonly reach: "one-label" | "one-or-more-labels";
+}
+
+/** What root did with a profile's wildcards: how they are answered, and each one it would not answer, with why. */
+export interface WildcardsResult {
+  readonly how?: string;
   readonly dropped: readonly { readonly name: string; readonly reason: string }[];
 }
 
@@ -114,6 +135,11 @@ export interface Root {
   setDns(profile: string, dns: ClusterDns | null): Promise<string | null>;
   /** Why the OS resolver cannot be used here (Linux without systemd-resolved), or null. */
   dnsUnavailable(): Promise<string | null>;
+  /**
+   * The profile's wildcard Ingress and Gateway names, answered by root's DNS responder; null takes them back. Optional
+   * until the responder exists: without it, wildcards are shown as not mapped.
+   */
+  setWildcards?(profile: string, entries: readonly WildcardEntry[] | null): Promise<WildcardsResult>;
   /** Takes back everything set through this root, and lets it go. */
   close(): Promise<void>;
   /** True once the root behind it is gone (a helper that died). */
@@ -123,6 +149,6 @@ export interface Root {
 /** The part of Root a route access uses. */
 export type RootRoutes = Pick<Root, "declare" | "addRoutes" | "removeRoutes">;
 /** The part of Root a profile's names use. */
-export type RootNames = Pick<Root, "declare" | "setHosts" | "setDns" | "dnsUnavailable">;
+export type RootNames = Pick<Root, "declare" | "setHosts" | "setDns" | "dnsUnavailable" | "setWildcards">;
 /** The part of Root forward mode's listeners use: ports below 1024 on Linux, loopback aliases on macOS. */
 export type RootLoopback = Pick<Root, "relay" | "unrelay" | "alias">;

@@ -2,7 +2,8 @@ import type { AccessBasics } from "../access/access-base.js";
 import type { AccessMode, ClusterAccess } from "../access/cluster-access.js";
 import { ForwardAccess, type ForwardAccessDeps } from "../access/forwards/forward-access.js";
 import type { SshClientKind } from "../access/forwards/forward-link.js";
-import { loopbackOctetFor, loopbackPoolFor } from "../access/forwards/loopback-range.js";
+import { loopbackOctetFor } from "../access/forwards/loopback-range.js";
+import { ingressRangeFor, servicePoolFor } from "../access/forwards/ingress-forwards.js";
 import type { SshLinkOptions } from "../access/forwards/reconnecting-link.js";
 import { RouteAccess, type RouteAccessDeps } from "../access/routes/route-access.js";
 import { IpPool } from "../lb/ip-pool.js";
@@ -63,7 +64,9 @@ export function accessFactories(
       const octet = loopbackOctetFor(request.profile, forwardOctets);
       forwardOctets.add(octet);
       return new ForwardAccess(basics(request), deps.forward, {
-        pool: new IpPool([loopbackPoolFor(octet)]),
+        // The /16's last /24 is the Ingress and Gateway names' (ingress-forwards.ts): never a Service's address.
+        pool: new IpPool([servicePoolFor(octet)]),
+        ingressRange: ingressRangeFor(octet),
         releasePool: () => forwardOctets.delete(octet),
         sshClient: deps.sshClient,
         ...(deps.sshLink ? { link: deps.sshLink } : {}),

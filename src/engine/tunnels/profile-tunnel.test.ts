@@ -4,6 +4,7 @@ import { eventually } from "../../../test-support/eventually.js";
 import { FakeMinikube } from "../../../test-support/fake-minikube.js";
 import { KubeSim } from "../../../test-support/kube-sim/kube-sim.js";
 import { lbService } from "../../../test-support/kube-sim/sim-client.js";
+import { applyAll, ingress, minikubeIngressAddon } from "../../../test-support/kube-sim/network-fixtures.js";
 import type {
   AccessPhase,
   AccessSnapshot,
@@ -11,6 +12,7 @@ import type {
   ControllerPlan,
   ServicesView,
 } from "../access/cluster-access.js";
+import type { IngressNames } from "../ingress/name-types.js";
 import { ProfileTunnel } from "./profile-tunnel.js";
 import { kubeConfigSource } from "../kube/kube-config.js";
 
@@ -36,6 +38,10 @@ class LockedAccess extends EventEmitter implements ClusterAccess {
     };
   }
   servicesChanged(_view: ServicesView): void {}
+  readonly ingressNames: IngressNames[] = [];
+  ingressChanged(names: IngressNames): void {
+    this.ingressNames.push(names);
+  }
   controllerPlan(): ControllerPlan {
     return { mode: "clusterip" };
   }
@@ -62,7 +68,7 @@ describe("a profile's tunnel while another tunnel holds the profile's lock", () 
     await fake.destroy();
   });
 
-  const create = async (access: LockedAccess, logs: string[]) =>
+  const create = async (access: LockedAccess, logs: string[], lb = true) =>
     ProfileTunnel.create(
       {
         miniPath: fake.miniPath,
@@ -71,7 +77,10 @@ describe("a profile's tunnel while another tunnel holds the profile's lock", () 
         kubeConfig: kubeConfigSource(null),
       },
       "minikube",
-      { lb: { enabled: true, mode: "clusterip", pool: [], className: null, releaseOnStop: true } },
+      {
+        lb: { enabled: lb, mode: "clusterip", pool: [], className: null, releaseOnStop: true },
+        ingressDiscovery: { discoveryIntervalMs: 200 },
+      },
       { log: (line) => logs.push(line) },
     );
 
@@ -103,5 +112,41 @@ describe("a profile's tunnel while another tunnel holds the profile's lock", () 
     expect(access.listenerCount("change")).toBe(listening - 1);
     access.become("active");
     expect(tunnel.controller).toBeNull();
+  });
+
+  it("follows no Ingress names while it waits either; once the lock is free the access gets them, and stop ends the watches", async () => {
+    applyAll(sim, [...minikubeIngressAddon(), ingress("shop", ["shop.test"])]);
+    const access = new LockedAccess();
+    const tunnel = await create(access, []);
+    await tunnel.start();
+    expect(tunnel.ingress).toBeNull();
+    expect(access.ingressNames).toEqual([]);
+    access.become("active");
+    const names = await eventually(() => access.ingressNames.at(-1), { timeoutMs: 10_000, what: "the names" });
+    expect(names.entries.map((e) => `${e.host} ${e.address.kind} ${e.address.ip}`)).toEqual([
+      "shop.test node-hostport 192.168.49.2",
+    ]);
+    const follower = tunnel.ingress!;
+    await tunnel.stop();
+    expect(tunnel.ingress).toBeNull();
+    // Stopped: its watches are gone, so the count of watches opened no longer moves.
+    const { watches } = follower.stats();
+    sim.store.create("ingresses", "default", ingress("late", ["late.test"]));
+    await eventually(() => sim.store.list("ingresses", "default").items.length === 2, { what: "the new Ingress" });
+    expect(follower.stats().watches).toBe(watches);
+  });
+
+  it("with the LoadBalancer controller off (--no-lb), Ingress names are still followed", async () => {
+    applyAll(sim, [...minikubeIngressAddon(), ingress("shop", ["shop.test"])]);
+    const access = new LockedAccess();
+    access.phase = "active";
+    const tunnel = await create(access, [], false);
+    await tunnel.start();
+    expect(tunnel.controller).toBeNull();
+    expect(access.ingressNames.at(-1)?.entries.map((e) => e.host)).toEqual(["shop.test"]);
+    // An Ingress that appears while it runs reaches the access.
+    applyAll(sim, [ingress("blog", ["blog.test"])]);
+    await eventually(() => access.ingressNames.at(-1)?.entries.length === 2, { what: "blog.test", timeoutMs: 5000 });
+    await tunnel.stop();
   });
 });

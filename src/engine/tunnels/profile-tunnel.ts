@@ -9,6 +9,8 @@ import { KubeHttp } from "../kube/kube-http.js";
 import { IpPool } from "../lb/ip-pool.js";
 import { type LbMode, LoadBalancerController } from "../lb/lb-controller.js";
 import type { IngressEntry } from "../lb/lb-service.js";
+import type { IngressDiscoveryOptions } from "../ingress/ingress-discovery.js";
+import { IngressFollower } from "./ingress-follower.js";
 
 export interface LoadBalancerSettings {
   readonly enabled: boolean;
@@ -25,6 +27,10 @@ export interface TunnelSettings {
   /** Cluster names on this machine (on unless false: --no-dns, or the preference). */
   readonly names?: boolean;
   readonly lb: LoadBalancerSettings;
+  /** Ingress hosts and Gateway hostnames resolve and answer (on unless false: --no-ingress). */
+  readonly ingress?: boolean;
+  /** Ingress discovery's settings (tests shorten its polls). */
+  readonly ingressDiscovery?: IngressDiscoveryOptions;
   /** How often a healthy access checks its node. */
   readonly pollIntervalMs?: number;
 }
@@ -92,7 +98,10 @@ export async function poolFor(
  */
 export class ProfileTunnel {
   private controllerValue: LoadBalancerController | null = null;
-  /** A controller start waiting for the access to take the lock over, and one under way. */
+  private ingressValue: IngressFollower | null = null;
+  /** The cluster's API, shared by the controller and the Ingress names; closed on stop. */
+  private kube: KubeConnection | null = null;
+  /** A start of the cluster's parts waiting for the access to take the lock over, and one under way. */
   private cancelPendingController: () => void = () => undefined;
   private controllerStarting: Promise<void> = Promise.resolve();
 
@@ -130,6 +139,11 @@ export class ProfileTunnel {
     return this.controllerValue;
   }
 
+  /** The profile's Ingress and Gateway names, once followed. */
+  get ingress(): IngressFollower | null {
+    return this.ingressValue;
+  }
+
   /** What the window shows as the profile's LoadBalancer mode. */
   get lbMode(): LbMode | "off" {
     return this.controllerValue ? this.access.controllerPlan().mode : "off";
@@ -153,14 +167,13 @@ export class ProfileTunnel {
       if (signal?.aborted) throw new StartCancelledError(this.profile);
       await this.access.start();
       if (signal?.aborted) throw new StartCancelledError(this.profile);
-      if (this.settings.lb.enabled && this.access.snapshot().phase === "blocked") this.startControllerWhenUnblocked();
-      else if (this.settings.lb.enabled) this.controllerValue = await this.startController(signal);
+      if (this.followsCluster && this.access.snapshot().phase === "blocked") this.startControllerWhenUnblocked();
+      else if (this.followsCluster) await this.startClusterParts(signal);
       if (signal?.aborted) throw new StartCancelledError(this.profile);
     } catch (error) {
       // A tunnel that never started is not reported as "stopped"; its failure is the caller's to report.
       this.access.removeAllListeners();
-      await this.controllerValue?.stop().catch(() => undefined);
-      this.controllerValue = null;
+      await this.stopClusterParts().catch(() => undefined);
       await this.access.stop().catch(() => undefined);
       throw signal?.aborted ? new StartCancelledError(this.profile) : error;
     } finally {
@@ -186,11 +199,8 @@ export class ProfileTunnel {
       if (snapshot.phase === "blocked") return;
       this.cancelPendingController();
       if (snapshot.phase === "stopping" || snapshot.phase === "stopped") return;
-      this.controllerStarting = this.startController().then(
-        (controller) => {
-          this.controllerValue = controller;
-        },
-        (error: Error) => this.hooks.log(`LoadBalancer controller not started: ${error.message}`),
+      this.controllerStarting = this.startClusterParts().catch((error: Error) =>
+        this.hooks.log(`LoadBalancer controller not started: ${error.message}`),
       );
     };
     this.access.on("change", follow);
@@ -205,21 +215,55 @@ export class ProfileTunnel {
     const failures: string[] = [];
     this.cancelPendingController();
     await this.controllerStarting;
-    await this.controllerValue?.stop().catch((e: Error) => failures.push(e.message));
+    await this.stopClusterParts().catch((e: Error) => failures.push(e.message));
     await this.access.stop().catch((e: Error) => failures.push(e.message));
     if (failures.length > 0) throw new Error(failures.join("; "));
   }
 
-  private async startController(signal?: AbortSignal): Promise<LoadBalancerController | null> {
+  /** What follows the cluster's API: the LoadBalancer controller, and the Ingress and Gateway names. */
+  private get followsCluster(): boolean {
+    return this.settings.lb.enabled || this.settings.ingress !== false;
+  }
+
+  /**
+   * One connection for both: the controller and the Ingress names start side by side, so neither waits for the
+   * other's first lists.
+   */
+  private async startClusterParts(signal?: AbortSignal): Promise<void> {
     let client: KubeConnection;
     try {
       // Loaded again whenever the API stops answering: minikube rewrites the kubeconfig when the cluster comes back on
       // a new port.
       client = await KubeConnection.open(async () => KubeHttp.fromKubeConfig(await this.kubeConfig(this.profile)));
     } catch (error) {
-      this.hooks.log(`LoadBalancer controller not started: ${(error as Error).message.replace(/\s*\n\s*/g, " ")}`);
-      return null;
+      const why = (error as Error).message.replace(/\s*\n\s*/g, " ");
+      if (this.settings.lb.enabled) this.hooks.log(`LoadBalancer controller not started: ${why}`);
+      if (this.settings.ingress !== false) this.hooks.log(`Ingress and Gateway names not followed: ${why}`);
+      return;
     }
+    this.kube = client;
+    if (this.settings.ingress !== false) {
+      this.ingressValue = new IngressFollower(client, this.access, this.hooks.log, this.settings.ingressDiscovery);
+    }
+    const [controller] = await Promise.all([
+      this.settings.lb.enabled ? this.startController(client, signal) : Promise.resolve(null),
+      this.ingressValue?.start(10_000, signal),
+    ]);
+    this.controllerValue = controller;
+  }
+
+  private async stopClusterParts(): Promise<void> {
+    const failures: string[] = [];
+    await this.controllerValue?.stop().catch((e: Error) => failures.push(e.message));
+    this.controllerValue = null;
+    await this.ingressValue?.stop().catch((e: Error) => failures.push(e.message));
+    this.ingressValue = null;
+    this.kube?.close();
+    this.kube = null;
+    if (failures.length > 0) throw new Error(failures.join("; "));
+  }
+
+  private async startController(client: KubeConnection, signal?: AbortSignal): Promise<LoadBalancerController> {
     const lb = this.settings.lb;
     const plan = this.access.controllerPlan();
     const controller = new LoadBalancerController(client, {

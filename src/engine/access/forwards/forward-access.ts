@@ -16,6 +16,8 @@ import { parseHostKeys } from "./host-keys.js";
 import { type LinkTarget, LinkUnavailable, type SshLinkOptions } from "./reconnecting-link.js";
 import type { ForwardCarrier } from "./forward-carrier.js";
 import { type ForwardLink, type SshClientKind, createForwardLink } from "./forward-link.js";
+import type { IngressNames } from "../../ingress/name-types.js";
+import { IngressForwards, ingressRangeOf } from "./ingress-forwards.js";
 
 export interface ForwardAccessDeps {
   readonly miniPath: string;
@@ -37,6 +39,8 @@ export interface ForwardAccessOptions {
   readonly pool: IpPool;
   /** Gives the profile's /16 back to the process when the access is done with it. */
   readonly releasePool?: () => void;
+  /** The Ingress and Gateway names' addresses (ingress-forwards.ts); by default the pool's /16's last /24. */
+  readonly ingressRange?: string;
   readonly link?: SshLinkOptions;
   /** Which SSH client carries the forwards (forward-link.ts chooses). */
   readonly sshClient?: SshClientKind;
@@ -82,6 +86,7 @@ export class ForwardAccess extends AccessBase {
   private takingOver: Promise<void> | null = null;
   private readonly link: ForwardLink;
   private readonly forwards: ForwardListeners;
+  private readonly ingress: IngressForwards;
 
   constructor(
     basics: AccessBasics,
@@ -97,6 +102,24 @@ export class ForwardAccess extends AccessBase {
     this.link.on("log", (line: string) => this.log(line));
     this.link.on("state", (status: LinkStatus) => this.linkChanged(status));
     this.forwards = new ForwardListeners(carrier, deps.privileges, (line) => this.log(line));
+    // Ingress and Gateway names: listeners of their own on the same carrier (ingress-forwards.ts).
+    this.ingress = new IngressForwards({
+      carrier,
+      privileges: deps.privileges,
+      log: (line) => this.log(line),
+      servicePool: options.pool,
+      range: options.ingressRange ?? ingressRangeOf(options.pool),
+      names: this.names,
+      changed: () => this.emitChange(),
+    });
+  }
+
+  override ingressChanged(names: IngressNames): void {
+    if (this.phase !== "stopping" && this.phase !== "stopped") void this.ingress.follow(names);
+  }
+
+  protected override ingressDetails(): Pick<AccessSnapshot, "ingresses" | "gateways"> {
+    return this.ingress.statuses();
   }
 
   async start(): Promise<void> {
@@ -168,6 +191,7 @@ export class ForwardAccess extends AccessBase {
     await this.applying.catch(() => undefined);
     const failures: string[] = [];
     await this.forwards.closeAll().catch((error: Error) => failures.push(`listeners: ${error.message}`));
+    await this.ingress.close().catch((error: Error) => failures.push(`ingress listeners: ${error.message}`));
     await this.link.close();
     this.options.releasePool?.();
     this.phase = "stopped";

@@ -1,6 +1,7 @@
 import type { NamesStatus, ServiceName } from "../cluster-access.js";
 import type { ForwardSpec } from "../forwards/forward-listeners.js";
-import type { HostsEntry, HostsResult, RootNames } from "../../root/index.js";
+import type { HostsEntry, HostsResult, RootNames, WildcardEntry } from "../../root/index.js";
+import type { IngressRequest, NameOutcome } from "./ingress-names.js";
 
 /** Names a Service answers to on the host: the cluster's full name, and the short `svc.ns` kube-dns also answers. */
 export function serviceNames(name: string, namespace: string, domain: string): string[] {
@@ -20,6 +21,18 @@ export class ProfileNames {
   private queue: Promise<void> = Promise.resolve();
   private pending: (() => Promise<void>) | null = null;
   private stopped = false;
+  /**
+   * What writes the mode's block again, with the Ingress and Gateway names as they are then (they share its block):
+   * set by the mode's last write, so an Ingress change never repeats the resolver setting.
+   */
+  private rewrite: (() => Promise<void>) | null = null;
+  private wildcardsWritten = false;
+  private ingress: IngressRequest = { hosts: [], wildcards: [] };
+  /** Ingress names root wrote, and those it refused (or would not answer) with why. */
+  private ingressWritten = new Set<string>();
+  private ingressRefused = new Map<string, string>();
+  /** Whether a hosts block of ours may be there: route mode with a resolver writes one only for Ingress names. */
+  private hostsWritten = false;
 
   constructor(
     private readonly profile: string,
@@ -42,7 +55,8 @@ export class ProfileNames {
       if (spec.protocol === "TCP" || !byAddress.has(spec.address))
         byAddress.set(spec.address, { ip: spec.address, names: serviceNames(spec.name, spec.namespace, this.domain) });
     const entries = [...byAddress.values()].sort((a, b) => a.names[0]!.localeCompare(b.names[0]!));
-    return this.schedule(async () => {
+    const work = async () => {
+      this.rewrite = work;
       // Root writes names only under a declared domain; forward mode declares no routes, so it declares the domain
       // alone (again each time: a helper that came back knows nothing).
       await this.backend!.declare({
@@ -52,7 +66,7 @@ export class ProfileNames {
         clusterDomain: this.domain,
         clusterDnsIp: "",
       });
-      const result = await this.backend!.setHosts(this.profile, entries.length > 0 ? entries : null);
+      const result = await this.writeHosts(entries);
       this.set({
         state: "on",
         domain: this.domain,
@@ -60,7 +74,8 @@ export class ProfileNames {
         ...firstName(entries, result),
         ...unmapped(result),
       });
-    });
+    };
+    return this.schedule(work);
   }
 
   /**
@@ -77,6 +92,9 @@ export class ProfileNames {
       const why = await this.backend!.dnsUnavailable();
       if (why === null) {
         const how = await this.backend!.setDns(this.profile, { domain: this.domain, ...dns });
+        // The cluster's DNS does not know Ingress hosts: they go in the hosts block all the same.
+        this.rewrite = async () => void (await this.writeHosts([]));
+        await this.writeHosts([]);
         this.set({ state: "on", domain: this.domain, how: how ?? "resolver", example });
         return;
       }
@@ -85,7 +103,8 @@ export class ProfileNames {
           s.clusterIPs[0] ? [{ ip: s.clusterIPs[0], names: serviceNames(s.name, s.namespace, this.domain) }] : [],
         )
         .sort((a, b) => a.names[0]!.localeCompare(b.names[0]!));
-      const result = await this.backend!.setHosts(this.profile, entries.length > 0 ? entries : null);
+      this.rewrite = async () => void (await this.writeHosts(entries));
+      const result = await this.writeHosts(entries);
       this.set({
         state: "on",
         domain: this.domain,
@@ -94,6 +113,28 @@ export class ProfileNames {
         ...unmapped(result),
       });
     });
+  }
+
+  /**
+   * The profile's Ingress and Gateway names, placed by the mode: they join the mode's hosts block (written again at
+   * once if the mode wrote one already, else with its first write), and wildcards go to root's DNS responder.
+   */
+  setIngress(request: IngressRequest): Promise<void> {
+    this.ingress = request;
+    // A write of the mode's already waiting reads them when it runs; it must not be replaced by this one.
+    if (this.pending !== null || !this.rewrite) return this.queue;
+    return this.schedule(this.rewrite);
+  }
+
+  /** Whether an Ingress or Gateway name is on this machine, or why not. */
+  ingressOutcome(host: string, wildcard: boolean): NameOutcome {
+    if (!this.backend) return { mapped: false, reason: "cluster names are off (--no-dns, or the preference)" };
+    const refused = this.ingressRefused.get(host);
+    if (refused !== undefined) return { mapped: false, reason: refused };
+    if (this.ingressWritten.has(host)) return { mapped: true };
+    if (wildcard && !this.backend.setWildcards) return { mapped: false, reason: "wildcard (needs the DNS responder)" };
+    if (this.current.state === "error") return { mapped: false, reason: this.current.error ?? "names failed" };
+    return { mapped: false, reason: "not written yet" };
   }
 
   /** Takes back everything of this profile; the status says off. */
@@ -105,9 +146,47 @@ export class ProfileNames {
     const failures: string[] = [];
     await this.backend.setHosts(this.profile, null).catch((e: Error) => failures.push(e.message));
     await this.backend.setDns(this.profile, null).catch((e: Error) => failures.push(e.message));
+    await this.backend.setWildcards?.(this.profile, null).catch((e: Error) => failures.push(e.message));
+    this.ingressWritten.clear();
     this.current = { state: "off", domain: this.domain };
     if (failures.length > 0)
       throw new Error(`could not take back the names of "${this.profile}": ${failures.join("; ")}`);
+  }
+
+  /**
+   * The mode's entries and the Ingress names in one block, then the wildcards; returns root's answer with the
+   * Ingress names' refusals taken out (they are shown per name, not in the Services' `unmapped`).
+   */
+  private async writeHosts(entries: readonly HostsEntry[]): Promise<HostsResult> {
+    const all = [...entries, ...this.ingress.hosts];
+    const wildcards = this.ingress.wildcards;
+    let result: HostsResult = { written: 0, dropped: [] };
+    if (all.length > 0 || this.hostsWritten) {
+      result = await this.backend!.setHosts(this.profile, all.length > 0 ? all : null);
+      this.hostsWritten = all.length > 0;
+    }
+    const ingressNames = new Set(this.ingress.hosts.flatMap((e) => e.names));
+    const refused = new Map(result.dropped.filter((d) => ingressNames.has(d.name)).map((d) => [d.name, d.reason]));
+    const written = new Set([...ingressNames].filter((n) => !refused.has(n)));
+    await this.writeWildcards(wildcards, refused, written);
+    const before = JSON.stringify([[...this.ingressWritten], [...this.ingressRefused]]);
+    this.ingressWritten = written;
+    this.ingressRefused = refused;
+    // Ingress names do not change the status line; the snapshot shows them, so the access must hear of it.
+    if (JSON.stringify([[...written], [...refused]]) !== before) this.changed();
+    return { written: result.written, dropped: result.dropped.filter((d) => !ingressNames.has(d.name)) };
+  }
+
+  private async writeWildcards(
+    wildcards: readonly WildcardEntry[],
+    refused: Map<string, string>,
+    written: Set<string>,
+  ): Promise<void> {
+    if (!this.backend!.setWildcards || (wildcards.length === 0 && !this.wildcardsWritten)) return;
+    const result = await this.backend!.setWildcards(this.profile, wildcards.length > 0 ? wildcards : null);
+    this.wildcardsWritten = wildcards.length > 0;
+    for (const d of result.dropped) refused.set(d.name, d.reason);
+    for (const w of wildcards) if (!refused.has(w.pattern)) written.add(w.pattern);
   }
 
   private schedule(work: () => Promise<void>): Promise<void> {

@@ -8,6 +8,8 @@ import type { AccessSnapshot, ControllerPlan, ServicesView } from "../cluster-ac
 import { type ProbeResult, nodeAnswers, probeTcp } from "../reachability-probe.js";
 import { HeldRoutes, type HeldRoutesDeps } from "./held-routes.js";
 import { RouteNames } from "./route-names.js";
+import type { HostEntry, IngressNames } from "../../ingress/name-types.js";
+import { type Placement, ingressRequest, ingressStatuses } from "../names/ingress-names.js";
 
 export interface RouteAccessDeps extends Pick<HeldRoutesDeps, "root" | "table"> {
   readonly inspector: ClusterInspector;
@@ -33,6 +35,12 @@ export interface RouteAccessOptions {
 /** Said when routes are in but a docker or podman node does not answer through them. */
 export const FORWARD_HINT =
   "routes are in, but the cluster does not answer through them; a docker or podman node is often not routable from this machine: forward mode reaches it over SSH instead (mktunnel start --mode forward, or Forward in the window)";
+
+/**
+ * Where an Ingress or Gateway name answers in route mode: its controller's own address (the node for hostPorts; an
+ * external IP or ClusterIP through the routes).
+ */
+const routedPlace = (entry: HostEntry): Placement => ({ ip: entry.address.ip });
 
 /** Host states that mean the node is really gone, as opposed to a passing "Unknown". */
 const NODE_DOWN: ReadonlySet<string> = new Set(["Stopped", "Nonexistent", "Paused"]);
@@ -64,6 +72,7 @@ export class RouteAccess extends AccessBase {
   private readonly knock: (host: string, port: number, signal: AbortSignal) => Promise<boolean>;
 
   private readonly inspector: ClusterInspector;
+  private ingressNames: IngressNames | null = null;
 
   constructor(
     basics: AccessBasics,
@@ -123,6 +132,20 @@ export class RouteAccess extends AccessBase {
   override servicesChanged(view: ServicesView): void {
     this.routeNames.services = view.allServices();
     this.followNames();
+  }
+
+  /** Route mode reaches every place as the cluster does: each name goes to its own address, through the routes. */
+  override ingressChanged(names: IngressNames): void {
+    this.ingressNames = names;
+    void this.names.setIngress(ingressRequest(names, routedPlace));
+    this.emitChange();
+  }
+
+  protected override ingressDetails(): Pick<AccessSnapshot, "ingresses" | "gateways"> {
+    if (!this.ingressNames) return {};
+    return ingressStatuses(this.ingressNames, routedPlace, (host, wildcard) =>
+      this.names.ingressOutcome(host, wildcard),
+    );
   }
 
   protected details(): Omit<AccessSnapshot, "profile" | "mode" | "phase" | "probe" | "names"> {

@@ -126,3 +126,57 @@ export function hostNameRefusal(
   if (search) return `would answer for a name under this machine's search domain ${search}`;
   return null;
 }
+
+/**
+ * Top-level names an Ingress or Gateway host may not sit under: those real devices and services of the local network
+ * answer (mDNS `.local`, a router's `.lan` and `.home`, a company's `.corp`, `.intranet`, `.private`), `localhost` and
+ * `localdomain` (RFC 6761: always this machine), reverse zones and home.arpa (`.arpa`), Tor (`.onion`), names that must
+ * never resolve (`.invalid`) and RFC 9476's non-DNS namespaces (`.alt`). Unlike a Service's short name, a host is
+ * chosen by whoever writes the Ingress, so `.test`, `.example` and `.internal` (made for private use, and minikube's
+ * ingress-dns documents `.test`) stay open; the machine's own `.internal` domains and search list are checked apart.
+ */
+const INGRESS_CLOSED_TLDS = new Set([
+  "local",
+  "lan",
+  "home",
+  "corp",
+  "intranet",
+  "private",
+  "localhost",
+  "localdomain",
+  "arpa",
+  "onion",
+  "invalid",
+  "alt",
+]);
+
+/**
+ * Why root would not write an Ingress or Gateway host of a profile whose cluster domain is `domain` into the hosts
+ * file, or null when it would (docs/security.md, "The root policy"). Such a host is any name the cluster's user chose,
+ * so the rule is what it may not take from everyone else on the machine: a public name, a name under one of the local
+ * network's top-level names, one of this machine's own domains or search domains, a name clients look up to configure
+ * themselves, or a name under the cluster domain (the cluster's DNS answers those, and the Service-name rule guards
+ * them).
+ */
+export function ingressHostRefusal(
+  name: string,
+  domain: string,
+  allowances: Allowances,
+  machine: MachineNames = NO_MACHINE_NAMES,
+): string | null {
+  const labels = name.split(".");
+  if (!labels.every((l) => DNS_LABEL.test(l))) return "not a DNS name";
+  if (labels.length < 2) return "a single label; root writes only names of at least two labels";
+  if (isPublicName(name, allowances)) return "public name";
+  if (allowances.domains.some((d) => under(name, d))) return null;
+  if (under(name, domain)) return `under the cluster domain ${domain}, which the cluster's DNS answers`;
+  const tld = labels[labels.length - 1]!;
+  if (INGRESS_CLOSED_TLDS.has(tld)) return `a name under .${tld}, which this machine's own network uses`;
+  const own = MACHINE_DOMAINS.find((d) => under(name, d));
+  if (own) return `a name under ${own}, a domain this machine's own software looks up`;
+  if (AUTOCONFIG_LABELS.has(labels[0]!))
+    return `${labels[0]} is looked up by clients to configure themselves (proxy, tunnel)`;
+  const search = machine.search.find((d) => under(name, d));
+  if (search) return `would answer for a name under this machine's search domain ${search}`;
+  return null;
+}

@@ -1,0 +1,138 @@
+import { describe, expect, it } from "vitest";
+import { FakeCarrier } from "../../../../test-support/fake-forward-carrier.js";
+import type { HostEntry, IngressNames, NameAddress } from "../../ingress/name-types.js";
+import { IpPool } from "../../lb/ip-pool.js";
+import type { HostsEntry, HostsResult, RootNames } from "../../root/index.js";
+import { ProfileNames } from "../names/profile-names.js";
+import {
+  IngressForwards,
+  ingressRangeFor,
+  ingressRangeOf,
+  preferredIngressAddress,
+  servicePoolFor,
+} from "./ingress-forwards.js";
+
+const http = { port: 80, protocol: "http" as const };
+const https = { port: 443, protocol: "https" as const };
+const addon: NameAddress = { kind: "node-hostport", ip: "192.168.49.2", ports: [http, https] };
+const traefik: NameAddress = {
+  kind: "service-clusterip",
+  ip: "10.96.7.7",
+  ports: [http],
+  service: "traefik/traefik",
+};
+const entry = (host: string, address: NameAddress, object = `default/${host.split(".")[0]}`): HostEntry => ({
+  host,
+  address,
+  source: "ingress",
+  object,
+  wildcard: false,
+});
+
+class HostsRecorder implements RootNames {
+  readonly hosts: (readonly HostsEntry[] | null)[] = [];
+  async declare(): Promise<void> {}
+  async setHosts(_p: string, entries: readonly HostsEntry[] | null): Promise<HostsResult> {
+    this.hosts.push(entries);
+    return { written: entries?.length ?? 0, dropped: [] };
+  }
+  async setDns(): Promise<string | null> {
+    return null;
+  }
+  async dnsUnavailable(): Promise<string | null> {
+    return null;
+  }
+}
+
+function setup() {
+  const carrier = new FakeCarrier(false);
+  const root = new HostsRecorder();
+  const names = new ProfileNames(
+    "p",
+    "cluster.local",
+    root,
+    () => undefined,
+    () => undefined,
+  );
+  let changes = 0;
+  const pool = new IpPool([servicePoolFor(70)]);
+  const forwards = new IngressForwards({
+    carrier,
+    privileges: () => null,
+    log: () => undefined,
+    servicePool: pool,
+    range: ingressRangeFor(70),
+    names,
+    changed: () => changes++,
+  });
+  return { carrier, root, names, forwards, pool, changes: () => changes };
+}
+
+describe("forward mode's Ingress and Gateway names", () => {
+  it("the /16 splits: the LoadBalancer pool never reaches the last /24, which the ingress addresses take", () => {
+    const pool = new IpPool([servicePoolFor(70)]);
+    expect(pool.contains("127.70.254.255")).toBe(true);
+    expect(pool.contains("127.70.255.1")).toBe(false);
+    expect(ingressRangeOf(pool)).toBe("127.70.255.0/24");
+    expect(ingressRangeOf(new IpPool(["127.70.0.1-127.70.255.254"]))).toBe("127.70.255.0/24");
+    expect(preferredIngressAddress("127.70.255.0/24", "node-hostport|192.168.49.2")).toMatch(
+      /^127\.70\.255\.([1-9]|[1-9]\d|1\d\d|2[0-4]\d|25[0-4])$/,
+    );
+  });
+
+  it("one loopback address per controller, each port its names use forwarded to where it answers on the node's side", async () => {
+    const { carrier, forwards } = setup();
+    const names: IngressNames = {
+      entries: [entry("shop.test", addon), entry("blog.test", addon), entry("api.test", traefik)],
+      unmapped: [],
+    };
+    await forwards.follow(names);
+    const at = (e: HostEntry) => forwards.place(e).ip;
+    const addonIp = at(names.entries[0]!);
+    const traefikIp = at(names.entries[2]!);
+    expect(addonIp).toBe(preferredIngressAddress("127.70.255.0/24", "node-hostport|192.168.49.2"));
+    expect(traefikIp).not.toBe(addonIp);
+    expect(at(names.entries[1]!)).toBe(addonIp);
+    expect(
+      carrier.listens.map((l) => `${l.address}:${l.port} -> ${l.target().host}:${l.target().port}`).sort(),
+    ).toEqual(
+      [
+        `${addonIp}:80 -> 192.168.49.2:80`,
+        `${addonIp}:443 -> 192.168.49.2:443`,
+        `${traefikIp}:80 -> 10.96.7.7:80`,
+      ].sort(),
+    );
+    const { ingresses } = forwards.statuses();
+    expect(ingresses!.find((s) => s.host === "api.test")).toMatchObject({
+      address: traefikIp,
+      ports: [{ port: 80, protocol: "http", state: "listening" }],
+    });
+  });
+
+  it("a Gateway whose Service our controller gave a loopback address is reached there: no listener of its own", async () => {
+    const { carrier, forwards, pool } = setup();
+    const ip = pool.allocate("envoy/eg")!;
+    const gw: NameAddress = { kind: "service-external", ip, ports: [http], service: "envoy/eg" };
+    await forwards.follow({ entries: [{ ...entry("gw.test", gw), source: "gateway" }], unmapped: [] });
+    expect(carrier.listens).toEqual([]);
+    expect(forwards.statuses().gateways).toEqual([
+      { host: "gw.test", object: "default/gw", address: ip, ports: [http], mapped: false, reason: "not written yet" },
+    ]);
+  });
+
+  it("a controller no name uses any more loses its address and listeners; names follow in the hosts block", async () => {
+    const { carrier, forwards, root } = setup();
+    await forwards.follow({ entries: [entry("shop.test", addon), entry("api.test", traefik)], unmapped: [] });
+    const traefikIp = forwards.place(entry("api.test", traefik)).ip!;
+    await forwards.follow({ entries: [entry("shop.test", addon)], unmapped: [] });
+    expect(carrier.closed).toEqual([`${traefikIp}:80`]);
+    expect(forwards.place(entry("api.test", traefik))).toEqual({
+      ip: null,
+      reason: "no loopback address left in 127.70.255.0/24",
+    });
+    // No mode write yet (the Services' names come first): nothing was asked of root.
+    expect(root.hosts).toEqual([]);
+    await forwards.close();
+    expect(carrier.closed).toHaveLength(3);
+  });
+});

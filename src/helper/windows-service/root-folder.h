@@ -1,0 +1,32 @@
+/*
+ * The host's log lives in root's runtime folder (%ProgramData%\minikube-tunnel),
+ * which any user could have created first: see root-folder.c.
+ */
+#ifndef MKT_SERVICE_ROOT_FOLDER_H
+#define MKT_SERVICE_ROOT_FOLDER_H
+
+#define WIN32_LEAN_AND_MEAN
+#include <windows.h>
+
+/* Root's own folder: SYSTEM and Administrators alone, nothing inherited (ROOT_ONLY_SDDL in windows-sddl.ts). */
+#define MKT_ROOT_ONLY_FOLDER_SDDL L"D:P(A;OICI;FA;;;SY)(A;OICI;FA;;;BA)"
+#define MKT_ROOT_ONLY_FILE_SDDL L"D:P(A;;FA;;;SY)(A;;FA;;;BA)"
+/* A log this large at start is moved to <log>.1 (replacing the one before), so it cannot fill the disk. */
+#define MKT_LOG_ROTATE_BYTES (8ll * 1024 * 1024)
+
+/*
+ * NULL when a security descriptor is root's alone: owned by SYSTEM,
+ * Administrators, TrustedInstaller or `self`, and no ACE that applies to the
+ * object lets anyone else write, append, delete, or change its DACL or owner.
+ * Otherwise what is wrong, in `why`.
+ */
+const wchar_t *root_only_problem(PSECURITY_DESCRIPTOR sd, PSID self, wchar_t *why, size_t why_len);
+
+/*
+ * The log at `path` opened for appending, inheritable by nobody yet, after
+ * making its folder root's (or checking that it is). INVALID_HANDLE_VALUE and
+ * the reason in `why` otherwise; *error is a Win32 code for the SCM.
+ */
+HANDLE open_root_log(const wchar_t *path, wchar_t *why, size_t why_len, DWORD *error);
+
+#endif
