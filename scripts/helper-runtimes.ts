@@ -1,7 +1,8 @@
 // Before `electron-builder`: the helper's Node runtime and native packages for every target, from their
 // publishers (nodejs.org, npm), checked against the publishers' checksums, and the digests the app
 // embeds in its archive so root can check the files before running them (docs/security.md).
-// Needs network access; `npm run dist` runs it.
+// Windows also gets the helper's service host (mktunnel-helper-service.exe), compiled here from
+// src/helper/windows-service with MinGW-w64 (scripts/windows-service-host.ts). Needs network access; `npm run dist` runs it.
 import { execFile } from "node:child_process";
 import { createHash } from "node:crypto";
 import { cp, mkdir, mkdtemp, readdir, rename, rm, writeFile } from "node:fs/promises";
@@ -9,6 +10,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { treeDigest } from "../src/engine/elevation/staged-launch.js";
+import { SERVICE_HOST_EXE } from "../src/engine/elevation/daemon-definitions.js";
+import { MINGW_GCC, buildServiceHost, mingwAvailable } from "./windows-service-host.js";
 
 const run = promisify(execFile);
 const root = join(import.meta.dirname, "..");
@@ -43,6 +46,11 @@ async function main(): Promise<void> {
     .version as string;
   const koffiVersion = (await import(join(root, "node_modules", "koffi", "package.json"), { with: { type: "json" } }))
     .default.version as string;
+  // Before any download: a Windows package without its service host would install a service that cannot start.
+  if (!mingwAvailable())
+    throw new Error(
+      `${MINGW_GCC} is needed to build the Windows helper's ${SERVICE_HOST_EXE} (Debian/Ubuntu: apt-get install gcc-mingw-w64-x86-64; macOS: brew install mingw-w64; Windows: MSYS2's mingw-w64-x86_64-gcc)`,
+    );
   const sums = await download(nodeUrl(version, "SHASUMS256.txt")).then((b) => b.toString());
   const digests: Record<string, { tree: string }> = {};
   for (const target of TARGETS) {
@@ -77,11 +85,13 @@ async function main(): Promise<void> {
       await run("tar", ["-xzf", tgz, "-C", dest, "--strip-components=1"]);
     }
     await rm(work, { recursive: true, force: true });
+    // Windows: the program the SCM runs, beside node.exe and the CLI (helper-installer.ts takes it from there).
+    if (target.exe === "node.exe") await buildServiceHost(join(out, SERVICE_HOST_EXE));
     // The helper directory exactly as the package lays it out (electron-builder.yml's extraResources).
     const layout = join(root, "build", "helper-layout", target.tag);
     await rm(layout, { recursive: true, force: true });
     await mkdir(layout, { recursive: true });
-    await cp(join(out, target.exe), join(layout, target.exe));
+    for (const file of await readdir(out)) await cp(join(out, file), join(layout, file));
     for (const bundle of ["helper-main.mjs", "mktunnel.mjs"])
       await cp(join(root, "dist", "helper-bundle", bundle), join(layout, bundle));
     await cp(modules, join(layout, "node_modules"), { recursive: true });

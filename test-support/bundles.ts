@@ -1,4 +1,4 @@
-import { chmod, copyFile, mkdir, mkdtemp, rm } from "node:fs/promises";
+import { chmod, copyFile, cp, mkdir, mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { build } from "esbuild";
@@ -63,5 +63,9 @@ export async function portableCopy(
   await chmod(node, 0o755);
   await copyFile(bundled(name), script);
   await chmod(script, 0o644);
+  // The packages bundles leave external go beside them, as the installed helper has them (helper-installer.ts).
+  for (const pkg of ["koffi", `@koromix/koffi-${process.platform}-${process.arch}`])
+    await cp(join(ROOT, "node_modules", pkg), join(dir, "node_modules", pkg), { recursive: true });
+  await chmod(join(dir, "node_modules"), 0o755);
   return { node, script, cleanup: () => rm(dir, { recursive: true, force: true }) };
 }

@@ -51,18 +51,23 @@ export interface ForwardLab {
  * route to the service CIDR, a fake docker that says where the port is and a
  * fake minikube that prints the node's host key. The cluster (kube-sim) has
  * three LoadBalancer Services, web, api and admin, each answering on the node
- * as itself.
+ * as itself; with `gatewayApi`, it serves Gateway API's CRDs too.
  */
-export async function createForwardLab(): Promise<ForwardLab> {
+export async function createForwardLab(options: { gatewayApi?: boolean } = {}): Promise<ForwardLab> {
   const lab = await NetnsLab.create();
   const fake = await FakeMinikube.create();
   await fake.addProfile({ name: "minikube", nodeIp: lab.nodeIp });
   const node = await SshNode.start(lab, join(fake.miniPath, "machines", "minikube", "id_rsa"));
   await fake.setContainer("minikube", { running: true, sshPort: node.publishedPort });
   await fake.setHostKeyFiles("minikube", await node.hostPublicKeys());
-  const sim = spawn("ip", ["netns", "exec", lab.host, process.execPath, bundled("kube-sim-serve"), "minikube"], {
-    stdio: ["ignore", "pipe", "inherit"],
-  });
+  const crds = options.gatewayApi ? ["gateway-api"] : [];
+  const sim = spawn(
+    "ip",
+    ["netns", "exec", lab.host, process.execPath, bundled("kube-sim-serve"), "minikube", ...crds],
+    {
+      stdio: ["ignore", "pipe", "inherit"],
+    },
+  );
   const kubeconfig = await new Promise<string>((resolve) =>
     createInterface({ input: sim.stdout! }).once("line", resolve),
   );

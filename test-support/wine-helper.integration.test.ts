@@ -3,6 +3,7 @@ import { chmod, mkdir, readFile, readdir, rm, stat, writeFile } from "node:fs/pr
 import { connect } from "node:net";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { SERVICE_HOST_EXE } from "../src/engine/elevation/daemon-definitions.js";
 import { DAEMON_NAME } from "../src/engine/elevation/helper-layout.js";
 import { eventually } from "./eventually.js";
 import { bundleForLab } from "./wine-lab-bundle.js";
@@ -142,21 +143,23 @@ describe.skipIf(skip !== null)("the privileged helper in Windows' own Node under
     const libexec = () => drive("Program Files", "Minikube Tunnel Helper");
     const channel = () => drive("ProgramData", "minikube-tunnel", "helper.port");
     const config = () => drive("ProgramData", "Minikube Tunnel", "helper.json");
+    const serviceLog = () => drive("ProgramData", "minikube-tunnel", "helper.log");
 
     it("installs for the invoking user, starts the daemon through sc.exe, serves a client on its TCP channel and takes its work back; status, then uninstall", async () => {
       const started = performance.now();
       const installed = await lab.mktunnel(["helper", "install"]);
       expect(installed.exitCode, installed.stderr).toBe(0);
       expect(installed.stdout).toMatch(/installed the helper .* for root, and started it/);
-      for (const file of ["node.exe", "mktunnel.mjs", "helper-main.mjs", "node_modules"])
+      for (const file of ["node.exe", "mktunnel.mjs", "helper-main.mjs", SERVICE_HOST_EXE, "node_modules"])
         expect(existsSync(join(libexec(), file)), file).toBe(true);
       const record = JSON.parse(await readFile(config(), "utf8")) as { user: string; sid: string };
       expect(record).toMatchObject({ user: "root", sid: "S-1-5-21-0-0-0-1000" });
-      // The service manager got one command line, which splits back into the installed runtime and CLI.
+      // The service manager got one command line: the service host, which runs the installed Node on the daemon.
       const service = (await readFile(join(lab.toolsDir, "sc-state.txt"), "utf8")).split("\t");
       expect(service[0]).toBe(DAEMON_NAME);
+      const dir = "C:\\Program Files\\Minikube Tunnel Helper";
       expect(service.at(-1)!.trim()).toBe(
-        '"C:\\Program Files\\Minikube Tunnel Helper\\node.exe" "C:\\Program Files\\Minikube Tunnel Helper\\mktunnel.mjs" helper run --prefix /',
+        `"${dir}\\${SERVICE_HOST_EXE}" --log C:\\ProgramData\\minikube-tunnel\\helper.log -- "${dir}\\node.exe" "${dir}\\helper-main.mjs" --daemon --config "C:\\ProgramData\\Minikube Tunnel\\helper.json" --stop-on-stdin-close`,
       );
       const port = Number(
         await eventually(() => readFile(channel(), "utf8").catch(() => ""), {
@@ -180,6 +183,13 @@ describe.skipIf(skip !== null)("the privileged helper in Windows' own Node under
       });
       expect(await listening(port)).toBe(true);
 
+      // The host started the helper and appends its lines to helper.log in root's runtime folder.
+      const log = await readFile(serviceLog(), "utf8");
+      expect(log).toMatch(/mktunnel-helper-service: started the helper, pid \d+: .*--stop-on-stdin-close/);
+      expect(log).toContain(`listening on 127.0.0.1:${port}`);
+      expect(log).toMatch(/serving root \(S-1-5-21-0-0-0-1000\)/);
+      expect(await othersMayAccess(serviceLog())).toBe(false);
+
       const status = await lab.mktunnel(["helper", "status", "--json"]);
       expect(JSON.parse(status.stdout)).toMatchObject({ installed: true, running: true, user: "root" });
 
@@ -190,6 +200,23 @@ describe.skipIf(skip !== null)("the privileged helper in Windows' own Node under
       expect(existsSync(config())).toBe(false);
       expect(existsSync(channel())).toBe(false);
       expect((await readFile(join(lab.toolsDir, "sc-state.txt"), "utf8")).trim()).toBe("");
+    });
+
+    it("the daemon the host runs stops cleanly when its stdin ends (--stop-on-stdin-close): channel files removed", async () => {
+      const installed = await lab.mktunnel(["helper", "install", "--no-start"]);
+      expect(installed.exitCode, installed.stderr).toBe(0);
+      // Run as the host runs it, with a stdin that ends at once: it starts, serves, then takes the end as its stop.
+      const run = await lab.node([
+        `${"C:\\Program Files\\Minikube Tunnel Helper"}\\helper-main.mjs`,
+        ...["--daemon", "--config", "C:\\ProgramData\\Minikube Tunnel\\helper.json", "--stop-on-stdin-close"],
+      ]);
+      expect(run.exitCode, run.stderr).toBe(0);
+      expect(run.stderr).toMatch(
+        /listening on 127\.0\.0\.1:\d+[\s\S]*stop requested by the service host \(stdin closed\)/,
+      );
+      expect(existsSync(channel())).toBe(false);
+      expect(existsSync(`${channel()}.secret`)).toBe(false);
+      expect((await lab.mktunnel(["helper", "uninstall"])).exitCode).toBe(0);
     });
 
     it("the daemon refuses a helper.json that Everyone may change", async () => {

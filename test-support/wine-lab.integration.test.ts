@@ -6,6 +6,7 @@ import { parseCidr } from "../src/shared/cidr.js";
 import { NrptRules } from "../src/engine/root/names/dns-resolver-windows.js";
 import { WindowsRouteTable, parseRoutePrint } from "../src/engine/root/routes/route-table-windows.js";
 import { windowsServiceArgs } from "../src/engine/elevation/daemon-definitions.js";
+import { helperLayout } from "../src/engine/elevation/helper-layout.js";
 import { windowsCommandLine } from "../src/engine/elevation/windows-command-line.js";
 import type { CommandRunner } from "../src/engine/system/command-runner.js";
 import { eventually } from "./eventually.js";
@@ -259,9 +260,11 @@ describe.skipIf(skip !== null)("the Windows lab under Wine", () => {
         join(lab.drive, "svc root", "idle.mjs"),
         "import { writeFileSync } from 'node:fs';\nwriteFileSync('D:\\\\svc root\\\\running.json', JSON.stringify({ pid: process.pid, argv: process.argv.slice(2) }));\nsetInterval(() => {}, 1000);\n",
       );
-      const layout = { runtime: "C:\\mkt-node\\node.exe", cli: "D:\\svc root\\idle.mjs" } as Parameters<
-        typeof windowsServiceArgs
-      >[0];
+      const layout = {
+        ...helperLayout("D:\\svc root", "win32"),
+        runtime: "C:\\mkt-node\\node.exe",
+        cli: "D:\\svc root\\idle.mjs",
+      };
       const sc = (...args: string[]) => lab.run(tool("sc"), args);
       // The fake's own test: binPath is a plain program here (the product's is the service host, whose test is
       // wine-helper.integration.test.ts).

@@ -20,6 +20,7 @@ import { tmpdir } from "node:os";
 import { delimiter, dirname, join, posix, win32 } from "node:path";
 import { promisify } from "node:util";
 import { bundled } from "./bundles.js";
+import { serviceHostExe } from "./wine-service-build.js";
 
 const run = promisify(execFile);
 
@@ -346,13 +347,16 @@ export class WineLab {
   /**
    * The CLI bundle (test-support/.build/mktunnel.mjs, from buildBundles) at
    * D:\mkt\mktunnel.mjs, the helper bundle beside it as in the packaged app,
-   * and what they leave external: koffi and its Windows prebuilt. Answers
-   * the CLI's Windows path.
+   * and what they leave external: koffi and its Windows prebuilt; and the
+   * service host (mktunnel-helper-service.exe, built as the package builds
+   * it), which `helper install` takes from beside the CLI. Answers the CLI's
+   * Windows path.
    */
   async installCli(): Promise<string> {
     const script = join(this.drive, "mkt", "mktunnel.mjs");
     if (existsSync(script)) return this.windowsPath(script);
     await mkdir(dirname(script), { recursive: true });
+    await copyFile(await serviceHostExe(), join(dirname(script), "mktunnel-helper-service.exe"));
     await copyFile(bundled("helper-main"), join(dirname(script), "helper-main.mjs"));
     await copyFile(bundled("mktunnel"), script);
     await this.installPackages(["koffi", "@koromix/koffi-win32-x64"]);

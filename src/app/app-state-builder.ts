@@ -1,9 +1,10 @@
 import { parseCidr } from "../shared/cidr.js";
-import type { AppState, ProfileView, RouteView, ServiceView } from "../shared/app-state.js";
+import type { AppState, IngressNameView, ProfileView, RouteView, ServiceView } from "../shared/app-state.js";
 import type { RouteConflict } from "../shared/routes.js";
 import type { ManagedService } from "../engine/lb/lb-service.js";
 import { manualRemovalCommand } from "../engine/access/routes/manual-removal.js";
-import type { AccessSnapshot, ForwardStatus, RouteStatus } from "../engine/access/cluster-access.js";
+import type { AccessSnapshot, ForwardStatus, IngressNameStatus, RouteStatus } from "../engine/access/cluster-access.js";
+import { curlResolveLine } from "../engine/access/names/ingress-names.js";
 
 export interface AppStateInput {
   /** Profiles found in MINIPATH, shown even when no tunnel runs for them. */
@@ -80,6 +81,22 @@ function serviceView(s: ManagedService, forwards: ForwardIndex): ServiceView {
   };
 }
 
+/** A name for the window and the tray; one that is not mapped carries the `curl --resolve` line that reaches it. */
+function nameView(name: IngressNameStatus): IngressNameView {
+  const curl = name.mapped ? null : curlResolveLine(name);
+  return {
+    host: name.host,
+    object: name.object,
+    address: name.address,
+    ports: name.ports.map((p) => ({ ...p })),
+    mapped: name.mapped,
+    ...(name.reason ? { reason: name.reason } : {}),
+    ...(name.wildcard ? { wildcard: true as const } : {}),
+    ...(name.via ? { via: [...name.via] } : {}),
+    ...(curl ? { curl } : {}),
+  };
+}
+
 /** The one mapping from engine snapshots to what the tray and the windows show. */
 export function buildAppState(input: AppStateInput): AppState {
   const platform = input.platform ?? process.platform;
@@ -89,9 +106,10 @@ export function buildAppState(input: AppStateInput): AppState {
     const snapshot = byProfile.get(name);
     const failure = input.profileErrors.get(name);
     const message = failure ?? snapshot?.message;
+    const running = snapshot !== undefined && snapshot.phase !== "stopped";
     return {
       profile: name,
-      running: snapshot !== undefined && snapshot.phase !== "stopped",
+      running,
       phase: snapshot?.phase ?? "stopped",
       nodeIp: snapshot?.nodeIp ?? null,
       routes: (snapshot?.routes ?? []).map((r) => routeView(r, platform)),
@@ -110,6 +128,8 @@ export function buildAppState(input: AppStateInput): AppState {
       ...(input.modeChoices?.has(name) ? { modeChoice: input.modeChoices.get(name)! } : {}),
       ...(snapshot?.suggestion ? { suggestion: snapshot.suggestion } : {}),
       ...(snapshot?.names ? { names: { ...snapshot.names } } : {}),
+      ...(running && snapshot?.ingresses ? { ingresses: snapshot.ingresses.map(nameView) } : {}),
+      ...(running && snapshot?.gateways ? { gateways: snapshot.gateways.map(nameView) } : {}),
     };
   });
   return { profiles, error: input.error, busy: input.busy };

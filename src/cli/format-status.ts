@@ -2,6 +2,7 @@ import type { IngressCleanup } from "../engine/tunnels/stale-ingress.js";
 import type { CleanupReport } from "../engine/root/index.js";
 import type { StatusReport } from "./status-report.js";
 import { describeHolder } from "../engine/registry/tunnel-lock.js";
+import { nameBlocks } from "./name-lines.js";
 
 export function formatStatus(report: StatusReport): string {
   const lines: string[] = [];
@@ -40,6 +41,8 @@ export function formatStatus(report: StatusReport): string {
       );
     }
     if (p.servicesError) lines.push(`  services unknown: ${p.servicesError}`);
+    lines.push(...nameBlocks(p));
+    if (p.ingressError) lines.push(`  Ingress and Gateway names unknown: ${p.ingressError}`);
   }
   lines.push(`Registry ${report.registryPath}: ${report.tunnels.length === 0 ? "no tunnels" : ""}`.trimEnd());
   for (const t of report.tunnels) {

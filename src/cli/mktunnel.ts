@@ -12,6 +12,7 @@ import { IpPool } from "../engine/lb/ip-pool.js";
 import { listLoadBalancerServices } from "../engine/lb/lb-listing.js";
 import { KubeHttp } from "../engine/kube/kube-http.js";
 import { buildStatusReport } from "./status-report.js";
+import { readIngressNames } from "./ingress-status.js";
 import { CliError, isRoot, oneLine } from "./cli-errors.js";
 import { launchHelper } from "../engine/elevation/helper-launch.js";
 import { LazyRoot } from "../engine/elevation/lazy-root.js";
@@ -182,7 +183,7 @@ export function buildProgram(): Command {
 
   program
     .command("status")
-    .description("show tunnels, routes with their state, and conflicts")
+    .description("show tunnels, routes with their state, conflicts, and the cluster's Ingress and Gateway names")
     .option("-p, --profile <name>", "minikube profile (repeatable; default: the active profile)", collectProfile)
     .option("--lb-pool <cidr|start-end>", "also report this LoadBalancer pool's routes", parsePool)
     .option("--json", "print JSON")
@@ -197,16 +198,24 @@ export function buildProgram(): Command {
         const engine = await createEngine(engineOptions(program.opts()));
         const profiles = await profilesOrActive(opts.profile, engine.miniPath);
         const lbPool = opts.lbPool ? new IpPool(opts.lbPool).cidrs() : undefined;
-        const services = async (profile: string) =>
-          listLoadBalancerServices(
-            await KubeHttp.fromKubeConfig(await engine.kubeConfig(profile), { timeoutMs: 3000 }),
-          );
+        const api = async (profile: string) =>
+          KubeHttp.fromKubeConfig(await engine.kubeConfig(profile), { timeoutMs: 3000 });
+        const services = async (profile: string) => listLoadBalancerServices(await api(profile));
+        const ingressNames = async (profile: string) => {
+          const client = await api(profile);
+          try {
+            return await readIngressNames(client);
+          } finally {
+            client.close();
+          }
+        };
         const modeOf = async (profile: string) => (await engine.decideMode(profile, opts.mode)).mode;
         const report = await buildStatusReport(engine, profiles, {
           ...(lbPool ? { lbPool } : {}),
           probe: opts.probe,
           services,
           modeOf,
+          ingressNames,
         });
         process.stdout.write(opts.json ? `${JSON.stringify(report, null, 2)}\n` : `${formatStatus(report)}\n`);
       },

@@ -8,6 +8,7 @@ import {
 } from "../engine/tunnels/profile-tunnel.js";
 import { ProfileMissingError } from "../engine/cluster/profile-config.js";
 import { CliError, oneLine } from "./cli-errors.js";
+import { NameAnnouncer } from "./name-lines.js";
 
 export interface StartOptions {
   readonly profiles: readonly string[];
@@ -42,11 +43,19 @@ export async function runStart(engine: Engine, options: StartOptions): Promise<v
     say({ event: "log", profile, message }, `[${profile}] ${message}`),
   );
   const lastPhase = new Map<string, string>();
+  const announcers = new Map<string, NameAnnouncer>();
   engine.tunnels.on("change", (snapshot: AccessSnapshot) => {
     if (options.json) say({ event: "state", ...snapshot }, "");
     else if (lastPhase.get(snapshot.profile) !== snapshot.phase)
       say({}, `[${snapshot.profile}] ${snapshot.phase}${snapshot.message ? `: ${snapshot.message}` : ""}`);
     lastPhase.set(snapshot.profile, snapshot.phase);
+    // Ingress and Gateway names as they appear, like the Services' external IPs (the JSON state carries them).
+    if (!options.json && (snapshot.ingresses || snapshot.gateways)) {
+      const announcer = announcers.get(snapshot.profile) ?? new NameAnnouncer();
+      announcers.set(snapshot.profile, announcer);
+      for (const line of announcer.update([...(snapshot.ingresses ?? []), ...(snapshot.gateways ?? [])]))
+        say({}, `[${snapshot.profile}] ${line}`);
+    }
   });
   // Listen before the first route goes in, so a signal during start-up still cleans up, and cancels what is in flight.
   const stopSignal = waitForStopSignal();

@@ -10,6 +10,8 @@ import { type ProbeResult, probeTcp } from "../engine/access/reachability-probe.
 import type { AccessMode } from "../engine/access/cluster-access.js";
 import { containerEngineOf } from "../engine/cluster/container-cli.js";
 import { FORWARD_RANGE } from "../engine/access/forwards/loopback-range.js";
+import type { IngressNames } from "../engine/ingress/name-types.js";
+import { type IngressNameReport, type NameLookup, ingressReport } from "./ingress-status.js";
 
 export interface RegisteredTunnel {
   readonly profile: string;
@@ -56,6 +58,21 @@ export interface ProfileStatus {
    * Who holds minikube's tunnel lock for the profile: a running `minikube tunnel`, or a tunnel of ours (and its pid).
    */
   readonly tunnelLock?: LockHolder;
+  /** The cluster's Ingress hosts and Gateway hostnames, and whether each resolves here as the tunnel places it. */
+  readonly ingresses?: IngressNameReport[];
+  readonly gateways?: IngressNameReport[];
+  readonly ingressError?: string;
+}
+
+export interface StatusOptions {
+  lbPool?: readonly Cidr[];
+  probe?: boolean;
+  services?: (profile: string) => Promise<ManagedService[]>;
+  modeOf?: (profile: string) => Promise<AccessMode>;
+  /** The cluster's Ingress and Gateway names (docs/architecture.md, "Ingress and Gateway names"). */
+  ingressNames?: (profile: string) => Promise<IngressNames>;
+  /** This machine's resolver; the system's by default. */
+  lookup?: NameLookup;
 }
 
 export interface StatusReport {
@@ -72,12 +89,7 @@ export interface StatusReport {
 export async function buildStatusReport(
   deps: { registry: RegistryFile; table: RouteTable; inspector: ClusterInspector; locks?: TunnelLocks },
   profiles: readonly string[],
-  options: {
-    lbPool?: readonly Cidr[];
-    probe?: boolean;
-    services?: (profile: string) => Promise<ManagedService[]>;
-    modeOf?: (profile: string) => Promise<AccessMode>;
-  } = {},
+  options: StatusOptions = {},
 ): Promise<StatusReport> {
   const json = await deps.registry.readJson();
   const views = await registryViews(json);
@@ -141,6 +153,7 @@ export async function buildStatusReport(
         );
       }
       const tunnelLock = (await deps.locks?.check(profile).catch(() => null)) ?? null;
+      const names = view.host === "Running" ? await namesOf(profile, "route", tunnelLock, options) : {};
       const suggest = probe !== null && !probe.ok && containerEngineOf(view.config.driver) !== null;
       profileStatuses.push({
         profile,
@@ -153,6 +166,7 @@ export async function buildStatusReport(
         ...(view.podCidrError ? { podCidrError: view.podCidrError } : {}),
         ...services,
         ...(tunnelLock ? { tunnelLock } : {}),
+        ...names,
       });
     } catch (error) {
       profileStatuses.push({
@@ -171,11 +185,31 @@ export async function buildStatusReport(
 
 const forwardRange = parseCidr(FORWARD_RANGE);
 
+/** The names part of a profile's status; a cluster that cannot be asked costs one line, not the whole status. */
+async function namesOf(
+  profile: string,
+  mode: AccessMode,
+  tunnelLock: LockHolder | null,
+  options: StatusOptions,
+): Promise<Pick<ProfileStatus, "ingresses" | "gateways" | "ingressError">> {
+  if (!options.ingressNames) return {};
+  try {
+    const names = await options.ingressNames(profile);
+    return await ingressReport(names, mode, {
+      tunnelRunning: tunnelLock?.kind === "minikube-tunnel",
+      ...(options.lookup ? { lookup: options.lookup } : {}),
+      ...(options.probe === false ? { probe: false } : {}),
+    });
+  } catch (error) {
+    return { ingressError: (error as Error).message };
+  }
+}
+
 /** Forward mode keeps no registry entries: what answers on the Services' loopback addresses is the state. */
 async function forwardStatus(
   deps: { locks?: TunnelLocks },
   profile: string,
-  options: { services?: (profile: string) => Promise<ManagedService[]> },
+  options: StatusOptions,
 ): Promise<ProfileStatus> {
   const tunnelLock = (await deps.locks?.check(profile).catch(() => null)) ?? null;
   let services: ManagedService[] = [];
@@ -202,6 +236,7 @@ async function forwardStatus(
     }
   }
   const link = tunnelLock?.kind === "minikube-tunnel" ? tunnelLock.link : undefined;
+  const names = servicesError === undefined ? await namesOf(profile, "forward", tunnelLock, options) : {};
   return {
     profile,
     mode: "forward",
@@ -214,5 +249,6 @@ async function forwardStatus(
     services,
     ...(servicesError ? { servicesError } : {}),
     ...(tunnelLock ? { tunnelLock } : {}),
+    ...names,
   };
 }

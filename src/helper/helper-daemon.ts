@@ -14,7 +14,7 @@ import { type WindowsSecurity, windowsSecurity } from "../engine/elevation/windo
 import { notRootOwned, rootFileForUser } from "../engine/elevation/windows-sddl.js";
 import { HelperServer } from "./helper-server.js";
 import { writableOnWindows, writablePaths } from "./integrity.js";
-import { ensureRootDirectory } from "../engine/elevation/root-directory.js";
+import { ensureRootDirectory } from "../engine/root/files/root-directory.js";
 import { openRootSession } from "./session-factory.js";
 import { listenTcp } from "./tcp-listener.js";
 import { recordedUserChange } from "./user-identity.js";

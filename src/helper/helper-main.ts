@@ -14,7 +14,7 @@ import { HelperServer } from "./helper-server.js";
 import { runDaemon, stopWhenInputEnds } from "./helper-daemon.js";
 import { listenTcp } from "./tcp-listener.js";
 import { writableOnWindows, writablePaths } from "./integrity.js";
-import { ensureRootDirectory } from "../engine/elevation/root-directory.js";
+import { ensureRootDirectory } from "../engine/root/files/root-directory.js";
 import { readSecretFile } from "./secret-file.js";
 import { checkRegistryPath, openRootSession } from "./session-factory.js";
 

@@ -23,6 +23,7 @@ import type { AppState } from "../shared/app-state.js";
 import type { Preferences } from "../shared/preferences.js";
 import { provisionHelper } from "./helper/provisioning.js";
 import { isServiceUrl, serviceUrl } from "../shared/service-address.js";
+import { isNameUrl, nameUrl } from "../shared/name-address.js";
 import { APP_SCHEME_PRIVILEGES, registerUiProtocol } from "./windows/app-protocol.js";
 import { AppWindows } from "./windows/app-windows.js";
 import { registerIpcHandlers } from "./ipc/ipc-handlers.js";
@@ -110,7 +111,8 @@ async function run(): Promise<void> {
     cleanup: () => model.cleanup(),
     copy: (text) => clipboard.writeText(text),
     openUrl: async (url) => {
-      if (!isServiceUrl(url)) throw new Error(`refusing to open ${url}: not a Service's http(s) address`);
+      if (!isServiceUrl(url) && !isNameUrl(model.state(), url))
+        throw new Error(`refusing to open ${url}: not a Service's or a mapped name's http(s) address`);
       await shell.openExternal(url);
     },
     showWindow: (view) => windows.show(view),
@@ -155,6 +157,12 @@ async function run(): Promise<void> {
         const url = serviceUrl(model.state(), ref);
         if (!url || !isServiceUrl(url))
           throw new Error(`${ref.namespace}/${ref.name} has no http(s) port ${ref.port} with an external IP`);
+        await shell.openExternal(url);
+      },
+      "name:open": async (ref) => {
+        // As for Services: the page names a host and port, and the URL comes from our own state.
+        const url = nameUrl(model.state(), ref);
+        if (!url) throw new Error(`${ref.host} has no http(s) port ${ref.port} that resolves on this machine`);
         await shell.openExternal(url);
       },
       "helper:status": async () => {

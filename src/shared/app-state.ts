@@ -44,6 +44,32 @@ export const serviceViewSchema = z.object({
   pending: z.string().optional(),
 });
 
+/**
+ * An Ingress host or a Gateway hostname as this machine reaches it (docs/architecture.md, "Ingress and Gateway
+ * names"): at `address` when `mapped`, else `reason` says why not and `curl` reaches it all the same.
+ */
+export const ingressNameViewSchema = z.object({
+  host: z.string(),
+  /** `ns/name` of the Ingress or the Gateway. */
+  object: z.string(),
+  address: z.string().nullable(),
+  ports: z.array(
+    z.object({
+      port: z.number(),
+      protocol: z.enum(["http", "https", "tls"]),
+      state: forwardViewSchema.shape.state.optional(),
+      error: z.string().optional(),
+    }),
+  ),
+  mapped: z.boolean(),
+  reason: z.string().optional(),
+  wildcard: z.literal(true).optional(),
+  /** A Gateway name's routes (`HTTPRoute ns/name`). */
+  via: z.array(z.string()).optional(),
+  /** The `curl --resolve` line that reaches a name that is not mapped. */
+  curl: z.string().optional(),
+});
+
 export const profileViewSchema = z.object({
   profile: z.string(),
   running: z.boolean(),
@@ -83,6 +109,9 @@ export const profileViewSchema = z.object({
       error: z.string().optional(),
     })
     .optional(),
+  /** The cluster's Ingress hosts and Gateway hostnames, while the tunnel follows them. */
+  ingresses: z.array(ingressNameViewSchema).optional(),
+  gateways: z.array(ingressNameViewSchema).optional(),
 });
 
 export const appStateSchema = z.object({
@@ -94,6 +123,7 @@ export const appStateSchema = z.object({
 export type RouteView = z.infer<typeof routeViewSchema>;
 export type ForwardView = z.infer<typeof forwardViewSchema>;
 export type ServiceView = z.infer<typeof serviceViewSchema>;
+export type IngressNameView = z.infer<typeof ingressNameViewSchema>;
 export type ProfileView = z.infer<typeof profileViewSchema>;
 export type AppState = z.infer<typeof appStateSchema>;
 

@@ -17,6 +17,7 @@ export const IPC_METHODS = {
   "prefs:set": "setPreferences",
   "prefs:choose-minikube": "chooseMinikube",
   "service:open": "openService",
+  "name:open": "openName",
   "helper:status": "helperStatus",
   "helper:install": "installHelper",
   "app:quit": "quit",

@@ -21,6 +21,14 @@ export const serviceRefSchema = z.strictObject({
 });
 export type ServiceRef = z.infer<typeof serviceRefSchema>;
 
+/** A port of an Ingress or Gateway name to open in the browser; main builds the URL from its own state, as for Services. */
+export const nameRefSchema = z.strictObject({
+  profile,
+  host: z.string().min(1).max(253),
+  port: z.number().int().min(1).max(65535),
+});
+export type NameRef = z.infer<typeof nameRefSchema>;
+
 export const ipcChannels = {
   "state:get": { request: z.tuple([]), response: appStateSchema },
   "tunnel:start": { request: z.tuple([profile]), response: z.void() },
@@ -44,6 +52,8 @@ export const ipcChannels = {
   "prefs:choose-minikube": { request: z.tuple([]), response: preferencesSchema },
   /** Opens a Service's own http(s) address, looked up by main; no other URL can be opened from the page. */
   "service:open": { request: z.tuple([serviceRefSchema]), response: z.void() },
+  /** Opens an Ingress host or Gateway hostname that resolves here, looked up by main like a Service's address. */
+  "name:open": { request: z.tuple([nameRefSchema]), response: z.void() },
   /** The installed network helper: whether it is there, running, and which version. */
   "helper:status": {
     request: z.tuple([]),

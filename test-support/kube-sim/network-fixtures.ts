@@ -164,6 +164,16 @@ export function minikubeIngressAddon(nodeIp = NODE_IP): KubeObject[] {
   ];
 }
 
+/** ingress-nginx installed without hostPorts (its Helm chart's way): reached through its Service's ClusterIP. */
+export function ingressBehindClusterIp(clusterIP: string, nodeIp = NODE_IP): KubeObject[] {
+  return [
+    namespace("ingress-nginx"),
+    ingressClass("nginx", "k8s.io/ingress-nginx", { isDefault: true }),
+    nginxControllerPod("ingress-nginx-controller-7d4b9c8f6-k9z2m", { hostPorts: false, status: running(nodeIp) }),
+    service("ingress-nginx-controller", { type: "ClusterIP", clusterIP }),
+  ];
+}
+
 export interface ListenerSpec {
   name: string;
   port: number;

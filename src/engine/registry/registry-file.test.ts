@@ -37,6 +37,14 @@ describe("RegistryFile", () => {
     expect(await registry.read()).toEqual([]);
   });
 
+  it("a registry whose folder does not exist yet is empty under its lock, and a write there still fails", async () => {
+    const registry = registryAt(join(dir, "no-minipath", "tunnels.json"), { settleMs: 50 });
+    expect(await registry.locked((tx) => tx.read())).toEqual([]);
+    expect(await registry.update((entries) => ({ entries, result: "unchanged" }))).toBe("unchanged");
+    await expect(registry.update(() => ({ entries: [sample], result: 1 }))).rejects.toThrow(/ENOENT|does not exist/);
+    await expect(stat(join(dir, "no-minipath"))).rejects.toThrow(/ENOENT/);
+  });
+
   it.each([
     ["truncated JSON", '[{"Route":', "not valid JSON"],
     ["an object instead of a list", '{"a":1}', "unexpected shape"],

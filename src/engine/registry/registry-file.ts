@@ -1,4 +1,5 @@
 import { rename, rmdir, stat } from "node:fs/promises";
+import { dirname } from "node:path";
 import { type TunnelEntry, type TunnelEntryJson, entryFromJson, tunnelsFileSchema } from "../../shared/tunnel-entry.js";
 import { lockFile } from "../system/file-lock.js";
 import { type FileAccess, plainFiles } from "../system/file-access.js";
@@ -148,9 +149,19 @@ export class RegistryFile {
   /** Holds the registry lock across several reads, writes and route commands (one batch). */
   async locked<T>(work: (tx: RegistryTransaction) => Promise<T>): Promise<T> {
     const files = await this.files();
-    const lock = await this.lock(files);
+    const tx: RegistryTransaction = {
+      read: () => this.readJson(),
+      update: (change) => this.lockedUpdate(files, change),
+    };
+    const lock = await this.lock(files).catch(async (error: unknown) => {
+      // A new user's MINIPATH does not exist yet: no registry, so nothing to guard (minikube reads a missing
+      // tunnels.json as empty). A write still fails, as it must: the folder is minikube's to make.
+      if (!(await stat(dirname(this.path)).catch(() => null))) return null;
+      throw error;
+    });
+    if (!lock) return work(tx);
     try {
-      return await work({ read: () => this.readJson(), update: (change) => this.lockedUpdate(files, change) });
+      return await work(tx);
     } finally {
       await lock.release();
     }

@@ -1,6 +1,6 @@
 import { currentProcessIdentity } from "../registry/process-liveness.js";
 import { isElevated } from "../system/elevation-state.js";
-import { ensureRootDirectory } from "../elevation/root-directory.js";
+import { ensureRootDirectory } from "./files/root-directory.js";
 import type { RegistryFile } from "../registry/registry-file.js";
 import { FileGuard } from "./files/guarded-files.js";
 import { type Allowances, NO_ALLOWANCES } from "./policy/allowances.js";

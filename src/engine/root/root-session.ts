@@ -78,7 +78,11 @@ export class RootSession implements Root {
   private readonly declarations = new Map<string, DeclaredProfile>();
   private readonly relays: LoopbackRelays;
   private readonly aliasesAdded = new Set<string>();
-  private reclaimed: Pick<CleanupReport, "removed" | "failures"> = { removed: [], failures: [] };
+  private reclaimed: Pick<CleanupReport, "removed" | "failures"> & { names: string[] } = {
+    removed: [],
+    failures: [],
+    names: [],
+  };
 
   constructor(private readonly deps: RootSessionDeps) {
     this.relays = new LoopbackRelays(deps.relayTargetOwner, deps.log);
@@ -175,11 +179,12 @@ export class RootSession implements Root {
       ...found.removed.map((f) => (taken.some((r) => same(f, r)) ? { ...f, routeRemoved: true } : f)),
     ];
     const report = { ...found, removed, failures: [...this.reclaimed.failures, ...found.failures] };
-    this.reclaimed = { removed: [], failures: [] };
-    let names: string[] = [];
+    // Names too: root in this process takes back a killed tunnel's names as it starts, before `cleanup` asks.
+    let names: string[] = this.reclaimed.names;
+    this.reclaimed = { removed: [], failures: [], names: [] };
     const nameFailures: string[] = [];
     try {
-      names = (await this.deps.names?.removeStale()) ?? [];
+      names = [...names, ...((await this.deps.names?.removeStale()) ?? [])];
     } catch (error) {
       nameFailures.push((error as Error).message);
     }
@@ -195,7 +200,7 @@ export class RootSession implements Root {
    */
   async reclaimOrphans(): Promise<void> {
     const report = await this.cleanupRoutes(true);
-    this.reclaimed = { removed: report.removed, failures: report.failures };
+    this.reclaimed = { removed: report.removed, failures: report.failures, names: [] };
     for (const r of report.removed)
       if (r.routeRemoved) this.deps.log(`took back ${r.destination} via ${r.gateway}, left by a crashed session`);
     for (const f of report.failures) this.deps.log(`could not take back ${f.destination} via ${f.gateway}: ${f.error}`);
@@ -203,7 +208,10 @@ export class RootSession implements Root {
       this.deps.log(`could not take back names a crashed session left: ${error.message}`);
       return [];
     });
-    if (names && names.length > 0) this.deps.log(`took back names a crashed session left for ${names.join(", ")}`);
+    if (names && names.length > 0) {
+      this.reclaimed.names = names;
+      this.deps.log(`took back names a crashed session left for ${names.join(", ")}`);
+    }
   }
 
   private async cleanupRoutes(recordedOnly: boolean) {
@@ -268,13 +276,17 @@ export class RootSession implements Root {
     }
     const kept: HostsEntry[] = [];
     const dropped: { name: string; reason: string }[] = [];
+    const atNode = (entry: HostsEntry) =>
+      entry.kind === "ingress" &&
+      declaration.nodeIp !== null &&
+      normaliseIp(entry.ip) === normaliseIp(declaration.nodeIp);
+    // An Ingress host answers where its controller does: on the node itself (hostPorts). The declaration alone does not
+    // make an address a node (it takes any address without networks), so the node must pass what a route through it
+    // would: not this machine's own, not its gateway, behind a virtual link.
+    const nodeRefusal = entries.some(atNode) ? await this.nodeRefusal(declaration.nodeIp!) : null;
     for (const entry of entries) {
       const ingress = entry.kind === "ingress";
-      // An Ingress host answers where its controller does: on the node itself (hostPorts), which the profile declared.
-      const badAddress =
-        ingress && declaration.nodeIp !== null && normaliseIp(entry.ip) === normaliseIp(declaration.nodeIp)
-          ? null
-          : hostsAddressRefusal(entry.ip, declaration);
+      const badAddress = atNode(entry) ? nodeRefusal : hostsAddressRefusal(entry.ip, declaration);
       const allowed = entry.names.filter((name) => {
         const why =
           badAddress ??
@@ -289,6 +301,14 @@ export class RootSession implements Root {
     }
     await names.setHosts(profile, kept.length > 0 ? kept : null);
     return { written: kept.length, dropped };
+  }
+
+  /** Why `nodeIp` is not a cluster node this machine reaches as one, or null (the path rules of routes and setDns). */
+  private async nodeRefusal(nodeIp: string): Promise<string | null> {
+    const kernel = await this.deps.table.list(nodeIp.includes(":") ? 6 : 4);
+    const own = (await hostAddresses(kernel)).find((a) => a.kind === "own" && a.address === normaliseIp(nodeIp));
+    if (own) return `node IP ${nodeIp} is ${own.what}, not a cluster node`;
+    return pathRefusal(nodeIp, kernel, { allowances: this.deps.allowances });
   }
 
   async setDns(profile: string, dns: ClusterDns | null): Promise<string | null> {

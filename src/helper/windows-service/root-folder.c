@@ -7,7 +7,7 @@
  * Administrators, or, when it exists, holds it open (no link followed, not
  * deletable or renamable while held) and accepts it only if it is root's
  * alone: the rule ensureRootDirectory and notRootOwned apply in Node
- * (src/engine/elevation/root-directory.ts, windows-sddl.ts), read here from
+ * (src/engine/root/files/root-directory.ts, src/engine/elevation/windows-sddl.ts), read here from
  * the binary descriptor.
  */
 #include "root-folder.h"

@@ -20,6 +20,7 @@ function harness() {
     "prefs:set": (prefs) => prefs,
     "prefs:choose-minikube": () => DEFAULT_PREFERENCES,
     "service:open": (ref) => void calls.push(`open ${ref.namespace}/${ref.name}:${ref.port}`),
+    "name:open": (ref) => void calls.push(`open ${ref.host}:${ref.port}`),
     "helper:status": () => ({ installed: false, running: false, version: null }),
     "helper:install": () => void calls.push("install helper"),
     "app:quit": () => void calls.push("quit"),
@@ -43,6 +44,7 @@ describe("IPC handlers", () => {
       "helper:install",
       "helper:status",
       "logs:get",
+      "name:open",
       "prefs:choose-minikube",
       "prefs:get",
       "prefs:set",
@@ -56,9 +58,10 @@ describe("IPC handlers", () => {
     await h.invoke("tunnel:start", ours, "minikube");
     await h.invoke("service:open", ours, { profile: "minikube", namespace: "default", name: "web", port: 80 });
     await h.invoke("profile:set-mode", ours, "minikube", "forward");
+    await h.invoke("name:open", ours, { profile: "minikube", host: "shop.test", port: 443 });
     await expect(h.invoke("profile:set-mode", ours, "minikube", "ssh")).rejects.toThrow();
     expect(await h.invoke("logs:get", ours, 10)).toEqual(["10 lines"]);
-    expect(h.calls).toEqual(["start minikube", "open default/web:80", "mode minikube forward"]);
+    expect(h.calls).toEqual(["start minikube", "open default/web:80", "mode minikube forward", "open shop.test:443"]);
   });
 
   it("refuses foreign senders and bad payloads before any work is done", async () => {
@@ -75,6 +78,13 @@ describe("IPC handlers", () => {
       ["clipboard:copy", ours, ["x".repeat(301)], /argument 0/],
       // The page cannot hand main a URL at all: a phishing page, a local admin console, credentials in a URL.
       ["service:open", ours, ["https://evil.example/login"], /argument 0/],
+      ["name:open", ours, ["https://evil.example/login"], /argument 0/],
+      [
+        "name:open",
+        ours,
+        [{ profile: "minikube", host: "shop.test", port: 443, url: "https://evil.example/" }],
+        /argument 0/,
+      ],
       ["service:open", ours, ["http://127.0.0.1:631/admin"], /argument 0/],
       ["service:open", ours, ["http://user:pw@host/"], /argument 0/],
       [

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
-import type { AppState, ProfileView } from "../../shared/app-state.js";
+import type { AppState, IngressNameView, ProfileView } from "../../shared/app-state.js";
 import { trayIconState } from "../../shared/app-state.js";
-import { buildTrayMenu, type MenuItem } from "./tray-menu.js";
+import { buildTrayMenu, MAX_TRAY_SERVICES, type MenuItem } from "./tray-menu.js";
 
 const profile = (over: Partial<ProfileView> = {}): ProfileView => ({
   profile: "minikube",
@@ -187,5 +187,66 @@ describe("tray menu", () => {
       "minikube (forward mode): retrying, SSH link refused (host key mismatch)",
     );
     expect(trayIconState(state([refused]))).toBe("error");
+  });
+});
+
+describe("tray menu: Ingress and Gateway names under Services", () => {
+  const shop: IngressNameView = {
+    host: "shop.test",
+    object: "default/shop",
+    address: "192.168.49.2",
+    ports: [
+      { port: 80, protocol: "http" },
+      { port: 443, protocol: "https" },
+    ],
+    mapped: true,
+  };
+  const publicName: IngressNameView = {
+    host: "shop.example.com",
+    object: "default/public",
+    address: "192.168.49.2",
+    ports: [{ port: 80, protocol: "http" }],
+    mapped: false,
+    reason: "public name",
+    curl: "curl --resolve shop.example.com:80:192.168.49.2 http://shop.example.com/",
+  };
+  const running = (over: Partial<ProfileView>) => profile({ running: true, phase: "active", ...over });
+
+  it("a mapped name copies and opens per port; one that is not says why and copies its curl --resolve line", () => {
+    const menu = buildTrayMenu(
+      state([
+        running({ ingresses: [publicName, shop], gateways: [{ ...shop, host: "api.test", object: "default/gw" }] }),
+      ]),
+    );
+    const services = find(menu, "services")!;
+    expect(services).toMatchObject({ label: "Services and Ingress names", enabled: true });
+    expect(ids(services.submenu!)).toEqual([
+      "names-title",
+      "name:minikube:Ingress:default/public:shop.example.com",
+      "name:minikube:Ingress:default/shop:shop.test",
+      "name:minikube:Gateway:default/gw:api.test",
+    ]);
+    expect(find(menu, "name:minikube:Ingress:default/public:shop.example.com")).toMatchObject({
+      label: "shop.example.com  not mapped: public name",
+      action: { type: "copy", text: publicName.curl },
+    });
+    const item = find(menu, "name:minikube:Ingress:default/shop:shop.test")!;
+    expect(item.label).toBe("shop.test  192.168.49.2 (80, 443)");
+    expect(item.submenu!.map((i) => i.action)).toEqual([
+      { type: "copy", text: "http://shop.test/" },
+      { type: "open-url", url: "http://shop.test/" },
+      { type: "copy", text: "https://shop.test/" },
+      { type: "open-url", url: "https://shop.test/" },
+    ]);
+  });
+
+  it("names share the Services' room, and a stopped profile shows none", () => {
+    const many = Array.from({ length: MAX_TRAY_SERVICES + 5 }, (_, i) => ({ ...shop, host: `s${i}.test` }));
+    const menu = buildTrayMenu(state([running({ ingresses: many })]));
+    const submenu = find(menu, "services")!.submenu!;
+    expect(submenu.filter((i) => i.id.startsWith("name:"))).toHaveLength(MAX_TRAY_SERVICES);
+    expect(find(menu, "services-more")?.label).toBe("5 more… in the window");
+    const stopped = buildTrayMenu(state([profile({ ingresses: [shop] })]));
+    expect(find(stopped, "services")).toMatchObject({ label: "Services with external IPs", enabled: false });
   });
 });

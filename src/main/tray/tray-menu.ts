@@ -1,32 +1,9 @@
 import { type AppState, type ProfileView, conflictsOf, isDegraded, trayIconState } from "../../shared/app-state.js";
 import { serviceEndpoints } from "../../shared/service-address.js";
+import { nameMenuItems } from "./tray-names.js";
 
-/**
- * The tray menu as plain data, so it can be tested without Electron (Playwright
- * cannot drive native menus). Items carry stable ids; `action` names what the
- * main process does on click. Electron's Menu.buildFromTemplate takes the same shape.
- */
-export type MenuAction =
-  | { type: "start"; profile: string }
-  | { type: "stop"; profile: string }
-  | { type: "set-mode"; profile: string; mode: "auto" | "route" | "forward" }
-  | { type: "open-conflicts" }
-  | { type: "open-services" }
-  | { type: "copy"; text: string }
-  | { type: "open-url"; url: string }
-  | { type: "cleanup" }
-  | { type: "open-window" }
-  | { type: "open-preferences" }
-  | { type: "quit" };
-
-export interface MenuItem {
-  readonly id: string;
-  readonly label?: string;
-  readonly type?: "separator" | "normal" | "submenu";
-  readonly enabled?: boolean;
-  readonly action?: MenuAction;
-  readonly submenu?: readonly MenuItem[];
-}
+export type { MenuAction, MenuItem } from "./menu-item.js";
+import type { MenuItem } from "./menu-item.js";
 
 /**
  * A native menu with thousands of items is slow to build and useless to read: the rest is one click away, in the
@@ -119,12 +96,14 @@ export function buildTrayMenu(state: AppState): MenuItem[] {
   const services = state.profiles.flatMap((p) => p.services.filter((s) => s.ingress.some((i) => i.ip)));
   const endpoints = services.flatMap((s) => serviceEndpoints(s).map((endpoint) => ({ s, endpoint })));
   const shown = endpoints.slice(0, MAX_TRAY_SERVICES);
-  const more = endpoints.length - shown.length;
+  // Ingress and Gateway names share the Services' room: what is left of it after the Services' ports.
+  const names = nameMenuItems(state, MAX_TRAY_SERVICES - shown.length);
+  const more = endpoints.length - shown.length + names.more;
   items.push({
     id: "services",
-    label: "Services with external IPs",
+    label: names.items.length > 0 ? "Services and Ingress names" : "Services with external IPs",
     type: "submenu",
-    enabled: services.length > 0,
+    enabled: services.length > 0 || names.items.length > 0,
     submenu: [
       ...shown.map(({ s, endpoint }): MenuItem => {
         const address = endpoint.address ?? "";
@@ -149,6 +128,13 @@ export function buildTrayMenu(state: AppState): MenuItem[] {
             : { action: { type: "copy", text: address } }),
         };
       }),
+      ...(names.items.length > 0
+        ? [
+            ...(shown.length > 0 ? [{ id: "sep-names", type: "separator" } satisfies MenuItem] : []),
+            { id: "names-title", label: "Ingress and Gateway names", enabled: false } satisfies MenuItem,
+            ...names.items,
+          ]
+        : []),
       ...(more > 0
         ? [
             {

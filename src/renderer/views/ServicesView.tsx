@@ -4,6 +4,7 @@ import { serviceEndpoints } from "../../shared/service-address.js";
 import type { TunnelApi } from "../../shared/ipc-contract.js";
 import type { Act } from "../act.js";
 import { useRowWindow } from "../components/use-row-window.js";
+import { NamesTable, nameRows } from "./NamesTable.js";
 
 const OWNER: Record<ServiceView["owner"], string> = {
   "minikube-tunnel": "Minikube Tunnel",
@@ -111,6 +112,7 @@ export function ServicesView({ state, api, act }: { state: AppState; api: Tunnel
         )
       : all;
   }, [state, deferred]);
+  const names = useMemo(() => nameRows(state, deferred), [state, deferred]);
   const { start, end } = useRowWindow(rows.length, ROW_HEIGHT, scroller);
   const running = state.profiles.some((p) => p.running);
   return (
@@ -121,10 +123,11 @@ export function ServicesView({ state, api, act }: { state: AppState; api: Tunnel
           type="search"
           value={filter}
           onChange={(e) => setFilter(e.target.value)}
-          placeholder="namespace/name or IP"
+          placeholder="namespace/name, host or IP"
         />
         <span className="muted">
           {rows.length} Service{rows.length === 1 ? "" : "s"}
+          {names.length > 0 ? `, ${names.length} name${names.length === 1 ? "" : "s"}` : ""}
         </span>
       </label>
       {rows.length === 0 ? (
@@ -166,6 +169,7 @@ export function ServicesView({ state, api, act }: { state: AppState; api: Tunnel
           </table>
         </div>
       )}
+      <NamesTable rows={names} api={api} act={act} />
     </div>
   );
 }

@@ -8,6 +8,7 @@ import type {
   WildcardEntry,
   WildcardsResult,
 } from "../../root/index.js";
+import { eventually } from "../../../../test-support/eventually.js";
 import { ProfileNames } from "./profile-names.js";
 
 /** Root's names part as a recorder, refusing the names it is told to, as the policy would. */
@@ -157,5 +158,34 @@ describe("a profile's Ingress and Gateway names, beside its Services'", () => {
     const ingress = profileNames.setIngress({ hosts: [shop], wildcards: [] });
     await Promise.all([first, second, ingress]);
     expect(root.calls).toEqual(["dns 10.96.0.99", "hosts 192.168.49.2=shop.test,github.com"]);
+  });
+
+  it("an Ingress change that comes while a write is at root is not taken as written by that write (nothing claims a name root never saw)", async () => {
+    const root = new RecordingRoot();
+    root.refuse.set("github.com", "public name");
+    // Each write stays at root until the test lets it go.
+    const gates: (() => void)[] = [];
+    const setHosts = root.setHosts.bind(root);
+    root.setHosts = async (profile, entries) => {
+      const result = await setHosts(profile, entries);
+      await new Promise<void>((resolve) => gates.push(resolve));
+      return result;
+    };
+    const { profileNames } = names(root);
+    const web = { namespace: "default", name: "web", address: "127.70.0.1", port: 80, protocol: "TCP" as const };
+    const mode = profileNames.forwarded([{ ...web, targetHost: "10.96.0.20", targetPort: 80 }]);
+    await eventually(() => gates.length === 1, { what: "the Services' write at root" });
+    const change = profileNames.setIngress({ hosts: [shop], wildcards: [] });
+    gates.shift()!();
+    // The first write (the Service's names only) is back, the second is at root: neither Ingress name is written yet.
+    await eventually(() => gates.length === 1, { what: "the second write at root" });
+    expect(root.hosts).toHaveLength(2);
+    expect(root.hosts[0]).toEqual([{ ip: "127.70.0.1", names: ["web.default.svc.cluster.local", "web.default"] }]);
+    expect(profileNames.ingressOutcome("shop.test", false)).toEqual({ mapped: false, reason: "not written yet" });
+    expect(profileNames.ingressOutcome("github.com", false)).toEqual({ mapped: false, reason: "not written yet" });
+    gates.shift()!();
+    await Promise.all([mode, change]);
+    expect(profileNames.ingressOutcome("shop.test", false)).toEqual({ mapped: true });
+    expect(profileNames.ingressOutcome("github.com", false)).toEqual({ mapped: false, reason: "public name" });
   });
 });

@@ -158,14 +158,16 @@ export class ProfileNames {
    * Ingress names' refusals taken out (they are shown per name, not in the Services' `unmapped`).
    */
   private async writeHosts(entries: readonly HostsEntry[]): Promise<HostsResult> {
-    const all = [...entries, ...this.ingress.hosts];
-    const wildcards = this.ingress.wildcards;
+    // The Ingress names as they are now: a change that comes while root writes is the next write's, never this one's.
+    const ingress = this.ingress;
+    const all = [...entries, ...ingress.hosts];
+    const wildcards = ingress.wildcards;
     let result: HostsResult = { written: 0, dropped: [] };
     if (all.length > 0 || this.hostsWritten) {
       result = await this.backend!.setHosts(this.profile, all.length > 0 ? all : null);
       this.hostsWritten = all.length > 0;
     }
-    const ingressNames = new Set(this.ingress.hosts.flatMap((e) => e.names));
+    const ingressNames = new Set(ingress.hosts.flatMap((e) => e.names));
     const refused = new Map(result.dropped.filter((d) => ingressNames.has(d.name)).map((d) => [d.name, d.reason]));
     const written = new Set([...ingressNames].filter((n) => !refused.has(n)));
     await this.writeWildcards(wildcards, refused, written);

@@ -19,9 +19,6 @@ export const MAX_RELAYS = 64;
  */
 export const MAX_RELAYED_CONNECTIONS = 256;
 
-/** How long an answer of "this port is the user's listener" is reused: /proc/net/tcp is read whole each time. */
-const OWNER_CHECK_TTL_MS = 1000;
-
 /**
  * Listeners root holds for a client in forward mode on Linux: a Service port
  * below 1024 on its loopback address, relayed to the port where the client
@@ -34,7 +31,8 @@ export class LoopbackRelays {
   /** Relays being opened, by how many opens: they count against the limit before they listen. */
   private readonly opening = new Map<string, number>();
   private connections = 0;
-  private readonly ownerChecks = new Map<string, { at: number; answer: Promise<boolean> }>();
+  /** Owner checks under way, by target: shared by the connections that wait for them. */
+  private readonly ownerChecks = new Map<string, Promise<boolean>>();
 
   constructor(
     /** The session's user: the only owner a relay's target may have; null when root serves itself. */
@@ -111,12 +109,15 @@ export class LoopbackRelays {
 
   private targetIsTheUsers(address: string, port: number): Promise<boolean> {
     if (this.targetOwner === null) return Promise.resolve(true);
+    // /proc/net/tcp is read whole each time, so connections that arrive together (a browser opens six) share one
+    // read; an answer is never kept past it: a listener that went a moment ago, or one that came, counts at once.
     const key = `${address}:${port}`;
-    const now = Date.now();
-    const cached = this.ownerChecks.get(key);
-    if (cached && now - cached.at < OWNER_CHECK_TTL_MS) return cached.answer;
-    const answer = this.owned(address, port, this.targetOwner).catch(() => false);
-    this.ownerChecks.set(key, { at: now, answer });
+    const pending = this.ownerChecks.get(key);
+    if (pending) return pending;
+    const answer = this.owned(address, port, this.targetOwner)
+      .catch(() => false)
+      .finally(() => this.ownerChecks.delete(key));
+    this.ownerChecks.set(key, answer);
     return answer;
   }
 

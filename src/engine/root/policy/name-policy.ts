@@ -128,12 +128,11 @@ export function hostNameRefusal(
 }
 
 /**
- * Top-level names an Ingress or Gateway host may not sit under: those real devices and services of the local network
- * answer (mDNS `.local`, a router's `.lan` and `.home`, a company's `.corp`, `.intranet`, `.private`), `localhost` and
- * `localdomain` (RFC 6761: always this machine), reverse zones and home.arpa (`.arpa`), Tor (`.onion`), names that must
- * never resolve (`.invalid`) and RFC 9476's non-DNS namespaces (`.alt`). Unlike a Service's short name, a host is
- * chosen by whoever writes the Ingress, so `.test`, `.example` and `.internal` (made for private use, and minikube's
- * ingress-dns documents `.test`) stay open; the machine's own `.internal` domains and search list are checked apart.
+ * Top-level names an Ingress or Gateway host may not sit under, named in the refusal because a user would recognise
+ * them: those real devices and services of the local network answer (mDNS `.local`, a router's `.lan` and `.home`, a
+ * company's `.corp`, `.intranet`, `.private`), `localhost` and `localdomain` (RFC 6761: always this machine), reverse
+ * zones and home.arpa (`.arpa`), Tor (`.onion`), names that must never resolve (`.invalid`) and RFC 9476's non-DNS
+ * namespaces (`.alt`).
  */
 const INGRESS_CLOSED_TLDS = new Set([
   "local",
@@ -151,12 +150,21 @@ const INGRESS_CLOSED_TLDS = new Set([
 ]);
 
 /**
+ * The only top-level names an Ingress or Gateway host may sit under without an administrator's word: RFC 2606 keeps
+ * `.test` and `.example` out of the DNS for ever, so no network this machine joins can own a name there. Any other
+ * private name (`.internal`, an undelegated `.k8s`) may be a VPN's split-DNS domain or a company's, which no file root
+ * could read tells on every OS (resolved's per-link domains, macOS's scoped resolvers, Windows' NRPT and suffixes):
+ * the hosts file would take it from every user of the machine. minikube's ingress-dns documents `.test`.
+ */
+const INGRESS_OPEN_TLDS = new Set(["test", "example"]);
+
+/**
  * Why root would not write an Ingress or Gateway host of a profile whose cluster domain is `domain` into the hosts
  * file, or null when it would (docs/security.md, "The root policy"). Such a host is any name the cluster's user chose,
- * so the rule is what it may not take from everyone else on the machine: a public name, a name under one of the local
- * network's top-level names, one of this machine's own domains or search domains, a name clients look up to configure
- * themselves, or a name under the cluster domain (the cluster's DNS answers those, and the Service-name rule guards
- * them).
+ * so the rule is what it may not take from everyone else on the machine: only names under `.test` and `.example`, or
+ * under a domain the administrator allowed; never a public name, one of this machine's own domains or search domains,
+ * a name clients look up to configure themselves, or a name under the cluster domain (the cluster's DNS answers
+ * those, and the Service-name rule guards them).
  */
 export function ingressHostRefusal(
   name: string,
@@ -174,6 +182,8 @@ export function ingressHostRefusal(
   if (INGRESS_CLOSED_TLDS.has(tld)) return `a name under .${tld}, which this machine's own network uses`;
   const own = MACHINE_DOMAINS.find((d) => under(name, d));
   if (own) return `a name under ${own}, a domain this machine's own software looks up`;
+  if (!INGRESS_OPEN_TLDS.has(tld))
+    return `not under .test or .example, the names kept for local use (others may be a VPN's or a company's; an administrator may allow a domain: mktunnel helper install --allow-domain)`;
   if (AUTOCONFIG_LABELS.has(labels[0]!))
     return `${labels[0]} is looked up by clients to configure themselves (proxy, tunnel)`;
   const search = machine.search.find((d) => under(name, d));

@@ -108,6 +108,36 @@ describe.skipIf(skip !== null)("route + registry transactions on the real kernel
     expect(registrar.heldRoutes().map((r) => r.destination.text)).toEqual(["10.96.0.0/12"]);
   });
 
+  it("a record of root's that names the default route or a public network (planted where root's file is not told from a user's, as on Windows) removes neither; a recorded private route goes", async () => {
+    await lab.addHostRoute("default", "via", "192.168.49.254");
+    await lab.addHostRoute("8.8.8.0/24", "via", "192.168.49.2");
+    await lab.addHostRoute("10.70.0.0/16", "via", "192.168.49.2");
+    const ref = (destination: string, gateway: string) => ({
+      destination: parseCidr(destination),
+      gateway,
+      profile: "p",
+    });
+    const report = await cleanupStaleTunnels(table, registry, {
+      allowances: NO_ALLOWANCES,
+      operator: false,
+      recordedOnly: true,
+      recorded: [
+        ref("0.0.0.0/0", "192.168.49.254"),
+        ref("8.8.8.0/24", "192.168.49.2"),
+        ref("10.70.0.0/16", "192.168.49.2"),
+      ],
+    });
+    expect(report.removed.map((r) => r.destination)).toEqual(["10.70.0.0/16"]);
+    expect(report.refused?.map((r) => `${r.destination} ${r.error.split(";")[0]}`)).toEqual([
+      "0.0.0.0/0 refused: 0.0.0.0/0 is broader than /8: refusing a blanket route",
+      expect.stringMatching(/^8\.8\.8\.0\/24 refused: 8\.8\.8\.0\/24 is not a private network/),
+    ]);
+    const routes = await lab.hostRoutes();
+    expect(routes).toContain("default via 192.168.49.254");
+    expect(routes).toContain("8.8.8.0/24 via 192.168.49.2");
+    expect(routes).not.toContain("10.70.0.0/16");
+  });
+
   it("for root's own operator, cleanup still never removes the default route, a VPN's route or the LAN router's static route for a forged dead entry; a real stale route goes", async () => {
     await inHost("tuntap", "add", "dev", "tunmkt", "mode", "tun");
     await inHost("link", "set", "tunmkt", "up");

@@ -36,6 +36,21 @@ export interface CleanupPolicy {
   readonly recorded?: readonly RouteRef[];
 }
 
+function routeWhere(route: RouteRef) {
+  return { destination: route.destination.text, gateway: route.gateway, profile: route.profile, pid: 0 };
+}
+
+/** Why root would not remove a route its own record names: the fixed rules an add of it passed. */
+function recordRefusal(route: RouteRef, allowances: Allowances): string | null {
+  try {
+    checkRouteCidr(route.destination, allowances);
+    checkGateway(route.gateway);
+    return null;
+  } catch (error) {
+    return (error as Error).message;
+  }
+}
+
 /** Why root would not remove this route: the rules an add of it would have to pass. */
 async function removalRefusal(
   entry: TunnelEntry,
@@ -91,6 +106,14 @@ export async function cleanupStaleTunnels(
     let host: HostAddress[] | undefined;
     const ourRecord = (entry: TunnelEntry) => recorded.some((r) => sameRoute(r, entry));
     for (const route of recorded) {
+      // A record is root's own, but on Windows nothing tells root's file from one a user planted (Node reports uid 0
+      // for every file): a recorded route is removed only if root would have routed it, so no record takes down a
+      // default route or a public network's.
+      const why = recordRefusal(route, policy.allowances);
+      if (why) {
+        refused.push({ ...routeWhere(route), error: `refused: ${why}; root removes only routes it would have added` });
+        continue;
+      }
       if (findRoute(kernel.get(route.destination.family) ?? [], route.destination, route.gateway))
         changes.push({ op: "remove", destination: route.destination, gateway: route.gateway });
     }

@@ -1,10 +1,10 @@
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdir, mkdtemp, rm, symlink } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ensureRootDirectory } from "./root-directory.js";
-import type { WindowsSecurity } from "./windows-acl.js";
-import { ROOT_ONLY_SDDL, parseSddl } from "./windows-sddl.js";
+import type { WindowsSecurity } from "../../elevation/windows-acl.js";
+import { ROOT_ONLY_SDDL, parseSddl } from "../../elevation/windows-sddl.js";
 
 const ADMIN = "S-1-5-21-1004336348-1177238915-682003330-500";
 const USER = "S-1-5-21-1004336348-1177238915-682003330-1001";
@@ -42,5 +42,16 @@ describe("root's runtime directory on Windows (platform given)", () => {
       /S-1-5-32-545 can change it/,
     );
     await ensureRootDirectory(existing, "win32", windows(`O:BA${ROOT_ONLY_SDDL}`));
+  });
+
+  it("a junction in its place (or on its path) is refused, though its target would pass: the user could retarget it", async () => {
+    const target = join(dir, "system-only");
+    await mkdir(target, { recursive: true });
+    const planted = join(dir, "planted");
+    await symlink(target, planted, "junction");
+    await expect(ensureRootDirectory(planted, "win32", windows(`O:BA${ROOT_ONLY_SDDL}`))).rejects.toThrow(/link/);
+    await expect(
+      ensureRootDirectory(join(planted, "minikube-tunnel"), "win32", windows(`O:BA${ROOT_ONLY_SDDL}`)),
+    ).rejects.toThrow(/link/);
   });
 });

@@ -1,7 +1,8 @@
-import { mkdir, stat } from "node:fs/promises";
+import { lstat, mkdir, stat } from "node:fs/promises";
 import { dirname } from "node:path";
-import { type WindowsSecurity, windowsSecurity } from "./windows-acl.js";
-import { ROOT_ONLY_SDDL, notRootOwned } from "./windows-sddl.js";
+import { assertNoUserLinks } from "./directory-walk.js";
+import { type WindowsSecurity, windowsSecurity } from "../../elevation/windows-acl.js";
+import { ROOT_ONLY_SDDL, notRootOwned } from "../../elevation/windows-sddl.js";
 
 /**
  * Root's runtime directory (records of what each session set, the installed
@@ -21,8 +22,13 @@ export async function ensureRootDirectory(
   if (platform === "win32") {
     await mkdir(dirname(dir), { recursive: true });
     const security = windows();
+    // A junction (a user may make one in %ProgramData% first) would have the checks below judge its target, which the
+    // user can change afterwards: refused anywhere on the path, and the folder itself looked at, never followed.
+    await assertNoUserLinks(dir, platform);
     if (security.createDirectory(dir, ROOT_ONLY_SDDL)) return;
-    if (!(await stat(dir)).isDirectory()) throw new Error(`${dir} is not a folder`);
+    const info = await lstat(dir);
+    if (info.isSymbolicLink()) throw new Error(`${dir} is a link or junction, not a folder`);
+    if (!info.isDirectory()) throw new Error(`${dir} is not a folder`);
     const problem = notRootOwned(security.describe(dir), security.processUserSid());
     if (problem)
       throw new Error(

@@ -1,0 +1,106 @@
+import { describe, expect, it } from "vitest";
+import type { AccessSnapshot } from "../engine/access/cluster-access.js";
+import { appStateSchema } from "../shared/app-state.js";
+import { buildAppState } from "./app-state-builder.js";
+
+const snapshot = (over: Partial<AccessSnapshot> = {}): AccessSnapshot => ({
+  profile: "minikube",
+  mode: "route",
+  phase: "active",
+  host: "Running",
+  nodeIp: "192.168.49.2",
+  routes: [],
+  probe: null,
+  ...over,
+});
+const input = (snapshots: AccessSnapshot[]) => ({
+  knownProfiles: ["minikube"],
+  snapshots,
+  services: new Map(),
+  lbModes: new Map(),
+  profileErrors: new Map(),
+  error: null,
+  busy: false,
+  platform: "linux" as const,
+});
+
+describe("app state: Ingress and Gateway names", () => {
+  it("carries each name of a running tunnel; one not mapped gets the curl --resolve line that reaches it", () => {
+    const state = buildAppState(
+      input([
+        snapshot({
+          ingresses: [
+            {
+              host: "shop.example.com",
+              object: "default/public",
+              address: "192.168.49.2",
+              ports: [{ port: 80, protocol: "http" }],
+              mapped: false,
+              reason: "public name",
+            },
+            {
+              host: "shop.test",
+              object: "default/shop",
+              address: "192.168.49.2",
+              ports: [{ port: 443, protocol: "https" }],
+              mapped: true,
+            },
+          ],
+          gateways: [
+            {
+              host: "*.apps.test",
+              object: "default/gw",
+              address: "127.64.1.1",
+              ports: [{ port: 80, protocol: "http", state: "port-in-use", error: "taken" }],
+              mapped: false,
+              reason: "no per-domain resolver",
+              wildcard: true,
+              via: ["HTTPRoute default/apps"],
+            },
+          ],
+        }),
+      ]),
+    );
+    expect(appStateSchema.parse(state)).toEqual(state);
+    const [profile] = state.profiles;
+    expect(profile!.ingresses).toEqual([
+      {
+        host: "shop.example.com",
+        object: "default/public",
+        address: "192.168.49.2",
+        ports: [{ port: 80, protocol: "http" }],
+        mapped: false,
+        reason: "public name",
+        curl: "curl --resolve shop.example.com:80:192.168.49.2 http://shop.example.com/",
+      },
+      {
+        host: "shop.test",
+        object: "default/shop",
+        address: "192.168.49.2",
+        ports: [{ port: 443, protocol: "https" }],
+        mapped: true,
+      },
+    ]);
+    expect(profile!.gateways).toEqual([
+      {
+        host: "*.apps.test",
+        object: "default/gw",
+        address: "127.64.1.1",
+        ports: [{ port: 80, protocol: "http", state: "port-in-use", error: "taken" }],
+        mapped: false,
+        reason: "no per-domain resolver",
+        wildcard: true,
+        via: ["HTTPRoute default/apps"],
+      },
+    ]);
+  });
+
+  it("a stopped tunnel shows no names, and a snapshot without them none either", () => {
+    const name = { host: "a.test", object: "default/a", address: "10.0.0.1", ports: [], mapped: true };
+    const stopped = buildAppState(input([snapshot({ phase: "stopped", ingresses: [name] })]));
+    expect(stopped.profiles[0]).not.toHaveProperty("ingresses");
+    const none = buildAppState(input([snapshot()]));
+    expect(none.profiles[0]).not.toHaveProperty("ingresses");
+    expect(none.profiles[0]).not.toHaveProperty("gateways");
+  });
+});
