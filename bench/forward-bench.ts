@@ -102,25 +102,7 @@ export async function benchForward(transferMb = 200, latencySamples = 600, round
     const concurrent = {} as Record<Party, { ms: number; failed: number }>;
     for (const party of parties) concurrent[party] = await loadClient(lab, ADDRESS[party], PORT, "C", 100);
 
-    // 200 Services × 2 ports on one link, in a fresh forwarder of each kind, one at a time.
-    const specs = Array.from({ length: 200 }, (_, i) =>
-      [80, 8080].map((port) => ({
-        ...WEB,
-        name: `svc-${i}`,
-        address: `127.71.${Math.floor(i / 250)}.${(i % 250) + 1}`,
-        port,
-      })),
-    ).flat();
-    const scale = {} as Record<ForwardClient, { allListeningMs: number; rssAddedMb: number }>;
-    for (const client of FORWARD_CLIENTS) {
-      const { child, ready } = await startForwarder(lab, client, login, specs);
-      child.kill("SIGKILL");
-      await new Promise((r) => child.once("exit", r));
-      scale[client] = {
-        allListeningMs: round1(ready.applyMs),
-        rssAddedMb: round1((ready.rssAfter - ready.rssBefore) / 1e6),
-      };
-    }
+    const { specs, scale } = await measureScale(lab, login);
 
     const sshMBps = median(throughput.ssh);
     const sshP50 = p(latency.ssh, 0.5);
@@ -158,6 +140,60 @@ export async function benchForward(transferMb = 200, latencySamples = 600, round
   } finally {
     for (const child of children) child.kill(process.env.PROF ? "SIGINT" : "SIGKILL");
     if (process.env.PROF) await new Promise((r) => setTimeout(r, 2000));
+    await node?.stop();
+    await lab.destroy();
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+type Login = { sshPort: number; key: string; hostKeys: string };
+type ScaleFigures = Record<ForwardClient, { allListeningMs: number; rssAddedMb: number }>;
+
+/** 200 Services × 2 ports on one link, in a fresh forwarder of each kind, one at a time: listening after the link is up. */
+async function measureScale(lab: NetnsLab, login: Login): Promise<{ specs: BenchSpec[]; scale: ScaleFigures }> {
+  const specs = Array.from({ length: 200 }, (_, i) =>
+    [80, 8080].map((port) => ({
+      ...WEB,
+      name: `svc-${i}`,
+      address: `127.71.${Math.floor(i / 250)}.${(i % 250) + 1}`,
+      port,
+    })),
+  ).flat();
+  const scale = {} as ScaleFigures;
+  for (const client of FORWARD_CLIENTS) {
+    const { child, ready } = await startForwarder(lab, client, login, specs);
+    child.kill("SIGKILL");
+    await new Promise((r) => child.once("exit", r));
+    scale[client] = {
+      allListeningMs: round1(ready.applyMs),
+      rssAddedMb: round1((ready.rssAfter - ready.rssBefore) / 1e6),
+    };
+  }
+  return { specs, scale };
+}
+
+/**
+ * The scale part alone (`npm run bench -- forward-scale`): 200 Services × 2 ports listening after the link is up, with
+ * each SSH client, without the throughput rounds.
+ */
+export async function benchForwardScale(): Promise<{
+  load: { before: number[]; after: number[] };
+  ports: number;
+  scale: ScaleFigures;
+}> {
+  const loadBefore = loadavg().map(round1);
+  await buildBundles();
+  const lab = await NetnsLab.create();
+  let node: SshNode | null = null;
+  const dir = await mkdtemp(join(tmpdir(), "mkt-fwd-bench-"));
+  try {
+    const key = join(dir, "id_rsa");
+    node = await SshNode.start(lab, key);
+    const hostKeys = join(dir, "host-keys");
+    await writeFile(hostKeys, await node.keyscanLines());
+    const { specs, scale } = await measureScale(lab, { sshPort: node.publishedPort, key, hostKeys });
+    return { load: { before: loadBefore, after: loadavg().map(round1) }, ports: specs.length, scale };
+  } finally {
     await node?.stop();
     await lab.destroy();
     await rm(dir, { recursive: true, force: true });

@@ -70,7 +70,7 @@ function service(name: string) {
   };
 }
 
-/** Watches every Service and records when each first shows an ingress. */
+/** Watches every Service and records when each first shows an external IP. */
 class Observer {
   readonly seen = new Map<string, number>();
   private readonly abort = new AbortController();
@@ -150,7 +150,7 @@ async function latency(
 }
 
 /**
- * Latency: create → a separate watcher sees the ingress, with 1,000 Services present, against a bare watch→PATCH
+ * Latency: create → a separate watcher sees the external IP, with 1,000 Services present, against a bare watch→PATCH
  * client.
  * The two alternate in rounds so that drift on a shared machine (GC, other load) falls on both alike.
  */

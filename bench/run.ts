@@ -2,7 +2,8 @@ import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { labUnavailableReason } from "../test-support/netns-lab.js";
 import { benchIdle } from "./idle-bench.js";
-import { benchForward } from "./forward-bench.js";
+import { benchIngress } from "./ingress-bench.js";
+import { benchForward, benchForwardScale } from "./forward-bench.js";
 import { benchBacklog, benchBulk, benchP1 } from "./lb-bench.js";
 import { benchRoutes } from "./route-bench.js";
 import { benchUi } from "./ui-bench.js";
@@ -56,11 +57,42 @@ if (!only || only === "forward") {
   }
 }
 
+// The forward benchmark's scale part alone (not in a full run, which has it): listeners after the link is up.
+if (only === "forward-scale") {
+  const skip = labUnavailableReason();
+  if (skip) console.log(`forward scale benchmark skipped: ${skip}`);
+  else {
+    const f = await benchForwardScale();
+    results.forwardScale = f;
+    console.log(`forward scale: load ${f.load.before.join(" ")} → ${f.load.after.join(" ")}`);
+    for (const [client, c] of Object.entries(f.scale))
+      console.log(
+        `  ${client}: 200 Services × 2 ports (${f.ports}) listening ${c.allListeningMs} ms after the link is up, +${c.rssAddedMb} MB RSS`,
+      );
+  }
+}
+
+// Ingress names (route mode, minikube's ingress addon; about 2 minutes, a minute of it idle): only when asked for.
+if (only === "ingress") {
+  const skip = labUnavailableReason();
+  if (skip) console.log(`ingress benchmark skipped: ${skip}`);
+  else {
+    const { latency: l, scale: s } = await benchIngress();
+    results.ingress = { latency: l, scale: s };
+    console.log(
+      `ingress: ${l.samples} Ingresses one after another (load ${l.load.before.join(" ")} → ${l.load.after.join(" ")}): create → resolves p50 ${l.resolved.p50} ms / p99 ${l.resolved.p99} ms, → answers p50 ${l.answered.p50} ms / p99 ${l.answered.p99} ms (max ${l.answered.max} ms); goal p99 ≤ 1 s ${l.meetsGoal ? "met" : "not met"}`,
+    );
+    console.log(
+      `  ${s.ingresses} Ingresses × 2 hosts and ${s.gateways} Gateways (${s.names} names, load ${s.load.before.join(" ")} → ${s.load.after.join(" ")}): created in ${s.createMs} ms, all resolvable ${s.allResolvableMs} ms after the first create; RSS ${s.rssBaselineMb} → ${s.rssWithNamesMb} MB (+${s.rssAddedMb} MB); ${s.watchesOpened} watches opened; idle ${s.idleWindowSeconds} s: ${s.idleRequests.total} requests ${JSON.stringify(s.idleRequests.byVerb)}, CPU ${s.idleCpuPercentOfOneCore}% of one core`,
+    );
+  }
+}
+
 if (!only || only === "lb") {
   const p1 = await benchP1();
   results.p1 = p1;
   console.log(
-    `P1: create → watcher sees ingress, ${p1.servicesPresent} Services present: controller p50 ${p1.controller.p50} ms / p99 ${p1.controller.p99} ms; bare client p50 ${p1.bare.p50} ms / p99 ${p1.bare.p99} ms (p99 ×${p1.p99Ratio})`,
+    `P1: create → watcher sees the external IP, ${p1.servicesPresent} Services present: controller p50 ${p1.controller.p50} ms / p99 ${p1.controller.p99} ms; bare client p50 ${p1.bare.p50} ms / p99 ${p1.bare.p99} ms (p99 ×${p1.p99Ratio})`,
   );
   const bare = await benchBulk(10_000, 5, "bare");
   const controller = await benchBulk(10_000, 30, "controller");

@@ -37,7 +37,7 @@ export async function benchUi(count = 2000, rounds = 5): Promise<UiBenchResult> 
     const state = manyServicesState(count);
     const changed = structuredClone(state);
     for (const s of changed.profiles[0]!.services)
-      s.ingress = [{ ip: s.ingress[0]!.ip!.replace(/^172\.30\./, "172.31."), ipMode: "VIP" }];
+      s.externalIps = [{ ip: s.externalIps[0]!.ip!.replace(/^172\.30\./, "172.31."), ipMode: "VIP" }];
     for (let round = 0; round < rounds; round++) {
       const page = await browser.newPage({ viewport: { width: 1200, height: 800 } });
       await installFakeTunnelApi(page, { state });
@@ -55,7 +55,7 @@ export async function benchUi(count = 2000, rounds = 5): Promise<UiBenchResult> 
       first.push(await page.evaluate(() => (globalThis as unknown as { __renderedAt: number }).__renderedAt));
       update.push(
         await page.evaluate(async (next) => {
-          const first = next.profiles[0]!.services[0]!.ingress[0]!.ip!;
+          const first = next.profiles[0]!.services[0]!.externalIps[0]!.ip!;
           const t0 = performance.now();
           (globalThis as unknown as { __pushState(s: unknown): void }).__pushState(next);
           await new Promise<void>((resolve) => {

@@ -202,6 +202,7 @@ describe("renderer in Debian Chromium", () => {
     await page.getByLabel("External IP from a pool").check();
     await page.getByLabel(/^Pool/).fill("172.30.0.0/24\n172.31.0.10-172.31.0.20");
     await page.getByLabel("Start at login").check();
+    await page.getByLabel(/^Node ports answer on 127\.0\.0\.1/).uncheck();
     await page.getByRole("button", { name: "Choose…" }).click();
     await page.getByText("/usr/local/bin/minikube").waitFor();
     await shot(page, "preferences");
@@ -209,7 +210,15 @@ describe("renderer in Debian Chromium", () => {
     await page.getByText(/^Saved\./).waitFor();
     const [[name], [setName, saved]] = (await callsOf(page)) as [
       [string],
-      [string, { autoStartProfiles: string[]; loadBalancer: { mode: string; pool: string[] }; startAtLogin: boolean }],
+      [
+        string,
+        {
+          autoStartProfiles: string[];
+          loadBalancer: { mode: string; pool: string[] };
+          startAtLogin: boolean;
+          nodePorts: boolean;
+        },
+      ],
     ];
     expect(setName).toBe("setPreferences");
     expect(name).toBe("chooseMinikube");
@@ -217,6 +226,7 @@ describe("renderer in Debian Chromium", () => {
       autoStartProfiles: ["minikube"],
       loadBalancer: { mode: "pool", pool: ["172.30.0.0/24", "172.31.0.10-172.31.0.20"] },
       startAtLogin: true,
+      nodePorts: false,
     });
     await page.close();
 

@@ -3,8 +3,8 @@ import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { vi } from "vitest";
-import type { AccessSnapshot, LinkStatus, ServicesView } from "../src/engine/access/cluster-access.js";
-import { ForwardAccess } from "../src/engine/access/forwards/forward-access.js";
+import type { AccessSnapshot, LinkStatus, ServiceName, ServicesView } from "../src/engine/access/cluster-access.js";
+import { ForwardAccess, type ForwardAccessOptions } from "../src/engine/access/forwards/forward-access.js";
 import type { ForwardLink } from "../src/engine/access/forwards/forward-link.js";
 import { loopbackPoolFor } from "../src/engine/access/forwards/loopback-range.js";
 import type { LinkTarget } from "../src/engine/access/forwards/reconnecting-link.js";
@@ -97,13 +97,27 @@ export async function cleanup(): Promise<void> {
   for (const dir of dirs.splice(0)) await rm(dir, { recursive: true, force: true });
 }
 
-export async function setup(options: { realLocks?: boolean; driver?: string; pollIntervalMs?: number } = {}) {
+export async function setup(
+  options: {
+    realLocks?: boolean;
+    driver?: string;
+    pollIntervalMs?: number;
+    /** The node's address in the profile's config (Nodes[0].IP). */
+    nodeIp?: string;
+    /** More of ForwardAccessOptions: node ports off, the probe's retry. */
+    access?: Pick<ForwardAccessOptions, "nodePorts" | "probeRetryMs" | "probeIntervalMs">;
+  } = {},
+) {
   const miniPath = await mkdtemp(join(tmpdir(), "mkt-forward-access-"));
   dirs.push(miniPath);
   await mkdir(join(miniPath, "profiles", PROFILE), { recursive: true });
   await writeFile(
     join(miniPath, "profiles", PROFILE, "config.json"),
-    JSON.stringify({ Name: PROFILE, Driver: options.driver ?? "docker" }),
+    JSON.stringify({
+      Name: PROFILE,
+      Driver: options.driver ?? "docker",
+      ...(options.nodeIp ? { Nodes: [{ IP: options.nodeIp, Port: 8443, ControlPlane: true }] } : {}),
+    }),
   );
   await mkdir(join(miniPath, "machines", PROFILE), { recursive: true });
   await writeFile(join(miniPath, "machines", PROFILE, "id_rsa"), LOGIN_KEY, { mode: 0o600 });
@@ -141,6 +155,7 @@ export async function setup(options: { realLocks?: boolean; driver?: string; pol
       pool,
       releasePool: () => released++,
       ...(options.pollIntervalMs ? { pollIntervalMs: options.pollIntervalMs } : {}),
+      ...options.access,
     },
   );
   accesses.push(access);
@@ -166,12 +181,21 @@ export const service = (name: string, ip: string, extra: Partial<ManagedService>
   name,
   clusterIPs: ["10.96.0.9"],
   ports: [{ port: 8080, protocol: "TCP" }],
-  ingress: [{ ip, ipMode: "Proxy" }],
+  externalIps: [{ ip, ipMode: "Proxy" }],
   owner: "minikube-tunnel",
   ...extra,
 });
-export const view = (services: ManagedService[]): ServicesView => ({
-  allServices: () => services,
+/** The controller's view: the LoadBalancer Services, and every Service (with node ports) besides them. */
+export const view = (services: ManagedService[], others: ServiceName[] = []): ServicesView => ({
+  allServices: () => [
+    ...services.map((s) => {
+      const nodePorts = s.ports.flatMap((p) =>
+        p.nodePort ? [{ port: p.port, nodePort: p.nodePort, protocol: p.protocol }] : [],
+      );
+      return { ...s, ...(nodePorts.length > 0 ? { nodePorts } : {}) };
+    }),
+    ...others,
+  ],
   services: () => services,
 });
 /** Lets promise callbacks run (a probe's result, a names update); one turn of the event loop, not a wait for time. */

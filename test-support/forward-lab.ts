@@ -40,8 +40,8 @@ export interface ForwardLab {
   readonly sim: ChildProcess;
   readonly kubeconfig: string;
   readonly kubectl: (...args: string[]) => Promise<{ stdout: string; stderr: string }>;
-  /** A Service's `status.loadBalancer.ingress`, as the controller wrote it. */
-  readonly ingressOf: (name: string) => Promise<any>;
+  /** A Service's external IPs (the API's `status.loadBalancer.ingress`), as the controller wrote them. */
+  readonly externalIpsOf: (name: string) => Promise<any>;
 }
 
 /**
@@ -73,7 +73,7 @@ export async function createForwardLab(options: { gatewayApi?: boolean } = {}): 
   );
   const kubectl = (...args: string[]) =>
     run("ip", ["netns", "exec", lab.host, "kubectl", "--kubeconfig", kubeconfig, ...args]);
-  const ingressOf = async (name: string) =>
+  const externalIpsOf = async (name: string) =>
     JSON.parse((await kubectl("get", "svc", name, "-o", "json")).stdout).status.loadBalancer.ingress ?? [];
   const manifests = join(fake.root, "services.yaml");
   await writeFile(
@@ -96,7 +96,7 @@ export async function createForwardLab(options: { gatewayApi?: boolean } = {}): 
   }
   await lab.addServiceAddress("10.96.0.1");
   await lab.startTcpServer("10.96.0.1", 443);
-  return { lab, fake, node, sim, kubeconfig, kubectl, ingressOf };
+  return { lab, fake, node, sim, kubeconfig, kubectl, externalIpsOf };
 }
 
 export async function destroyForwardLab({ lab, fake, node, sim }: ForwardLab): Promise<void> {

@@ -4,6 +4,8 @@ import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { IngressNameStatus } from "../src/engine/access/cluster-access.js";
+import { ingressRangeFor, preferredIngressAddress } from "../src/engine/access/forwards/ingress-forwards.js";
+import { loopbackOctetFor } from "../src/engine/access/forwards/loopback-range.js";
 import { StartedTunnel, runCli } from "./cli-process.js";
 import { timeUntil } from "./eventually.js";
 import { type ForwardLab, createForwardLab, destroyForwardLab, listening, state, stateSince } from "./forward-lab.js";
@@ -138,6 +140,39 @@ describe.skipIf(skip !== null).each(["openssh", "ssh2"] as const)(
       expect(await curl("http://shop.test/")).toMatch(/^exit /);
     });
 
+    it.runIf(client === "ssh2")(
+      "attacked: another local user listens first on the address shop.test's controller is predicted to get: the name never goes there, it moves to the next free address, and answers",
+      async () => {
+        // Anyone can compute it: the profile's name picks the /16, the controller's node address the /24's host.
+        const key = `node-hostport|${forward.lab.nodeIp}`;
+        const predicted = preferredIngressAddress(ingressRangeFor(loopbackOctetFor("minikube")), key);
+        await forward.lab.startTcpServer(predicted, 80, "attacker", "host");
+        const before = await hosts();
+        const t = (tunnel = StartedTunnel.start(
+          forward.lab.host,
+          ["--mode", "forward"],
+          forward.fake.env({ KUBECONFIG: forward.kubeconfig, MKTUNNEL_SSH_CLIENT: client }),
+        ));
+        await t.ready();
+        const on = await ingressState(t, (n) => answers(n, "shop.test"), "shop.test mapped and listening");
+        const moved = named(on.ingresses!, "shop.test")!.address!;
+        expect(moved).toMatch(INGRESS_ADDRESS);
+        expect(moved).not.toBe(predicted);
+        expect(await hosts()).not.toContain(predicted);
+        expect(await inHost("getent", "hosts", "shop.test")).toMatch(
+          new RegExp(`^${moved.replace(/\./g, "\\.")}\\s+shop\\.test$`),
+        );
+        expect(await curl("http://shop.test/")).toBe(standInReply("shop.test"));
+        expect(
+          t.events.some(
+            (e) => e.event === "log" && String(e.message).includes(`${predicted} is in use by another program`),
+          ),
+        ).toBe(true);
+        expect(await t.stop()).toBe(0);
+        expect(await hosts()).toBe(before);
+      },
+    );
+
     it("with no LoadBalancer Service at all (only the addon's NodePort), shop.test still resolves and answers; an Ingress created later too", async () => {
       await forward.kubectl("delete", "service", "web", "api", "admin");
       const before = await hosts();
@@ -206,7 +241,7 @@ describe.skipIf(skip !== null).each(["openssh", "ssh2"] as const)(
         ));
         await t.ready();
         await t.waitFor((e) => e.event === "service" && e.service === "default/envoy-eg", 15_000, "the Service");
-        const ip = (await forward.ingressOf("envoy-eg"))[0].ip as string;
+        const ip = (await forward.externalIpsOf("envoy-eg"))[0].ip as string;
         // The Gateway implementation's part: its Service's address into the Gateway's status.
         await forward.kubectl(
           "patch",

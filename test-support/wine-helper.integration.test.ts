@@ -6,8 +6,9 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { SERVICE_HOST_EXE } from "../src/engine/elevation/daemon-definitions.js";
 import { DAEMON_NAME } from "../src/engine/elevation/helper-layout.js";
 import { eventually } from "./eventually.js";
+import { restartWineServer } from "./wine-forward-lab.js";
 import { bundleForLab } from "./wine-lab-bundle.js";
-import { WineLab, releaseWineTemplate, wineLabUnavailableReason } from "./wine-lab.js";
+import { TOOLS_WIN, WineLab, releaseWineTemplate, wineLabUnavailableReason } from "./wine-lab.js";
 
 const skip = wineLabUnavailableReason();
 if (skip) console.log(`skipped: the helper under Wine: ${skip}`);
@@ -144,6 +145,34 @@ describe.skipIf(skip !== null)("the privileged helper in Windows' own Node under
     const channel = () => drive("ProgramData", "minikube-tunnel", "helper.port");
     const config = () => drive("ProgramData", "Minikube Tunnel", "helper.json");
     const serviceLog = () => drive("ProgramData", "minikube-tunnel", "helper.log");
+    const sc = (...args: string[]) => lab.run(`${TOOLS_WIN}\\sc.exe`, args);
+
+    beforeAll(async () => {
+      // The fake sc.exe has Wine's own service manager run the service, with the environment services.exe makes from
+      // the registry, not the lab's: the fakes go first on the system PATH (WINEPATH reaches only programs started from
+      // Linux), and %ProgramData% is set for the user, whose variables come last, because Wine's services.exe gives
+      // its services C:\users\Public there (Windows gives LocalSystem C:\ProgramData). services.exe reads them once,
+      // so Wine starts again.
+      const systemPath = `${TOOLS_WIN};%SystemRoot%\\system32;%SystemRoot%;%SystemRoot%\\system32\\wbem`;
+      for (const [key, name, type, value] of [
+        ["HKLM\\System\\CurrentControlSet\\Control\\Session Manager\\Environment", "PATH", "REG_EXPAND_SZ", systemPath],
+        ["HKCU\\Environment", "ProgramData", "REG_SZ", "C:\\ProgramData"],
+      ] as const) {
+        const r = await lab.run("C:\\windows\\system32\\reg.exe", [
+          "add",
+          key,
+          "/v",
+          name,
+          "/t",
+          type,
+          "/d",
+          value,
+          "/f",
+        ]);
+        expect(r.exitCode, r.stdout + r.stderr).toBe(0);
+      }
+      await restartWineServer(lab);
+    }, 120_000);
 
     it("installs for the invoking user, starts the daemon through sc.exe, serves a client on its TCP channel and takes its work back; status, then uninstall", async () => {
       const started = performance.now();
@@ -200,6 +229,54 @@ describe.skipIf(skip !== null)("the privileged helper in Windows' own Node under
       expect(existsSync(config())).toBe(false);
       expect(existsSync(channel())).toBe(false);
       expect((await readFile(join(lab.toolsDir, "sc-state.txt"), "utf8")).trim()).toBe("");
+    });
+
+    it("sc stop is a clean stop: the helper takes back a connected client's route and its channel files, and the service reports STOPPED with exit code 0", async () => {
+      const installed = await lab.mktunnel(["helper", "install"]);
+      expect(installed.exitCode, installed.stderr).toBe(0);
+      const port = Number(
+        await eventually(() => readFile(channel(), "utf8").catch(() => ""), {
+          timeoutMs: 30_000,
+          what: "the daemon to write its port file",
+        }),
+      );
+      await writeFile(join(lab.toolsDir, "route-state.txt"), ROUTE_STATE);
+      const holder = await bundleForLab(lab, join(import.meta.dirname, "wine-helper-holder-proc.ts"), "holder-proc");
+      const seen = join(lab.drive, "holder.jsonl");
+      const lines = async () =>
+        (await readFile(seen, "utf8").catch(() => ""))
+          .split("\n")
+          .filter(Boolean)
+          .map((l) => JSON.parse(l) as Record<string, unknown>);
+      const holding = lab.node([holder, "D:\\holder.jsonl", "10.96.0.0/12", NODE], { timeoutMs: 120_000 });
+      holding.catch(() => undefined);
+      const [added] = await eventually(async () => ((await lines()).length > 0 ? await lines() : null), {
+        timeoutMs: 60_000,
+        what: "the client to add its route",
+      });
+      expect(added).toMatchObject({ outcomes: [{ kind: "added" }] });
+      expect(await routes()).toContain("route4 10.96.0.0 255.240.0.0");
+
+      // SERVICE_CONTROL_STOP through the service manager: the host closes the helper's stdin, and the helper stops.
+      const stop = await sc("stop", DAEMON_NAME);
+      expect(stop.exitCode, stop.stdout).toBe(0);
+      expect(stop.stdout).toMatch(/STATE\s+: [13]\s+(STOP_PENDING|STOPPED)/);
+      await eventually(async () => /STATE\s+: 1\s+STOPPED/.test((await sc("query", DAEMON_NAME)).stdout), {
+        timeoutMs: 30_000,
+        what: "the service to report STOPPED",
+      });
+      expect((await sc("query", DAEMON_NAME)).stdout).toMatch(/WIN32_EXIT_CODE\s+: 0 /);
+      const log = await readFile(serviceLog(), "utf8");
+      expect(await routes(), log).not.toContain("10.96.0.0");
+      expect((await holding).exitCode).toBe(0);
+      expect((await lines()).at(-1)).toMatchObject({ closed: expect.any(String) });
+      expect(log).toMatch(
+        /stop requested by the service host \(stdin closed\)[\s\S]*removed 10\.96\.0\.0\/12 via 172\.31\.16\.5[\s\S]*the helper stopped with code 0[\s\S]*service stopped \(exit code 0/,
+      );
+      expect(existsSync(channel())).toBe(false);
+      expect(existsSync(`${channel()}.secret`)).toBe(false);
+      expect(await listening(port)).toBe(false);
+      expect((await lab.mktunnel(["helper", "uninstall"])).exitCode).toBe(0);
     });
 
     it("the daemon the host runs stops cleanly when its stdin ends (--stop-on-stdin-close): channel files removed", async () => {

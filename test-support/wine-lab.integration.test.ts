@@ -7,7 +7,7 @@ import { NrptRules } from "../src/engine/root/names/dns-resolver-windows.js";
 import { WindowsRouteTable, parseRoutePrint } from "../src/engine/root/routes/route-table-windows.js";
 import { windowsServiceArgs } from "../src/engine/elevation/daemon-definitions.js";
 import { helperLayout } from "../src/engine/elevation/helper-layout.js";
-import { windowsCommandLine } from "../src/engine/elevation/windows-command-line.js";
+import { windowsCommandLine } from "../src/engine/elevation/command-line-windows.js";
 import type { CommandRunner } from "../src/engine/system/command-runner.js";
 import { eventually } from "./eventually.js";
 import { TOOLS_WIN, WineLab, dosDevices, releaseWineTemplate, wineLabUnavailableReason } from "./wine-lab.js";
@@ -258,7 +258,8 @@ describe.skipIf(skip !== null)("the Windows lab under Wine", () => {
       await mkdir(join(lab.drive, "svc root"), { recursive: true });
       await writeFile(
         join(lab.drive, "svc root", "idle.mjs"),
-        "import { writeFileSync } from 'node:fs';\nwriteFileSync('D:\\\\svc root\\\\running.json', JSON.stringify({ pid: process.pid, argv: process.argv.slice(2) }));\nsetInterval(() => {}, 1000);\n",
+        // It ends when its stdin does: the service host's stop request.
+        "import { writeFileSync } from 'node:fs';\nwriteFileSync('D:\\\\svc root\\\\running.json', JSON.stringify({ pid: process.pid, argv: process.argv.slice(2) }));\nprocess.stdin.on('end', () => process.exit(0)).resume();\n",
       );
       const layout = {
         ...helperLayout("D:\\svc root", "win32"),
@@ -266,11 +267,18 @@ describe.skipIf(skip !== null)("the Windows lab under Wine", () => {
         cli: "D:\\svc root\\idle.mjs",
       };
       const sc = (...args: string[]) => lab.run(tool("sc"), args);
-      // The fake's own test: binPath is a plain program here (the product's is the service host, whose test is
-      // wine-helper.integration.test.ts).
+      // The fake's own test: Wine's service manager runs the service, so binPath is the product's service host (built
+      // by installCli), here running a plain program (the product's own service: wine-helper.integration.test.ts).
+      await lab.installCli();
+      const host = [
+        "D:\\mkt\\mktunnel-helper-service.exe",
+        "--log",
+        "C:\\ProgramData\\minikube-tunnel\\sc-test.log",
+        "--",
+      ];
       const create = windowsServiceArgs(layout).with(
         3,
-        windowsCommandLine([layout.runtime, layout.cli, "helper", "run", "--prefix", "D:\\svc root"]),
+        windowsCommandLine([...host, layout.runtime, layout.cli, "helper", "run", "--prefix", "D:\\svc root"]),
       );
       const name = create[1]!;
 
@@ -308,7 +316,10 @@ describe.skipIf(skip !== null)("the Windows lab under Wine", () => {
       expect((await sc("start", name)).exitCode).toBe(1056);
 
       expect(await sc("stop", name)).toMatchObject({ exitCode: 0, stdout: expect.stringMatching(/STOP_PENDING/) });
-      expect((await sc("query", name)).stdout).toMatch(/STATE\s+: 1\s+STOPPED/);
+      await eventually(async () => /STATE\s+: 1\s+STOPPED/.test((await sc("query", name)).stdout), {
+        timeoutMs: 30_000,
+        what: "the service to stop",
+      });
       expect(await alive()).toBe("gone");
       expect(await sc("delete", name)).toMatchObject({ exitCode: 0, stdout: "[SC] DeleteService SUCCESS\r\n" });
       expect((await sc("delete", name)).exitCode).toBe(1060);

@@ -8,6 +8,7 @@ import { TOOLS_WIN, WIN_BUILD_DIR, type WineLab } from "./wine-lab.js";
 
 const run = promisify(execFile);
 const SOURCES = join(import.meta.dirname, "wine-minikube");
+const DOCKER_SCRIPT = join(import.meta.dirname, "wine-docker", "docker.mjs");
 
 /** minikube.exe, compiled once per change of its source (renamed into place, so parallel files never see half of it). */
 async function launcher(): Promise<string> {
@@ -55,7 +56,17 @@ export class WineFakeMinikube {
     return fake;
   }
 
-  /** For lab.run: the fake on PATH after the lab's tools, its state, and no kubeconfig. */
+  /**
+   * `docker.exe` beside minikube.exe (the same launcher, running wine-docker/docker.mjs), answering from the same
+   * state folder: what minikube's docker driver leaves for forward mode to ask.
+   */
+  async installDocker(): Promise<void> {
+    const bin = join(this.lab.drive, "fake-minikube", "bin");
+    await copyFile(await launcher(), join(bin, "docker.exe"));
+    await copyFile(DOCKER_SCRIPT, join(bin, "docker.mjs"));
+  }
+
+  /** For lab.run: the fakes on PATH after the lab's tools, their state, and no kubeconfig. */
   env(extra: Record<string, string> = {}): Record<string, string> {
     return {
       WINEPATH: `${TOOLS_WIN};${this.lab.windowsPath(join(this.lab.drive, "fake-minikube", "bin"))}`,
@@ -86,6 +97,40 @@ export class WineFakeMinikube {
 
   async setHost(profile: string, host: string): Promise<void> {
     await writeFile(join(this.stateDir, `${profile}.host`), host);
+  }
+
+  /** The node's container, running with port 22 published on 127.0.0.1:sshPort (as fake-minikube.ts's setContainer). */
+  async setContainer(profile: string, sshPort: number): Promise<void> {
+    const inspect = [
+      {
+        Name: `/${profile}`,
+        State: { Status: "running", Running: true },
+        NetworkSettings: {
+          Ports: {
+            "22/tcp": [{ HostIp: "127.0.0.1", HostPort: String(sshPort) }],
+            "8443/tcp": [{ HostIp: "127.0.0.1", HostPort: "32769" }],
+          },
+        },
+      },
+    ];
+    await writeFile(join(this.stateDir, `${profile}.docker-inspect`), JSON.stringify(inspect, null, 4));
+  }
+
+  /** What `docker exec profile cat /etc/ssh/ssh_host_*_key.pub` prints. */
+  async setHostKeyFiles(profile: string, text: string): Promise<void> {
+    await writeFile(join(this.stateDir, `${profile}.host-keys`), text);
+  }
+
+  /** What `minikube ssh-host -p profile` prints (ssh-keyscan lines), or nothing, as minikube >= 1.31 does. */
+  async setSshHost(profile: string, text: string): Promise<void> {
+    await writeFile(join(this.stateDir, `${profile}.ssh-host`), text);
+  }
+
+  /** The docker commands run, one line each (`docker container inspect minikube`, …). */
+  async dockerCalls(): Promise<string[]> {
+    return (await readFile(join(this.stateDir, "docker-calls.log"), "utf8").catch(() => ""))
+      .split("\n")
+      .filter(Boolean);
   }
 
   /** How many times each minikube command ran. */

@@ -3,14 +3,14 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { windowsServiceCommand } from "../src/engine/elevation/daemon-definitions.js";
 import { helperLayout } from "../src/engine/elevation/helper-layout.js";
-import { SID, notRootOwned, parseSddl } from "../src/engine/elevation/windows-sddl.js";
+import { SID, notRootOwned, parseSddl } from "../src/engine/elevation/sddl-windows.js";
 import { HOST_CHECK_MAIN, serviceHostExe } from "./wine-service-build.js";
 import { WineLab, releaseWineTemplate, wineLabUnavailableReason } from "./wine-lab.js";
 
 const skip = wineLabUnavailableReason();
 if (skip) console.log(`skipped: the service host's C parts under Wine: ${skip}`);
 
-/** The arguments of windows-command-line.test.ts: what Microsoft's splitting makes hard. */
+/** The arguments of command-line-windows.test.ts: what Microsoft's splitting makes hard. */
 const TRICKY = [
   "plain",
   "",
@@ -27,7 +27,7 @@ const TRICKY = [
 
 const USER = "S-1-5-21-1004336348-1177238915-682003330-1001";
 const ADMIN = "S-1-5-21-1004336348-1177238915-682003330-500";
-/** Descriptors of windows-sddl.test.ts (as Windows 10 and Wine write them), each judged for an elevated admin. */
+/** Descriptors of sddl-windows.test.ts (as Windows 10 and Wine write them), each judged for an elevated admin. */
 const DESCRIPTORS = [
   `O:${USER}G:${USER}D:AI(A;ID;FA;;;${USER})(A;OICIIOID;GA;;;CO)(A;OICIID;FA;;;SY)(A;OICIID;FA;;;BA)(A;OICIID;0x1200a9;;;BU)(A;CIID;DCLCRPCR;;;BU)`,
   "O:BAG:S-1-5-21-1004336348-1177238915-682003330-513D:AI(A;OICIID;FA;;;SY)(A;OICIID;FA;;;BA)(A;OICIIOID;GA;;;CO)(A;OICIID;0x1200a9;;;BU)(A;CIID;DCLCRPCR;;;BU)",
@@ -107,7 +107,7 @@ describe.skipIf(skip !== null)("the service host's C parts (src/helper/windows-s
     expect(await check("long", "32756")).toEqual({ length: null });
   });
 
-  it("judges a folder's descriptor as the Node side does (windows-sddl.ts notRootOwned)", async () => {
+  it("judges a folder's descriptor as the Node side does (sddl-windows.ts notRootOwned)", async () => {
     for (const sddl of DESCRIPTORS) {
       const seen = await check("sddl", sddl, ADMIN);
       expect(seen, sddl).toEqual({ problem: notRootOwned(parseSddl(sddl), ADMIN) });
@@ -117,6 +117,51 @@ describe.skipIf(skip !== null)("the service host's C parts (src/helper/windows-s
     // No DACL at all grants everyone everything: the Node side says so. (Not asked of the C side here: Wine 8 turns
     // "D:NO_ACCESS_CONTROL" into an empty DACL, which grants nothing, so the harness would not see a NULL DACL.)
     expect(notRootOwned(parseSddl("O:SYD:NO_ACCESS_CONTROL"), ADMIN)).toBe(`${SID.EVERYONE} can change it`);
+  });
+
+  it("judges the folder's parent: Users may add to it (as to %ProgramData%), never delete or rename what is in it", async () => {
+    // %ProgramData% as Windows 10 ships it: Users create folders and files (WD, AD), CREATOR OWNER's grant is for children.
+    const programData =
+      "O:SYG:SYD:PAI(A;OICI;FA;;;SY)(A;OICI;FA;;;BA)(A;OICIIO;GA;;;CO)(A;OICI;0x1200a9;;;BU)(A;CI;0x116;;;BU)";
+    expect(await check("parent", programData, "-")).toEqual({ problem: null });
+    for (const [sddl, problem] of [
+      // DT is 0x40, FILE_DELETE_CHILD on a folder (DC, 0x2, is FILE_WRITE_DATA: adding a file).
+      ["O:SYD:(A;;FA;;;SY)(A;;DT;;;BU)", "S-1-5-32-545 can change it"],
+      ["O:SYD:(A;;FA;;;SY)(A;;SD;;;BU)", "S-1-5-32-545 can change it"],
+      ["O:SYD:(A;;FA;;;SY)(A;;WD;;;AU)", "S-1-5-11 can change it"],
+      [`O:${USER}D:(A;;FA;;;SY)`, `it is owned by ${USER}`],
+    ] as const)
+      expect(await check("parent", sddl, "-"), sddl).toEqual({ problem });
+  });
+
+  it("a log is in the held folder only if its final path is directly inside the folder's", async () => {
+    const folder = "\\\\?\\C:\\ProgramData\\minikube-tunnel";
+    expect(await check("inside", folder, `${folder}\\helper.log`)).toEqual({ inside: true });
+    expect(await check("inside", folder, "\\\\?\\C:\\PROGRAMDATA\\Minikube-Tunnel\\helper.log")).toEqual({
+      inside: true,
+    });
+    for (const file of [
+      "\\\\?\\C:\\Users\\mallory\\helper.log",
+      `${folder}-x\\helper.log`,
+      `${folder}\\sub\\helper.log`,
+      `${folder}\\`,
+      folder,
+    ])
+      expect(await check("inside", folder, file), file).toEqual({ inside: false });
+  });
+
+  it("attacked: a folder whose parent everyone may change is refused, though the folder itself is root's, and no log is made", async () => {
+    const parent = lab.unixPath("C:\\ProgramData\\mkt-loose");
+    await mkdir(join(parent, "inner"), { recursive: true });
+    await chmod(parent, 0o777);
+    await chmod(join(parent, "inner"), 0o700);
+    expect(await check("log", "C:\\ProgramData\\mkt-loose\\inner\\helper.log")).toEqual({
+      error: expect.stringMatching(
+        /C:\\ProgramData\\mkt-loose\\inner must be in a folder only SYSTEM and Administrators can change, but in its folder C:\\ProgramData\\mkt-loose S-1-1-0 can change it/,
+      ),
+      code: 5,
+    });
+    await expect(stat(join(parent, "inner", "helper.log"))).rejects.toThrow(/ENOENT/);
   });
 
   it("makes the log's folder root's, appends to the log, rotates a large one, and refuses a folder others may change", async () => {

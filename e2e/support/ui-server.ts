@@ -2,7 +2,7 @@ import { existsSync } from "node:fs";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { join } from "node:path";
-import { uiResponse } from "../../src/main/windows/app-protocol.js";
+import { uiResponse } from "../../src/main/window/app-protocol.js";
 import { APP_ORIGIN } from "../../src/shared/ipc-contract.js";
 
 export const RENDERER_DIR = join(import.meta.dirname, "..", "..", "dist", "renderer");

@@ -83,9 +83,9 @@ describe.skipIf(skip !== null)("app session (what the tray app runs), on the rea
     await session.start("minikube");
     expect(await lab.hostRoutes()).toContain("10.96.0.0/12 via 192.168.49.2");
     expect(await lab.hostRoutes()).toContain("10.244.0.0/24 via 192.168.49.2");
-    await eventually(() => (profileState()?.services[0]?.ingress.length ?? 0) > 0, {
+    await eventually(() => (profileState()?.services[0]?.externalIps.length ?? 0) > 0, {
       timeoutMs: 5000,
-      what: "web's ingress in the pushed state",
+      what: "web's external IPs in the pushed state",
     });
     const state = profileState()!;
     expect(state).toMatchObject({ running: true, phase: "active", nodeIp: "192.168.49.2", lbMode: "clusterip" });
@@ -97,14 +97,14 @@ describe.skipIf(skip !== null)("app session (what the tray app runs), on the rea
       namespace: "default",
       name: "web",
       owner: "minikube-tunnel",
-      ingress: [{ ip: web.spec.clusterIP, ipMode: "VIP" }],
+      externalIps: [{ ip: web.spec.clusterIP, ipMode: "VIP" }],
     });
 
     await session.stop("minikube");
     expect(await lab.hostRoutes()).not.toContain("10.96.0.0/12");
     expect(sim.store.get("services", "default", "web").status.loadBalancer.ingress ?? []).toEqual([]);
     expect(session.state().profiles[0]).toMatchObject({ running: false, phase: "stopped", routes: [] });
-    expect(session.logs(50).some((l) => l.includes("[minikube] tunnel stopped; routes removed"))).toBe(true);
+    expect(session.logs(50).some((l) => l.includes("[minikube] tunnel stopped; what it set is taken back"))).toBe(true);
   });
 
   it("a conflicting route is left alone, shown with the command to remove it, and announced once", async () => {
@@ -191,7 +191,7 @@ describe.skipIf(skip !== null)("app session (what the tray app runs), on the rea
     "quitting %s: when shutdown resolves (main.ts exits then), no route and no external IP is left, nor set later",
     async (moment) => {
       sim.store.create("services", "default", lbService("web"));
-      const ingress = () => sim.store.get("services", "default", "web").status?.loadBalancer?.ingress ?? [];
+      const externalIps = () => sim.store.get("services", "default", "web").status?.loadBalancer?.ingress ?? [];
       // The sim answers slowly, so the controller is still starting when Quit comes.
       sim.faults.latencyMs = 100;
       const reached = momentsOfAStart[moment]!();
@@ -200,7 +200,7 @@ describe.skipIf(skip !== null)("app session (what the tray app runs), on the rea
       await session.shutdown();
       // What main.ts does: exit right here. Whatever is true now is what the user is left with.
       expect(await lab.hostRoutes()).not.toContain("10.96.0.0/12");
-      expect(ingress()).toEqual([]);
+      expect(externalIps()).toEqual([]);
       expect(session.runningProfiles()).toEqual([]);
       expect(JSON.parse(await readFile(fake.registryPath, "utf8").catch(() => "[]"))).toEqual([]);
       await expect(session.start("minikube")).rejects.toThrow(/quitting/);
@@ -216,7 +216,7 @@ describe.skipIf(skip !== null)("app session (what the tray app runs), on the rea
       await new Promise((r) => setTimeout(r, 800));
       unsubscribe();
       expect(set).toEqual([]);
-      expect(ingress()).toEqual([]);
+      expect(externalIps()).toEqual([]);
     },
   );
 

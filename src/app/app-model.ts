@@ -6,7 +6,11 @@ import type { Engine } from "../engine/engine.js";
 import type { ManagedService } from "../engine/lb/lb-service.js";
 import type { CleanupReport } from "../engine/root/index.js";
 import { buildAppState } from "./app-state-builder.js";
-import { type KubeClientFor, kubeClientsFrom, releaseIngressOfGoneTunnels } from "../engine/tunnels/stale-ingress.js";
+import {
+  type KubeClientFor,
+  kubeClientsFrom,
+  releaseExternalIpsOfGoneTunnels,
+} from "../engine/tunnels/stale-external-ips.js";
 import type { LoadBalancerSettings } from "../engine/tunnels/profile-tunnel.js";
 import type { TunnelSet } from "../engine/tunnels/tunnel-set.js";
 import type { ModeChoice } from "../engine/cluster/access-mode.js";
@@ -21,6 +25,8 @@ export interface AppModelOptions {
   readonly accessMode?: (profile: string) => ModeChoice;
   /** Cluster names on this machine (Preferences); on when not given. */
   readonly names?: () => boolean;
+  /** Forward mode's node ports on 127.0.0.1 (Preferences); on when not given. */
+  readonly nodePorts?: () => boolean;
   readonly pollIntervalMs?: number;
   readonly logLimit?: number;
   /** State pushes are coalesced: a burst of 10,000 Service events becomes a few pushes. */
@@ -101,10 +107,12 @@ export class AppModel extends EventEmitter {
           lb,
           mode: this.options.accessMode?.(profile) ?? "auto",
           names: this.options.names?.() ?? true,
+          nodePorts: this.options.nodePorts?.() ?? true,
           ...(this.options.pollIntervalMs ? { pollIntervalMs: this.options.pollIntervalMs } : {}),
         },
         {
-          assigned: (service, ingress) => this.log(`[${profile}] ${service} → ${ingress.map((i) => i.ip).join(", ")}`),
+          assigned: (service, externalIps) =>
+            this.log(`[${profile}] ${service} → ${externalIps.map((i) => i.ip).join(", ")}`),
           servicesChanged: () => this.schedulePush(),
         },
         cancel.signal,
@@ -139,7 +147,7 @@ export class AppModel extends EventEmitter {
     this.schedulePush();
     try {
       await this.tunnels.stop(profile);
-      this.log(`[${profile}] tunnel stopped; routes removed`);
+      this.log(`[${profile}] tunnel stopped; what it set is taken back`);
     } finally {
       this.busyProfiles.delete(profile);
       this.schedulePush();
@@ -184,14 +192,14 @@ export class AppModel extends EventEmitter {
     }
     for (const r of report.removed)
       this.log(`cleanup: removed ${r.destination} via ${r.gateway} (${r.writer} pid ${r.pid}, profile ${r.profile})`);
-    const ingress = await releaseIngressOfGoneTunnels(
+    const externalIps = await releaseExternalIpsOfGoneTunnels(
       this.options.engine.registry,
       this.knownProfiles,
       new Set(this.tunnels.profiles()),
       this.options.kubeClientFor ?? kubeClientsFrom(this.options.engine.kubeConfig),
       this.options.engine.locks,
     );
-    for (const i of ingress)
+    for (const i of externalIps)
       for (const key of i.released) this.log(`cleanup: released the external IP of ${key} (profile ${i.profile})`);
     const failures = [
       ...report.failures.map(
@@ -201,7 +209,7 @@ export class AppModel extends EventEmitter {
         (f) => `${f.destination} via ${f.gateway} (profile ${f.profile}, pid ${f.pid}) left in place: ${f.error}`,
       ),
       ...(report.nameFailures ?? []).map((f) => `names: ${f}`),
-      ...ingress.flatMap((i) => i.failures.map((f) => `external IP of ${f} (profile ${i.profile})`)),
+      ...externalIps.flatMap((i) => i.failures.map((f) => `external IP of ${f} (profile ${i.profile})`)),
     ];
     for (const f of failures) this.log(`cleanup failed: ${f}`);
     if (failures.length > 0)
@@ -210,7 +218,11 @@ export class AppModel extends EventEmitter {
         title: "Cleanup could not remove every stale route",
         body: failures.join("\n"),
       });
-    return { removed: report.removed.length, released: ingress.reduce((n, i) => n + i.released.length, 0), failures };
+    return {
+      removed: report.removed.length,
+      released: externalIps.reduce((n, i) => n + i.released.length, 0),
+      failures,
+    };
   }
 
   /** After sleep or a network change the node may have moved or the routes gone: look again now. */

@@ -104,3 +104,67 @@ describe("app state: Ingress and Gateway names", () => {
     expect(none.profiles[0]).not.toHaveProperty("gateways");
   });
 });
+
+describe("app state: forward mode's node ports", () => {
+  it("carries each node port with its Service port, address and state; one taken here says by what", () => {
+    const state = buildAppState(
+      input([
+        snapshot({
+          mode: "forward",
+          nodePorts: [
+            {
+              namespace: "default",
+              name: "shop",
+              address: "127.0.0.1",
+              port: 30080,
+              servicePort: 80,
+              protocol: "TCP",
+              target: "192.168.49.2:30080",
+              state: "listening",
+            },
+            {
+              namespace: "default",
+              name: "shop",
+              address: "127.0.0.1",
+              port: 30081,
+              servicePort: 81,
+              protocol: "TCP",
+              target: "192.168.49.2:30081",
+              state: "port-in-use",
+              error: "127.0.0.1:30081 is in use by another program",
+            },
+          ],
+        }),
+      ]),
+    );
+    expect(appStateSchema.parse(state)).toEqual(state);
+    expect(state.profiles[0]!.nodePorts).toEqual([
+      {
+        namespace: "default",
+        name: "shop",
+        port: 80,
+        nodePort: 30080,
+        protocol: "TCP",
+        address: "127.0.0.1",
+        state: "listening",
+      },
+      {
+        namespace: "default",
+        name: "shop",
+        port: 81,
+        nodePort: 30081,
+        protocol: "TCP",
+        address: "127.0.0.1",
+        state: "port-in-use",
+        error: "127.0.0.1:30081 is in use by another program",
+      },
+    ]);
+  });
+
+  it("node ports turned off (or route mode) leave the profile without any", () => {
+    const [off] = buildAppState(input([snapshot({ mode: "forward" })])).profiles;
+    expect(off).not.toHaveProperty("nodePorts");
+    const [none] = buildAppState(input([snapshot({ mode: "forward", nodePorts: [] })])).profiles;
+    expect(none!.nodePorts).toEqual([]);
+  });
+});

@@ -1,5 +1,12 @@
 import { parseCidr } from "../shared/cidr.js";
-import type { AppState, IngressNameView, ProfileView, RouteView, ServiceView } from "../shared/app-state.js";
+import type {
+  AppState,
+  IngressNameView,
+  NodePortView,
+  ProfileView,
+  RouteView,
+  ServiceView,
+} from "../shared/app-state.js";
 import type { RouteConflict } from "../shared/routes.js";
 import type { ManagedService } from "../engine/lb/lb-service.js";
 import { manualRemovalCommand } from "../engine/access/routes/manual-removal.js";
@@ -75,9 +82,23 @@ function serviceView(s: ManagedService, forwards: ForwardIndex): ServiceView {
         ...(f ? { forward: { address: f.address, state: f.state, ...(f.error ? { error: f.error } : {}) } } : {}),
       };
     }),
-    ingress: s.ingress.map((i) => ({ ...i })),
+    externalIps: s.externalIps.map((i) => ({ ...i })),
     owner: s.owner,
     ...(s.pending ? { pending: s.pending } : {}),
+  };
+}
+
+/** A node port as the window shows it: the Service port it stands for, where it listens, and whether it does. */
+function nodePortView(f: ForwardStatus): NodePortView {
+  return {
+    namespace: f.namespace,
+    name: f.name,
+    port: f.servicePort ?? f.port,
+    nodePort: f.port,
+    protocol: f.protocol,
+    address: f.address,
+    state: f.state,
+    ...(f.error ? { error: f.error } : {}),
   };
 }
 
@@ -128,6 +149,7 @@ export function buildAppState(input: AppStateInput): AppState {
       ...(input.modeChoices?.has(name) ? { modeChoice: input.modeChoices.get(name)! } : {}),
       ...(snapshot?.suggestion ? { suggestion: snapshot.suggestion } : {}),
       ...(snapshot?.names ? { names: { ...snapshot.names } } : {}),
+      ...(snapshot?.nodePorts ? { nodePorts: snapshot.nodePorts.map(nodePortView) } : {}),
       ...(running && snapshot?.ingresses ? { ingresses: snapshot.ingresses.map(nameView) } : {}),
       ...(running && snapshot?.gateways ? { gateways: snapshot.gateways.map(nameView) } : {}),
     };

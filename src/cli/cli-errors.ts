@@ -1,4 +1,3 @@
-import { isElevated } from "../engine/system/elevation-state.js";
 /** A failure the user can act on: printed as one line, with its exit code. */
 export class CliError extends Error {
   constructor(
@@ -13,9 +12,4 @@ export class CliError extends Error {
 export function oneLine(error: unknown): string {
   const message = error instanceof Error ? error.message : String(error);
   return message.replace(/\s*\n\s*/g, " ").trim();
-}
-
-/** Root on POSIX, or an elevated Administrator on Windows: this process changes routes and names itself. */
-export function isRoot(): boolean {
-  return isElevated();
 }

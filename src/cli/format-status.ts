@@ -1,4 +1,4 @@
-import type { IngressCleanup } from "../engine/tunnels/stale-ingress.js";
+import type { ExternalIpCleanup } from "../engine/tunnels/stale-external-ips.js";
 import type { CleanupReport } from "../engine/root/index.js";
 import type { StatusReport } from "./status-report.js";
 import { describeHolder } from "../engine/registry/tunnel-lock.js";
@@ -24,6 +24,10 @@ export function formatStatus(report: StatusReport): string {
     }
     for (const f of p.forwards ?? [])
       lines.push(`  ${f.state.padEnd(13)} ${f.address}:${f.port}/${f.protocol} -> ${f.namespace}/${f.name}`);
+    for (const n of p.nodePorts ?? [])
+      lines.push(
+        `  ${n.state.padEnd(13)} ${n.address}:${n.port}/${n.protocol} -> ${n.namespace}/${n.name}:${n.servicePort} (node port)`,
+      );
     if (p.probe)
       lines.push(
         `  probe ${p.probe.target}: ${p.probe.ok ? `reachable in ${p.probe.latencyMs} ms` : `unreachable (${p.probe.error})`}`,
@@ -34,13 +38,14 @@ export function formatStatus(report: StatusReport): string {
       );
     if (p.podCidrError) lines.push(`  pod CIDRs: ${p.podCidrError}`);
     for (const svc of p.services ?? []) {
-      const ips = svc.ingress.map((i) => i.ip ?? i.hostname).join(", ") || "<pending>";
+      const ips = svc.externalIps.map((i) => i.ip ?? i.hostname).join(", ") || "<pending>";
       const ports = svc.ports.map((port) => `${port.port}/${port.protocol}`).join(",");
       lines.push(
         `  service ${svc.namespace}/${svc.name}  ${ips}  ${ports}  (${svc.owner === "minikube-tunnel" ? "ours" : svc.owner === "other" ? "set by another controller" : "no external IP"})`,
       );
     }
     if (p.servicesError) lines.push(`  services unknown: ${p.servicesError}`);
+    if (p.nodePortsError) lines.push(`  NodePort Services unknown: ${p.nodePortsError}`);
     lines.push(...nameBlocks(p));
     if (p.ingressError) lines.push(`  Ingress and Gateway names unknown: ${p.ingressError}`);
   }
@@ -54,7 +59,7 @@ export function formatStatus(report: StatusReport): string {
   return lines.join("\n");
 }
 
-export function formatCleanup(report: CleanupReport, ingress: readonly IngressCleanup[] = []): string {
+export function formatCleanup(report: CleanupReport, externalIps: readonly ExternalIpCleanup[] = []): string {
   const lines: string[] = [];
   for (const r of report.removed) {
     lines.push(
@@ -65,7 +70,7 @@ export function formatCleanup(report: CleanupReport, ingress: readonly IngressCl
     lines.push(`FAILED ${f.destination} -> ${f.gateway} of ${f.profile} (pid ${f.pid}): ${f.error}`);
   for (const f of report.refused ?? [])
     lines.push(`LEFT ${f.destination} -> ${f.gateway} of ${f.profile} (pid ${f.pid}): ${f.error}`);
-  for (const i of ingress) {
+  for (const i of externalIps) {
     for (const key of i.released) lines.push(`released the external IP of ${key} (profile ${i.profile})`);
     for (const f of i.failures) lines.push(`FAILED to release ${f} (profile ${i.profile})`);
   }

@@ -27,12 +27,12 @@ describe.skipIf(skip !== null).each(["openssh", "ssh2"] as const)(
     let lab: NetnsLab;
     let fake: FakeMinikube;
     let kubeconfig: string;
-    let ingressOf: ForwardLab["ingressOf"];
+    let externalIpsOf: ForwardLab["externalIpsOf"];
     let tunnel: StartedTunnel | null = null;
 
     beforeEach(async () => {
       forward = await createForwardLab();
-      ({ lab, fake, kubeconfig, ingressOf } = forward);
+      ({ lab, fake, kubeconfig, externalIpsOf } = forward);
     });
 
     afterEach(async () => {
@@ -75,7 +75,7 @@ describe.skipIf(skip !== null).each(["openssh", "ssh2"] as const)(
           how: "hosts file",
           example: "admin.default.svc.cluster.local",
         });
-        const web = (await ingressOf("web"))[0].ip;
+        const web = (await externalIpsOf("web"))[0].ip;
         expect(await inHost("getent", "hosts", "web.default.svc.cluster.local")).toMatch(
           new RegExp(`^${web.replace(/\./g, "\\.")}\\s+web\\.default\\.svc\\.cluster\\.local web\\.default$`),
         );

@@ -32,12 +32,12 @@ describe.skipIf(skip !== null).each(["openssh", "openssh-socks", "ssh2"] as cons
     let node: SshNode;
     let kubeconfig: string;
     let kubectl: ForwardLab["kubectl"];
-    let ingressOf: ForwardLab["ingressOf"];
+    let externalIpsOf: ForwardLab["externalIpsOf"];
     let tunnel: StartedTunnel | null = null;
 
     beforeEach(async () => {
       forward = await createForwardLab();
-      ({ lab, fake, node, kubeconfig, kubectl, ingressOf } = forward);
+      ({ lab, fake, node, kubeconfig, kubectl, externalIpsOf } = forward);
     });
 
     afterEach(async () => {
@@ -66,9 +66,9 @@ describe.skipIf(skip !== null).each(["openssh", "openssh-socks", "ssh2"] as cons
       expect(up.routes).toEqual([]);
       expect(await lab.hostRoutes()).not.toContain("10.96.0.0/12");
 
-      const [web, api, admin] = [await ingressOf("web"), await ingressOf("api"), await ingressOf("admin")];
-      for (const ingress of [web, api, admin])
-        expect(ingress).toEqual([
+      const [web, api, admin] = [await externalIpsOf("web"), await externalIpsOf("api"), await externalIpsOf("admin")];
+      for (const externalIps of [web, api, admin])
+        expect(externalIps).toEqual([
           { ip: expect.stringMatching(/^127\.(6[4-9]|[7-9]\d|1[01]\d|12[0-7])\./), ipMode: "Proxy" },
         ]);
       expect(new Set([web[0].ip, api[0].ip, admin[0].ip]).size).toBe(3);
@@ -98,14 +98,14 @@ describe.skipIf(skip !== null).each(["openssh", "openssh-socks", "ssh2"] as cons
 
       expect(await t.stop()).toBe(0);
       expect(await lab.connectFromHost(web[0].ip, 80)).toBe("ECONNREFUSED");
-      for (const name of ["web", "api", "admin"]) expect(await ingressOf(name)).toEqual([]);
+      for (const name of ["web", "api", "admin"]) expect(await externalIpsOf(name)).toEqual([]);
     });
 
     it("the node side drops the link: forwards work again within 15 s", async () => {
       const t = start();
       await t.ready();
       await state(t, (s) => listening(s).length === 3, "listeners");
-      const web = (await ingressOf("web"))[0].ip;
+      const web = (await externalIpsOf("web"))[0].ip;
       expect(await lab.connectFromHost(web, 80)).toBe("web");
       const dropped = Date.now();
       const from = t.events.length;
@@ -136,7 +136,7 @@ describe.skipIf(skip !== null).each(["openssh", "openssh-socks", "ssh2"] as cons
         15_000,
       );
       expect(back.phase).toBe("active");
-      expect(await lab.connectFromHost((await ingressOf("web"))[0].ip, 80)).toBe("web");
+      expect(await lab.connectFromHost((await externalIpsOf("web"))[0].ip, 80)).toBe("web");
     });
 
     // ssh2's and ssh -D's listeners are ours and stay bound while the link is down; the master's go with it.
@@ -146,7 +146,7 @@ describe.skipIf(skip !== null).each(["openssh", "openssh-socks", "ssh2"] as cons
         const t = start();
         await t.ready();
         await state(t, (s) => listening(s).length === 3, "listeners");
-        const [web, api] = [(await ingressOf("web"))[0].ip, (await ingressOf("api"))[0].ip];
+        const [web, api] = [(await externalIpsOf("web"))[0].ip, (await externalIpsOf("api"))[0].ip];
         await fake.setContainer("minikube", { running: false });
         node.unpublish();
         const from = t.events.length;
@@ -205,7 +205,7 @@ describe.skipIf(skip !== null).each(["openssh", "openssh-socks", "ssh2"] as cons
       const t = start();
       await t.ready();
       await state(t, (s) => s.link?.state === "up" && listening(s).length === 3, "link up");
-      expect(await lab.connectFromHost((await ingressOf("api"))[0].ip, 80)).toBe("api");
+      expect(await lab.connectFromHost((await externalIpsOf("api"))[0].ip, 80)).toBe("api");
     });
 
     it("follows Services: a new one gets its own address and listener; one that stops being a LoadBalancer loses both", async () => {
@@ -237,12 +237,12 @@ describe.skipIf(skip !== null).each(["openssh", "openssh-socks", "ssh2"] as cons
       const t = start();
       await t.ready();
       await state(t, (s) => listening(s).length === 3, "three listeners");
-      const web = (await ingressOf("web"))[0].ip;
+      const web = (await externalIpsOf("web"))[0].ip;
       // While it runs, cleanup from another shell leaves its IPs alone: the tunnel lock says it is alive.
       const during = JSON.parse(
         (await runCli(lab.host, ["cleanup", "--json"], fake.env({ KUBECONFIG: kubeconfig }))).stdout,
       );
-      expect(during.ingress).toEqual([
+      expect(during.externalIps).toEqual([
         expect.objectContaining({ profile: "minikube", released: [], skipped: "a tunnel for it is running" }),
       ]);
       t.child.kill("SIGKILL");
@@ -252,10 +252,10 @@ describe.skipIf(skip !== null).each(["openssh", "openssh-socks", "ssh2"] as cons
       const after = JSON.parse(
         (await runCli(lab.host, ["cleanup", "--json"], fake.env({ KUBECONFIG: kubeconfig }))).stdout,
       );
-      expect(after.ingress).toEqual([
+      expect(after.externalIps).toEqual([
         { profile: "minikube", released: ["default/admin", "default/api", "default/web"], failures: [] },
       ]);
-      for (const name of ["web", "api", "admin"]) expect(await ingressOf(name)).toEqual([]);
+      for (const name of ["web", "api", "admin"]) expect(await externalIpsOf(name)).toEqual([]);
     });
   },
 );

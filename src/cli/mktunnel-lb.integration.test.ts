@@ -88,7 +88,7 @@ describe.skipIf(skip !== null)("LoadBalancer pool mode end to end, in network na
           namespace: "default",
           name: "web",
           owner: "minikube-tunnel",
-          ingress: [{ ip: "172.30.0.1", ipMode: "VIP" }],
+          externalIps: [{ ip: "172.30.0.1", ipMode: "VIP" }],
         }),
       ]);
       expect(status.profiles[0].routes.map((r: { cidr: string; state: string }) => `${r.cidr}:${r.state}`)).toEqual([
@@ -129,7 +129,7 @@ describe.skipIf(skip !== null)("LoadBalancer pool mode end to end, in network na
 
     const result = await runCli(lab.host, ["cleanup", "--json"], fake.env({ KUBECONFIG: kubeconfig }));
     expect(result.code).toBe(0);
-    expect(JSON.parse(result.stdout).ingress).toEqual([
+    expect(JSON.parse(result.stdout).externalIps).toEqual([
       { profile: "minikube", released: ["default/web"], failures: [] },
     ]);
     expect(

@@ -12,16 +12,15 @@ import { IpPool } from "../engine/lb/ip-pool.js";
 import { listLoadBalancerServices } from "../engine/lb/lb-listing.js";
 import { KubeHttp } from "../engine/kube/kube-http.js";
 import { buildStatusReport } from "./status-report.js";
+import { listNodePortServices } from "./node-port-status.js";
 import { readIngressNames } from "./ingress-status.js";
-import { CliError, isRoot, oneLine } from "./cli-errors.js";
-import { launchHelper } from "../engine/elevation/helper-launch.js";
-import { LazyRoot } from "../engine/elevation/lazy-root.js";
+import { CliError, oneLine } from "./cli-errors.js";
 import type { ModeChoice } from "../engine/cluster/access-mode.js";
-import { kubeClientsFrom, releaseIngressOfGoneTunnels } from "../engine/tunnels/stale-ingress.js";
+import { kubeClientsFrom, releaseExternalIpsOfGoneTunnels } from "../engine/tunnels/stale-external-ips.js";
 import { formatCleanup, formatStatus } from "./format-status.js";
 import { runStart } from "./start-command.js";
 import { addHelperCommands } from "./helper-command.js";
-import { openPrivilegedHelper } from "../engine/elevation/installed-helper-client.js";
+import { helperRoot, usesHelper } from "./helper-root.js";
 
 function collectProfile(value: string, previous: string[] = []): string[] {
   try {
@@ -51,17 +50,6 @@ function engineOptions(globals: { minikube?: string }): EngineOptions {
   return globals.minikube ? { minikubeBinary: globals.minikube } : {};
 }
 
-/** Route changes go through the helper unless we are root (where `--helper` still asks for it). */
-function usesHelper(opts: { helper?: boolean }): boolean {
-  return opts.helper === true || !isRoot();
-}
-
-/** Root starts the helper directly; anyone else goes through sudo (one password), or on Windows the UAC prompt. */
-function cliElevation(): "direct" | "sudo" | "gui" {
-  if (isRoot()) return "direct";
-  return process.platform === "win32" ? "gui" : "sudo";
-}
-
 async function profilesOrActive(profiles: string[] | undefined, miniPath: string): Promise<string[]> {
   if (profiles && profiles.length > 0) return profiles;
   return [assertProfileName(await activeProfile(miniPath))];
@@ -69,14 +57,16 @@ async function profilesOrActive(profiles: string[] | undefined, miniPath: string
 
 export function buildProgram(): Command {
   const program = new Command("mktunnel")
-    .description("Route a minikube cluster's service, pod and LoadBalancer networks to this machine")
+    .description(
+      "Make a minikube cluster's Services, pods and names reachable from this machine (routes or SSH forwards)",
+    )
     .option("--minikube <path>", "minikube binary to run (default: minikube on PATH)")
     .exitOverride()
     .configureOutput({ outputError: (text, write) => write(`mktunnel: ${text.replace(/^error: /, "").trim()}\n`) });
 
   program
     .command("start")
-    .description("add routes for the profile and keep them in step with the cluster until SIGINT/SIGTERM")
+    .description("make the profile's cluster reachable from this machine and keep it in step until SIGINT/SIGTERM")
     .option(
       "-p, --profile <name>",
       "minikube profile (repeat for several; default: the active profile)",
@@ -103,6 +93,8 @@ export function buildProgram(): Command {
     .option("--lb-class <class>", "loadBalancerClass to serve besides Services without one")
     .option("--no-lb", "do not run the LoadBalancer controller")
     .option("--no-dns", "do not make the cluster's names (svc.ns.svc.cluster.local) resolve on this machine")
+    .option("--no-node-ports", "forward mode: do not listen on 127.0.0.1:<nodePort> for the cluster's node ports")
+    .option("--no-ingress", "do not make the cluster's Ingress hosts and Gateway hostnames resolve on this machine")
     .option("--keep-lb-ips", "leave assigned external IPs in place on stop")
     .option(
       "--allow-cidr <cidr>",
@@ -131,6 +123,8 @@ export function buildProgram(): Command {
         lbClass?: string;
         lb: boolean;
         dns: boolean;
+        nodePorts: boolean;
+        ingress: boolean;
         keepLbIps?: boolean;
         json?: boolean;
         helper?: boolean;
@@ -143,18 +137,7 @@ export function buildProgram(): Command {
         const registry = new RegistryFile(registryPath(miniPath), { files: fileAccessFor(miniPath) });
         await registry.readJson();
         const profiles = await profilesOrActive(opts.profile, miniPath);
-        // Started at first need: forward mode without low ports or aliases never asks for a password.
-        const say = (line: string) => process.stderr.write(`mktunnel: ${line}\n`);
-        // The installed helper when one answers for this user; otherwise one started through sudo for this session.
-        const helper = usesHelper(opts)
-          ? new LazyRoot(() =>
-              openPrivilegedHelper(
-                registry.path,
-                () => launchHelper({ miniPath, registryPath: registry.path, mode: cliElevation() }),
-                say,
-              ),
-            )
-          : undefined;
+        const helper = helperRoot(opts, miniPath, registry.path);
         const engine = await createEngine({
           ...engineOptions(program.opts()),
           ...(helper ? { root: helper } : {}),
@@ -165,6 +148,8 @@ export function buildProgram(): Command {
             profiles,
             mode: opts.mode,
             names: opts.dns,
+            nodePorts: opts.nodePorts,
+            ingress: opts.ingress,
             json: opts.json === true,
             pollIntervalMs: opts.pollInterval,
             lb: {
@@ -201,6 +186,14 @@ export function buildProgram(): Command {
         const api = async (profile: string) =>
           KubeHttp.fromKubeConfig(await engine.kubeConfig(profile), { timeoutMs: 3000 });
         const services = async (profile: string) => listLoadBalancerServices(await api(profile));
+        const nodePortServices = async (profile: string) => {
+          const client = await api(profile);
+          try {
+            return await listNodePortServices(client);
+          } finally {
+            client.close();
+          }
+        };
         const ingressNames = async (profile: string) => {
           const client = await api(profile);
           try {
@@ -214,6 +207,7 @@ export function buildProgram(): Command {
           ...(lbPool ? { lbPool } : {}),
           probe: opts.probe,
           services,
+          nodePortServices,
           modeOf,
           ingressNames,
         });
@@ -232,16 +226,7 @@ export function buildProgram(): Command {
       const miniPath = resolveMiniPath();
       const registry = new RegistryFile(registryPath(miniPath), { files: fileAccessFor(miniPath) });
       await registry.readJson();
-      const say = (line: string) => process.stderr.write(`mktunnel: ${line}\n`);
-      const helper = usesHelper(opts)
-        ? new LazyRoot(() =>
-            openPrivilegedHelper(
-              registry.path,
-              () => launchHelper({ miniPath, registryPath: registry.path, mode: cliElevation() }),
-              say,
-            ),
-          )
-        : undefined;
+      const helper = helperRoot(opts, miniPath, registry.path);
       const engine = await createEngine({
         ...engineOptions(program.opts()),
         podCidrSource: null,
@@ -254,7 +239,7 @@ export function buildProgram(): Command {
         await engine.root.close();
       }
       // A tunnel killed without stopping also left the external IPs its controller set.
-      const ingress = await releaseIngressOfGoneTunnels(
+      const externalIps = await releaseExternalIpsOfGoneTunnels(
         engine.registry,
         await listProfileNames(engine.miniPath),
         new Set(),
@@ -262,12 +247,14 @@ export function buildProgram(): Command {
         engine.locks,
       );
       process.stdout.write(
-        opts.json ? `${JSON.stringify({ ...report, ingress }, null, 2)}\n` : `${formatCleanup(report, ingress)}\n`,
+        opts.json
+          ? `${JSON.stringify({ ...report, externalIps }, null, 2)}\n`
+          : `${formatCleanup(report, externalIps)}\n`,
       );
       const failed =
         report.failures.length +
         (report.nameFailures?.length ?? 0) +
-        ingress.reduce((n, i) => n + i.failures.length, 0);
+        externalIps.reduce((n, i) => n + i.failures.length, 0);
       if (failed > 0) throw new CliError(`cleanup could not remove or release ${failed} item(s); see above`, 1);
       // Left on purpose, but still stale: the user should look at them (forged, or another tool's).
       const refused = report.refused?.length ?? 0;

@@ -15,6 +15,10 @@ export interface StartOptions {
   readonly mode?: ModeChoice;
   /** Cluster names on this machine (default on). */
   readonly names?: boolean;
+  /** Forward mode: node ports on 127.0.0.1:<nodePort> (default on; --no-node-ports). */
+  readonly nodePorts?: boolean;
+  /** Ingress hosts and Gateway hostnames on this machine (default on). */
+  readonly ingress?: boolean;
   readonly json: boolean;
   readonly pollIntervalMs: number;
   readonly lb: LoadBalancerSettings;
@@ -75,12 +79,14 @@ export async function runStart(engine: Engine, options: StartOptions): Promise<v
           pollIntervalMs: options.pollIntervalMs,
           ...(options.mode ? { mode: options.mode } : {}),
           ...(options.names === false ? { names: false } : {}),
+          ...(options.ingress === false ? { ingress: false } : {}),
+          ...(options.nodePorts === false ? { nodePorts: false } : {}),
         },
         {
-          assigned: (service, ingress) =>
+          assigned: (service, externalIps) =>
             say(
-              { event: "service", profile, service, ingress },
-              `[${profile}] service ${service} → ${ingress.map((i) => i.ip).join(", ")}`,
+              { event: "service", profile, service, externalIps },
+              `[${profile}] service ${service} → ${externalIps.map((i) => i.ip).join(", ")}`,
             ),
         },
         cancel.signal,
@@ -101,9 +107,9 @@ export async function runStart(engine: Engine, options: StartOptions): Promise<v
         "Tunnel running. Press Ctrl+C to stop it and take back everything it set.",
       );
     const signal = await stopSignal;
-    say({ event: "stopping", signal }, `${signal}: removing routes...`);
+    say({ event: "stopping", signal }, `${signal}: taking back what the tunnel set...`);
   }
   await engine.tunnels.stopAll();
   if (startError !== undefined) throw startError;
-  say({ event: "stopped" }, "Stopped; routes and registry entries removed.");
+  say({ event: "stopped" }, "Stopped; everything the tunnel set is taken back.");
 }

@@ -10,8 +10,10 @@ import { type ProbeResult, probeTcp } from "../engine/access/reachability-probe.
 import type { AccessMode } from "../engine/access/cluster-access.js";
 import { containerEngineOf } from "../engine/cluster/container-cli.js";
 import { FORWARD_RANGE } from "../engine/access/forwards/loopback-range.js";
+import { NODE_PORT_ADDRESS } from "../engine/access/forwards/node-port-specs.js";
 import type { IngressNames } from "../engine/ingress/name-types.js";
 import { type IngressNameReport, type NameLookup, ingressReport } from "./ingress-status.js";
+import type { NodePortService } from "./node-port-status.js";
 
 export interface RegisteredTunnel {
   readonly profile: string;
@@ -29,12 +31,21 @@ export interface ForwardReport {
   readonly port: number;
   readonly protocol: string;
   readonly state: "listening" | "not-listening" | "udp-not-forwarded";
+  /** A node port's (`port` is the node port, on 127.0.0.1): the Service port it stands for. */
+  readonly servicePort?: number;
 }
 
 export interface ProfileStatus {
   readonly profile: string;
   readonly mode?: AccessMode;
   readonly forwards?: ForwardReport[];
+  /**
+   * Forward mode: the node ports of LoadBalancer and NodePort Services on 127.0.0.1:<nodePort>, when a tunnel runs
+   * with them on.
+   */
+  readonly nodePorts?: ForwardReport[];
+  /** The NodePort Services could not be listed (the LoadBalancers' node ports are still there). */
+  readonly nodePortsError?: string;
   /** Forward mode: the running tunnel's SSH link, as it noted it in the tunnel lock. */
   readonly link?: LinkNote;
   readonly host: string | null;
@@ -68,6 +79,8 @@ export interface StatusOptions {
   lbPool?: readonly Cidr[];
   probe?: boolean;
   services?: (profile: string) => Promise<ManagedService[]>;
+  /** Type NodePort Services, asked only while a forward-mode tunnel runs (its node ports are theirs too). */
+  nodePortServices?: (profile: string) => Promise<NodePortService[]>;
   modeOf?: (profile: string) => Promise<AccessMode>;
   /** The cluster's Ingress and Gateway names (docs/architecture.md, "Ingress and Gateway names"). */
   ingressNames?: (profile: string) => Promise<IngressNames>;
@@ -221,7 +234,7 @@ async function forwardStatus(
     );
   const forwards: ForwardReport[] = [];
   for (const service of services) {
-    const address = service.ingress
+    const address = service.externalIps
       .map((i) => i.ip)
       .find((ip): ip is string => ip !== undefined && isValidIp(ip) && containsCidr(forwardRange, parseCidr(ip)));
     if (!address || service.owner !== "minikube-tunnel") continue;
@@ -235,6 +248,15 @@ async function forwardStatus(
       forwards.push({ namespace: service.namespace, name: service.name, address, port, protocol, state });
     }
   }
+  const running = tunnelLock?.kind === "minikube-tunnel";
+  let nodePortServices: NodePortService[] = [];
+  let nodePortsError: string | undefined;
+  if (running && options.nodePortServices)
+    await options.nodePortServices(profile).then(
+      (list) => (nodePortServices = list),
+      (error: Error) => (nodePortsError = error.message),
+    );
+  const nodePorts = running ? await nodePortReports([...services, ...nodePortServices]) : [];
   const link = tunnelLock?.kind === "minikube-tunnel" ? tunnelLock.link : undefined;
   const names = servicesError === undefined ? await namesOf(profile, "forward", tunnelLock, options) : {};
   return {
@@ -246,9 +268,35 @@ async function forwardStatus(
     routes: [],
     probe: null,
     forwards,
+    ...(nodePorts.length > 0 ? { nodePorts } : {}),
+    ...(nodePortsError ? { nodePortsError } : {}),
     services,
     ...(servicesError ? { servicesError } : {}),
     ...(tunnelLock ? { tunnelLock } : {}),
     ...names,
   };
+}
+
+/**
+ * The node ports a running forward-mode tunnel listens on by default (docs/architecture.md, "Forward mode"), each
+ * knocked on at 127.0.0.1: the LoadBalancer and NodePort Services' node ports, sorted as the tunnel's own snapshot
+ * sorts them.
+ */
+export async function nodePortReports(services: readonly NodePortService[]): Promise<ForwardReport[]> {
+  const reports: ForwardReport[] = [];
+  for (const service of services)
+    for (const { port, nodePort, protocol } of service.ports) {
+      if (!nodePort) continue;
+      const state =
+        protocol !== "TCP"
+          ? "udp-not-forwarded"
+          : (await probeTcp(NODE_PORT_ADDRESS, nodePort, 500)).ok
+            ? "listening"
+            : "not-listening";
+      const { namespace, name } = service;
+      reports.push({ namespace, name, address: NODE_PORT_ADDRESS, port: nodePort, protocol, state, servicePort: port });
+    }
+  return reports.sort(
+    (a, b) => a.namespace.localeCompare(b.namespace) || a.name.localeCompare(b.name) || a.port - b.port,
+  );
 }

@@ -10,8 +10,8 @@ import {
   installedSocketPath,
   secretPathFor,
 } from "../engine/elevation/helper-layout.js";
-import { type WindowsSecurity, windowsSecurity } from "../engine/elevation/windows-acl.js";
-import { notRootOwned, rootFileForUser } from "../engine/elevation/windows-sddl.js";
+import { type WindowsSecurity, windowsSecurity } from "../engine/elevation/acl-windows.js";
+import { notRootOwned, rootFileForUser } from "../engine/elevation/sddl-windows.js";
 import { HelperServer } from "./helper-server.js";
 import { writableOnWindows, writablePaths } from "./integrity.js";
 import { ensureRootDirectory } from "../engine/root/files/root-directory.js";

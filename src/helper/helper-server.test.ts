@@ -144,3 +144,40 @@ describe("a line that breaks the checks costs that line only", () => {
     }
   });
 });
+
+describe("the installed helper stopping (SIGTERM, the service manager's stop)", () => {
+  it("takes back every connected client's work before it says stopped and exits", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "mkt-helper-server-"));
+    const socketPath = join(dir, "helper.sock");
+    const secret = "e".repeat(64);
+    const events: string[] = [];
+    // A take-back that needs a moment, as removing routes does: the stop must wait for it.
+    const root = {
+      close: async () => {
+        await new Promise((resolve) => setImmediate(resolve));
+        events.push("taken back");
+      },
+    } as unknown as Root;
+    const server = new HelperServer(
+      {
+        socketPath,
+        uid: process.getuid!(),
+        gid: process.getgid!(),
+        secret,
+        log: (line) => void (line === "stopped" && events.push("stopped")),
+        mode: "daemon",
+        openSession: async () => root,
+      },
+      () => events.push("exit"),
+    );
+    await server.listen();
+    try {
+      const conn = await rawConnection(socketPath);
+      expect((await conn.send(JSON.stringify({ id: 1, secret, op: "hello", pid: process.pid }))).ok).toBe(true);
+      await server.shutdown();
+      expect(events).toEqual(["taken back", "stopped", "exit"]);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});

@@ -65,6 +65,8 @@ export class HelperServer {
   private readonly clients = new Set<HelperConnection>();
   private shuttingDown: Promise<void> | null = null;
   private readonly closing = new Set<Promise<void>>();
+  /** Each connected client's take-back, settled once what it set is taken back: a stop waits for every one. */
+  private readonly takenBack = new Map<HelperConnection, Promise<void>>();
 
   constructor(
     private readonly options: HelperServerOptions,
@@ -106,6 +108,8 @@ export class HelperServer {
       return;
     }
     this.clients.add(connection);
+    let tookBack = () => {};
+    this.takenBack.set(connection, new Promise<void>((resolve) => (tookBack = resolve)));
     this.options.log("client connected");
     let session: Promise<Root> | null = null;
     let queue: Promise<void> = Promise.resolve();
@@ -159,6 +163,8 @@ export class HelperServer {
       this.closing.add(done);
       void done.finally(() => {
         this.closing.delete(done);
+        this.takenBack.delete(connection);
+        tookBack();
         // The per-session helper's one client is gone: so is the helper.
         if (this.options.mode === "single") void this.shutdown();
       });
@@ -221,8 +227,11 @@ export class HelperServer {
   shutdown(): Promise<void> {
     this.shuttingDown ??= (async () => {
       this.server?.close();
+      // A client's take-back starts at its close event, which comes after end(): waiting on `closing` alone would
+      // exit before it, leaving its routes and names behind.
+      const takenBack = [...this.takenBack.values()];
       for (const client of this.clients) client.end();
-      await Promise.allSettled([...this.closing]);
+      await Promise.allSettled([...this.closing, ...takenBack]);
       await rm(this.options.socketPath, { force: true });
       this.options.log("stopped");
       this.onExit();
@@ -292,6 +301,8 @@ function describe(request: HelperRequest): string {
       return `names-hosts ${request.profile} (${request.entries === null ? "remove" : `${request.entries.length} entries`})`;
     case "names-dns":
       return `names-dns ${request.profile} ${request.dns ? `${request.dns.domain} → ${request.dns.server}` : "remove"}`;
+    case "names-wildcards":
+      return `names-wildcards ${request.profile} ${request.entries === null ? "remove" : request.entries.map((e) => `${e.pattern} → ${e.ip}`).join(", ")}`;
     default:
       return request.op;
   }

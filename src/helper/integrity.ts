@@ -1,7 +1,7 @@
 import { statSync } from "node:fs";
 import { dirname, resolve } from "node:path";
-import { type WindowsSecurity, windowsSecurity } from "../engine/elevation/windows-acl.js";
-import { notRootOwned } from "../engine/elevation/windows-sddl.js";
+import { type WindowsSecurity, windowsSecurity } from "../engine/elevation/acl-windows.js";
+import { notRootOwned } from "../engine/elevation/sddl-windows.js";
 
 /**
  * Code that runs as root must not be changeable by an unprivileged user, or
@@ -35,7 +35,7 @@ export function writablePaths(paths: readonly string[]): string[] {
 /**
  * The same question on Windows, where uid and mode mean nothing: each file and
  * the folder it is in must be owned by SYSTEM, Administrators or
- * TrustedInstaller and changeable by nobody else (windows-sddl.ts,
+ * TrustedInstaller and changeable by nobody else (sddl-windows.ts,
  * notRootOwned). The folder counts because Windows loads a program's DLLs
  * from beside it. Above that folder the system's own ACLs (Program Files)
  * stand: there a user may at most add a folder of their own (C:\), which

@@ -51,5 +51,15 @@ export async function dispatch(session: Root, request: SessionRequest): Promise<
       return (await session.setDns(request.profile, request.dns)) ?? "removed";
     case "names-dns-check":
       return (await session.dnsUnavailable()) ?? "available";
+    case "names-wildcards":
+      // A root without the responder answers as one whose wildcards are all unmapped.
+      return session.setWildcards
+        ? session.setWildcards(request.profile, request.entries)
+        : {
+            dropped: (request.entries ?? []).map((e) => ({
+              name: e.pattern,
+              reason: "wildcard (needs the DNS responder)",
+            })),
+          };
   }
 }

@@ -2,7 +2,7 @@ import { chmod, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { parseSddl } from "../engine/elevation/windows-sddl.js";
+import { parseSddl } from "../engine/elevation/sddl-windows.js";
 import { readSecretFile } from "./secret-file.js";
 
 const SECRET = "ab".repeat(32);

@@ -1,6 +1,6 @@
 import { readSecretText } from "../engine/root/files/guarded-files.js";
-import { type WindowsSecurity, windowsSecurity } from "../engine/elevation/windows-acl.js";
-import { SID, readersBeyond } from "../engine/elevation/windows-sddl.js";
+import { type WindowsSecurity, windowsSecurity } from "../engine/elevation/acl-windows.js";
+import { SID, readersBeyond } from "../engine/elevation/sddl-windows.js";
 
 export interface Secret {
   readonly value: string;

@@ -1,7 +1,7 @@
 import { execFile } from "node:child_process";
 import { promisify } from "node:util";
 import type { HelperConfig } from "../engine/elevation/helper-layout.js";
-import { type WindowsSecurity, windowsSecurity } from "../engine/elevation/windows-acl.js";
+import { type WindowsSecurity, windowsSecurity } from "../engine/elevation/acl-windows.js";
 
 const run = promisify(execFile);
 

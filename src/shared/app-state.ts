@@ -26,6 +26,18 @@ export const forwardViewSchema = z.object({
   error: z.string().optional(),
 });
 
+/**
+ * Forward mode: one node port on `127.0.0.1:<nodePort>` (a NodePort Service's, or a LoadBalancer's), as Docker Desktop
+ * publishes them; `port` is the Service port it stands for.
+ */
+export const nodePortViewSchema = forwardViewSchema.extend({
+  namespace: z.string(),
+  name: z.string(),
+  port: z.number(),
+  nodePort: z.number(),
+  protocol: z.string(),
+});
+
 export const serviceViewSchema = z.object({
   namespace: z.string(),
   name: z.string(),
@@ -37,7 +49,7 @@ export const serviceViewSchema = z.object({
       forward: forwardViewSchema.optional(),
     }),
   ),
-  ingress: z.array(
+  externalIps: z.array(
     z.object({ ip: z.string().optional(), hostname: z.string().optional(), ipMode: z.string().optional() }),
   ),
   owner: z.enum(["minikube-tunnel", "other", "none"]),
@@ -112,6 +124,8 @@ export const profileViewSchema = z.object({
   /** The cluster's Ingress hosts and Gateway hostnames, while the tunnel follows them. */
   ingresses: z.array(ingressNameViewSchema).optional(),
   gateways: z.array(ingressNameViewSchema).optional(),
+  /** Forward mode's node ports, while they are on (--no-node-ports turns them off). */
+  nodePorts: z.array(nodePortViewSchema).optional(),
 });
 
 export const appStateSchema = z.object({
@@ -123,6 +137,7 @@ export const appStateSchema = z.object({
 export type RouteView = z.infer<typeof routeViewSchema>;
 export type ForwardView = z.infer<typeof forwardViewSchema>;
 export type ServiceView = z.infer<typeof serviceViewSchema>;
+export type NodePortView = z.infer<typeof nodePortViewSchema>;
 export type IngressNameView = z.infer<typeof ingressNameViewSchema>;
 export type ProfileView = z.infer<typeof profileViewSchema>;
 export type AppState = z.infer<typeof appStateSchema>;

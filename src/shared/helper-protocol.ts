@@ -17,6 +17,13 @@ const domain = z.string().regex(DNS_DOMAIN, "invalid DNS domain");
 /** A host name of DNS labels (letters, digits, hyphens), at most 253 characters. */
 const hostName = z.string().max(253).regex(HOST_NAME, "invalid host name");
 export const MAX_HOSTS_ENTRIES = 10_000;
+/** As root's names writer caps them (wildcard-names.ts `MAX_WILDCARDS_PER_PROFILE`). */
+export const MAX_WILDCARD_ENTRIES = 256;
+/** `*.` and a host name: the pattern of a wildcard Ingress or Gateway host. */
+const wildcardPattern = z
+  .string()
+  .max(253)
+  .refine((p) => p.startsWith("*.") && HOST_NAME.test(p.slice(2)), "invalid wildcard pattern");
 
 const base = { id: z.number().int().nonnegative(), secret };
 
@@ -105,6 +112,16 @@ export const helperRequestSchema = z.discriminatedUnion("op", [
     dns: z.strictObject({ domain, server: ip, gateway: ip }).nullable(),
   }),
   z.strictObject({ ...base, op: z.literal("names-dns-check") }),
+  /** Wildcard Ingress and Gateway names, answered by root's DNS responder (null takes the profile's back). */
+  z.strictObject({
+    ...base,
+    op: z.literal("names-wildcards"),
+    profile,
+    entries: z
+      .array(z.strictObject({ pattern: wildcardPattern, ip, reach: z.enum(["one-label", "one-or-more-labels"]) }))
+      .max(MAX_WILDCARD_ENTRIES)
+      .nullable(),
+  }),
 ]);
 
 export type HelperRequest = z.infer<typeof helperRequestSchema>;

@@ -14,9 +14,10 @@ describe("preferences migrations", () => {
       notifications: false,
     });
     expect(migrated).toMatchObject({
-      version: 4,
+      version: 5,
       accessModes: {},
       names: true,
+      nodePorts: true,
       autoStartProfiles: ["dev"],
       notifications: false,
       loadBalancer: { mode: "pool", pool: ["172.30.0.0/24"], releaseOnStop: true },
@@ -34,17 +35,25 @@ describe("preferences migrations", () => {
     };
     expect(migratePreferences(v2)).toEqual({
       ...v2,
-      version: 4,
+      version: 5,
       accessModes: {},
       names: true,
+      nodePorts: true,
       helper: "ask",
       helperUpgradeDeclined: null,
     });
     const v3 = { ...v2, version: 3, accessModes: { minikube: "forward" }, names: false, helper: "installed" };
-    expect(migratePreferences(v3)).toEqual({ ...v3, version: 4, helperUpgradeDeclined: null });
+    expect(migratePreferences(v3)).toEqual({ ...v3, version: 5, helperUpgradeDeclined: null, nodePorts: true });
     expect(() => migratePreferences({ ...DEFAULT_PREFERENCES, accessModes: { minikube: "tunnel" } })).toThrow(
       "preference accessModes.minikube",
     );
+  });
+
+  it("migrates version 4: node ports in forward mode stay on, as they were before the preference", () => {
+    const { nodePorts: _added, ...v4 } = { ...DEFAULT_PREFERENCES, version: 4, names: false, helper: "installed" };
+    expect(migratePreferences(v4)).toEqual({ ...v4, version: 5, nodePorts: true });
+    expect(migratePreferences({ ...DEFAULT_PREFERENCES, nodePorts: false }).nodePorts).toBe(false);
+    expect(() => migratePreferences({ ...DEFAULT_PREFERENCES, nodePorts: "no" })).toThrow("preference nodePorts");
   });
 
   it("keeps current preferences as they are", () => {

@@ -19,7 +19,7 @@ const LB_CLASS =
  * Preferences: stored by the main process only (electron-store), versioned
  * with migrations; the window edits them through IPC and main validates again.
  */
-export const PREFERENCES_VERSION = 4;
+export const PREFERENCES_VERSION = 5;
 
 export const accessModeChoice = z.enum(["auto", "route", "forward"]);
 export type AccessModeChoice = z.infer<typeof accessModeChoice>;
@@ -45,6 +45,8 @@ export const preferencesSchema = z.object({
   accessModes: z.record(z.string().refine(isValidProfileName, "invalid profile name"), accessModeChoice),
   /** Cluster names (svc.ns.svc.cluster.local) resolve on this machine while a tunnel runs. */
   names: z.boolean(),
+  /** Forward mode: every node port on 127.0.0.1:<nodePort>, as Docker Desktop publishes them (`--no-node-ports`). */
+  nodePorts: z.boolean(),
   /**
    * Root's help: "ask" (the first time it is needed, offer to install the helper once), "each-time" (a password per
    * session), or "installed".
@@ -68,6 +70,7 @@ export const DEFAULT_PREFERENCES: Preferences = {
   minikubePath: null,
   accessModes: {},
   names: true,
+  nodePorts: true,
   helper: "ask",
   helperUpgradeDeclined: null,
 };
@@ -93,6 +96,8 @@ const MIGRATIONS: Record<number, (old: Stored) => Stored> = {
   2: (old) => ({ ...old, version: 3, accessModes: {}, names: true, helper: "ask" }),
   /** Version 4 remembers a helper upgrade the user put off. */
   3: (old) => ({ ...old, version: 4, helperUpgradeDeclined: null }),
+  /** Version 5 added node ports in forward mode, on as before. */
+  4: (old) => ({ ...old, version: 5, nodePorts: true }),
 };
 
 export class PreferencesError extends Error {}

@@ -6,7 +6,7 @@ const svc = (ip: string, ports: ServiceView["ports"] = [{ port: 80, protocol: "T
   namespace: "default",
   name: "web",
   ports,
-  ingress: [{ ip }],
+  externalIps: [{ ip }],
   owner: "minikube-tunnel",
 });
 
@@ -28,7 +28,7 @@ describe("service addresses", () => {
     expect(serviceEndpoints(svc("fd00::12"))[0]?.url).toBe("http://[fd00::12]:80/");
   });
 
-  it("an ingress 'ip' that is not an address never becomes part of a URL", () => {
+  it("an external IP's 'ip' that is not an address never becomes part of a URL", () => {
     for (const bad of ["evil.example/x?", "evil.example", "127.0.0.1@evil.example", "javascript:alert(1)//"]) {
       expect(serviceEndpoints(svc(bad))[0], bad).toMatchObject({ address: null, url: null });
     }

@@ -16,9 +16,9 @@ export interface ServiceEndpoint {
 
 /** One entry per port: what the tray and the Services view offer to copy or open. */
 export function serviceEndpoints(service: ServiceView): ServiceEndpoint[] {
-  // Only an address: an ingress "ip" is whatever a Service's status says, and must not smuggle a host name or a path
+  // Only an address: an external IP's "ip" is whatever a Service's status says, and must not smuggle a host name or a path
   // into a URL.
-  const ip = service.ingress.find((i) => i.ip && isValidIp(i.ip))?.ip;
+  const ip = service.externalIps.find((i) => i.ip && isValidIp(i.ip))?.ip;
   const host = ip ? (ip.includes(":") ? `[${ip}]` : ip) : null;
   return service.ports.map((port) => {
     // In forward mode only a listening port can be reached: no Copy or Open for the others.

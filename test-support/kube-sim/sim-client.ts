@@ -24,7 +24,7 @@ export function lbService(
   };
 }
 
-export function ingressOf(sim: KubeSim, name: string, namespace = "default"): string[] {
+export function externalIpsOf(sim: KubeSim, name: string, namespace = "default"): string[] {
   try {
     return (sim.store.get("services", namespace, name).status?.loadBalancer?.ingress ?? []).map(
       (i: KubeObject) => i.ip,

@@ -1,6 +1,7 @@
 /*
  * Test plumbing for the Wine lab, not a fake of its own: `minikube.exe`
- * runs the node script of the same name beside it (minikube.mjs) with
+ * (and `docker.exe`, the same program under another name) runs the node
+ * script of the same name beside it (minikube.mjs, docker.mjs) with
  * Windows' node.exe, passing its own command line on unchanged, with this
  * process's standard handles, and exits with the script's exit code. The
  * product finds it on PATH as it would find the real minikube.exe.

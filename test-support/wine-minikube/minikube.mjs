@@ -1,6 +1,6 @@
 // The fake minikube of test-support/fake-minikube.ts for Windows' Node (run by minikube.exe beside it): `status -o
-// json`, `ip` and `profile list -o json` answered from files a test writes in FAKE_MINIKUBE_STATE, with minikube's exit
-// codes (status exits 7 when the host is stopped, and still prints JSON; ip exits 80).
+// json`, `ip`, `profile list -o json` and `ssh-host` answered from files a test writes in FAKE_MINIKUBE_STATE, with
+// minikube's exit codes (status exits 7 when the host is stopped, and still prints JSON; ip exits 80).
 import { appendFileSync, readFileSync, writeSync } from "node:fs";
 import { join } from "node:path";
 
@@ -39,6 +39,10 @@ switch (command) {
     break;
   case "profile":
     out('{"invalid":[],"valid":[]}\n');
+    break;
+  case "ssh-host":
+    // minikube >= 1.31 prints nothing without --append-known; a test chooses what this one prints.
+    out(read(`${profile}.ssh-host`) ?? "");
     break;
   default:
     fail(`fake minikube: unsupported command ${command}\n`, 64);

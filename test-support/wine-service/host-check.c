@@ -12,6 +12,8 @@
  *   run <program> <arg...>  the program started with windows_command_line,
  *                           as the host starts the helper; its exit code
  *   sddl <sddl> <self|->    root_only_problem of that descriptor
+ *   parent <sddl> <self|->  parent_problem of that descriptor
+ *   inside <folder> <file>  path_is_inside
  *   log <path>              open_root_log, then one line appended
  */
 #include "../../src/helper/windows-service/command-line.h"
@@ -133,7 +135,8 @@ static int run(int argc, wchar_t **argv) {
   return finish(0);
 }
 
-static int sddl(const wchar_t *text, const wchar_t *self_text) {
+static int sddl(const wchar_t *text, const wchar_t *self_text,
+                const wchar_t *(*judge)(PSECURITY_DESCRIPTOR, PSID, wchar_t *, size_t)) {
   PSECURITY_DESCRIPTOR sd = NULL;
   PSID self = NULL;
   if (!ConvertStringSecurityDescriptorToSecurityDescriptorW(text, SDDL_REVISION_1, &sd, NULL) ||
@@ -145,10 +148,15 @@ static int sddl(const wchar_t *text, const wchar_t *self_text) {
   }
   wchar_t why[400];
   put(L"{\"problem\":");
-  put_json(root_only_problem(sd, self, why, 400));
+  put_json(judge(sd, self, why, 400));
   put(L"}");
   LocalFree(sd);
   if (self) LocalFree(self);
+  return finish(0);
+}
+
+static int inside(const wchar_t *folder, const wchar_t *file) {
+  put(path_is_inside(folder, file) ? L"{\"inside\":true}" : L"{\"inside\":false}");
   return finish(0);
 }
 
@@ -182,7 +190,9 @@ int main(void) {
   if (wcscmp(mode, L"command-line") == 0) return command_line(argc - 2, argv + 2);
   if (wcscmp(mode, L"long") == 0 && argc == 3) return long_line(argv[2]);
   if (wcscmp(mode, L"run") == 0 && argc >= 3) return run(argc - 2, argv + 2);
-  if (wcscmp(mode, L"sddl") == 0 && argc == 4) return sddl(argv[2], argv[3]);
+  if (wcscmp(mode, L"sddl") == 0 && argc == 4) return sddl(argv[2], argv[3], root_only_problem);
+  if (wcscmp(mode, L"parent") == 0 && argc == 4) return sddl(argv[2], argv[3], parent_problem);
+  if (wcscmp(mode, L"inside") == 0 && argc == 4) return inside(argv[2], argv[3]);
   if (wcscmp(mode, L"log") == 0 && argc == 3) return log_check(argv[2]);
   return 2;
 }

@@ -1,41 +1,34 @@
 /*
- * A fake sc.exe for the Wine lab: create, start, stop, delete and query of
- * services kept in a state file (MKT_FAKE_SC_STATE, else sc-state.txt beside
- * the exe).
+ * A fake sc.exe for the Wine lab: create, start, stop, delete and query,
+ * carried out by Wine's own service control manager (services.exe), so a
+ * service runs as one: started by the SCM, speaking the service protocol
+ * (StartServiceCtrlDispatcher), stopped by SERVICE_CONTROL_STOP. Wine's own
+ * sc.exe does the same work but answers 1 for every failure and prints
+ * little; this one prints and exits as the real one does.
  *
  * Follows the documented tool: Microsoft's sc.exe reference
  * (learn.microsoft.com, Windows Commands: sc create, sc start, sc stop,
  * sc delete, sc query): options are written `name= value`, the value being
  * the next argument; results and failures go to stdout as
  * "[SC] <Function> SUCCESS" / "[SC] <Function> FAILED <code>:" followed by
- * the system message for the code, and the exit code is that Win32 error:
- * 1060 ERROR_SERVICE_DOES_NOT_EXIST, 1062 ERROR_SERVICE_NOT_ACTIVE,
+ * the system message for the code, and the exit code is that Win32 error
+ * (1060 ERROR_SERVICE_DOES_NOT_EXIST, 1062 ERROR_SERVICE_NOT_ACTIVE,
  * 1073 ERROR_SERVICE_EXISTS, 1056 ERROR_SERVICE_ALREADY_RUNNING,
- * 1072 ERROR_SERVICE_MARKED_FOR_DELETE (deleting a running service only
- * marks it; it goes when it stops). Query and start/stop print the
- * SERVICE_STATUS block of the documented layout.
+ * 1072 ERROR_SERVICE_MARKED_FOR_DELETE, 1053 ERROR_SERVICE_REQUEST_TIMEOUT,
+ * 1061 ERROR_SERVICE_CANNOT_ACCEPT_CTRL, as the SCM answers them). `start`,
+ * `stop` and `query` print the SERVICE_STATUS block of the documented
+ * layout: `stop` returns at once with the state the service reported
+ * (STOP_PENDING while it takes back its work), as the real one does.
  *
- * `start` runs binPath's command line as a detached process and records its
- * PID (and start time, against PID reuse); `query` reports RUNNING while that
- * process lives, and STOPPED with exit code 1067 (the process terminated
- * unexpectedly) once it has died by itself; `stop` terminates it, since the
- * program is not a real service and cannot receive SERVICE_CONTROL_STOP.
- * A real service control manager starts only programs that speak the service
- * protocol (StartServiceCtrlDispatcher); any other program fails to start
- * with 1053 after 30 s. MKT_FAKE_SC_STRICT=1 answers that 1053 at once
- * instead of starting anything.
- *
- * State lines: name TAB state TAB pid TAB start-time TAB last exit code TAB
- * start-type TAB account TAB display name TAB binPath; state is STOPPED, RUNNING or
- * DELETE_PENDING.
+ * For the tests, the services created here are listed in a state file
+ * (MKT_FAKE_SC_STATE, else sc-state.txt beside the exe), one line each:
+ * name TAB start-type TAB account TAB display name TAB binPath; `delete`
+ * takes the line out.
  */
 #include "fake-common.h"
 
 typedef struct {
-  char name[256], state[32], start_type[32], obj[256], display[256], bin[4096];
-  unsigned long pid;
-  unsigned long long started;
-  unsigned exit_code;
+  char name[256], start_type[32], obj[256], display[256], bin[4096];
 } Service;
 
 static Service svcs[64];
@@ -47,26 +40,21 @@ static void load(void) {
   int n = split_lines(text ? text : _strdup(""), &lines);
   for (int i = 0; i < n && n_svcs < 64; i++) {
     if (!lines[i][0]) continue;
-    char *f[9] = {lines[i]};
-    for (int k = 1; k < 9 && f[k - 1]; k++) {
+    char *f[5] = {lines[i]};
+    for (int k = 1; k < 5 && f[k - 1]; k++) {
       char *tab = strchr(f[k - 1], '\t');
       if (tab) *tab = 0, f[k] = tab + 1;
     }
-    if (!f[8]) {
+    if (!f[4]) {
       errf("fake sc.exe: unreadable state line %d in %s\r\n", i + 1, state);
       ExitProcess(2);
     }
     Service *s = &svcs[n_svcs++];
-    memset(s, 0, sizeof *s);
     snprintf(s->name, sizeof s->name, "%s", f[0]);
-    snprintf(s->state, sizeof s->state, "%s", f[1]);
-    s->pid = strtoul(f[2], NULL, 10);
-    s->started = strtoull(f[3], NULL, 10);
-    s->exit_code = (unsigned)strtoul(f[4], NULL, 10);
-    snprintf(s->start_type, sizeof s->start_type, "%s", f[5]);
-    snprintf(s->obj, sizeof s->obj, "%s", f[6]);
-    snprintf(s->display, sizeof s->display, "%s", f[7]);
-    snprintf(s->bin, sizeof s->bin, "%s", f[8]);
+    snprintf(s->start_type, sizeof s->start_type, "%s", f[1]);
+    snprintf(s->obj, sizeof s->obj, "%s", f[2]);
+    snprintf(s->display, sizeof s->display, "%s", f[3]);
+    snprintf(s->bin, sizeof s->bin, "%s", f[4]);
   }
 }
 
@@ -75,78 +63,73 @@ static void save(void) {
   buf_add(&b, "", 0);
   for (int i = 0; i < n_svcs; i++) {
     Service *s = &svcs[i];
-    buf_printf(&b, "%s\t%s\t%lu\t%llu\t%u\t%s\t%s\t%s\t", s->name, s->state, s->pid, s->started, s->exit_code, s->start_type, s->obj, s->display);
+    buf_printf(&b, "%s\t%s\t%s\t%s\t", s->name, s->start_type, s->obj, s->display);
     buf_add(&b, s->bin, strlen(s->bin));
     buf_add(&b, "\n", 1);
   }
   write_file_utf8(state, b.data);
 }
 
-static unsigned long long creation_time(HANDLE h) {
-  FILETIME created, exited, kernel, user;
-  if (!GetProcessTimes(h, &created, &exited, &kernel, &user)) return 0;
-  return ((unsigned long long)created.dwHighDateTime << 32) | created.dwLowDateTime;
+static void forget(const char *name) {
+  for (int i = 0; i < n_svcs; i++)
+    if (_stricmp(svcs[i].name, name) == 0) {
+      memmove(&svcs[i], &svcs[i + 1], sizeof(Service) * (size_t)(n_svcs - i - 1));
+      n_svcs--;
+      return;
+    }
 }
 
-/* The recorded process, if it is still the one we started and still running. */
-static HANDLE live_process(Service *s) {
-  if (!s->pid) return NULL;
-  HANDLE h = OpenProcess(PROCESS_QUERY_LIMITED_INFORMATION | PROCESS_TERMINATE | SYNCHRONIZE, FALSE, s->pid);
-  DWORD code = 0;
-  if (h && creation_time(h) == s->started && GetExitCodeProcess(h, &code) && code == STILL_ACTIVE) return h;
-  if (h) CloseHandle(h);
-  return NULL;
-}
-
-/* A service whose process ended on its own is STOPPED, as the service manager would report it. */
-static void refresh(Service *s) {
-  if (strcmp(s->state, "STOPPED") == 0) return;
-  HANDLE h = live_process(s);
-  if (h) {
-    CloseHandle(h);
-    return;
-  }
-  s->exit_code = 1067;
-  s->pid = 0;
-  if (strcmp(s->state, "DELETE_PENDING") == 0) {
-    memmove(s, s + 1, sizeof(Service) * (size_t)(&svcs[n_svcs] - s - 1));
-    n_svcs--;
-  } else {
-    snprintf(s->state, sizeof s->state, "STOPPED");
-  }
-}
-
-static Service *find(const char *name) {
-  for (int i = 0; i < n_svcs; i++) {
-    if (_stricmp(svcs[i].name, name) != 0) continue;
-    refresh(&svcs[i]);
-    return i < n_svcs && _stricmp(svcs[i].name, name) == 0 ? &svcs[i] : NULL;
-  }
-  return NULL;
-}
-
-static int failed(const char *function, int code, const char *message) {
+/*
+ * The system message for a Win32 error, as sc prints it under the FAILED line: Windows' (English) text for the
+ * service manager's errors, which Wine words its own way; the system's for any other.
+ */
+static int failed(const char *function, DWORD code) {
+  static const struct {
+    DWORD code;
+    const char *text;
+  } known[] = {
+      {2, "The system cannot find the file specified."},
+      {5, "Access is denied."},
+      {1053, "The service did not respond to the start or control request in a timely fashion."},
+      {1056, "An instance of the service is already running."},
+      {1060, "The specified service does not exist as an installed service."},
+      {1061, "The service cannot accept control messages at this time."},
+      {1062, "The service has not been started."},
+      {1072, "The specified service has been marked for deletion."},
+      {1073, "The specified service already exists."},
+  };
+  char message[512] = "";
+  for (size_t i = 0; i < sizeof known / sizeof known[0]; i++)
+    if (known[i].code == code) snprintf(message, sizeof message, "%s", known[i].text);
+  if (!message[0] && !FormatMessageA(FORMAT_MESSAGE_FROM_SYSTEM | FORMAT_MESSAGE_IGNORE_INSERTS, NULL, code, 0, message, sizeof message, NULL))
+    snprintf(message, sizeof message, "Windows error %lu.", code);
+  size_t len = strlen(message);
+  while (len > 0 && (message[len - 1] == '\r' || message[len - 1] == '\n')) message[--len] = 0;
   Buf b = {0};
-  buf_printf(&b, "[SC] %s FAILED %d:\r\n\r\n%s\r\n\r\n", function, code, message);
+  buf_printf(&b, "[SC] %s FAILED %lu:\r\n\r\n%s\r\n\r\n", function, code, message);
   out_text(b.data);
-  return code;
+  return (int)code;
 }
 
-#define NO_SUCH_SERVICE "The specified service does not exist as an installed service."
+static const char *state_label(DWORD state) {
+  static const char *labels[] = {"STOPPED", "START_PENDING", "STOP_PENDING", "RUNNING", "CONTINUE_PENDING", "PAUSE_PENDING", "PAUSED"};
+  return state >= 1 && state <= 7 ? labels[state - 1] : "UNKNOWN";
+}
 
-static void status_block(Service *s, int state, const char *label, int with_pid) {
-  int running = state == 4;
-  unsigned exit_code = state == 1 ? s->exit_code : 0;
+static void status_block(const char *name, const SERVICE_STATUS_PROCESS *st, int with_pid) {
+  DWORD accepted = st->dwControlsAccepted;
   Buf b = {0};
-  buf_printf(&b, "\r\nSERVICE_NAME: %s \r\n", s->name);
-  buf_printf(&b, "        TYPE               : 10  WIN32_OWN_PROCESS  \r\n");
-  buf_printf(&b, "        STATE              : %d  %s \r\n", state, label);
-  buf_printf(&b, "                                (%s)\r\n", running ? "STOPPABLE, NOT_PAUSABLE, ACCEPTS_SHUTDOWN" : "NOT_STOPPABLE, NOT_PAUSABLE, IGNORES_SHUTDOWN");
-  buf_printf(&b, "        WIN32_EXIT_CODE    : %u  (0x%x)\r\n", exit_code, exit_code);
-  buf_printf(&b, "        SERVICE_EXIT_CODE  : 0  (0x0)\r\n");
-  buf_printf(&b, "        CHECKPOINT         : 0x0\r\n");
-  buf_printf(&b, "        WAIT_HINT          : %s\r\n", state == 2 || state == 3 ? "0x7d0" : "0x0");
-  if (with_pid) buf_printf(&b, "        PID                : %lu\r\n        FLAGS              : \r\n", s->pid);
+  buf_printf(&b, "\r\nSERVICE_NAME: %s \r\n", name);
+  buf_printf(&b, "        TYPE               : %lx  WIN32_OWN_PROCESS  \r\n", st->dwServiceType);
+  buf_printf(&b, "        STATE              : %lu  %s \r\n", st->dwCurrentState, state_label(st->dwCurrentState));
+  buf_printf(&b, "                                (%s, %s, %s)\r\n", accepted & SERVICE_ACCEPT_STOP ? "STOPPABLE" : "NOT_STOPPABLE",
+             accepted & SERVICE_ACCEPT_PAUSE_CONTINUE ? "PAUSABLE" : "NOT_PAUSABLE",
+             accepted & SERVICE_ACCEPT_SHUTDOWN ? "ACCEPTS_SHUTDOWN" : "IGNORES_SHUTDOWN");
+  buf_printf(&b, "        WIN32_EXIT_CODE    : %lu  (0x%lx)\r\n", st->dwWin32ExitCode, st->dwWin32ExitCode);
+  buf_printf(&b, "        SERVICE_EXIT_CODE  : %lu  (0x%lx)\r\n", st->dwServiceSpecificExitCode, st->dwServiceSpecificExitCode);
+  buf_printf(&b, "        CHECKPOINT         : 0x%lx\r\n", st->dwCheckPoint);
+  buf_printf(&b, "        WAIT_HINT          : 0x%lx\r\n", st->dwWaitHint);
+  if (with_pid) buf_printf(&b, "        PID                : %lu\r\n        FLAGS              : \r\n", st->dwProcessId);
   out_text(b.data);
 }
 
@@ -155,17 +138,14 @@ static int usage(const char *what) {
   return 1639; /* ERROR_INVALID_COMMAND_LINE */
 }
 
+static SC_HANDLE scm;
+
 static int create(int argc, char **argv) {
   if (argc < 3) return usage("create without a service name");
-  Service *existing = find(argv[2]);
-  if (existing && strcmp(existing->state, "DELETE_PENDING") == 0) return failed("CreateService", 1072, "The specified service has been marked for deletion.");
-  if (existing) return failed("CreateService", 1073, "The specified service already exists.");
   if (n_svcs >= 64) return usage("more than 64 services");
   Service s;
   memset(&s, 0, sizeof s);
   snprintf(s.name, sizeof s.name, "%s", argv[2]);
-  snprintf(s.state, sizeof s.state, "STOPPED");
-  s.exit_code = 1077; /* ERROR_SERVICE_NEVER_STARTED */
   snprintf(s.start_type, sizeof s.start_type, "demand");
   snprintf(s.obj, sizeof s.obj, "LocalSystem");
   snprintf(s.display, sizeof s.display, "%s", argv[2]);
@@ -182,74 +162,57 @@ static int create(int argc, char **argv) {
   }
   if (!s.bin[0]) return usage("create without binPath=");
   static const char *starts[] = {"boot", "system", "auto", "demand", "disabled", "delayed-auto"};
-  int known = 0;
-  for (int i = 0; i < 6; i++) known |= _stricmp(s.start_type, starts[i]) == 0;
-  if (!known) return usage(s.start_type);
+  static const DWORD codes[] = {SERVICE_BOOT_START, SERVICE_SYSTEM_START, SERVICE_AUTO_START, SERVICE_DEMAND_START, SERVICE_DISABLED, SERVICE_AUTO_START};
+  int start = -1;
+  for (int i = 0; i < 6; i++)
+    if (_stricmp(s.start_type, starts[i]) == 0) start = i;
+  if (start < 0) return usage(s.start_type);
+  wchar_t *name = utf8_to_wide(s.name), *display = utf8_to_wide(s.display), *bin = utf8_to_wide(s.bin);
+  wchar_t *obj = _stricmp(s.obj, "LocalSystem") == 0 ? NULL : utf8_to_wide(s.obj);
+  SC_HANDLE h = CreateServiceW(scm, name, display, SERVICE_ALL_ACCESS, SERVICE_WIN32_OWN_PROCESS, codes[start], SERVICE_ERROR_NORMAL, bin, NULL, NULL, NULL, obj, NULL);
+  if (!h) return failed("CreateService", GetLastError());
+  CloseServiceHandle(h);
+  forget(s.name);
   svcs[n_svcs++] = s;
   save();
   out_text("[SC] CreateService SUCCESS\r\n");
   return 0;
 }
 
-static int start(Service *s) {
-  if (!s) return failed("StartService: OpenService", 1060, NO_SUCH_SERVICE);
-  if (strcmp(s->state, "DELETE_PENDING") == 0) return failed("StartService", 1072, "The specified service has been marked for deletion.");
-  if (strcmp(s->state, "RUNNING") == 0) return failed("StartService", 1056, "An instance of the service is already running.");
-  char *strict = env_utf8("MKT_FAKE_SC_STRICT");
-  if (strict && strcmp(strict, "1") == 0) return failed("StartService", 1053, "The service did not respond to the start or control request in a timely fashion.");
-  STARTUPINFOW si;
-  PROCESS_INFORMATION pi;
-  memset(&si, 0, sizeof si);
-  si.cb = sizeof si;
-  wchar_t *cmd = utf8_to_wide(s->bin);
-  if (!CreateProcessW(NULL, cmd, NULL, NULL, FALSE, DETACHED_PROCESS | CREATE_NEW_PROCESS_GROUP | CREATE_UNICODE_ENVIRONMENT, NULL, NULL, &si, &pi)) {
-    unsigned long code = GetLastError();
-    return failed("StartService", code == ERROR_FILE_NOT_FOUND || code == ERROR_PATH_NOT_FOUND ? 2 : (int)code, "The system cannot find the file specified.");
-  }
-  free(cmd);
-  s->pid = pi.dwProcessId;
-  s->started = creation_time(pi.hProcess);
-  s->exit_code = 0;
-  snprintf(s->state, sizeof s->state, "RUNNING");
-  CloseHandle(pi.hThread);
-  CloseHandle(pi.hProcess);
-  save();
-  status_block(s, 2, "START_PENDING", 1);
-  return 0;
+static int query_into(SC_HANDLE h, SERVICE_STATUS_PROCESS *st) {
+  DWORD needed;
+  return QueryServiceStatusEx(h, SC_STATUS_PROCESS_INFO, (BYTE *)st, sizeof *st, &needed);
 }
 
-static int stop(Service *s) {
-  if (!s) return failed("OpenService", 1060, NO_SUCH_SERVICE);
-  if (strcmp(s->state, "STOPPED") == 0) return failed("ControlService", 1062, "The service has not been started.");
-  HANDLE h = live_process(s);
-  if (h) {
-    TerminateProcess(h, 0);
-    WaitForSingleObject(h, 10000);
-    CloseHandle(h);
-  }
-  status_block(s, 3, "STOP_PENDING", 0);
-  s->pid = 0;
-  if (strcmp(s->state, "DELETE_PENDING") == 0) {
-    memmove(s, s + 1, sizeof(Service) * (size_t)(&svcs[n_svcs] - s - 1));
-    n_svcs--;
+static int control(const char *command, const char *name_utf8) {
+  wchar_t *name = utf8_to_wide(name_utf8);
+  SC_HANDLE h = OpenServiceW(scm, name, SERVICE_ALL_ACCESS);
+  free(name);
+  SERVICE_STATUS_PROCESS st;
+  memset(&st, 0, sizeof st);
+  if (_stricmp(command, "query") == 0) {
+    if (!h) return failed("EnumQueryServicesStatus:OpenService", GetLastError());
+    if (!query_into(h, &st)) return failed("QueryServiceStatusEx", GetLastError());
+    status_block(name_utf8, &st, 0);
+  } else if (_stricmp(command, "start") == 0) {
+    if (!h) return failed("StartService: OpenService", GetLastError());
+    if (!StartServiceW(h, 0, NULL)) return failed("StartService", GetLastError());
+    query_into(h, &st);
+    status_block(name_utf8, &st, 1);
+  } else if (_stricmp(command, "stop") == 0) {
+    if (!h) return failed("OpenService", GetLastError());
+    SERVICE_STATUS plain;
+    if (!ControlService(h, SERVICE_CONTROL_STOP, &plain)) return failed("ControlService", GetLastError());
+    query_into(h, &st);
+    status_block(name_utf8, &st, 0);
   } else {
-    snprintf(s->state, sizeof s->state, "STOPPED");
+    if (!h) return failed("OpenService", GetLastError());
+    if (!DeleteService(h)) return failed("DeleteService", GetLastError());
+    forget(name_utf8);
+    save();
+    out_text("[SC] DeleteService SUCCESS\r\n");
   }
-  save();
-  return 0;
-}
-
-static int delete(Service *s) {
-  if (!s) return failed("OpenService", 1060, NO_SUCH_SERVICE);
-  if (strcmp(s->state, "DELETE_PENDING") == 0) return failed("DeleteService", 1072, "The specified service has been marked for deletion.");
-  if (strcmp(s->state, "RUNNING") == 0) {
-    snprintf(s->state, sizeof s->state, "DELETE_PENDING");
-  } else {
-    memmove(s, s + 1, sizeof(Service) * (size_t)(&svcs[n_svcs] - s - 1));
-    n_svcs--;
-  }
-  save();
-  out_text("[SC] DeleteService SUCCESS\r\n");
+  CloseServiceHandle(h);
   return 0;
 }
 
@@ -258,27 +221,18 @@ int main(void) {
   char **argv = utf8_argv(&argc);
   if (argc >= 2 && argv[1][0] == '\\' && argv[1][1] == '\\') return usage("a remote \\\\server");
   if (argc < 2) return usage("sc without a command (the real one prints its help)");
+  const char *command = argv[1];
+  int known = 0;
+  for (const char *const *c = (const char *const[]){"create", "start", "stop", "delete", "query", NULL}; *c; c++) known |= _stricmp(command, *c) == 0;
+  if (!known) return usage(command);
+  if (_stricmp(command, "create") != 0 && argc != 3) return usage(command);
+  scm = OpenSCManagerW(NULL, NULL, SC_MANAGER_ALL_ACCESS);
+  if (!scm) return failed("OpenSCManager", GetLastError());
   state = state_path("MKT_FAKE_SC_STATE", "sc-state.txt");
   HANDLE lock = lock_state(state);
   load();
-  const char *command = argv[1];
-  Service *s = argc >= 3 ? find(argv[2]) : NULL;
-  int code;
-  if (_stricmp(command, "create") == 0) code = create(argc, argv);
-  else if (argc != 3) code = usage(command);
-  else if (_stricmp(command, "start") == 0) code = start(s);
-  else if (_stricmp(command, "stop") == 0) code = stop(s);
-  else if (_stricmp(command, "delete") == 0) code = delete(s);
-  else if (_stricmp(command, "query") == 0) {
-    if (!s) code = failed("EnumQueryServicesStatus:OpenService", 1060, NO_SUCH_SERVICE);
-    else {
-      int running = strcmp(s->state, "STOPPED") != 0;
-      status_block(s, running ? 4 : 1, running ? "RUNNING" : "STOPPED", 0);
-      code = 0;
-    }
-  } else code = usage(command);
-  // A query that noticed a dead process records it.
-  if (code != 1639 && _stricmp(command, "create") != 0) save();
+  int code = _stricmp(command, "create") == 0 ? create(argc, argv) : control(command, argv[2]);
   CloseHandle(lock);
+  CloseServiceHandle(scm);
   return code;
 }

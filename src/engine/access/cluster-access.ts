@@ -45,6 +45,8 @@ export interface ForwardStatus {
   readonly port: number;
   readonly protocol: string;
   readonly target: string;
+  /** A node port's (`port` is the node port): the Service port it stands for. */
+  readonly servicePort?: number;
   readonly state: ForwardState;
   readonly error?: string;
 }
@@ -101,6 +103,8 @@ export interface AccessSnapshot {
   readonly message?: string;
   readonly link?: LinkStatus;
   readonly forwards?: readonly ForwardStatus[];
+  /** Forward mode: each node port on `127.0.0.1:<nodePort>` (docs/architecture.md, "Forward mode"); absent when off. */
+  readonly nodePorts?: readonly ForwardStatus[];
   /** Route mode whose probe fails with a docker or podman node: say that forward mode would likely work. */
   readonly suggestion?: "forward-mode";
   /** Cluster names on this machine; added by the profile's tunnel, which owns them. */
@@ -115,6 +119,8 @@ export interface ServiceName {
   readonly namespace: string;
   readonly name: string;
   readonly clusterIPs: readonly string[];
+  /** Its node ports (a NodePort Service's, a LoadBalancer's): forward mode listens on 127.0.0.1 at each. */
+  readonly nodePorts?: readonly { readonly port: number; readonly nodePort: number; readonly protocol: string }[];
 }
 
 /** The LoadBalancer controller's view of the cluster's Services, as an access reads it. */
@@ -135,7 +141,7 @@ export interface ControllerPlan {
  * What a profile's tunnel holds to reach its cluster (docs/architecture.md,
  * "Access modes"): routes (RouteAccess) or SSH forwards (ForwardAccess), and
  * the cluster's names on this machine. A new mode implements this (most of it
- * comes with AccessBase) and registers a factory in engine.ts; ProfileTunnel
+ * comes with AccessBase) and registers a factory in tunnels/access-factories.ts; ProfileTunnel
  * does not change. Emits `change` (AccessSnapshot) and `log` (line).
  */
 export interface ClusterAccess {

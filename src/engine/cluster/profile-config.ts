@@ -38,6 +38,8 @@ export interface ProfileConfig {
   readonly loadBalancerRange?: { readonly start: string; readonly end: string };
   /** The API server's port on the node (minikube's default 8443): what the cheap liveness check knocks on. */
   readonly apiPort: number;
+  /** The control-plane node's own address on its network, as minikube recorded it (forward mode's NodePort target). */
+  readonly nodeIp?: string;
 }
 
 export class ProfileConfigError extends Error {
@@ -132,6 +134,7 @@ export async function readProfileConfig(miniPath: string, profile: string): Prom
     dnsDomain: k8s.DNSDomain?.trim() || DEFAULT_DNS_DOMAIN,
     ...(start && end && isValidIp(start) && isValidIp(end) ? { loadBalancerRange: { start, end } } : {}),
     apiPort: controlPlane?.Port && controlPlane.Port > 0 && controlPlane.Port < 65536 ? controlPlane.Port : 8443,
+    ...(controlPlane?.IP && isValidIp(controlPlane.IP) ? { nodeIp: controlPlane.IP } : {}),
   };
 }
 

@@ -72,7 +72,7 @@ describe("service definitions", () => {
       `${dir}\\helper-main.mjs`,
       ...["--daemon", "--config", "C:\\ProgramData\\Minikube Tunnel\\helper.json", "--stop-on-stdin-close"],
     ]);
-    // One command line, quoted by Microsoft's rules (the split itself is tested in windows-command-line.test.ts).
+    // One command line, quoted by Microsoft's rules (the split itself is tested in command-line-windows.test.ts).
     expect(windowsServiceArgs(layout, env)[3]).toBe(
       `"${dir}\\${SERVICE_HOST_EXE}" --log C:\\ProgramData\\minikube-tunnel\\helper.log -- "${dir}\\node.exe" "${dir}\\helper-main.mjs" --daemon --config "C:\\ProgramData\\Minikube Tunnel\\helper.json" --stop-on-stdin-close`,
     );

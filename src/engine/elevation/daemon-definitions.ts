@@ -1,6 +1,6 @@
 import { win32 } from "node:path";
 import { type HelperLayout, LAUNCHD_LABEL, DAEMON_NAME, runtimeDirFor } from "./helper-layout.js";
-import { windowsCommandLine } from "./windows-command-line.js";
+import { windowsCommandLine } from "./command-line-windows.js";
 
 /**
  * The Windows service program (src/helper/windows-service, built with MinGW by scripts/windows-service-host.ts),

@@ -6,7 +6,7 @@ import { HelperClient, HelperError } from "./helper-client.js";
 import { runtimeDirFor, socketPathFor } from "./helper-layout.js";
 import { makeSecretFolder } from "./secret-folder.js";
 import { type HelperDigests, stagedArgv } from "./staged-launch.js";
-import { batchCommandLine } from "./windows-command-line.js";
+import { batchCommandLine } from "./command-line-windows.js";
 
 export const APP_NAME = "Minikube Tunnel";
 

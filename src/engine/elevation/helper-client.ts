@@ -12,6 +12,8 @@ import type {
   Root,
   RouteRef,
   RouteRequest,
+  WildcardEntry,
+  WildcardsResult,
 } from "../root/index.js";
 import { openChannel } from "./tcp-channel.js";
 
@@ -237,6 +239,14 @@ export class HelperClient implements Root {
   async setDns(profile: string, dns: ClusterDns | null): Promise<string | null> {
     const answer = await this.call<string>({ op: "names-dns", profile, dns });
     return dns === null ? null : answer;
+  }
+
+  setWildcards(profile: string, entries: readonly WildcardEntry[] | null): Promise<WildcardsResult> {
+    return this.call({
+      op: "names-wildcards",
+      profile,
+      entries: entries === null ? null : entries.map((e) => ({ pattern: e.pattern, ip: e.ip, reach: e.reach })),
+    });
   }
 
   async dnsUnavailable(): Promise<string | null> {

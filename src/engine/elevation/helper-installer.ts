@@ -15,7 +15,7 @@ import {
 import { dirname, join } from "node:path";
 import { type CommandRunner, execFileRunner } from "../system/command-runner.js";
 import { APP_VERSION } from "../../shared/version.js";
-import { type Allowances, NO_ALLOWANCES, allowancesSchema } from "../root/index.js";
+import { type Allowances, NO_ALLOWANCES, allowancesSchema, ensureRootDirectory } from "../root/index.js";
 import {
   type HelperConfig,
   LAUNCHD_LABEL,
@@ -24,6 +24,7 @@ import {
   helperConfigSchema,
   helperLayout,
   installedSocketPath,
+  runtimeDirFor,
   secretPathFor,
 } from "./helper-layout.js";
 import {
@@ -33,8 +34,9 @@ import {
   windowsRecoveryArgs,
   windowsServiceArgs,
 } from "./daemon-definitions.js";
-import { type WindowsSecurity, windowsSecurity } from "./windows-acl.js";
-import { ROOT_CODE_SDDL, notRootOwned } from "./windows-sddl.js";
+import { type WindowsSecurity, windowsSecurity } from "./acl-windows.js";
+import { ROOT_CODE_SDDL, notRootOwned } from "./sddl-windows.js";
+import { removeWindowsService } from "./service-manager-windows.js";
 
 /**
  * What the installed helper runs: a Node runtime, the CLI bundle (for `helper run`), the helper bundle, and the native
@@ -63,6 +65,8 @@ export interface InstallOptions {
   readonly platform?: NodeJS.Platform;
   readonly runner?: CommandRunner;
   readonly windows?: () => WindowsSecurity;
+  /** Root's runtime folder; `runtimeDirFor(platform)` by default (tests give a temporary one). */
+  readonly runtimeDir?: string;
 }
 
 export interface InstallResult {
@@ -156,61 +160,6 @@ export async function readHelperConfig(
   return parsed.data;
 }
 
-/** The SCM's states (SERVICE_STATUS.dwCurrentState), as sc prints them after their number. */
-const SC_STATES = [
-  "STOPPED",
-  "START_PENDING",
-  "STOP_PENDING",
-  "RUNNING",
-  "CONTINUE_PENDING",
-  "PAUSE_PENDING",
-  "PAUSED",
-];
-
-/**
- * The service's state from `sc query`: the number before the state's name (1 STOPPED … 4 RUNNING), which sc prints
- * alike in every language (the label before it may be translated); null when sc printed none (no such service).
- */
-export function parseScState(output: string): number | null {
-  const match = new RegExp(`:\\s*([1-7])\\s+(${SC_STATES.join("|")})\\b`).exec(output);
-  return match && SC_STATES[Number(match[1]) - 1] === match[2] ? Number(match[1]) : null;
-}
-
-/**
- * Stops the Windows service and deletes it. `sc stop` answers at
- * STOP_PENDING: the service host has asked the helper to stop, and the helper
- * is taking back what its clients set while its files are still in use. So
- * this waits for STOPPED (the host's stop timeout is 20 s) before `sc
- * delete`, and asks again if the stop came while the service was still
- * starting (1061). sc's own exit code does not decide: Wine's answers 1 for
- * every failure; what `sc query` says does.
- */
-export async function removeWindowsService(
-  runner: CommandRunner,
-  { timeoutMs = 40_000, pollMs = 250 }: { timeoutMs?: number; pollMs?: number } = {},
-): Promise<void> {
-  const sc = (args: string[]) => runner.run("sc.exe", args, { timeoutMs: 30_000 });
-  const deadline = performance.now() + timeoutMs;
-  await sc(["stop", DAEMON_NAME]);
-  for (;;) {
-    const query = await sc(["query", DAEMON_NAME]);
-    const state = query.exitCode === 0 ? parseScState(query.stdout) : null;
-    if (state === null || state === 1) break;
-    if (performance.now() > deadline)
-      throw new HelperInstallError(
-        `the ${DAEMON_NAME} service did not stop within ${timeoutMs / 1000} s (still ${SC_STATES[state - 1]})`,
-      );
-    // Still START_PENDING or RUNNING after a stop: it came too early (1061). The host reports STOP_PENDING before
-    // ControlService returns, so an accepted stop never reads as RUNNING here.
-    if (state === 2 || state === 4) await sc(["stop", DAEMON_NAME]);
-    await new Promise((resolve) => setTimeout(resolve, pollMs));
-  }
-  const deleted = await sc(["delete", DAEMON_NAME]);
-  // 1060: no such service; 1072: already marked for deletion.
-  if (![0, 1060, 1072].includes(deleted.exitCode))
-    throw new HelperInstallError(`sc.exe delete ${DAEMON_NAME} failed: ${(deleted.stdout || deleted.stderr).trim()}`);
-}
-
 async function serviceManager(
   platform: NodeJS.Platform,
   runner: CommandRunner,
@@ -237,6 +186,19 @@ async function serviceManager(
 }
 
 /**
+ * Windows: root's runtime folder (%ProgramData%\minikube-tunnel) made the administrators' before the service is
+ * registered. Any user may create it first; the service would then refuse it at every start, and nobody would be told.
+ * Checked before anything is changed, so a refused install leaves the machine as it was.
+ */
+async function ensureWindowsRuntimeFolder(dir: string, windows: () => WindowsSecurity): Promise<void> {
+  await ensureRootDirectory(dir, "win32", windows).catch((error: Error) => {
+    throw new HelperInstallError(
+      `root's runtime folder ${dir} is not safe for the helper: ${error.message}. If a user made it (any user can create a folder in %ProgramData%), an administrator should check what is in it, delete it, and install again: the install creates it for SYSTEM and Administrators alone`,
+    );
+  });
+}
+
+/**
  * `mktunnel helper install` (docs/architecture.md, "The installed helper"):
  * one elevation puts the runtime and the helper in a root-owned place,
  * registers the system service, and records which user may use it. Running
@@ -251,6 +213,8 @@ export async function installHelper(options: InstallOptions): Promise<InstallRes
   const layout = helperLayout(options.prefix, platform);
   const previous = await readHelperConfig(options.prefix, platform);
   const real = options.prefix === SYSTEM_PREFIX && !options.noStart;
+  if (platform === "win32" && real)
+    await ensureWindowsRuntimeFolder(options.runtimeDir ?? runtimeDirFor(platform), windows);
   if (previous && real) await serviceManager(platform, runner, "stop", layout.service).catch(() => undefined);
   // Windows has no uids: the user is recorded by SID, which the daemon checks the name still has.
   const sid = platform === "win32" ? windows().accountSid(options.user) : null;

@@ -9,6 +9,8 @@ import type {
   Root,
   RouteRef,
   RouteRequest,
+  WildcardEntry,
+  WildcardsResult,
 } from "../root/index.js";
 
 /**
@@ -91,6 +93,16 @@ export class LazyRoot implements Root {
 
   async dnsUnavailable(): Promise<string | null> {
     return (await this.get()).dnsUnavailable();
+  }
+
+  async setWildcards(profile: string, entries: readonly WildcardEntry[] | null): Promise<WildcardsResult> {
+    if (entries === null && !this.started) return { dropped: [] };
+    const root = await this.get();
+    if (!root.setWildcards)
+      return {
+        dropped: (entries ?? []).map((e) => ({ name: e.pattern, reason: "wildcard (needs the DNS responder)" })),
+      };
+    return root.setWildcards(profile, entries);
   }
 
   /**

@@ -2,7 +2,7 @@ import { randomBytes } from "node:crypto";
 import { mkdtemp, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { windowsSecurity } from "./windows-acl.js";
+import { windowsSecurity } from "./acl-windows.js";
 
 export interface SecretFolder {
   readonly dir: string;

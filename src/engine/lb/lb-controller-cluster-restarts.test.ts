@@ -2,7 +2,7 @@ import { KubeConfig } from "@kubernetes/client-node";
 import { afterEach, describe, expect, it } from "vitest";
 import { KubeSim } from "../../../test-support/kube-sim/kube-sim.js";
 import { eventually, timeUntil } from "../../../test-support/eventually.js";
-import { ingressOf, lbService } from "../../../test-support/kube-sim/sim-client.js";
+import { externalIpsOf, lbService } from "../../../test-support/kube-sim/sim-client.js";
 import { KubeConnection } from "../kube/kube-connection.js";
 import { KubeHttp } from "../kube/kube-http.js";
 import { IpPool } from "./ip-pool.js";
@@ -46,17 +46,17 @@ describe("the controller follows a cluster that restarts", () => {
     const api = await sim();
     const controller = await controllerOn(await connectionTo(api));
     api.store.create("services", "default", lbService("before"));
-    await eventually(() => ingressOf(api, "before").length === 1, {
+    await eventually(() => externalIpsOf(api, "before").length === 1, {
       timeoutMs: 3000,
-      what: "ingress before the restart",
+      what: "external IPs before the restart",
     });
     const oldUrl = api.url;
     await api.restart();
     expect(api.url).not.toBe(oldUrl);
     api.store.create("services", "default", lbService("after"));
-    await eventually(() => ingressOf(api, "after").length === 1, {
+    await eventually(() => externalIpsOf(api, "after").length === 1, {
       timeoutMs: 15_000,
-      what: "ingress after the restart",
+      what: "external IPs after the restart",
     });
     expect(controller.stats().lists).toBeGreaterThanOrEqual(2);
   });
@@ -67,9 +67,9 @@ describe("the controller follows a cluster that restarts", () => {
     await eventually(() => api.openWatches === 1, { timeoutMs: 3000, what: "the watch" });
     expect(api.freezeWatches()).toBe(1);
     api.store.create("services", "default", lbService("late"));
-    await eventually(() => ingressOf(api, "late").length === 1, {
+    await eventually(() => externalIpsOf(api, "late").length === 1, {
       timeoutMs: 5000,
-      what: "ingress through a new watch",
+      what: "external IPs through a new watch",
     });
   });
 
@@ -96,7 +96,7 @@ describe("the controller follows a cluster that restarts", () => {
     api.resetCounts();
     await controllerOn(await connectionTo(api));
     expect(api.counts.byVerb.list).toBe(3);
-    await eventually(() => ingressOf(api, "s1199").length === 1 && ingressOf(api, "s0").length === 1, {
+    await eventually(() => externalIpsOf(api, "s1199").length === 1 && externalIpsOf(api, "s0").length === 1, {
       timeoutMs: 15_000,
       what: "every Service assigned",
     });
@@ -109,10 +109,13 @@ describe("the controller follows a cluster that restarts", () => {
       pool: new IpPool(["172.30.0.0/24"]),
     });
     for (let i = 0; i < 50; i++) api.store.create("services", "default", lbService(`o${i}`));
-    await eventually(() => Array.from({ length: 50 }, (_, i) => ingressOf(api, `o${i}`).length).every((n) => n === 1), {
-      timeoutMs: 5000,
-      what: "all assigned",
-    });
+    await eventually(
+      () => Array.from({ length: 50 }, (_, i) => externalIpsOf(api, `o${i}`).length).every((n) => n === 1),
+      {
+        timeoutMs: 5000,
+        what: "all assigned",
+      },
+    );
     // Our 50 writes come back through the watch, and a misread version would write again. The watch delivers in
     // order, so once it has shown a marker made after them, the controller has judged every one.
     api.store.create("services", "default", {
@@ -140,7 +143,7 @@ describe("the controller follows a cluster that restarts", () => {
       },
       null,
     );
-    await eventually(() => ingressOf(api, "o0")[0] === "172.30.0.200", {
+    await eventually(() => externalIpsOf(api, "o0")[0] === "172.30.0.200", {
       timeoutMs: 3000,
       what: "the requested address",
     });
@@ -151,7 +154,7 @@ describe("the controller follows a cluster that restarts", () => {
     const controller = await controllerOn(await connectionTo(api));
     for (let i = 0; i < 49; i++) api.store.create("services", "default", lbService(`lb-${i}`));
     await eventually(
-      () => Array.from({ length: 49 }, (_, i) => ingressOf(api, `lb-${i}`).length).every((n) => n === 1),
+      () => Array.from({ length: 49 }, (_, i) => externalIpsOf(api, `lb-${i}`).length).every((n) => n === 1),
       { timeoutMs: 5000, what: "all assigned" },
     );
     const logs: string[] = [];
@@ -163,7 +166,7 @@ describe("the controller follows a cluster that restarts", () => {
     controllers.splice(controllers.indexOf(controller), 1);
     expect(performance.now() - started).toBeLessThan(8000);
     api.faults.resetRate = 0;
-    const left = Array.from({ length: 49 }, (_, i) => `lb-${i}`).filter((name) => ingressOf(api, name).length > 0);
+    const left = Array.from({ length: 49 }, (_, i) => `lb-${i}`).filter((name) => externalIpsOf(api, name).length > 0);
     expect(left, logs.join("\n")).toEqual([]);
   });
 });

@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { KubeSim } from "../../../test-support/kube-sim/kube-sim.js";
 import { eventually, timeUntil } from "../../../test-support/eventually.js";
-import { clientFor, ingressOf, lbService } from "../../../test-support/kube-sim/sim-client.js";
+import { clientFor, externalIpsOf, lbService } from "../../../test-support/kube-sim/sim-client.js";
 import type { KubeHttp } from "../kube/kube-http.js";
 import { IpPool } from "./ip-pool.js";
 import { LoadBalancerController, type LbControllerOptions } from "./lb-controller.js";
@@ -38,7 +38,7 @@ describe("ClusterIP mode (default)", () => {
   it("assigns the ClusterIP with ipMode VIP and records it; type change and delete release without further writes", async () => {
     const controller = await startController({ mode: "clusterip" });
     const created = sim.store.create("services", "default", lbService("web"));
-    await eventually(() => ingressOf(sim, "web").length === 1, { timeoutMs: 3000, what: "ingress" });
+    await eventually(() => externalIpsOf(sim, "web").length === 1, { timeoutMs: 3000, what: "external IPs" });
     expect(svc("web").status.loadBalancer.ingress).toEqual([{ ip: created.spec.clusterIP, ipMode: "VIP" }]);
     expect(svc("web").metadata.annotations[ASSIGNED_ANNOTATION]).toBe(created.spec.clusterIP);
     await eventually(() => eventsFor("web").includes("IPAllocated"), { timeoutMs: 3000, what: "IPAllocated event" });
@@ -59,7 +59,7 @@ describe("ClusterIP mode (default)", () => {
     expect(controller.stats().writes).toBe(writes);
   });
 
-  it("gives a dual-stack Service one ingress per clusterIPs family", async () => {
+  it("gives a dual-stack Service one external IP per clusterIPs family", async () => {
     await startController({ mode: "clusterip" });
     sim.store.create(
       "services",
@@ -82,18 +82,18 @@ describe("ClusterIP mode (default)", () => {
       },
       null,
     );
-    await eventually(() => ingressOf(sim, "dual").length === 2, { timeoutMs: 3000, what: "two ingress entries" });
+    await eventually(() => externalIpsOf(sim, "dual").length === 2, { timeoutMs: 3000, what: "two external IPs" });
     expect(svc("dual").status.loadBalancer.ingress).toEqual([
       { ip: "10.96.5.5", ipMode: "VIP" },
       { ip: "fd00:10:96::5", ipMode: "VIP" },
     ]);
   });
 
-  it("on stop removes only the ingress it set, and only if unchanged", async () => {
+  it("on stop removes only the external IPs it set, and only if unchanged", async () => {
     const controller = await startController({ mode: "clusterip" });
     sim.store.create("services", "default", lbService("a"));
     sim.store.create("services", "default", lbService("b"));
-    await eventually(() => ingressOf(sim, "a").length === 1 && ingressOf(sim, "b").length === 1, {
+    await eventually(() => externalIpsOf(sim, "a").length === 1 && externalIpsOf(sim, "b").length === 1, {
       timeoutMs: 3000,
       what: "a and b assigned",
     });
@@ -107,9 +107,9 @@ describe("ClusterIP mode (default)", () => {
     );
     await controller.idle();
     await controller.stop();
-    expect(ingressOf(sim, "a")).toEqual([]);
+    expect(externalIpsOf(sim, "a")).toEqual([]);
     expect(svc("a").metadata.annotations?.[ASSIGNED_ANNOTATION]).toBeUndefined();
-    expect(ingressOf(sim, "b")).toEqual(["198.51.100.7"]);
+    expect(externalIpsOf(sim, "b")).toEqual(["198.51.100.7"]);
   });
 });
 
@@ -117,7 +117,7 @@ describe.each(["clusterip", "pool"] as const)("%s mode", (mode) => {
   const options = (): LbControllerOptions =>
     mode === "pool" ? { mode, pool: new IpPool(["172.30.0.0/24"]) } : { mode };
 
-  it("leaves alone a Service whose ingress another controller set, and one with another loadBalancerClass", async () => {
+  it("leaves alone a Service whose external IPs another controller set, and one with another loadBalancerClass", async () => {
     sim.store.create("services", "default", lbService("theirs"));
     const theirs = svc("theirs");
     sim.store.update(
@@ -134,10 +134,13 @@ describe.each(["clusterip", "pool"] as const)("%s mode", (mode) => {
       "default",
       lbService("ours-class", { spec: { loadBalancerClass: "minikube-tunnel.io/lb" } }),
     );
-    await eventually(() => ingressOf(sim, "ours-class").length === 1, { timeoutMs: 3000, what: "ours-class assigned" });
+    await eventually(() => externalIpsOf(sim, "ours-class").length === 1, {
+      timeoutMs: 3000,
+      what: "ours-class assigned",
+    });
     await controller.idle();
-    expect(ingressOf(sim, "theirs")).toEqual(["203.0.113.9"]);
-    expect(ingressOf(sim, "classy")).toEqual([]);
+    expect(externalIpsOf(sim, "theirs")).toEqual(["203.0.113.9"]);
+    expect(externalIpsOf(sim, "classy")).toEqual([]);
     expect(controller.services().find((s) => s.name === "theirs")?.owner).toBe("other");
   });
 
@@ -146,12 +149,12 @@ describe.each(["clusterip", "pool"] as const)("%s mode", (mode) => {
       mode === "pool" ? { mode, pool: new IpPool(["172.30.0.5-172.30.0.5"]) } : { mode },
     );
     sim.store.create("services", "default", lbService("first"));
-    await eventually(() => ingressOf(sim, "first").length === 1, { timeoutMs: 3000, what: "first assigned" });
-    const ip = ingressOf(sim, "first")[0];
+    await eventually(() => externalIpsOf(sim, "first").length === 1, { timeoutMs: 3000, what: "first assigned" });
+    const ip = externalIpsOf(sim, "first")[0];
     sim.store.delete("services", "default", "first");
     sim.store.create("services", "default", lbService("second"));
-    await eventually(() => ingressOf(sim, "second").length === 1, { timeoutMs: 3000, what: "second assigned" });
-    if (mode === "pool") expect(ingressOf(sim, "second")).toEqual([ip]);
+    await eventually(() => externalIpsOf(sim, "second").length === 1, { timeoutMs: 3000, what: "second assigned" });
+    if (mode === "pool") expect(externalIpsOf(sim, "second")).toEqual([ip]);
     await controller.idle();
     expect(controller.services().map((s) => s.name)).toEqual(["second"]);
   });
@@ -171,26 +174,26 @@ describe("pool allocation", () => {
     sim.store.create("services", "default", lbService("clash", { spec: { loadBalancerIP: "172.30.0.77" } }));
     await eventually(
       () =>
-        ingressOf(sim, "auto").length === 1 &&
-        ingressOf(sim, "fixed").length === 1 &&
-        ingressOf(sim, "annotated").length === 1,
+        externalIpsOf(sim, "auto").length === 1 &&
+        externalIpsOf(sim, "fixed").length === 1 &&
+        externalIpsOf(sim, "annotated").length === 1,
       { timeoutMs: 3000, what: "auto, fixed and annotated assigned" },
     );
-    expect(ingressOf(sim, "auto")).toEqual(["172.30.0.1"]);
-    expect(ingressOf(sim, "fixed")).toEqual(["172.30.0.77"]);
-    expect(ingressOf(sim, "annotated")).toEqual(["172.30.0.88"]);
+    expect(externalIpsOf(sim, "auto")).toEqual(["172.30.0.1"]);
+    expect(externalIpsOf(sim, "fixed")).toEqual(["172.30.0.77"]);
+    expect(externalIpsOf(sim, "annotated")).toEqual(["172.30.0.88"]);
     await eventually(
       () => eventsFor("outside").includes("AllocationFailed") && eventsFor("clash").includes("AllocationFailed"),
       { timeoutMs: 3000, what: "AllocationFailed events" },
     );
-    expect(ingressOf(sim, "outside")).toEqual([]);
-    expect(ingressOf(sim, "clash")).toEqual([]);
+    expect(externalIpsOf(sim, "outside")).toEqual([]);
+    expect(externalIpsOf(sim, "clash")).toEqual([]);
   });
 
   it("exhaustion leaves a Service pending with AllocationFailed, and a released IP is then assigned to it", async () => {
     const controller = await startController({ mode: "pool", pool: new IpPool(["172.30.0.10-172.30.0.11"]) });
     for (const name of ["one", "two", "three"]) sim.store.create("services", "default", lbService(name));
-    await eventually(() => ingressOf(sim, "one").length + ingressOf(sim, "two").length === 2, {
+    await eventually(() => externalIpsOf(sim, "one").length + externalIpsOf(sim, "two").length === 2, {
       timeoutMs: 3000,
       what: "one and two assigned",
     });
@@ -199,11 +202,11 @@ describe("pool allocation", () => {
       what: "AllocationFailed",
     });
     expect(controller.services().find((s) => s.name === "three")?.pending).toMatch(/no free address/);
-    const freed = ingressOf(sim, "one")[0];
+    const freed = externalIpsOf(sim, "one")[0];
     const one = svc("one");
     sim.store.update("services", "default", "one", { ...one, spec: { ...one.spec, type: "ClusterIP" } }, null);
-    await eventually(() => ingressOf(sim, "three").length === 1, { timeoutMs: 3000, what: "three assigned" });
-    expect(ingressOf(sim, "three")).toEqual([freed]);
+    await eventually(() => externalIpsOf(sim, "three").length === 1, { timeoutMs: 3000, what: "three assigned" });
+    expect(externalIpsOf(sim, "three")).toEqual([freed]);
     // Events go out behind status writes, so IPReleased may follow three's assignment.
     await eventually(() => eventsFor("one").includes("IPReleased"), { timeoutMs: 3000, what: "IPReleased event" });
   });
@@ -281,7 +284,7 @@ describe("forward mode", () => {
     const first = await startController({ mode: "forward", pool: pool() });
     sim.store.create("services", "default", lbService("web"));
     sim.store.create("services", "default", lbService("api", { spec: { loadBalancerIP: "192.168.1.50" } }));
-    await eventually(() => ingressOf(sim, "web").length === 1 && ingressOf(sim, "api").length === 1, {
+    await eventually(() => externalIpsOf(sim, "web").length === 1 && externalIpsOf(sim, "api").length === 1, {
       timeoutMs: 3000,
       what: "both assigned",
     });
@@ -297,7 +300,7 @@ describe("forward mode", () => {
     // Kept on stop would be --keep-lb-ips; released here, so a new controller allocates again from the same pool.
     const second = await startController({ mode: "forward", pool: pool(), releaseOnStop: false });
     sim.store.create("services", "default", lbService("late"));
-    await eventually(() => ingressOf(sim, "late").length === 1, { timeoutMs: 3000, what: "late assigned" });
-    expect(second.services().every((s) => s.ingress.every((i) => i.ipMode === "Proxy"))).toBe(true);
+    await eventually(() => externalIpsOf(sim, "late").length === 1, { timeoutMs: 3000, what: "late assigned" });
+    expect(second.services().every((s) => s.externalIps.every((i) => i.ipMode === "Proxy"))).toBe(true);
   });
 });

@@ -4,15 +4,15 @@ import { type Json, KubeApiError, type KubeApi } from "../kube/kube-http.js";
 import { jitteredBackoff } from "./backoff.js";
 import type { IpPool } from "./ip-pool.js";
 import { EventRecorder } from "./event-recorder.js";
-import { releaseIngress, servicePath } from "./ingress-release.js";
+import { releaseExternalIps, servicePath } from "./external-ip-release.js";
 import {
   ASSIGNED_ANNOTATION,
-  type IngressEntry,
+  type ExternalIpEntry,
   type LbService,
   type ManagedService,
-  clusterIpIngress,
+  clusterIpExternalIps,
   inScope,
-  ingressMatches,
+  externalIpsMatch,
   ownership,
   requestedIps,
   serviceKey,
@@ -35,7 +35,7 @@ export interface LbControllerOptions {
   readonly pool?: IpPool;
   /** Our loadBalancerClass; Services with another class are left to their controller. */
   readonly className?: string | null;
-  /** On stop, remove the ingress we set (only if unchanged). On by default. */
+  /** On stop, remove the external IPs we set (only if unchanged). On by default. */
   readonly releaseOnStop?: boolean;
   readonly concurrency?: number;
   readonly emitEvents?: boolean;
@@ -45,7 +45,7 @@ export interface LbControllerOptions {
  * Gives LoadBalancer Services an external IP (docs/architecture.md, "The LoadBalancer controller"): the ClusterIP by
  * default, or an address from a pool. Watch-driven; writes only the status
  * subresource, with the resourceVersion as a precondition; never touches an
- * ingress it did not set. Emits `changed` whenever `services()` may differ,
+ * external IPs it did not set. Emits `changed` whenever `services()` may differ,
  * `assigned` after each status write, and `log`.
  */
 export class LoadBalancerController extends EventEmitter {
@@ -111,7 +111,10 @@ export class LoadBalancerController extends EventEmitter {
 
   /**
    * Stops watching and takes back what we set; bounded by `limitMs`, so quit and SIGTERM never hang on an API that went
-   * away.
+   * away. 8 s of the app's 10 s quit limit (src/main/lifecycle/quit-sequence.ts): ProfileTunnel.stop() stops the
+   * controller first and its access after, so the access keeps about 2 s to take back routes, names and the lock
+   * (profiles stop side by side, each with its own budget). What runs out of time is taken back anyway: the helper
+   * clears a closed client's routes and names, and `mktunnel cleanup` the external IPs.
    */
   async stop(limitMs = 8000): Promise<void> {
     this.stopping = true;
@@ -138,9 +141,24 @@ export class LoadBalancerController extends EventEmitter {
     clearTimeout(timer);
   }
 
-  /** Every Service the watch holds, of any type: names for route mode's hosts-file way. */
-  allServices(): { namespace: string; name: string; clusterIPs: readonly string[] }[] {
-    return [...this.cache.values()].map((s) => ({ namespace: s.namespace, name: s.name, clusterIPs: s.clusterIPs }));
+  /** Every Service the watch holds, of any type: names for route mode's hosts-file way, node ports for forward mode's. */
+  allServices(): {
+    namespace: string;
+    name: string;
+    clusterIPs: readonly string[];
+    nodePorts?: { port: number; nodePort: number; protocol: string }[];
+  }[] {
+    return [...this.cache.values()].map((s) => {
+      const nodePorts = s.ports.flatMap((p) =>
+        p.nodePort ? [{ port: p.port, nodePort: p.nodePort, protocol: p.protocol }] : [],
+      );
+      return {
+        namespace: s.namespace,
+        name: s.name,
+        clusterIPs: s.clusterIPs,
+        ...(nodePorts.length > 0 ? { nodePorts } : {}),
+      };
+    });
   }
 
   services(): ManagedService[] {
@@ -225,9 +243,9 @@ export class LoadBalancerController extends EventEmitter {
       if ((this.options.pool?.release(key) ?? 0) > 0) this.retryPending();
       return;
     }
-    const desired = this.options.mode === "clusterip" ? clusterIpIngress(service) : this.poolIngress(service);
+    const desired = this.options.mode === "clusterip" ? clusterIpExternalIps(service) : this.poolExternalIps(service);
     if (desired === null || desired.length === 0) return;
-    if (ingressMatches(service, desired)) return;
+    if (externalIpsMatch(service, desired)) return;
     await this.write(service, desired);
   }
 
@@ -237,7 +255,7 @@ export class LoadBalancerController extends EventEmitter {
    * requested address inside the loopback range can be honoured; others are
    * not an error there, since no routed address can reach this machine.
    */
-  private poolIngress(service: LbService): IngressEntry[] | null {
+  private poolExternalIps(service: LbService): ExternalIpEntry[] | null {
     const pool = this.options.pool!;
     const ipMode = this.options.mode === "forward" ? "Proxy" : "VIP";
     const requested = requestedIps(service).filter((ip) => this.options.mode !== "forward" || pool.contains(ip));
@@ -278,12 +296,13 @@ export class LoadBalancerController extends EventEmitter {
   }
 
   /** One merge patch of the status subresource, with resourceVersion as a precondition; 409 → read again and retry. */
-  private async write(service: LbService, desired: IngressEntry[]): Promise<void> {
+  private async write(service: LbService, desired: ExternalIpEntry[]): Promise<void> {
     const body = {
       metadata: {
         resourceVersion: service.resourceVersion,
         annotations: { [ASSIGNED_ANNOTATION]: desired.map((d) => d.ip).join(",") },
       },
+      // `status.loadBalancer.ingress` is the API's field for a Service's external IPs.
       status: { loadBalancer: { ingress: desired } },
     };
     try {
@@ -350,7 +369,7 @@ export class LoadBalancerController extends EventEmitter {
   private async release(service: LbService): Promise<void> {
     try {
       this.writes++;
-      if ((await releaseIngress(this.client, service)) === "released") this.options.pool?.release(service.key);
+      if ((await releaseExternalIps(this.client, service)) === "released") this.options.pool?.release(service.key);
     } catch (error) {
       this.emit("log", `could not release ${service.key}: ${(error as Error).message}`);
     }

@@ -1,12 +1,15 @@
 import { isValidIp, normaliseIp } from "../../shared/cidr.js";
 import type { Json } from "../kube/kube-http.js";
 
-/** What we record on a Service: the ingress IPs we set, so we never touch an ingress someone else set. */
+/**
+ * What we record on a Service: the external IPs we set, so we never touch external IPs someone else set. The
+ * annotation's name keeps "ingress" (the API field it records): Services annotated by an earlier version stay ours.
+ */
 export const ASSIGNED_ANNOTATION = "minikube-tunnel.io/assigned-ingress";
 /** Users list wanted pool IPs here (comma-separated), as MetalLB's loadBalancerIPs annotation. */
 export const WANTED_IPS_ANNOTATION = "minikube-tunnel.io/load-balancer-ips";
 
-export interface IngressEntry {
+export interface ExternalIpEntry {
   readonly ip?: string;
   readonly hostname?: string;
   readonly ipMode?: string;
@@ -26,8 +29,14 @@ export interface LbService {
   readonly loadBalancerIP: string | null;
   readonly wantedIps: readonly string[];
   readonly assigned: readonly string[] | null;
-  readonly ingress: readonly IngressEntry[];
-  readonly ports: readonly { readonly port: number; readonly protocol: string; readonly name?: string }[];
+  readonly externalIps: readonly ExternalIpEntry[];
+  readonly ports: readonly {
+    readonly port: number;
+    readonly protocol: string;
+    readonly name?: string;
+    /** The port every node answers on for it (a NodePort Service's, or a LoadBalancer's node port). */
+    readonly nodePort?: number;
+  }[];
 }
 
 function splitList(text: unknown): string[] {
@@ -60,7 +69,8 @@ export function toLbService(object: Json): LbService {
     loadBalancerIP: spec.loadBalancerIP || null,
     wantedIps: splitList(annotations[WANTED_IPS_ANNOTATION]),
     assigned: ASSIGNED_ANNOTATION in annotations ? splitList(annotations[ASSIGNED_ANNOTATION]) : null,
-    ingress: (object.status?.loadBalancer?.ingress ?? []).map((i: Json) => ({
+    // The API names a Service's external IPs `status.loadBalancer.ingress` (docs/architecture.md, Glossary).
+    externalIps: (object.status?.loadBalancer?.ingress ?? []).map((i: Json) => ({
       ...(i.ip ? { ip: i.ip } : {}),
       ...(i.hostname ? { hostname: i.hostname } : {}),
       ...(i.ipMode ? { ipMode: i.ipMode } : {}),
@@ -69,6 +79,7 @@ export function toLbService(object: Json): LbService {
       port: p.port,
       protocol: p.protocol ?? "TCP",
       ...(p.name ? { name: p.name } : {}),
+      ...(Number.isInteger(p.nodePort) && p.nodePort > 0 && p.nodePort < 65536 ? { nodePort: p.nodePort } : {}),
     })),
   };
 }
@@ -80,8 +91,8 @@ export function inScope(service: LbService, className: string | null): boolean {
   );
 }
 
-function ingressIps(ingress: readonly IngressEntry[]): string[] {
-  return ingress.map((i) => (i.ip ? normaliseIp(i.ip) : `host:${i.hostname ?? ""}`)).sort();
+function externalIpList(externalIps: readonly ExternalIpEntry[]): string[] {
+  return externalIps.map((i) => (i.ip ? normaliseIp(i.ip) : `host:${i.hostname ?? ""}`)).sort();
 }
 
 function sameIps(a: readonly string[], b: readonly string[]): boolean {
@@ -93,17 +104,17 @@ function sameIps(a: readonly string[], b: readonly string[]): boolean {
 export type Ownership = "free" | "ours" | "foreign";
 
 /**
- * An empty ingress is free to take. A non-empty one is ours only while it is
+ * A Service without external IPs is free to take. Its external IPs are ours only while they are
  * exactly what our annotation says we set; anything else belongs to someone else.
  */
 export function ownership(service: LbService): Ownership {
-  if (service.ingress.length === 0) return "free";
-  if (service.assigned !== null && sameIps(service.assigned, ingressIps(service.ingress))) return "ours";
+  if (service.externalIps.length === 0) return "free";
+  if (service.assigned !== null && sameIps(service.assigned, externalIpList(service.externalIps))) return "ours";
   return "foreign";
 }
 
-/** ClusterIP mode: one VIP ingress per family in clusterIPs. */
-export function clusterIpIngress(service: LbService): IngressEntry[] {
+/** ClusterIP mode: one VIP external IP per family in clusterIPs. */
+export function clusterIpExternalIps(service: LbService): ExternalIpEntry[] {
   return service.clusterIPs.map((ip) => ({ ip, ipMode: "VIP" }));
 }
 
@@ -111,16 +122,16 @@ export function requestedIps(service: LbService): string[] {
   return [...new Set([...(service.loadBalancerIP ? [service.loadBalancerIP] : []), ...service.wantedIps])];
 }
 
-export function ingressMatches(service: LbService, desired: readonly IngressEntry[]): boolean {
+export function externalIpsMatch(service: LbService, desired: readonly ExternalIpEntry[]): boolean {
   return (
     service.assigned !== null &&
     sameIps(
       service.assigned,
       desired.map((d) => d.ip ?? ""),
     ) &&
-    service.ingress.length === desired.length &&
+    service.externalIps.length === desired.length &&
     desired.every((d) =>
-      service.ingress.some(
+      service.externalIps.some(
         (i) =>
           i.ip !== undefined && d.ip !== undefined && normaliseIp(i.ip) === normaliseIp(d.ip) && i.ipMode === d.ipMode,
       ),
@@ -134,7 +145,7 @@ export interface ManagedService {
   readonly name: string;
   readonly clusterIPs: readonly string[];
   readonly ports: LbService["ports"];
-  readonly ingress: readonly IngressEntry[];
+  readonly externalIps: readonly ExternalIpEntry[];
   readonly owner: "minikube-tunnel" | "other" | "none";
   readonly pending?: string;
 }
@@ -146,7 +157,7 @@ export function toManagedService(service: LbService, pending?: string): ManagedS
     name: service.name,
     clusterIPs: service.clusterIPs,
     ports: service.ports,
-    ingress: service.ingress,
+    externalIps: service.externalIps,
     owner: own === "ours" ? "minikube-tunnel" : own === "foreign" ? "other" : "none",
     ...(pending ? { pending } : {}),
   };

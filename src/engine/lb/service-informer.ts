@@ -18,7 +18,7 @@ const SHORT_WATCH_MS = 1000;
 
 /**
  * List, then watch from the list's resourceVersion (docs/architecture.md,
- * "LoadBalancer controller"). Lists are paged. A watch that ends normally
+ * "The LoadBalancer controller"). Lists are paged. A watch that ends normally
  * resumes from the last version seen (bookmarks keep it fresh); 410 Gone, as
  * a status or an in-stream ERROR, forces a relist; any other failure waits a
  * jittered backoff, and a connection failure first reads the kubeconfig

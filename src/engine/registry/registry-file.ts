@@ -78,7 +78,7 @@ function parse(text: string): Parsed {
 
 /**
  * MINIPATH/tunnels.json, shared with minikube (docs/architecture.md,
- * "tunnels.json"). Our writers hold an flock on `tunnels.json.lock` and
+ * "Contracts"). Our writers hold an flock on `tunnels.json.lock` and
  * replace the file atomically. minikube writes it in place without a lock,
  * so a read that finds it empty or half-written is retried for `settleMs`,
  * and a write re-reads just before its rename so that entries another writer

@@ -2,7 +2,7 @@ import { sameRoute } from "../../shared/tunnel-entry.js";
 import { type ProcessIdentity, isTunnelProcessAlive } from "../registry/process-liveness.js";
 import type { RegistryFile } from "../registry/registry-file.js";
 import type { FileOwner } from "./files/guarded-files.js";
-import { loopbackAliasesFor } from "./loopback/loopback-aliases.js";
+import { loopbackAliasesFor } from "./loopback/loopback-aliases-darwin.js";
 import { markerStarted } from "./names/hosts-block.js";
 import { NamesWriter } from "./names/names-writer.js";
 import type { Allowances } from "./policy/allowances.js";

@@ -25,6 +25,7 @@ export { createInProcessRoot } from "./in-process.js";
 export { systemPortRefusal } from "./policy/service-ports.js";
 export { type ActingUser, actingUserFor } from "./acting-user.js";
 export { fileAccessFor } from "./files/guarded-files.js";
+export { ensureRootDirectory } from "./files/root-directory.js";
 export { routeTableFor } from "./routes/platform-route-table.js";
 export type { RouteTable } from "./routes/route-table.js";
 export { findRoute } from "./routes/route-table.js";

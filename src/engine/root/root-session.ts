@@ -2,20 +2,16 @@ import { type Cidr, containsCidr, normaliseIp, parseCidr } from "../../shared/ci
 import { isTunnelProcessAlive } from "../registry/process-liveness.js";
 import type { RegistryFile } from "../registry/registry-file.js";
 import type { FileOwner } from "./files/guarded-files.js";
-import { type LoopbackAliases, noAliasesNeeded } from "./loopback/loopback-aliases.js";
-import { LoopbackRelays } from "./loopback/loopback-relays.js";
+import { type LoopbackAliases, noAliasesNeeded } from "./loopback/loopback-aliases-darwin.js";
+import { LoopbackRelays } from "./loopback/loopback-relays-linux.js";
 import type { NamesWriter } from "./names/names-writer.js";
 import type { Allowances } from "./policy/allowances.js";
 import { hostAddressRefusal, hostAddresses } from "./policy/host-addresses.js";
 import { readResolverSettings } from "./policy/resolv-conf.js";
-import { checkClusterDomain, hostNameRefusal, ingressHostRefusal } from "./policy/name-policy.js";
+import { type MachineNames, checkClusterDomain } from "./policy/name-policy.js";
+import { type NamesFacts, judgeHosts, judgeWildcards } from "./policy/names-request.js";
 import { PolicyError } from "./policy/policy-error.js";
-import {
-  type DeclaredProfile,
-  checkClusterDns,
-  checkForwardAddress,
-  hostsAddressRefusal,
-} from "./policy/request-policy.js";
+import { type DeclaredProfile, checkClusterDns, checkForwardAddress } from "./policy/request-policy.js";
 import { checkGateway, checkNotBlanket, pathRefusal, publicNetworkRefusal } from "./policy/route-policy.js";
 import type {
   AddOutcome,
@@ -28,6 +24,8 @@ import type {
   Root,
   RouteRef,
   RouteRequest,
+  WildcardEntry,
+  WildcardsResult,
 } from "./root.js";
 import { OwnRoutes } from "./routes/own-routes.js";
 import type { RouteTable } from "./routes/route-table.js";
@@ -75,6 +73,8 @@ const MAX_ROUTES = 256;
  * and the one place that takes all of it back when the client goes.
  */
 export class RootSession implements Root {
+  /** Every open session of this root process: a name one client sets must not take another's cluster domain. */
+  private static readonly open = new Set<RootSession>();
   private readonly declarations = new Map<string, DeclaredProfile>();
   private readonly relays: LoopbackRelays;
   private readonly aliasesAdded = new Set<string>();
@@ -86,6 +86,23 @@ export class RootSession implements Root {
 
   constructor(private readonly deps: RootSessionDeps) {
     this.relays = new LoopbackRelays(deps.relayTargetOwner, deps.log);
+    RootSession.open.add(this);
+  }
+
+  /**
+   * The cluster domains every open session of this process declared (this one's too), those root would route to a
+   * cluster's DNS: a domain the policy refuses (`test`, a public one) must not let one client close names to all.
+   */
+  private clusterDomains(machine: MachineNames): string[] {
+    const all = new Set<string>();
+    for (const session of RootSession.open) for (const d of session.declarations.values()) all.add(d.clusterDomain);
+    return [...all].filter((d) => {
+      try {
+        return checkClusterDomain(d, this.deps.allowances, machine) === d;
+      } catch {
+        return false;
+      }
+    });
   }
 
   /**
@@ -265,50 +282,21 @@ export class RootSession implements Root {
       await names.setHosts(profile, null);
       return { written: 0, dropped: [] };
     }
-    const declaration = this.declared(profile);
-    const machine = await readResolverSettings();
-    // A domain the resolver setting would refuse (a single label, the machine's own) gets no hosts names either.
-    let domainRefusal: string | null = null;
-    try {
-      checkClusterDomain(declaration.clusterDomain, this.deps.allowances, machine);
-    } catch (error) {
-      domainRefusal = (error as Error).message;
-    }
-    const kept: HostsEntry[] = [];
-    const dropped: { name: string; reason: string }[] = [];
-    const atNode = (entry: HostsEntry) =>
-      entry.kind === "ingress" &&
-      declaration.nodeIp !== null &&
-      normaliseIp(entry.ip) === normaliseIp(declaration.nodeIp);
-    // An Ingress host answers where its controller does: on the node itself (hostPorts). The declaration alone does not
-    // make an address a node (it takes any address without networks), so the node must pass what a route through it
-    // would: not this machine's own, not its gateway, behind a virtual link.
-    const nodeRefusal = entries.some(atNode) ? await this.nodeRefusal(declaration.nodeIp!) : null;
-    for (const entry of entries) {
-      const ingress = entry.kind === "ingress";
-      const badAddress = atNode(entry) ? nodeRefusal : hostsAddressRefusal(entry.ip, declaration);
-      const allowed = entry.names.filter((name) => {
-        const why =
-          badAddress ??
-          (ingress
-            ? ingressHostRefusal(name, declaration.clusterDomain, this.deps.allowances, machine)
-            : (hostNameRefusal(name, declaration.clusterDomain, this.deps.allowances, machine) ??
-              (domainRefusal !== null && name.endsWith(`.${declaration.clusterDomain}`) ? domainRefusal : null)));
-        if (why) dropped.push({ name, reason: why });
-        return why === null;
-      });
-      if (allowed.length > 0) kept.push({ ip: entry.ip, names: allowed });
-    }
+    const { kept, dropped } = await judgeHosts(entries, await this.namesFacts(profile));
     await names.setHosts(profile, kept.length > 0 ? kept : null);
     return { written: kept.length, dropped };
   }
 
-  /** Why `nodeIp` is not a cluster node this machine reaches as one, or null (the path rules of routes and setDns). */
-  private async nodeRefusal(nodeIp: string): Promise<string | null> {
-    const kernel = await this.deps.table.list(nodeIp.includes(":") ? 6 : 4);
-    const own = (await hostAddresses(kernel)).find((a) => a.kind === "own" && a.address === normaliseIp(nodeIp));
-    if (own) return `node IP ${nodeIp} is ${own.what}, not a cluster node`;
-    return pathRefusal(nodeIp, kernel, { allowances: this.deps.allowances });
+  private async namesFacts(profile: string): Promise<NamesFacts> {
+    const declaration = this.declared(profile);
+    const machine = await readResolverSettings();
+    return {
+      declaration,
+      allowances: this.deps.allowances,
+      machine,
+      clusterDomains: this.clusterDomains(machine),
+      kernel: () => this.deps.table.list(declaration.nodeIp?.includes(":") ? 6 : 4),
+    };
   }
 
   async setDns(profile: string, dns: ClusterDns | null): Promise<string | null> {
@@ -332,11 +320,25 @@ export class RootSession implements Root {
     return this.namesOrRefuse().dnsUnavailable();
   }
 
+  /**
+   * The profile's wildcards on root's DNS responder (docs/security.md, "The root policy"): each pattern judged as its
+   * domain would be as an exact Ingress host, never a whole top-level domain, at an address an exact host could have.
+   * A refused pattern is dropped with why; the rest are answered. Taken back by `close` (the names writer's clearAll).
+   */
+  async setWildcards(profile: string, entries: readonly WildcardEntry[] | null): Promise<WildcardsResult> {
+    const names = this.namesOrRefuse();
+    if (entries === null) return names.setWildcards(profile, null);
+    const { kept, dropped } = await judgeWildcards(entries, await this.namesFacts(profile));
+    const result = await names.setWildcards(profile, kept.length > 0 ? kept : null);
+    return { ...(result.how ? { how: result.how } : {}), dropped: [...dropped, ...result.dropped] };
+  }
+
   /** Takes back everything this client set: routes and entries, relays, aliases, names. */
   async close(): Promise<void> {
     try {
       await this.takeBack();
     } finally {
+      RootSession.open.delete(this);
       this.deps.onClosed?.();
     }
   }

@@ -82,7 +82,7 @@ export interface HostsResult {
 
 /**
  * A wildcard Ingress or Gateway name (`*.shop.test`), which no hosts file can hold: root's DNS responder answers it
- * (the hook is `Root.setWildcards`; see /tmp/ingress-wildcard-hook.md until docs describe it).
+ * (the hook is `Root.setWildcards`; docs/architecture.md, "Ingress and Gateway names").
  */
 export interface WildcardEntry {
   /** Lower case, starts with `*.`, no trailing dot. */

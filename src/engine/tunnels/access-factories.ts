@@ -6,9 +6,38 @@ import { loopbackOctetFor } from "../access/forwards/loopback-range.js";
 import { ingressRangeFor, servicePoolFor } from "../access/forwards/ingress-forwards.js";
 import type { SshLinkOptions } from "../access/forwards/reconnecting-link.js";
 import { RouteAccess, type RouteAccessDeps } from "../access/routes/route-access.js";
+import type { ProfileNames } from "../access/names/profile-names.js";
+import { type ProfileConfig, readProfileConfig } from "../cluster/profile-config.js";
 import { IpPool } from "../lb/ip-pool.js";
 import type { TunnelLocks } from "../registry/tunnel-lock.js";
-import { type AccessRequest, TunnelSettingsError, poolFor } from "./profile-tunnel.js";
+import { type LoadBalancerSettings, type TunnelSettings, TunnelSettingsError } from "./tunnel-settings.js";
+
+/** What an access factory gets for one profile's tunnel (ProfileTunnel.create asks for one in the decided mode). */
+export interface AccessRequest {
+  readonly profile: string;
+  readonly mode: AccessMode;
+  readonly settings: TunnelSettings;
+  readonly config: ProfileConfig;
+  readonly log: (line: string) => void;
+  /** The profile's names, for the access to own. */
+  readonly names: (changed: () => void) => ProfileNames;
+}
+
+/** Route mode's LoadBalancer pool, routed too: the one given, else the profile's LoadBalancerStartIP-EndIP. */
+export async function poolFor(
+  miniPath: string,
+  profile: string,
+  lb: LoadBalancerSettings,
+): Promise<IpPool | undefined> {
+  if (!lb.enabled || lb.mode !== "pool") return undefined;
+  if (lb.pool.length > 0) return new IpPool(lb.pool);
+  const range = (await readProfileConfig(miniPath, profile)).loadBalancerRange;
+  if (!range)
+    throw new TunnelSettingsError(
+      `profile "${profile}": LoadBalancer pool mode needs a pool (mktunnel --lb-pool, or the pool in Preferences), or LoadBalancerStartIP and LoadBalancerEndIP in the profile`,
+    );
+  return new IpPool([`${range.start}-${range.end}`]);
+}
 
 export interface AccessFactoryDeps {
   readonly miniPath: string;
@@ -69,6 +98,7 @@ export function accessFactories(
         ingressRange: ingressRangeFor(octet),
         releasePool: () => forwardOctets.delete(octet),
         sshClient: deps.sshClient,
+        ...(request.settings.nodePorts === false ? { nodePorts: false } : {}),
         ...(deps.sshLink ? { link: deps.sshLink } : {}),
         ...(pollIntervalMs ? { pollIntervalMs } : {}),
       });

@@ -2,41 +2,18 @@ import type { AccessMode, AccessSnapshot, ClusterAccess } from "../access/cluste
 import { ProfileNames } from "../access/names/profile-names.js";
 import type { RootNames } from "../root/index.js";
 import type { ModeChoice, ModeDecision } from "../cluster/access-mode.js";
-import { type ProfileConfig, readProfileConfig } from "../cluster/profile-config.js";
+import { readProfileConfig } from "../cluster/profile-config.js";
 import type { KubeConfigSource } from "../kube/kube-config.js";
 import { KubeConnection } from "../kube/kube-connection.js";
 import { KubeHttp } from "../kube/kube-http.js";
-import { IpPool } from "../lb/ip-pool.js";
 import { type LbMode, LoadBalancerController } from "../lb/lb-controller.js";
-import type { IngressEntry } from "../lb/lb-service.js";
-import type { IngressDiscoveryOptions } from "../ingress/ingress-discovery.js";
+import type { ExternalIpEntry } from "../lb/lb-service.js";
+import type { AccessRequest } from "./access-factories.js";
 import { IngressFollower } from "./ingress-follower.js";
+import type { TunnelSettings } from "./tunnel-settings.js";
 
-export interface LoadBalancerSettings {
-  readonly enabled: boolean;
-  readonly mode: LbMode;
-  /** CIDRs or start-end ranges; empty means the profile's LoadBalancerStartIP-EndIP. */
-  readonly pool: readonly string[];
-  readonly className: string | null;
-  readonly releaseOnStop: boolean;
-}
-
-export interface TunnelSettings {
-  /** Route or forward, or "auto" to follow minikube's own rule for the driver. */
-  readonly mode?: ModeChoice;
-  /** Cluster names on this machine (on unless false: --no-dns, or the preference). */
-  readonly names?: boolean;
-  readonly lb: LoadBalancerSettings;
-  /** Ingress hosts and Gateway hostnames resolve and answer (on unless false: --no-ingress). */
-  readonly ingress?: boolean;
-  /** Ingress discovery's settings (tests shorten its polls). */
-  readonly ingressDiscovery?: IngressDiscoveryOptions;
-  /** How often a healthy access checks its node. */
-  readonly pollIntervalMs?: number;
-}
-
-/** A setting the user has to change: the CLI exits 2 on it, the app shows it. */
-export class TunnelSettingsError extends Error {}
+// What a tunnel is started with, for those who start one; in its own file, which the access factories' request names too.
+export { type LoadBalancerSettings, type TunnelSettings, TunnelSettingsError } from "./tunnel-settings.js";
 
 export class StartCancelledError extends Error {
   constructor(profile: string) {
@@ -48,20 +25,9 @@ export class StartCancelledError extends Error {
 export interface ProfileTunnelHooks {
   readonly log: (message: string) => void;
   readonly change?: (snapshot: AccessSnapshot) => void;
-  readonly assigned?: (service: string, ingress: IngressEntry[]) => void;
+  readonly assigned?: (service: string, externalIps: ExternalIpEntry[]) => void;
   /** Called whenever the controller's view of the Services may have changed. */
   readonly servicesChanged?: () => void;
-}
-
-/** What an access factory gets for one profile's tunnel (engine.ts registers one factory per mode). */
-export interface AccessRequest {
-  readonly profile: string;
-  readonly mode: AccessMode;
-  readonly settings: TunnelSettings;
-  readonly config: ProfileConfig;
-  readonly log: (line: string) => void;
-  /** The profile's names, for the access to own. */
-  readonly names: (changed: () => void) => ProfileNames;
 }
 
 export interface ProfileTunnelDeps {
@@ -74,21 +40,6 @@ export interface ProfileTunnelDeps {
   readonly names?: RootNames | null;
   /** The profile's kubeconfig, read for the user this process acts for. */
   readonly kubeConfig: KubeConfigSource;
-}
-
-export async function poolFor(
-  miniPath: string,
-  profile: string,
-  lb: LoadBalancerSettings,
-): Promise<IpPool | undefined> {
-  if (!lb.enabled || lb.mode !== "pool") return undefined;
-  if (lb.pool.length > 0) return new IpPool(lb.pool);
-  const range = (await readProfileConfig(miniPath, profile)).loadBalancerRange;
-  if (!range)
-    throw new TunnelSettingsError(
-      `profile "${profile}": LoadBalancer pool mode needs a pool (mktunnel --lb-pool, or the pool in Preferences), or LoadBalancerStartIP and LoadBalancerEndIP in the profile`,
-    );
-  return new IpPool([`${range.start}-${range.end}`]);
 }
 
 /**

@@ -6,7 +6,7 @@
  * arguments, a double quote starts or ends a quoted part, and backslashes are
  * literal unless they come right before a double quote, where 2n of them give
  * n and the quote delimits, and 2n+1 give n and a literal quote. This is the
- * direction src/engine/elevation/windows-command-line.ts does for binPath,
+ * direction src/engine/elevation/command-line-windows.ts does for binPath,
  * written again for the host: it must hand Node the argv the SCM handed it.
  */
 #include "command-line.h"

@@ -105,17 +105,23 @@ describe("tray menu", () => {
               { port: 80, protocol: "TCP" },
               { port: 5432, protocol: "TCP" },
             ],
-            ingress: [{ ip: "10.96.0.12", ipMode: "VIP" }],
+            externalIps: [{ ip: "10.96.0.12", ipMode: "VIP" }],
             owner: "minikube-tunnel",
           },
           {
             namespace: "shop",
             name: "v6",
             ports: [{ port: 8080, protocol: "TCP" }],
-            ingress: [{ ip: "fd00::12" }],
+            externalIps: [{ ip: "fd00::12" }],
             owner: "minikube-tunnel",
           },
-          { namespace: "default", name: "pending", ports: [{ port: 80, protocol: "TCP" }], ingress: [], owner: "none" },
+          {
+            namespace: "default",
+            name: "pending",
+            ports: [{ port: 80, protocol: "TCP" }],
+            externalIps: [],
+            owner: "none",
+          },
         ],
       }),
     ]);
@@ -149,14 +155,14 @@ describe("tray menu", () => {
       ports: [
         { port: 80, protocol: "TCP", name: "http", forward: { address: "127.70.0.1", state: "listening" as const } },
       ],
-      ingress: [{ ip: "127.70.0.1", ipMode: "Proxy" }],
+      externalIps: [{ ip: "127.70.0.1", ipMode: "Proxy" }],
       owner: "minikube-tunnel" as const,
     };
     const dns = {
       namespace: "default",
       name: "dns",
       ports: [{ port: 53, protocol: "UDP", forward: { address: "127.70.0.2", state: "udp-not-forwarded" as const } }],
-      ingress: [{ ip: "127.70.0.2", ipMode: "Proxy" }],
+      externalIps: [{ ip: "127.70.0.2", ipMode: "Proxy" }],
       owner: "minikube-tunnel" as const,
     };
     const up = profile({

@@ -93,7 +93,7 @@ export function buildTrayMenu(state: AppState): MenuItem[] {
     enabled: conflicts.length > 0,
     action: { type: "open-conflicts" },
   });
-  const services = state.profiles.flatMap((p) => p.services.filter((s) => s.ingress.some((i) => i.ip)));
+  const services = state.profiles.flatMap((p) => p.services.filter((s) => s.externalIps.some((i) => i.ip)));
   const endpoints = services.flatMap((s) => serviceEndpoints(s).map((endpoint) => ({ s, endpoint })));
   const shown = endpoints.slice(0, MAX_TRAY_SERVICES);
   // Ingress and Gateway names share the Services' room: what is left of it after the Services' ports.

@@ -7,7 +7,7 @@ const service = (i: number): ServiceView => ({
   namespace: "default",
   name: `svc-${i}`,
   ports: [{ port: 80, protocol: "TCP" }],
-  ingress: [{ ip: `10.96.${Math.floor(i / 250)}.${i % 250}`, ipMode: "VIP" }],
+  externalIps: [{ ip: `10.96.${Math.floor(i / 250)}.${i % 250}`, ipMode: "VIP" }],
   owner: "minikube-tunnel",
 });
 const running = (services: ServiceView[], over: Partial<ProfileView> = {}): AppState => ({

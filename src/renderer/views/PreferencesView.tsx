@@ -141,6 +141,17 @@ export function PreferencesView({ api, profiles }: { api: TunnelApi; profiles: r
         </label>
       </fieldset>
       <fieldset>
+        <legend>Forward mode</legend>
+        <label className="check">
+          <input
+            type="checkbox"
+            checked={prefs.nodePorts}
+            onChange={(e) => update((p) => ({ ...p, nodePorts: e.target.checked }))}
+          />
+          Node ports answer on 127.0.0.1:&lt;nodePort&gt;, as Docker Desktop publishes them
+        </label>
+      </fieldset>
+      <fieldset>
         <legend>App</legend>
         <label className="check">
           <input

@@ -39,7 +39,7 @@ const ServiceRow = memo(function ServiceRow({
   act: Act;
 }) {
   const { service, lbMode } = row;
-  const ip = service.ingress
+  const ip = service.externalIps
     .map((i) => i.ip ?? i.hostname)
     .filter(Boolean)
     .join(", ");
@@ -88,7 +88,7 @@ const ServiceRow = memo(function ServiceRow({
       </td>
       <td>
         {lbMode === "off" ? "—" : lbMode}
-        {service.ingress[0]?.ipMode ? ` · ${service.ingress[0].ipMode}` : ""}
+        {service.externalIps[0]?.ipMode ? ` · ${service.externalIps[0].ipMode}` : ""}
       </td>
       <td>{OWNER[service.owner]}</td>
     </tr>
@@ -106,7 +106,7 @@ export function ServicesView({ state, api, act }: { state: AppState; api: Tunnel
     const needle = deferred.trim().toLowerCase();
     return needle
       ? all.filter((r) =>
-          `${r.service.namespace}/${r.service.name} ${r.service.ingress.map((i) => i.ip).join(" ")}`
+          `${r.service.namespace}/${r.service.name} ${r.service.externalIps.map((i) => i.ip).join(" ")}`
             .toLowerCase()
             .includes(needle),
         )
@@ -146,7 +146,7 @@ export function ServicesView({ state, api, act }: { state: AppState; api: Tunnel
                 <th scope="col">Ports</th>
                 <th scope="col">External IP</th>
                 <th scope="col">Mode</th>
-                <th scope="col">Ingress set by</th>
+                <th scope="col">External IP set by</th>
               </tr>
             </thead>
             <tbody>

@@ -196,6 +196,24 @@ describe("ForwardAccess: Services", () => {
     expect(names.hosts).toEqual([[{ ip: "127.70.0.1", names: ["web.default.svc.cluster.local", "web.default"] }]]);
   });
 
+  it("attacked: another local user listening first on a Service's predicted address: its names never point there, the others' do", async () => {
+    const { access, carrier, names } = await setup();
+    await access.start();
+    carrier.failures.set("127.70.0.1:8080", "EADDRINUSE");
+    access.servicesChanged(view([service("shop", "127.70.0.1"), service("web", "127.70.0.2")]));
+    await eventually(() => access.snapshot().names?.state === "on", { what: "names on" });
+    expect(access.snapshot().forwards!.map((f) => `${f.address}:${f.port} ${f.state}`)).toEqual([
+      "127.70.0.1:8080 port-in-use",
+      "127.70.0.2:8080 listening",
+    ]);
+    expect(names.hosts).toEqual([[{ ip: "127.70.0.2", names: ["web.default.svc.cluster.local", "web.default"] }]]);
+    // The other program went away: a recheck listens, and only then is the name written.
+    carrier.failures.clear();
+    await access.recheck();
+    await eventually(() => names.hosts.length === 2, { what: "the names again" });
+    expect(names.hosts.at(-1)!.map((e) => e.ip)).toEqual(["127.70.0.1", "127.70.0.2"]);
+  });
+
   it("a burst of changes is applied in one pass, with the last set", async () => {
     const { access, carrier } = await setup();
     await access.start();

@@ -8,10 +8,11 @@ import { readFile } from "node:fs/promises";
 import type { IpPool } from "../../lb/ip-pool.js";
 import { fileAccessFor } from "../../root/index.js";
 import { AccessBase, type AccessBasics } from "../access-base.js";
-import type { AccessSnapshot, ControllerPlan, LinkStatus, ServicesView } from "../cluster-access.js";
+import type { AccessSnapshot, ControllerPlan, LinkStatus, ServiceName, ServicesView } from "../cluster-access.js";
 import type { RootLoopback } from "../../root/index.js";
 import { ForwardListeners, type ForwardSpec } from "./forward-listeners.js";
 import { forwardSpecsOf } from "./forward-specs.js";
+import { NODE_PORT_ADDRESS, nodePortSpecsOf } from "./node-port-specs.js";
 import { parseHostKeys } from "./host-keys.js";
 import { type LinkTarget, LinkUnavailable, type SshLinkOptions } from "./reconnecting-link.js";
 import type { ForwardCarrier } from "./forward-carrier.js";
@@ -46,6 +47,10 @@ export interface ForwardAccessOptions {
   readonly sshClient?: SshClientKind;
   /** How often a healthy link probes the kubernetes Service through itself. */
   readonly probeIntervalMs?: number;
+  /** After a failed probe, the first try again (doubling up to probeIntervalMs): a node just restarted answers soon. */
+  readonly probeRetryMs?: number;
+  /** Every node port on 127.0.0.1:<nodePort> (on unless false: --no-node-ports, TunnelSettings.nodePorts). */
+  readonly nodePorts?: boolean;
   /** How often a blocked tunnel tries minikube's tunnel lock again (route mode's poll interval, 5 s). */
   readonly pollIntervalMs?: number;
 }
@@ -76,9 +81,16 @@ export class ForwardAccess extends AccessBase {
   /** Notes of the link's state in the lock, one after another. */
   private lockNotes: Promise<void> = Promise.resolve();
   private probeTimer: NodeJS.Timeout | undefined;
+  /** A failed probe's next try, sooner than the interval; its delay doubles while the probe keeps failing. */
+  private probeRetry: NodeJS.Timeout | undefined;
+  private probeRetryDelay = 0;
+  /** Counts the link's ups: a probe that ends after the link went down and came back says nothing of the new one. */
+  private linkUps = 0;
   private specs: readonly ForwardSpec[] = [];
   private applying: Promise<void> = Promise.resolve();
   private applyQueued = false;
+  /** The Services last named (their specs at held addresses), so a pass that changes nothing writes nothing. */
+  private lastNamed: string | null = null;
   /** Services that came while another tunnel held the profile: applied when this one takes the lock. */
   private servicesHeldBack = false;
   /** Tries the lock while blocked: `minikube tunnel` tells no one when it exits. */
@@ -86,6 +98,9 @@ export class ForwardAccess extends AccessBase {
   private takingOver: Promise<void> | null = null;
   private readonly link: ForwardLink;
   private readonly forwards: ForwardListeners;
+  /** Node ports on 127.0.0.1, beside the Services' own addresses (node-port-specs.ts). */
+  private readonly nodePorts: ForwardListeners;
+  private nodePortServices: readonly ServiceName[] = [];
   private readonly ingress: IngressForwards;
 
   constructor(
@@ -102,6 +117,7 @@ export class ForwardAccess extends AccessBase {
     this.link.on("log", (line: string) => this.log(line));
     this.link.on("state", (status: LinkStatus) => this.linkChanged(status));
     this.forwards = new ForwardListeners(carrier, deps.privileges, (line) => this.log(line));
+    this.nodePorts = new ForwardListeners(carrier, deps.privileges, (line) => this.log(`node port ${line}`));
     // Ingress and Gateway names: listeners of their own on the same carrier (ingress-forwards.ts).
     this.ingress = new IngressForwards({
       carrier,
@@ -111,6 +127,7 @@ export class ForwardAccess extends AccessBase {
       range: options.ingressRange ?? ingressRangeOf(options.pool),
       names: this.names,
       changed: () => this.emitChange(),
+      serviceHeld: (ip) => this.forwards.holding().held.has(ip),
     });
   }
 
@@ -148,12 +165,12 @@ export class ForwardAccess extends AccessBase {
    */
   override servicesChanged(view: ServicesView): void {
     this.specs = forwardSpecsOf(view.services(), (ip) => this.options.pool.contains(ip));
+    if (this.options.nodePorts !== false) this.nodePortServices = view.allServices();
     if (!this.holdsLock) {
       this.servicesHeldBack = true;
       return;
     }
     void this.setServices(this.specs);
-    void this.names.forwarded(this.specs);
   }
 
   controllerPlan(): ControllerPlan {
@@ -172,9 +189,31 @@ export class ForwardAccess extends AccessBase {
       this.applyQueued = false;
       if (this.phase === "stopping" || this.phase === "stopped") return;
       if (!this.holdsLock) return void (this.servicesHeldBack = true);
-      if (await this.forwards.apply(this.specs)) this.emitChange();
+      let changed = await this.forwards.apply(this.specs);
+      this.nameHeldServices();
+      // Node ports: the node's own address, as minikube recorded it; its loopback (kube-proxy answers there too) when
+      // the profile does not say.
+      const nodeHost = this.config?.nodeIp ?? NODE_PORT_ADDRESS;
+      changed = (await this.nodePorts.apply(nodePortSpecsOf(this.nodePortServices, nodeHost))) || changed;
+      if (changed) this.emitChange();
     });
     return this.applying;
+  }
+
+  /**
+   * A Service's names go to its address only while this tunnel holds a listener there (a port listening, none in use
+   * by another program): its address is predictable from the profile's name, and another local user who listens there
+   * first must never receive this user's traffic (docs/security.md, "Relays").
+   */
+  private nameHeldServices(): void {
+    const { held } = this.forwards.holding();
+    const named = this.specs.filter((s) => held.has(s.address));
+    const key = JSON.stringify(named);
+    if (key !== this.lastNamed) {
+      this.lastNamed = key;
+      void this.names.forwarded(named);
+    }
+    this.ingress.servicesChanged();
   }
 
   async recheck(): Promise<void> {
@@ -188,9 +227,11 @@ export class ForwardAccess extends AccessBase {
     this.phase = "stopping";
     clearInterval(this.lockPoll);
     clearInterval(this.probeTimer);
+    clearTimeout(this.probeRetry);
     await this.applying.catch(() => undefined);
     const failures: string[] = [];
     await this.forwards.closeAll().catch((error: Error) => failures.push(`listeners: ${error.message}`));
+    await this.nodePorts.closeAll().catch((error: Error) => failures.push(`node port listeners: ${error.message}`));
     await this.ingress.close().catch((error: Error) => failures.push(`ingress listeners: ${error.message}`));
     await this.link.close();
     this.options.releasePool?.();
@@ -207,6 +248,7 @@ export class ForwardAccess extends AccessBase {
       routes: [],
       link: this.link.status(),
       forwards: this.forwards.statuses(),
+      ...(this.options.nodePorts !== false ? { nodePorts: this.nodePorts.statuses() } : {}),
     };
   }
 
@@ -242,7 +284,6 @@ export class ForwardAccess extends AccessBase {
     if (!this.servicesHeldBack) return;
     this.servicesHeldBack = false;
     void this.setServices(this.specs);
-    void this.names.forwarded(this.specs);
   }
 
   /** Where the node's SSH is now, whose key it must present, and our key: read again for every connect. */
@@ -272,12 +313,15 @@ export class ForwardAccess extends AccessBase {
       this.lockNotes = this.lockNotes
         .then(() => this.deps.locks!.noteLink(lock, status))
         .catch((error: Error) => this.log(`could not note the link's state in ${lock.path}: ${error.message}`));
+    clearTimeout(this.probeRetry);
+    this.probeRetryDelay = 0;
     if (status.state === "up") {
       this.phase = "active";
       this.message = undefined;
+      this.linkUps++;
       this.probeService();
       clearInterval(this.probeTimer);
-      this.probeTimer = setInterval(() => this.probeService(), this.options.probeIntervalMs ?? 60_000);
+      this.probeTimer = setInterval(() => this.probeService(), this.probeIntervalMs);
     } else {
       clearInterval(this.probeTimer);
       this.probeResult = null;
@@ -290,14 +334,32 @@ export class ForwardAccess extends AccessBase {
     this.emitChange();
   }
 
+  private get probeIntervalMs(): number {
+    return this.options.probeIntervalMs ?? 60_000;
+  }
+
+  /**
+   * A failed probe on a link that is up tries again soon, then less often: after `docker restart` the link is back in
+   * seconds, before the node's API server and kube-proxy answer, and the interval would show that failure for a minute.
+   */
+  private retryProbe(ok: boolean): void {
+    clearTimeout(this.probeRetry);
+    if (ok) return void (this.probeRetryDelay = 0);
+    this.probeRetryDelay = this.probeRetryDelay ? this.probeRetryDelay * 2 : (this.options.probeRetryMs ?? 1000);
+    if (this.probeRetryDelay >= this.probeIntervalMs) return;
+    this.probeRetry = setTimeout(() => this.probeService(), this.probeRetryDelay);
+  }
+
   /** The kubernetes Service through the link: proves the node forwards, as route mode's probe proves the route. */
   private probeService(): void {
     if (!this.config) return;
     const host = addressAt(parseCidr(this.config.serviceCidr), 1n);
     const started = performance.now();
     const target = `${host}:443`;
+    const up = this.linkUps;
     const done = (ok: boolean, error?: string) => {
-      if (this.phase !== "active") return;
+      if (this.phase !== "active" || up !== this.linkUps) return;
+      this.retryProbe(ok);
       this.recordProbe(
         {
           target,

@@ -11,6 +11,8 @@ export interface ForwardSpec {
   readonly protocol: string;
   readonly targetHost: string;
   readonly targetPort: number;
+  /** A node port's: the Service port it stands for (`port` is the node port). */
+  readonly servicePort?: number;
 }
 
 interface Entry {
@@ -89,10 +91,26 @@ export class ForwardListeners {
         port: spec.port,
         protocol: spec.protocol,
         target: `${spec.targetHost}:${spec.targetPort}`,
+        ...(spec.servicePort !== undefined ? { servicePort: spec.servicePort } : {}),
         state,
         ...(error ? { error } : {}),
       }))
       .sort((a, b) => a.namespace.localeCompare(b.namespace) || a.name.localeCompare(b.name) || a.port - b.port);
+  }
+
+  /**
+   * Which addresses this tunnel holds (at least one port listening, none in use by another program), and which another
+   * program holds a port of. Names go only to held ones: forward mode's addresses are predictable from the profile's
+   * name, so another local user may listen there first (docs/security.md, "Relays").
+   */
+  holding(): { readonly held: ReadonlySet<string>; readonly taken: ReadonlySet<string> } {
+    const listening = new Set<string>();
+    const taken = new Set<string>();
+    for (const { spec, state } of this.entries.values()) {
+      if (state === "listening") listening.add(spec.address);
+      if (state === "port-in-use") taken.add(spec.address);
+    }
+    return { held: new Set([...listening].filter((a) => !taken.has(a))), taken };
   }
 
   async closeAll(): Promise<void> {

@@ -52,7 +52,7 @@ describe("what to forward", () => {
     name,
     clusterIPs: ["10.96.0.9"],
     ports: [{ port: 80, protocol: "TCP" }],
-    ingress: [{ ip: "127.70.0.1", ipMode: "Proxy" }],
+    externalIps: [{ ip: "127.70.0.1", ipMode: "Proxy" }],
     owner: "minikube-tunnel",
     ...extra,
   });
@@ -99,8 +99,8 @@ describe("what to forward", () => {
       forwardSpecsOf(
         [
           service("a", { owner: "other" }),
-          service("b", { ingress: [] }),
-          service("c", { ingress: [{ ip: "10.1.2.3" }] }),
+          service("b", { externalIps: [] }),
+          service("c", { externalIps: [{ ip: "10.1.2.3" }] }),
         ],
         inRange,
       ),
@@ -110,7 +110,7 @@ describe("what to forward", () => {
 
 describe("macOS loopback aliases (ifconfig, as ifconfig(8) documents it)", () => {
   it("adds with `ifconfig lo0 alias A up`, removes with `-alias`, and takes an alias already gone as removed", async () => {
-    const { DarwinLoopbackAliases } = await import("../../root/loopback/loopback-aliases.js");
+    const { DarwinLoopbackAliases } = await import("../../root/loopback/loopback-aliases-darwin.js");
     const aliases = new Set<string>();
     const calls: string[] = [];
     // ifconfig on macOS: adding is idempotent; deleting a missing address fails with EADDRNOTAVAIL's message.

@@ -12,7 +12,7 @@ export function forwardSpecsOf(services: readonly ManagedService[], inRange: (ip
   const specs: ForwardSpec[] = [];
   for (const service of services) {
     if (service.owner !== "minikube-tunnel") continue;
-    const address = service.ingress.map((i) => i.ip).find((ip): ip is string => ip !== undefined && inRange(ip));
+    const address = service.externalIps.map((i) => i.ip).find((ip): ip is string => ip !== undefined && inRange(ip));
     const targetHost = [...service.clusterIPs].filter(isValidIp).sort((a, b) => ipFamily(a) - ipFamily(b))[0];
     if (!address || !targetHost) continue;
     for (const port of service.ports)

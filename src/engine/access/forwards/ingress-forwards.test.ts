@@ -1,8 +1,9 @@
 import { describe, expect, it } from "vitest";
-import { FakeCarrier } from "../../../../test-support/fake-forward-carrier.js";
+import { eventually } from "../../../../test-support/eventually.js";
+import { FakeCarrier, FakeLoopback } from "../../../../test-support/fake-forward-carrier.js";
 import type { HostEntry, IngressNames, NameAddress } from "../../ingress/name-types.js";
 import { IpPool } from "../../lb/ip-pool.js";
-import type { HostsEntry, HostsResult, RootNames } from "../../root/index.js";
+import type { HostsEntry, HostsResult, RootLoopback, RootNames } from "../../root/index.js";
 import { ProfileNames } from "../names/profile-names.js";
 import {
   IngressForwards,
@@ -44,8 +45,9 @@ class HostsRecorder implements RootNames {
   }
 }
 
-function setup() {
+function setup(options: { privileges?: RootLoopback; serviceHeld?: (ip: string) => boolean } = {}) {
   const carrier = new FakeCarrier(false);
+  const logs: string[] = [];
   const root = new HostsRecorder();
   const names = new ProfileNames(
     "p",
@@ -58,14 +60,15 @@ function setup() {
   const pool = new IpPool([servicePoolFor(70)]);
   const forwards = new IngressForwards({
     carrier,
-    privileges: () => null,
-    log: () => undefined,
+    privileges: () => options.privileges ?? null,
+    log: (line) => logs.push(line),
     servicePool: pool,
     range: ingressRangeFor(70),
     names,
     changed: () => changes++,
+    ...(options.serviceHeld ? { serviceHeld: options.serviceHeld } : {}),
   });
-  return { carrier, root, names, forwards, pool, changes: () => changes };
+  return { carrier, root, names, forwards, pool, logs, changes: () => changes };
 }
 
 describe("forward mode's Ingress and Gateway names", () => {
@@ -134,5 +137,80 @@ describe("forward mode's Ingress and Gateway names", () => {
     expect(root.hosts).toEqual([]);
     await forwards.close();
     expect(carrier.closed).toHaveLength(3);
+  });
+});
+
+/** Root's relay as another local user leaves it: that user's helper already relays one address's ports. */
+class TakenRelays extends FakeLoopback {
+  constructor(private readonly takenAddress: string) {
+    super();
+  }
+  override async relay(address: string, port: number, targetPort: number): Promise<void> {
+    await super.relay(address, port, targetPort);
+    if (address === this.takenAddress) throw new Error(`${address}:${port} is in use by another program`);
+  }
+}
+
+/** Every address root was asked to write a name at, over every write. */
+const namedAddresses = (root: HostsRecorder) =>
+  new Set(root.hosts.flatMap((entries) => (entries ?? []).map((e) => e.ip)));
+
+describe("forward mode's Ingress addresses, attacked by another local user who listens first", () => {
+  const key = "node-hostport|192.168.49.2";
+  const predicted = preferredIngressAddress(ingressRangeFor(70), key);
+  const next = preferredIngressAddress(ingressRangeFor(70), key, 1);
+
+  it("a foreign listener on the predicted address:80 before start: the names never point there, the place moves to the next free address, and the log says so", async () => {
+    const { carrier, forwards, names, root, logs } = setup();
+    carrier.failures.set(`${predicted}:80`, "EADDRINUSE");
+    await names.forwarded([]);
+    await forwards.follow({ entries: [entry("shop.test", addon)], unmapped: [] });
+    await eventually(() => root.hosts.at(-1)?.some((e) => e.names.includes("shop.test")), {
+      what: "shop.test written",
+    });
+    expect(namedAddresses(root).has(predicted)).toBe(false);
+    expect(forwards.place(entry("shop.test", addon))).toEqual({ ip: next });
+    expect(root.hosts.at(-1)).toContainEqual({ ip: next, names: ["shop.test"], kind: "ingress" });
+    expect(carrier.asked()).toEqual([`${predicted}:80`, `${predicted}:443`, `${next}:80`, `${next}:443`]);
+    // Our own listener on the taken address's other port goes with the place.
+    expect(carrier.closed).toEqual([`${predicted}:443`]);
+    expect(logs).toContain(`ingress ${key}: ${predicted} is in use by another program; its names move to ${next}`);
+  });
+
+  it("the same through root's relay (ports below 1024 as a user): a relay refused as in use moves the place too", async () => {
+    const relays = new TakenRelays(predicted);
+    const { carrier, forwards, names, root } = setup({ privileges: relays });
+    for (const ip of [predicted, next]) for (const port of [80, 443]) carrier.failures.set(`${ip}:${port}`, "EACCES");
+    await names.forwarded([]);
+    await forwards.follow({ entries: [entry("shop.test", addon)], unmapped: [] });
+    await eventually(() => root.hosts.at(-1)?.some((e) => e.ip === next), { what: "shop.test written at the next" });
+    expect(namedAddresses(root).has(predicted)).toBe(false);
+    expect(relays.calls.filter((c) => c.startsWith(`relay ${next}`))).toHaveLength(2);
+  });
+
+  it("a listener that only failed (no helper for port 80) names nothing: the name waits, with why", async () => {
+    const { carrier, forwards, names, root } = setup();
+    carrier.failures.set(`${predicted}:80`, "EACCES");
+    carrier.failures.set(`${predicted}:443`, "EACCES");
+    await names.forwarded([]);
+    await forwards.follow({ entries: [entry("shop.test", addon)], unmapped: [] });
+    expect(namedAddresses(root).size).toBe(0);
+    expect(forwards.place(entry("shop.test", addon))).toEqual({
+      ip: null,
+      reason: `not named: its listener on ${predicted}:80 failed (port 80 needs root, and no privileged helper is available)`,
+    });
+  });
+
+  it("a Gateway at a Service address this tunnel holds no listener on gets no name there", async () => {
+    const held = new Set<string>();
+    const { forwards, names, root, pool } = setup({ serviceHeld: (ip) => held.has(ip) });
+    const ip = pool.allocate("envoy/eg")!;
+    const gw: NameAddress = { kind: "service-external", ip, ports: [http], service: "envoy/eg" };
+    await names.forwarded([]);
+    await forwards.follow({ entries: [{ ...entry("gw.test", gw), source: "gateway" }], unmapped: [] });
+    expect(namedAddresses(root).has(ip)).toBe(false);
+    held.add(ip);
+    forwards.servicesChanged();
+    await eventually(() => namedAddresses(root).has(ip), { what: "gw.test named once held" });
   });
 });

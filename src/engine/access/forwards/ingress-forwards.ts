@@ -45,6 +45,8 @@ export interface IngressForwardsDeps {
   readonly names: ProfileNames;
   /** A listener's state changed, or the names did: the access shows it. */
   readonly changed: () => void;
+  /** Whether this tunnel holds a listener on a LoadBalancer Service's address (a Gateway's names go there only then). */
+  readonly serviceHeld?: (ip: string) => boolean;
 }
 
 /** The ingress range of a profile whose LoadBalancer pool is given (its /16's last /24). */
@@ -75,16 +77,37 @@ export class IngressForwards {
   private applying: Promise<void> = Promise.resolve();
   private queued = false;
   private closed = false;
+  /** Addresses of the range another program was found listening on: no place of ours is given one again. */
+  private readonly foreign = new Set<string>();
+  /** The last Ingress request sent, so a pass that changes nothing asks root nothing. */
+  private lastRequest = "";
 
   constructor(private readonly deps: IngressForwardsDeps) {
     this.listeners = new ForwardListeners(deps.carrier, deps.privileges, deps.log);
   }
 
-  /** Where a name answers on this machine; addresses are given out by `follow`. */
+  /**
+   * Where a name answers on this machine; addresses are given out by `follow`. A name goes to an address only while this
+   * tunnel holds a listener there: the addresses are predictable from the profile's name, and another local user who
+   * listens on one first must never receive this user's browser traffic (docs/security.md, "Relays").
+   */
   readonly place = (entry: HostEntry): Placement => {
-    if (this.ownsService(entry.address)) return { ip: entry.address.ip };
+    if (this.ownsService(entry.address)) {
+      const ip = entry.address.ip;
+      return (this.deps.serviceHeld ?? (() => true))(ip)
+        ? { ip }
+        : { ip: null, reason: `no listener of this tunnel on its Service's address ${ip} yet` };
+    }
     const ip = this.assigned.get(addressKey(entry.address));
-    return ip ? { ip } : { ip: null, reason: `no loopback address left in ${this.deps.range}` };
+    if (!ip) return { ip: null, reason: `no loopback address left in ${this.deps.range}` };
+    if (this.listeners.holding().held.has(ip)) return { ip };
+    const failed = this.listeners.statuses().find((s) => s.address === ip && s.error);
+    return {
+      ip: null,
+      reason: failed
+        ? `not named: its listener on ${ip}:${failed.port} failed (${failed.error})`
+        : `no listener of this tunnel on ${ip} yet`,
+    };
   };
 
   /**
@@ -95,16 +118,26 @@ export class IngressForwards {
     if (this.closed) return Promise.resolve();
     this.names = names;
     this.assign(names);
-    void this.deps.names.setIngress(ingressRequest(names, this.place));
+    this.sendNames();
     this.deps.changed();
     if (this.queued) return this.applying;
     this.queued = true;
     this.applying = this.applying.then(async () => {
       this.queued = false;
       if (this.closed) return;
-      if (await this.listeners.apply(this.specs())) this.deps.changed();
+      let changed = await this.listeners.apply(this.specs());
+      // A place another program listens on moves to the next free address; each pass marks at least one more address
+      // foreign, so this ends within the range.
+      while (!this.closed && this.moveOffTaken()) changed = (await this.listeners.apply(this.specs())) || changed;
+      this.sendNames();
+      if (changed) this.deps.changed();
     });
     return this.applying;
+  }
+
+  /** The Services' listeners changed (a Gateway's names follow its Service's address): names as they are now. */
+  servicesChanged(): void {
+    if (this.names && !this.closed) this.sendNames();
   }
 
   /** The names with their forward-mode addresses and listeners, for the snapshot. */
@@ -128,6 +161,38 @@ export class IngressForwards {
     await this.applying.catch(() => undefined);
     await this.listeners.closeAll();
     this.assigned.clear();
+    this.foreign.clear();
+  }
+
+  /** The names at the addresses held now, to root when they differ from the last request. */
+  private sendNames(): void {
+    if (!this.names) return;
+    const request = ingressRequest(this.names, this.place);
+    const text = JSON.stringify(request);
+    if (text === this.lastRequest) return;
+    this.lastRequest = text;
+    void this.deps.names.setIngress(request);
+  }
+
+  /** Frees each place whose address another program holds a port of, and gives it the next one. True if any moved. */
+  private moveOffTaken(): boolean {
+    const { taken } = this.listeners.holding();
+    const moved: [string, string][] = [];
+    for (const [key, ip] of this.assigned) {
+      if (!taken.has(ip)) continue;
+      this.foreign.add(ip);
+      this.assigned.delete(key);
+      moved.push([key, ip]);
+    }
+    if (moved.length === 0 || !this.names) return false;
+    this.assign(this.names);
+    for (const [key, ip] of moved) {
+      const next = this.assigned.get(key);
+      this.deps.log(
+        `ingress ${key}: ${ip} is in use by another program; ${next ? `its names move to ${next}` : `no loopback address left in ${this.deps.range}`}`,
+      );
+    }
+    return true;
   }
 
   private ownsService(address: NameAddress): boolean {
@@ -143,7 +208,7 @@ export class IngressForwards {
       if (this.assigned.has(key)) continue;
       for (let offset = 0; offset < 254; offset++) {
         const ip = preferredIngressAddress(this.deps.range, key, offset);
-        if (taken.has(ip)) continue;
+        if (taken.has(ip) || this.foreign.has(ip)) continue;
         this.assigned.set(key, ip);
         taken.add(ip);
         break;

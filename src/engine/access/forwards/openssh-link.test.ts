@@ -243,6 +243,45 @@ describe("OpenSshLink against a fake ssh", () => {
     );
   });
 
+  it("many listen() calls at once while up are one `ssh -O forward` with every -L, and their closes one -O cancel", async () => {
+    const h = await harness();
+    await h.link.start();
+    const listeners = await Promise.all(Array.from({ length: 40 }, (_, i) => h.link.listen("127.0.0.1", 0, target(i))));
+    const specs = listeners.map((l, i) => `127.0.0.1:${l.port}:10.96.0.10:${i}`);
+    const forwards = (await h.calls()).filter((c) => c.kind === "forward");
+    expect(forwards.map((c) => [c.specs, c.ok])).toEqual([[specs, true]]);
+    await Promise.all(listeners.map((l) => l.close()));
+    const cancels = (await h.calls()).filter((c) => c.kind === "cancel");
+    expect(cancels.map((c) => [c.specs, c.ok])).toEqual([[specs, true]]);
+  });
+
+  it("a batch while up that the master refuses (one port) is asked again one by one: only that listen rejects", async () => {
+    const h = await harness();
+    await h.link.start();
+    const free = await Promise.all(
+      [0, 1, 2].map(async () => {
+        const probe = createServer();
+        await new Promise<void>((resolve) => probe.listen({ host: "127.0.0.1", port: 0 }, () => resolve()));
+        const port = (probe.address() as { port: number }).port;
+        await new Promise<void>((resolve) => probe.close(() => resolve()));
+        return port;
+      }),
+    );
+    await h.setting("fail-ports", String(free[1]));
+    const results = await Promise.allSettled(free.map((port) => h.link.listen("127.0.0.1", port, target(80))));
+    expect(results.map((r) => r.status)).toEqual(["fulfilled", "rejected", "fulfilled"]);
+    expect(String((results[1] as PromiseRejectedResult).reason)).toMatch(/Port forwarding failed/);
+    const forwards = (await h.calls()).filter((c) => c.kind === "forward");
+    // The batch, then each alone (in any order: they go together).
+    expect(forwards.map((c) => [c.specs!.length, c.ok])[0]).toEqual([3, false]);
+    expect(
+      forwards
+        .slice(1)
+        .map((c) => `${c.specs!.length} ${c.ok}`)
+        .sort(),
+    ).toEqual(["1 false", "1 true", "1 true"]);
+  });
+
   it("a host key the pins do not match is refused, with the host key mismatch message", async () => {
     const h = await harness();
     await h.setting("master-mode", "hostkey");

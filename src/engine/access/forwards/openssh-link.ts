@@ -15,6 +15,12 @@ interface Forward {
   readonly target: { readonly host: string; readonly port: number };
 }
 
+interface Batch {
+  readonly forwards: Forward[];
+  /** Resolves null once the batch is done, or with its forwards when it failed (each is then asked alone). */
+  readonly sent: Promise<Forward[] | null>;
+}
+
 const bracket = (host: string) => (host.includes(":") ? `[${host}]` : host);
 /** `-L` as ssh(1) reads it: an IPv6 address in brackets, on either side (an IPv6 ClusterIP too). */
 export const forwardSpec = (f: Forward) => `${bracket(f.address)}:${f.port}:${bracket(f.target.host)}:${f.target.port}`;
@@ -32,6 +38,8 @@ export class OpenSshLink extends OpenSshProcessLink implements ForwardCarrier {
   /** The master is up and takes forward requests: a new listener asks it directly, the rest were asked together. */
   private accepting = false;
   private readonly forwards = new Map<string, Forward>();
+  /** Requests of this turn of the event loop, sent together in one `ssh -O` per operation (`requestSoon`). */
+  private readonly batches = new Map<"forward" | "cancel", Batch>();
 
   constructor(
     resolve: () => Promise<LinkTarget>,
@@ -67,16 +75,40 @@ export class OpenSshLink extends OpenSshProcessLink implements ForwardCarrier {
     const forward: Forward = { address, port: chosen, target: target() };
     const key = `${address}:${chosen}`;
     // No await between the look at `accepting` and the set: the batch that `addAll` sends either has it or not.
-    if (this.accepting) await this.mux("forward", [forward]);
+    if (this.accepting) await this.requestSoon("forward", forward);
     this.forwards.set(key, forward);
     return {
       port: chosen,
       close: async () => {
         if (this.forwards.get(key) !== forward) return;
         this.forwards.delete(key);
-        if (this.accepting) await this.mux("cancel", [forward]);
+        if (this.accepting) await this.requestSoon("cancel", forward);
       },
     };
+  }
+
+  /**
+   * One `ssh -O forward` (or cancel) for every request of this turn of the event loop: the mux client sends each `-L`
+   * as its own request on one control connection (ssh(1), -O), so 400 listeners cost one process, not 400. A batch that
+   * fails is sent again one forward at a time, so each listener gets its own answer (a port taken meanwhile fails
+   * alone).
+   */
+  private requestSoon(op: "forward" | "cancel", forward: Forward): Promise<void> {
+    let batch = this.batches.get(op);
+    if (!batch) {
+      const forwards: Forward[] = [];
+      const sent = new Promise<void>((resolve) => setImmediate(resolve)).then(() => {
+        this.batches.delete(op);
+        return this.mux(op, forwards).then(
+          () => null,
+          () => forwards,
+        );
+      });
+      batch = { forwards, sent };
+      this.batches.set(op, batch);
+    }
+    batch.forwards.push(forward);
+    return batch.sent.then((failed) => (failed ? this.mux(op, [forward]) : undefined));
   }
 
   private muxArgs(): string[] {

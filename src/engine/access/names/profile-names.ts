@@ -27,6 +27,10 @@ export class ProfileNames {
    */
   private rewrite: (() => Promise<void>) | null = null;
   private wildcardsWritten = false;
+  /** What root said its DNS responder does for the wildcards (`setWildcards`'s `how`), shown in the status's `how`. */
+  private wildcardsHow: string | null = null;
+  /** The mode's own status, before the wildcards' part is added to its `how`. */
+  private base: NamesStatus | null = null;
   private ingress: IngressRequest = { hosts: [], wildcards: [] };
   /** Ingress names root wrote, and those it refused (or would not answer) with why. */
   private ingressWritten = new Set<string>();
@@ -148,6 +152,8 @@ export class ProfileNames {
     await this.backend.setDns(this.profile, null).catch((e: Error) => failures.push(e.message));
     await this.backend.setWildcards?.(this.profile, null).catch((e: Error) => failures.push(e.message));
     this.ingressWritten.clear();
+    this.wildcardsHow = null;
+    this.base = null;
     this.current = { state: "off", domain: this.domain };
     if (failures.length > 0)
       throw new Error(`could not take back the names of "${this.profile}": ${failures.join("; ")}`);
@@ -187,6 +193,12 @@ export class ProfileNames {
     if (!this.backend!.setWildcards || (wildcards.length === 0 && !this.wildcardsWritten)) return;
     const result = await this.backend!.setWildcards(this.profile, wildcards.length > 0 ? wildcards : null);
     this.wildcardsWritten = wildcards.length > 0;
+    const how = result.how ?? null;
+    if (how !== this.wildcardsHow) {
+      this.wildcardsHow = how;
+      // An Ingress change writes no status of the mode's own: the status line learns of the responder here.
+      if (this.base?.state === "on") this.set(this.base);
+    }
     for (const d of result.dropped) refused.set(d.name, d.reason);
     for (const w of wildcards) if (!refused.has(w.pattern)) written.add(w.pattern);
   }
@@ -211,7 +223,12 @@ export class ProfileNames {
     return this.queue;
   }
 
-  private set(status: NamesStatus): void {
+  private set(mode: NamesStatus): void {
+    this.base = mode;
+    const status =
+      mode.state === "on" && this.wildcardsHow
+        ? { ...mode, how: `${mode.how}; wildcards: ${this.wildcardsHow}` }
+        : mode;
     const before = JSON.stringify(this.current);
     this.current = status;
     if (JSON.stringify(status) === before) return;

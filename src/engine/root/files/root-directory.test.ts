@@ -3,8 +3,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ensureRootDirectory } from "./root-directory.js";
-import type { WindowsSecurity } from "../../elevation/windows-acl.js";
-import { ROOT_ONLY_SDDL, parseSddl } from "../../elevation/windows-sddl.js";
+import type { WindowsSecurity } from "../../elevation/acl-windows.js";
+import { ROOT_ONLY_SDDL, parseSddl } from "../../elevation/sddl-windows.js";
 
 const ADMIN = "S-1-5-21-1004336348-1177238915-682003330-500";
 const USER = "S-1-5-21-1004336348-1177238915-682003330-1001";

@@ -1,8 +1,8 @@
 import { lstat, mkdir, stat } from "node:fs/promises";
 import { dirname } from "node:path";
 import { assertNoUserLinks } from "./directory-walk.js";
-import { type WindowsSecurity, windowsSecurity } from "../../elevation/windows-acl.js";
-import { ROOT_ONLY_SDDL, notRootOwned } from "../../elevation/windows-sddl.js";
+import { type WindowsSecurity, windowsSecurity } from "../../elevation/acl-windows.js";
+import { ROOT_ONLY_SDDL, notRootOwned } from "../../elevation/sddl-windows.js";
 
 /**
  * Root's runtime directory (records of what each session set, the installed

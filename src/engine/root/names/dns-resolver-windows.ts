@@ -64,6 +64,31 @@ export class NrptRules implements DnsResolver {
     return [`$ErrorActionPreference = 'Stop'`, NrptRules.ownRules(profile, owner)].join("\n");
   }
 
+  /**
+   * Rules under the marker `profile=<tag>` (a tag that is no profile's name: root's DNS responder, wildcard-link-
+   * windows.ts): this owner's rules of that tag replaced by one per domain, each sent to `server`; none for [].
+   */
+  static domainsScript(tag: string, domains: readonly string[], server: string, owner: NamesOwner): string {
+    if (!/^_[a-z]+$/.test(tag) || !isValidIp(server) || domains.some((d) => !DNS_DOMAIN.test(d)))
+      throw new Error(
+        `refusing NRPT rules for "${domains.join(", ")}" → "${server}": not valid domains and an address`,
+      );
+    return [
+      `$ErrorActionPreference = 'Stop'`,
+      NrptRules.ownRules(tag, owner),
+      ...domains.map(
+        (d) =>
+          `Add-DnsClientNrptRule -Namespace '.${d}' -NameServers '${server}' -Comment '${nrptComment(tag, owner)}'`,
+      ),
+    ].join("\n");
+  }
+
+  /** See `domainsScript`; answers what was done. */
+  async setDomains(tag: string, domains: readonly string[], server: string): Promise<string> {
+    await this.powershell(NrptRules.domainsScript(tag, domains, server, this.owner));
+    return domains.map((d) => `NRPT rule .${d} → ${server}`).join(", ");
+  }
+
   async apply(dns: ProfileDns): Promise<string> {
     await this.powershell(NrptRules.addScript(dns, this.owner));
     return `NRPT rule .${dns.domain} → ${dns.server}`;

@@ -1,8 +1,8 @@
-import { randomUUID } from "node:crypto";
 import { mkdtemp, readFile, readdir, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { fakeNrptPowerShell as fakePowerShell } from "../../../../test-support/fake-nrpt-powershell.js";
 import { PlainFiles } from "../../system/file-access.js";
 import { NrptRules } from "./dns-resolver-windows.js";
 import { ResolverFiles } from "./dns-resolver-darwin.js";
@@ -43,54 +43,6 @@ describe("macOS: /etc/resolver/<domain> (resolver(5))", () => {
     expect(await readdir(dir)).toEqual(["dev.local"]);
   });
 });
-
-/**
- * A stand-in for PowerShell's DnsClient module, following its documented
- * behaviour: Add-DnsClientNrptRule creates a rule named by a new GUID in
- * braces; Get-DnsClientNrptRule lists every rule; Remove-DnsClientNrptRule
- * -Name removes one. It runs the scripts NrptRules sends, which only use those
- * cmdlets in these shapes.
- */
-function fakePowerShell() {
-  const rules: { Name: string; Namespace: string[]; NameServers: string[]; Comment: string }[] = [];
-  const scripts: string[] = [];
-  const runner = {
-    run: async (file: string, args: readonly string[]) => {
-      expect(file).toBe("powershell.exe");
-      const script = Buffer.from(args[args.indexOf("-EncodedCommand") + 1]!, "base64").toString("utf16le");
-      scripts.push(script);
-      let stdout = "";
-      for (const line of script.split("\n")) {
-        const like = /Where-Object \{ \$_\.Comment -like '([^']*)' \}/.exec(line)?.[1];
-        const matches = (c: string) =>
-          like !== undefined &&
-          new RegExp(`^${like.replace(/[.+?^${}()|[\]\\]/g, "\\$&").replace(/\*/g, ".*")}$`).test(c);
-        if (line.startsWith("Get-DnsClientNrptRule") && line.includes("Remove-DnsClientNrptRule"))
-          for (const r of rules.filter((x) => matches(x.Comment))) rules.splice(rules.indexOf(r), 1);
-        else if (line.startsWith("Get-DnsClientNrptRule") && line.includes("ConvertTo-Json")) {
-          const found = rules.filter((x) => matches(x.Comment)).map(({ Name, Comment }) => ({ Name, Comment }));
-          stdout = found.length === 0 ? "" : JSON.stringify(found.length === 1 ? found[0] : found);
-        } else if (line.startsWith("Add-DnsClientNrptRule")) {
-          const [, ns, server, comment] = /-Namespace '([^']+)' -NameServers '([^']+)' -Comment '([^']+)'/.exec(line)!;
-          rules.push({
-            Name: `{${randomUUID().toUpperCase()}}`,
-            Namespace: [ns!],
-            NameServers: [server!],
-            Comment: comment!,
-          });
-        } else if (line.startsWith("Remove-DnsClientNrptRule -Name")) {
-          const name = /-Name '([^']+)'/.exec(line)![1];
-          rules.splice(
-            rules.findIndex((r) => r.Name === name),
-            1,
-          );
-        }
-      }
-      return { stdout, stderr: "", exitCode: 0 };
-    },
-  };
-  return { rules, scripts, runner };
-}
 
 describe("Windows: NRPT rules through PowerShell's DnsClient cmdlets", () => {
   it("adds one rule for .<domain> marked as ours; removes only ours; replaces its own on a second apply", async () => {

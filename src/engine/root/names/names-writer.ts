@@ -1,8 +1,9 @@
 import { PolicyError } from "../policy/policy-error.js";
-import type { ClusterDns, HostsEntry } from "../root.js";
+import type { ClusterDns, HostsEntry, WildcardEntry, WildcardsResult } from "../root.js";
 import type { DnsResolver, NamesOwner } from "./dns-resolver.js";
 import { HostsFile } from "./hosts-file.js";
 import { dnsResolverFor } from "./platform-dns-resolver.js";
+import { WildcardNames, sharedWildcardService } from "./wildcard-names.js";
 import { markerWriterAlive } from "./writer-liveness.js";
 
 /**
@@ -35,6 +36,8 @@ export class NamesWriter {
     private readonly owner: NamesOwner,
     private readonly hosts: HostsFile,
     private readonly resolver: DnsResolver,
+    /** Wildcard names, through this root process's DNS responder; null: none (they are shown as not mapped). */
+    private readonly wildcards: WildcardNames | null = null,
   ) {}
 
   static forPlatform(
@@ -46,6 +49,7 @@ export class NamesWriter {
       owner,
       new HostsFile(options.hostsPath),
       dnsResolverFor(owner, runtimeDir, process.platform, undefined, options.tag),
+      new WildcardNames(sharedWildcardService(runtimeDir)),
     );
   }
 
@@ -95,6 +99,15 @@ export class NamesWriter {
     return this.resolver.unavailable();
   }
 
+  /** The profile's wildcards on root's DNS responder (judged by the session first); null takes them back. */
+  async setWildcards(profile: string, entries: readonly WildcardEntry[] | null): Promise<WildcardsResult> {
+    if (!this.wildcards)
+      return {
+        dropped: (entries ?? []).map((e) => ({ name: e.pattern, reason: "wildcard (needs the DNS responder)" })),
+      };
+    return this.wildcards.set(profile, entries);
+  }
+
   /** Everything this owner set, taken back (its session ended). */
   async clearAll(): Promise<string[]> {
     const failures: string[] = [];
@@ -104,6 +117,7 @@ export class NamesWriter {
       await this.setDns(profile, null).catch((e: Error) =>
         failures.push(`resolver setting of ${profile}: ${e.message}`),
       );
+    failures.push(...((await this.wildcards?.clearAll()) ?? []));
     return failures;
   }
 
@@ -111,6 +125,7 @@ export class NamesWriter {
   async removeStale(): Promise<string[]> {
     const hosts = (await this.hosts.removeStale()).map((p) => `hosts block of ${p}`);
     const dns = await this.resolver.removeStale(markerWriterAlive);
-    return [...hosts, ...dns];
+    const wildcards = (await this.wildcards?.removeStale(markerWriterAlive)) ?? [];
+    return [...hosts, ...dns, ...wildcards];
   }
 }

@@ -48,6 +48,32 @@ describe('Ingress and Gateway hosts root writes (docs/security.md, "The root pol
     expect(ingressHostRefusal(name, "cluster.local", NO_ALLOWANCES)).toEqual(why);
   });
 
+  it("an administrator's allowed domain replaces only the .test/.example rule (the reviewer's policy.mts)", () => {
+    const allow = { cidrs: [], domains: ["acme.corp"] };
+    const machine = { search: ["acme.corp"] };
+    expect(ingressHostRefusal("wpad.acme.corp", "cluster.local", allow)).toBe(
+      "wpad is looked up by clients to configure themselves (proxy, tunnel)",
+    );
+    expect(ingressHostRefusal("isatap.acme.corp", "cluster.local", allow)).toContain("configure themselves");
+    expect(ingressHostRefusal("app.acme.corp", "cluster.local", allow, machine)).toBe(
+      "would answer for a name under this machine's search domain acme.corp",
+    );
+    expect(ingressHostRefusal("x.ns.svc.acme.corp", "acme.corp", allow)).toBe(
+      "under the cluster domain acme.corp, which the cluster's DNS answers",
+    );
+    expect(
+      ingressHostRefusal("meta.google.internal", "cluster.local", { cidrs: [], domains: ["google.internal"] }),
+    ).toBe("a name under google.internal, a domain this machine's own software looks up");
+    expect(ingressHostRefusal("app.acme.corp", "cluster.local", allow)).toBeNull();
+  });
+
+  it("a host under a cluster domain another profile declared to root is refused", () => {
+    expect(ingressHostRefusal("web.svc.other.test", "cluster.local", NO_ALLOWANCES, undefined, ["other.test"])).toBe(
+      "under other.test, a cluster domain declared to root, which that cluster's DNS answers",
+    );
+    expect(ingressHostRefusal("web.shop.test", "cluster.local", NO_ALLOWANCES, undefined, ["other.test"])).toBeNull();
+  });
+
   it("a name under one of this machine's search domains is refused; an allowed domain is written", () => {
     const machine = { search: ["corp.test"] };
     expect(ingressHostRefusal("wiki.corp.test", "cluster.local", NO_ALLOWANCES, machine)).toBe(

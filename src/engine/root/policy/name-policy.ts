@@ -162,31 +162,65 @@ const INGRESS_OPEN_TLDS = new Set(["test", "example"]);
  * Why root would not write an Ingress or Gateway host of a profile whose cluster domain is `domain` into the hosts
  * file, or null when it would (docs/security.md, "The root policy"). Such a host is any name the cluster's user chose,
  * so the rule is what it may not take from everyone else on the machine: only names under `.test` and `.example`, or
- * under a domain the administrator allowed; never a public name, one of this machine's own domains or search domains,
- * a name clients look up to configure themselves, or a name under the cluster domain (the cluster's DNS answers
- * those, and the Service-name rule guards them).
+ * under a domain the administrator allowed (which replaces only that rule); never a public name, one of this machine's
+ * own domains or search domains, a name clients look up to configure themselves, or a name under a cluster domain
+ * (`domain`, or `clusterDomains`: every one declared in this root process; their clusters' DNS answers those).
  */
 export function ingressHostRefusal(
   name: string,
   domain: string,
   allowances: Allowances,
   machine: MachineNames = NO_MACHINE_NAMES,
+  clusterDomains: readonly string[] = [],
 ): string | null {
   const labels = name.split(".");
   if (!labels.every((l) => DNS_LABEL.test(l))) return "not a DNS name";
   if (labels.length < 2) return "a single label; root writes only names of at least two labels";
   if (isPublicName(name, allowances)) return "public name";
-  if (allowances.domains.some((d) => under(name, d))) return null;
   if (under(name, domain)) return `under the cluster domain ${domain}, which the cluster's DNS answers`;
+  const cluster = clusterDomains.find((d) => under(name, d));
+  if (cluster) return `under ${cluster}, a cluster domain declared to root, which that cluster's DNS answers`;
+  // The administrator's word replaces only the top-level rule: an allowed company domain still keeps its proxy
+  // autoconfiguration names, its search domains and the machine's own domains.
   const tld = labels[labels.length - 1]!;
-  if (INGRESS_CLOSED_TLDS.has(tld)) return `a name under .${tld}, which this machine's own network uses`;
+  const allowed = allowances.domains.some((d) => under(name, d));
+  if (!allowed && INGRESS_CLOSED_TLDS.has(tld)) return `a name under .${tld}, which this machine's own network uses`;
   const own = MACHINE_DOMAINS.find((d) => under(name, d));
   if (own) return `a name under ${own}, a domain this machine's own software looks up`;
-  if (!INGRESS_OPEN_TLDS.has(tld))
+  if (!allowed && !INGRESS_OPEN_TLDS.has(tld))
     return `not under .test or .example, the names kept for local use (others may be a VPN's or a company's; an administrator may allow a domain: mktunnel helper install --allow-domain)`;
   if (AUTOCONFIG_LABELS.has(labels[0]!))
     return `${labels[0]} is looked up by clients to configure themselves (proxy, tunnel)`;
   const search = machine.search.find((d) => under(name, d));
   if (search) return `would answer for a name under this machine's search domain ${search}`;
   return null;
+}
+
+/**
+ * Why root's DNS responder would not answer a wildcard Ingress or Gateway name, or null when it would (docs/security.md,
+ * "The root policy"): `*.` and a domain that passes `ingressHostRefusal` as an exact host would, of at least two labels
+ * (`*.test` would take a whole top-level domain, `*.com` the world's). Its domain is never an allowed domain itself (the
+ * wildcard would take all of it), nor above a search domain or a cluster domain: macOS's scoped resolvers and Windows'
+ * NRPT send every name under the wildcard's domain to the responder, those below it too.
+ */
+export function wildcardRefusal(
+  pattern: string,
+  domain: string,
+  allowances: Allowances,
+  machine: MachineNames = NO_MACHINE_NAMES,
+  clusterDomains: readonly string[] = [],
+): string | null {
+  if (!pattern.startsWith("*.")) return "not a wildcard (*.<domain>)";
+  const rest = pattern.slice(2);
+  if (!rest.split(".").every((l) => DNS_LABEL.test(l))) return "not a DNS name";
+  if (!rest.includes("."))
+    return `*.${rest} would take the whole top-level domain .${rest}; root answers wildcards only under a domain of at least two labels`;
+  const allowed = allowances.domains.find((d) => d === rest);
+  if (allowed)
+    return `*.${rest} would take all of ${allowed}, the domain the administrator allowed; root answers wildcards only below it`;
+  const search = machine.search.find((d) => under(d, rest));
+  if (search) return `would answer for a name under this machine's search domain ${search}`;
+  const cluster = [domain, ...clusterDomains].find((d) => under(d, rest));
+  if (cluster) return `would take the names of ${cluster}, a cluster domain declared to root`;
+  return ingressHostRefusal(rest, domain, allowances, machine, clusterDomains);
 }

@@ -3,12 +3,12 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { KubeSim } from "../../../test-support/kube-sim/kube-sim.js";
-import { clientFor, ingressOf, lbService } from "../../../test-support/kube-sim/sim-client.js";
+import { clientFor, externalIpsOf, lbService } from "../../../test-support/kube-sim/sim-client.js";
 import { parseCidr } from "../../shared/cidr.js";
 import { entryToJson } from "../../shared/tunnel-entry.js";
 import { ASSIGNED_ANNOTATION } from "../lb/lb-service.js";
 import { RegistryFile } from "../registry/registry-file.js";
-import { releaseIngressOfGoneTunnels } from "./stale-ingress.js";
+import { releaseExternalIpsOfGoneTunnels } from "./stale-external-ips.js";
 import { registryAt } from "../../../test-support/registry-at.js";
 
 let sim: KubeSim;
@@ -27,7 +27,7 @@ const entry = (profile: string, pid: number) =>
   });
 const deadPid = 2 ** 22 + 4321;
 
-/** A Service as our controller leaves it: the ingress and our record of it. */
+/** A Service as our controller leaves it: its external IPs and our record of them. */
 function ours(name: string, ip: string) {
   const created = sim.store.create(
     "services",
@@ -45,7 +45,7 @@ function ours(name: string, ip: string) {
 
 beforeEach(async () => {
   sim = await KubeSim.start({ profile: "minikube" });
-  dir = await mkdtemp(join(tmpdir(), "mkt-ingress-"));
+  dir = await mkdtemp(join(tmpdir(), "mkt-external-ips-"));
   registry = registryAt(join(dir, "tunnels.json"));
 });
 afterEach(async () => {
@@ -54,7 +54,7 @@ afterEach(async () => {
 });
 
 describe("external IPs left by a tunnel that died", () => {
-  it("are taken back when no tunnel of the profile lives; an ingress someone changed or set is left alone", async () => {
+  it("are taken back when no tunnel of the profile lives; external IPs someone changed or set are left alone", async () => {
     await writeFile(registry.path, JSON.stringify([entry("minikube", deadPid)]));
     ours("web", "172.30.0.1");
     ours("api", "172.30.0.2");
@@ -77,19 +77,19 @@ describe("external IPs left by a tunnel that died", () => {
     );
 
     const client = await clientFor(sim);
-    const report = await releaseIngressOfGoneTunnels(registry, ["minikube"], new Set(), async () => client);
+    const report = await releaseExternalIpsOfGoneTunnels(registry, ["minikube"], new Set(), async () => client);
     expect(report).toEqual([{ profile: "minikube", released: ["default/api", "default/web"], failures: [] }]);
-    expect(ingressOf(sim, "web")).toEqual([]);
+    expect(externalIpsOf(sim, "web")).toEqual([]);
     expect(sim.store.get("services", "default", "web").metadata.annotations?.[ASSIGNED_ANNOTATION]).toBeUndefined();
-    expect(ingressOf(sim, "edited")).toEqual(["203.0.113.9"]);
-    expect(ingressOf(sim, "theirs")).toEqual(["198.51.100.4"]);
+    expect(externalIpsOf(sim, "edited")).toEqual(["203.0.113.9"]);
+    expect(externalIpsOf(sim, "theirs")).toEqual(["198.51.100.4"]);
   });
 
   it("a profile whose tunnel runs (here or in another process) is not touched; an unreachable cluster is skipped", async () => {
     await writeFile(registry.path, JSON.stringify([entry("other", process.pid)]));
     ours("web", "172.30.0.1");
     const client = await clientFor(sim);
-    const report = await releaseIngressOfGoneTunnels(
+    const report = await releaseExternalIpsOfGoneTunnels(
       registry,
       ["minikube", "other", "down"],
       new Set(["minikube"]),
@@ -108,6 +108,6 @@ describe("external IPs left by a tunnel that died", () => {
         skipped: "cluster not reachable: connect ECONNREFUSED 192.168.58.2:8443",
       },
     ]);
-    expect(ingressOf(sim, "web")).toEqual(["172.30.0.1"]);
+    expect(externalIpsOf(sim, "web")).toEqual(["172.30.0.1"]);
   });
 });

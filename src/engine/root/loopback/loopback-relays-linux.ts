@@ -1,6 +1,6 @@
 import { type Server, type Socket, connect, createServer } from "node:net";
 import { PolicyError } from "../policy/policy-error.js";
-import { listenerOwnedBy } from "./listener-owner.js";
+import { listenerOwnedBy } from "./listener-owner-linux.js";
 import { systemPortRefusal } from "../policy/service-ports.js";
 
 /**

@@ -1,5 +1,5 @@
 import koffi, { type LibraryHandle } from "koffi";
-import { type SecurityDescriptor, parseSddl } from "./windows-sddl.js";
+import { type SecurityDescriptor, parseSddl } from "./sddl-windows.js";
 
 /**
  * The Win32 security calls root and its clients need on Windows, through koffi

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { DAEMON_NAME, helperLayout } from "./helper-layout.js";
 import { windowsServiceArgs, windowsServiceCommand } from "./daemon-definitions.js";
-import { batchCommandLine, quoteWindowsArg, windowsCommandLine } from "./windows-command-line.js";
+import { batchCommandLine, quoteWindowsArg, windowsCommandLine } from "./command-line-windows.js";
 
 /**
  * A command line split as Microsoft's C runtime splits it (learn.microsoft.com,

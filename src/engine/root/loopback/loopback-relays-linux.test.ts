@@ -1,6 +1,6 @@
 import { type Server, type Socket, connect, createServer } from "node:net";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { LoopbackRelays, MAX_RELAYED_CONNECTIONS } from "./loopback-relays.js";
+import { LoopbackRelays, MAX_RELAYED_CONNECTIONS } from "./loopback-relays-linux.js";
 
 /**
  * The helper's own user asking root for listeners: bounded per session, and

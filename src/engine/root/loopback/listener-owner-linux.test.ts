@@ -2,7 +2,7 @@ import { cp, mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { listenerOwnedBy, listenerUids } from "./listener-owner.js";
+import { listenerOwnedBy, listenerUids } from "./listener-owner-linux.js";
 
 // A /proc/net captured on a real machine (fixtures/SOURCES.md), laid out as proc(5) has it.
 describe("who listens on a relay's target (/proc/net/tcp, tcp6)", () => {

@@ -91,7 +91,7 @@ describe("every window is secure (docs/security.md)", () => {
         else if (
           /\.(ts|tsx)$/.test(entry.name) &&
           !entry.name.endsWith(".test.ts") &&
-          !path.endsWith(join("main", "windows", "secure-window.ts"))
+          !path.endsWith(join("main", "window", "secure-window.ts"))
         ) {
           const text = await readFile(path, "utf8");
           if (/new\s+BrowserWindow\s*\(|new\s+BrowserView\s*\(|WebContentsView\s*\(|webPreferences\s*:/.test(text))

@@ -1,7 +1,7 @@
 import type { BrowserWindow, BrowserWindowConstructorOptions, WebContents, WebPreferences } from "electron";
 import { APP_ORIGIN } from "../../shared/ipc-contract.js";
 
-/** The only webPreferences a window of ours may have (docs/security.md, "The tray app"). */
+/** The only webPreferences a window of ours may have (docs/security.md, "The tray app (Electron)"). */
 export const SECURE_WEB_PREFERENCES = {
   contextIsolation: true,
   sandbox: true,

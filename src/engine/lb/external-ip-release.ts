@@ -7,18 +7,19 @@ export function servicePath(service: Pick<LbService, "namespace" | "name">): str
 }
 
 /**
- * Takes back an ingress we set, only while it is still as we set it: the
+ * Takes back the external IPs we set, only while they are still as we set them: the
  * patch carries the resourceVersion, and a 409 means "read again and judge
  * again" (up to 3 times). Used by the controller's stop and by cleanup after
  * a tunnel died without stopping.
  */
-export async function releaseIngress(
+export async function releaseExternalIps(
   client: KubeApi,
   service: LbService,
   attempt = 0,
 ): Promise<"released" | "not-ours" | "gone"> {
   const body = {
     metadata: { resourceVersion: service.resourceVersion, annotations: { [ASSIGNED_ANNOTATION]: null } },
+    // `status.loadBalancer.ingress` is the API's field for a Service's external IPs.
     status: { loadBalancer: { ingress: null } },
   };
   try {
@@ -35,16 +36,16 @@ export async function releaseIngress(
     if (error instanceof KubeApiError && error.status === 404) return "gone";
     throw error;
   }
-  return ownership(current) === "ours" ? releaseIngress(client, current, attempt + 1) : "not-ours";
+  return ownership(current) === "ours" ? releaseExternalIps(client, current, attempt + 1) : "not-ours";
 }
 
-export interface StaleIngressReport {
+export interface StaleExternalIpReport {
   readonly released: string[];
   readonly failures: string[];
 }
 
-/** Every Service whose ingress we set and nobody changed since: for a profile whose tunnel is gone. */
-export async function releaseAllOurIngress(client: KubeApi): Promise<StaleIngressReport> {
+/** Every Service whose external IPs we set and nobody changed since: for a profile whose tunnel is gone. */
+export async function releaseAllOurExternalIps(client: KubeApi): Promise<StaleExternalIpReport> {
   const { items } = await listAll<Json>(client, "/api/v1/services");
   const ours = items.map(toLbService).filter((s) => ownership(s) === "ours");
   const released: string[] = [];
@@ -52,7 +53,7 @@ export async function releaseAllOurIngress(client: KubeApi): Promise<StaleIngres
   await Promise.all(
     ours.map(async (service) => {
       try {
-        if ((await releaseIngress(client, service)) === "released") released.push(service.key);
+        if ((await releaseExternalIps(client, service)) === "released") released.push(service.key);
       } catch (error) {
         failures.push(`${service.key}: ${(error as Error).message}`);
       }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { SID, notRootOwned, parseSddl, readersBeyond, writersBeyond } from "./windows-sddl.js";
+import { SID, notRootOwned, parseSddl, readersBeyond, writersBeyond } from "./sddl-windows.js";
 
 const USER = "S-1-5-21-1004336348-1177238915-682003330-1001";
 const OTHER = "S-1-5-21-1004336348-1177238915-682003330-1002";

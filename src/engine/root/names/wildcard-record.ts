@@ -1,0 +1,67 @@
+import { mkdir, readFile, readdir, rm } from "node:fs/promises";
+import { join } from "node:path";
+import { FileGuard } from "../files/guarded-files.js";
+import type { FileAccess } from "../../system/file-access.js";
+import type { NamesOwner } from "./dns-resolver.js";
+
+const RECORD = /^wildcards-(\d+)\.json$/;
+const RESPONDER_ADDRESS = /^127\.(6[4-9]|7[01])\.255\.255$/;
+
+/** What a root process's DNS responder set up, as cleanup finds it after a crash. */
+export interface WildcardRecord {
+  readonly pid: number;
+  readonly started: string;
+  readonly link: string;
+  readonly address: string;
+}
+
+/**
+ * The record `wildcards-<pid>.json` in root's runtime directory, written before the OS side of the responder exists
+ * (docs/architecture.md, "Ingress and Gateway names", "Wildcards"): a crash between the two still leaves something
+ * cleanup can find. macOS's and Windows's routers keep it here; Linux's keeps the same shape itself.
+ */
+export class WildcardRecords {
+  readonly path: string;
+
+  constructor(
+    private readonly self: NamesOwner,
+    private readonly runtimeDir: string,
+    private readonly files: FileAccess = FileGuard.strictFor({ uid: 0, gid: 0 }),
+  ) {
+    this.path = join(runtimeDir, `wildcards-${self.pid}.json`);
+  }
+
+  async write(link: string, address: string): Promise<void> {
+    await mkdir(this.runtimeDir, { recursive: true, mode: 0o755 });
+    const record = { started: this.self.started, link, address };
+    await this.files.replace(this.path, `${JSON.stringify(record)}\n`, { mode: 0o644 });
+  }
+
+  async remove(): Promise<void> {
+    await rm(this.path, { force: true });
+  }
+
+  /** Every record of a responder (this process's too), with a link name of ours. */
+  async all(): Promise<(WildcardRecord & { forget: () => Promise<void> })[]> {
+    const found: (WildcardRecord & { forget: () => Promise<void> })[] = [];
+    for (const file of await readdir(this.runtimeDir).catch(() => [] as string[])) {
+      const match = RECORD.exec(file);
+      if (!match) continue;
+      const path = join(this.runtimeDir, file);
+      const parsed = JSON.parse((await readFile(path, "utf8").catch(() => "null")) || "null") as Omit<
+        WildcardRecord,
+        "pid"
+      > | null;
+      // Only a responder's own link names and addresses (wildcard-names.ts `candidate`): cleanup removes an lo0 alias
+      // by what a record says, and must never be led to another.
+      if (!parsed || !/^mktdns\d$/.test(parsed.link ?? "") || !RESPONDER_ADDRESS.test(parsed.address ?? "")) continue;
+      found.push({ ...parsed, pid: Number(match[1]), forget: () => rm(path, { force: true }) });
+    }
+    return found;
+  }
+
+  /** Whether another root process (alive, or dead and not yet cleaned up) recorded this link. */
+  async takenByOther(link: string): Promise<boolean> {
+    return (await this.all()).some((r) => r.link === link && r.pid !== this.self.pid);
+  }
+}
