@@ -6,7 +6,7 @@ import { vi } from "vitest";
 import type { AccessSnapshot, LinkStatus, ServiceName, ServicesView } from "../src/engine/access/cluster-access.js";
 import { ForwardAccess, type ForwardAccessOptions } from "../src/engine/access/forwards/forward-access.js";
 import type { ForwardLink } from "../src/engine/access/forwards/forward-link.js";
-import { loopbackPoolFor } from "../src/engine/access/forwards/loopback-range.js";
+import { servicePoolFor } from "../src/engine/access/forwards/ingress-forwards.js";
 import type { LinkTarget } from "../src/engine/access/forwards/reconnecting-link.js";
 import { ProfileNames } from "../src/engine/access/names/profile-names.js";
 import type { ContainerCli, ContainerEngine, PublishedPort } from "../src/engine/cluster/container-cli.js";
@@ -134,7 +134,7 @@ export async function setup(
     hostPublicKeys: async () => node.hostKeys,
   } as unknown as ContainerCli;
   const locks = options.realLocks ? new TunnelLocks(miniPath, () => fileAccessFor(miniPath)) : null;
-  const pool = new IpPool([loopbackPoolFor(70)]);
+  const pool = new IpPool([servicePoolFor(70)]);
   let released = 0;
   let resolveTarget: (() => Promise<LinkTarget>) | null = null;
   const access = new ForwardAccess(

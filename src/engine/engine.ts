@@ -80,7 +80,7 @@ export async function createEngine(options: EngineOptions = {}) {
   const table = options.routeTable ?? routeTableFor();
   const isRoot = isElevated();
   // As root, the user whose MINIPATH this is, found once (root/acting-user.ts): minikube and docker run as them, and
-  // their kubeconfig is read with their rights (docs/security.md, "Commands root runs for a user").
+  // their kubeconfig is read with their rights (docs/security.md, "The root policy", row Commands root runs for a user).
   const actingUser = isRoot && process.platform !== "win32" ? await actingUserFor(miniPath) : null;
   const runner = runnerFor(actingUser);
   const kubeConfig = kubeConfigSource(actingUser, env);

@@ -1,10 +1,10 @@
 import type { CommandRunner } from "../system/command-runner.js";
 import { DAEMON_NAME } from "./helper-layout.js";
 
-/**
- * The helper's Windows service as the Service Control Manager reports it (`sc.exe`), for install (an upgrade removes
- * the old service first) and uninstall (helper-installer.ts). Registering and starting it stay with the install.
- */
+// The helper's Windows service as the Service Control Manager reports it (`sc.exe`), for install (an upgrade removes
+// the old service first) and uninstall (helper-installer.ts). Registering and starting it stay with the install.
+
+/** A stop or removal of the service that did not happen, with what sc said. */
 export class WindowsServiceError extends Error {}
 
 /** The SCM's states (SERVICE_STATUS.dwCurrentState), as sc prints them after their number. */
@@ -57,7 +57,8 @@ export async function removeWindowsService(
     await new Promise((resolve) => setTimeout(resolve, pollMs));
   }
   const deleted = await sc(["delete", DAEMON_NAME]);
-  // 1060: no such service; 1072: already marked for deletion.
-  if (![0, 1060, 1072].includes(deleted.exitCode))
+  // 1060: no such service; 1072: already marked for deletion. Wine's sc answers 1 for every failure, so a code it
+  // gives is checked against what the service manager still has.
+  if (![0, 1060, 1072].includes(deleted.exitCode) && parseScState((await sc(["query", DAEMON_NAME])).stdout) !== null)
     throw new WindowsServiceError(`sc.exe delete ${DAEMON_NAME} failed: ${(deleted.stdout || deleted.stderr).trim()}`);
 }

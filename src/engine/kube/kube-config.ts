@@ -42,7 +42,7 @@ const ownReader: KubeConfigReader = {
  * The reader for a process acting for `actingUser` (null: a normal user, for
  * themselves). Root acting for another user reads every file with that
  * user's rights, whoever the file says owns it, and runs nothing a user's
- * kubeconfig names (docs/security.md, "Commands root runs for a user").
+ * kubeconfig names (docs/security.md, "The root policy", row Commands root runs for a user).
  */
 export function kubeConfigReaderFor(actingUser: UserIds | null): KubeConfigReader {
   if (actingUser === null || actingUser.uid === 0) return ownReader;

@@ -39,7 +39,7 @@ process.execve(found, [file, ...args], env);
  * CLI for a MINIPATH that user owns, `cat` for the files their kubeconfig
  * names) runs it as that user: with root's rights, minikube would run
  * driver binaries from MINIPATH/bin and docker the credential helpers of
- * the user's config (docs/security.md, "Commands root runs for a user").
+ * the user's config (docs/security.md, "The root policy", row Commands root runs for a user).
  */
 export function runnerAs(user: UserIds, base: CommandRunner = execFileRunner): CommandRunner {
   return {

@@ -12,7 +12,7 @@
  * log's final path is checked to be inside the held folder, and a folder
  * whose parent a user could change (delete or rename its children, or its
  * DACL or owner) is refused: that user could put another folder in its place
- * between the check and the open (docs/security.md, "Windows service host").
+ * between the check and the open (docs/security.md, "Windows: the installed helper's service host").
  */
 #include "root-folder.h"
 

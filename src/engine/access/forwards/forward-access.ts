@@ -203,7 +203,7 @@ export class ForwardAccess extends AccessBase {
   /**
    * A Service's names go to its address only while this tunnel holds a listener there (a port listening, none in use
    * by another program): its address is predictable from the profile's name, and another local user who listens there
-   * first must never receive this user's traffic (docs/security.md, "Relays").
+   * first must never receive this user's traffic (docs/security.md, "The root policy", row Relays).
    */
   private nameHeldServices(): void {
     const { held } = this.forwards.holding();

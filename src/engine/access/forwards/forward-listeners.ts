@@ -101,7 +101,7 @@ export class ForwardListeners {
   /**
    * Which addresses this tunnel holds (at least one port listening, none in use by another program), and which another
    * program holds a port of. Names go only to held ones: forward mode's addresses are predictable from the profile's
-   * name, so another local user may listen there first (docs/security.md, "Relays").
+   * name, so another local user may listen there first (docs/security.md, "The root policy", row Relays).
    */
   holding(): { readonly held: ReadonlySet<string>; readonly taken: ReadonlySet<string> } {
     const listening = new Set<string>();

@@ -4,7 +4,8 @@ import { describe, expect, it } from "vitest";
 import type { ManagedService } from "../../lb/lb-service.js";
 import { forwardSpecsOf } from "./forward-specs.js";
 import { hostKeyAlgorithms, isPinned, parseHostKeys } from "./host-keys.js";
-import { loopbackOctetFor, loopbackPoolFor } from "./loopback-range.js";
+import { loopbackOctetFor } from "./loopback-range.js";
+import { ingressRangeFor, servicePoolFor } from "./ingress-forwards.js";
 import { forwardSpec } from "./openssh-link.js";
 
 const fixture = (name: string) => readFileSync(join(import.meta.dirname, "fixtures", name), "utf8");
@@ -42,7 +43,9 @@ describe("loopback ranges", () => {
     expect(octet).toBeGreaterThanOrEqual(64);
     expect(octet).toBeLessThanOrEqual(127);
     expect(loopbackOctetFor("minikube", new Set([octet]))).toBe(octet === 127 ? 64 : octet + 1);
-    expect(loopbackPoolFor(70)).toBe("127.70.0.1-127.70.255.254");
+    // The /16's last /24 is the Ingress and Gateway places'; the Services' pool stops before it.
+    expect(servicePoolFor(70)).toBe("127.70.0.1-127.70.254.255");
+    expect(ingressRangeFor(70)).toBe("127.70.255.0/24");
   });
 });
 

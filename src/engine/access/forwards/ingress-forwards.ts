@@ -27,7 +27,7 @@ function hash(text: string): number {
   return h;
 }
 
-/** The ingress address forward mode would give this place first (status, from another process, reads it too). */
+/** The ingress address forward mode gives this place first, then the next offsets while one is taken. */
 export function preferredIngressAddress(range: string, key: string, offset = 0): string {
   const base = range.replace(/\.0\/24$/, "");
   return `${base}.${1 + ((hash(key) + offset) % 254)}`;
@@ -62,7 +62,7 @@ function placeName(address: NameAddress): { namespace: string; name: string } {
 }
 
 /**
- * Forward mode's Ingress and Gateway names (docs/architecture.md, "Forward mode"): one loopback address per place
+ * Forward mode's Ingress and Gateway names (docs/architecture.md, "Ingress and Gateway names"): one loopback address per place
  * that answers (an ingress controller's hostPorts on the node, its Service, a Gateway's address: `addressKey`), from
  * the last /24 of the profile's /16, with each port its names use (80, 443) forwarded over the profile's link to that
  * place as the node reaches it: the node's own address for hostPorts (as minikube's tunnel does), the Service's IP
@@ -89,7 +89,7 @@ export class IngressForwards {
   /**
    * Where a name answers on this machine; addresses are given out by `follow`. A name goes to an address only while this
    * tunnel holds a listener there: the addresses are predictable from the profile's name, and another local user who
-   * listens on one first must never receive this user's browser traffic (docs/security.md, "Relays").
+   * listens on one first must never receive this user's browser traffic (docs/security.md, "The root policy", row Relays).
    */
   readonly place = (entry: HostEntry): Placement => {
     if (this.ownsService(entry.address)) {

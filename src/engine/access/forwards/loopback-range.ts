@@ -29,8 +29,3 @@ export function loopbackOctetFor(profile: string, taken: ReadonlySet<number> = n
   }
   throw new Error(`every forward range is taken (${COUNT} profiles in forward mode at once)`);
 }
-
-/** The pool the controller allocates from, as a `start-end` range. */
-export function loopbackPoolFor(octet: number): string {
-  return `127.${octet}.0.1-127.${octet}.255.254`;
-}
