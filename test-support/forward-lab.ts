@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { promisify } from "node:util";
 import { bundled } from "./bundles.js";
-import type { StartedTunnel } from "./cli-process.js";
+import { StartedTunnel } from "./cli-process.js";
 import { FakeMinikube } from "./fake-minikube.js";
 import { NetnsLab } from "./netns-lab.js";
 import { SshNode } from "./ssh-node.js";
@@ -105,6 +105,14 @@ export async function destroyForwardLab({ lab, fake, node, sim }: ForwardLab): P
   await lab.destroy();
   await fake.destroy();
 }
+
+/** `mktunnel start --mode forward` in the lab's host namespace over `client` (MKTUNNEL_SSH_CLIENT); `args` follow. */
+export const startForwardTunnel = ({ lab, fake, kubeconfig }: ForwardLab, client: string, ...args: string[]) =>
+  StartedTunnel.start(
+    lab.host,
+    ["--mode", "forward", ...args],
+    fake.env({ KUBECONFIG: kubeconfig, MKTUNNEL_SSH_CLIENT: client }),
+  );
 
 export const state = (t: StartedTunnel, test: (s: State) => boolean, what: string, timeoutMs = 15_000) =>
   t.waitFor((e) => e.event === "state" && test(e as unknown as State), timeoutMs, what) as unknown as Promise<State>;

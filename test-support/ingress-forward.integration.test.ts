@@ -1,39 +1,35 @@
-import { execFile } from "node:child_process";
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
-import { promisify } from "node:util";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { IngressNameStatus } from "../src/engine/access/cluster-access.js";
 import { ingressRangeFor, preferredIngressAddress } from "../src/engine/access/forwards/ingress-forwards.js";
 import { loopbackOctetFor } from "../src/engine/access/forwards/loopback-range.js";
-import { StartedTunnel, runCli } from "./cli-process.js";
+import type { StartedTunnel } from "./cli-process.js";
 import { timeUntil } from "./eventually.js";
-import { type ForwardLab, createForwardLab, destroyForwardLab, listening, state, stateSince } from "./forward-lab.js";
+import {
+  type ForwardLab,
+  createForwardLab,
+  destroyForwardLab,
+  listening,
+  startForwardTunnel,
+  state,
+  stateSince,
+} from "./forward-lab.js";
+import { inHostOf, ingressState, killAndCleanUp, named } from "./ingress-lab-steps.js";
 import { IngressStandIn, standInReply } from "./ingress-standin.js";
 import { createWithKubectl } from "./kube-sim/kubectl-objects.js";
 import { gateway, gatewayService, ingress, minikubeIngressAddon, route } from "./kube-sim/network-fixtures.js";
 import { labUnavailableReason } from "./netns-lab.js";
-import { inPrivateEtc, privateEtc } from "./private-etc.js";
+import { privateEtc } from "./private-etc.js";
 
-const run = promisify(execFile);
 const skip = labUnavailableReason();
 if (skip) console.log(`skipped: Ingress names in forward mode: ${skip}`);
 
 /** The Gateway's Service's ClusterIP, where its proxy answers on the node. */
 const GATEWAY_CLUSTER_IP = "10.96.210.10";
 
-type State = { event: string; ingresses?: IngressNameStatus[]; gateways?: IngressNameStatus[] };
-
 /** The profile's /16's last /24 (ingress-forwards.ts): where forward mode puts its ingress controllers. */
 const INGRESS_ADDRESS = /^127\.\d+\.255\.\d+$/;
-
-/** A tunnel a failed test left running: killed, and what it left taken back, so the next test starts from a clean /etc. */
-async function killAndCleanUp(t: StartedTunnel | null, netns: string, env: NodeJS.ProcessEnv): Promise<void> {
-  if (!t || t.child.exitCode !== null || t.child.signalCode !== null) return;
-  t.child.kill("SIGKILL");
-  await t.exited;
-  await runCli(netns, ["cleanup", "--json"], env);
-}
 
 /**
  * Ingress names in forward mode, end to end (docs/architecture.md, "Ingress and Gateway names"): the node cannot be
@@ -49,30 +45,19 @@ describe.skipIf(skip !== null).each(["openssh", "ssh2"] as const)(
     let standIn: IngressStandIn;
     let tunnel: StartedTunnel | null = null;
 
-    const inHost = (file: string, ...args: string[]) => {
-      const [cmd, argv] = inPrivateEtc("ip", ["netns", "exec", forward.lab.host, file, ...args]);
-      return run(cmd, argv).then(
-        (r) => r.stdout.trim(),
-        (e: { code?: number }) => `exit ${e.code}`,
-      );
-    };
+    const inHost = inHostOf(() => forward.lab.host);
     const hosts = () => readFile(join(privateEtc(), "hosts"), "utf8");
     const curl = (...args: string[]) => inHost("curl", "-s", "--max-time", "5", ...args);
-    const named = (names: IngressNameStatus[], host: string) => names.find((n) => n.host === host);
     /** Written to the hosts file, and each of its ports listening on its loopback address. */
     const answers = (names: IngressNameStatus[], host: string) =>
       named(names, host)?.mapped === true && named(names, host)!.ports.every((p) => p.state === "listening");
-    const ingressState = (
-      t: StartedTunnel,
-      test: (names: IngressNameStatus[]) => boolean,
-      what: string,
-      kind: "ingresses" | "gateways" = "ingresses",
-    ) =>
-      t.waitFor(
-        (e) => e.event === "state" && (e as unknown as State)[kind] !== undefined && test((e as State)[kind]!),
-        20_000,
-        what,
-      ) as unknown as Promise<State>;
+
+    /** `mktunnel start --mode forward` in the lab's host namespace, over this SSH client, once ready. */
+    const startForward = async () => {
+      const t = (tunnel = startForwardTunnel(forward, client));
+      await t.ready();
+      return t;
+    };
 
     beforeEach(async () => {
       forward = await createForwardLab({ gatewayApi: true });
@@ -93,18 +78,8 @@ describe.skipIf(skip !== null).each(["openssh", "ssh2"] as const)(
 
     it("shop.test resolves to the controller's loopback address, which answers 80 and 443 through the link; a public host is not written; the Ingress deleted, its name goes within 5 s", async () => {
       const before = await hosts();
-      const t = (tunnel = StartedTunnel.start(
-        forward.lab.host,
-        ["--mode", "forward"],
-        forward.fake.env({ KUBECONFIG: forward.kubeconfig, MKTUNNEL_SSH_CLIENT: client }),
-      ));
-      await t.ready();
-      const on = await ingressState(
-        t,
-        (n) =>
-          named(n, "shop.test")?.mapped === true && named(n, "shop.test")!.ports.every((p) => p.state === "listening"),
-        "shop.test mapped, 80 and 443 listening",
-      );
+      const t = await startForward();
+      const on = await ingressState(t, (n) => answers(n, "shop.test"), "shop.test mapped, 80 and 443 listening");
       const shop = named(on.ingresses!, "shop.test")!;
       expect(shop.address).toMatch(INGRESS_ADDRESS);
       expect(shop.ports).toEqual([
@@ -148,12 +123,7 @@ describe.skipIf(skip !== null).each(["openssh", "ssh2"] as const)(
         const predicted = preferredIngressAddress(ingressRangeFor(loopbackOctetFor("minikube")), key);
         await forward.lab.startTcpServer(predicted, 80, "attacker", "host");
         const before = await hosts();
-        const t = (tunnel = StartedTunnel.start(
-          forward.lab.host,
-          ["--mode", "forward"],
-          forward.fake.env({ KUBECONFIG: forward.kubeconfig, MKTUNNEL_SSH_CLIENT: client }),
-        ));
-        await t.ready();
+        const t = await startForward();
         const on = await ingressState(t, (n) => answers(n, "shop.test"), "shop.test mapped and listening");
         const moved = named(on.ingresses!, "shop.test")!.address!;
         expect(moved).toMatch(INGRESS_ADDRESS);
@@ -176,12 +146,7 @@ describe.skipIf(skip !== null).each(["openssh", "ssh2"] as const)(
     it("with no LoadBalancer Service at all (only the addon's NodePort), shop.test still resolves and answers; an Ingress created later too", async () => {
       await forward.kubectl("delete", "service", "web", "api", "admin");
       const before = await hosts();
-      const t = (tunnel = StartedTunnel.start(
-        forward.lab.host,
-        ["--mode", "forward"],
-        forward.fake.env({ KUBECONFIG: forward.kubeconfig, MKTUNNEL_SSH_CLIENT: client }),
-      ));
-      await t.ready();
+      const t = await startForward();
       await ingressState(t, (n) => answers(n, "shop.test"), "shop.test mapped and listening");
       expect(await curl("http://shop.test/")).toBe(standInReply("shop.test"));
 
@@ -196,18 +161,8 @@ describe.skipIf(skip !== null).each(["openssh", "ssh2"] as const)(
     });
 
     it("the node side drops the link: shop.test answers again through the new link within 15 s, at the same address", async () => {
-      const t = (tunnel = StartedTunnel.start(
-        forward.lab.host,
-        ["--mode", "forward"],
-        forward.fake.env({ KUBECONFIG: forward.kubeconfig, MKTUNNEL_SSH_CLIENT: client }),
-      ));
-      await t.ready();
-      const on = await ingressState(
-        t,
-        (n) =>
-          named(n, "shop.test")?.mapped === true && named(n, "shop.test")!.ports.every((p) => p.state === "listening"),
-        "shop.test mapped and listening",
-      );
+      const t = await startForward();
+      const on = await ingressState(t, (n) => answers(n, "shop.test"), "shop.test mapped and listening");
       expect(await curl("http://shop.test/")).toBe(standInReply("shop.test"));
       const dropped = performance.now();
       const from = t.events.length;
@@ -234,12 +189,7 @@ describe.skipIf(skip !== null).each(["openssh", "ssh2"] as const)(
       const proxy = await IngressStandIn.start(forward.lab.node, GATEWAY_CLUSTER_IP, ["api.gw.test"]);
       try {
         const before = await hosts();
-        const t = (tunnel = StartedTunnel.start(
-          forward.lab.host,
-          ["--mode", "forward"],
-          forward.fake.env({ KUBECONFIG: forward.kubeconfig, MKTUNNEL_SSH_CLIENT: client }),
-        ));
-        await t.ready();
+        const t = await startForward();
         await t.waitFor((e) => e.event === "service" && e.service === "default/envoy-eg", 15_000, "the Service");
         const ip = (await forward.externalIpsOf("envoy-eg"))[0].ip as string;
         // The Gateway implementation's part: its Service's address into the Gateway's status.

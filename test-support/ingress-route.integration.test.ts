@@ -1,15 +1,14 @@
-import { type ChildProcess, execFile, spawn } from "node:child_process";
+import { type ChildProcess, spawn } from "node:child_process";
 import { readFile, rm, writeFile, mkdtemp } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
-import { promisify } from "node:util";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import type { IngressNameStatus } from "../src/engine/access/cluster-access.js";
 import { bundled } from "./bundles.js";
 import { StartedTunnel, runCli } from "./cli-process.js";
 import { timeUntil } from "./eventually.js";
 import { FakeMinikube } from "./fake-minikube.js";
+import { inHostOf, ingressState, killAndCleanUp, kubectlOf, named } from "./ingress-lab-steps.js";
 import { IngressStandIn, standInReply } from "./ingress-standin.js";
 import { createWithKubectl } from "./kube-sim/kubectl-objects.js";
 import {
@@ -21,10 +20,9 @@ import {
   route,
 } from "./kube-sim/network-fixtures.js";
 import { NetnsLab, labUnavailableReason } from "./netns-lab.js";
-import { inPrivateEtc, privateEtc } from "./private-etc.js";
+import { privateEtc } from "./private-etc.js";
 import { ResolvedLab, resolvedUnavailableReason, startClusterDns } from "./resolved-lab.js";
 
-const run = promisify(execFile);
 const skip = labUnavailableReason();
 if (skip) console.log(`skipped: Ingress names in route mode: ${skip}`);
 const noResolved = skip ?? resolvedUnavailableReason();
@@ -32,16 +30,6 @@ if (noResolved && !skip) console.log(`skipped: Ingress names beside a real syste
 
 /** In the lab's service CIDR (fake-minikube's 10.96.0.0/12), which route mode routes to the node. */
 const CONTROLLER_CLUSTER_IP = "10.96.200.10";
-
-type State = { event: string; phase: string; ingresses?: IngressNameStatus[]; gateways?: IngressNameStatus[] };
-
-/** A tunnel a failed test left running: killed, and what it left taken back, so the next test starts from a clean /etc. */
-async function killAndCleanUp(t: StartedTunnel | null, netns: string, env: NodeJS.ProcessEnv): Promise<void> {
-  if (!t || t.child.exitCode !== null || t.child.signalCode !== null) return;
-  t.child.kill("SIGKILL");
-  await t.exited;
-  await runCli(netns, ["cleanup", "--json"], env);
-}
 
 /**
  * Ingress names in route mode, end to end (docs/architecture.md, "Ingress and Gateway names"): minikube's ingress
@@ -59,18 +47,11 @@ describe.skipIf(skip !== null)("Ingress names in route mode, with minikube's ing
   let tunnel: StartedTunnel | null = null;
   let resolvConf: string;
 
-  const kubectl = (...args: string[]) =>
-    run("ip", ["netns", "exec", lab.host, "kubectl", "--kubeconfig", kubeconfig, ...args]).catch(
-      (e: Error & { stderr?: string }) =>
-        Promise.reject(new Error(`kubectl ${args.join(" ")}: ${e.stderr ?? e.message}`)),
-    );
-  const inHost = (file: string, ...args: string[]) => {
-    const [cmd, argv] = inPrivateEtc("ip", ["netns", "exec", lab.host, file, ...args]);
-    return run(cmd, argv).then(
-      (r) => r.stdout.trim(),
-      (e: { code?: number }) => `exit ${e.code}`,
-    );
-  };
+  const kubectl = kubectlOf(
+    () => lab.host,
+    () => kubeconfig,
+  );
+  const inHost = inHostOf(() => lab.host);
   const hosts = () => readFile(join(privateEtc(), "hosts"), "utf8");
   const curl = (...args: string[]) => inHost("curl", "-s", "--max-time", "5", ...args);
   const start = (env: NodeJS.ProcessEnv = {}, lb: readonly string[] = ["--no-lb"]) =>
@@ -79,18 +60,6 @@ describe.skipIf(skip !== null)("Ingress names in route mode, with minikube's ing
       ["--mode", "route", ...lb, "--poll-interval", "300"],
       fake.env({ KUBECONFIG: kubeconfig, ...env }),
     ));
-  const ingressState = (
-    t: StartedTunnel,
-    test: (names: IngressNameStatus[]) => boolean,
-    what: string,
-    kind: "ingresses" | "gateways" = "ingresses",
-  ) =>
-    t.waitFor(
-      (e) => e.event === "state" && (e as unknown as State)[kind] !== undefined && test((e as State)[kind]!),
-      20_000,
-      what,
-    ) as unknown as Promise<State>;
-  const named = (names: IngressNameStatus[], host: string) => names.find((n) => n.host === host);
 
   beforeEach(async () => {
     resolvConf = await readFile(join(privateEtc(), "resolv.conf"), "utf8").catch(() => "");
@@ -275,6 +244,17 @@ describe.skipIf(skip !== null)("Ingress names in route mode, with minikube's ing
     let resolved: ResolvedLab;
     let dns: ChildProcess;
 
+    /** Ready, shop.test mapped, and the cluster domain on the link: where both tests below start from. */
+    const mappedWithNamesOn = async (t: StartedTunnel) => {
+      await t.ready();
+      await ingressState(t, (n) => named(n, "shop.test")?.mapped === true, "shop.test mapped");
+      await t.waitFor(
+        (e) => e.event === "state" && (e as { names?: { state?: string } }).names?.state === "on",
+        15_000,
+        "names on",
+      );
+    };
+
     beforeEach(async () => {
       resolved = await ResolvedLab.start(lab);
       await writeFile(join(privateEtc(), "resolv.conf"), "nameserver 127.0.0.53\noptions edns0 trust-ad\n");
@@ -296,13 +276,7 @@ describe.skipIf(skip !== null)("Ingress names in route mode, with minikube's ing
       const controller = await addon();
       const before = await hosts();
       const t = start({ DBUS_SYSTEM_BUS_ADDRESS: resolved.busAddress });
-      await t.ready();
-      await ingressState(t, (n) => named(n, "shop.test")?.mapped === true, "shop.test mapped");
-      await t.waitFor(
-        (e) => e.event === "state" && (e as { names?: { state?: string } }).names?.state === "on",
-        15_000,
-        "names on",
-      );
+      await mappedWithNamesOn(t);
       expect(await resolved.linkServers("mkt0")).toBe("10.96.0.10");
       expect(await inHost("getent", "hosts", "web.default.svc.cluster.local")).toMatch(/^10\.96\.0\.20\s/);
       expect((await hosts()).slice(before.length)).toMatch(
@@ -322,13 +296,7 @@ describe.skipIf(skip !== null)("Ingress names in route mode, with minikube's ing
       const before = await hosts();
       const env = { DBUS_SYSTEM_BUS_ADDRESS: resolved.busAddress };
       const t = start(env);
-      await t.ready();
-      await ingressState(t, (n) => named(n, "shop.test")?.mapped === true, "shop.test mapped");
-      await t.waitFor(
-        (e) => e.event === "state" && (e as { names?: { state?: string } }).names?.state === "on",
-        15_000,
-        "names on",
-      );
+      await mappedWithNamesOn(t);
       t.child.kill("SIGKILL");
       await t.exited;
       expect(await hosts()).toContain("shop.test");

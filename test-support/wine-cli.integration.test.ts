@@ -6,17 +6,10 @@ import { eventually } from "./eventually.js";
 import { bundleForLab } from "./wine-lab-bundle.js";
 import { WineFakeMinikube } from "./wine-minikube.js";
 import { WineLab, releaseWineTemplate, wineLabUnavailableReason } from "./wine-lab.js";
+import { HYPERV_NODE as NODE, HYPERV_ROUTE_STATE as ROUTE_STATE } from "./wine-hyperv-switch.js";
 
 const skip = wineLabUnavailableReason();
 if (skip) console.log(`skipped: the CLI under Wine: ${skip}`);
-
-/** A Hyper-V switch as the fake route.exe keeps it: the node 172.31.16.5 is on its network. */
-const ROUTE_STATE = [
-  "iface 23 15 00-15-5d-01-6e-02 172.31.16.1/20 fd00:49::1/64 Hyper-V Virtual Ethernet Adapter",
-  "route4 172.31.16.0 255.255.240.0 On-link 172.31.16.1 271",
-  "",
-].join("\n");
-const NODE = "172.31.16.5";
 
 type Event = Record<string, unknown> & { event: string };
 

@@ -6,8 +6,8 @@
 import { appendFileSync, mkdirSync } from "node:fs";
 import { homedir } from "node:os";
 import { join } from "node:path";
-import { parseCidr } from "../src/shared/cidr.js";
 import { connectInstalledHelper } from "../src/engine/elevation/installed-helper-client.js";
+import { declareAndRoute } from "./wine-helper-declare.js";
 
 const [out = "", cidr = "", gateway = ""] = process.argv.slice(2);
 const report = (value: unknown) => appendFileSync(out, `${JSON.stringify(value)}\n`);
@@ -17,14 +17,7 @@ try {
   mkdirSync(join(miniPath, "logs"), { recursive: true });
   const client = await connectInstalledHelper(join(miniPath, "tunnels.json"));
   if (!client) throw new Error("no installed helper answered");
-  await client.declare({
-    profile: "minikube",
-    nodeIp: gateway,
-    cidrs: [parseCidr(cidr)],
-    clusterDomain: "cluster.local",
-    clusterDnsIp: "10.96.0.10",
-  });
-  const outcomes = await client.addRoutes([{ destination: parseCidr(cidr), gateway, profile: "minikube" }]);
+  const outcomes = await declareAndRoute(client, cidr, gateway);
   report({ outcomes });
   // The client has no event for the helper going; its `closed` turns true when the connection ends.
   await new Promise<void>((resolve) => {

@@ -9,12 +9,12 @@
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { join } from "node:path";
-import { parseCidr } from "../src/shared/cidr.js";
 import { defaultRuntimeDir, runAsRoot } from "../src/engine/elevation/elevation.js";
 import type { HelperClient } from "../src/engine/elevation/helper-client.js";
 import { launchHelper } from "../src/engine/elevation/helper-launch.js";
 import { connectInstalledHelper } from "../src/engine/elevation/installed-helper-client.js";
 import { isElevated } from "../src/engine/system/elevation-state.js";
+import { declareAndRoute } from "./wine-helper-declare.js";
 
 const [mode = "", out = "", ...rest] = process.argv.slice(2);
 const report = (value: unknown) => writeFileSync(out, `${JSON.stringify(value)}\n`);
@@ -22,14 +22,7 @@ const miniPath = join(homedir(), ".minikube");
 const registryPath = join(miniPath, "tunnels.json");
 
 async function serve(client: HelperClient, end: string, cidr: string, gateway: string): Promise<void> {
-  await client.declare({
-    profile: "minikube",
-    nodeIp: gateway,
-    cidrs: [parseCidr(cidr)],
-    clusterDomain: "cluster.local",
-    clusterDnsIp: "10.96.0.10",
-  });
-  const outcomes = await client.addRoutes([{ destination: parseCidr(cidr), gateway, profile: "minikube" }]);
+  const outcomes = await declareAndRoute(client, cidr, gateway);
   report({ outcomes, pid: process.pid });
   if (end === "kill") process.kill(process.pid, "SIGKILL");
   await client.close();

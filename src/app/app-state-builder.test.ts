@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
+import { nameView, publicName } from "../../test-support/name-views.js";
 import type { AccessSnapshot } from "../engine/access/cluster-access.js";
-import { appStateSchema } from "../shared/app-state.js";
+import { appStateSchema, type IngressNameView } from "../shared/app-state.js";
 import { buildAppState } from "./app-state-builder.js";
 
 const snapshot = (over: Partial<AccessSnapshot> = {}): AccessSnapshot => ({
@@ -26,73 +27,23 @@ const input = (snapshots: AccessSnapshot[]) => ({
 
 describe("app state: Ingress and Gateway names", () => {
   it("carries each name of a running tunnel; one not mapped gets the curl --resolve line that reaches it", () => {
-    const state = buildAppState(
-      input([
-        snapshot({
-          ingresses: [
-            {
-              host: "shop.example.com",
-              object: "default/public",
-              address: "192.168.49.2",
-              ports: [{ port: 80, protocol: "http" }],
-              mapped: false,
-              reason: "public name",
-            },
-            {
-              host: "shop.test",
-              object: "default/shop",
-              address: "192.168.49.2",
-              ports: [{ port: 443, protocol: "https" }],
-              mapped: true,
-            },
-          ],
-          gateways: [
-            {
-              host: "*.apps.test",
-              object: "default/gw",
-              address: "127.64.1.1",
-              ports: [{ port: 80, protocol: "http", state: "port-in-use", error: "taken" }],
-              mapped: false,
-              reason: "no per-domain resolver",
-              wildcard: true,
-              via: ["HTTPRoute default/apps"],
-            },
-          ],
-        }),
-      ]),
-    );
+    const { curl: _added, ...publicInSnapshot } = publicName;
+    const shop = nameView({ ports: [{ port: 443, protocol: "https" }] });
+    const apps: IngressNameView = {
+      host: "*.apps.test",
+      object: "default/gw",
+      address: "127.64.1.1",
+      ports: [{ port: 80, protocol: "http", state: "port-in-use", error: "taken" }],
+      mapped: false,
+      reason: "no per-domain resolver",
+      wildcard: true,
+      via: ["HTTPRoute default/apps"],
+    };
+    const state = buildAppState(input([snapshot({ ingresses: [publicInSnapshot, shop], gateways: [apps] })]));
     expect(appStateSchema.parse(state)).toEqual(state);
     const [profile] = state.profiles;
-    expect(profile!.ingresses).toEqual([
-      {
-        host: "shop.example.com",
-        object: "default/public",
-        address: "192.168.49.2",
-        ports: [{ port: 80, protocol: "http" }],
-        mapped: false,
-        reason: "public name",
-        curl: "curl --resolve shop.example.com:80:192.168.49.2 http://shop.example.com/",
-      },
-      {
-        host: "shop.test",
-        object: "default/shop",
-        address: "192.168.49.2",
-        ports: [{ port: 443, protocol: "https" }],
-        mapped: true,
-      },
-    ]);
-    expect(profile!.gateways).toEqual([
-      {
-        host: "*.apps.test",
-        object: "default/gw",
-        address: "127.64.1.1",
-        ports: [{ port: 80, protocol: "http", state: "port-in-use", error: "taken" }],
-        mapped: false,
-        reason: "no per-domain resolver",
-        wildcard: true,
-        via: ["HTTPRoute default/apps"],
-      },
-    ]);
+    expect(profile!.ingresses).toEqual([publicName, shop]);
+    expect(profile!.gateways).toEqual([apps]);
   });
 
   it("a stopped tunnel shows no names, and a snapshot without them none either", () => {

@@ -1,35 +1,15 @@
 import { createServer, type Server } from "node:net";
 import { KubeConfig } from "@kubernetes/client-node";
 import { afterEach, describe, expect, it } from "vitest";
+import { gatewayAddress, hostEntry as entry } from "../../test-support/name-entries.js";
+import { shopName } from "../../test-support/name-views.js";
 import { simulator } from "../../test-support/kube-sim/ingress-discovery-setup.js";
 import { applyAll, ingress, minikubeIngressAddon } from "../../test-support/kube-sim/network-fixtures.js";
 import { KubeHttp } from "../engine/kube/kube-http.js";
-import type { HostEntry, IngressNames, NameAddress } from "../engine/ingress/name-types.js";
+import type { IngressNames, NameAddress } from "../engine/ingress/name-types.js";
 import { ingressReport, type NameLookup, readIngressNames } from "./ingress-status.js";
 import { NameAnnouncer, nameBlocks, nameLine } from "./name-lines.js";
 
-const addon: NameAddress = {
-  kind: "node-hostport",
-  ip: "192.168.49.2",
-  ports: [
-    { port: 80, protocol: "http" },
-    { port: 443, protocol: "https" },
-  ],
-};
-const gatewayAddress: NameAddress = {
-  kind: "service-external",
-  ip: "10.96.5.5",
-  ports: [{ port: 80, protocol: "http" }],
-  service: "envoy-gateway-system/envoy-eg",
-};
-const entry = (host: string, object: string, address = addon, extra: Partial<HostEntry> = {}): HostEntry => ({
-  host,
-  address,
-  source: "ingress",
-  object,
-  wildcard: host.startsWith("*."),
-  ...extra,
-});
 /** What this machine's resolver answers, as a table: the real resolver reads /etc/hosts, which a test must not edit. */
 const resolver =
   (table: Record<string, string[]>): NameLookup =>
@@ -76,16 +56,7 @@ describe("status: Ingress and Gateway names from another process", () => {
         reason: "resolves to 93.184.215.14 on this machine",
         curl: "curl --resolve shop.example.com:80:192.168.49.2 http://shop.example.com/",
       },
-      {
-        host: "shop.test",
-        object: "default/shop",
-        address: "192.168.49.2",
-        ports: [
-          { port: 80, protocol: "http" },
-          { port: 443, protocol: "https" },
-        ],
-        mapped: true,
-      },
+      shopName,
     ]);
     expect(report.gateways).toEqual([
       {

@@ -3,7 +3,7 @@ import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { StartedTunnel, runCli } from "../../test-support/cli-process.js";
+import { type StartedTunnel, runCli } from "../../test-support/cli-process.js";
 import type { FakeMinikube } from "../../test-support/fake-minikube.js";
 import {
   type ForwardLab,
@@ -11,6 +11,7 @@ import {
   destroyForwardLab,
   listening,
   state,
+  startForwardTunnel,
 } from "../../test-support/forward-lab.js";
 import { type NetnsLab, labUnavailableReason } from "../../test-support/netns-lab.js";
 import { inPrivateEtc, privateEtc } from "../../test-support/private-etc.js";
@@ -41,12 +42,7 @@ describe.skipIf(skip !== null).each(["openssh", "ssh2"] as const)(
       await destroyForwardLab(forward);
     });
 
-    const start = (...args: string[]) =>
-      (tunnel = StartedTunnel.start(
-        lab.host,
-        ["--mode", "forward", ...args],
-        fake.env({ KUBECONFIG: kubeconfig, MKTUNNEL_SSH_CLIENT: client }),
-      ));
+    const start = (...args: string[]) => (tunnel = startForwardTunnel(forward, client, ...args));
 
     describe("cluster names through the hosts file (a private /etc, as the real resolver reads it)", () => {
       const inHost = (file: string, ...args: string[]) => {

@@ -1,13 +1,14 @@
 import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { StartedTunnel } from "../../test-support/cli-process.js";
+import type { StartedTunnel } from "../../test-support/cli-process.js";
 import {
   type ForwardLab,
   type State,
   createForwardLab,
   destroyForwardLab,
   state,
+  startForwardTunnel,
 } from "../../test-support/forward-lab.js";
 import { labUnavailableReason } from "../../test-support/netns-lab.js";
 
@@ -57,12 +58,7 @@ describe.skipIf(skip !== null).each(["openssh", "openssh-socks", "ssh2"] as cons
       await destroyForwardLab(forward);
     });
 
-    const start = (...args: string[]) =>
-      (tunnel = StartedTunnel.start(
-        forward.lab.host,
-        ["--mode", "forward", ...args],
-        forward.fake.env({ KUBECONFIG: forward.kubeconfig, MKTUNNEL_SSH_CLIENT: client }),
-      ));
+    const start = (...args: string[]) => (tunnel = startForwardTunnel(forward, client, ...args));
 
     it("a NodePort Service answers on 127.0.0.1:<nodePort>; one taken here is that port's state, never fatal; stop closes them", async () => {
       const { lab, kubectl } = forward;

@@ -1,7 +1,7 @@
 import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { StartedTunnel, runCli } from "../../test-support/cli-process.js";
+import { type StartedTunnel, runCli } from "../../test-support/cli-process.js";
 import type { FakeMinikube } from "../../test-support/fake-minikube.js";
 import {
   type ForwardLab,
@@ -12,6 +12,7 @@ import {
   state,
   stateSince,
   up,
+  startForwardTunnel,
 } from "../../test-support/forward-lab.js";
 import { type NetnsLab, labUnavailableReason } from "../../test-support/netns-lab.js";
 import type { SshNode } from "../../test-support/ssh-node.js";
@@ -46,12 +47,7 @@ describe.skipIf(skip !== null).each(["openssh", "openssh-socks", "ssh2"] as cons
       await destroyForwardLab(forward);
     });
 
-    const start = (...args: string[]) =>
-      (tunnel = StartedTunnel.start(
-        lab.host,
-        ["--mode", "forward", ...args],
-        fake.env({ KUBECONFIG: kubeconfig, MKTUNNEL_SSH_CLIENT: client }),
-      ));
+    const start = (...args: string[]) => (tunnel = startForwardTunnel(forward, client, ...args));
 
     it("adds no route; two Services on port 80 and one on 8080 get distinct loopback IPs (ipMode Proxy), each answering as itself; UDP is reported; stop closes and releases", async () => {
       const t = start();

@@ -8,11 +8,12 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { IngressNameStatus } from "../engine/access/cluster-access.js";
 import { bundled } from "../../test-support/bundles.js";
 import { StartedTunnel, runCli } from "../../test-support/cli-process.js";
+import { inHostOf, killAndCleanUp, kubectlOf } from "../../test-support/ingress-lab-steps.js";
 import { FakeMinikube } from "../../test-support/fake-minikube.js";
 import { createWithKubectl } from "../../test-support/kube-sim/kubectl-objects.js";
 import { ingress, minikubeIngressAddon } from "../../test-support/kube-sim/network-fixtures.js";
 import { NetnsLab, labUnavailableReason } from "../../test-support/netns-lab.js";
-import { inPrivateEtc, privateEtc } from "../../test-support/private-etc.js";
+import { privateEtc } from "../../test-support/private-etc.js";
 import { ResolvedLab, resolvedUnavailableReason } from "../../test-support/resolved-lab.js";
 
 const run = promisify(execFile);
@@ -43,18 +44,11 @@ describe.skipIf(skip !== null)("wildcard Ingress names in route mode, on a real 
       DBUS_SYSTEM_BUS_ADDRESS: resolved.busAddress,
       MKTUNNEL_RUNTIME_DIR: runtimeDir,
     });
-  const kubectl = (...args: string[]) =>
-    run("ip", ["netns", "exec", lab.host, "kubectl", "--kubeconfig", kubeconfig, ...args]).catch(
-      (e: Error & { stderr?: string }) =>
-        Promise.reject(new Error(`kubectl ${args.join(" ")}: ${e.stderr ?? e.message}`)),
-    );
-  const inHost = (file: string, ...args: string[]) => {
-    const [cmd, argv] = inPrivateEtc("ip", ["netns", "exec", lab.host, file, ...args]);
-    return run(cmd, argv).then(
-      (r) => r.stdout.trim(),
-      (e: { code?: number }) => `exit ${e.code}`,
-    );
-  };
+  const kubectl = kubectlOf(
+    () => lab.host,
+    () => kubeconfig,
+  );
+  const inHost = inHostOf(() => lab.host);
   const links = async () =>
     (JSON.parse((await run("ip", ["-n", lab.host, "-j", "link", "show"])).stdout) as { ifname: string }[])
       .map((l) => l.ifname)
@@ -76,11 +70,7 @@ describe.skipIf(skip !== null)("wildcard Ingress names in route mode, on a real 
   });
 
   afterEach(async () => {
-    if (tunnel && tunnel.child.exitCode === null && tunnel.child.signalCode === null) {
-      tunnel.child.kill("SIGKILL");
-      await tunnel.exited;
-      await runCli(lab.host, ["cleanup", "--json"], env());
-    }
+    await killAndCleanUp(tunnel, lab.host, env());
     tunnel = null;
     sim?.kill("SIGTERM");
     await resolved?.stop();

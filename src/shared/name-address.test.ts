@@ -1,18 +1,8 @@
 import { describe, expect, it } from "vitest";
+import { nameView as name } from "../../test-support/name-views.js";
 import type { AppState, IngressNameView } from "./app-state.js";
 import { isNameUrl, nameEndpoints, nameUrl } from "./name-address.js";
 
-const name = (over: Partial<IngressNameView> = {}): IngressNameView => ({
-  host: "shop.test",
-  object: "default/shop",
-  address: "192.168.49.2",
-  ports: [
-    { port: 80, protocol: "http" },
-    { port: 443, protocol: "https" },
-  ],
-  mapped: true,
-  ...over,
-});
 const state = (ingresses: IngressNameView[], gateways: IngressNameView[] = []): AppState => ({
   profiles: [
     {

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import type { AppState, IngressNameView, ProfileView } from "../../shared/app-state.js";
+import { publicName, shopName } from "../../../test-support/name-views.js";
+import type { AppState, ProfileView } from "../../shared/app-state.js";
 import { trayIconState } from "../../shared/app-state.js";
 import { buildTrayMenu, MAX_TRAY_SERVICES, type MenuItem } from "./tray-menu.js";
 
@@ -197,25 +198,7 @@ describe("tray menu", () => {
 });
 
 describe("tray menu: Ingress and Gateway names under Services", () => {
-  const shop: IngressNameView = {
-    host: "shop.test",
-    object: "default/shop",
-    address: "192.168.49.2",
-    ports: [
-      { port: 80, protocol: "http" },
-      { port: 443, protocol: "https" },
-    ],
-    mapped: true,
-  };
-  const publicName: IngressNameView = {
-    host: "shop.example.com",
-    object: "default/public",
-    address: "192.168.49.2",
-    ports: [{ port: 80, protocol: "http" }],
-    mapped: false,
-    reason: "public name",
-    curl: "curl --resolve shop.example.com:80:192.168.49.2 http://shop.example.com/",
-  };
+  const shop = shopName;
   const running = (over: Partial<ProfileView>) => profile({ running: true, phase: "active", ...over });
 
   it("a mapped name copies and opens per port; one that is not says why and copies its curl --resolve line", () => {

@@ -3,6 +3,7 @@ import type { AppState, IngressNameView } from "../../shared/app-state.js";
 import { nameEndpoints, namesOf } from "../../shared/name-address.js";
 import type { TunnelApi } from "../../shared/ipc-contract.js";
 import type { Act } from "../act.js";
+import { PortLinks } from "../components/PortLinks.js";
 
 const PORT_STATE = {
   listening: "listening",
@@ -38,30 +39,17 @@ const NameRowView = memo(function NameRowView({ row, api, act }: { row: NameRow;
       <td className="mono">{name.address ?? <span className="muted">—</span>}</td>
       <td>
         {nameEndpoints(name).map(({ port, protocol, copy, url, state }) => (
-          <span className="port" key={port}>
-            <span className="mono">
-              {port}/{protocol}
-            </span>
-            {state ? <span className={`pill forward-${state}`}>{PORT_STATE[state]}</span> : null}
-            {copy ? (
-              <button
-                className="link"
-                onClick={() => void act("Copy", () => api.copy(copy))}
-                aria-label={`Copy ${copy}`}
-              >
-                copy
-              </button>
-            ) : null}
-            {url ? (
-              <button
-                className="link"
-                onClick={() => void act("Open", () => api.openName({ profile: row.profile, host: name.host, port }))}
-                aria-label={`Open ${url} in the browser`}
-              >
-                open
-              </button>
-            ) : null}
-          </span>
+          <PortLinks
+            key={port}
+            port={port}
+            protocol={protocol}
+            pill={state ? { state, label: PORT_STATE[state] } : undefined}
+            copy={copy}
+            url={url}
+            open={() => api.openName({ profile: row.profile, host: name.host, port })}
+            api={api}
+            act={act}
+          />
         ))}
       </td>
       <td>

@@ -3,6 +3,7 @@ import type { AppState, ServiceView } from "../../shared/app-state.js";
 import { serviceEndpoints } from "../../shared/service-address.js";
 import type { TunnelApi } from "../../shared/ipc-contract.js";
 import type { Act } from "../act.js";
+import { PortLinks } from "../components/PortLinks.js";
 import { useRowWindow } from "../components/use-row-window.js";
 import { NamesTable, nameRows } from "./NamesTable.js";
 
@@ -49,38 +50,23 @@ const ServiceRow = memo(function ServiceRow({
       <td>{service.name}</td>
       <td>
         {serviceEndpoints(service).map(({ port, protocol, address, url, forward }) => (
-          <span className="port" key={`${port}/${protocol}`}>
-            <span className="mono">
-              {port}/{protocol}
-            </span>
-            {forward && forward.state !== "listening" ? (
-              <span className={`pill forward-${forward.state}`} title={forward.error}>
-                {FORWARD_LABEL[forward.state]}
-              </span>
-            ) : null}
-            {address ? (
-              <button
-                className="link"
-                onClick={() => void act("Copy", () => api.copy(address))}
-                aria-label={`Copy ${address}`}
-              >
-                copy
-              </button>
-            ) : null}
-            {url ? (
-              <button
-                className="link"
-                onClick={() =>
-                  void act("Open", () =>
-                    api.openService({ profile: row.profile, namespace: service.namespace, name: service.name, port }),
-                  )
-                }
-                aria-label={`Open ${url} in the browser`}
-              >
-                open
-              </button>
-            ) : null}
-          </span>
+          <PortLinks
+            key={`${port}/${protocol}`}
+            port={port}
+            protocol={protocol}
+            pill={
+              forward && forward.state !== "listening"
+                ? { state: forward.state, label: FORWARD_LABEL[forward.state], title: forward.error }
+                : undefined
+            }
+            copy={address}
+            url={url}
+            open={() =>
+              api.openService({ profile: row.profile, namespace: service.namespace, name: service.name, port })
+            }
+            api={api}
+            act={act}
+          />
         ))}
       </td>
       <td className="mono">

@@ -1,29 +1,8 @@
+import { addonAddress, gatewayAddress, hostEntry as entry } from "../../../../test-support/name-entries.js";
 import { describe, expect, it } from "vitest";
-import type { HostEntry, IngressNames, NameAddress } from "../../ingress/name-types.js";
+import type { HostEntry, IngressNames } from "../../ingress/name-types.js";
 import { curlResolveLine, ingressRequest, ingressStatuses } from "./ingress-names.js";
 
-const hostPorts: NameAddress = {
-  kind: "node-hostport",
-  ip: "192.168.49.2",
-  ports: [
-    { port: 80, protocol: "http" },
-    { port: 443, protocol: "https" },
-  ],
-};
-const gatewayAddress: NameAddress = {
-  kind: "service-external",
-  ip: "10.96.5.5",
-  ports: [{ port: 80, protocol: "http" }],
-  service: "envoy-gateway-system/envoy-eg",
-};
-const entry = (host: string, object: string, address = hostPorts, extra: Partial<HostEntry> = {}): HostEntry => ({
-  host,
-  address,
-  source: "ingress",
-  object,
-  wildcard: host.startsWith("*."),
-  ...extra,
-});
 const route = (e: HostEntry) => ({ ip: e.address.ip });
 
 describe("Ingress and Gateway names for root and for the window", () => {
@@ -81,7 +60,7 @@ describe("Ingress and Gateway names for root and for the window", () => {
         host: "*.shop.test",
         object: "default/shop",
         address: "192.168.49.2",
-        ports: hostPorts.ports,
+        ports: addonAddress.ports,
         mapped: false,
         reason: "wildcard (needs the DNS responder)",
         wildcard: true,
@@ -90,7 +69,7 @@ describe("Ingress and Gateway names for root and for the window", () => {
         host: "github.com",
         object: "default/public",
         address: "192.168.49.2",
-        ports: hostPorts.ports,
+        ports: addonAddress.ports,
         mapped: false,
         reason: "public name",
       },
@@ -103,7 +82,7 @@ describe("Ingress and Gateway names for root and for the window", () => {
         mapped: false,
         reason: "shop.test goes to ingress default/shop, the oldest",
       },
-      { host: "shop.test", object: "default/shop", address: "192.168.49.2", ports: hostPorts.ports, mapped: true },
+      { host: "shop.test", object: "default/shop", address: "192.168.49.2", ports: addonAddress.ports, mapped: true },
     ]);
     expect(gateways).toEqual([
       {

@@ -8,8 +8,8 @@ import { fakeIfconfig } from "../../../../test-support/fake-ifconfig.js";
 import { ResolverFiles } from "../../root/names/dns-resolver-darwin.js";
 import { HostsFile } from "../../root/names/hosts-file.js";
 import { NamesWriter } from "../../root/names/names-writer.js";
-import { WildcardLinkDarwin } from "../../root/names/wildcard-link-darwin.js";
-import { WildcardLinkLinux } from "../../root/names/wildcard-link-linux.js";
+import { DomainRouterDarwin } from "../../root/names/domain-router-darwin.js";
+import { DomainRouterLinux } from "../../root/names/domain-router-linux.js";
 import { WildcardNames, WildcardService } from "../../root/names/wildcard-names.js";
 import type { DomainRouter } from "../../root/names/domain-router.js";
 import { NO_ALLOWANCES } from "../../root/policy/allowances.js";
@@ -99,7 +99,7 @@ describe("a profile's wildcard names through root: the status says how, each nam
 
   it("macOS: `how` names the responder and its resolver file; *.shop.test is mapped and answered, *.com refused; clear takes all back", async () => {
     const ifconfig = fakeIfconfig();
-    const router = new WildcardLinkDarwin(owner, join(dir, "run"), {
+    const router = new DomainRouterDarwin(owner, join(dir, "run"), {
       runner: ifconfig.runner,
       resolverDir: join(dir, "resolver"),
       files,
@@ -132,7 +132,7 @@ describe("a profile's wildcard names through root: the status says how, each nam
           ? { stdout: "", stderr: "Failed to connect to bus: No such file or directory\n", exitCode: 1 }
           : { stdout: "", stderr: `${file} must not run`, exitCode: 1 },
     };
-    const { names } = await profileNames(new WildcardLinkLinux(owner, join(dir, "run"), runner), "linux");
+    const { names } = await profileNames(new DomainRouterLinux(owner, join(dir, "run"), runner), "linux");
     expect(names.status()).toEqual({ state: "on", domain: "cluster.local", how: "hosts file" });
     expect(names.ingressOutcome("*.shop.test", true)).toEqual({
       mapped: false,

@@ -65,7 +65,7 @@ export class NrptRules implements DnsResolver {
   }
 
   /**
-   * Rules under the marker `profile=<tag>` (a tag that is no profile's name: root's DNS responder, wildcard-link-
+   * Rules under the marker `profile=<tag>` (a tag that is no profile's name: root's DNS responder, domain-router-
    * windows.ts): this owner's rules of that tag replaced by one per domain, each sent to `server`; none for [].
    */
   static domainsScript(tag: string, domains: readonly string[], server: string, owner: NamesOwner): string {

@@ -3,11 +3,11 @@ import { PolicyError } from "../policy/policy-error.js";
 import type { WildcardEntry, WildcardsResult } from "../root.js";
 import type { NamesOwner } from "./dns-resolver.js";
 import { DnsResponder } from "./dns-responder.js";
-import type { DomainRouter } from "./domain-router.js";
+import { type DomainRouter, RESPONDER_CANDIDATES, responderCandidate } from "./domain-router.js";
 import { markerStarted } from "./hosts-block.js";
-import { WildcardLinkDarwin } from "./wildcard-link-darwin.js";
-import { WildcardLinkLinux } from "./wildcard-link-linux.js";
-import { WildcardLinkWindows } from "./wildcard-link-windows.js";
+import { DomainRouterDarwin } from "./domain-router-darwin.js";
+import { DomainRouterLinux } from "./domain-router-linux.js";
+import { DomainRouterWindows } from "./domain-router-windows.js";
 import { WildcardZone } from "./wildcard-zone.js";
 
 /**
@@ -18,19 +18,11 @@ import { WildcardZone } from "./wildcard-zone.js";
 export const MAX_WILDCARDS_PER_PROFILE = 256;
 export const MAX_RESPONDER_ENTRIES = 4096;
 
-/**
- * Where the responder may listen: the last address of a /16 of forward mode's range, which neither the LoadBalancer
- * pool (`.0.1`–`.254.255`) nor the ingress addresses (`.255.1`–`.255.254`) ever take; the first free of a few, so a
- * second root process (a root tunnel beside the helper) gets its own.
- */
-const CANDIDATES = 8;
-const candidate = (i: number) => ({ address: `127.${64 + i}.255.255`, link: `mktdns${i}` });
-
 /** The OS side of this platform: /etc/resolver files and an lo0 alias, NRPT rules, or a link in systemd-resolved. */
 function routerFor(platform: NodeJS.Platform, self: NamesOwner, runtimeDir: string): DomainRouter {
-  if (platform === "darwin") return new WildcardLinkDarwin(self, runtimeDir);
-  if (platform === "win32") return new WildcardLinkWindows(self, runtimeDir);
-  return new WildcardLinkLinux(self, runtimeDir);
+  if (platform === "darwin") return new DomainRouterDarwin(self, runtimeDir);
+  if (platform === "win32") return new DomainRouterWindows(self, runtimeDir);
+  return new DomainRouterLinux(self, runtimeDir);
 }
 
 /**
@@ -118,8 +110,8 @@ export class WildcardService {
   /** The first free address and link of the candidates: another root process may hold one. */
   private async start(router: DomainRouter): Promise<{ server: DnsResponder; link: string }> {
     let last: Error | null = null;
-    for (let i = 0; i < CANDIDATES; i++) {
-      const { address, link } = candidate(i);
+    for (let i = 0; i < RESPONDER_CANDIDATES; i++) {
+      const { address, link } = responderCandidate(i);
       if (await router.taken(link, address)) continue;
       await router.claim(link, address);
       try {

@@ -3,9 +3,9 @@ import { join } from "node:path";
 import { FileGuard } from "../files/guarded-files.js";
 import type { FileAccess } from "../../system/file-access.js";
 import type { NamesOwner } from "./dns-resolver.js";
+import { isResponderCandidate } from "./domain-router.js";
 
 const RECORD = /^wildcards-(\d+)\.json$/;
-const RESPONDER_ADDRESS = /^127\.(6[4-9]|7[01])\.255\.255$/;
 
 /** What a root process's DNS responder set up, as cleanup finds it after a crash. */
 export interface WildcardRecord {
@@ -18,7 +18,7 @@ export interface WildcardRecord {
 /**
  * The record `wildcards-<pid>.json` in root's runtime directory, written before the OS side of the responder exists
  * (docs/architecture.md, "Ingress and Gateway names", "Wildcards"): a crash between the two still leaves something
- * cleanup can find. macOS's and Windows's routers keep it here; Linux's keeps the same shape itself.
+ * cleanup can find. Every platform's router (domain-router-linux|darwin|windows.ts) keeps it here.
  */
 export class WildcardRecords {
   readonly path: string;
@@ -48,13 +48,8 @@ export class WildcardRecords {
       const match = RECORD.exec(file);
       if (!match) continue;
       const path = join(this.runtimeDir, file);
-      const parsed = JSON.parse((await readFile(path, "utf8").catch(() => "null")) || "null") as Omit<
-        WildcardRecord,
-        "pid"
-      > | null;
-      // Only a responder's own link names and addresses (wildcard-names.ts `candidate`): cleanup removes an lo0 alias
-      // by what a record says, and must never be led to another.
-      if (!parsed || !/^mktdns\d$/.test(parsed.link ?? "") || !RESPONDER_ADDRESS.test(parsed.address ?? "")) continue;
+      const parsed = parseRecord(await readFile(path, "utf8").catch(() => ""));
+      if (!parsed) continue;
       found.push({ ...parsed, pid: Number(match[1]), forget: () => rm(path, { force: true }) });
     }
     return found;
@@ -64,4 +59,22 @@ export class WildcardRecords {
   async takenByOther(link: string): Promise<boolean> {
     return (await this.all()).some((r) => r.link === link && r.pid !== this.self.pid);
   }
+}
+
+/**
+ * A record's fields, or null for one that is unreadable (a file that is not JSON leaves the others to be found) or
+ * names a link or address that is not a responder's own (domain-router.ts): cleanup deletes a link or an lo0 alias by
+ * what a record says, and must never be led to another.
+ */
+function parseRecord(text: string): Omit<WildcardRecord, "pid"> | null {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    return null;
+  }
+  if (typeof value !== "object" || value === null) return null;
+  const { started, link, address } = value as Record<string, unknown>;
+  if (typeof started !== "string" || !isResponderCandidate(link, address)) return null;
+  return { started, link: link as string, address: address as string };
 }

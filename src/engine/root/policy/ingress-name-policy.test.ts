@@ -1,7 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { parseCidr } from "../../../shared/cidr.js";
-import type { NamesWriter } from "../names/names-writer.js";
-import { RootSession, type RootSessionDeps } from "../root-session.js";
+import { NODE, declaredRootSession } from "../../../../test-support/root-session-setup.js";
 import type { HostsEntry } from "../root.js";
 import { NO_ALLOWANCES } from "./allowances.js";
 import { hostNameRefusal, ingressHostRefusal } from "./name-policy.js";
@@ -87,33 +85,10 @@ describe('Ingress and Gateway hosts root writes (docs/security.md, "The root pol
 });
 
 describe("root's hosts request with Ingress hosts", () => {
-  const NODE = "192.168.239.2";
-  // The node sits behind a virtual link of its own (a bridge of the container runtime), as minikube's do.
-  const NODE_LINK = { destination: parseCidr("192.168.239.0/24"), gateway: null, interface: "br-mkttest" };
-  const DEFAULT = { destination: parseCidr("0.0.0.0/0"), gateway: "192.168.1.1", interface: "mkt-nic0" };
   async function session(nodeIp = NODE, cidrs = ["10.96.0.0/12"]) {
     const written: (readonly HostsEntry[] | null)[] = [];
-    const names = { setHosts: async (_p: string, e: readonly HostsEntry[] | null) => void written.push(e) };
-    const root = new RootSession({
-      table: { list: async (family: number) => (family === 4 ? [NODE_LINK, DEFAULT] : []) },
-      registry: {},
-      registrar: {},
-      user: { uid: 1000, gid: 1000 },
-      relayTargetOwner: null,
-      allowances: NO_ALLOWANCES,
-      operator: false,
-      runtimeDir: null,
-      names: names as unknown as NamesWriter,
-      log: () => undefined,
-    } as unknown as RootSessionDeps);
-    await root.declare({
-      profile: "minikube",
-      nodeIp,
-      cidrs: cidrs.map((c) => parseCidr(c)),
-      clusterDomain: "cluster.local",
-      clusterDnsIp: cidrs.length > 0 ? "10.96.0.10" : "",
-    });
-    return { root, written };
+    const setHosts = async (_p: string, e: readonly HostsEntry[] | null) => void written.push(e);
+    return { root: await declaredRootSession({ setHosts }, nodeIp, cidrs), written };
   }
 
   it("an Ingress entry is judged by the Ingress rule, may point at the declared node, and never loosens the Service rule", async () => {

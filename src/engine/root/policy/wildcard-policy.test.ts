@@ -1,8 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { parseCidr } from "../../../shared/cidr.js";
+import { declaredRootSession } from "../../../../test-support/root-session-setup.js";
 import { helperRequestSchema } from "../../../shared/helper-protocol.js";
-import type { NamesWriter } from "../names/names-writer.js";
-import { RootSession, type RootSessionDeps } from "../root-session.js";
 import type { WildcardEntry } from "../root.js";
 import { NO_ALLOWANCES } from "./allowances.js";
 import { NO_MACHINE_NAMES, wildcardRefusal } from "./name-policy.js";
@@ -96,9 +94,6 @@ describe('wildcard Ingress and Gateway names root answers (docs/security.md, "Th
 });
 
 describe("root's wildcard request", () => {
-  const NODE = "192.168.239.2";
-  const NODE_LINK = { destination: parseCidr("192.168.239.0/24"), gateway: null, interface: "br-mkttest" };
-  const DEFAULT = { destination: parseCidr("0.0.0.0/0"), gateway: "192.168.1.1", interface: "mkt-nic0" };
   async function session() {
     const set: (readonly WildcardEntry[] | null)[] = [];
     // The names writer stands in for the responder (its own tests run it): this test is about what reaches it.
@@ -106,26 +101,7 @@ describe("root's wildcard request", () => {
       setWildcards: async (_p: string, e: readonly WildcardEntry[] | null) => (set.push(e), { dropped: [] }),
       clearAll: async () => [],
     };
-    const root = new RootSession({
-      table: { list: async (family: number) => (family === 4 ? [NODE_LINK, DEFAULT] : []) },
-      registry: {},
-      registrar: {},
-      user: { uid: 1000, gid: 1000 },
-      relayTargetOwner: null,
-      allowances: NO_ALLOWANCES,
-      operator: false,
-      runtimeDir: null,
-      names: names as unknown as NamesWriter,
-      log: () => undefined,
-    } as unknown as RootSessionDeps);
-    await root.declare({
-      profile: "minikube",
-      nodeIp: NODE,
-      cidrs: [parseCidr("10.96.0.0/12")],
-      clusterDomain: "cluster.local",
-      clusterDnsIp: "10.96.0.10",
-    });
-    return { root, set };
+    return { root: await declaredRootSession(names), set };
   }
   const w = (pattern: string, ip: string): WildcardEntry => ({ pattern, ip, reach: "one-label" });
 

@@ -9,9 +9,9 @@ import { fakeNrptPowerShell } from "../../../../test-support/fake-nrpt-powershel
 import type { CommandRunner } from "../../system/command-runner.js";
 import { PlainFiles } from "../../system/file-access.js";
 import { NrptRules } from "./dns-resolver-windows.js";
-import { WildcardLinkDarwin } from "./wildcard-link-darwin.js";
-import { WildcardLinkLinux } from "./wildcard-link-linux.js";
-import { WildcardLinkWindows } from "./wildcard-link-windows.js";
+import { DomainRouterDarwin } from "./domain-router-darwin.js";
+import { DomainRouterLinux } from "./domain-router-linux.js";
+import { DomainRouterWindows } from "./domain-router-windows.js";
 import { WildcardService } from "./wildcard-names.js";
 
 const self = { pid: 4242, started: "81234567" };
@@ -64,13 +64,13 @@ afterEach(async () => {
 
 describe("macOS: root's DNS responder behind /etc/resolver/<domain> and an lo0 alias", () => {
   const darwin = (ifconfig: CommandRunner, who = self) =>
-    new WildcardLinkDarwin(who, dirs.runtime, {
+    new DomainRouterDarwin(who, dirs.runtime, {
       runner: ifconfig,
       resolverDir: dirs.resolver,
       files,
       isAlive: onlySelfAlive,
     });
-  const service = async (router: WildcardLinkDarwin) => {
+  const service = async (router: DomainRouterDarwin) => {
     const s = new WildcardService(dirs.runtime, "darwin", { router, port: await freePort() });
     services.push(s);
     return s;
@@ -161,7 +161,7 @@ describe("macOS: root's DNS responder behind /etc/resolver/<domain> and an lo0 a
 });
 
 describe("Windows: root's DNS responder behind NRPT rules", () => {
-  const windows = (ps: CommandRunner, who = self) => new WildcardLinkWindows(who, dirs.runtime, ps, files);
+  const windows = (ps: CommandRunner, who = self) => new DomainRouterWindows(who, dirs.runtime, ps, files);
 
   it("one rule per domain to the responder under our marker; the user's rules stay; taken back with the last", async () => {
     const ps = fakeNrptPowerShell();
@@ -236,7 +236,7 @@ describe("Linux without systemd-resolved", () => {
     };
     const port = await freePort();
     const s = new WildcardService(dirs.runtime, "linux", {
-      router: new WildcardLinkLinux(self, dirs.runtime, runner),
+      router: new DomainRouterLinux(self, dirs.runtime, runner),
       port,
     });
     services.push(s);

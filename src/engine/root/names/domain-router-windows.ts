@@ -3,8 +3,7 @@ import type { FileAccess } from "../../system/file-access.js";
 import { plainFiles } from "../../system/file-access.js";
 import { NrptRules } from "./dns-resolver-windows.js";
 import type { NamesOwner } from "./dns-resolver.js";
-import type { DomainRouter, RouterResult } from "./domain-router.js";
-import { WILDCARD_MARKER_PROFILE } from "./wildcard-link-darwin.js";
+import { type DomainRouter, type RouterResult, WILDCARD_MARKER_PROFILE } from "./domain-router.js";
 import { WildcardRecords } from "./wildcard-record.js";
 
 /**
@@ -14,7 +13,7 @@ import { WildcardRecords } from "./wildcard-record.js";
  * `_wildcards`. Windows answers every 127/8 address without an alias. A record in root's runtime directory, written
  * before the first rule, lets cleanup take the rules back after a crash.
  */
-export class WildcardLinkWindows implements DomainRouter {
+export class DomainRouterWindows implements DomainRouter {
   private readonly nrpt: NrptRules;
   private readonly records: WildcardRecords;
   private ruled = false;

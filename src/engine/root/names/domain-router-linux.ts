@@ -1,7 +1,4 @@
-import { mkdir, readFile, readdir, rm } from "node:fs/promises";
-import { join } from "node:path";
 import { type CommandRunner, execFileRunner } from "../../system/command-runner.js";
-import { FileGuard } from "../files/guarded-files.js";
 import type { NamesOwner } from "./dns-resolver.js";
 import type { DomainRouter, RouterResult } from "./domain-router.js";
 import { WildcardRecords } from "./wildcard-record.js";
@@ -14,13 +11,6 @@ const TIMEOUT = { timeoutMs: 10_000 };
  * have ifb and bridge. Each, up and with no ports, carries nothing: it exists only for resolved's per-link settings.
  */
 const KINDS = ["dummy", "ifb", "bridge"];
-const RECORD = /^wildcards-(\d+)\.json$/;
-
-interface Record {
-  readonly started: string;
-  readonly link: string;
-  readonly address: string;
-}
 
 /**
  * Linux with systemd-resolved: the OS side of root's DNS responder (docs/architecture.md, "Ingress and Gateway
@@ -30,19 +20,17 @@ interface Record {
  * counts a link only once it has an address wider than link scope. Deleting the link takes every setting back; a
  * record in root's runtime directory, written before the link exists, lets cleanup delete it after a crash.
  */
-export class WildcardLinkLinux implements DomainRouter {
+export class DomainRouterLinux implements DomainRouter {
   private link: { name: string; ifindex: number } | null = null;
   /** The link this router made, and only that one, is deleted by `down`: a link of that name may be anyone's. */
   private created: string | null = null;
-  private readonly recordPath: string;
   private readonly records: WildcardRecords;
 
   constructor(
-    private readonly self: NamesOwner,
-    private readonly runtimeDir: string,
+    self: NamesOwner,
+    runtimeDir: string,
     private readonly runner: CommandRunner = execFileRunner,
   ) {
-    this.recordPath = join(runtimeDir, `wildcards-${self.pid}.json`);
     this.records = new WildcardRecords(self, runtimeDir);
   }
 
@@ -85,12 +73,8 @@ export class WildcardLinkLinux implements DomainRouter {
   /** The link `name` with `address` as resolved's DNS server for `domains`; answers what was done, for the status. */
   async up(name: string, address: string, domains: readonly string[]): Promise<RouterResult> {
     if (!this.link) {
-      await mkdir(this.runtimeDir, { recursive: true, mode: 0o755 });
       // Recorded before the link exists: a crash between the two leaves something cleanup can find.
-      const record: Record = { started: this.self.started, link: name, address };
-      await FileGuard.strictFor({ uid: 0, gid: 0 }).replace(this.recordPath, `${JSON.stringify(record)}\n`, {
-        mode: 0o644,
-      });
+      await this.records.write(name, address);
       try {
         await this.create(name, address);
       } catch (error) {
@@ -150,23 +134,19 @@ export class WildcardLinkLinux implements DomainRouter {
     const ours = this.created === name;
     this.created = null;
     if (ours && (await this.exists(name))) await this.run("ip", ["link", "del", "dev", name]);
-    await rm(this.recordPath, { force: true });
+    await this.records.remove();
   }
 
   /** Links whose root process is gone (killed, crashed): deleted while they still carry the recorded address. */
   async removeStale(isAlive: (pid: number, started: string) => Promise<boolean>): Promise<string[]> {
     const removed: string[] = [];
-    for (const file of await readdir(this.runtimeDir).catch(() => [] as string[])) {
-      const match = RECORD.exec(file);
-      if (!match) continue;
-      const path = join(this.runtimeDir, file);
-      const record = JSON.parse((await readFile(path, "utf8").catch(() => "null")) || "null") as Record | null;
-      if (!record || !/^mktdns\d+$/.test(record.link) || (await isAlive(Number(match[1]), record.started))) continue;
+    for (const record of await this.records.all()) {
+      if (await isAlive(record.pid, record.started)) continue;
       if (await this.carries(record.link, record.address)) {
         await this.run("ip", ["link", "del", "dev", record.link]);
         removed.push(`${record.link} (wildcard names)`);
       }
-      await rm(path, { force: true });
+      await record.forget();
     }
     return removed;
   }

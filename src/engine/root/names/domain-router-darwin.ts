@@ -4,15 +4,9 @@ import { FileGuard } from "../files/guarded-files.js";
 import { DarwinLoopbackAliases } from "../loopback/loopback-aliases-darwin.js";
 import { ResolverFiles } from "./dns-resolver-darwin.js";
 import type { NamesOwner } from "./dns-resolver.js";
-import type { DomainRouter, RouterResult } from "./domain-router.js";
+import { type DomainRouter, type RouterResult, WILDCARD_MARKER_PROFILE } from "./domain-router.js";
 import { WildcardRecords } from "./wildcard-record.js";
 import { markerWriterAlive } from "./writer-liveness.js";
-
-/**
- * The marker's profile field on the responder's resolver files: never a profile's name (those start with a letter or
- * a digit), so a cluster domain's file of a profile and a wildcard domain's file are never taken for each other.
- */
-export const WILDCARD_MARKER_PROFILE = "_wildcards";
 
 export interface DarwinRouterOptions {
   readonly runner?: CommandRunner;
@@ -29,7 +23,7 @@ export interface DarwinRouterOptions {
  * domain's (dns-resolver-darwin.ts: our marker first, a file that is not ours never overwritten). A record in root's
  * runtime directory, written before the alias exists, lets cleanup take both back after a crash.
  */
-export class WildcardLinkDarwin implements DomainRouter {
+export class DomainRouterDarwin implements DomainRouter {
   private readonly runner: CommandRunner;
   private readonly resolverDir: string;
   private readonly files: FileAccess;
