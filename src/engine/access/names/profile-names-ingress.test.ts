@@ -188,4 +188,29 @@ describe("a profile's Ingress and Gateway names, beside its Services'", () => {
     expect(profileNames.ingressOutcome("shop.test", false)).toEqual({ mapped: true });
     expect(profileNames.ingressOutcome("github.com", false)).toEqual({ mapped: false, reason: "public name" });
   });
+
+  it("route mode's hosts block: an Ingress change while a Services write waits for root never replays the write before it (the Services would go from the file)", async () => {
+    let release: () => void = () => undefined;
+    const root = new (class extends RecordingRoot {
+      gate: Promise<void> | null = null;
+      override async dnsUnavailable(): Promise<string | null> {
+        await this.gate;
+        return "no resolver here";
+      }
+    })();
+    const { profileNames } = names(root);
+    let services: { name: string; namespace: string; clusterIPs: string[] }[] = [];
+    const dns = { server: "10.96.0.10", gateway: "192.168.49.2" };
+    await profileNames.routed(dns, () => services, "kubernetes.default.svc.cluster.local");
+    // The Services came: their write is under way, held at root's first answer…
+    services = [{ name: "web", namespace: "default", clusterIPs: ["10.96.0.20"] }];
+    root.gate = new Promise<void>((resolve) => (release = resolve));
+    const write = profileNames.routed(dns, () => services, "kubernetes.default.svc.cluster.local");
+    await Promise.resolve();
+    // …when the Ingress follower says there are none.
+    const ingress = profileNames.setIngress({ hosts: [], wildcards: [] });
+    release();
+    await Promise.all([write, ingress]);
+    expect(root.hosts.at(-1)).toEqual([{ ip: "10.96.0.20", names: ["web.default.svc.cluster.local", "web.default"] }]);
+  });
 });

@@ -93,6 +93,9 @@ export class ProfileNames {
     example: string,
   ): Promise<void> {
     return this.schedule(async () => {
+      // Until this write knows its entries, an Ingress change must not replay the last write's (it would write the
+      // Services as they were after this one): this write reads the Ingress names itself when it gets there.
+      this.rewrite = null;
       const why = await this.backend!.dnsUnavailable();
       if (why === null) {
         const how = await this.backend!.setDns(this.profile, { domain: this.domain, ...dns });
