@@ -198,22 +198,21 @@ describe.skipIf(skip !== null)("app session (what the tray app runs), on the rea
       void session.start("minikube").catch(() => undefined);
       await reached;
       await session.shutdown();
+      // Every change to the Service from here on is seen, not only those a poll would catch.
+      const set: unknown[] = [];
+      const unsubscribe = sim.store.subscribe((event) => {
+        if (event.plural === "services" && event.object.metadata?.name === "web")
+          set.push(...(event.object.status?.loadBalancer?.ingress ?? []));
+      });
       // What main.ts does: exit right here. Whatever is true now is what the user is left with.
       expect(await lab.hostRoutes()).not.toContain("10.96.0.0/12");
       expect(externalIps()).toEqual([]);
       expect(session.runningProfiles()).toEqual([]);
       expect(JSON.parse(await readFile(fake.registryPath, "utf8").catch(() => "[]"))).toEqual([]);
       await expect(session.start("minikube")).rejects.toThrow(/quitting/);
-      // And nothing that was still in flight sets anything afterwards (in the app, this process would be gone).
-      // This one waits a fixed time: what it guards against is an event that must never come, so there is none
-      // to wait for; 800 ms is eight times the sim's latency, longer than any request in flight can take. Every
-      // change to the Service is seen, not only those a poll would catch.
-      const set: unknown[] = [];
-      const unsubscribe = sim.store.subscribe((event) => {
-        if (event.plural === "services" && event.object.metadata?.name === "web")
-          set.push(...(event.object.status?.loadBalancer?.ingress ?? []));
-      });
-      await new Promise((r) => setTimeout(r, 800));
+      // And nothing that was still in flight sets anything afterwards (in the app, this process would be gone): once
+      // the sim has answered every request it had (the stopped app's watches closed too), none can.
+      await eventually(() => sim.openRequests === 0 || undefined, { what: "the sim to answer every request" });
       unsubscribe();
       expect(set).toEqual([]);
       expect(externalIps()).toEqual([]);

@@ -71,6 +71,12 @@ export class KubeSim {
   readonly store: ObjectStore;
   readonly faults: Faults = noFaults();
   readonly counts: RequestCounts = { total: 0, reads: 0, watches: 0, writes: 0, byVerb: {} };
+  private open = 0;
+
+  /** Requests not answered yet, watches included: none once every client has stopped and been answered. */
+  get openRequests(): number {
+    return this.open;
+  }
   private readonly watches = new Set<WatchStream>();
   private readonly sockets = new Set<Socket>();
   private server: Server | null = null;
@@ -128,6 +134,8 @@ export class KubeSim {
         // A client that drops the connection mid-request is normal here (fault switches, shutdown).
         req.on("error", () => undefined);
         res.on("error", () => undefined);
+        this.open++;
+        res.on("close", () => this.open--);
         this.handle(req, res).catch((error: unknown) => this.fail(res, error));
       },
     );
