@@ -202,7 +202,14 @@ describe.skipIf(skip !== null).each(["openssh", "ssh2"] as const)(
           "-p",
           JSON.stringify({ status: { addresses: [{ type: "IPAddress", value: ip }] } }),
         );
-        const on = await ingressState(t, (n) => named(n, "api.gw.test")?.mapped === true, "api.gw.test", "gateways");
+        // Before its status is read, the name may be mapped to where the Gateway's Service was found first: wait for
+        // the address the implementation copied.
+        const on = await ingressState(
+          t,
+          (n) => named(n, "api.gw.test")?.mapped === true && named(n, "api.gw.test")?.address === ip,
+          "api.gw.test at the Gateway's address",
+          "gateways",
+        );
         // The name is the Service's own address: its listener is the Service's.
         await state(
           t,
