@@ -3,7 +3,6 @@
 import { type ChildProcess, execFile, spawn } from "node:child_process";
 import { promisify } from "node:util";
 import { bundled } from "../test-support/bundles.js";
-import type { NetnsLab } from "../test-support/netns-lab.js";
 
 const run = promisify(execFile);
 
@@ -43,8 +42,13 @@ const one = (cmd) => new Promise((resolve) => {
   console.log(JSON.stringify({ ms: performance.now() - t0, failed: all.filter((r) => r.bytes !== 1).length }));
 })();`;
 
+/** The network namespace that stands for the user's machine: the netns lab's host, or the Docker lab's. */
+export interface BenchHost {
+  readonly host: string;
+}
+
 /** Runs the load generator in the host namespace against address:port. */
-export async function loadClient(lab: NetnsLab, address: string, port: number, mode: "T" | "P" | "C", n = 0) {
+export async function loadClient(lab: BenchHost, address: string, port: number, mode: "T" | "P" | "C", n = 0) {
   const { stdout } = await run(
     "ip",
     ["netns", "exec", lab.host, process.execPath, "-e", CLIENT, address, String(port), mode, String(n)],
@@ -76,7 +80,7 @@ export interface BenchSpec {
  * `client` forced as MKTUNNEL_SSH_CLIENT forces it; resolves once every listener is up, with what it printed.
  */
 export async function startForwarder(
-  lab: NetnsLab,
+  lab: BenchHost,
   client: string,
   login: { sshPort: number; key: string; hostKeys: string },
   specs: readonly BenchSpec[],
@@ -114,7 +118,7 @@ export async function startForwarder(
 
 /** OpenSSH's `ssh -N -L`, as `minikube tunnel` runs it per Service, in the host namespace. */
 export function startSshL(
-  lab: NetnsLab,
+  lab: BenchHost,
   listen: string,
   target: string,
   login: { sshPort: number; key: string; hostKeys: string },

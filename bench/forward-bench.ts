@@ -1,11 +1,17 @@
-import { type ChildProcess, spawn } from "node:child_process";
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import type { ChildProcess } from "node:child_process";
+import { mkdtemp, rm } from "node:fs/promises";
 import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { buildBundles } from "../test-support/bundles.js";
-import { NetnsLab } from "../test-support/netns-lab.js";
-import { SshNode } from "../test-support/ssh-node.js";
-import { type BenchSpec, SERVER, loadClient, startForwarder, startSshL } from "./forward-bench-parts.js";
+import {
+  type BenchHost,
+  type BenchSpec,
+  SERVER,
+  loadClient,
+  startForwarder,
+  startSshL,
+} from "./forward-bench-parts.js";
+import { type BenchNode, type Login, dockerBenchNode, netnsBenchNode } from "./forward-bench-nodes.js";
 import { median, round1 } from "./stats.js";
 
 /** Forward mode's SSH clients (forward-link.ts), each measured against `ssh -N -L` in the same run. */
@@ -16,7 +22,12 @@ export interface ClientFigures {
   readonly throughput: { readonly MBps: number; readonly ratio: number };
   readonly latency: { readonly p50: number; readonly p99: number; readonly p50Ratio: number };
   readonly concurrent: { readonly ms: number; readonly failed: number };
-  readonly scale: { readonly allListeningMs: number; readonly rssAddedMb: number };
+  readonly scale: {
+    readonly allListeningMs: number;
+    readonly rssAddedMb: number;
+    /** 200 NodePort Services, each on 127.0.0.1:<nodePort>. */
+    readonly nodePorts: { readonly allListeningMs: number; readonly rssAddedMb: number };
+  };
   /** The goals: ≥ 0.9× `ssh -N -L`'s throughput, ≤ 1.2× its connect → first byte p50. */
   readonly meetsGoals: boolean;
 }
@@ -36,6 +47,8 @@ export interface ForwardBenchResult {
   };
   readonly clients: Record<ForwardClient, ClientFigures>;
   readonly scale: { readonly services: number; readonly ports: number };
+  /** Where the node ran: sshd in a namespace behind socat, or minikube's container behind docker-proxy. */
+  readonly node: "netns" | "docker";
 }
 
 const p = (xs: number[], q: number) =>
@@ -60,21 +73,20 @@ const TARGET = "10.96.0.20";
  * party's turn rotated), connect-to-first-byte latency, 100 connections at
  * once, and 200 Services × 2 ports on one link.
  */
-export async function benchForward(transferMb = 200, latencySamples = 600, rounds = 9): Promise<ForwardBenchResult> {
+export async function benchForward(
+  options: { node?: "netns" | "docker"; transferMb?: number; latencySamples?: number; rounds?: number } = {},
+): Promise<ForwardBenchResult> {
+  const { transferMb = 200, latencySamples = 600, rounds = 9 } = options;
   const loadBefore = loadavg().map(round1);
   await buildBundles();
-  const lab = await NetnsLab.create();
   const children: ChildProcess[] = [];
-  let node: SshNode | null = null;
   const dir = await mkdtemp(join(tmpdir(), "mkt-fwd-bench-"));
+  let node: BenchNode | null = null;
   try {
-    const key = join(dir, "id_rsa");
-    node = await SshNode.start(lab, key);
-    const hostKeys = join(dir, "host-keys");
-    await writeFile(hostKeys, await node.keyscanLines());
-    const login = { sshPort: node.publishedPort, key, hostKeys };
-    await lab.addServiceAddress(TARGET);
-    const server = spawnServer(lab, transferMb);
+    node = options.node === "docker" ? await dockerBenchNode(dir) : await netnsBenchNode(dir);
+    const { lab, login } = node;
+    await node.addServiceAddress(TARGET);
+    const server = node.spawnInNode([process.execPath, "-e", SERVER(transferMb), TARGET]);
     children.push(server);
     await new Promise((r) => server.stdout!.once("data", r));
 
@@ -83,7 +95,7 @@ export async function benchForward(transferMb = 200, latencySamples = 600, round
       children.push((await startForwarder(lab, client, login, [spec])).child);
     }
     children.push(startSshL(lab, `${ADDRESS.ssh}:${PORT}`, `${TARGET}:80`, login));
-    while ((await lab.connectFromHost(ADDRESS.ssh, PORT, 300)) === "ECONNREFUSED")
+    while ((await node.connectFromHost(ADDRESS.ssh, PORT, 300)) === "ECONNREFUSED")
       await new Promise((r) => setTimeout(r, 50));
 
     const parties = [...FORWARD_CLIENTS, "ssh"] as const;
@@ -136,21 +148,26 @@ export async function benchForward(transferMb = 200, latencySamples = 600, round
       },
       clients,
       scale: { services: 200, ports: specs.length },
+      node: options.node ?? "netns",
     };
   } finally {
     for (const child of children) child.kill(process.env.PROF ? "SIGINT" : "SIGKILL");
     if (process.env.PROF) await new Promise((r) => setTimeout(r, 2000));
-    await node?.stop();
-    await lab.destroy();
+    await node?.close();
     await rm(dir, { recursive: true, force: true });
   }
 }
 
-type Login = { sshPort: number; key: string; hostKeys: string };
-type ScaleFigures = Record<ForwardClient, { allListeningMs: number; rssAddedMb: number }>;
+type ScaleFigures = Record<
+  ForwardClient,
+  { allListeningMs: number; rssAddedMb: number; nodePorts: { allListeningMs: number; rssAddedMb: number } }
+>;
 
-/** 200 Services × 2 ports on one link, in a fresh forwarder of each kind, one at a time: listening after the link is up. */
-async function measureScale(lab: NetnsLab, login: Login): Promise<{ specs: BenchSpec[]; scale: ScaleFigures }> {
+/**
+ * On one link, in a fresh forwarder of each kind, one at a time, listening after the link is up: 200 Services × 2
+ * ports on their own addresses, then 200 NodePort Services on 127.0.0.1:<nodePort>.
+ */
+async function measureScale(lab: BenchHost, login: Login): Promise<{ specs: BenchSpec[]; scale: ScaleFigures }> {
   const specs = Array.from({ length: 200 }, (_, i) =>
     [80, 8080].map((port) => ({
       ...WEB,
@@ -159,16 +176,22 @@ async function measureScale(lab: NetnsLab, login: Login): Promise<{ specs: Bench
       port,
     })),
   ).flat();
-  const scale = {} as ScaleFigures;
-  for (const client of FORWARD_CLIENTS) {
-    const { child, ready } = await startForwarder(lab, client, login, specs);
+  const nodePorts = Array.from({ length: 200 }, (_, i) => ({
+    ...WEB,
+    name: `np-${i}`,
+    address: "127.0.0.1",
+    port: 30000 + i,
+    targetPort: 30000 + i,
+  }));
+  const once = async (client: ForwardClient, list: readonly BenchSpec[]) => {
+    const { child, ready } = await startForwarder(lab, client, login, list);
     child.kill("SIGKILL");
     await new Promise((r) => child.once("exit", r));
-    scale[client] = {
-      allListeningMs: round1(ready.applyMs),
-      rssAddedMb: round1((ready.rssAfter - ready.rssBefore) / 1e6),
-    };
-  }
+    return { allListeningMs: round1(ready.applyMs), rssAddedMb: round1((ready.rssAfter - ready.rssBefore) / 1e6) };
+  };
+  const scale = {} as ScaleFigures;
+  for (const client of FORWARD_CLIENTS)
+    scale[client] = { ...(await once(client, specs)), nodePorts: await once(client, nodePorts) };
   return { specs, scale };
 }
 
@@ -183,19 +206,14 @@ export async function benchForwardScale(): Promise<{
 }> {
   const loadBefore = loadavg().map(round1);
   await buildBundles();
-  const lab = await NetnsLab.create();
-  let node: SshNode | null = null;
   const dir = await mkdtemp(join(tmpdir(), "mkt-fwd-bench-"));
+  let node: BenchNode | null = null;
   try {
-    const key = join(dir, "id_rsa");
-    node = await SshNode.start(lab, key);
-    const hostKeys = join(dir, "host-keys");
-    await writeFile(hostKeys, await node.keyscanLines());
-    const { specs, scale } = await measureScale(lab, { sshPort: node.publishedPort, key, hostKeys });
+    node = await netnsBenchNode(dir);
+    const { specs, scale } = await measureScale(node.lab, node.login);
     return { load: { before: loadBefore, after: loadavg().map(round1) }, ports: specs.length, scale };
   } finally {
-    await node?.stop();
-    await lab.destroy();
+    await node?.close();
     await rm(dir, { recursive: true, force: true });
   }
 }
@@ -209,11 +227,3 @@ const WEB: BenchSpec = {
   targetHost: TARGET,
   targetPort: 80,
 };
-
-function spawnServer(lab: NetnsLab, transferMb: number): ChildProcess {
-  return spawnIn(lab.node, [process.execPath, "-e", SERVER(transferMb), TARGET]);
-}
-
-function spawnIn(namespace: string, argv: string[]): ChildProcess {
-  return spawn("ip", ["netns", "exec", namespace, ...argv], { stdio: ["ignore", "pipe", "inherit"] });
-}

@@ -7,6 +7,9 @@ import { benchForward, benchForwardScale } from "./forward-bench.js";
 import { benchBacklog, benchBulk, benchP1 } from "./lb-bench.js";
 import { benchRoutes } from "./route-bench.js";
 import { benchUi } from "./ui-bench.js";
+import { benchUdp } from "./udp-bench.js";
+import type { UdpLoadResult } from "../test-support/dns-load.js";
+import { dockerLabUnavailableReason } from "../test-support/docker-lab.js";
 
 const only = process.argv[2];
 const outDir = join(import.meta.dirname, "results");
@@ -41,20 +44,24 @@ if (!only || only === "idle") {
   }
 }
 
-if (!only || only === "forward") {
-  const skip = labUnavailableReason();
-  if (skip) console.log(`forward benchmark skipped: ${skip}`);
-  else {
-    const f = await benchForward();
-    results.forward = f;
-    console.log(
-      `forward: ${f.transferMb} MB, ${f.rounds} rounds, ${f.latencySamples} samples each; load ${f.load.before.join(" ")} → ${f.load.after.join(" ")}; ssh -N -L ${f.ssh.MBps} MB/s, p50 ${f.ssh.p50} ms / p99 ${f.ssh.p99} ms, 100 at once ${f.ssh.concurrentMs} ms (${f.ssh.concurrentFailed} failed)`,
-    );
-    for (const [client, c] of Object.entries(f.clients))
-      console.log(
-        `  ${client}: ${c.throughput.MBps} MB/s (×${c.throughput.ratio}); p50 ${c.latency.p50} ms / p99 ${c.latency.p99} ms (p50 ×${c.latency.p50Ratio}); 100 at once ${c.concurrent.ms} ms (${c.concurrent.failed} failed); ${f.scale.services} Services × 2 ports listening ${c.scale.allListeningMs} ms after the link is up, +${c.scale.rssAddedMb} MB RSS; goals ${c.meetsGoals ? "met" : "not met"}`,
-      );
+for (const node of ["netns", "docker"] as const) {
+  // The netns lab's node behind socat in a full run; minikube's container behind docker-proxy when asked for.
+  const name = node === "netns" ? "forward" : "forward-docker";
+  if (node === "netns" ? only && only !== name : only !== name) continue;
+  const skip = node === "netns" ? labUnavailableReason() : dockerLabUnavailableReason();
+  if (skip) {
+    console.log(`${name} benchmark skipped: ${skip}`);
+    continue;
   }
+  const f = await benchForward({ node });
+  results[name === "forward" ? "forward" : "forwardDocker"] = f;
+  console.log(
+    `${name} (node: ${node === "netns" ? "sshd behind socat" : "minikube's container behind docker-proxy"}): ${f.transferMb} MB, ${f.rounds} rounds, ${f.latencySamples} samples each; load ${f.load.before.join(" ")} → ${f.load.after.join(" ")}; ssh -N -L ${f.ssh.MBps} MB/s, p50 ${f.ssh.p50} ms / p99 ${f.ssh.p99} ms, 100 at once ${f.ssh.concurrentMs} ms (${f.ssh.concurrentFailed} failed)`,
+  );
+  for (const [client, c] of Object.entries(f.clients))
+    console.log(
+      `  ${client}: ${c.throughput.MBps} MB/s (×${c.throughput.ratio}); p50 ${c.latency.p50} ms / p99 ${c.latency.p99} ms (p50 ×${c.latency.p50Ratio}); 100 at once ${c.concurrent.ms} ms (${c.concurrent.failed} failed); ${f.scale.services} Services × 2 ports listening ${c.scale.allListeningMs} ms after the link is up, +${c.scale.rssAddedMb} MB RSS; 200 node ports ${c.scale.nodePorts.allListeningMs} ms, +${c.scale.nodePorts.rssAddedMb} MB RSS; goals ${c.meetsGoals ? "met" : "not met"}`,
+    );
 }
 
 // The forward benchmark's scale part alone (not in a full run, which has it): listeners after the link is up.
@@ -67,7 +74,27 @@ if (only === "forward-scale") {
     console.log(`forward scale: load ${f.load.before.join(" ")} → ${f.load.after.join(" ")}`);
     for (const [client, c] of Object.entries(f.scale))
       console.log(
-        `  ${client}: 200 Services × 2 ports (${f.ports}) listening ${c.allListeningMs} ms after the link is up, +${c.rssAddedMb} MB RSS`,
+        `  ${client}: 200 Services × 2 ports (${f.ports}) listening ${c.allListeningMs} ms after the link is up, +${c.rssAddedMb} MB RSS; 200 node ports on 127.0.0.1 ${c.nodePorts.allListeningMs} ms, +${c.nodePorts.rssAddedMb} MB RSS`,
+      );
+  }
+}
+
+// Forward mode's UDP on the real Docker engine (about a minute): only when asked for.
+if (only === "udp") {
+  const skip = dockerLabUnavailableReason();
+  if (skip) console.log(`UDP benchmark skipped: ${skip}`);
+  else {
+    const u = await benchUdp();
+    results.udp = u;
+    const line = (r: UdpLoadResult) =>
+      `${r.sent} sent at ${r.rate}/s, ${r.lost} lost, ${r.malformed} merged or cut, ${r.duplicates} duplicated, ${r.reordered} reordered; p50 ${r.p50} ms / p99 ${r.p99} ms`;
+    console.log(
+      `UDP (load ${u.load.before.join(" ")} → ${u.load.after.join(" ")}), ${u.rate} queries/s for ${u.seconds} s:`,
+    );
+    console.log(`  the relay's published port alone (docker-proxy, socat): ${line(u.relayAlone)}`);
+    for (const [client, c] of Object.entries(u.clients))
+      console.log(
+        `  the Service's address (tunnel with ${client}): ${line(c.udp)}; the same query over TCP through the link: ${c.tcp.samples} of ${c.tcp.samples + c.tcp.failed}, p50 ${c.tcp.p50} ms / p99 ${c.tcp.p99} ms`,
       );
   }
 }

@@ -8,8 +8,11 @@ import { BUNDLE_DIR } from "./bundles.js";
 
 const run = promisify(execFile);
 
-/** What the node needs: sshd for the link, socat for test servers (UDP echo), ip and ps to look around. */
-export const NODE_PACKAGES = ["openssh-server", "socat", "iproute2", "procps"] as const;
+/**
+ * What the node needs: sshd for the link, socat for test servers (UDP echo), ip and ps to look around, and dnsmasq, a
+ * DNS server in the node for forward mode's UDP tests.
+ */
+export const NODE_PACKAGES = ["openssh-server", "socat", "iproute2", "procps", "dnsmasq-base"] as const;
 
 /**
  * Run inside the finished root. Host keys are left out so every container

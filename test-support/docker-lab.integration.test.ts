@@ -129,6 +129,20 @@ describe.skipIf(skip !== null)(
       expect((await lab.inNetns(process.execPath, ["-e", script])).stdout.trim()).toBe(payload);
     });
 
+    it("runs dnsmasq detached in the node; a query sent in the node's network namespace gets its answer", async () => {
+      await lab.startInNode(
+        [
+          ...["dnsmasq", "--keep-in-foreground", "--user=root", "--no-resolv", "--no-hosts", "--bind-interfaces"],
+          ...[`--listen-address=${lab.nodeIp}`, "--address=/lab.test/10.96.0.53"],
+        ],
+        { protocol: "udp", address: lab.nodeIp, port: 53 },
+      );
+      // An A query for lab.test, by hand: the answer's last four bytes are the address.
+      const script = `const d=require("dgram").createSocket("udp4");const q=Buffer.from("123401000001000000000000036c616204746573740000010001","hex");d.on("message",(m)=>{console.log([...m.subarray(-4)].join("."));process.exit(0)});d.send(q,53,${JSON.stringify(lab.nodeIp)});setTimeout(()=>{console.log("TIMEOUT");process.exit(0)},5000);`;
+      const answer = await lab.inNodeNetns(process.execPath, ["-e", script]);
+      expect(answer.stdout.trim()).toBe("10.96.0.53");
+    });
+
     it("refuses the direct path from the lab namespace to the node's bridge, while the published port works", async () => {
       expect(await lab.connect(lab.nodeIp, 22)).toBe("EHOSTUNREACH");
       const curl = await lab.inNetns("curl", ["-sS", "-m", "5", `telnet://${lab.nodeIp}:22`]);

@@ -195,6 +195,60 @@ export class DockerLab extends DockerDaemon {
     return this.waitForSsh();
   }
 
+  /** The node's init process as this machine sees it (0 while the container is stopped). */
+  async nodePid(): Promise<number> {
+    return Number((await this.dockerOk(["container", "inspect", "-f", "{{.State.Pid}}", this.profile])).trim());
+  }
+
+  /**
+   * Runs one of this machine's programs in the node container's network namespace only (nsenter), for what needs
+   * capabilities the container lacks, as kube-proxy has them on a real node: addresses on its `lo`. `docker exec
+   * --privileged` cannot be used: runc fails to apply the extra capabilities when the tests themselves run without
+   * them. The namespace is the container's current one: after `docker stop`/`start` or `restart`, a new one.
+   */
+  async inNodeNetns(file: string, args: readonly string[], timeoutMs = 30_000): Promise<CliResult> {
+    const pid = await this.nodePid();
+    if (!pid) return { stdout: "", stderr: `${this.profile} is not running`, exitCode: 1 };
+    return new Promise((resolve) => {
+      execFile(
+        "nsenter",
+        ["-t", String(pid), "-n", file, ...args],
+        { timeout: timeoutMs, killSignal: "SIGKILL" },
+        (error, stdout, stderr) => {
+          const code = (error as { code?: unknown } | null)?.code;
+          resolve({ stdout, stderr, exitCode: error ? (typeof code === "number" ? code : 1) : 0 });
+        },
+      );
+    });
+  }
+
+  /**
+   * Starts a process in the node container in the background (`docker exec -d`) and waits until it listens on
+   * `address:port` inside the node (`docker exec -d` returns before the process binds). It dies with the container.
+   */
+  async startInNode(
+    args: readonly string[],
+    listen: { protocol: "tcp" | "udp"; address: string; port: number },
+    env: Record<string, string> = {},
+  ): Promise<void> {
+    const started = await this.docker([
+      "exec",
+      "-d",
+      ...Object.entries(env).flatMap(([k, v]) => ["-e", `${k}=${v}`]),
+      this.profile,
+      ...args,
+    ]);
+    if (started.exitCode !== 0) throw new Error(`docker exec -d ${args[0]} failed: ${started.stderr.trim()}`);
+    const local = `${listen.address}:${listen.port}`;
+    await eventually(
+      async () => {
+        const { stdout } = await this.inNodeNetns("ss", ["-Hn", listen.protocol === "tcp" ? "-lt" : "-lu"]);
+        return stdout.split("\n").some((line) => line.split(/\s+/)[3] === local);
+      },
+      { timeoutMs: 10_000, everyMs: 50, what: `${args[0]} to listen on ${local}/${listen.protocol} in the node` },
+    );
+  }
+
   /** `docker exec <profile> …` */
   exec(args: readonly string[], options: { detach?: boolean; user?: string } = {}): Promise<CliResult> {
     return this.docker([

@@ -1,4 +1,5 @@
-import type { CarriedListener, ForwardCarrier } from "../src/engine/access/forwards/forward-carrier.js";
+import type { CarriedListener, ForwardCarrier, UdpCarrier } from "../src/engine/access/forwards/forward-carrier.js";
+import { udpRefusal } from "../src/engine/access/forwards/udp-relays.js";
 import type { RootLoopback } from "../src/engine/root/index.js";
 
 export interface ListenCall {
@@ -61,5 +62,47 @@ export class FakeLoopback implements RootLoopback {
     this.calls.push(`alias ${address} ${present ? "up" : "down"}`);
     const failure = present ? this.aliasFailures.get(address) : undefined;
     if (failure) throw new Error(failure);
+  }
+}
+
+/**
+ * A UdpCarrier that binds nothing: it records each UDP listen and close, what a stop removed and what a start swept,
+ * and refuses as the relays do (udpRefusal), so the state machine runs without a container engine.
+ */
+export class FakeUdpCarrier implements UdpCarrier {
+  readonly listens: string[] = [];
+  readonly closed: string[] = [];
+  readonly failures = new Map<string, "EADDRINUSE" | "EACCES">();
+  /** What a killed tunnel left, for the next sweep to find. */
+  left: string[] = [];
+  swept: string[] = [];
+  removedAll = 0;
+
+  refusal(spec: { readonly protocol: string; readonly nodePort?: number }): string | null {
+    return udpRefusal(spec);
+  }
+
+  async listen(spec: { address: string; port: number; nodePort?: number }): Promise<CarriedListener> {
+    const where = `${spec.address}:${spec.port}`;
+    this.listens.push(`${where} -> node port ${spec.nodePort}`);
+    const code = this.failures.get(where);
+    if (code) throw listenError(code, spec.address, spec.port);
+    return { port: spec.port, close: async () => void this.closed.push(where) };
+  }
+
+  async sweep(): Promise<string[]> {
+    this.swept.push(...this.left);
+    const left = this.left;
+    this.left = [];
+    return left;
+  }
+
+  async removeAll(): Promise<void> {
+    this.removedAll++;
+  }
+
+  nodesGone = 0;
+  async nodeGone(): Promise<void> {
+    this.nodesGone++;
   }
 }

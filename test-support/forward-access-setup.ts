@@ -22,7 +22,7 @@ import {
   fileAccessFor,
 } from "../src/engine/root/index.js";
 import type { HeldLock } from "../src/engine/system/file-lock.js";
-import { FakeCarrier } from "./fake-forward-carrier.js";
+import { FakeCarrier, FakeUdpCarrier } from "./fake-forward-carrier.js";
 
 // ForwardAccess with every outside part faked, for forward-access*.test.ts: the link (its `createLink`
 // dependency), the carrier, the container engine and root's names. Only MINIPATH and the tunnel lock
@@ -124,6 +124,7 @@ export async function setup(
 
   const link = new FakeLink();
   const carrier = new FakeCarrier(false);
+  const udp = new FakeUdpCarrier();
   const names = new FakeNames();
   const engines: ContainerEngine[] = [];
   // What `docker container inspect` and `docker exec … cat` would answer; a test changes them.
@@ -150,6 +151,7 @@ export async function setup(
       locks,
       privileges: () => null,
       createLink: (resolve) => ((resolveTarget = resolve), { link, carrier }),
+      createUdp: () => udp,
     },
     {
       pool,
@@ -166,6 +168,7 @@ export async function setup(
     access,
     link,
     carrier,
+    udp,
     names,
     engines,
     node,

@@ -44,38 +44,40 @@ export interface ForwardLab {
   readonly externalIpsOf: (name: string) => Promise<any>;
 }
 
-/**
- * A node the host cannot route to, as the docker driver makes one on macOS,
- * Windows and WSL2: sshd in the node namespace, its port 22 published on
- * 127.0.0.1 of the host namespace by socat (as Docker publishes it), no
- * route to the service CIDR, a fake docker that says where the port is and a
- * fake minikube that prints the node's host key. The cluster (kube-sim) has
- * three LoadBalancer Services, web, api and admin, each answering on the node
- * as itself; with `gatewayApi`, it serves Gateway API's CRDs too.
- */
-export async function createForwardLab(options: { gatewayApi?: boolean } = {}): Promise<ForwardLab> {
-  const lab = await NetnsLab.create();
-  const fake = await FakeMinikube.create();
-  await fake.addProfile({ name: "minikube", nodeIp: lab.nodeIp });
-  const node = await SshNode.start(lab, join(fake.miniPath, "machines", "minikube", "id_rsa"));
-  await fake.setContainer("minikube", { running: true, sshPort: node.publishedPort });
-  await fake.setHostKeyFiles("minikube", await node.hostPublicKeys());
+/** The cluster's API: kube-sim in `netns`, and the real kubectl pointed at it through its kubeconfig. */
+export interface KubeSim {
+  readonly sim: ChildProcess;
+  readonly kubeconfig: string;
+  readonly kubectl: (...args: string[]) => Promise<{ stdout: string; stderr: string }>;
+  /** A Service's external IPs (the API's `status.loadBalancer.ingress`), as the controller wrote them. */
+  readonly externalIpsOf: (name: string) => Promise<any>;
+}
+
+export async function startKubeSim(netns: string, options: { gatewayApi?: boolean } = {}): Promise<KubeSim> {
   const crds = options.gatewayApi ? ["gateway-api"] : [];
-  const sim = spawn(
-    "ip",
-    ["netns", "exec", lab.host, process.execPath, bundled("kube-sim-serve"), "minikube", ...crds],
-    {
-      stdio: ["ignore", "pipe", "inherit"],
-    },
-  );
+  const sim = spawn("ip", ["netns", "exec", netns, process.execPath, bundled("kube-sim-serve"), "minikube", ...crds], {
+    stdio: ["ignore", "pipe", "inherit"],
+  });
   const kubeconfig = await new Promise<string>((resolve) =>
     createInterface({ input: sim.stdout! }).once("line", resolve),
   );
   const kubectl = (...args: string[]) =>
-    run("ip", ["netns", "exec", lab.host, "kubectl", "--kubeconfig", kubeconfig, ...args]);
+    run("ip", ["netns", "exec", netns, "kubectl", "--kubeconfig", kubeconfig, ...args]);
   const externalIpsOf = async (name: string) =>
     JSON.parse((await kubectl("get", "svc", name, "-o", "json")).stdout).status.loadBalancer.ingress ?? [];
-  const manifests = join(fake.root, "services.yaml");
+  return { sim, kubeconfig, kubectl, externalIpsOf };
+}
+
+/** The lab's three LoadBalancer Services and what answers for each on the node: address, port, reply. */
+export const LAB_SERVICES = [
+  ["10.96.0.20", 80, "web"],
+  ["10.96.0.21", 80, "api"],
+  ["10.96.0.22", 8080, "admin"],
+] as const;
+
+/** web, api and admin, created through kubectl (`dir` holds the manifest). */
+export async function createLabServices(kubectl: KubeSim["kubectl"], dir: string): Promise<void> {
+  const manifests = join(dir, "services.yaml");
   await writeFile(
     manifests,
     [
@@ -85,12 +87,29 @@ export async function createForwardLab(options: { gatewayApi?: boolean } = {}): 
     ].join("---\n"),
   );
   await kubectl("create", "-f", manifests);
+}
+
+/**
+ * A node the host cannot route to, as the docker driver makes one on macOS,
+ * Windows and WSL2: sshd in the node namespace, its port 22 published on
+ * 127.0.0.1 of the host namespace by socat (as Docker publishes it), no
+ * route to the service CIDR, a fake docker that says where the port is and a
+ * fake minikube that prints the node's host key. The cluster (kube-sim) has
+ * three LoadBalancer Services, web, api and admin, each answering on the node
+ * as itself; with `gatewayApi`, it serves Gateway API's CRDs too. The same on
+ * a real Docker engine: docker-forward-lab.ts.
+ */
+export async function createForwardLab(options: { gatewayApi?: boolean } = {}): Promise<ForwardLab> {
+  const lab = await NetnsLab.create();
+  const fake = await FakeMinikube.create();
+  await fake.addProfile({ name: "minikube", nodeIp: lab.nodeIp });
+  const node = await SshNode.start(lab, join(fake.miniPath, "machines", "minikube", "id_rsa"));
+  await fake.setContainer("minikube", { running: true, sshPort: node.publishedPort });
+  await fake.setHostKeyFiles("minikube", await node.hostPublicKeys());
+  const { sim, kubeconfig, kubectl, externalIpsOf } = await startKubeSim(lab.host, options);
+  await createLabServices(kubectl, fake.root);
   // kube-proxy's part: each ClusterIP answers on the node, saying which Service it is.
-  for (const [ip, port, name] of [
-    ["10.96.0.20", 80, "web"],
-    ["10.96.0.21", 80, "api"],
-    ["10.96.0.22", 8080, "admin"],
-  ] as const) {
+  for (const [ip, port, name] of LAB_SERVICES) {
     await lab.addServiceAddress(ip);
     await lab.startTcpServer(ip, port, name);
   }

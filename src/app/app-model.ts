@@ -11,6 +11,7 @@ import {
   kubeClientsFrom,
   releaseExternalIpsOfGoneTunnels,
 } from "../engine/tunnels/stale-external-ips.js";
+import { removeUdpRelaysOfGoneTunnels } from "../engine/tunnels/stale-udp-relays.js";
 import type { LoadBalancerSettings } from "../engine/tunnels/profile-tunnel.js";
 import type { TunnelSet } from "../engine/tunnels/tunnel-set.js";
 import type { ModeChoice } from "../engine/cluster/access-mode.js";
@@ -201,6 +202,15 @@ export class AppModel extends EventEmitter {
     );
     for (const i of externalIps)
       for (const key of i.released) this.log(`cleanup: released the external IP of ${key} (profile ${i.profile})`);
+    const udpRelays = await removeUdpRelaysOfGoneTunnels(
+      this.options.engine.miniPath,
+      this.knownProfiles,
+      new Set(this.tunnels.profiles()),
+      this.options.engine.containers,
+      this.options.engine.locks,
+    );
+    for (const r of udpRelays)
+      for (const name of r.removed) this.log(`cleanup: removed the UDP relay ${name} (profile ${r.profile})`);
     const failures = [
       ...report.failures.map(
         (f) => `${f.destination} via ${f.gateway} (profile ${f.profile}, pid ${f.pid}): ${f.error}`,
@@ -210,6 +220,7 @@ export class AppModel extends EventEmitter {
       ),
       ...(report.nameFailures ?? []).map((f) => `names: ${f}`),
       ...externalIps.flatMap((i) => i.failures.map((f) => `external IP of ${f} (profile ${i.profile})`)),
+      ...udpRelays.flatMap((r) => r.failures.map((f) => `UDP relay ${f} (profile ${r.profile})`)),
     ];
     for (const f of failures) this.log(`cleanup failed: ${f}`);
     if (failures.length > 0)

@@ -1,4 +1,5 @@
 import type { ExternalIpCleanup } from "../engine/tunnels/stale-external-ips.js";
+import type { UdpRelayCleanup } from "../engine/tunnels/stale-udp-relays.js";
 import type { CleanupReport } from "../engine/root/index.js";
 import type { StatusReport } from "./status-report.js";
 import { describeHolder } from "../engine/registry/tunnel-lock.js";
@@ -59,7 +60,11 @@ export function formatStatus(report: StatusReport): string {
   return lines.join("\n");
 }
 
-export function formatCleanup(report: CleanupReport, externalIps: readonly ExternalIpCleanup[] = []): string {
+export function formatCleanup(
+  report: CleanupReport,
+  externalIps: readonly ExternalIpCleanup[] = [],
+  udpRelays: readonly UdpRelayCleanup[] = [],
+): string {
   const lines: string[] = [];
   for (const r of report.removed) {
     lines.push(
@@ -73,6 +78,10 @@ export function formatCleanup(report: CleanupReport, externalIps: readonly Exter
   for (const i of externalIps) {
     for (const key of i.released) lines.push(`released the external IP of ${key} (profile ${i.profile})`);
     for (const f of i.failures) lines.push(`FAILED to release ${f} (profile ${i.profile})`);
+  }
+  for (const r of udpRelays) {
+    for (const name of r.removed) lines.push(`removed the UDP relay ${name} (profile ${r.profile})`);
+    for (const f of r.failures) lines.push(`FAILED to remove the UDP relay ${f} (profile ${r.profile})`);
   }
   for (const n of report.names ?? []) lines.push(`took back ${n}`);
   for (const f of report.nameFailures ?? []) lines.push(`FAILED to take back names: ${f}`);

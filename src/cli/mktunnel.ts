@@ -17,6 +17,7 @@ import { readIngressNames } from "./ingress-status.js";
 import { CliError, oneLine } from "./cli-errors.js";
 import type { ModeChoice } from "../engine/cluster/access-mode.js";
 import { kubeClientsFrom, releaseExternalIpsOfGoneTunnels } from "../engine/tunnels/stale-external-ips.js";
+import { removeUdpRelaysOfGoneTunnels } from "../engine/tunnels/stale-udp-relays.js";
 import { formatCleanup, formatStatus } from "./format-status.js";
 import { runStart } from "./start-command.js";
 import { addHelperCommands } from "./helper-command.js";
@@ -246,15 +247,24 @@ export function buildProgram(): Command {
         kubeClientsFrom(engine.kubeConfig),
         engine.locks,
       );
+      // And forward mode's UDP relays beside the node.
+      const udpRelays = await removeUdpRelaysOfGoneTunnels(
+        engine.miniPath,
+        await listProfileNames(engine.miniPath),
+        new Set(),
+        engine.containers,
+        engine.locks,
+      );
       process.stdout.write(
         opts.json
-          ? `${JSON.stringify({ ...report, externalIps }, null, 2)}\n`
-          : `${formatCleanup(report, externalIps)}\n`,
+          ? `${JSON.stringify({ ...report, externalIps, udpRelays }, null, 2)}\n`
+          : `${formatCleanup(report, externalIps, udpRelays)}\n`,
       );
       const failed =
         report.failures.length +
         (report.nameFailures?.length ?? 0) +
-        externalIps.reduce((n, i) => n + i.failures.length, 0);
+        externalIps.reduce((n, i) => n + i.failures.length, 0) +
+        udpRelays.reduce((n, i) => n + i.failures.length, 0);
       if (failed > 0) throw new CliError(`cleanup could not remove or release ${failed} item(s); see above`, 1);
       // Left on purpose, but still stale: the user should look at them (forged, or another tool's).
       const refused = report.refused?.length ?? 0;

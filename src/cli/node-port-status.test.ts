@@ -9,7 +9,8 @@ import { KubeHttp } from "../engine/kube/kube-http.js";
 import { listLoadBalancerServices } from "../engine/lb/lb-listing.js";
 import type { HeldLock } from "../engine/system/file-lock.js";
 import { listNodePortServices } from "./node-port-status.js";
-import { buildStatusReport } from "./status-report.js";
+import { buildStatusReport, nodePortReports } from "./status-report.js";
+import { type Socket, createSocket } from "node:dgram";
 
 const servers: Server[] = [];
 const fakes: FakeMinikube[] = [];
@@ -136,6 +137,36 @@ describe("status from another shell: forward mode's node ports", () => {
       });
     } finally {
       api.close();
+    }
+  });
+
+  it("a UDP node port is listening while something holds it bound, not-listening when free; SCTP is not forwarded", async () => {
+    const held: Socket = createSocket("udp4");
+    const port = await new Promise<number>((resolve) => held.bind(0, "127.0.0.1", () => resolve(held.address().port)));
+    const free = createSocket("udp4");
+    const freePort = await new Promise<number>((resolve) =>
+      free.bind(0, "127.0.0.1", () => resolve(free.address().port)),
+    );
+    await new Promise<void>((resolve) => free.close(() => resolve()));
+    try {
+      const reports = await nodePortReports([
+        {
+          namespace: "default",
+          name: "dns",
+          ports: [
+            { port: 53, protocol: "UDP", nodePort: port },
+            { port: 54, protocol: "UDP", nodePort: freePort },
+            { port: 3868, protocol: "SCTP", nodePort: 30868 },
+          ],
+        },
+      ]);
+      expect(reports.map((r) => `${r.protocol} ${r.port} ${r.state}`)).toEqual(
+        [`UDP ${port} listening`, `UDP ${freePort} not-listening`, "SCTP 30868 udp-not-forwarded"].sort(
+          (a, b) => Number(a.split(" ")[1]) - Number(b.split(" ")[1]),
+        ),
+      );
+    } finally {
+      await new Promise<void>((resolve) => held.close(() => resolve()));
     }
   });
 });

@@ -7,6 +7,8 @@ import type { RegistryFile } from "../engine/registry/registry-file.js";
 import type { ManagedService } from "../engine/lb/lb-controller.js";
 import type { LinkNote, LockHolder, TunnelLocks } from "../engine/registry/tunnel-lock.js";
 import { type ProbeResult, probeTcp } from "../engine/access/reachability-probe.js";
+import { createSocket } from "node:dgram";
+import { isIPv6 } from "node:net";
 import type { AccessMode } from "../engine/access/cluster-access.js";
 import { containerEngineOf } from "../engine/cluster/container-cli.js";
 import { FORWARD_RANGE } from "../engine/access/forwards/loopback-range.js";
@@ -238,13 +240,8 @@ async function forwardStatus(
       .map((i) => i.ip)
       .find((ip): ip is string => ip !== undefined && isValidIp(ip) && containsCidr(forwardRange, parseCidr(ip)));
     if (!address || service.owner !== "minikube-tunnel") continue;
-    for (const { port, protocol } of service.ports) {
-      const state =
-        protocol !== "TCP"
-          ? "udp-not-forwarded"
-          : (await probeTcp(address, port, 500)).ok
-            ? "listening"
-            : "not-listening";
+    for (const { port, protocol, nodePort } of service.ports) {
+      const state = await portState(address, port, protocol, nodePort);
       forwards.push({ namespace: service.namespace, name: service.name, address, port, protocol, state });
     }
   }
@@ -278,6 +275,33 @@ async function forwardStatus(
 }
 
 /**
+ * Whether a running tunnel listens on a port, seen from another shell: a TCP port answers a connect; a UDP port is
+ * bound (ours to bind fails with EADDRINUSE; a datagram would prove nothing, as UDP answers only if the Service does).
+ * UDP without a node port, and SCTP, are not forwarded (udp-relays.ts).
+ */
+async function portState(
+  address: string,
+  port: number,
+  protocol: string,
+  nodePort: number | undefined,
+): Promise<ForwardReport["state"]> {
+  if (protocol === "TCP") return (await probeTcp(address, port, 500)).ok ? "listening" : "not-listening";
+  if (protocol !== "UDP" || nodePort === undefined) return "udp-not-forwarded";
+  return (await udpBound(address, port)) ? "listening" : "not-listening";
+}
+
+function udpBound(address: string, port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = createSocket(isIPv6(address) ? "udp6" : "udp4");
+    socket.once("error", (error: NodeJS.ErrnoException) => {
+      socket.close();
+      resolve(error.code === "EADDRINUSE");
+    });
+    socket.bind({ address, port, exclusive: true }, () => socket.close(() => resolve(false)));
+  });
+}
+
+/**
  * The node ports a running forward-mode tunnel listens on by default (docs/architecture.md, "Forward mode"), each
  * knocked on at 127.0.0.1: the LoadBalancer and NodePort Services' node ports, sorted as the tunnel's own snapshot
  * sorts them.
@@ -287,12 +311,7 @@ export async function nodePortReports(services: readonly NodePortService[]): Pro
   for (const service of services)
     for (const { port, nodePort, protocol } of service.ports) {
       if (!nodePort) continue;
-      const state =
-        protocol !== "TCP"
-          ? "udp-not-forwarded"
-          : (await probeTcp(NODE_PORT_ADDRESS, nodePort, 500)).ok
-            ? "listening"
-            : "not-listening";
+      const state = await portState(NODE_PORT_ADDRESS, nodePort, protocol, nodePort);
       const { namespace, name } = service;
       reports.push({ namespace, name, address: NODE_PORT_ADDRESS, port: nodePort, protocol, state, servicePort: port });
     }

@@ -23,7 +23,7 @@ import { defaultRuntimeDir } from "./elevation/elevation.js";
 import { LazyRoot } from "./elevation/lazy-root.js";
 import type { SshLinkOptions } from "./access/forwards/reconnecting-link.js";
 import { type ModeChoice, type ModeDecision, decideAccessMode, hostFacts } from "./cluster/access-mode.js";
-import { ContainerCli, containerEngineOf } from "./cluster/container-cli.js";
+import { ContainerCli, type ContainerEngine, containerEngineOf } from "./cluster/container-cli.js";
 import { readProfileConfig } from "./cluster/profile-config.js";
 import type { CommandRunner } from "./system/command-runner.js";
 import { runnerFor } from "./system/owner-runner.js";
@@ -142,6 +142,7 @@ export async function createEngine(options: EngineOptions = {}) {
     tunnels,
     names,
     decideMode: (profile: string, choice: ModeChoice) => decideMode(miniPath, env, runner, profile, choice),
+    containers: (engine: ContainerEngine) => new ContainerCli(engine, runner),
   };
 }
 

@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { parseDaemonInfo, parseSshPort } from "./container-cli.js";
+import { parseDaemonInfo, parseNodePlacement, parseRelayPort, parseSshPort } from "./container-cli.js";
 import { decideAccessMode, hostFacts, isRemoteDaemon } from "./access-mode.js";
 
 const fixture = (name: string) => readFileSync(join(import.meta.dirname, "fixtures", name), "utf8");
@@ -23,6 +23,47 @@ describe("docker container inspect (captured)", () => {
     stopped[0].State.Running = false;
     stopped[0].NetworkSettings.Ports = {};
     expect(parseSshPort(JSON.stringify(stopped), "minikube")).toBeNull();
+  });
+
+  it("finds the node's image and its address on the profile's network, where a UDP relay runs beside it", () => {
+    expect(parseNodePlacement(fixture("docker-container-inspect-minikube-linux.json"), "minikube")).toEqual({
+      image: "sha256:1312ccd2422d964b2df363d606d0c016d6acbc1ddf0211c26a74717f2897dc43",
+      network: "minikube",
+      ip: "192.168.49.2",
+    });
+    const stopped = JSON.parse(fixture("docker-container-inspect-minikube-linux.json"));
+    stopped[0].State.Running = false;
+    expect(parseNodePlacement(JSON.stringify(stopped), "minikube")).toBeNull();
+  });
+
+  it("finds a UDP relay's published port as Docker published it", () => {
+    expect(parseRelayPort(fixture("docker-container-inspect-udp-relay-linux.json"), "relay", "30053/udp")).toEqual({
+      host: "127.0.0.1",
+      port: 32768,
+    });
+    expect(parseRelayPort(fixture("docker-container-inspect-udp-relay-linux.json"), "relay", "22/tcp")).toBeNull();
+  });
+
+  it("attack: a relay published on every address (an engine that ignored 127.0.0.1) is refused, not read as loopback", () => {
+    const wide = JSON.parse(fixture("docker-container-inspect-udp-relay-linux.json"));
+    wide[0].NetworkSettings.Ports["30053/udp"][0].HostIp = "0.0.0.0";
+    expect(() => parseRelayPort(JSON.stringify(wide), "relay", "30053/udp")).toThrow(
+      'relay is published on "0.0.0.0", not on 127.0.0.1 alone',
+    );
+  });
+
+  it("attack: an odd engine answer never becomes a relay's arguments: an image that is not an ID, a public address", () => {
+    const node = () => JSON.parse(fixture("docker-container-inspect-minikube-linux.json"));
+    const withImage = node();
+    withImage[0].Image = "--label";
+    expect(() => parseNodePlacement(JSON.stringify(withImage), "minikube")).toThrow(
+      'the image "--label" is not an image ID',
+    );
+    const withIp = node();
+    withIp[0].NetworkSettings.Networks.minikube.IPAddress = "8.8.8.8";
+    expect(() => parseNodePlacement(JSON.stringify(withIp), "minikube")).toThrow(
+      'the node\'s address "8.8.8.8" is not a private IPv4 address',
+    );
   });
 
   it("output that is not JSON is an error naming the container", () => {

@@ -149,7 +149,7 @@ describe("tray menu", () => {
     expect(ids(buildTrayMenu(s))).toEqual(ids(buildTrayMenu(structuredClone(s))));
   });
 
-  it("forward mode: the mode and the SSH link in the profile line; each port on its own address; UDP shown, not offered; a refused link is an error", () => {
+  it("forward mode: the mode and the SSH link in the profile line; each port on its own address, a UDP one too; one not forwarded shown, not offered; a refused link is an error", () => {
     const web = {
       namespace: "default",
       name: "web",
@@ -162,7 +162,10 @@ describe("tray menu", () => {
     const dns = {
       namespace: "default",
       name: "dns",
-      ports: [{ port: 53, protocol: "UDP", forward: { address: "127.70.0.2", state: "udp-not-forwarded" as const } }],
+      ports: [
+        { port: 53, protocol: "UDP", forward: { address: "127.70.0.2", state: "udp-not-forwarded" as const } },
+        { port: 5300, protocol: "UDP", forward: { address: "127.70.0.2", state: "listening" as const } },
+      ],
       externalIps: [{ ip: "127.70.0.2", ipMode: "Proxy" }],
       owner: "minikube-tunnel" as const,
     };
@@ -180,9 +183,10 @@ describe("tray menu", () => {
     expect(find(menu, "names:minikube")?.label).toBe("  names: on (web.default.svc.cluster.local)");
     expect(find(menu, "copy:default/web:80")?.action).toEqual({ type: "copy", text: "127.70.0.1:80" });
     expect(find(menu, "service:default/dns:53")).toMatchObject({
-      label: "default/dns  53/UDP  UDP not forwarded",
+      label: "default/dns  53/UDP  not forwarded",
       enabled: false,
     });
+    expect(find(menu, "service:default/dns:5300")?.label).toBe("default/dns  127.70.0.2:5300");
     expect(trayIconState(state([up]))).toBe("active");
     const refused = profile({
       running: true,

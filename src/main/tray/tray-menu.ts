@@ -111,7 +111,7 @@ export function buildTrayMenu(state: AppState): MenuItem[] {
         if (!endpoint.address)
           return {
             id: `service:${key}`,
-            label: `${s.namespace}/${s.name}  ${endpoint.port}/${endpoint.protocol}  ${endpoint.forward?.state === "udp-not-forwarded" ? "UDP not forwarded" : endpoint.forward?.state === "port-in-use" ? "port in use" : "not reachable"}`,
+            label: `${s.namespace}/${s.name}  ${endpoint.port}/${endpoint.protocol}  ${endpoint.forward?.state === "udp-not-forwarded" ? "not forwarded" : endpoint.forward?.state === "port-in-use" ? "port in use" : "not reachable"}`,
             enabled: false,
           };
         return {

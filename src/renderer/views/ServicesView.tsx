@@ -18,7 +18,7 @@ const ROW_HEIGHT = 34;
 const FORWARD_LABEL = {
   listening: "listening",
   "port-in-use": "port in use",
-  "udp-not-forwarded": "UDP not forwarded",
+  "udp-not-forwarded": "not forwarded",
   error: "not listening",
 } as const;
 

@@ -24,13 +24,16 @@ const states = (list: readonly { address: string; port: number; state: string }[
 
 describe("ForwardAccess: node ports on 127.0.0.1", () => {
   it("every node port (a NodePort Service's and a LoadBalancer's) listens on 127.0.0.1:<nodePort>, to the node's own address", async () => {
-    const { access, carrier } = await setup({ nodeIp: NODE_IP });
+    const { access, carrier, udp } = await setup({ nodeIp: NODE_IP });
     await access.start();
     access.servicesChanged(view([lb], [nodePortService]));
     await eventually(() => access.snapshot().nodePorts?.length === 3, { what: "three node ports" });
+    // UDP goes through its relay to the same node port, never over the SSH carrier.
+    expect(udp.listens).toEqual(["127.0.0.1:30053 -> node port 30053"]);
+    expect(carrier.asked()).not.toContain("127.0.0.1:30053");
     expect(states(access.snapshot().nodePorts)).toEqual([
       "127.0.0.1:31080 listening",
-      "127.0.0.1:30053 udp-not-forwarded",
+      "127.0.0.1:30053 listening",
       "127.0.0.1:30080 listening",
     ]);
     expect(access.snapshot().nodePorts!.find((n) => n.port === 31080)).toMatchObject({
@@ -65,13 +68,14 @@ describe("ForwardAccess: node ports on 127.0.0.1", () => {
   });
 
   it("a Service that goes takes its node ports' listeners with it; stop closes the rest", async () => {
-    const { access, carrier } = await setup({ nodeIp: NODE_IP });
+    const { access, carrier, udp } = await setup({ nodeIp: NODE_IP });
     await access.start();
     access.servicesChanged(view([lb], [nodePortService]));
     await eventually(() => access.snapshot().nodePorts?.length === 3, { what: "three node ports" });
     access.servicesChanged(view([lb]));
     await eventually(() => access.snapshot().nodePorts?.length === 1, { what: "the NodePort Service's ports gone" });
     expect(carrier.closed).toEqual(["127.0.0.1:30080"]);
+    expect(udp.closed).toEqual(["127.0.0.1:30053"]);
     await access.stop();
     expect(carrier.closed).toEqual(expect.arrayContaining(["127.0.0.1:31080", "127.70.0.1:8080"]));
   });

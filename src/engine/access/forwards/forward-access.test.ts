@@ -99,8 +99,8 @@ describe("ForwardAccess: the link's state is the phase", () => {
     });
   });
 
-  it("a link waiting for the node is phase waiting-for-node, the host Stopped", async () => {
-    const { access, link } = await setup();
+  it("a link waiting for the node is phase waiting-for-node, the host Stopped, and UDP's relays beside it go", async () => {
+    const { access, link, udp } = await setup();
     await access.start();
     link.set({ state: "reconnecting", endpoint: null, error: 'the node\'s container "p" is not running' }, true);
     expect(access.snapshot()).toMatchObject({
@@ -108,6 +108,7 @@ describe("ForwardAccess: the link's state is the phase", () => {
       host: "Stopped",
       message: 'waiting for the node (the node\'s container "p" is not running)',
     });
+    expect(udp.nodesGone).toBe(1);
     link.set({ state: "connecting", endpoint: null });
     expect(access.snapshot().phase).toBe("starting");
   });
@@ -231,8 +232,8 @@ describe("ForwardAccess: Services", () => {
     expect(access.controllerPlan().pool).toBe(pool);
   });
 
-  it("stop closes the listeners and the link, gives the pool back, clears the names, and is stopped", async () => {
-    const { access, link, carrier, names, changes, released } = await setup();
+  it("stop closes the listeners, the link and the UDP relays, gives the pool back, clears the names, and is stopped", async () => {
+    const { access, link, carrier, udp, names, changes, released } = await setup();
     await access.start();
     link.set({ state: "up", endpoint: "127.0.0.1:32772" });
     access.servicesChanged(view([service("web", "127.70.0.1")]));
@@ -241,6 +242,7 @@ describe("ForwardAccess: Services", () => {
     });
     await access.stop();
     expect(carrier.closed).toEqual(["127.70.0.1:8080"]);
+    expect(udp.removedAll).toBe(1);
     expect(link.calls).toEqual(["start", "close"]);
     expect(released()).toBe(1);
     expect(names.hosts.at(-1)).toBeNull();
@@ -250,5 +252,15 @@ describe("ForwardAccess: Services", () => {
     access.servicesChanged(view([service("web", "127.70.0.1")]));
     await settle();
     expect(carrier.listens).toHaveLength(1);
+  });
+
+  it("a start takes away the UDP relays a killed tunnel of the profile left, and says so", async () => {
+    const { access, udp } = await setup();
+    udp.left = ["mktunnel-udp-minikube-30053"];
+    const logs: string[] = [];
+    access.on("log", (line: string) => logs.push(line));
+    await access.start();
+    expect(udp.swept).toEqual(["mktunnel-udp-minikube-30053"]);
+    expect(logs).toContain("removed UDP relays a killed tunnel left: mktunnel-udp-minikube-30053");
   });
 });

@@ -1,24 +1,22 @@
-import { dirname, join } from "node:path";
 import { addressAt, parseCidr } from "../../../shared/cidr.js";
 import { type ContainerCli, type ContainerEngine, containerEngineOf } from "../../cluster/container-cli.js";
 import type { MinikubeCli } from "../../cluster/minikube-cli.js";
 import { type ProfileConfig, readProfileConfig } from "../../cluster/profile-config.js";
 import type { TunnelLocks } from "../../registry/tunnel-lock.js";
-import { readFile } from "node:fs/promises";
 import type { IpPool } from "../../lb/ip-pool.js";
-import { fileAccessFor } from "../../root/index.js";
 import { AccessBase, type AccessBasics } from "../access-base.js";
 import type { AccessSnapshot, ControllerPlan, LinkStatus, ServiceName, ServicesView } from "../cluster-access.js";
 import type { RootLoopback } from "../../root/index.js";
 import { ForwardListeners, type ForwardSpec } from "./forward-listeners.js";
 import { forwardSpecsOf } from "./forward-specs.js";
 import { NODE_PORT_ADDRESS, nodePortSpecsOf } from "./node-port-specs.js";
-import { parseHostKeys } from "./host-keys.js";
-import { type LinkTarget, LinkUnavailable, type SshLinkOptions } from "./reconnecting-link.js";
-import type { ForwardCarrier } from "./forward-carrier.js";
+import { resolveNodeTarget } from "./node-target.js";
+import type { LinkTarget, SshLinkOptions } from "./reconnecting-link.js";
+import type { ForwardCarrier, UdpCarrier } from "./forward-carrier.js";
 import { type ForwardLink, type SshClientKind, createForwardLink } from "./forward-link.js";
 import type { IngressNames } from "../../ingress/name-types.js";
 import { IngressForwards, ingressRangeOf } from "./ingress-forwards.js";
+import { UdpRelays } from "./udp-relays.js";
 
 export interface ForwardAccessDeps {
   readonly miniPath: string;
@@ -33,6 +31,8 @@ export interface ForwardAccessDeps {
    * fake.
    */
   readonly createLink?: (resolve: () => Promise<LinkTarget>) => { link: ForwardLink; carrier: ForwardCarrier };
+  /** What carries UDP; relay containers beside the node (udp-relays.ts) by default. Tests give a fake. */
+  readonly createUdp?: (containers: ContainerCli, log: (line: string) => void) => UdpCarrier;
 }
 
 export interface ForwardAccessOptions {
@@ -53,19 +53,6 @@ export interface ForwardAccessOptions {
   readonly nodePorts?: boolean;
   /** How often a blocked tunnel tries minikube's tunnel lock again (route mode's poll interval, 5 s). */
   readonly pollIntervalMs?: number;
-}
-
-/** minikube's node image logs in as `docker` with the key minikube made for the machine. */
-export const NODE_USER = "docker";
-
-/**
- * Root (`sudo mktunnel`) reads the user's key without following links they could plant; the user reads their own file
- * as is.
- */
-async function readLoginKey(path: string): Promise<Buffer> {
-  const files = await fileAccessFor(dirname(path));
-  if (files.strict) return Buffer.from((await files.readSecret(path, 16_384)).text);
-  return readFile(path);
 }
 
 /**
@@ -102,6 +89,8 @@ export class ForwardAccess extends AccessBase {
   private readonly nodePorts: ForwardListeners;
   private nodePortServices: readonly ServiceName[] = [];
   private readonly ingress: IngressForwards;
+  /** UDP's relays beside the node, once this tunnel holds the profile (udp-relays.ts). */
+  private udp: UdpCarrier | null = null;
 
   constructor(
     basics: AccessBasics,
@@ -152,9 +141,27 @@ export class ForwardAccess extends AccessBase {
       this.lockPoll = setInterval(() => void this.takeOver(), this.options.pollIntervalMs ?? 5000);
       return;
     }
+    await this.carryUdp();
     this.followHeldBackServices();
     await this.link.start();
     this.emitChange();
+  }
+
+  /**
+   * UDP from now on, through relays beside the node: the tunnel lock is ours, so relays of this profile that are still
+   * there were left by a tunnel killed before its stop, and go.
+   */
+  private async carryUdp(): Promise<void> {
+    const log = (line: string) => this.log(line);
+    const relays = this.deps.createUdp?.(this.containers!, log) ?? new UdpRelays(this.containers!, this.profile, log);
+    const left = await relays.sweep().catch((error: Error) => {
+      this.log(`could not look for UDP relays a killed tunnel left: ${error.message}`);
+      return [];
+    });
+    if (left.length > 0) this.log(`removed UDP relays a killed tunnel left: ${left.join(", ")}`);
+    this.udp = relays;
+    this.forwards.udp = relays;
+    this.nodePorts.udp = relays;
   }
 
   /**
@@ -233,6 +240,7 @@ export class ForwardAccess extends AccessBase {
     await this.forwards.closeAll().catch((error: Error) => failures.push(`listeners: ${error.message}`));
     await this.nodePorts.closeAll().catch((error: Error) => failures.push(`node port listeners: ${error.message}`));
     await this.ingress.close().catch((error: Error) => failures.push(`ingress listeners: ${error.message}`));
+    await this.udp?.removeAll().catch((error: Error) => failures.push(`UDP relays: ${error.message}`));
     await this.link.close();
     this.options.releasePool?.();
     this.phase = "stopped";
@@ -270,6 +278,7 @@ export class ForwardAccess extends AccessBase {
     // Out of "blocked", which linkChanged ignores: the phase follows the link again, and the lock gets the link's note.
     this.phase = "starting";
     this.linkChanged(this.link.status());
+    await this.carryUdp();
     this.followHeldBackServices();
     await this.link.start();
   }
@@ -287,23 +296,8 @@ export class ForwardAccess extends AccessBase {
   }
 
   /** Where the node's SSH is now, whose key it must present, and our key: read again for every connect. */
-  private async resolveTarget(): Promise<LinkTarget> {
-    const containers = this.containers!;
-    const published = await containers.sshPort(this.profile);
-    if (!published) throw new LinkUnavailable(`the node's container "${this.profile}" is not running`, true);
-    // The node's own key files, read by the container engine, which knows which container is the node. Not
-    // `minikube ssh-host`: it is ssh-keyscan of the same published port, so it pins whoever answers there.
-    const hostKeys = parseHostKeys(await containers.hostPublicKeys(this.profile).catch(() => ""));
-    if (hostKeys.length === 0)
-      throw new LinkUnavailable(
-        `cannot learn the node's SSH host key (${containers.engine} exec ${this.profile} could not read its key files); not connecting to an unverified host`,
-        false,
-      );
-    const keyPath = join(this.deps.miniPath, "machines", this.profile, "id_rsa");
-    const privateKey = await readLoginKey(keyPath).catch((error: Error) =>
-      Promise.reject(new LinkUnavailable(`cannot read the node's login key ${keyPath}: ${error.message}`, false)),
-    );
-    return { host: published.host, port: published.port, username: NODE_USER, privateKey, hostKeys };
+  private resolveTarget(): Promise<LinkTarget> {
+    return resolveNodeTarget(this.containers!, this.profile, this.deps.miniPath);
   }
 
   private linkChanged(status: LinkStatus): void {
@@ -327,6 +321,10 @@ export class ForwardAccess extends AccessBase {
       this.probeResult = null;
       this.phase =
         status.state === "connecting" ? "starting" : this.link.waitingForNode ? "waiting-for-node" : "retrying";
+      if (this.phase === "waiting-for-node")
+        void this.udp
+          ?.nodeGone()
+          .catch((error: Error) => this.log(`could not remove the UDP relays: ${error.message}`));
       this.message = this.link.waitingForNode
         ? `waiting for the node (${status.error ?? "not running"})`
         : status.error;

@@ -20,3 +20,22 @@ export interface ForwardCarrier {
     target: () => { readonly host: string; readonly port: number },
   ): Promise<CarriedListener>;
 }
+
+/** What carries a UDP port (udp-relays.ts): SSH carries byte streams, which would merge datagrams. */
+export interface UdpCarrier {
+  /** Listens on the spec's address and port; rejects as bind does, or with why the port cannot be carried. */
+  listen(spec: {
+    readonly address: string;
+    readonly port: number;
+    readonly protocol: string;
+    readonly nodePort?: number;
+  }): Promise<CarriedListener>;
+  /** Why a port of this protocol (and node port) is not carried at all, or null. */
+  refusal(spec: { readonly protocol: string; readonly nodePort?: number }): string | null;
+  /** Takes away what a killed tunnel of this profile left (the caller holds the profile's lock); says what went. */
+  sweep(): Promise<string[]>;
+  /** Takes away everything this carrier made (a stop). */
+  removeAll(): Promise<void>;
+  /** The node is gone: what stands beside it goes too, and comes back with the next datagram. */
+  nodeGone(): Promise<void>;
+}

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { FakeCarrier, FakeLoopback } from "../../../../test-support/fake-forward-carrier.js";
+import { FakeCarrier, FakeLoopback, FakeUdpCarrier } from "../../../../test-support/fake-forward-carrier.js";
 import { ForwardListeners, type ForwardSpec } from "./forward-listeners.js";
 
 // ForwardListeners' state machine with a carrier that opens no sockets and a recorder for root's part:
@@ -62,13 +62,46 @@ describe("ForwardListeners: opening", () => {
     );
   });
 
-  it("a UDP port is udp-not-forwarded, never asked of the carrier, and saying why", async () => {
-    const { carrier, listeners } = setup();
-    await listeners.apply([spec("dns", "127.70.0.2", 53, { protocol: "UDP" }), spec("dns", "127.70.0.2", 5353)]);
+  it("a UDP port is udp-not-forwarded until a UDP carrier is there, never asked of the SSH carrier; then it listens", async () => {
+    const { carrier, listeners, state } = setup();
+    const specs = [
+      spec("dns", "127.70.0.2", 5300, { protocol: "UDP", nodePort: 30053 }),
+      spec("dns", "127.70.0.2", 5353),
+    ];
+    await listeners.apply(specs);
     expect(carrier.asked()).toEqual(["127.70.0.2:5353"]);
     const udp = listeners.statuses().find((s) => s.protocol === "UDP")!;
     expect(udp.state).toBe("udp-not-forwarded");
-    expect(udp.error).toMatch(/only TCP ports are forwarded/);
+    expect(udp.error).toMatch(/relays beside the node start once this tunnel holds the profile/);
+    const relays = new FakeUdpCarrier();
+    listeners.udp = relays;
+    expect(await listeners.apply(specs)).toBe(true);
+    expect(relays.listens).toEqual(["127.70.0.2:5300 -> node port 30053"]);
+    expect(carrier.asked()).toEqual(["127.70.0.2:5353"]);
+    expect(state()).toEqual({ "127.70.0.2:5300/UDP": "listening", "127.70.0.2:5353/TCP": "listening" });
+    await listeners.closeAll();
+    expect(relays.closed).toEqual(["127.70.0.2:5300"]);
+  });
+
+  it("SCTP, and UDP of a Service without node ports, are udp-not-forwarded, saying why; a low UDP port without root is an error", async () => {
+    const { listeners } = setup();
+    const relays = new FakeUdpCarrier();
+    relays.failures.set("127.70.0.2:500", "EACCES");
+    listeners.udp = relays;
+    await listeners.apply([
+      spec("sig", "127.70.0.2", 3868, { protocol: "SCTP", nodePort: 30868 }),
+      spec("dns", "127.70.0.2", 5300, { protocol: "UDP" }),
+      spec("ike", "127.70.0.2", 500, { protocol: "UDP", nodePort: 30500 }),
+    ]);
+    const by = (name: string) => listeners.statuses().find((s) => s.name === name)!;
+    expect(by("sig")).toMatchObject({
+      state: "udp-not-forwarded",
+      error: "SCTP is not forwarded; TCP and UDP ports are",
+    });
+    expect(by("dns")).toMatchObject({ state: "udp-not-forwarded", error: expect.stringMatching(/has none/) });
+    // The helper relays TCP only; a UDP relay as root is not something root does for a user.
+    expect(by("ike")).toMatchObject({ state: "error", error: expect.stringMatching(/^UDP port 500 is below 1024/) });
+    expect(relays.listens).toEqual(["127.70.0.2:500 -> node port 30500"]);
   });
 
   it("a port in use is port-in-use, logged once, and does not keep the other ports from listening", async () => {

@@ -1,6 +1,6 @@
 import type { ForwardState, ForwardStatus } from "../cluster-access.js";
 import { type RootLoopback, systemPortRefusal } from "../../root/index.js";
-import type { CarriedListener, ForwardCarrier } from "./forward-carrier.js";
+import type { CarriedListener, ForwardCarrier, UdpCarrier } from "./forward-carrier.js";
 
 /** One Service port to forward: where it listens on this machine, and where it goes on the node's side. */
 export interface ForwardSpec {
@@ -13,6 +13,8 @@ export interface ForwardSpec {
   readonly targetPort: number;
   /** A node port's: the Service port it stands for (`port` is the node port). */
   readonly servicePort?: number;
+  /** The node port every node answers on for this port, where UDP's relay sends (udp-relays.ts). */
+  readonly nodePort?: number;
 }
 
 interface Entry {
@@ -37,6 +39,8 @@ export class ForwardListeners {
   private readonly aliases = new Set<string>();
   /** An alias being asked for: every port of a new address opens at once, and root is asked once for all of them. */
   private readonly aliasRequests = new Map<string, Promise<void>>();
+  /** UDP's carrier, once the node's container engine is known; without one, UDP ports are "udp-not-forwarded". */
+  udp: UdpCarrier | null = null;
 
   constructor(
     private readonly carrier: ForwardCarrier,
@@ -69,7 +73,7 @@ export class ForwardListeners {
             await this.close(entry);
             entry.state = "error";
           }
-          if (entry.state === "listening" || entry.state === "udp-not-forwarded") return;
+          if (entry.state === "listening" || (entry.state === "udp-not-forwarded" && this.notCarried(spec))) return;
           changed = (await this.open(entry)) || changed;
           return;
         }
@@ -119,13 +123,22 @@ export class ForwardListeners {
     await this.dropUnusedAliases([]);
   }
 
+  /** Why a port that is not TCP is not carried (no UDP carrier yet, SCTP, no node port), or null. */
+  private notCarried(spec: ForwardSpec): string | null {
+    if (spec.protocol === "TCP") return null;
+    return this.udp
+      ? this.udp.refusal(spec)
+      : `${spec.protocol} is not carried over SSH; its relays beside the node start once this tunnel holds the profile`;
+  }
+
   /** Returns true when the entry's state changed. */
   private async open(entry: Entry): Promise<boolean> {
     const before = `${entry.state}${entry.error}`;
     const { spec } = entry;
-    if (spec.protocol !== "TCP") {
+    const refusal = this.notCarried(spec);
+    if (refusal) {
       entry.state = "udp-not-forwarded";
-      entry.error = `${spec.protocol} cannot be carried over SSH; only TCP ports are forwarded`;
+      entry.error = refusal;
       return before !== `${entry.state}${entry.error}`;
     }
     try {
@@ -136,10 +149,16 @@ export class ForwardListeners {
       await this.ensureAlias(spec.address);
       const target = () => ({ host: entry.spec.targetHost, port: entry.spec.targetPort });
       try {
-        entry.listener = await this.carrier.listen(spec.address, spec.port, target);
+        entry.listener =
+          spec.protocol === "UDP"
+            ? await this.udp!.listen(spec)
+            : await this.carrier.listen(spec.address, spec.port, target);
       } catch (error) {
         const code = (error as NodeJS.ErrnoException).code;
         if (code !== "EACCES" || spec.port >= 1024) throw error;
+        // The helper relays TCP only: a UDP relay as root would be one more thing root does for any local user.
+        if (spec.protocol === "UDP")
+          throw new Error(`UDP port ${spec.port} is below 1024, which only root may listen on here`);
         await this.openThroughHelper(entry);
       }
       entry.state = "listening";

@@ -24,6 +24,7 @@ export function forwardSpecsOf(services: readonly ManagedService[], inRange: (ip
         protocol: port.protocol,
         targetHost,
         targetPort: port.port,
+        ...(port.nodePort !== undefined ? { nodePort: port.nodePort } : {}),
       });
   }
   return specs;

@@ -26,6 +26,7 @@ export function nodePortSpecsOf(services: readonly ServiceName[], nodeHost: stri
         targetHost: nodeHost,
         targetPort: nodePort,
         servicePort: port,
+        nodePort,
       });
     }
   return [...specs.values()];
