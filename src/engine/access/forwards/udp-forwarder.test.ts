@@ -111,7 +111,7 @@ describe("UdpForwarder", () => {
   it("attack: clients from ever new source ports never hold more flows (sockets of ours) than the limit; the quietest goes", async () => {
     const up = await upstream();
     const { f } = await forwarder(up.port, { maxFlows: 4 });
-    const clients = [];
+    const clients: Awaited<ReturnType<typeof client>>[] = [];
     for (let i = 0; i < 6; i++) clients.push(await client());
     for (const [i, c] of clients.entries()) {
       c.socket.send(`c${i}`, f.port, "127.0.0.1");
