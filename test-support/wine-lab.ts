@@ -297,6 +297,18 @@ export class WineLab {
    * at its first console.log).
    */
   async run(program: string, args: readonly string[], options: WineRunOptions = {}): Promise<WineRun> {
+    // Wine's CreateProcess now and then fails with ERROR_INTERNAL_ERROR (1359) while its service manager is busy
+    // (seen once in a CI run of the installed-helper test): nothing started, so starting it again changes nothing else.
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.runOnce(program, args, options);
+      } catch (error) {
+        if (attempt === 3 || !/\(not started: Windows error 1359\)/.test((error as Error).message)) throw error;
+      }
+    }
+  }
+
+  private async runOnce(program: string, args: readonly string[], options: WineRunOptions): Promise<WineRun> {
     const n = ++this.runs;
     const io = join(this.dir, "io");
     const [outPath, errPath] = [join(io, `${n}.out`), join(io, `${n}.err`)];
