@@ -3,6 +3,7 @@ import { chmod, copyFile, mkdir, mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { delimiter, join } from "node:path";
 import { promisify } from "node:util";
+import { afterAll, beforeAll } from "vitest";
 import { type CliResult, StartedTunnel, runCli } from "./cli-process.js";
 import { DockerLab } from "./docker-lab.js";
 import { eventually } from "./eventually.js";
@@ -261,4 +262,19 @@ export class DockerForwardLab {
       { timeoutMs: 15_000, everyMs: 100, what: `sshd to present the key in ${file}` },
     );
   }
+}
+
+/**
+ * One engine for the describe block this is called in, started before its tests (`started` gets it) and destroyed after
+ * them.
+ */
+export function useDockerForwardLab(started: (lab: DockerForwardLab) => void): void {
+  let lab: DockerForwardLab | undefined;
+  beforeAll(async () => {
+    lab = await DockerForwardLab.start(console.log);
+    started(lab);
+  }, 600_000);
+  afterAll(async () => {
+    await lab?.destroy();
+  }, 120_000);
 }

@@ -1,8 +1,12 @@
 import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { StartedTunnel } from "../../test-support/cli-process.js";
-import { type DockerForwardCase, DockerForwardLab } from "../../test-support/docker-forward-lab.js";
+import {
+  type DockerForwardCase,
+  type DockerForwardLab,
+  useDockerForwardLab,
+} from "../../test-support/docker-forward-lab.js";
 import { dockerLabUnavailableReason } from "../../test-support/docker-lab.js";
 import { type State, state } from "../../test-support/forward-lab.js";
 
@@ -25,16 +29,9 @@ const shopPorts = (s: State) => nodePorts(s).filter((n) => n.name === "shop");
  * here is that port's state; --no-node-ports turns them off.
  */
 describe.skipIf(skip !== null)("mktunnel --mode forward's node ports on a real Docker engine", () => {
-  let lab: DockerForwardLab;
+  let lab!: DockerForwardLab;
   let c: DockerForwardCase;
-
-  beforeAll(async () => {
-    lab = await DockerForwardLab.start(console.log);
-  }, 600_000);
-
-  afterAll(async () => {
-    await lab?.destroy();
-  }, 120_000);
+  useDockerForwardLab((started) => (lab = started));
 
   beforeEach(async () => {
     c = await lab.begin();

@@ -1,6 +1,6 @@
 import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { StartedTunnel } from "../../test-support/cli-process.js";
 import {
   DNS_ANSWER,
@@ -11,7 +11,11 @@ import {
   tcpLoad,
   udpLoad,
 } from "../../test-support/dns-load.js";
-import { type DockerForwardCase, DockerForwardLab } from "../../test-support/docker-forward-lab.js";
+import {
+  type DockerForwardCase,
+  type DockerForwardLab,
+  useDockerForwardLab,
+} from "../../test-support/docker-forward-lab.js";
 import { dockerLabUnavailableReason } from "../../test-support/docker-lab.js";
 import { type State, state } from "../../test-support/forward-lab.js";
 import { relayName } from "../engine/access/forwards/udp-relays.js";
@@ -36,15 +40,8 @@ const udpOf = (s: State, list: "forwards" | "nodePorts" = "forwards") =>
  * on the node port (UDP, as kube-proxy would).
  */
 describe.skipIf(skip !== null)("mktunnel --mode forward's UDP on a real Docker engine", () => {
-  let lab: DockerForwardLab;
-
-  beforeAll(async () => {
-    lab = await DockerForwardLab.start(console.log);
-  }, 600_000);
-
-  afterAll(async () => {
-    await lab?.destroy();
-  }, 120_000);
+  let lab!: DockerForwardLab;
+  useDockerForwardLab((started) => (lab = started));
 
   describe.each(["openssh", "ssh2"] as const)("with %s carrying TCP", (client) => {
     let c: DockerForwardCase;

@@ -1,8 +1,12 @@
 import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { StartedTunnel } from "../../test-support/cli-process.js";
-import { type DockerForwardCase, DockerForwardLab } from "../../test-support/docker-forward-lab.js";
+import {
+  type DockerForwardCase,
+  type DockerForwardLab,
+  useDockerForwardLab,
+} from "../../test-support/docker-forward-lab.js";
 import { dockerLabUnavailableReason } from "../../test-support/docker-lab.js";
 import { listening, service, state, stateSince, up } from "../../test-support/forward-lab.js";
 
@@ -15,15 +19,8 @@ if (skip) console.log(`skipped: forward mode on a real Docker engine: ${skip}`);
  * Its names: mktunnel-forward-names.integration.test.ts.
  */
 describe.skipIf(skip !== null)("mktunnel --mode forward on a real Docker engine", () => {
-  let lab: DockerForwardLab;
-
-  beforeAll(async () => {
-    lab = await DockerForwardLab.start(console.log);
-  }, 600_000);
-
-  afterAll(async () => {
-    await lab?.destroy();
-  }, 120_000);
+  let lab!: DockerForwardLab;
+  useDockerForwardLab((started) => (lab = started));
 
   describe.each(["openssh", "openssh-socks", "ssh2"] as const)(
     "over %s, against sshd in minikube's container",
@@ -43,6 +40,12 @@ describe.skipIf(skip !== null)("mktunnel --mode forward on a real Docker engine"
       });
 
       const start = (...args: string[]) => (tunnel = c.start(client, ...args));
+      /** `docker stop`, and the tunnel's state once it waits for the node. */
+      const stopNode = async (t: StartedTunnel) => {
+        const from = t.events.length;
+        await lab.stopNode();
+        return stateSince(t, from, (s) => s.phase === "waiting-for-node", "waiting for the node", 15_000);
+      };
 
       it("adds no route; two Services on port 80 and one on 8080 get distinct loopback IPs (ipMode Proxy), each answering as itself; UDP is reported; stop closes and releases", async () => {
         const t = start();
@@ -112,15 +115,7 @@ describe.skipIf(skip !== null)("mktunnel --mode forward on a real Docker engine"
         await t.ready();
         await state(t, (s) => listening(s).length === 3, "listeners");
         const before = lab.engine.sshPort;
-        const from = t.events.length;
-        await lab.stopNode();
-        const waiting = await stateSince(
-          t,
-          from,
-          (s) => s.phase === "waiting-for-node",
-          "waiting for the node",
-          15_000,
-        );
+        const waiting = await stopNode(t);
         expect(await lab.startNode()).not.toBe(before);
         const back = await stateSince(
           t,
@@ -141,15 +136,7 @@ describe.skipIf(skip !== null)("mktunnel --mode forward on a real Docker engine"
           await t.ready();
           await state(t, (s) => listening(s).length === 3, "listeners");
           const [web, api] = [(await c.externalIpsOf("web"))[0].ip, (await c.externalIpsOf("api"))[0].ip];
-          const from = t.events.length;
-          await lab.stopNode();
-          const waiting = await stateSince(
-            t,
-            from,
-            (s) => s.phase === "waiting-for-node",
-            "waiting for the node",
-            15_000,
-          );
+          const waiting = await stopNode(t);
           await expect.poll(() => lab.connect(web, 80), { timeout: 5000 }).toBe("ECONNREFUSED");
           await lab.serveOnHost(web, 80, "another program");
           await lab.startNode();
