@@ -7,8 +7,7 @@ import type { RegistryFile } from "../engine/registry/registry-file.js";
 import type { ManagedService } from "../engine/lb/lb-controller.js";
 import type { LinkNote, LockHolder, TunnelLocks } from "../engine/registry/tunnel-lock.js";
 import { type ProbeResult, probeTcp } from "../engine/access/reachability-probe.js";
-import { createSocket } from "node:dgram";
-import { isIPv6 } from "node:net";
+import { bindUdp } from "../engine/access/forwards/udp-forwarder.js";
 import type { AccessMode } from "../engine/access/cluster-access.js";
 import { containerEngineOf } from "../engine/cluster/container-cli.js";
 import { FORWARD_RANGE } from "../engine/access/forwards/loopback-range.js";
@@ -291,14 +290,10 @@ async function portState(
 }
 
 function udpBound(address: string, port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = createSocket(isIPv6(address) ? "udp6" : "udp4");
-    socket.once("error", (error: NodeJS.ErrnoException) => {
-      socket.close();
-      resolve(error.code === "EADDRINUSE");
-    });
-    socket.bind({ address, port, exclusive: true }, () => socket.close(() => resolve(false)));
-  });
+  return bindUdp(address, port).then(
+    (socket) => new Promise<boolean>((resolve) => socket.close(() => resolve(false))),
+    (error: NodeJS.ErrnoException) => error.code === "EADDRINUSE",
+  );
 }
 
 /**

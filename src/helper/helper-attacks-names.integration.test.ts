@@ -371,4 +371,63 @@ describe.skipIf(skip !== null)("the helper attacked by its own user: names", () 
       what: "the departed client's block to be taken back from the 5 MiB hosts file",
     });
   });
+
+  it("attack: Ingress hosts and wildcards sent over the helper's socket: only .test/.example names at the declared node are written; a company's, a public, a cluster's name, another address and a whole TLD are dropped with why", async () => {
+    await connect();
+    const declared = await call({
+      op: "declare",
+      profile: "minikube",
+      nodeIp: lab.nodeIp,
+      cidrs: ["10.96.0.0/12"],
+      clusterDomain: "cluster.local",
+      clusterDnsIp: "10.96.0.10",
+    });
+    expect(declared.ok).toBe(true);
+    const ingress = (ip: string, name: string) => ({ ip, names: [name], kind: "ingress" });
+    const hosts = await call({
+      op: "names-hosts",
+      profile: "minikube",
+      entries: [
+        ingress(lab.nodeIp, "shop.test"),
+        ingress(lab.nodeIp, "sso.acme.internal"),
+        ingress(lab.nodeIp, "twitch.tv"),
+        ingress(lab.nodeIp, "web.default.svc.cluster.local"),
+        ingress("203.0.113.7", "evil.test"),
+      ],
+    });
+    expect(hosts.ok).toBe(true);
+    const reasons = Object.fromEntries(
+      (hosts.result.dropped as { name: string; reason: string }[]).map((d) => [d.name, d.reason]),
+    );
+    expect(Object.keys(reasons).sort()).toEqual(
+      ["evil.test", "sso.acme.internal", "twitch.tv", "web.default.svc.cluster.local"].sort(),
+    );
+    expect(reasons["sso.acme.internal"]).toMatch(/^not under \.test or \.example/);
+    expect(reasons["twitch.tv"]).toBe("public name");
+    expect(reasons["web.default.svc.cluster.local"]).toMatch(/^under the cluster domain cluster\.local/);
+    const written = await readFile(hostsPath(), "utf8");
+    expect(written).toContain(`${lab.nodeIp} shop.test`);
+    for (const name of ["sso.acme.internal", "twitch.tv", "evil.test", "203.0.113.7"])
+      expect(written).not.toContain(name);
+
+    // A whole top-level domain is not even a request the channel takes.
+    const tld = await call({
+      op: "names-wildcards",
+      profile: "minikube",
+      entries: [{ pattern: "*.com", ip: lab.nodeIp, reach: "one-label" }],
+    });
+    expect(tld).toMatchObject({ ok: false, error: expect.stringMatching(/invalid wildcard pattern/) });
+    const wildcards = await call({
+      op: "names-wildcards",
+      profile: "minikube",
+      entries: [
+        { pattern: "*.corp.internal", ip: lab.nodeIp, reach: "one-label" },
+        { pattern: "*.evil.test", ip: "203.0.113.7", reach: "one-label" },
+      ],
+    });
+    expect(wildcards.ok).toBe(true);
+    expect((wildcards.result.dropped as { name: string }[]).map((d) => d.name).sort()).toEqual(
+      ["*.corp.internal", "*.evil.test"].sort(),
+    );
+  });
 });

@@ -201,11 +201,8 @@ export class ContainerCli {
   async sshPort(profile: string, signal?: AbortSignal): Promise<PublishedPort | null> {
     const result = await this.run(["container", "inspect", assertProfileName(profile)], signal);
     if (result.exitCode !== 0) {
-      const said = (result.stderr || result.stdout).trim().split("\n")[0] ?? "";
-      if (/no such (container|object)/i.test(said)) return null;
-      throw new ContainerCliError(
-        `${this.engine} container inspect ${profile} failed (exit ${result.exitCode}${said ? `: ${said}` : ""})`,
-      );
+      if (/no such (container|object)/i.test(result.stderr || result.stdout)) return null;
+      throw new ContainerCliError(`${this.engine} container inspect ${profile} failed (${firstLine(result)})`);
     }
     return parseSshPort(result.stdout, profile);
   }
