@@ -3,7 +3,7 @@
  * DNS load for forward mode's UDP path (test-support/dns-load.ts runs it
  * inside a network namespace): the tests' proof and the benchmark's figures.
  *
- *   udp ADDR PORT RATE SECONDS SOCKETS  RATE queries a second for SECONDS from SOCKETS sockets (each its own source
+ *   udp ADDR PORT RATE SECONDS SOCKETS [WINDOW]  (WINDOW: at most that many unanswered at once) RATE queries a second for SECONDS from SOCKETS sockets (each its own source
  *                                       port, so its own flow), each answer matched to its query by ID and required to
  *                                       be exactly one DNS message: two merged, or one cut, is "malformed".
  *   tcp ADDR PORT N                     N queries one after another, each on a new connection, as a resolver that
@@ -43,7 +43,7 @@ const percentile = (values, q) => {
     : null;
 };
 
-function udp(rate, seconds, sockets) {
+function udp(rate, seconds, sockets, window) {
   const total = Math.round(rate * seconds);
   const sentAt = new Float64Array(total).fill(-1);
   const gotAt = new Float64Array(total).fill(-1);
@@ -77,12 +77,13 @@ function udp(rate, seconds, sockets) {
     const tick = () => {
       const now = performance.now();
       const due = Math.min(total, Math.floor(((now - t0) / 1000) * rate) + 1);
-      for (; sent < due; sent++) {
+      // With a window, at most that many queries wait for answers: a sender that never outruns a starved machine.
+      for (; sent < due && (!window || sent - received < window); sent++) {
         maxLag = Math.max(maxLag, now - (t0 + (sent * 1000) / rate));
         sentAt[sent] = performance.now();
         socks[sent % sockets].send(query(Math.floor(sent / sockets)), port, address);
       }
-      if (sent < total) setTimeout(tick, 1);
+      if (sent < total && performance.now() - t0 < (seconds * 3 + 10) * 1000) setTimeout(tick, 1);
       else {
         const windowMs = performance.now() - t0;
         // Answers still on their way: up to 2 s after the last query, a DNS client's first retry.
@@ -154,7 +155,7 @@ function one(timeoutMs) {
   setTimeout(() => (console.log("TIMEOUT"), process.exit(0)), timeoutMs);
 }
 
-if (mode === "udp") udp(Number(a), Number(b), Number(c || 1));
+if (mode === "udp") udp(Number(a), Number(b), Number(c || 1), Number(process.argv[7] || 0));
 else if (mode === "tcp") void tcp(Number(a));
 else if (mode === "one") one(Number(a));
 else {

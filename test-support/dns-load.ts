@@ -49,10 +49,11 @@ export async function udpLoad(
   netns: string,
   address: string,
   port: number,
-  options: { rate: number; seconds: number; sockets?: number },
+  options: { rate: number; seconds: number; sockets?: number; window?: number },
 ): Promise<UdpLoadResult> {
   const args = ["udp", address, String(port), String(options.rate), String(options.seconds)];
-  return JSON.parse(await inNetns(netns, [...args, String(options.sockets ?? 1)])) as UdpLoadResult;
+  const more = [String(options.sockets ?? 1), String(options.window ?? 0)];
+  return JSON.parse(await inNetns(netns, [...args, ...more])) as UdpLoadResult;
 }
 
 /** `samples` queries over TCP to address:port, a connection each, one after another. */

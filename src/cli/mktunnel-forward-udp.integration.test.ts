@@ -165,7 +165,10 @@ describe.skipIf(skip !== null)("mktunnel --mode forward's UDP on a real Docker e
         await t.ready();
         const up = await state(t, udpListening, "the UDP port listening", 30_000);
         const address = udpOf(up)!.address;
-        const udp = await udpLoad(lab.netns, address, DNS.port, { rate: 1000, seconds: 10 });
+        // Paced at 1,000 a second with at most 64 unanswered: on a machine whose cores are busy a starved process's
+        // socket buffer overflows whatever carries the datagrams, so the open-loop figure is the benchmark's
+        // (`npm run bench -- udp`); here every query must come back whole, once.
+        const udp = await udpLoad(lab.netns, address, DNS.port, { rate: 1000, seconds: 10, window: 64 });
         const tcp = await tcpLoad(lab.netns, address, DNS.port, 200);
         console.log(`[udp] ${JSON.stringify(udp)}\n[tcp through the link] ${JSON.stringify(tcp)}`);
         expect(udp).toMatchObject({ sent: 10_000, received: 10_000, lost: 0, malformed: 0, duplicates: 0 });
